@@ -1,0 +1,345 @@
+//! Token verification (and minting, for dev mode and `huddle token`): turns a partner's JWT into a
+//! verified [`Identity`] plus meeting id, or a refusal. The algorithm list is pinned by config and
+//! never taken from the token.
+
+use crate::limits::{MAX_JWT_LEEWAY_SECS, MAX_NAME_CHARS};
+use crate::meeting::Identity;
+use crate::protocol::Role;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The claims Huddle reads. `iss`, `aud`, `exp` and `nbf` are checked by the validator; the rest
+/// are ours.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    pub aud: String,
+    /// The partner's opaque user id.
+    pub sub: String,
+    /// Display name.
+    pub name: String,
+    /// Meeting id.
+    pub meeting: String,
+    pub role: Role,
+    pub exp: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
+}
+
+/// Which algorithm family a deployment uses. One only: HS256 with a shared secret, or one
+/// asymmetric algorithm with the partner's public key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenAlgorithm {
+    Hs256,
+    Rs256,
+    Es256,
+    EdDsa,
+}
+
+impl TokenAlgorithm {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_uppercase().as_str() {
+            "HS256" => Some(Self::Hs256),
+            "RS256" => Some(Self::Rs256),
+            "ES256" => Some(Self::Es256),
+            "EDDSA" => Some(Self::EdDsa),
+            _ => None,
+        }
+    }
+
+    fn jwt(self) -> Algorithm {
+        match self {
+            Self::Hs256 => Algorithm::HS256,
+            Self::Rs256 => Algorithm::RS256,
+            Self::Es256 => Algorithm::ES256,
+            Self::EdDsa => Algorithm::EdDSA,
+        }
+    }
+}
+
+/// Why a token was refused. Only for the log at debug level; the client always gets
+/// `unauthorized` with a generic message, so a probe learns nothing about the key.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("token rejected: {0}")]
+    Jwt(#[from] jsonwebtoken::errors::Error),
+    #[error("token is for another meeting")]
+    WrongMeeting,
+    #[error("invalid meeting id in token")]
+    BadMeetingId,
+    #[error("empty subject")]
+    EmptySubject,
+}
+
+/// A verified token: who, in which meeting, until when.
+#[derive(Debug, Clone)]
+pub struct Admission {
+    pub meeting: String,
+    pub identity: Identity,
+    pub expires_at: u64,
+}
+
+/// Verifies tokens with one pinned algorithm and key.
+pub struct Verifier {
+    key: DecodingKey,
+    validation: Validation,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print key material.
+        f.debug_struct("Verifier")
+            .field("algorithms", &self.validation.algorithms)
+            .finish()
+    }
+}
+
+/// Key material for verification.
+pub enum VerifyKey<'a> {
+    Secret(&'a [u8]),
+    PublicPem(&'a [u8]),
+}
+
+impl Verifier {
+    pub fn new(
+        algorithm: TokenAlgorithm,
+        key: VerifyKey<'_>,
+        issuer: &str,
+        audience: &str,
+        leeway_secs: u64,
+    ) -> Result<Self, String> {
+        let key = match (algorithm, key) {
+            (TokenAlgorithm::Hs256, VerifyKey::Secret(s)) => {
+                if s.len() < 32 {
+                    return Err("the HS256 secret must be at least 32 bytes".into());
+                }
+                DecodingKey::from_secret(s)
+            }
+            (TokenAlgorithm::Rs256, VerifyKey::PublicPem(p)) => {
+                DecodingKey::from_rsa_pem(p).map_err(|e| format!("RSA public key: {e}"))?
+            }
+            (TokenAlgorithm::Es256, VerifyKey::PublicPem(p)) => {
+                DecodingKey::from_ec_pem(p).map_err(|e| format!("EC public key: {e}"))?
+            }
+            (TokenAlgorithm::EdDsa, VerifyKey::PublicPem(p)) => {
+                DecodingKey::from_ed_pem(p).map_err(|e| format!("Ed25519 public key: {e}"))?
+            }
+            (TokenAlgorithm::Hs256, VerifyKey::PublicPem(_)) => {
+                return Err("HS256 needs a shared secret, not a public key".into())
+            }
+            (_, VerifyKey::Secret(_)) => {
+                return Err("RS256/ES256/EdDSA need a public key PEM, not a secret".into())
+            }
+        };
+        let mut validation = Validation::new(algorithm.jwt());
+        validation.algorithms = vec![algorithm.jwt()];
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        validation.leeway = leeway_secs.min(MAX_JWT_LEEWAY_SECS);
+        Ok(Verifier { key, validation })
+    }
+
+    /// Verifies `token`; if `meeting` is given it must match the token's meeting.
+    pub fn verify(&self, token: &str, meeting: Option<&str>) -> Result<Admission, AuthError> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation)?;
+        let claims = data.claims;
+        if !valid_meeting_id(&claims.meeting) {
+            return Err(AuthError::BadMeetingId);
+        }
+        if meeting.is_some_and(|m| m != claims.meeting) {
+            return Err(AuthError::WrongMeeting);
+        }
+        if claims.sub.is_empty() {
+            return Err(AuthError::EmptySubject);
+        }
+        Ok(Admission {
+            meeting: claims.meeting,
+            identity: Identity {
+                sub: claims.sub,
+                name: clean_name(&claims.name),
+                role: claims.role,
+            },
+            expires_at: claims.exp,
+        })
+    }
+}
+
+/// Meeting ids: 1–128 characters of `A–Z a–z 0–9 . _ : -`.
+pub fn valid_meeting_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+}
+
+/// Trims a display name, drops control characters and caps its length; an empty result
+/// becomes "Guest".
+pub fn clean_name(name: &str) -> String {
+    let cleaned: String = name
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_NAME_CHARS)
+        .collect();
+    let cleaned = cleaned.trim();
+    if cleaned.is_empty() {
+        "Guest".to_owned()
+    } else {
+        cleaned.to_owned()
+    }
+}
+
+/// A fresh random HS256 secret (64 hex characters) for dev mode and tests.
+pub fn random_secret() -> String {
+    use rand::Rng;
+    let bytes: [u8; 32] = rand::rng().random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Mints tokens (dev mode, `huddle token`, tests, the load generator).
+pub struct Minter {
+    algorithm: TokenAlgorithm,
+    key: EncodingKey,
+    pub issuer: String,
+    pub audience: String,
+}
+
+/// Key material for signing.
+pub enum SignKey<'a> {
+    Secret(&'a [u8]),
+    PrivatePem(&'a [u8]),
+}
+
+impl Minter {
+    pub fn new(
+        algorithm: TokenAlgorithm,
+        key: SignKey<'_>,
+        issuer: &str,
+        audience: &str,
+    ) -> Result<Self, String> {
+        let key = match (algorithm, key) {
+            (TokenAlgorithm::Hs256, SignKey::Secret(s)) => EncodingKey::from_secret(s),
+            (TokenAlgorithm::Rs256, SignKey::PrivatePem(p)) => {
+                EncodingKey::from_rsa_pem(p).map_err(|e| format!("RSA private key: {e}"))?
+            }
+            (TokenAlgorithm::Es256, SignKey::PrivatePem(p)) => {
+                EncodingKey::from_ec_pem(p).map_err(|e| format!("EC private key: {e}"))?
+            }
+            (TokenAlgorithm::EdDsa, SignKey::PrivatePem(p)) => {
+                EncodingKey::from_ed_pem(p).map_err(|e| format!("Ed25519 private key: {e}"))?
+            }
+            (TokenAlgorithm::Hs256, SignKey::PrivatePem(_)) => {
+                return Err("HS256 signs with the shared secret".into())
+            }
+            (_, SignKey::Secret(_)) => {
+                return Err(
+                    "RS256/ES256/EdDSA tokens need the private key PEM (--private-key)".into(),
+                )
+            }
+        };
+        Ok(Minter {
+            algorithm,
+            key,
+            issuer: issuer.into(),
+            audience: audience.into(),
+        })
+    }
+
+    /// A token for `sub` in `meeting`, valid from now for `ttl`.
+    pub fn mint(
+        &self,
+        meeting: &str,
+        sub: &str,
+        name: &str,
+        role: Role,
+        ttl: Duration,
+    ) -> Result<String, String> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        let claims = Claims {
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            sub: sub.into(),
+            name: name.into(),
+            meeting: meeting.into(),
+            role,
+            exp: now + ttl.as_secs(),
+            nbf: Some(now.saturating_sub(1)),
+        };
+        self.sign(&claims)
+    }
+
+    /// Signs arbitrary claims (tests use this for deliberately bad tokens).
+    pub fn sign<T: Serialize>(&self, claims: &T) -> Result<String, String> {
+        jsonwebtoken::encode(&Header::new(self.algorithm.jwt()), claims, &self.key)
+            .map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    fn pair() -> (Minter, Verifier) {
+        let m = Minter::new(TokenAlgorithm::Hs256, SignKey::Secret(SECRET), "iss", "aud").unwrap();
+        let v = Verifier::new(
+            TokenAlgorithm::Hs256,
+            VerifyKey::Secret(SECRET),
+            "iss",
+            "aud",
+            5,
+        )
+        .unwrap();
+        (m, v)
+    }
+
+    #[test]
+    fn round_trip_and_meeting_pin() {
+        let (m, v) = pair();
+        let t = m
+            .mint(
+                "m1",
+                "alice",
+                "  Alice\u{7}  ",
+                Role::Host,
+                Duration::from_secs(60),
+            )
+            .unwrap();
+        let a = v.verify(&t, None).unwrap();
+        assert_eq!(a.meeting, "m1");
+        assert_eq!(a.identity.name, "Alice");
+        assert!(v.verify(&t, Some("m1")).is_ok());
+        assert!(matches!(
+            v.verify(&t, Some("m2")),
+            Err(AuthError::WrongMeeting)
+        ));
+    }
+
+    #[test]
+    fn short_secret_refused() {
+        assert!(Verifier::new(
+            TokenAlgorithm::Hs256,
+            VerifyKey::Secret(b"short"),
+            "i",
+            "a",
+            0
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn meeting_ids() {
+        assert!(valid_meeting_id("group-7.tuesday"));
+        assert!(!valid_meeting_id(""));
+        assert!(!valid_meeting_id("a b"));
+        assert!(!valid_meeting_id(&"x".repeat(129)));
+    }
+}

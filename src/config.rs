@@ -1,0 +1,183 @@
+//! Hub configuration: defaults, then a TOML file, then `HUDDLE_*` environment variables, then
+//! command-line flags (each later layer wins). Also turns the JWT settings into a [`Verifier`].
+
+use crate::auth::{TokenAlgorithm, Verifier, VerifyKey};
+use crate::limits;
+use crate::protocol::IceServer;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything a running hub is configured with. Field names are the TOML keys.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// host:port to listen on (env `HUDDLE_LISTEN`).
+    pub listen: SocketAddr,
+    /// HS256 shared secret, at least 32 bytes (env `HUDDLE_JWT_SECRET`).
+    pub jwt_secret: Option<String>,
+    /// Path to the partner's public key PEM for RS256/ES256/EdDSA (env `HUDDLE_JWT_PUBLIC_KEY`).
+    pub jwt_public_key: Option<PathBuf>,
+    /// `HS256`, `RS256`, `ES256` or `EdDSA` (env `HUDDLE_JWT_ALGORITHM`). Defaults to HS256 with a
+    /// secret; required with a public key.
+    pub jwt_algorithm: Option<String>,
+    /// Required `iss` claim (env `HUDDLE_JWT_ISSUER`).
+    pub jwt_issuer: String,
+    /// Required `aud` claim (env `HUDDLE_JWT_AUDIENCE`).
+    pub jwt_audience: String,
+    /// Clock skew allowed on `exp`/`nbf`, seconds, at most 30.
+    pub jwt_leeway_secs: u64,
+    /// Directory served at `/` (the reference web client).
+    pub web_root: PathBuf,
+    /// ICE servers handed to clients in `welcome`.
+    pub ice_servers: Vec<IceServer>,
+    /// Cap on open WebSocket connections; more are refused with HTTP 503.
+    pub max_connections: usize,
+    /// Cap on people per meeting.
+    pub max_meeting_members: usize,
+    /// Messages queued per connection before it is dropped as a slow consumer.
+    pub outbound_queue_len: usize,
+    /// Time a new socket has to send `hello`, milliseconds.
+    pub hello_timeout_ms: u64,
+    /// Keepalive ping interval, milliseconds.
+    pub ping_interval_ms: u64,
+    /// Silence (no frame, no pong) after which a connection is dropped, milliseconds.
+    pub idle_timeout_ms: u64,
+    /// Per-connection token buckets: steady rate per second and burst size.
+    pub chat_rate: u32,
+    pub chat_burst: u32,
+    pub signal_rate: u32,
+    pub signal_burst: u32,
+    pub data_rate: u32,
+    pub data_burst: u32,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The secret never reaches a log line.
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field(
+                "jwt_secret",
+                &self.jwt_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("jwt_public_key", &self.jwt_public_key)
+            .field("jwt_algorithm", &self.jwt_algorithm)
+            .field("jwt_issuer", &self.jwt_issuer)
+            .field("jwt_audience", &self.jwt_audience)
+            .field("web_root", &self.web_root)
+            .field("max_connections", &self.max_connections)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            jwt_secret: None,
+            jwt_public_key: None,
+            jwt_algorithm: None,
+            jwt_issuer: "huddle".into(),
+            jwt_audience: "huddle".into(),
+            jwt_leeway_secs: 5,
+            web_root: default_web_root(),
+            ice_servers: Vec::new(),
+            max_connections: limits::MAX_CONNECTIONS,
+            max_meeting_members: limits::MAX_MEETING_MEMBERS,
+            outbound_queue_len: limits::OUTBOUND_QUEUE_LEN,
+            hello_timeout_ms: limits::HELLO_TIMEOUT.as_millis() as u64,
+            ping_interval_ms: limits::PING_INTERVAL.as_millis() as u64,
+            idle_timeout_ms: limits::IDLE_TIMEOUT.as_millis() as u64,
+            chat_rate: limits::rates::CHAT_PER_SEC,
+            chat_burst: limits::rates::CHAT_BURST,
+            signal_rate: limits::rates::SIGNAL_PER_SEC,
+            signal_burst: limits::rates::SIGNAL_BURST,
+            data_rate: limits::rates::DATA_PER_SEC,
+            data_burst: limits::rates::DATA_BURST,
+        }
+    }
+}
+
+/// `web-client/` next to the binary's sources when run from a checkout, else `./web-client`.
+fn default_web_root() -> PathBuf {
+    let checkout = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/web-client"));
+    if checkout.is_dir() {
+        checkout
+    } else {
+        PathBuf::from("web-client")
+    }
+}
+
+impl Config {
+    /// Layers `file` (if any) and `overrides` (flags and env, already merged by clap) over the
+    /// defaults.
+    pub fn load(file: Option<&std::path::Path>, overrides: impl Serialize) -> Result<Self, String> {
+        use figment::providers::{Format, Serialized, Toml};
+        let mut fig = figment::Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(format!("config file {} not found", path.display()));
+            }
+            fig = fig.merge(Toml::file(path));
+        }
+        fig.merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(|e| e.to_string())
+    }
+
+    pub fn hello_timeout(&self) -> Duration {
+        Duration::from_millis(self.hello_timeout_ms)
+    }
+
+    pub fn ping_interval(&self) -> Duration {
+        Duration::from_millis(self.ping_interval_ms.max(10))
+    }
+
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_millis(self.idle_timeout_ms)
+    }
+
+    pub fn algorithm(&self) -> Result<TokenAlgorithm, String> {
+        match (&self.jwt_algorithm, &self.jwt_public_key) {
+            (Some(a), _) => TokenAlgorithm::parse(a)
+                .ok_or_else(|| format!("unknown jwt_algorithm {a:?}: use HS256, RS256, ES256 or EdDSA")),
+            (None, Some(_)) => Err("jwt_public_key is set: also set jwt_algorithm (HUDDLE_JWT_ALGORITHM) to RS256, ES256 or EdDSA".into()),
+            (None, None) => Ok(TokenAlgorithm::Hs256),
+        }
+    }
+
+    /// Builds the token verifier, or says clearly what key configuration is missing.
+    pub fn verifier(&self) -> Result<Verifier, String> {
+        let algorithm = self.algorithm()?;
+        let pem;
+        let key = match (algorithm, &self.jwt_secret, &self.jwt_public_key) {
+            (_, Some(_), Some(_)) => {
+                return Err("set either HUDDLE_JWT_SECRET or HUDDLE_JWT_PUBLIC_KEY, not both".into())
+            }
+            (TokenAlgorithm::Hs256, Some(secret), None) => VerifyKey::Secret(secret.as_bytes()),
+            (_, None, Some(path)) => {
+                pem = std::fs::read(path)
+                    .map_err(|e| format!("cannot read public key {}: {e}", path.display()))?;
+                VerifyKey::PublicPem(&pem)
+            }
+            (_, None, None) => {
+                return Err("no token key configured: set HUDDLE_JWT_SECRET (HS256) or \
+                            HUDDLE_JWT_PUBLIC_KEY with HUDDLE_JWT_ALGORITHM, or run `huddle serve --dev` \
+                            for a demo with an ephemeral key"
+                    .into())
+            }
+            (_, Some(_), None) => {
+                return Err("an asymmetric jwt_algorithm needs HUDDLE_JWT_PUBLIC_KEY, not a secret".into())
+            }
+        };
+        Verifier::new(
+            algorithm,
+            key,
+            &self.jwt_issuer,
+            &self.jwt_audience,
+            self.jwt_leeway_secs,
+        )
+    }
+}

@@ -1,0 +1,78 @@
+//! Every fixed limit of the hub in one place, with why it has the value it has. Limits that a
+//! deployment may want to change are fields of [`crate::config::Config`] whose defaults are here.
+
+use std::time::Duration;
+
+/// Largest WebSocket message the hub accepts. A mesh SDP offer for a handful of tracks is
+/// 5–15 KiB; 64 KiB leaves room without letting one client make the hub buffer megabytes. A
+/// message over this (but under [`HARD_FRAME_BYTES`]) is answered with `error too_large` and the
+/// connection stays up.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+
+/// Largest message the WebSocket layer reads at all. Past this the hub cannot skip the message
+/// and closes with 1009 (message too big). The gap above [`MAX_FRAME_BYTES`] lets a client that
+/// sent one oversized message get a clear error and keep its session.
+pub const HARD_FRAME_BYTES: usize = 256 * 1024;
+
+/// Largest chat text, in bytes of UTF-8.
+pub const MAX_CHAT_TEXT_BYTES: usize = 8 * 1024;
+
+/// Largest `data` frame (app data is small state, not file transfer).
+pub const MAX_APP_DATA_FRAME_BYTES: usize = 16 * 1024;
+
+/// Group messages kept per room for late joiners.
+pub const CHAT_HISTORY_LEN: usize = 200;
+
+/// Bytes of chat text kept per room, whichever bound is hit first.
+pub const CHAT_HISTORY_BYTES: usize = 256 * 1024;
+
+/// Longest display name kept from a token, in characters.
+pub const MAX_NAME_CHARS: usize = 64;
+
+/// Default cap on people in one meeting (main room and breakouts together).
+pub const MAX_MEETING_MEMBERS: usize = 2_000;
+
+/// Default cap on open WebSocket connections per hub. Each idle connection costs a few KiB.
+pub const MAX_CONNECTIONS: usize = 20_000;
+
+/// Messages queued for one connection before it counts as a slow consumer and is disconnected.
+/// A 1,000-person room chatting hard fills this in well under a second only for a client that has
+/// stopped reading; a healthy browser drains it continuously.
+pub const OUTBOUND_QUEUE_LEN: usize = 512;
+
+/// Commands queued for one meeting actor. Connections wait (backpressure onto their own socket)
+/// when it is full; the actor never waits on a connection.
+pub const MEETING_INBOX_LEN: usize = 4_096;
+
+/// Default time a new socket has to send a valid `hello`.
+pub const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Default interval between keepalive pings.
+pub const PING_INTERVAL: Duration = Duration::from_secs(20);
+
+/// Default time without any frame (a pong included) after which a connection is dropped.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(45);
+
+/// A write to a socket that takes longer than this marks the client as a slow consumer.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// WebSocket read buffer per connection. tungstenite's default (128 KiB) stays resident per idle
+/// connection; 4 KiB keeps an idle participant at a few KiB (see ../shared/PERFORMANCE.md).
+pub const READ_BUFFER_BYTES: usize = 4 * 1024;
+
+/// Token-bucket rates per connection, per kind of message.
+pub mod rates {
+    /// Chat: a steady 5 messages/s, bursts of 10.
+    pub const CHAT_PER_SEC: u32 = 5;
+    pub const CHAT_BURST: u32 = 10;
+    /// Signaling: 50/s steady, bursts of 200 — trickle ICE sends dozens of candidates at once when
+    /// a client joins a room full of peers.
+    pub const SIGNAL_PER_SEC: u32 = 50;
+    pub const SIGNAL_BURST: u32 = 200;
+    /// App data: 30/s, bursts of 60.
+    pub const DATA_PER_SEC: u32 = 30;
+    pub const DATA_BURST: u32 = 60;
+}
+
+/// Longest accepted clock skew between the token issuer and the hub.
+pub const MAX_JWT_LEEWAY_SECS: u64 = 30;

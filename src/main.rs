@@ -1,0 +1,309 @@
+//! The `huddle` command: `serve` runs the hub, `token` mints a token for integration testing,
+//! `schema` regenerates `proto/schema/`.
+
+use clap::{Args, Parser, Subcommand};
+use huddle::auth::{Minter, SignKey, TokenAlgorithm};
+use huddle::protocol::Role;
+use huddle::{Config, Server};
+use serde::Serialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    name = "huddle",
+    version,
+    about = "WebSocket signaling hub for group-therapy video"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the hub.
+    Serve(ServeArgs),
+    /// Mint a token with the configured key (for testing a partner integration).
+    Token(TokenArgs),
+    /// Write the protocol's JSON Schema files (proto/schema/).
+    Schema {
+        /// Output directory.
+        #[arg(long, default_value = "proto/schema")]
+        out: PathBuf,
+    },
+}
+
+/// Settings shared by `serve` and `token`. Each may also come from the TOML file given with
+/// `--config` (same names, snake_case); flags and environment variables win over the file.
+#[derive(Args, Serialize)]
+struct ConfigArgs {
+    /// TOML config file (keys as in the README's configuration table).
+    #[arg(long, env = "HUDDLE_CONFIG")]
+    #[serde(skip)]
+    config: Option<PathBuf>,
+    /// Address to listen on, host:port.
+    #[arg(long, env = "HUDDLE_LISTEN")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    listen: Option<SocketAddr>,
+    /// HS256 shared secret (at least 32 bytes). Prefer the environment variable to the flag.
+    #[arg(long, env = "HUDDLE_JWT_SECRET", hide_env_values = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jwt_secret: Option<String>,
+    /// Path to the token issuer's public key (PEM) for RS256, ES256 or EdDSA.
+    #[arg(long, env = "HUDDLE_JWT_PUBLIC_KEY")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jwt_public_key: Option<PathBuf>,
+    /// Token algorithm: HS256 (default with a secret), RS256, ES256 or EdDSA. Pinned: the token's
+    /// own header is never trusted.
+    #[arg(long, env = "HUDDLE_JWT_ALGORITHM")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jwt_algorithm: Option<String>,
+    /// Required `iss` claim [default: huddle].
+    #[arg(long, env = "HUDDLE_JWT_ISSUER")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jwt_issuer: Option<String>,
+    /// Required `aud` claim [default: huddle].
+    #[arg(long, env = "HUDDLE_JWT_AUDIENCE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jwt_audience: Option<String>,
+    /// Allowed clock skew for exp/nbf in seconds, at most 30 [default: 5].
+    #[arg(long, env = "HUDDLE_JWT_LEEWAY_SECS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jwt_leeway_secs: Option<u64>,
+    /// Directory served at / (the reference web client) [default: web-client].
+    #[arg(long, env = "HUDDLE_WEB_ROOT")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    web_root: Option<PathBuf>,
+    /// Cap on open WebSocket connections [default: 20000].
+    #[arg(long, env = "HUDDLE_MAX_CONNECTIONS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_connections: Option<usize>,
+    /// Cap on people in one meeting [default: 2000].
+    #[arg(long, env = "HUDDLE_MAX_MEETING_MEMBERS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_meeting_members: Option<usize>,
+    /// Per-connection outbound queue length before a slow consumer is dropped [default: 512].
+    #[arg(long, env = "HUDDLE_OUTBOUND_QUEUE_LEN")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outbound_queue_len: Option<usize>,
+    /// Milliseconds a new socket has to send hello [default: 10000].
+    #[arg(long, env = "HUDDLE_HELLO_TIMEOUT_MS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hello_timeout_ms: Option<u64>,
+    /// Keepalive ping interval in milliseconds [default: 20000].
+    #[arg(long, env = "HUDDLE_PING_INTERVAL_MS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ping_interval_ms: Option<u64>,
+    /// Milliseconds of silence after which a connection is dropped [default: 45000].
+    #[arg(long, env = "HUDDLE_IDLE_TIMEOUT_MS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    idle_timeout_ms: Option<u64>,
+    /// Chat messages per second per connection [default: 5].
+    #[arg(long, env = "HUDDLE_CHAT_RATE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chat_rate: Option<u32>,
+    /// Chat burst size [default: 10].
+    #[arg(long, env = "HUDDLE_CHAT_BURST")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chat_burst: Option<u32>,
+    /// Signal messages per second per connection [default: 50].
+    #[arg(long, env = "HUDDLE_SIGNAL_RATE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signal_rate: Option<u32>,
+    /// Signal burst size, sized for trickle ICE [default: 200].
+    #[arg(long, env = "HUDDLE_SIGNAL_BURST")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signal_burst: Option<u32>,
+    /// App data messages per second per connection [default: 30].
+    #[arg(long, env = "HUDDLE_DATA_RATE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data_rate: Option<u32>,
+    /// App data burst size [default: 60].
+    #[arg(long, env = "HUDDLE_DATA_BURST")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data_burst: Option<u32>,
+}
+
+impl ConfigArgs {
+    fn load(&self) -> Result<Config, String> {
+        Config::load(self.config.as_deref(), self)
+    }
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Demo mode: in memory, an ephemeral HS256 key, and ready-to-use join links for a demo
+    /// meeting (one host, three participants) printed at start.
+    #[arg(long)]
+    dev: bool,
+    #[command(flatten)]
+    config: ConfigArgs,
+}
+
+#[derive(Args)]
+struct TokenArgs {
+    /// host, cohost, mentor, participant or observer.
+    #[arg(long, default_value = "participant")]
+    role: String,
+    /// Meeting id.
+    #[arg(long)]
+    meeting: String,
+    /// The person's opaque user id.
+    #[arg(long)]
+    sub: String,
+    /// Display name.
+    #[arg(long)]
+    name: String,
+    /// Lifetime, e.g. 30m, 1h.
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    ttl: Duration,
+    /// Private key PEM, for RS256/ES256/EdDSA deployments (HS256 uses the secret).
+    #[arg(long, env = "HUDDLE_JWT_PRIVATE_KEY")]
+    private_key: Option<PathBuf>,
+    #[command(flatten)]
+    config: ConfigArgs,
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned()))
+        .map_err(|_| format!("unknown role {s:?}: host, cohost, mentor, participant or observer"))
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("HUDDLE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Token(args) => token(args),
+        Command::Schema { out } => write_schema(&out),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("huddle: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(args: ServeArgs) -> Result<(), String> {
+    init_logging();
+    let mut config = args.config.load()?;
+    let dev_minter = if args.dev {
+        if config.jwt_public_key.is_some() {
+            return Err("--dev signs its own HS256 tokens: unset HUDDLE_JWT_PUBLIC_KEY".into());
+        }
+        // An ephemeral key unless HUDDLE_JWT_SECRET is set (then `huddle token` can mint more).
+        let secret = config
+            .jwt_secret
+            .clone()
+            .unwrap_or_else(huddle::auth::random_secret);
+        let minter = Minter::new(
+            TokenAlgorithm::Hs256,
+            SignKey::Secret(secret.as_bytes()),
+            &config.jwt_issuer,
+            &config.jwt_audience,
+        )?;
+        config.jwt_secret = Some(secret);
+        config.jwt_algorithm = None;
+        Some(minter)
+    } else {
+        None
+    };
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime.block_on(async move {
+        let server = Server::start(config).await?;
+        if let Some(minter) = dev_minter {
+            print_dev_links(&minter, server.local_addr())?;
+        }
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        server.shutdown().await;
+        Ok(())
+    })
+}
+
+fn print_dev_links(minter: &Minter, addr: SocketAddr) -> Result<(), String> {
+    let people = [
+        ("host", "Dr. Rivera", Role::Host),
+        ("p1", "Alex", Role::Participant),
+        ("p2", "Sam", Role::Participant),
+        ("p3", "Jordan", Role::Participant),
+    ];
+    println!();
+    println!("Huddle dev mode: an ephemeral key, everything in memory. Demo meeting \"demo\".");
+    println!("Open each link in its own browser window (tokens last 8 hours):");
+    println!();
+    for (sub, name, role) in people {
+        let token = minter.mint("demo", sub, name, role, Duration::from_secs(8 * 3600))?;
+        println!("  {name} ({}):", role.as_str());
+        println!("    http://{addr}/#token={token}");
+    }
+    println!();
+    println!("WebSocket endpoint: ws://{addr}/v1/ws (send {{\"type\":\"hello\",\"protocol\":1,\"token\":\"...\"}} first)");
+    println!("More people: start dev mode with HUDDLE_JWT_SECRET set, then");
+    println!("  HUDDLE_JWT_SECRET=... huddle token --meeting demo --role participant --sub p4 --name Casey");
+    println!();
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn token(args: TokenArgs) -> Result<(), String> {
+    let role = parse_role(&args.role)?;
+    let config = args.config.load()?;
+    let algorithm = config.algorithm()?;
+    let pem;
+    let key = match (algorithm, &config.jwt_secret, &args.private_key) {
+        (TokenAlgorithm::Hs256, Some(secret), _) => SignKey::Secret(secret.as_bytes()),
+        (TokenAlgorithm::Hs256, None, _) => {
+            return Err("set HUDDLE_JWT_SECRET to mint HS256 tokens".into())
+        }
+        (_, _, Some(path)) => {
+            pem =
+                std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            SignKey::PrivatePem(&pem)
+        }
+        (_, _, None) => return Err("RS256/ES256/EdDSA tokens need --private-key".into()),
+    };
+    let minter = Minter::new(algorithm, key, &config.jwt_issuer, &config.jwt_audience)?;
+    if !huddle::auth::valid_meeting_id(&args.meeting) {
+        return Err("meeting ids are 1-128 characters of A-Z a-z 0-9 . _ : -".into());
+    }
+    println!(
+        "{}",
+        minter.mint(&args.meeting, &args.sub, &args.name, role, args.ttl)?
+    );
+    Ok(())
+}
+
+fn write_schema(out: &std::path::Path) -> Result<(), String> {
+    std::fs::create_dir_all(out).map_err(|e| e.to_string())?;
+    for (name, text) in huddle::schema::generate() {
+        let path = out.join(name);
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}

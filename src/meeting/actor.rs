@@ -1,0 +1,351 @@
+//! The meeting actor: one task per meeting owning its [`Meeting`] core and the outbound queues of
+//! its members. Commands come in over one bounded channel; effects go out with `try_send` so the
+//! actor never waits on a connection. The [`Directory`] maps meeting ids to actors and is nothing
+//! more than that.
+
+use super::core::{Effect, Identity, Input, Meeting, MeetingConfig, Millis};
+use crate::limits::MEETING_INBOX_LEN;
+use crate::protocol::{
+    ClientMessage, CloseCode, ErrorCode, PeerId, PeerLeftReason, RequestId, ServerMessage,
+};
+use axum::extract::ws::Utf8Bytes;
+use dashmap::DashMap;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+use tokio::sync::{mpsc, oneshot, Notify};
+
+/// One serialized frame, shared by every recipient of a broadcast (cloning is a refcount bump).
+pub type Outbound = Utf8Bytes;
+
+/// How the actor tells a connection to close when its queue cannot take another message: the
+/// queue is full, so the signal must travel outside it.
+#[derive(Debug, Default)]
+pub struct KillSwitch {
+    /// Close code to send, 0 while not tripped.
+    code: AtomicU16,
+    notify: Notify,
+}
+
+impl KillSwitch {
+    pub fn trip(&self, code: CloseCode) {
+        self.code.store(code.code(), Ordering::Release);
+        // notify_one stores a permit, so the connection sees it even if it is not waiting now.
+        self.notify.notify_one();
+    }
+
+    /// Waits until tripped; returns the close code.
+    pub async fn tripped(&self) -> u16 {
+        loop {
+            let code = self.code.load(Ordering::Acquire);
+            if code != 0 {
+                return code;
+            }
+            self.notify.notified().await;
+        }
+    }
+}
+
+/// What the actor holds for each member's connection.
+#[derive(Debug, Clone)]
+pub struct ConnHandle {
+    /// Bounded (`outbound_queue_len`): a full queue means a slow consumer.
+    pub tx: mpsc::Sender<Outbound>,
+    pub kill: Arc<KillSwitch>,
+}
+
+/// Commands a connection sends its meeting.
+#[derive(Debug)]
+enum Command {
+    Join {
+        peer: PeerId,
+        identity: Identity,
+        conn: ConnHandle,
+        reply: oneshot::Sender<Result<(), JoinError>>,
+    },
+    Leave {
+        peer: PeerId,
+        reason: PeerLeftReason,
+    },
+    Request {
+        from: PeerId,
+        id: Option<RequestId>,
+        message: ClientMessage,
+    },
+}
+
+/// A refused join, to be sent to the client as `error` and a close.
+#[derive(Debug, Clone)]
+pub struct JoinError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+/// A cheap handle to a running meeting actor.
+#[derive(Debug, Clone)]
+pub struct MeetingHandle {
+    tx: mpsc::Sender<Command>,
+    /// Tells this actor apart from a later one for the same meeting id.
+    generation: u64,
+}
+
+impl MeetingHandle {
+    /// Forwards a member's request. Waits if the meeting's inbox is full (backpressure onto this
+    /// one connection). Returns false if the meeting is gone.
+    pub async fn request(
+        &self,
+        from: PeerId,
+        id: Option<RequestId>,
+        message: ClientMessage,
+    ) -> bool {
+        self.tx
+            .send(Command::Request { from, id, message })
+            .await
+            .is_ok()
+    }
+
+    /// Tells the meeting that this member's connection has ended.
+    pub async fn leave(&self, peer: PeerId, reason: PeerLeftReason) {
+        let _ = self.tx.send(Command::Leave { peer, reason }).await;
+    }
+}
+
+/// Meeting id → running actor. Only a directory: all meeting state lives in the actors.
+#[derive(Debug)]
+pub struct Directory {
+    meetings: DashMap<String, MeetingHandle>,
+    generations: AtomicU64,
+    config: MeetingConfig,
+}
+
+impl Directory {
+    pub fn new(config: MeetingConfig) -> Arc<Self> {
+        Arc::new(Directory {
+            meetings: DashMap::new(),
+            generations: AtomicU64::new(0),
+            config,
+        })
+    }
+
+    /// Number of meetings with a running actor.
+    pub fn len(&self) -> usize {
+        self.meetings.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.meetings.is_empty()
+    }
+
+    /// Puts `peer` into `meeting`, starting the meeting's actor if needed. On success the
+    /// `welcome` is already in `conn`'s queue.
+    pub async fn join(
+        self: &Arc<Self>,
+        meeting: &str,
+        peer: PeerId,
+        identity: Identity,
+        conn: ConnHandle,
+    ) -> Result<MeetingHandle, JoinError> {
+        // An actor that just emptied removes itself and drops its inbox; a join that raced with
+        // that sees a closed channel or a dropped reply and tries again with a fresh actor.
+        for _ in 0..8 {
+            let handle = self.handle_for(meeting);
+            let (reply, answer) = oneshot::channel();
+            let command = Command::Join {
+                peer,
+                identity: identity.clone(),
+                conn: conn.clone(),
+                reply,
+            };
+            if handle.tx.send(command).await.is_err() {
+                continue;
+            }
+            match answer.await {
+                Ok(Ok(())) => return Ok(handle),
+                Ok(Err(refused)) => return Err(refused),
+                Err(_) => continue,
+            }
+        }
+        Err(JoinError {
+            code: ErrorCode::Internal,
+            message: "meeting is restarting, retry".into(),
+        })
+    }
+
+    fn handle_for(self: &Arc<Self>, meeting: &str) -> MeetingHandle {
+        if let Some(handle) = self.meetings.get(meeting) {
+            if !handle.tx.is_closed() {
+                return handle.clone();
+            }
+        }
+        let mut entry = self
+            .meetings
+            .entry(meeting.to_owned())
+            .or_insert_with(|| self.spawn(meeting));
+        if entry.tx.is_closed() {
+            *entry = self.spawn(meeting);
+        }
+        entry.clone()
+    }
+
+    fn spawn(self: &Arc<Self>, meeting: &str) -> MeetingHandle {
+        let (tx, rx) = mpsc::channel(MEETING_INBOX_LEN);
+        let generation = self.generations.fetch_add(1, Ordering::Relaxed);
+        let actor = Actor {
+            meeting: Meeting::new(meeting, self.config.clone()),
+            conns: HashMap::new(),
+            directory: Arc::clone(self),
+            generation,
+        };
+        tokio::spawn(actor.run(rx));
+        tracing::debug!(meeting, generation, "meeting actor started");
+        MeetingHandle { tx, generation }
+    }
+}
+
+struct Actor {
+    meeting: Meeting,
+    conns: HashMap<PeerId, ConnHandle>,
+    directory: Arc<Directory>,
+    generation: u64,
+}
+
+fn now_millis() -> Millis {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+impl Actor {
+    async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
+        while let Some(command) = rx.recv().await {
+            self.apply(command);
+            if self.meeting.is_empty() {
+                // Leave the directory before closing the inbox so no new join can reach a
+                // closing actor unnoticed (see Directory::join).
+                let generation = self.generation;
+                self.directory
+                    .meetings
+                    .remove_if(self.meeting.id(), |_, h| h.generation == generation);
+                rx.close();
+                // Commands already queued are dropped: joins see their reply dropped and retry.
+                break;
+            }
+        }
+        tracing::debug!(meeting = self.meeting.id(), "meeting actor stopped");
+    }
+
+    fn apply(&mut self, command: Command) {
+        let now = now_millis();
+        match command {
+            Command::Join {
+                peer,
+                identity,
+                conn,
+                reply,
+            } => {
+                let role = identity.role;
+                self.conns.insert(peer, conn);
+                let effects = self.meeting.handle(Input::Join { peer, identity }, now);
+                let refusal = effects.iter().find_map(|e| match e {
+                    Effect::Refuse {
+                        peer: p,
+                        code,
+                        message,
+                    } if *p == peer => Some(JoinError {
+                        code: *code,
+                        message: message.clone(),
+                    }),
+                    _ => None,
+                });
+                match refusal {
+                    Some(refused) => {
+                        self.conns.remove(&peer);
+                        let _ = reply.send(Err(refused));
+                    }
+                    None => {
+                        tracing::info!(meeting = self.meeting.id(), %peer, role = role.as_str(), members = self.meeting.len(), "joined");
+                        self.dispatch(effects);
+                        if reply.send(Ok(())).is_err() {
+                            // The connection gave up while waiting: take it out again.
+                            self.remove(peer, PeerLeftReason::Disconnected, None);
+                        }
+                    }
+                }
+            }
+            Command::Leave { peer, reason } => self.remove(peer, reason, None),
+            Command::Request { from, id, message } => {
+                let effects = self
+                    .meeting
+                    .handle(Input::Request { from, id, message }, now);
+                self.dispatch(effects);
+            }
+        }
+    }
+
+    /// Takes `peer` out of the meeting; `close` trips its connection's kill switch.
+    fn remove(&mut self, peer: PeerId, reason: PeerLeftReason, close: Option<CloseCode>) {
+        if let Some(conn) = self.conns.remove(&peer) {
+            if let Some(code) = close {
+                conn.kill.trip(code);
+            }
+        }
+        if self.meeting.contains(peer) {
+            tracing::info!(meeting = self.meeting.id(), %peer, ?reason, "left");
+            let effects = self
+                .meeting
+                .handle(Input::Leave { peer, reason }, now_millis());
+            self.dispatch(effects);
+        }
+    }
+
+    /// Carries out effects: each message is serialized once and enqueued for every recipient.
+    /// Recipients whose queue is full are disconnected as slow consumers afterwards (which may
+    /// produce more effects, handled the same way).
+    fn dispatch(&mut self, effects: Vec<Effect>) {
+        let mut slow = Vec::new();
+        for effect in effects {
+            match effect {
+                Effect::Send { to, message } => {
+                    let frame = match serialize(&message) {
+                        Some(f) => f,
+                        None => continue,
+                    };
+                    for peer in to {
+                        let Some(conn) = self.conns.get(&peer) else {
+                            continue;
+                        };
+                        match conn.tx.try_send(frame.clone()) {
+                            Ok(()) => {}
+                            Err(mpsc::error::TrySendError::Full(_)) => slow.push(peer),
+                            // The connection task has ended; its Leave is on the way.
+                            Err(mpsc::error::TrySendError::Closed(_)) => {}
+                        }
+                    }
+                }
+                Effect::Refuse { .. } => {}
+            }
+        }
+        slow.dedup();
+        for peer in slow {
+            tracing::info!(meeting = self.meeting.id(), %peer, "slow consumer disconnected");
+            self.remove(
+                peer,
+                PeerLeftReason::Disconnected,
+                Some(CloseCode::SlowConsumer),
+            );
+        }
+    }
+}
+
+fn serialize(message: &ServerMessage) -> Option<Outbound> {
+    match serde_json::to_string(message) {
+        Ok(s) => Some(Utf8Bytes::from(s)),
+        Err(e) => {
+            // Our own types always serialize; if not, drop the message rather than the actor.
+            tracing::error!(error = %e, "failed to serialize a server message");
+            None
+        }
+    }
+}

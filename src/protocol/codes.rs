@@ -1,0 +1,121 @@
+//! Stable error codes (`error.code`) and WebSocket close codes, defined in this one place.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The `code` of an `error` frame. These strings are stable: clients branch on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The frame is not valid JSON, not a known message, or breaks a rule of its message.
+    BadRequest,
+    /// The token was refused (signature, expiry, issuer, audience, meeting). Terminal.
+    Unauthorized,
+    /// The sender's role does not allow this (for example an observer chatting).
+    Forbidden,
+    /// The named peer or room is not there (or not in the sender's room).
+    NotFound,
+    /// A frame or a field is over its size limit.
+    TooLarge,
+    /// Too many messages of this kind too fast; the message was dropped.
+    RateLimited,
+    /// `hello.protocol` is not a version this hub speaks. Terminal.
+    UnsupportedProtocol,
+    /// The meeting has no room for another person.
+    MeetingFull,
+    /// Something went wrong in the hub; the request may be retried.
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadRequest => "bad_request",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::TooLarge => "too_large",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::UnsupportedProtocol => "unsupported_protocol",
+            ErrorCode::MeetingFull => "meeting_full",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}
+
+/// WebSocket close codes the hub sends. `40xx` are terminal: reconnecting with the same token
+/// will fail the same way. `41xx` (and 1001) are reconnectable: the client should reconnect with
+/// backoff. 1009 is the standard "message too big".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u16)]
+pub enum CloseCode {
+    /// The client closed and the hub answers in kind.
+    Normal = 1000,
+    /// The hub is shutting down. Reconnectable.
+    GoingAway = 1001,
+    /// A frame over the size limit. Terminal.
+    MessageTooBig = 1009,
+    /// The token was refused. Terminal (get a new token).
+    Unauthorized = 4001,
+    /// Unsupported protocol version. Terminal.
+    UnsupportedProtocol = 4002,
+    /// A frame before `hello`, a second `hello`, a binary frame or a broken hello. Terminal.
+    ProtocolViolation = 4003,
+    /// The meeting is full. Terminal for this meeting.
+    MeetingFull = 4004,
+    /// No valid `hello` within the hello timeout. Reconnectable.
+    HelloTimeout = 4101,
+    /// The client did not read its messages fast enough and its queue overflowed. Reconnectable.
+    SlowConsumer = 4102,
+    /// The client stopped answering keepalive pings. Reconnectable.
+    PingTimeout = 4103,
+    /// The hub is at its connection cap. Reconnectable after a backoff.
+    ServerFull = 4104,
+    /// An internal failure in the hub. Reconnectable.
+    Internal = 4105,
+}
+
+impl CloseCode {
+    pub fn code(self) -> u16 {
+        self as u16
+    }
+
+    /// Whether a client may reconnect (with backoff) after this close.
+    pub fn is_reconnectable(self) -> bool {
+        matches!(self.code(), 1001 | 4100..=4199)
+    }
+
+    /// The close frame's reason text: the code's stable name.
+    pub fn reason(self) -> &'static str {
+        match self {
+            CloseCode::Normal => "normal",
+            CloseCode::GoingAway => "going_away",
+            CloseCode::MessageTooBig => "too_large",
+            CloseCode::Unauthorized => "unauthorized",
+            CloseCode::UnsupportedProtocol => "unsupported_protocol",
+            CloseCode::ProtocolViolation => "protocol_violation",
+            CloseCode::MeetingFull => "meeting_full",
+            CloseCode::HelloTimeout => "hello_timeout",
+            CloseCode::SlowConsumer => "slow_consumer",
+            CloseCode::PingTimeout => "ping_timeout",
+            CloseCode::ServerFull => "server_full",
+            CloseCode::Internal => "internal",
+        }
+    }
+
+    /// Every code, for documentation and tests.
+    pub const ALL: [CloseCode; 12] = [
+        CloseCode::Normal,
+        CloseCode::GoingAway,
+        CloseCode::MessageTooBig,
+        CloseCode::Unauthorized,
+        CloseCode::UnsupportedProtocol,
+        CloseCode::ProtocolViolation,
+        CloseCode::MeetingFull,
+        CloseCode::HelloTimeout,
+        CloseCode::SlowConsumer,
+        CloseCode::PingTimeout,
+        CloseCode::ServerFull,
+        CloseCode::Internal,
+    ];
+}

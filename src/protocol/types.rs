@@ -1,0 +1,137 @@
+//! Value types shared by both directions: ids, roles, peers, chat messages, ICE servers.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A peer's id, assigned by the hub, unique for the life of the process. Numbers (not names or
+/// the partner's `sub`) so that nothing identifying travels in signaling and logs.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(transparent)]
+pub struct PeerId(pub u64);
+
+impl fmt::Display for PeerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "p{}", self.0)
+    }
+}
+
+/// A room of a meeting: `"main"` for the main room, a hub-chosen id for each breakout.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(transparent)]
+pub struct RoomId(pub String);
+
+/// Id of the main room of every meeting.
+pub const MAIN_ROOM: &str = "main";
+
+impl RoomId {
+    pub fn main() -> Self {
+        RoomId(MAIN_ROOM.to_owned())
+    }
+
+    pub fn is_main(&self) -> bool {
+        self.0 == MAIN_ROOM
+    }
+}
+
+impl fmt::Display for RoomId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The `id` a client may put on any frame; the hub echoes it as `ref` in `ack` or `error`.
+pub type RequestId = u64;
+
+/// What a person may do in a meeting. Comes from the token's `role` claim and is checked on every
+/// message, not only at join.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The therapist running the group: every host action.
+    Host,
+    /// A co-facilitator with the host's powers.
+    Cohost,
+    /// A peer mentor: a participant who can be spread one per breakout.
+    Mentor,
+    /// A group member.
+    Participant,
+    /// Watches and listens: cannot chat, send app data or offer media.
+    Observer,
+}
+
+impl Role {
+    /// Hosts and cohosts run the meeting.
+    pub fn is_moderator(self) -> bool {
+        matches!(self, Role::Host | Role::Cohost)
+    }
+
+    /// Everyone but observers may speak (chat, app data, media offers).
+    pub fn may_speak(self) -> bool {
+        !matches!(self, Role::Observer)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Host => "host",
+            Role::Cohost => "cohost",
+            Role::Mentor => "mentor",
+            Role::Participant => "participant",
+            Role::Observer => "observer",
+        }
+    }
+}
+
+/// A person in the meeting as others see them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Peer {
+    pub id: PeerId,
+    /// Display name from the token (trimmed, control characters removed, at most 64 characters).
+    pub name: String,
+    pub role: Role,
+}
+
+/// Why a peer left a room, as told to the others in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PeerLeftReason {
+    /// The client said goodbye (closed its socket normally).
+    Left,
+    /// The connection dropped or was closed by the hub (slow consumer, keepalive timeout).
+    Disconnected,
+    /// The peer was moved to another room of the same meeting.
+    Moved,
+}
+
+/// A chat message as delivered (group or private) and as kept in a room's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ChatMessage {
+    /// Unique within the meeting.
+    pub id: u64,
+    /// Orders the chat messages of `room`: strictly increasing within that room.
+    pub seq: u64,
+    /// The room the sender was in when it was sent.
+    pub room: RoomId,
+    /// Set by the hub, never taken from the client.
+    pub from: PeerId,
+    /// Present on private messages: the one recipient.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<PeerId>,
+    pub text: String,
+    /// Hub time when accepted, milliseconds since the Unix epoch.
+    pub ts: u64,
+}
+
+/// One ICE server for `RTCPeerConnection`, as in the WebRTC `RTCIceServer` dictionary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct IceServer {
+    pub urls: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+}

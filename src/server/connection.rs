@@ -1,0 +1,430 @@
+//! One task per WebSocket: waits for `hello`, verifies the token, joins the meeting, then relays
+//! frames both ways — decoding, rate limiting and size checks on the way in; the bounded
+//! outbound queue, keepalive and close codes on the way out.
+
+use super::AppState;
+use crate::limits;
+use crate::meeting::{ConnHandle, Identity, KillSwitch, MeetingHandle};
+use crate::protocol::{
+    ClientFrame, ClientMessage, CloseCode, ErrorCode, FrameId, PeerId, PeerLeftReason,
+    ServerMessage, PROTOCOL_VERSION,
+};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::{mpsc, OwnedSemaphorePermit};
+use tokio::time::{interval_at, timeout, MissedTickBehavior};
+
+type Sink = SplitSink<WebSocket, Message>;
+type Stream = SplitStream<WebSocket>;
+
+/// Runs one connection to the end. `_permit` is held so the connection cap counts this socket.
+pub(super) async fn run(socket: WebSocket, state: Arc<AppState>, _permit: OwnedSemaphorePermit) {
+    let (mut sink, mut stream) = socket.split();
+    let hello = match timeout(
+        state.config.hello_timeout(),
+        read_hello(&mut stream, &state),
+    )
+    .await
+    {
+        Ok(Ok(admission)) => admission,
+        Ok(Err(Refusal {
+            code,
+            message,
+            close,
+        })) => {
+            if let Some(code) = code {
+                send_now(&mut sink, &ServerMessage::error(code, message, None)).await;
+            }
+            close_with(&mut sink, close).await;
+            return;
+        }
+        Err(_elapsed) => {
+            close_with(&mut sink, CloseCode::HelloTimeout).await;
+            return;
+        }
+    };
+
+    let peer = PeerId(
+        state
+            .next_peer
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+    );
+    let (tx, rx) = mpsc::channel(state.config.outbound_queue_len.max(1));
+    let kill = Arc::new(KillSwitch::default());
+    let conn = ConnHandle {
+        tx,
+        kill: Arc::clone(&kill),
+    };
+    let meeting = match state
+        .directory
+        .join(&hello.meeting, peer, hello.identity, conn)
+        .await
+    {
+        Ok(handle) => handle,
+        Err(refused) => {
+            send_now(
+                &mut sink,
+                &ServerMessage::error(refused.code, refused.message, None),
+            )
+            .await;
+            let close = match refused.code {
+                ErrorCode::MeetingFull => CloseCode::MeetingFull,
+                _ => CloseCode::Internal,
+            };
+            close_with(&mut sink, close).await;
+            return;
+        }
+    };
+
+    let mut session = Session {
+        peer,
+        meeting,
+        limits: RateLimits::new(&state.config),
+        sink,
+    };
+    let reason = session.pump(stream, rx, &kill, &state).await;
+    if let Some(reason) = reason {
+        session.meeting.leave(peer, reason).await;
+    }
+}
+
+/// Why the hello phase ended without a session.
+struct Refusal {
+    /// The `error` frame to send first, if any.
+    code: Option<ErrorCode>,
+    message: &'static str,
+    close: CloseCode,
+}
+
+impl Refusal {
+    fn new(code: ErrorCode, message: &'static str, close: CloseCode) -> Self {
+        Refusal {
+            code: Some(code),
+            message,
+            close,
+        }
+    }
+}
+
+/// A token that passed verification.
+struct Hello {
+    meeting: String,
+    identity: Identity,
+}
+
+/// Reads frames until the first meaningful one, which must be a valid `hello`.
+async fn read_hello(stream: &mut Stream, state: &AppState) -> Result<Hello, Refusal> {
+    loop {
+        let text = match stream.next().await {
+            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            Some(Ok(Message::Binary(_))) => {
+                return Err(Refusal::new(
+                    ErrorCode::BadRequest,
+                    "binary frames are not part of the protocol",
+                    CloseCode::ProtocolViolation,
+                ))
+            }
+            Some(Err(e)) if is_too_large(&e) => {
+                return Err(Refusal::new(
+                    ErrorCode::TooLarge,
+                    "frame too large",
+                    CloseCode::MessageTooBig,
+                ))
+            }
+            Some(Ok(Message::Close(_))) | Some(Err(_)) | None => {
+                return Err(Refusal {
+                    code: None,
+                    message: "",
+                    close: CloseCode::Normal,
+                })
+            }
+        };
+        if text.len() > limits::MAX_FRAME_BYTES {
+            return Err(Refusal::new(
+                ErrorCode::TooLarge,
+                "frame too large",
+                CloseCode::MessageTooBig,
+            ));
+        }
+        let frame: ClientFrame = serde_json::from_str(&text).map_err(|_| {
+            Refusal::new(
+                ErrorCode::BadRequest,
+                "first frame must be a valid hello",
+                CloseCode::ProtocolViolation,
+            )
+        })?;
+        let ClientMessage::Hello {
+            protocol,
+            token,
+            meeting,
+        } = frame.message
+        else {
+            return Err(Refusal::new(
+                ErrorCode::BadRequest,
+                "first frame must be hello",
+                CloseCode::ProtocolViolation,
+            ));
+        };
+        if protocol != PROTOCOL_VERSION {
+            return Err(Refusal::new(
+                ErrorCode::UnsupportedProtocol,
+                "this hub speaks protocol 1",
+                CloseCode::UnsupportedProtocol,
+            ));
+        }
+        return match state.verifier.verify(&token, meeting.as_deref()) {
+            Ok(admission) => Ok(Hello {
+                meeting: admission.meeting,
+                identity: admission.identity,
+            }),
+            Err(why) => {
+                // The reason stays in the debug log; the client learns only "unauthorized".
+                tracing::debug!(reason = %why, "token refused");
+                Err(Refusal::new(
+                    ErrorCode::Unauthorized,
+                    "token refused",
+                    CloseCode::Unauthorized,
+                ))
+            }
+        };
+    }
+}
+
+/// Per-connection token buckets, one per kind of message.
+struct RateLimits {
+    chat: DefaultDirectRateLimiter,
+    signal: DefaultDirectRateLimiter,
+    data: DefaultDirectRateLimiter,
+}
+
+impl RateLimits {
+    fn new(config: &crate::config::Config) -> Self {
+        let bucket = |rate: u32, burst: u32| {
+            let rate = NonZeroU32::new(rate).unwrap_or(NonZeroU32::MIN);
+            let burst = NonZeroU32::new(burst).unwrap_or(rate);
+            RateLimiter::direct(Quota::per_second(rate).allow_burst(burst))
+        };
+        RateLimits {
+            chat: bucket(config.chat_rate, config.chat_burst),
+            signal: bucket(config.signal_rate, config.signal_burst),
+            data: bucket(config.data_rate, config.data_burst),
+        }
+    }
+
+    fn allow(&self, message: &ClientMessage) -> bool {
+        let bucket = match message {
+            ClientMessage::Chat { .. } => &self.chat,
+            ClientMessage::Signal { .. } => &self.signal,
+            ClientMessage::Data { .. } => &self.data,
+            ClientMessage::Hello { .. } => return true,
+        };
+        bucket.check().is_ok()
+    }
+}
+
+/// A joined connection.
+struct Session {
+    peer: PeerId,
+    meeting: MeetingHandle,
+    limits: RateLimits,
+    sink: Sink,
+}
+
+impl Session {
+    /// Relays until the connection ends. Returns the reason to report to the meeting, or `None`
+    /// when the meeting itself removed this peer (kill switch).
+    async fn pump(
+        &mut self,
+        mut stream: Stream,
+        mut outbound: mpsc::Receiver<Utf8Bytes>,
+        kill: &KillSwitch,
+        state: &AppState,
+    ) -> Option<PeerLeftReason> {
+        let ping_every = state.config.ping_interval();
+        let idle_timeout = state.config.idle_timeout();
+        let mut ping = interval_at(tokio::time::Instant::now() + ping_every, ping_every);
+        ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut last_heard = Instant::now();
+        let mut shutdown = state.shutdown.clone();
+        loop {
+            tokio::select! {
+                // Removal by the meeting and shutdown come first: they end the session whatever
+                // else is pending.
+                biased;
+                code = kill.tripped() => {
+                    // The socket may be backed up (that is why we were removed): give the close
+                    // frame a full write timeout to get through behind the queued data.
+                    let _ = timeout(limits::WRITE_TIMEOUT, self.sink.send(close_message(code, CloseCode::SlowConsumer.reason()))).await;
+                    return None;
+                }
+                _ = async {
+                    // A dropped sender is not a shutdown: wait forever then.
+                    if shutdown.wait_for(|&s| s).await.is_err() {
+                        std::future::pending::<()>().await;
+                    }
+                } => {
+                    close_with(&mut self.sink, CloseCode::GoingAway).await;
+                    return Some(PeerLeftReason::Disconnected);
+                }
+                frame = stream.next() => {
+                    last_heard = Instant::now();
+                    match frame {
+                        Some(Ok(Message::Text(text))) => {
+                            if !self.on_text(&text).await {
+                                close_with(&mut self.sink, CloseCode::Internal).await;
+                                return Some(PeerLeftReason::Disconnected);
+                            }
+                        }
+                        Some(Ok(Message::Binary(_))) => {
+                            self.reply(ServerMessage::error(ErrorCode::BadRequest, "binary frames are not part of the protocol", None)).await;
+                        }
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                        Some(Ok(Message::Close(_))) | None => return Some(PeerLeftReason::Left),
+                        Some(Err(e)) => {
+                            if is_too_large(&e) {
+                                self.reply(ServerMessage::error(ErrorCode::TooLarge, "frame too large", None)).await;
+                                close_with(&mut self.sink, CloseCode::MessageTooBig).await;
+                            }
+                            return Some(PeerLeftReason::Disconnected);
+                        }
+                    }
+                }
+                next = outbound.recv() => {
+                    let Some(frame) = next else { return Some(PeerLeftReason::Disconnected) };
+                    match timeout(limits::WRITE_TIMEOUT, self.sink.send(Message::Text(frame))).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(_)) => return Some(PeerLeftReason::Disconnected),
+                        Err(_) => {
+                            close_with(&mut self.sink, CloseCode::SlowConsumer).await;
+                            return Some(PeerLeftReason::Disconnected);
+                        }
+                    }
+                }
+                _ = ping.tick() => {
+                    if last_heard.elapsed() >= idle_timeout {
+                        tracing::info!(peer = %self.peer, "keepalive timeout");
+                        close_with(&mut self.sink, CloseCode::PingTimeout).await;
+                        return Some(PeerLeftReason::Disconnected);
+                    }
+                    if !matches!(timeout(limits::WRITE_TIMEOUT, self.sink.send(Message::Ping(Default::default()))).await, Ok(Ok(()))) {
+                        return Some(PeerLeftReason::Disconnected);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Handles one text frame. Returns false if the meeting is gone.
+    async fn on_text(&mut self, text: &str) -> bool {
+        if text.len() > limits::MAX_FRAME_BYTES {
+            let reference = serde_json::from_str::<FrameId>(text)
+                .ok()
+                .and_then(|f| f.id);
+            let message = format!("frame over {} bytes", limits::MAX_FRAME_BYTES);
+            self.reply(ServerMessage::error(
+                ErrorCode::TooLarge,
+                message,
+                reference,
+            ))
+            .await;
+            return true;
+        }
+        let frame: ClientFrame = match serde_json::from_str(text) {
+            Ok(frame) => frame,
+            Err(e) => {
+                let reference = serde_json::from_str::<FrameId>(text)
+                    .ok()
+                    .and_then(|f| f.id);
+                let message = if e.is_syntax() || e.is_eof() {
+                    "malformed JSON".to_owned()
+                } else {
+                    format!("invalid message: {e}")
+                };
+                self.reply(ServerMessage::error(
+                    ErrorCode::BadRequest,
+                    message,
+                    reference,
+                ))
+                .await;
+                return true;
+            }
+        };
+        let reference = frame.id;
+        let message = frame.message;
+        if matches!(message, ClientMessage::Hello { .. }) {
+            self.reply(ServerMessage::error(
+                ErrorCode::BadRequest,
+                "already joined",
+                reference,
+            ))
+            .await;
+            return true;
+        }
+        if matches!(message, ClientMessage::Data { .. })
+            && text.len() > limits::MAX_APP_DATA_FRAME_BYTES
+        {
+            self.reply(ServerMessage::error(
+                ErrorCode::TooLarge,
+                "app data frame too large",
+                reference,
+            ))
+            .await;
+            return true;
+        }
+        if !self.limits.allow(&message) {
+            self.reply(ServerMessage::error(
+                ErrorCode::RateLimited,
+                "slow down",
+                reference,
+            ))
+            .await;
+            return true;
+        }
+        self.meeting.request(self.peer, reference, message).await
+    }
+
+    /// Sends a reply that does not involve the meeting (decode errors, rate limits).
+    async fn reply(&mut self, message: ServerMessage) {
+        send_now(&mut self.sink, &message).await;
+    }
+}
+
+async fn send_now(sink: &mut Sink, message: &ServerMessage) {
+    if let Ok(text) = serde_json::to_string(message) {
+        let _ = timeout(limits::WRITE_TIMEOUT, sink.send(Message::Text(text.into()))).await;
+    }
+}
+
+fn close_message(code: u16, reason: &'static str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(reason),
+    }))
+}
+
+async fn close_with(sink: &mut Sink, code: CloseCode) {
+    let _ = timeout(
+        limits::WRITE_TIMEOUT / 10,
+        sink.send(close_message(code.code(), code.reason())),
+    )
+    .await;
+}
+
+/// Whether a read error is tungstenite refusing a message over `max_message_size`.
+fn is_too_large(error: &axum::Error) -> bool {
+    let inner: &(dyn std::error::Error + 'static) = error;
+    let mut source = Some(inner);
+    while let Some(e) = source {
+        if let Some(tungstenite::Error::Capacity(_)) = e.downcast_ref::<tungstenite::Error>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}

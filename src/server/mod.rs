@@ -1,0 +1,128 @@
+//! The network edge: binds the listener, routes HTTP (`/v1/ws`, `/healthz`, the web client at
+//! `/`), caps connections, and hands each upgraded socket to [`connection`].
+
+mod connection;
+
+use crate::auth::Verifier;
+use crate::config::Config;
+use crate::limits;
+use crate::meeting::{Directory, MeetingConfig};
+use axum::extract::{State, WebSocketUpgrade};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::serve::ListenerExt;
+use axum::Router;
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinHandle;
+use tower_http::services::ServeDir;
+
+/// State shared by every connection: read-mostly, cheap to clone behind an `Arc`.
+pub(crate) struct AppState {
+    pub config: Config,
+    pub verifier: Verifier,
+    pub directory: Arc<Directory>,
+    /// Caps open WebSocket connections: a permit is taken before the upgrade and held for the
+    /// socket's life, so refusal is a cheap HTTP 503 instead of a half-made session.
+    pub connection_permits: Arc<Semaphore>,
+    /// Source of peer ids: unique for the process, never reused.
+    pub next_peer: AtomicU64,
+    /// Flips to true on shutdown; every connection closes with 1001 (reconnectable).
+    pub shutdown: watch::Receiver<bool>,
+}
+
+/// A running hub.
+pub struct Server {
+    addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<std::io::Result<()>>,
+    directory: Arc<Directory>,
+}
+
+impl Server {
+    /// Binds `config.listen` (port 0 picks a free port) and starts serving.
+    pub async fn start(config: Config) -> Result<Server, String> {
+        let verifier = config.verifier()?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+        Self::start_on(listener, config, verifier).await
+    }
+
+    /// Serves on an already bound listener with a ready verifier.
+    pub async fn start_on(
+        listener: TcpListener,
+        config: Config,
+        verifier: Verifier,
+    ) -> Result<Server, String> {
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let directory = Directory::new(MeetingConfig {
+            max_members: config.max_meeting_members,
+            ice_servers: config.ice_servers.clone(),
+        });
+        let state = Arc::new(AppState {
+            connection_permits: Arc::new(Semaphore::new(config.max_connections)),
+            verifier,
+            directory: Arc::clone(&directory),
+            next_peer: AtomicU64::new(1),
+            shutdown: shutdown_rx.clone(),
+            config,
+        });
+        let app = Router::new()
+            .route("/v1/ws", get(upgrade))
+            .route("/healthz", get(|| async { "ok\n" }))
+            .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
+            .fallback_service(ServeDir::new(&state.config.web_root))
+            .with_state(state);
+        // Small signaling frames must not wait for ACKs (Nagle): p99 latency depends on it.
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        let mut stop = shutdown_rx;
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|&s| s).await;
+                })
+                .await
+        });
+        tracing::info!(%addr, "huddle listening");
+        Ok(Server {
+            addr,
+            shutdown: shutdown_tx,
+            task,
+            directory,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Meetings with a running actor (for tests and health).
+    pub fn meeting_count(&self) -> usize {
+        self.directory.len()
+    }
+
+    /// Tells every client to reconnect elsewhere (close 1001) and waits for the listener to stop.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.task.await;
+    }
+}
+
+async fn upgrade(State(state): State<Arc<AppState>>, ws: WebSocketUpgrade) -> Response {
+    let Ok(permit) = Arc::clone(&state.connection_permits).try_acquire_owned() else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "server full\n").into_response();
+    };
+    ws.read_buffer_size(limits::READ_BUFFER_BYTES)
+        .write_buffer_size(0)
+        .max_message_size(limits::HARD_FRAME_BYTES)
+        .max_frame_size(limits::HARD_FRAME_BYTES)
+        .on_upgrade(move |socket| connection::run(socket, state, permit))
+}
