@@ -448,3 +448,291 @@ pub fn is_offer(data: &serde_json::Value) -> bool {
     let kind = |v: &serde_json::Value| v.get("type").and_then(|t| t.as_str()) == Some("offer");
     kind(data) || data.get("description").is_some_and(kind)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn who(sub: &str, role: Role) -> Identity {
+        Identity {
+            sub: sub.into(),
+            name: format!("Name {sub}"),
+            role,
+        }
+    }
+
+    fn meeting() -> Meeting {
+        Meeting::new(
+            "m",
+            MeetingConfig {
+                max_members: 4,
+                ice_servers: vec![],
+            },
+        )
+    }
+
+    fn join(m: &mut Meeting, id: u64, role: Role) -> Vec<Effect> {
+        let e = m.handle(
+            Input::Join {
+                peer: PeerId(id),
+                identity: who(&format!("s{id}"), role),
+            },
+            1,
+        );
+        m.check_invariants().unwrap();
+        e
+    }
+
+    fn request(m: &mut Meeting, from: u64, message: ClientMessage) -> Vec<Effect> {
+        let e = m.handle(
+            Input::Request {
+                from: PeerId(from),
+                id: Some(1),
+                message,
+            },
+            5,
+        );
+        m.check_invariants().unwrap();
+        e
+    }
+
+    fn error_code(effects: &[Effect]) -> Option<ErrorCode> {
+        effects.iter().find_map(|e| match e {
+            Effect::Send {
+                message: ServerMessage::Error { code, .. },
+                ..
+            } => Some(*code),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn join_welcomes_and_announces() {
+        let mut m = meeting();
+        let e = join(&mut m, 1, Role::Host);
+        assert_eq!(e.len(), 1, "no one to announce to");
+        let e = join(&mut m, 2, Role::Participant);
+        match &e[0] {
+            Effect::Send {
+                to,
+                message: ServerMessage::Welcome { peers, room, .. },
+            } => {
+                assert_eq!(to, &vec![PeerId(2)]);
+                assert_eq!(room, &RoomId::main());
+                assert_eq!(peers.len(), 1);
+                assert_eq!(peers[0].id, PeerId(1));
+            }
+            other => panic!("expected welcome, got {other:?}"),
+        }
+        assert!(
+            matches!(&e[1], Effect::Send { to, message: ServerMessage::PeerJoined { .. } } if to == &vec![PeerId(1)])
+        );
+    }
+
+    #[test]
+    fn full_meeting_refuses_and_duplicate_ids_are_refused() {
+        let mut m = meeting();
+        for i in 1..=4 {
+            join(&mut m, i, Role::Participant);
+        }
+        let e = join(&mut m, 5, Role::Participant);
+        assert!(matches!(
+            e[0],
+            Effect::Refuse {
+                code: ErrorCode::MeetingFull,
+                ..
+            }
+        ));
+        assert_eq!(m.len(), 4);
+        m.handle(
+            Input::Leave {
+                peer: PeerId(4),
+                reason: PeerLeftReason::Left,
+            },
+            2,
+        );
+        let e = join(&mut m, 1, Role::Participant);
+        assert!(matches!(
+            e[0],
+            Effect::Refuse {
+                code: ErrorCode::Internal,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn leave_tells_the_room_and_late_frames_are_ignored() {
+        let mut m = meeting();
+        join(&mut m, 1, Role::Host);
+        join(&mut m, 2, Role::Participant);
+        let e = m.handle(
+            Input::Leave {
+                peer: PeerId(2),
+                reason: PeerLeftReason::Disconnected,
+            },
+            3,
+        );
+        assert_eq!(
+            e,
+            vec![Effect::Send {
+                to: vec![PeerId(1)],
+                message: ServerMessage::PeerLeft {
+                    id: PeerId(2),
+                    reason: PeerLeftReason::Disconnected
+                }
+            }]
+        );
+        let e = request(
+            &mut m,
+            2,
+            ClientMessage::Chat {
+                text: "late".into(),
+                to: None,
+            },
+        );
+        assert!(e.is_empty());
+        m.handle(
+            Input::Leave {
+                peer: PeerId(1),
+                reason: PeerLeftReason::Left,
+            },
+            4,
+        );
+        assert!(m.is_empty());
+    }
+
+    #[test]
+    fn chat_sequence_history_and_privacy() {
+        let mut m = meeting();
+        join(&mut m, 1, Role::Host);
+        join(&mut m, 2, Role::Participant);
+        join(&mut m, 3, Role::Participant);
+        let mut seqs = vec![];
+        for i in 0..3 {
+            let e = request(
+                &mut m,
+                2,
+                ClientMessage::Chat {
+                    text: format!("t{i}"),
+                    to: None,
+                },
+            );
+            match &e[0] {
+                Effect::Send {
+                    to,
+                    message: ServerMessage::Chat(c),
+                } => {
+                    assert_eq!(to, &vec![PeerId(1), PeerId(2), PeerId(3)]);
+                    assert_eq!(c.from, PeerId(2));
+                    assert_eq!(c.ts, 5);
+                    seqs.push(c.seq);
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(seqs.windows(2).all(|w| w[0] < w[1]));
+        let e = request(
+            &mut m,
+            2,
+            ClientMessage::Chat {
+                text: "psst".into(),
+                to: Some(PeerId(3)),
+            },
+        );
+        assert!(matches!(&e[0], Effect::Send { to, .. } if to == &vec![PeerId(2), PeerId(3)]));
+        let e = join(&mut m, 4, Role::Participant);
+        let Effect::Send {
+            message: ServerMessage::Welcome { chat, .. },
+            ..
+        } = &e[0]
+        else {
+            panic!()
+        };
+        assert_eq!(
+            chat.iter().map(|c| c.text.as_str()).collect::<Vec<_>>(),
+            ["t0", "t1", "t2"]
+        );
+    }
+
+    #[test]
+    fn roles_are_enforced_on_every_message() {
+        let mut m = meeting();
+        join(&mut m, 1, Role::Host);
+        join(&mut m, 2, Role::Observer);
+        let chat = ClientMessage::Chat {
+            text: "hi".into(),
+            to: None,
+        };
+        assert_eq!(
+            error_code(&request(&mut m, 2, chat)),
+            Some(ErrorCode::Forbidden)
+        );
+        let offer = ClientMessage::Signal {
+            to: PeerId(1),
+            data: json!({"type": "offer", "sdp": ""}),
+        };
+        assert_eq!(
+            error_code(&request(&mut m, 2, offer)),
+            Some(ErrorCode::Forbidden)
+        );
+        let answer = ClientMessage::Signal {
+            to: PeerId(1),
+            data: json!({"type": "answer", "sdp": ""}),
+        };
+        assert_eq!(error_code(&request(&mut m, 2, answer)), None);
+        let data = ClientMessage::Data {
+            payload: json!(1),
+            to: None,
+        };
+        assert_eq!(
+            error_code(&request(&mut m, 2, data)),
+            Some(ErrorCode::Forbidden)
+        );
+    }
+
+    #[test]
+    fn history_is_bounded_by_count_and_bytes() {
+        let mut m = Meeting::new("m", MeetingConfig::default());
+        join(&mut m, 1, Role::Participant);
+        for i in 0..(limits::CHAT_HISTORY_LEN + 50) {
+            m.handle(
+                Input::Request {
+                    from: PeerId(1),
+                    id: None,
+                    message: ClientMessage::Chat {
+                        text: format!("{i}"),
+                        to: None,
+                    },
+                },
+                1,
+            );
+        }
+        m.check_invariants().unwrap();
+        let big = "b".repeat(limits::MAX_CHAT_TEXT_BYTES);
+        for _ in 0..40 {
+            m.handle(
+                Input::Request {
+                    from: PeerId(1),
+                    id: None,
+                    message: ClientMessage::Chat {
+                        text: big.clone(),
+                        to: None,
+                    },
+                },
+                1,
+            );
+        }
+        m.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn offers_are_recognised_in_both_shapes() {
+        assert!(is_offer(&json!({"type": "offer"})));
+        assert!(is_offer(&json!({"description": {"type": "offer"}})));
+        assert!(!is_offer(&json!({"description": {"type": "answer"}})));
+        assert!(!is_offer(&json!({"candidate": {"candidate": "offer"}})));
+        assert!(!is_offer(&json!("offer")));
+    }
+}

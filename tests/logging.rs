@@ -1,0 +1,106 @@
+//! Privacy of the log: chat text, SDP and display names never appear at INFO or above, and tokens
+//! never appear at any level. The hub runs in this process with a capturing subscriber at TRACE.
+
+mod common;
+
+use common::*;
+use huddle::protocol::Role;
+use serde_json::json;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_chat_sdp_names_or_tokens_in_the_log() {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::TRACE)
+        .init();
+
+    let hub = start_server().await;
+    let host_token = hub.token("m1", "host-sub", "Zanzibar Quokka", Role::Host);
+    let mut host = connect(&hub.url).await;
+    host.hello(&host_token).await;
+    host.id = host.recv_type("welcome").await["you"]["id"]
+        .as_u64()
+        .unwrap();
+    let guest_token = hub.token(
+        "m1",
+        "guest-sub",
+        "Philomena Thistlewood",
+        Role::Participant,
+    );
+    let mut guest = connect(&hub.url).await;
+    guest.hello(&guest_token).await;
+    guest.id = guest.recv_type("welcome").await["you"]["id"]
+        .as_u64()
+        .unwrap();
+
+    host.send(json!({"type": "chat", "text": "I feel anxious about tuesday"}))
+        .await;
+    guest.recv_type("chat").await;
+    host.send(json!({"type": "chat", "text": "private words about my diagnosis", "to": guest.id}))
+        .await;
+    guest.recv_type("chat").await;
+    let sdp = "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\na=fingerprint:sha-256 AB:CD:EF\r\n";
+    host.send(json!({"type": "signal", "to": guest.id, "data": {"description": {"type": "offer", "sdp": sdp}}})).await;
+    guest.recv_type("signal").await;
+    // A refused token is logged at debug at most, and never the token itself.
+    let bad = format!("{}x", hub.token("m1", "mallory", "Mallory", Role::Host));
+    let mut refused = connect(&hub.url).await;
+    refused.hello(&bad).await;
+    refused.expect_close().await;
+    guest.close().await;
+    host.recv_type("peer_left").await;
+
+    let log = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(log.contains("joined"), "the capture works: {log}");
+    for token in [&host_token, &guest_token, &bad] {
+        // Any recognisable piece of a token (its signature) is absent at every level.
+        let signature = token.rsplit('.').next().unwrap();
+        assert!(!log.contains(signature), "token signature in the log");
+        assert!(!log.contains(token.as_str()), "token in the log");
+    }
+    let info_and_above: String = log
+        .lines()
+        .filter(|l| {
+            [" INFO ", " WARN ", " ERROR "]
+                .iter()
+                .any(|lvl| l.contains(lvl))
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(!info_and_above.is_empty());
+    for secret in [
+        "I feel anxious",
+        "my diagnosis",
+        "4611731400430051336",
+        "fingerprint",
+        "Zanzibar",
+        "Quokka",
+        "Philomena",
+        "Thistlewood",
+        "host-sub",
+        "guest-sub",
+    ] {
+        assert!(
+            !info_and_above.contains(secret),
+            "{secret:?} logged at INFO+:\n{info_and_above}"
+        );
+    }
+}
