@@ -72,7 +72,23 @@ pub mod rates {
     /// App data: 30/s, bursts of 60.
     pub const DATA_PER_SEC: u32 = 30;
     pub const DATA_BURST: u32 = 60;
+    /// Host actions and room choices: 10/s, bursts of 30 (a host dragging people between rooms).
+    pub const CONTROL_PER_SEC: u32 = 10;
+    pub const CONTROL_BURST: u32 = 30;
 }
 
 /// Longest accepted clock skew between the token issuer and the hub.
 pub const MAX_JWT_LEEWAY_SECS: u64 = 30;
+
+/// Most breakout rooms one split may open (a 2,000-person meeting in pairs needs 1,000).
+pub const MAX_BREAKOUT_ROOMS: usize = 1_000;
+
+/// Longest room name and topic, in characters.
+pub const MAX_ROOM_NAME_CHARS: usize = 80;
+pub const MAX_ROOM_TOPIC_CHARS: usize = 500;
+
+/// Longest breakout duration, countdown or extension: a therapy session is not longer than this.
+pub const MAX_BREAKOUT_SECS: u64 = 6 * 3600;
+
+/// Default lead time of the "breakouts closing" notice before a timer ends.
+pub const BREAKOUT_WARNING_SECS: u64 = 60;

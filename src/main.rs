@@ -101,6 +101,10 @@ struct ConfigArgs {
     #[arg(long, env = "HUDDLE_IDLE_TIMEOUT_MS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     idle_timeout_ms: Option<u64>,
+    /// Seconds before a breakout timer ends that everyone is warned [default: 60].
+    #[arg(long, env = "HUDDLE_BREAKOUT_WARNING_SECS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    breakout_warning_secs: Option<u64>,
     /// Chat messages per second per connection [default: 5].
     #[arg(long, env = "HUDDLE_CHAT_RATE")]
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -13,7 +13,7 @@ use dashmap::DashMap;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot, Notify};
 
 /// One serialized frame, shared by every recipient of a broadcast (cloning is a refcount bump).
@@ -192,7 +192,7 @@ impl Directory {
         let (tx, rx) = mpsc::channel(MEETING_INBOX_LEN);
         let generation = self.generations.fetch_add(1, Ordering::Relaxed);
         let actor = Actor {
-            meeting: Meeting::new(meeting, self.config.clone()),
+            meeting: Meeting::new(meeting, self.config.clone(), rand::random()),
             conns: HashMap::new(),
             directory: Arc::clone(self),
             generation,
@@ -219,7 +219,23 @@ fn now_millis() -> Millis {
 
 impl Actor {
     async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
-        while let Some(command) = rx.recv().await {
+        loop {
+            let command = match self.meeting.next_deadline() {
+                // Breakout timers run on the hub's clock, whoever is connected.
+                Some(at) => {
+                    let wait = Duration::from_millis(at.saturating_sub(now_millis()));
+                    tokio::select! {
+                        command = rx.recv() => command,
+                        _ = tokio::time::sleep(wait) => {
+                            let effects = self.meeting.handle(Input::Tick, now_millis());
+                            self.dispatch(effects);
+                            continue;
+                        }
+                    }
+                }
+                None => rx.recv().await,
+            };
+            let Some(command) = command else { break };
             self.apply(command);
             if self.meeting.is_empty() {
                 // Leave the directory before closing the inbox so no new join can reach a

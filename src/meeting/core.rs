@@ -1,14 +1,19 @@
-//! The sans-IO meeting core: all state of one meeting (main room, later its breakouts, members,
-//! chat histories) and every rule about who may do what to whom. `handle(input, now)` is the only
-//! way in and returns the effects to carry out; no sockets, clocks or tasks in here, so tests drive
-//! it directly and deterministically.
+//! The sans-IO meeting core: all state of one meeting (main room, breakout rooms, members, chat
+//! histories, the breakout timer) and every rule about who may do what to whom.
+//! `handle(input, now)` is the only way in and returns the effects to carry out; no sockets, clocks
+//! or tasks in here, so tests drive it directly and deterministically. Split, merge and move are
+//! single calls on `&mut self`: atomic, and every client sees one order of events.
 
 use crate::limits;
 use crate::protocol::{
-    ChatMessage, ClientMessage, ErrorCode, IceServer, Peer, PeerId, PeerLeftReason, RequestId,
-    Role, RoomId, ServerMessage, PROTOCOL_VERSION,
+    BreakoutRoomSpec, ChatMessage, ClientMessage, ErrorCode, IceServer, Peer, PeerId,
+    PeerLeftReason, RequestId, Role, RoomId, RoomInfo, ServerMessage, SplitStrategy,
+    PROTOCOL_VERSION,
 };
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 
 /// Milliseconds since the Unix epoch. Time is always passed in, never read here.
 pub type Millis = u64;
@@ -38,6 +43,8 @@ pub enum Input {
         id: Option<RequestId>,
         message: ClientMessage,
     },
+    /// Time passed: the caller sends this at (or after) [`Meeting::next_deadline`].
+    Tick,
 }
 
 /// What the caller must carry out, in order.
@@ -61,6 +68,8 @@ pub enum Effect {
 pub struct MeetingConfig {
     pub max_members: usize,
     pub ice_servers: Vec<IceServer>,
+    /// How long before a breakout timer ends everyone gets the closing notice.
+    pub breakout_warning_ms: Millis,
 }
 
 impl Default for MeetingConfig {
@@ -68,6 +77,7 @@ impl Default for MeetingConfig {
         MeetingConfig {
             max_members: limits::MAX_MEETING_MEMBERS,
             ice_servers: Vec::new(),
+            breakout_warning_ms: limits::BREAKOUT_WARNING_SECS * 1000,
         }
     }
 }
@@ -78,8 +88,12 @@ struct Member {
     room: RoomId,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Room {
+    /// Creation order: the main room is 0, breakouts count up. Lists are sorted by it.
+    order: u64,
+    name: String,
+    topic: Option<String>,
     /// Ordered so that rosters and fan-out are in a stable order.
     members: BTreeSet<PeerId>,
     /// Last `seq` given to a chat message of this room.
@@ -90,6 +104,18 @@ struct Room {
 }
 
 impl Room {
+    fn new(order: u64, name: String, topic: Option<String>) -> Self {
+        Room {
+            order,
+            name,
+            topic,
+            members: BTreeSet::new(),
+            seq: 0,
+            history: VecDeque::new(),
+            history_bytes: 0,
+        }
+    }
+
     fn push_history(&mut self, message: ChatMessage) {
         self.history_bytes += message.text.len();
         self.history.push_back(message);
@@ -104,30 +130,63 @@ impl Room {
     }
 }
 
+/// The breakout rooms' shared timer and mode.
+#[derive(Debug, Default)]
+struct BreakoutClock {
+    /// When the open breakouts close on their own.
+    closes_at: Option<Millis>,
+    /// Whether the closing notice for `closes_at` has gone out.
+    warned: bool,
+    /// Participants may pick their own room.
+    choosing: bool,
+}
+
+/// What the last merge closed, for `reopen`.
+#[derive(Debug, Clone)]
+struct ClosedRoom {
+    name: String,
+    topic: Option<String>,
+    members: Vec<PeerId>,
+}
+
 /// One meeting: its rooms and members. Owned by exactly one actor task.
 #[derive(Debug)]
 pub struct Meeting {
     id: String,
     config: MeetingConfig,
-    members: HashMap<PeerId, Member>,
+    members: BTreeMap<PeerId, Member>,
     rooms: BTreeMap<RoomId, Room>,
     /// Last chat message id given out (unique within the meeting).
     chat_id: u64,
+    /// Last breakout number given out; breakout ids are never reused within a meeting, so a stale
+    /// reference to a closed room cannot reach a new one.
+    room_counter: u64,
+    clock: BreakoutClock,
+    last_split: Vec<ClosedRoom>,
+    /// For the `random` strategy; seeded by the caller so tests are reproducible.
+    rng: StdRng,
 }
 
 /// A refusal of one request: the code and a human-readable reason.
 type Refusal = (ErrorCode, &'static str);
+type Outcome = Result<(), Refusal>;
+
+const MAIN_ROOM_NAME: &str = "Main room";
 
 impl Meeting {
-    pub fn new(id: impl Into<String>, config: MeetingConfig) -> Self {
+    pub fn new(id: impl Into<String>, config: MeetingConfig, seed: u64) -> Self {
         let mut rooms = BTreeMap::new();
-        rooms.insert(RoomId::main(), Room::default());
+        rooms.insert(RoomId::main(), Room::new(0, MAIN_ROOM_NAME.into(), None));
         Meeting {
             id: id.into(),
             config,
-            members: HashMap::new(),
+            members: BTreeMap::new(),
             rooms,
             chat_id: 0,
+            room_counter: 0,
+            clock: BreakoutClock::default(),
+            last_split: Vec::new(),
+            rng: StdRng::seed_from_u64(seed),
         }
     }
 
@@ -147,6 +206,11 @@ impl Meeting {
         self.members.contains_key(&peer)
     }
 
+    /// Every member, in id order.
+    pub fn member_ids(&self) -> Vec<PeerId> {
+        self.members.keys().copied().collect()
+    }
+
     /// The room `peer` is in, if it is a member.
     pub fn room_of(&self, peer: PeerId) -> Option<&RoomId> {
         self.members.get(&peer).map(|m| &m.room)
@@ -160,30 +224,36 @@ impl Meeting {
             .unwrap_or_default()
     }
 
+    /// Ids of all rooms, main first.
+    pub fn room_ids(&self) -> Vec<RoomId> {
+        let mut rooms: Vec<(&RoomId, &Room)> = self.rooms.iter().collect();
+        rooms.sort_by_key(|(_, r)| r.order);
+        rooms.into_iter().map(|(id, _)| id.clone()).collect()
+    }
+
+    /// When the caller must send [`Input::Tick`] next, if a breakout timer runs.
+    pub fn next_deadline(&self) -> Option<Millis> {
+        let closes_at = self.clock.closes_at?;
+        if self.clock.warned {
+            Some(closes_at)
+        } else {
+            Some(closes_at.saturating_sub(self.config.breakout_warning_ms))
+        }
+    }
+
     /// The single entry point: apply `input` at time `now` and return what to do.
     pub fn handle(&mut self, input: Input, now: Millis) -> Vec<Effect> {
         let mut effects = Vec::new();
         match input {
             Input::Join { peer, identity } => self.join(peer, identity, &mut effects),
             Input::Leave { peer, reason } => self.leave(peer, reason, &mut effects),
+            Input::Tick => self.tick(now, &mut effects),
             Input::Request { from, id, message } => {
                 if !self.members.contains_key(&from) {
                     // A late frame from a connection that already left: nothing to answer.
                     return effects;
                 }
-                let outcome = match message {
-                    ClientMessage::Hello { .. } => Err((
-                        ErrorCode::BadRequest,
-                        "hello is only accepted as the first frame",
-                    )),
-                    ClientMessage::Signal { to, data } => self.signal(from, to, data, &mut effects),
-                    ClientMessage::Chat { text, to } => {
-                        self.chat(from, text, to, now, &mut effects)
-                    }
-                    ClientMessage::Data { payload, to } => {
-                        self.app_data(from, payload, to, &mut effects)
-                    }
-                };
+                let outcome = self.request(from, message, now, &mut effects);
                 match (outcome, id) {
                     (Ok(()), Some(reference)) => effects.push(Effect::Send {
                         to: vec![from],
@@ -200,12 +270,112 @@ impl Meeting {
         effects
     }
 
+    fn request(
+        &mut self,
+        from: PeerId,
+        message: ClientMessage,
+        now: Millis,
+        effects: &mut Vec<Effect>,
+    ) -> Outcome {
+        use ClientMessage as M;
+        let moderator_only = !matches!(
+            message,
+            M::Hello { .. }
+                | M::Signal { .. }
+                | M::Chat { .. }
+                | M::Data { .. }
+                | M::ChooseRoom { .. }
+                | M::AskHelp {}
+        );
+        if moderator_only && !self.role_of(from).is_moderator() {
+            return Err((ErrorCode::Forbidden, "only hosts and cohosts may do this"));
+        }
+        match message {
+            M::Hello { .. } => Err((
+                ErrorCode::BadRequest,
+                "hello is only accepted as the first frame",
+            )),
+            M::Signal { to, data } => self.signal(from, to, data, effects),
+            M::Chat { text, to } => self.chat(from, text, to, now, effects),
+            M::Data { payload, to } => self.app_data(from, payload, to, effects),
+            M::Split {
+                strategy,
+                count,
+                rooms,
+                topic,
+                duration_secs,
+                spread_mentors,
+            } => self.split(
+                SplitRequest {
+                    strategy,
+                    count,
+                    rooms,
+                    topic,
+                    duration_secs,
+                    spread_mentors: spread_mentors.unwrap_or(true),
+                },
+                now,
+                effects,
+            ),
+            M::Move { peer, room } => self.move_one(peer, room, effects),
+            M::Swap { a, b } => self.swap(a, b, effects),
+            M::Visit { room } => self.move_one(from, room, effects),
+            M::ChooseRoom { room } => self.choose_room(from, room, effects),
+            M::Broadcast { text } => self.broadcast(from, text, now, effects),
+            M::Merge {
+                countdown_secs,
+                rooms,
+            } => self.merge(countdown_secs, rooms, now, effects),
+            M::ExtendTimer { secs } => self.extend_timer(secs, now, effects),
+            M::Reopen { duration_secs } => self.reopen(duration_secs, now, effects),
+            M::AskHelp {} => self.ask_help(from, now, effects),
+        }
+    }
+
     fn peer_of(&self, id: PeerId) -> Option<Peer> {
         self.members.get(&id).map(|m| Peer {
             id,
             name: m.identity.name.clone(),
             role: m.identity.role,
         })
+    }
+
+    fn peers_of(&self, ids: impl IntoIterator<Item = PeerId>) -> Vec<Peer> {
+        ids.into_iter().filter_map(|p| self.peer_of(p)).collect()
+    }
+
+    fn room_list(&self) -> Vec<RoomInfo> {
+        self.room_ids()
+            .into_iter()
+            .filter_map(|id| {
+                let room = self.rooms.get(&id)?;
+                Some(RoomInfo {
+                    name: room.name.clone(),
+                    topic: room.topic.clone(),
+                    members: room.members.iter().copied().collect(),
+                    id,
+                })
+            })
+            .collect()
+    }
+
+    fn has_breakouts(&self) -> bool {
+        self.rooms.len() > 1
+    }
+
+    /// Tells everyone the current room list.
+    fn announce_rooms(&self, effects: &mut Vec<Effect>) {
+        if self.members.is_empty() {
+            return;
+        }
+        effects.push(Effect::Send {
+            to: self.member_ids(),
+            message: ServerMessage::Rooms {
+                rooms: self.room_list(),
+                closes_at: self.clock.closes_at,
+                choosing: self.clock.choosing,
+            },
+        });
     }
 
     fn join(&mut self, peer: PeerId, identity: Identity, effects: &mut Vec<Effect>) {
@@ -233,13 +403,16 @@ impl Meeting {
                 room: room_id.clone(),
             },
         );
-        let room = self.rooms.entry(room_id.clone()).or_default();
+        let Some(room) = self.rooms.get_mut(&room_id) else {
+            return;
+        };
         let others: Vec<PeerId> = room.members.iter().copied().collect();
         room.members.insert(peer);
         let history = room.history.iter().cloned().collect();
 
-        let you = self.peer_of(peer).expect("just inserted");
-        let peers = others.iter().filter_map(|&p| self.peer_of(p)).collect();
+        let Some(you) = self.peer_of(peer) else {
+            return;
+        };
         effects.push(Effect::Send {
             to: vec![peer],
             message: ServerMessage::Welcome {
@@ -247,9 +420,12 @@ impl Meeting {
                 you: you.clone(),
                 meeting: self.id.clone(),
                 room: room_id,
-                peers,
+                peers: self.peers_of(others.iter().copied()),
                 chat: history,
                 ice_servers: self.config.ice_servers.clone(),
+                rooms: self.room_list(),
+                closes_at: self.clock.closes_at,
+                choosing: self.clock.choosing,
             },
         });
         if !others.is_empty() {
@@ -257,6 +433,10 @@ impl Meeting {
                 to: others,
                 message: ServerMessage::PeerJoined { peer: you },
             });
+        }
+        if self.has_breakouts() {
+            // Hosts watch room membership; keep everyone's list current.
+            self.announce_rooms(effects);
         }
     }
 
@@ -274,6 +454,477 @@ impl Meeting {
                 });
             }
         }
+        if self.has_breakouts() {
+            self.announce_rooms(effects);
+        }
+    }
+
+    /// Moves people between rooms in one step. Each mover gets `room_changed` (its new roster and
+    /// history) before anything else from the new room; people who stay in a room that someone
+    /// left or entered get `peer_left {moved}` / `peer_joined`. Moves to the current room are
+    /// skipped. The caller has checked that every peer and room exists. Returns how many moved.
+    fn relocate(&mut self, moves: Vec<(PeerId, RoomId)>, effects: &mut Vec<Effect>) -> usize {
+        let mut done: Vec<(PeerId, RoomId, RoomId)> = Vec::with_capacity(moves.len());
+        for (peer, to) in moves {
+            let Some(member) = self.members.get_mut(&peer) else {
+                continue;
+            };
+            if member.room == to || !self.rooms.contains_key(&to) {
+                continue;
+            }
+            let from = std::mem::replace(&mut member.room, to.clone());
+            if let Some(room) = self.rooms.get_mut(&from) {
+                room.members.remove(&peer);
+            }
+            if let Some(room) = self.rooms.get_mut(&to) {
+                room.members.insert(peer);
+            }
+            done.push((peer, from, to));
+        }
+        let movers: HashSet<PeerId> = done.iter().map(|(p, _, _)| *p).collect();
+        for (peer, _, to) in &done {
+            let Some(room) = self.rooms.get(to) else {
+                continue;
+            };
+            effects.push(Effect::Send {
+                to: vec![*peer],
+                message: ServerMessage::RoomChanged {
+                    room: to.clone(),
+                    name: room.name.clone(),
+                    topic: room.topic.clone(),
+                    peers: self.peers_of(room.members.iter().copied().filter(|p| p != peer)),
+                    chat: room.history.iter().cloned().collect(),
+                },
+            });
+        }
+        let stayers = |room: &RoomId| -> Vec<PeerId> {
+            self.rooms
+                .get(room)
+                .map(|r| {
+                    r.members
+                        .iter()
+                        .copied()
+                        .filter(|p| !movers.contains(p))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        for (peer, from, _) in &done {
+            let to = stayers(from);
+            if !to.is_empty() {
+                effects.push(Effect::Send {
+                    to,
+                    message: ServerMessage::PeerLeft {
+                        id: *peer,
+                        reason: PeerLeftReason::Moved,
+                    },
+                });
+            }
+        }
+        for (peer, _, to_room) in &done {
+            let to = stayers(to_room);
+            if let (false, Some(peer)) = (to.is_empty(), self.peer_of(*peer)) {
+                effects.push(Effect::Send {
+                    to,
+                    message: ServerMessage::PeerJoined { peer },
+                });
+            }
+        }
+        done.len()
+    }
+
+    fn open_room(&mut self, name: String, topic: Option<String>) -> RoomId {
+        self.room_counter += 1;
+        let id = RoomId(format!("b{}", self.room_counter));
+        self.rooms
+            .insert(id.clone(), Room::new(self.room_counter, name, topic));
+        id
+    }
+
+    /// Removes empty breakout rooms; clears the timer when none are left.
+    fn close_empty_breakouts(&mut self) {
+        self.rooms
+            .retain(|id, room| id.is_main() || !room.members.is_empty());
+        if !self.has_breakouts() {
+            self.clock = BreakoutClock::default();
+        }
+    }
+
+    fn split(&mut self, req: SplitRequest, now: Millis, effects: &mut Vec<Effect>) -> Outcome {
+        if self.has_breakouts() {
+            return Err((
+                ErrorCode::Conflict,
+                "breakout rooms are open: merge them first",
+            ));
+        }
+        let duration_ms = check_secs(req.duration_secs)?;
+        let topic = check_text(
+            req.topic.as_deref(),
+            limits::MAX_ROOM_TOPIC_CHARS,
+            "topic too long",
+        )?;
+        let main = RoomId::main();
+        // Hosts, cohosts and observers stay in the main room.
+        let mut mentors = Vec::new();
+        let mut participants = Vec::new();
+        for &peer in self
+            .rooms
+            .get(&main)
+            .map(|r| &r.members)
+            .into_iter()
+            .flatten()
+        {
+            match self.role_of(peer) {
+                Role::Mentor if req.spread_mentors => mentors.push(peer),
+                Role::Mentor | Role::Participant => participants.push(peer),
+                _ => {}
+            }
+        }
+        let people = mentors.len() + participants.len();
+        let count = match req.strategy {
+            SplitStrategy::Pairs => {
+                if people < 2 {
+                    return Err((ErrorCode::Conflict, "pairs need at least two participants"));
+                }
+                people / 2
+            }
+            SplitStrategy::Manual => req.rooms.len(),
+            _ => match (req.count, req.rooms.len()) {
+                (Some(n), specs) if specs == 0 || specs == n as usize => n as usize,
+                (Some(_), _) => return Err((ErrorCode::BadRequest, "count and rooms disagree")),
+                (None, specs) => specs,
+            },
+        };
+        if count == 0 || count > limits::MAX_BREAKOUT_ROOMS {
+            return Err((ErrorCode::BadRequest, "room count out of range"));
+        }
+        if !req.rooms.is_empty() && req.rooms.len() != count {
+            return Err((
+                ErrorCode::BadRequest,
+                "pairs decides the room count: omit rooms",
+            ));
+        }
+        for spec in &req.rooms {
+            check_text(
+                spec.name.as_deref(),
+                limits::MAX_ROOM_NAME_CHARS,
+                "room name too long",
+            )?;
+            check_text(
+                spec.topic.as_deref(),
+                limits::MAX_ROOM_TOPIC_CHARS,
+                "topic too long",
+            )?;
+        }
+        // Manual assignments must name members of the main room, each once.
+        if req.strategy == SplitStrategy::Manual {
+            let mut seen = HashSet::new();
+            for peer in req.rooms.iter().flat_map(|r| &r.members) {
+                if self.room_of(*peer) != Some(&main) {
+                    return Err((
+                        ErrorCode::NotFound,
+                        "manual assignment names someone not in the main room",
+                    ));
+                }
+                if !seen.insert(*peer) {
+                    return Err((ErrorCode::BadRequest, "someone is assigned twice"));
+                }
+            }
+        } else if req.rooms.iter().any(|r| !r.members.is_empty()) {
+            return Err((
+                ErrorCode::BadRequest,
+                "members are only for the manual strategy",
+            ));
+        }
+
+        let specs: Vec<BreakoutRoomSpec> = (0..count)
+            .map(|i| req.rooms.get(i).cloned().unwrap_or_default())
+            .collect();
+        let ids: Vec<RoomId> = specs
+            .iter()
+            .enumerate()
+            .map(|(i, spec)| {
+                let name = spec
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| format!("Room {}", i + 1));
+                self.open_room(name, spec.topic.clone().or_else(|| topic.clone()))
+            })
+            .collect();
+        let mut moves = Vec::new();
+        match req.strategy {
+            SplitStrategy::Manual => {
+                for (spec, id) in specs.iter().zip(&ids) {
+                    moves.extend(spec.members.iter().map(|p| (*p, id.clone())));
+                }
+            }
+            SplitStrategy::Choose => {}
+            SplitStrategy::Even | SplitStrategy::Random | SplitStrategy::Pairs => {
+                if req.strategy == SplitStrategy::Random {
+                    mentors.shuffle(&mut self.rng);
+                    participants.shuffle(&mut self.rng);
+                }
+                // Dealt round-robin, mentors first: at most one mentor per room while there are
+                // enough rooms, sizes never differ by more than one. With `pairs`, the room count
+                // is half the people, so an odd one out makes one room of three.
+                for (i, peer) in mentors.into_iter().chain(participants).enumerate() {
+                    moves.push((peer, ids[i % count].clone()));
+                }
+            }
+        }
+        self.clock = BreakoutClock {
+            closes_at: duration_ms.map(|d| now + d),
+            warned: false,
+            choosing: req.strategy == SplitStrategy::Choose,
+        };
+        self.last_split.clear();
+        self.relocate(moves, effects);
+        self.announce_rooms(effects);
+        Ok(())
+    }
+
+    fn move_one(&mut self, peer: PeerId, room: RoomId, effects: &mut Vec<Effect>) -> Outcome {
+        if !self.members.contains_key(&peer) {
+            return Err((ErrorCode::NotFound, "no such peer in this meeting"));
+        }
+        if !self.rooms.contains_key(&room) {
+            return Err((ErrorCode::NotFound, "no such room"));
+        }
+        if self.relocate(vec![(peer, room)], effects) > 0 {
+            self.announce_rooms(effects);
+        }
+        Ok(())
+    }
+
+    fn swap(&mut self, a: PeerId, b: PeerId, effects: &mut Vec<Effect>) -> Outcome {
+        let (Some(room_a), Some(room_b)) = (self.room_of(a).cloned(), self.room_of(b).cloned())
+        else {
+            return Err((ErrorCode::NotFound, "no such peer in this meeting"));
+        };
+        if self.relocate(vec![(a, room_b), (b, room_a)], effects) > 0 {
+            self.announce_rooms(effects);
+        }
+        Ok(())
+    }
+
+    fn choose_room(&mut self, from: PeerId, room: RoomId, effects: &mut Vec<Effect>) -> Outcome {
+        if !matches!(self.role_of(from), Role::Participant | Role::Mentor) {
+            return Err((
+                ErrorCode::Forbidden,
+                "only participants and mentors choose rooms",
+            ));
+        }
+        if !self.clock.choosing {
+            return Err((ErrorCode::Conflict, "rooms are not open for choosing"));
+        }
+        self.move_one(from, room, effects)
+    }
+
+    fn broadcast(
+        &mut self,
+        from: PeerId,
+        text: String,
+        now: Millis,
+        effects: &mut Vec<Effect>,
+    ) -> Outcome {
+        check_chat_text(&text)?;
+        effects.push(Effect::Send {
+            to: self.member_ids(),
+            message: ServerMessage::Broadcast {
+                from,
+                text,
+                ts: now,
+            },
+        });
+        Ok(())
+    }
+
+    fn merge(
+        &mut self,
+        countdown_secs: Option<u64>,
+        rooms: Vec<RoomId>,
+        now: Millis,
+        effects: &mut Vec<Effect>,
+    ) -> Outcome {
+        if !self.has_breakouts() {
+            return Err((ErrorCode::Conflict, "no breakout rooms are open"));
+        }
+        let countdown = check_secs(countdown_secs)?.filter(|&ms| ms > 0);
+        if rooms.is_empty() {
+            match countdown {
+                Some(ms) => {
+                    self.clock.closes_at = Some(now + ms);
+                    self.clock.warned = true;
+                    self.closing_notice(now, effects);
+                    self.announce_rooms(effects);
+                }
+                None => self.close_all(effects),
+            }
+            return Ok(());
+        }
+        if countdown.is_some() {
+            return Err((
+                ErrorCode::BadRequest,
+                "a countdown applies to closing all rooms",
+            ));
+        }
+        if rooms.len() < 2 {
+            return Err((ErrorCode::BadRequest, "name at least two rooms to merge"));
+        }
+        let mut seen = HashSet::new();
+        for room in &rooms {
+            if !self.rooms.contains_key(room) {
+                return Err((ErrorCode::NotFound, "no such room"));
+            }
+            if !seen.insert(room) {
+                return Err((ErrorCode::BadRequest, "a room is named twice"));
+            }
+        }
+        let target = rooms[0].clone();
+        let moves: Vec<(PeerId, RoomId)> = rooms[1..]
+            .iter()
+            .flat_map(|r| self.room_members(r))
+            .map(|p| (p, target.clone()))
+            .collect();
+        self.relocate(moves, effects);
+        self.close_empty_breakouts();
+        self.announce_rooms(effects);
+        Ok(())
+    }
+
+    /// Everyone back to the main room; all breakouts closed. Remembers the assignment for `reopen`.
+    fn close_all(&mut self, effects: &mut Vec<Effect>) {
+        let main = RoomId::main();
+        let mut closed = Vec::new();
+        let mut moves = Vec::new();
+        for id in self.room_ids() {
+            if id.is_main() {
+                continue;
+            }
+            let Some(room) = self.rooms.get(&id) else {
+                continue;
+            };
+            let members: Vec<PeerId> = room.members.iter().copied().collect();
+            moves.extend(members.iter().map(|p| (*p, main.clone())));
+            closed.push(ClosedRoom {
+                name: room.name.clone(),
+                topic: room.topic.clone(),
+                members,
+            });
+        }
+        self.relocate(moves, effects);
+        self.rooms.retain(|id, _| id.is_main());
+        self.clock = BreakoutClock::default();
+        self.last_split = closed;
+        self.announce_rooms(effects);
+    }
+
+    fn reopen(
+        &mut self,
+        duration_secs: Option<u64>,
+        now: Millis,
+        effects: &mut Vec<Effect>,
+    ) -> Outcome {
+        if self.has_breakouts() {
+            return Err((ErrorCode::Conflict, "breakout rooms are open already"));
+        }
+        if self.last_split.is_empty() {
+            return Err((ErrorCode::Conflict, "nothing to re-open"));
+        }
+        let duration_ms = check_secs(duration_secs)?;
+        let main = RoomId::main();
+        let mut moves = Vec::new();
+        for closed in std::mem::take(&mut self.last_split) {
+            let id = self.open_room(closed.name, closed.topic);
+            // Only people still here and still in the main room go back.
+            moves.extend(
+                closed
+                    .members
+                    .into_iter()
+                    .filter(|p| self.room_of(*p) == Some(&main))
+                    .map(|p| (p, id.clone())),
+            );
+        }
+        self.clock = BreakoutClock {
+            closes_at: duration_ms.map(|d| now + d),
+            warned: false,
+            choosing: false,
+        };
+        self.relocate(moves, effects);
+        self.announce_rooms(effects);
+        Ok(())
+    }
+
+    fn extend_timer(&mut self, secs: u64, now: Millis, effects: &mut Vec<Effect>) -> Outcome {
+        let Some(closes_at) = self.clock.closes_at else {
+            return Err((ErrorCode::Conflict, "no breakout timer is running"));
+        };
+        let add = check_secs(Some(secs))?.unwrap_or(0);
+        if add == 0 {
+            return Err((ErrorCode::BadRequest, "extend by at least one second"));
+        }
+        let closes_at = closes_at + add;
+        self.clock.closes_at = Some(closes_at);
+        if closes_at.saturating_sub(now) > self.config.breakout_warning_ms {
+            self.clock.warned = false;
+        } else if self.clock.warned {
+            // Those already counting down need the new time.
+            self.closing_notice(now, effects);
+        }
+        self.announce_rooms(effects);
+        Ok(())
+    }
+
+    fn closing_notice(&self, now: Millis, effects: &mut Vec<Effect>) {
+        if let Some(closes_at) = self.clock.closes_at {
+            effects.push(Effect::Send {
+                to: self.member_ids(),
+                message: ServerMessage::BreakoutClosing {
+                    closes_at,
+                    seconds: closes_at.saturating_sub(now).div_ceil(1000),
+                },
+            });
+        }
+    }
+
+    fn tick(&mut self, now: Millis, effects: &mut Vec<Effect>) {
+        let Some(closes_at) = self.clock.closes_at else {
+            return;
+        };
+        if !self.clock.warned && now + self.config.breakout_warning_ms >= closes_at {
+            self.clock.warned = true;
+            self.closing_notice(now, effects);
+        }
+        if now >= closes_at {
+            self.close_all(effects);
+        }
+    }
+
+    fn ask_help(&mut self, from: PeerId, now: Millis, effects: &mut Vec<Effect>) -> Outcome {
+        let Some(room) = self.room_of(from).cloned() else {
+            return Ok(());
+        };
+        if room.is_main() {
+            return Err((ErrorCode::Conflict, "help requests are for breakout rooms"));
+        }
+        let hosts: Vec<PeerId> = self
+            .members
+            .iter()
+            .filter(|(_, m)| m.identity.role.is_moderator())
+            .map(|(p, _)| *p)
+            .collect();
+        if hosts.is_empty() {
+            return Err((ErrorCode::NotFound, "no host is in the meeting right now"));
+        }
+        effects.push(Effect::Send {
+            to: hosts,
+            message: ServerMessage::HelpRequested {
+                from,
+                room,
+                ts: now,
+            },
+        });
+        Ok(())
     }
 
     /// The room of `from` if `to` is in it too (and is not `from`).
@@ -324,12 +975,7 @@ impl Meeting {
         if !role.may_speak() {
             return Err((ErrorCode::Forbidden, "observers cannot chat"));
         }
-        if text.trim().is_empty() {
-            return Err((ErrorCode::BadRequest, "empty chat message"));
-        }
-        if text.len() > limits::MAX_CHAT_TEXT_BYTES {
-            return Err((ErrorCode::TooLarge, "chat message too long"));
-        }
+        check_chat_text(&text)?;
         if let Some(to) = to {
             if role.is_moderator() {
                 // Hosts and cohosts may reach anyone in the meeting, in any room.
@@ -348,7 +994,9 @@ impl Meeting {
             .get(&from)
             .map(|m| m.room.clone())
             .unwrap_or_else(RoomId::main);
-        let room = self.rooms.entry(room_id.clone()).or_default();
+        let Some(room) = self.rooms.get_mut(&room_id) else {
+            return Err((ErrorCode::Internal, "room missing"));
+        };
         room.seq += 1;
         self.chat_id += 1;
         let message = ChatMessage {
@@ -438,6 +1086,9 @@ impl Meeting {
         if !self.rooms.contains_key(&RoomId::main()) {
             return Err("main room missing".into());
         }
+        if !self.has_breakouts() && (self.clock.closes_at.is_some() || self.clock.choosing) {
+            return Err("breakout timer or choosing without breakouts".into());
+        }
         Ok(())
     }
 }
@@ -447,6 +1098,48 @@ impl Meeting {
 pub fn is_offer(data: &serde_json::Value) -> bool {
     let kind = |v: &serde_json::Value| v.get("type").and_then(|t| t.as_str()) == Some("offer");
     kind(data) || data.get("description").is_some_and(kind)
+}
+
+/// A `split` request, unpacked.
+struct SplitRequest {
+    strategy: SplitStrategy,
+    count: Option<u32>,
+    rooms: Vec<BreakoutRoomSpec>,
+    topic: Option<String>,
+    duration_secs: Option<u64>,
+    spread_mentors: bool,
+}
+
+/// Seconds from a request, bounded, as milliseconds.
+fn check_secs(secs: Option<u64>) -> Result<Option<Millis>, Refusal> {
+    match secs {
+        Some(s) if s > limits::MAX_BREAKOUT_SECS => {
+            Err((ErrorCode::BadRequest, "duration too long"))
+        }
+        other => Ok(other.map(|s| s * 1000)),
+    }
+}
+
+fn check_text(
+    text: Option<&str>,
+    max_chars: usize,
+    why: &'static str,
+) -> Result<Option<String>, Refusal> {
+    match text.map(str::trim) {
+        Some(t) if t.chars().count() > max_chars => Err((ErrorCode::TooLarge, why)),
+        Some("") | None => Ok(None),
+        Some(t) => Ok(Some(t.to_owned())),
+    }
+}
+
+fn check_chat_text(text: &str) -> Outcome {
+    if text.trim().is_empty() {
+        return Err((ErrorCode::BadRequest, "empty message"));
+    }
+    if text.len() > limits::MAX_CHAT_TEXT_BYTES {
+        return Err((ErrorCode::TooLarge, "message too long"));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -467,8 +1160,9 @@ mod tests {
             "m",
             MeetingConfig {
                 max_members: 4,
-                ice_servers: vec![],
+                ..MeetingConfig::default()
             },
+            7,
         )
     }
 
@@ -694,7 +1388,7 @@ mod tests {
 
     #[test]
     fn history_is_bounded_by_count_and_bytes() {
-        let mut m = Meeting::new("m", MeetingConfig::default());
+        let mut m = Meeting::new("m", MeetingConfig::default(), 7);
         join(&mut m, 1, Role::Participant);
         for i in 0..(limits::CHAT_HISTORY_LEN + 50) {
             m.handle(

@@ -3,6 +3,8 @@
 
 mod actor;
 pub mod core;
+#[cfg(test)]
+mod proptests;
 
 pub use self::actor::{ConnHandle, Directory, JoinError, KillSwitch, MeetingHandle, Outbound};
 pub use self::core::{Effect, Identity, Input, Meeting, MeetingConfig, Millis};

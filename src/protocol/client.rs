@@ -1,6 +1,6 @@
 //! Client → hub messages: the one enum a connection decodes every inbound frame into.
 
-use super::types::{PeerId, RequestId};
+use super::types::{BreakoutRoomSpec, PeerId, RequestId, RoomId, SplitStrategy};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -47,6 +47,53 @@ pub enum ClientMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         to: Option<PeerId>,
     },
+    /// Host/cohost: split the main room's participants into breakout rooms.
+    Split {
+        strategy: SplitStrategy,
+        /// Number of rooms (`even`, `random`, `choose`); ignored by `pairs`; with `rooms`, defaults
+        /// to its length.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        count: Option<u32>,
+        /// Per-room name, topic and (for `manual`) members.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        rooms: Vec<BreakoutRoomSpec>,
+        /// Topic for every room that has none of its own (the icebreaker prompt).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        topic: Option<String>,
+        /// Close the breakouts automatically after this many seconds.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        duration_secs: Option<u64>,
+        /// Put mentors one per room before the participants (default true).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        spread_mentors: Option<bool>,
+    },
+    /// Host/cohost: move one person to a room (`"main"` included).
+    Move { peer: PeerId, room: RoomId },
+    /// Host/cohost: swap the rooms of two people.
+    Swap { a: PeerId, b: PeerId },
+    /// Host/cohost: move yourself into a room (and back with `"main"`).
+    Visit { room: RoomId },
+    /// Participant or mentor: pick a breakout room while the host has rooms open for choosing.
+    ChooseRoom { room: RoomId },
+    /// Host/cohost: a notice to every room at once.
+    Broadcast { text: String },
+    /// Host/cohost: close breakouts. Without `rooms`: all of them, everyone back to the main room,
+    /// optionally after a countdown. With `rooms`: those rooms become one (the first listed).
+    Merge {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        countdown_secs: Option<u64>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        rooms: Vec<RoomId>,
+    },
+    /// Host/cohost: add time to the running breakout timer.
+    ExtendTimer { secs: u64 },
+    /// Host/cohost: re-open the last breakout assignment after a merge.
+    Reopen {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        duration_secs: Option<u64>,
+    },
+    /// Anyone in a breakout room: ask the hosts for help.
+    AskHelp {},
 }
 
 impl ClientMessage {
@@ -57,6 +104,16 @@ impl ClientMessage {
             ClientMessage::Signal { .. } => "signal",
             ClientMessage::Chat { .. } => "chat",
             ClientMessage::Data { .. } => "data",
+            ClientMessage::Split { .. } => "split",
+            ClientMessage::Move { .. } => "move",
+            ClientMessage::Swap { .. } => "swap",
+            ClientMessage::Visit { .. } => "visit",
+            ClientMessage::ChooseRoom { .. } => "choose_room",
+            ClientMessage::Broadcast { .. } => "broadcast",
+            ClientMessage::Merge { .. } => "merge",
+            ClientMessage::ExtendTimer { .. } => "extend_timer",
+            ClientMessage::Reopen { .. } => "reopen",
+            ClientMessage::AskHelp { .. } => "ask_help",
         }
     }
 }

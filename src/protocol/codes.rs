@@ -23,6 +23,9 @@ pub enum ErrorCode {
     UnsupportedProtocol,
     /// The meeting has no room for another person.
     MeetingFull,
+    /// Not possible in the meeting's current state (e.g. split while breakouts are open, extend
+    /// with no timer running, choose a room when choosing is closed).
+    Conflict,
     /// Something went wrong in the hub; the request may be retried.
     Internal,
 }
@@ -38,6 +41,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::UnsupportedProtocol => "unsupported_protocol",
             ErrorCode::MeetingFull => "meeting_full",
+            ErrorCode::Conflict => "conflict",
             ErrorCode::Internal => "internal",
         }
     }

@@ -1,7 +1,9 @@
 //! Hub → client messages: the one enum every outbound frame is serialized from.
 
 use super::codes::ErrorCode;
-use super::types::{ChatMessage, IceServer, Peer, PeerId, PeerLeftReason, RequestId, RoomId};
+use super::types::{
+    ChatMessage, IceServer, Peer, PeerId, PeerLeftReason, RequestId, RoomId, RoomInfo,
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -21,7 +23,39 @@ pub enum ServerMessage {
         chat: Vec<ChatMessage>,
         /// For `RTCPeerConnection({iceServers})`.
         ice_servers: Vec<IceServer>,
+        /// The meeting's rooms, as in `rooms`.
+        rooms: Vec<RoomInfo>,
+        /// When the breakout rooms close (ms since the epoch), if a timer runs.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        closes_at: Option<u64>,
+        /// True while participants may pick their own breakout room (`choose_room`).
+        choosing: bool,
     },
+    /// You were moved to another room. Comes before any event from the new room. Tear down peer
+    /// connections to people not in `peers` and connect to those who are.
+    RoomChanged {
+        room: RoomId,
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        topic: Option<String>,
+        /// Everyone else in the new room.
+        peers: Vec<Peer>,
+        /// The new room's recent group chat.
+        chat: Vec<ChatMessage>,
+    },
+    /// The meeting's room list changed (split, move, merge, timer).
+    Rooms {
+        rooms: Vec<RoomInfo>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        closes_at: Option<u64>,
+        choosing: bool,
+    },
+    /// A host's notice to every room; show it prominently.
+    Broadcast { from: PeerId, text: String, ts: u64 },
+    /// The breakout rooms close at `closes_at`; `seconds` left when this was sent.
+    BreakoutClosing { closes_at: u64, seconds: u64 },
+    /// To hosts and cohosts: someone in a breakout room asks for help.
+    HelpRequested { from: PeerId, room: RoomId, ts: u64 },
     /// Signaling relayed from a peer in your room; `data` is exactly what that peer sent.
     Signal {
         from: PeerId,

@@ -107,6 +107,45 @@ pub enum PeerLeftReason {
     Moved,
 }
 
+/// How `split` assigns people to breakout rooms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SplitStrategy {
+    /// Balanced sizes, people dealt round-robin in join order.
+    Even,
+    /// Balanced sizes, shuffled.
+    Random,
+    /// Rooms of two; with an odd count one pair becomes three.
+    Pairs,
+    /// Exactly as listed in `rooms[].members`; others stay in the main room.
+    Manual,
+    /// Rooms open empty; participants pick one with `choose_room`.
+    Choose,
+}
+
+/// One breakout room asked for in `split`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct BreakoutRoomSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The prompt shown to this room.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    /// For `manual`: who goes here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<PeerId>,
+}
+
+/// A room as listed to everyone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RoomInfo {
+    pub id: RoomId,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    pub members: Vec<PeerId>,
+}
+
 /// A chat message as delivered (group or private) and as kept in a room's history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ChatMessage {

@@ -201,6 +201,8 @@ struct RateLimits {
     chat: DefaultDirectRateLimiter,
     signal: DefaultDirectRateLimiter,
     data: DefaultDirectRateLimiter,
+    /// Host actions (split, move, merge…) and room choices.
+    control: DefaultDirectRateLimiter,
 }
 
 impl RateLimits {
@@ -214,12 +216,23 @@ impl RateLimits {
             chat: bucket(config.chat_rate, config.chat_burst),
             signal: bucket(config.signal_rate, config.signal_burst),
             data: bucket(config.data_rate, config.data_burst),
+            control: bucket(limits::rates::CONTROL_PER_SEC, limits::rates::CONTROL_BURST),
         }
     }
 
     fn allow(&self, message: &ClientMessage) -> bool {
         let bucket = match message {
-            ClientMessage::Chat { .. } => &self.chat,
+            ClientMessage::Chat { .. }
+            | ClientMessage::Broadcast { .. }
+            | ClientMessage::AskHelp {} => &self.chat,
+            ClientMessage::Split { .. }
+            | ClientMessage::Move { .. }
+            | ClientMessage::Swap { .. }
+            | ClientMessage::Visit { .. }
+            | ClientMessage::ChooseRoom { .. }
+            | ClientMessage::Merge { .. }
+            | ClientMessage::ExtendTimer { .. }
+            | ClientMessage::Reopen { .. } => &self.control,
             ClientMessage::Signal { .. } => &self.signal,
             ClientMessage::Data { .. } => &self.data,
             ClientMessage::Hello { .. } => return true,

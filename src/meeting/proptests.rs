@@ -1,0 +1,475 @@
+//! Property tests of the meeting core: random sequences of joins, leaves, splits (every strategy),
+//! moves, swaps, visits, merges, timer ticks, chat and signals, with the invariants checked after
+//! every step.
+
+use super::core::{Effect, Identity, Input, Meeting, MeetingConfig, Millis};
+use crate::protocol::{
+    BreakoutRoomSpec, ClientMessage, PeerId, PeerLeftReason, Role, RoomId, ServerMessage,
+    SplitStrategy,
+};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+#[derive(Debug, Clone)]
+enum Op {
+    Join(u8),
+    Leave(usize),
+    Split {
+        strategy: u8,
+        count: u8,
+        duration: Option<u8>,
+        spread: bool,
+        by: usize,
+    },
+    Move {
+        by: usize,
+        who: usize,
+        room: usize,
+    },
+    Swap {
+        by: usize,
+        a: usize,
+        b: usize,
+    },
+    Visit {
+        by: usize,
+        room: usize,
+    },
+    Choose {
+        who: usize,
+        room: usize,
+    },
+    MergeAll {
+        by: usize,
+        countdown: Option<u8>,
+    },
+    MergeSome {
+        by: usize,
+        rooms: Vec<usize>,
+    },
+    Extend {
+        by: usize,
+        secs: u8,
+    },
+    Reopen {
+        by: usize,
+    },
+    Tick(u16),
+    Chat {
+        who: usize,
+        to: Option<usize>,
+    },
+    Signal {
+        who: usize,
+        to: usize,
+    },
+    AskHelp(usize),
+    Broadcast(usize),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let i = || any::<usize>();
+    prop_oneof![
+        4 => (0u8..5).prop_map(Op::Join),
+        1 => i().prop_map(Op::Leave),
+        2 => (0u8..5, 0u8..6, proptest::option::of(1u8..120), any::<bool>(), i())
+            .prop_map(|(strategy, count, duration, spread, by)| Op::Split { strategy, count, duration, spread, by }),
+        2 => (i(), i(), i()).prop_map(|(by, who, room)| Op::Move { by, who, room }),
+        1 => (i(), i(), i()).prop_map(|(by, a, b)| Op::Swap { by, a, b }),
+        1 => (i(), i()).prop_map(|(by, room)| Op::Visit { by, room }),
+        1 => (i(), i()).prop_map(|(who, room)| Op::Choose { who, room }),
+        1 => (i(), proptest::option::of(0u8..30)).prop_map(|(by, countdown)| Op::MergeAll { by, countdown }),
+        1 => (i(), proptest::collection::vec(i(), 0..4)).prop_map(|(by, rooms)| Op::MergeSome { by, rooms }),
+        1 => (i(), 0u8..90).prop_map(|(by, secs)| Op::Extend { by, secs }),
+        1 => i().prop_map(|by| Op::Reopen { by }),
+        2 => (0u16..40_000).prop_map(Op::Tick),
+        3 => (i(), proptest::option::of(i())).prop_map(|(who, to)| Op::Chat { who, to }),
+        2 => (i(), i()).prop_map(|(who, to)| Op::Signal { who, to }),
+        1 => i().prop_map(Op::AskHelp),
+        1 => i().prop_map(Op::Broadcast),
+    ]
+}
+
+const ROLES: [Role; 5] = [
+    Role::Host,
+    Role::Cohost,
+    Role::Mentor,
+    Role::Participant,
+    Role::Participant,
+];
+const STRATEGIES: [SplitStrategy; 5] = [
+    SplitStrategy::Even,
+    SplitStrategy::Random,
+    SplitStrategy::Pairs,
+    SplitStrategy::Manual,
+    SplitStrategy::Choose,
+];
+
+struct Model {
+    meeting: Meeting,
+    now: Millis,
+    next_peer: u64,
+    last_seq: HashMap<RoomId, u64>,
+}
+
+impl Model {
+    fn pick(&self, i: usize) -> Option<PeerId> {
+        let ids = self.meeting.member_ids();
+        (!ids.is_empty()).then(|| ids[i % ids.len()])
+    }
+
+    fn pick_room(&self, i: usize) -> RoomId {
+        let rooms = self.meeting.room_ids();
+        rooms[i % rooms.len()].clone()
+    }
+
+    fn request(&mut self, from: Option<PeerId>, message: ClientMessage) -> Vec<Effect> {
+        match from {
+            Some(from) => self.meeting.handle(
+                Input::Request {
+                    from,
+                    id: Some(1),
+                    message,
+                },
+                self.now,
+            ),
+            None => Vec::new(),
+        }
+    }
+
+    fn step(&mut self, op: &Op) -> Result<(), TestCaseError> {
+        let before: BTreeSet<PeerId> = self.meeting.member_ids().into_iter().collect();
+        let membership_may_change = matches!(op, Op::Join(_) | Op::Leave(_));
+        let effects = match op.clone() {
+            Op::Join(role) => {
+                self.next_peer += 1;
+                let peer = PeerId(self.next_peer);
+                let identity = Identity {
+                    sub: format!("s{}", peer.0),
+                    name: "N".into(),
+                    role: ROLES[role as usize],
+                };
+                self.meeting
+                    .handle(Input::Join { peer, identity }, self.now)
+            }
+            Op::Leave(i) => match self.pick(i) {
+                Some(peer) => self.meeting.handle(
+                    Input::Leave {
+                        peer,
+                        reason: PeerLeftReason::Left,
+                    },
+                    self.now,
+                ),
+                None => Vec::new(),
+            },
+            Op::Split {
+                strategy,
+                count,
+                duration,
+                spread,
+                by,
+            } => {
+                let strategy = STRATEGIES[strategy as usize];
+                let mut rooms = Vec::new();
+                if strategy == SplitStrategy::Manual {
+                    let n = count.max(1) as usize;
+                    rooms = vec![BreakoutRoomSpec::default(); n];
+                    for (k, p) in self
+                        .meeting
+                        .room_members(&RoomId::main())
+                        .into_iter()
+                        .enumerate()
+                    {
+                        if k % 3 != 0 {
+                            rooms[k % n].members.push(p);
+                        }
+                    }
+                }
+                let message = ClientMessage::Split {
+                    strategy,
+                    count: (strategy != SplitStrategy::Manual).then_some(count as u32),
+                    rooms,
+                    topic: Some("icebreaker".into()),
+                    duration_secs: duration.map(u64::from),
+                    spread_mentors: Some(spread),
+                };
+                self.request(self.pick(by), message)
+            }
+            Op::Move { by, who, room } => {
+                let (Some(by), Some(peer)) = (self.pick(by), self.pick(who)) else {
+                    return Ok(());
+                };
+                let room = self.pick_room(room);
+                self.request(Some(by), ClientMessage::Move { peer, room })
+            }
+            Op::Swap { by, a, b } => {
+                let (Some(by), Some(a), Some(b)) = (self.pick(by), self.pick(a), self.pick(b))
+                else {
+                    return Ok(());
+                };
+                self.request(Some(by), ClientMessage::Swap { a, b })
+            }
+            Op::Visit { by, room } => {
+                let room = self.pick_room(room);
+                self.request(self.pick(by), ClientMessage::Visit { room })
+            }
+            Op::Choose { who, room } => {
+                let room = self.pick_room(room);
+                self.request(self.pick(who), ClientMessage::ChooseRoom { room })
+            }
+            Op::MergeAll { by, countdown } => {
+                let message = ClientMessage::Merge {
+                    countdown_secs: countdown.map(u64::from),
+                    rooms: vec![],
+                };
+                self.request(self.pick(by), message)
+            }
+            Op::MergeSome { by, rooms } => {
+                let rooms = rooms.iter().map(|&r| self.pick_room(r)).collect();
+                self.request(
+                    self.pick(by),
+                    ClientMessage::Merge {
+                        countdown_secs: None,
+                        rooms,
+                    },
+                )
+            }
+            Op::Extend { by, secs } => self.request(
+                self.pick(by),
+                ClientMessage::ExtendTimer { secs: secs as u64 },
+            ),
+            Op::Reopen { by } => self.request(
+                self.pick(by),
+                ClientMessage::Reopen {
+                    duration_secs: None,
+                },
+            ),
+            Op::Tick(ms) => {
+                self.now += ms as u64;
+                self.meeting.handle(Input::Tick, self.now)
+            }
+            Op::Chat { who, to } => {
+                let to = to.and_then(|t| self.pick(t));
+                self.request(
+                    self.pick(who),
+                    ClientMessage::Chat {
+                        text: "hi".into(),
+                        to,
+                    },
+                )
+            }
+            Op::Signal { who, to } => {
+                let Some(to) = self.pick(to) else {
+                    return Ok(());
+                };
+                self.request(
+                    self.pick(who),
+                    ClientMessage::Signal {
+                        to,
+                        data: serde_json::json!({"candidate": "c"}),
+                    },
+                )
+            }
+            Op::AskHelp(who) => self.request(self.pick(who), ClientMessage::AskHelp {}),
+            Op::Broadcast(who) => self.request(
+                self.pick(who),
+                ClientMessage::Broadcast {
+                    text: "back in 1 min".into(),
+                },
+            ),
+        };
+        self.now += 1;
+        self.check(op, &before, membership_may_change, &effects)
+    }
+
+    fn check(
+        &mut self,
+        op: &Op,
+        before: &BTreeSet<PeerId>,
+        membership_may_change: bool,
+        effects: &[Effect],
+    ) -> Result<(), TestCaseError> {
+        let m = &self.meeting;
+        m.check_invariants().map_err(TestCaseError::fail)?;
+        let after: BTreeSet<PeerId> = m.member_ids().into_iter().collect();
+        if !membership_may_change {
+            prop_assert_eq!(before, &after, "{:?} changed who is in the meeting", op);
+        }
+        let room_of = |p: &PeerId| m.room_of(*p).cloned();
+        let mut first_seen: HashMap<PeerId, &ServerMessage> = HashMap::new();
+        for effect in effects {
+            let Effect::Send { to, message } = effect else {
+                continue;
+            };
+            for r in to {
+                prop_assert!(
+                    after.contains(r),
+                    "delivery to a non-member {} ({:?})",
+                    r,
+                    message
+                );
+                // Room-scoped events only: meeting-wide notices may come first.
+                if matches!(
+                    message,
+                    ServerMessage::Chat(_)
+                        | ServerMessage::Signal { .. }
+                        | ServerMessage::Data { .. }
+                        | ServerMessage::PeerJoined { .. }
+                        | ServerMessage::PeerLeft { .. }
+                        | ServerMessage::RoomChanged { .. }
+                ) {
+                    first_seen.entry(*r).or_insert(message);
+                }
+            }
+            match message {
+                ServerMessage::Chat(c) => {
+                    match c.to {
+                        None => {
+                            for r in to {
+                                prop_assert_eq!(
+                                    room_of(r),
+                                    Some(c.room.clone()),
+                                    "group chat outside its room"
+                                );
+                            }
+                        }
+                        Some(dest) => {
+                            let want: BTreeSet<PeerId> = [c.from, dest].into();
+                            prop_assert_eq!(to.iter().copied().collect::<BTreeSet<_>>(), want);
+                        }
+                    }
+                    let last = self.last_seq.entry(c.room.clone()).or_insert(0);
+                    prop_assert!(c.seq > *last, "seq not increasing in {}", c.room);
+                    *last = c.seq;
+                }
+                ServerMessage::Signal { from, .. } | ServerMessage::Data { from, .. } => {
+                    for r in to {
+                        prop_assert_eq!(room_of(r), room_of(from), "signal/data across rooms");
+                    }
+                }
+                ServerMessage::PeerJoined { peer } => {
+                    for r in to {
+                        prop_assert_eq!(
+                            room_of(r),
+                            room_of(&peer.id),
+                            "peer_joined to another room"
+                        );
+                    }
+                }
+                ServerMessage::PeerLeft {
+                    id,
+                    reason: PeerLeftReason::Moved,
+                } => {
+                    for r in to {
+                        prop_assert_ne!(
+                            room_of(r),
+                            room_of(id),
+                            "peer_left(moved) to the peer's new room"
+                        );
+                    }
+                }
+                ServerMessage::RoomChanged { room, peers, .. } => {
+                    MOVES.fetch_add(1, Ordering::Relaxed);
+                    prop_assert_eq!(to.len(), 1);
+                    prop_assert_eq!(room_of(&to[0]), Some(room.clone()));
+                    let listed: BTreeSet<PeerId> = peers.iter().map(|p| p.id).collect();
+                    let actual: BTreeSet<PeerId> = m
+                        .room_members(room)
+                        .into_iter()
+                        .filter(|p| *p != to[0])
+                        .collect();
+                    prop_assert_eq!(listed, actual);
+                    prop_assert!(
+                        matches!(
+                            first_seen.get(&to[0]),
+                            Some(ServerMessage::RoomChanged { .. })
+                        ),
+                        "an event of the room came before room_changed"
+                    );
+                }
+                _ => {}
+            }
+        }
+        let merged = matches!(
+            op,
+            Op::MergeAll {
+                countdown: None | Some(0),
+                ..
+            } | Op::MergeSome { .. }
+                | Op::Tick(_)
+        );
+        let acked = effects.iter().any(|e| {
+            matches!(
+                e,
+                Effect::Send {
+                    message: ServerMessage::Ack { .. },
+                    ..
+                }
+            )
+        });
+        if merged && (acked || matches!(op, Op::Tick(_))) {
+            for room in m.room_ids().iter().filter(|r| !r.is_main()) {
+                if matches!(op, Op::MergeAll { .. }) {
+                    prop_assert!(false, "breakout {} left after merging all", room);
+                }
+                if matches!(op, Op::MergeSome { .. }) {
+                    prop_assert!(
+                        !m.room_members(room).is_empty(),
+                        "empty room {} lingers after a merge",
+                        room
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Room changes seen, so the test proves it exercised moves and not only refusals.
+static MOVES: AtomicUsize = AtomicUsize::new(0);
+
+#[test]
+fn random_operation_sequences_keep_the_invariants() {
+    static STEPS: AtomicUsize = AtomicUsize::new(0);
+    let cases = std::env::var("HUDDLE_PROPTEST_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(256);
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    runner
+        .run(&proptest::collection::vec(op(), 20..100), |ops| {
+            let mut model = Model {
+                meeting: Meeting::new(
+                    "m",
+                    MeetingConfig {
+                        breakout_warning_ms: 10_000,
+                        ..MeetingConfig::default()
+                    },
+                    42,
+                ),
+                now: 1_000_000,
+                next_peer: 0,
+                last_seq: HashMap::new(),
+            };
+            for op in &ops {
+                model.step(op)?;
+                STEPS.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(())
+        })
+        .unwrap();
+    let steps = STEPS.load(Ordering::Relaxed);
+    assert!(steps >= 10_000 || cases < 256, "only {steps} steps ran");
+    let moves = MOVES.load(Ordering::Relaxed);
+    eprintln!("meeting core property test: {cases} cases, {steps} steps, {moves} room changes");
+    assert!(
+        moves >= steps / 20,
+        "too few room changes ({moves}) for {steps} steps"
+    );
+}
