@@ -28,3 +28,50 @@ async fn two_webrtc_peers_connect_through_the_hub() {
     let got = a.until(|e| matches!(e, RtcEvent::Message(..))).await;
     assert_eq!(got, RtcEvent::Message(b_id, "hello from b".into()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_peers_follow_a_split_into_pairs_and_the_merge() {
+    let hub = start_server().await;
+    let mut nodes = Vec::new();
+    for (sub, role) in [
+        ("host", Role::Host),
+        ("a", Role::Participant),
+        ("b", Role::Participant),
+        ("c", Role::Participant),
+    ] {
+        let client = hub.join("group", sub, role).await;
+        nodes.push(RtcNode::start(client));
+    }
+    let ids: Vec<u64> = nodes.iter().map(|n| n.id).collect();
+    // Full mesh: six data channels.
+    for node in nodes.iter_mut() {
+        let others: Vec<u64> = ids.iter().copied().filter(|&p| p != node.id).collect();
+        node.until_open_with(&others).await;
+    }
+
+    // Two pairs: the host with a, b with c.
+    let split = serde_json::json!({"type": "split", "strategy": "manual", "id": 1, "rooms": [
+        {"name": "Pair 1", "members": [ids[0], ids[1]]}, {"name": "Pair 2", "members": [ids[2], ids[3]]}]});
+    nodes[0].hub(split);
+    let partner = |i: usize| ids[i ^ 1];
+    for (i, node) in nodes.iter_mut().enumerate() {
+        node.until(|e| matches!(e, RtcEvent::Hub(f) if f["type"] == "room_changed"))
+            .await;
+        node.until_open_with(&[partner(i)]).await;
+    }
+    // Data still flows inside each pair.
+    nodes[2].send(ids[3], "pair two");
+    let got = nodes[3].until(|e| matches!(e, RtcEvent::Message(..))).await;
+    assert_eq!(got, RtcEvent::Message(ids[2], "pair two".into()));
+
+    // Merge: all six connections come back.
+    nodes[0].hub(serde_json::json!({"type": "merge", "id": 2}));
+    for node in nodes.iter_mut() {
+        node.until(
+            |e| matches!(e, RtcEvent::Hub(f) if f["type"] == "room_changed" && f["room"] == "main"),
+        )
+        .await;
+        let others: Vec<u64> = ids.iter().copied().filter(|&p| p != node.id).collect();
+        node.until_open_with(&others).await;
+    }
+}

@@ -125,7 +125,10 @@ impl Client {
                 .unwrap_or_else(|_| panic!("client {}: no frame within {DEADLINE:?}", self.id));
             match next {
                 Some(Ok(Message::Text(text))) => {
-                    return serde_json::from_str(&text).expect("hub sends JSON")
+                    if std::env::var_os("HUDDLE_TEST_TRACE").is_some() {
+                        eprintln!("client {} <- {}", self.id, &text[..text.len().min(300)]);
+                    }
+                    return serde_json::from_str(&text).expect("hub sends JSON");
                 }
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                 other => panic!("client {}: expected a text frame, got {other:?}", self.id),

@@ -64,6 +64,8 @@ pub struct RtcNode {
     pub id: u64,
     cmd: mpsc::UnboundedSender<Cmd>,
     pub events: mpsc::UnboundedReceiver<RtcEvent>,
+    /// Peers whose data channel is open, as of the events consumed so far.
+    pub open: HashSet<u64>,
 }
 
 fn loopback_api() -> API {
@@ -86,6 +88,7 @@ impl RtcNode {
             id,
             cmd: cmd_tx,
             events: ev_rx,
+            open: HashSet::new(),
         }
     }
 
@@ -97,14 +100,34 @@ impl RtcNode {
         let _ = self.cmd.send(Cmd::Hub(frame));
     }
 
-    /// Waits (with the common deadline) for an event matching `pred`.
+    /// The next event, within `give_up`; keeps [`RtcNode::open`] current.
+    async fn next_event(&mut self, give_up: tokio::time::Instant) -> RtcEvent {
+        let event = tokio::time::timeout_at(give_up, self.events.recv())
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "node {}: expected WebRTC event never came (open: {:?})",
+                    self.id, self.open
+                )
+            })
+            .expect("node task alive");
+        match &event {
+            RtcEvent::Open(p) => {
+                self.open.insert(*p);
+            }
+            RtcEvent::Closed(p) => {
+                self.open.remove(p);
+            }
+            _ => {}
+        }
+        event
+    }
+
+    /// Waits (with a deadline) for an event matching `pred`.
     pub async fn until(&mut self, pred: impl Fn(&RtcEvent) -> bool) -> RtcEvent {
         let give_up = tokio::time::Instant::now() + DEADLINE * 3;
         loop {
-            let event = tokio::time::timeout_at(give_up, self.events.recv())
-                .await
-                .unwrap_or_else(|_| panic!("node {}: expected WebRTC event never came", self.id))
-                .expect("node task alive");
+            let event = self.next_event(give_up).await;
             if pred(&event) {
                 return event;
             }
@@ -114,22 +137,9 @@ impl RtcNode {
     /// Waits until data channels to exactly `peers` are open (and no others).
     pub async fn until_open_with(&mut self, peers: &[u64]) {
         let want: HashSet<u64> = peers.iter().copied().collect();
-        let mut open = HashSet::new();
         let give_up = tokio::time::Instant::now() + DEADLINE * 3;
-        while open != want {
-            let event = tokio::time::timeout_at(give_up, self.events.recv())
-                .await
-                .unwrap_or_else(|_| panic!("node {}: open {open:?}, wanted {want:?}", self.id))
-                .expect("node task alive");
-            match event {
-                RtcEvent::Open(p) => {
-                    open.insert(p);
-                }
-                RtcEvent::Closed(p) => {
-                    open.remove(&p);
-                }
-                _ => {}
-            }
+        while self.open != want {
+            self.next_event(give_up).await;
         }
     }
 }
