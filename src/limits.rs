@@ -36,9 +36,12 @@ pub const MAX_MEETING_MEMBERS: usize = 2_000;
 pub const MAX_CONNECTIONS: usize = 20_000;
 
 /// Messages queued for one connection before it counts as a slow consumer and is disconnected.
-/// A 1,000-person room chatting hard fills this in well under a second only for a client that has
-/// stopped reading; a healthy browser drains it continuously.
-pub const OUTBOUND_QUEUE_LEN: usize = 512;
+/// It must absorb the largest burst one action sends a single person: when a 2,000-person
+/// meeting merges, a host who stayed in the main room gets one `peer_joined` per returning
+/// person at once. Memory stays bounded anyway: broadcast frames are shared, not copied, per
+/// recipient, and a socket that accepts no bytes for [`WRITE_TIMEOUT`] is dropped long before
+/// the queue could fill with chat.
+pub const OUTBOUND_QUEUE_LEN: usize = 4_096;
 
 /// Commands queued for one meeting actor. Connections wait (backpressure onto their own socket)
 /// when it is full; the actor never waits on a connection.

@@ -85,7 +85,7 @@ struct ConfigArgs {
     #[arg(long, env = "HUDDLE_MAX_MEETING_MEMBERS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     max_meeting_members: Option<usize>,
-    /// Per-connection outbound queue length before a slow consumer is dropped [default: 512].
+    /// Per-connection outbound queue length before a slow consumer is dropped [default: 4096].
     #[arg(long, env = "HUDDLE_OUTBOUND_QUEUE_LEN")]
     #[serde(skip_serializing_if = "Option::is_none")]
     outbound_queue_len: Option<usize>,

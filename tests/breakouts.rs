@@ -87,12 +87,11 @@ async fn split_even_gives_everyone_one_room_and_the_host_stays() {
         let room = changed["room"].as_str().unwrap().to_owned();
         assert_ne!(room, "main");
         assert!(changed["topic"].is_string());
-        assert_eq!(
-            changed["peers"].as_array().unwrap().len(),
-            1,
-            "rooms of two"
-        );
-        rooms.push((room, changed["peers"][0]["id"].as_u64().unwrap()));
+        let members = ids(&changed["peers"]);
+        assert_eq!(members.len(), 2, "rooms of two, you included");
+        assert!(members.contains(&p.id));
+        let partner = members.into_iter().find(|&m| m != p.id).unwrap();
+        rooms.push((room, partner));
         let list = p.recv_type("rooms").await;
         assert_eq!(list["rooms"].as_array().unwrap().len(), 3);
     }
@@ -134,7 +133,11 @@ async fn split_even_gives_everyone_one_room_and_the_host_stays() {
     for p in people.iter_mut() {
         let back = p.recv_type("room_changed").await;
         assert_eq!(back["room"], "main");
-        assert_eq!(back["peers"].as_array().unwrap().len(), 4);
+        assert_eq!(
+            back["peers"].as_array().unwrap().len(),
+            5,
+            "host and four participants"
+        );
         assert_eq!(
             back["chat"].as_array().unwrap().last().unwrap()["text"],
             "main marker"
@@ -179,7 +182,7 @@ async fn move_swap_and_visit() {
     assert_eq!(changed["type"], "room_changed");
     assert_eq!(changed["room"], b2.as_str());
     assert_eq!(ids(&changed["peers"]), {
-        let mut v = vec![people[2].id, people[3].id];
+        let mut v = vec![people[0].id, people[2].id, people[3].id];
         v.sort();
         v
     });
@@ -222,7 +225,11 @@ async fn move_swap_and_visit() {
         "room_changed",
     );
     assert_eq!(there["room"], b1.as_str());
-    assert_eq!(ids(&there["peers"]), vec![people[2].id]);
+    assert_eq!(ids(&there["peers"]), {
+        let mut v = vec![host.id, people[2].id];
+        v.sort();
+        v
+    });
     assert_eq!(
         people[2].recv_type("peer_joined").await["peer"]["id"],
         host.id

@@ -459,8 +459,8 @@ impl Meeting {
         }
     }
 
-    /// Moves people between rooms in one step. Each mover gets `room_changed` (its new roster and
-    /// history) before anything else from the new room; people who stay in a room that someone
+    /// Moves people between rooms in one step. Each mover gets `room_changed` (its new room's
+    /// roster, the mover included, and history) before anything else from the new room; people who stay in a room that someone
     /// left or entered get `peer_left {moved}` / `peer_joined`. Moves to the current room are
     /// skipped. The caller has checked that every peer and room exists. Returns how many moved.
     fn relocate(&mut self, moves: Vec<(PeerId, RoomId)>, effects: &mut Vec<Effect>) -> usize {
@@ -482,17 +482,23 @@ impl Meeting {
             done.push((peer, from, to));
         }
         let movers: HashSet<PeerId> = done.iter().map(|(p, _, _)| *p).collect();
+        // One `room_changed` per destination room, shared by everyone who arrived there: it is
+        // serialized once, which matters when a merge brings a thousand people into one room.
+        let mut arrivals: BTreeMap<&RoomId, Vec<PeerId>> = BTreeMap::new();
         for (peer, _, to) in &done {
+            arrivals.entry(to).or_default().push(*peer);
+        }
+        for (to, arrived) in arrivals {
             let Some(room) = self.rooms.get(to) else {
                 continue;
             };
             effects.push(Effect::Send {
-                to: vec![*peer],
+                to: arrived,
                 message: ServerMessage::RoomChanged {
                     room: to.clone(),
                     name: room.name.clone(),
                     topic: room.topic.clone(),
-                    peers: self.peers_of(room.members.iter().copied().filter(|p| p != peer)),
+                    peers: self.peers_of(room.members.iter().copied()),
                     chat: room.history.iter().cloned().collect(),
                 },
             });

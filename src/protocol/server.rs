@@ -38,7 +38,8 @@ pub enum ServerMessage {
         name: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         topic: Option<String>,
-        /// Everyone else in the new room.
+        /// Everyone in the new room, **you included** (skip your own id). One frame is shared by
+        /// everyone moved into the room at once, so a thousand-person merge is serialized once.
         peers: Vec<Peer>,
         /// The new room's recent group chat.
         chat: Vec<ChatMessage>,
