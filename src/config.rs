@@ -34,6 +34,10 @@ pub struct Config {
     pub ice_servers: Vec<IceServer>,
     /// Cap on open WebSocket connections; more are refused with HTTP 503.
     pub max_connections: usize,
+    /// Cap on open sockets from one client address; more get HTTP 429.
+    pub max_connections_per_ip: usize,
+    /// Browser origins allowed to open the WebSocket (exact `scheme://host[:port]`). Empty: any.
+    pub allowed_origins: Vec<String>,
     /// Cap on people per meeting.
     pub max_meeting_members: usize,
     /// Messages queued per connection before it is dropped as a slow consumer.
@@ -87,6 +91,8 @@ impl Default for Config {
             web_root: default_web_root(),
             ice_servers: Vec::new(),
             max_connections: limits::MAX_CONNECTIONS,
+            max_connections_per_ip: limits::MAX_CONNECTIONS_PER_IP,
+            allowed_origins: Vec::new(),
             max_meeting_members: limits::MAX_MEETING_MEMBERS,
             outbound_queue_len: limits::OUTBOUND_QUEUE_LEN,
             hello_timeout_ms: limits::HELLO_TIMEOUT.as_millis() as u64,

@@ -35,6 +35,11 @@ pub const MAX_MEETING_MEMBERS: usize = 2_000;
 /// Default cap on open WebSocket connections per hub. Each idle connection costs a few KiB.
 pub const MAX_CONNECTIONS: usize = 20_000;
 
+/// Default cap on open connections from one client address. A clinic behind one NAT can have
+/// many people; one address with thousands of sockets is an attack or a load test (raise it
+/// for those).
+pub const MAX_CONNECTIONS_PER_IP: usize = 1_000;
+
 /// Messages queued for one connection before it counts as a slow consumer and is disconnected.
 /// It must absorb the largest burst one action sends a single person: when a 2,000-person
 /// meeting merges, a host who stayed in the main room gets one `peer_joined` per returning
@@ -59,6 +64,9 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(45);
 /// A write to a socket that takes longer than this marks the client as a slow consumer.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// After the hub closes a socket, how long it keeps reading for the client's closing reply.
+pub const CLOSE_LINGER: Duration = Duration::from_secs(2);
+
 /// WebSocket read buffer per connection. tungstenite's default (128 KiB) stays resident per idle
 /// connection; 4 KiB keeps an idle participant at a few KiB (see ../shared/PERFORMANCE.md).
 pub const READ_BUFFER_BYTES: usize = 4 * 1024;
@@ -78,6 +86,10 @@ pub mod rates {
     /// Host actions and room choices: 10/s, bursts of 30 (a host dragging people between rooms).
     pub const CONTROL_PER_SEC: u32 = 10;
     pub const CONTROL_BURST: u32 = 30;
+    /// Messages refused with `rate_limited`: 5/s, bursts of 50. A client that goes past this is
+    /// not a burst but a flood and is disconnected (close 4005).
+    pub const REFUSALS_PER_SEC: u32 = 5;
+    pub const REFUSALS_BURST: u32 = 50;
 }
 
 /// Longest accepted clock skew between the token issuer and the hub.

@@ -81,6 +81,15 @@ struct ConfigArgs {
     #[arg(long, env = "HUDDLE_MAX_CONNECTIONS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     max_connections: Option<usize>,
+    /// Cap on open WebSocket connections from one client address [default: 1000].
+    #[arg(long, env = "HUDDLE_MAX_CONNECTIONS_PER_IP")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_connections_per_ip: Option<usize>,
+    /// Browser origins allowed to connect, comma-separated (e.g. https://app.partner.example).
+    /// Unset: any origin.
+    #[arg(long, env = "HUDDLE_ALLOWED_ORIGINS", value_delimiter = ',')]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    allowed_origins: Option<Vec<String>>,
     /// Cap on people in one meeting [default: 2000].
     #[arg(long, env = "HUDDLE_MAX_MEETING_MEMBERS")]
     #[serde(skip_serializing_if = "Option::is_none")]

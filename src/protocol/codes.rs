@@ -57,6 +57,10 @@ pub enum CloseCode {
     Normal = 1000,
     /// The hub is shutting down. Reconnectable.
     GoingAway = 1001,
+    /// A broken WebSocket frame (bad opcode, unmasked client frame, bad fragmentation). Terminal.
+    ProtocolError = 1002,
+    /// A text frame that is not valid UTF-8. Terminal.
+    InvalidData = 1007,
     /// A frame over the size limit. Terminal.
     MessageTooBig = 1009,
     /// The token was refused. Terminal (get a new token).
@@ -67,6 +71,8 @@ pub enum CloseCode {
     ProtocolViolation = 4003,
     /// The meeting is full. Terminal for this meeting.
     MeetingFull = 4004,
+    /// The client kept sending after `rate_limited` errors. Terminal.
+    Flood = 4005,
     /// No valid `hello` within the hello timeout. Reconnectable.
     HelloTimeout = 4101,
     /// The client did not read its messages fast enough and its queue overflowed. Reconnectable.
@@ -94,11 +100,14 @@ impl CloseCode {
         match self {
             CloseCode::Normal => "normal",
             CloseCode::GoingAway => "going_away",
+            CloseCode::ProtocolError => "protocol_error",
+            CloseCode::InvalidData => "invalid_utf8",
             CloseCode::MessageTooBig => "too_large",
             CloseCode::Unauthorized => "unauthorized",
             CloseCode::UnsupportedProtocol => "unsupported_protocol",
             CloseCode::ProtocolViolation => "protocol_violation",
             CloseCode::MeetingFull => "meeting_full",
+            CloseCode::Flood => "flood",
             CloseCode::HelloTimeout => "hello_timeout",
             CloseCode::SlowConsumer => "slow_consumer",
             CloseCode::PingTimeout => "ping_timeout",
@@ -108,14 +117,17 @@ impl CloseCode {
     }
 
     /// Every code, for documentation and tests.
-    pub const ALL: [CloseCode; 12] = [
+    pub const ALL: [CloseCode; 15] = [
         CloseCode::Normal,
         CloseCode::GoingAway,
+        CloseCode::ProtocolError,
+        CloseCode::InvalidData,
         CloseCode::MessageTooBig,
         CloseCode::Unauthorized,
         CloseCode::UnsupportedProtocol,
         CloseCode::ProtocolViolation,
         CloseCode::MeetingFull,
+        CloseCode::Flood,
         CloseCode::HelloTimeout,
         CloseCode::SlowConsumer,
         CloseCode::PingTimeout,

@@ -22,8 +22,13 @@ use tokio::time::{interval_at, timeout, MissedTickBehavior};
 type Sink = SplitSink<WebSocket, Message>;
 type Stream = SplitStream<WebSocket>;
 
-/// Runs one connection to the end. `_permit` is held so the connection cap counts this socket.
-pub(super) async fn run(socket: WebSocket, state: Arc<AppState>, _permit: OwnedSemaphorePermit) {
+/// Runs one connection to the end. `_places` are held so the connection caps (total and per
+/// address) count this socket.
+pub(super) async fn run(
+    socket: WebSocket,
+    state: Arc<AppState>,
+    _places: (OwnedSemaphorePermit, super::IpSlot),
+) {
     let (mut sink, mut stream) = socket.split();
     let hello = match timeout(
         state.config.hello_timeout(),
@@ -41,10 +46,12 @@ pub(super) async fn run(socket: WebSocket, state: Arc<AppState>, _permit: OwnedS
                 send_now(&mut sink, &ServerMessage::error(code, message, None)).await;
             }
             close_with(&mut sink, close).await;
+            linger(&mut stream).await;
             return;
         }
         Err(_elapsed) => {
             close_with(&mut sink, CloseCode::HelloTimeout).await;
+            linger(&mut stream).await;
             return;
         }
     };
@@ -77,6 +84,7 @@ pub(super) async fn run(socket: WebSocket, state: Arc<AppState>, _permit: OwnedS
                 _ => CloseCode::Internal,
             };
             close_with(&mut sink, close).await;
+            linger(&mut stream).await;
             return;
         }
     };
@@ -85,12 +93,19 @@ pub(super) async fn run(socket: WebSocket, state: Arc<AppState>, _permit: OwnedS
         peer,
         meeting,
         limits: RateLimits::new(&state.config),
+        refusals: RateLimiter::direct(
+            Quota::per_second(
+                NonZeroU32::new(limits::rates::REFUSALS_PER_SEC).unwrap_or(NonZeroU32::MIN),
+            )
+            .allow_burst(NonZeroU32::new(limits::rates::REFUSALS_BURST).unwrap_or(NonZeroU32::MIN)),
+        ),
         sink,
     };
-    let reason = session.pump(stream, rx, &kill, &state).await;
+    let reason = session.pump(&mut stream, rx, &kill, &state).await;
     if let Some(reason) = reason {
         session.meeting.leave(peer, reason).await;
     }
+    linger(&mut stream).await;
 }
 
 /// Why the hello phase ended without a session.
@@ -130,7 +145,7 @@ async fn read_hello(stream: &mut Stream, state: &AppState) -> Result<Hello, Refu
                     CloseCode::ProtocolViolation,
                 ))
             }
-            Some(Err(e)) if is_too_large(&e) => {
+            Some(Err(e)) if read_error_close(&e) == Some(CloseCode::MessageTooBig) => {
                 return Err(Refusal::new(
                     ErrorCode::TooLarge,
                     "frame too large",
@@ -246,6 +261,9 @@ struct Session {
     peer: PeerId,
     meeting: MeetingHandle,
     limits: RateLimits,
+    /// Refused-for-rate messages: a client that keeps sending past `rate_limited` errors drains
+    /// this bucket too and is disconnected as a flooder.
+    refusals: DefaultDirectRateLimiter,
     sink: Sink,
 }
 
@@ -254,7 +272,7 @@ impl Session {
     /// when the meeting itself removed this peer (kill switch).
     async fn pump(
         &mut self,
-        mut stream: Stream,
+        stream: &mut Stream,
         mut outbound: mpsc::Receiver<Utf8Bytes>,
         kill: &KillSwitch,
         state: &AppState,
@@ -289,8 +307,8 @@ impl Session {
                     last_heard = Instant::now();
                     match frame {
                         Some(Ok(Message::Text(text))) => {
-                            if !self.on_text(&text).await {
-                                close_with(&mut self.sink, CloseCode::Internal).await;
+                            if let Err(code) = self.on_text(&text).await {
+                                close_with(&mut self.sink, code).await;
                                 return Some(PeerLeftReason::Disconnected);
                             }
                         }
@@ -300,9 +318,12 @@ impl Session {
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                         Some(Ok(Message::Close(_))) | None => return Some(PeerLeftReason::Left),
                         Some(Err(e)) => {
-                            if is_too_large(&e) {
+                            let code = read_error_close(&e);
+                            if code == Some(CloseCode::MessageTooBig) {
                                 self.reply(ServerMessage::error(ErrorCode::TooLarge, "frame too large", None)).await;
-                                close_with(&mut self.sink, CloseCode::MessageTooBig).await;
+                            }
+                            if let Some(code) = code {
+                                close_with(&mut self.sink, code).await;
                             }
                             return Some(PeerLeftReason::Disconnected);
                         }
@@ -333,8 +354,8 @@ impl Session {
         }
     }
 
-    /// Handles one text frame. Returns false if the meeting is gone.
-    async fn on_text(&mut self, text: &str) -> bool {
+    /// Handles one text frame. An `Err` ends the session with that close code.
+    async fn on_text(&mut self, text: &str) -> Result<(), CloseCode> {
         if text.len() > limits::MAX_FRAME_BYTES {
             let reference = serde_json::from_str::<FrameId>(text)
                 .ok()
@@ -346,7 +367,7 @@ impl Session {
                 reference,
             ))
             .await;
-            return true;
+            return Ok(());
         }
         let frame: ClientFrame = match serde_json::from_str(text) {
             Ok(frame) => frame,
@@ -365,7 +386,7 @@ impl Session {
                     reference,
                 ))
                 .await;
-                return true;
+                return Ok(());
             }
         };
         let reference = frame.id;
@@ -377,7 +398,7 @@ impl Session {
                 reference,
             ))
             .await;
-            return true;
+            return Ok(());
         }
         if matches!(message, ClientMessage::Data { .. })
             && text.len() > limits::MAX_APP_DATA_FRAME_BYTES
@@ -388,18 +409,26 @@ impl Session {
                 reference,
             ))
             .await;
-            return true;
+            return Ok(());
         }
         if !self.limits.allow(&message) {
+            if self.refusals.check().is_err() {
+                tracing::info!(peer = %self.peer, kind = message.kind(), "flooding: disconnected");
+                return Err(CloseCode::Flood);
+            }
             self.reply(ServerMessage::error(
                 ErrorCode::RateLimited,
                 "slow down",
                 reference,
             ))
             .await;
-            return true;
+            return Ok(());
         }
-        self.meeting.request(self.peer, reference, message).await
+        if self.meeting.request(self.peer, reference, message).await {
+            Ok(())
+        } else {
+            Err(CloseCode::Internal)
+        }
     }
 
     /// Sends a reply that does not involve the meeting (decode errors, rate limits).
@@ -412,6 +441,20 @@ async fn send_now(sink: &mut Sink, message: &ServerMessage) {
     if let Ok(text) = serde_json::to_string(message) {
         let _ = timeout(limits::WRITE_TIMEOUT, sink.send(Message::Text(text.into()))).await;
     }
+}
+
+/// After the hub sent a close frame: reads (and drops) what the client still sends until its
+/// closing reply, for at most [`limits::CLOSE_LINGER`]. Dropping a socket with unread input makes
+/// the kernel reset it, and the client would lose the close frame and its code.
+async fn linger(stream: &mut Stream) {
+    let _ = timeout(limits::CLOSE_LINGER, async {
+        while let Some(Ok(message)) = stream.next().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 fn close_message(code: u16, reason: &'static str) -> Message {
@@ -429,15 +472,19 @@ async fn close_with(sink: &mut Sink, code: CloseCode) {
     .await;
 }
 
-/// Whether a read error is tungstenite refusing a message over `max_message_size`.
-fn is_too_large(error: &axum::Error) -> bool {
+/// The close code for a WebSocket read error that came from the client's bytes (a frame over
+/// the size limit, invalid UTF-8, a broken frame); `None` when the connection simply failed.
+fn read_error_close(error: &axum::Error) -> Option<CloseCode> {
     let inner: &(dyn std::error::Error + 'static) = error;
     let mut source = Some(inner);
     while let Some(e) = source {
-        if let Some(tungstenite::Error::Capacity(_)) = e.downcast_ref::<tungstenite::Error>() {
-            return true;
+        match e.downcast_ref::<tungstenite::Error>() {
+            Some(tungstenite::Error::Capacity(_)) => return Some(CloseCode::MessageTooBig),
+            Some(tungstenite::Error::Utf8(_)) => return Some(CloseCode::InvalidData),
+            Some(tungstenite::Error::Protocol(_)) => return Some(CloseCode::ProtocolError),
+            _ => {}
         }
         source = e.source();
     }
-    false
+    None
 }

@@ -7,15 +7,16 @@ use crate::auth::Verifier;
 use crate::config::Config;
 use crate::limits;
 use crate::meeting::{Directory, MeetingConfig};
-use axum::extract::{State, WebSocketUpgrade};
-use axum::http::StatusCode;
+use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::serve::ListenerExt;
 use axum::Router;
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::AtomicU64;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
@@ -33,6 +34,54 @@ pub(crate) struct AppState {
     pub next_peer: AtomicU64,
     /// Flips to true on shutdown; every connection closes with 1001 (reconnectable).
     pub shutdown: watch::Receiver<bool>,
+    /// Open sockets per client address. A std `Mutex`: held only to bump a counter, never
+    /// across an `.await`.
+    per_ip: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// One socket's place in the per-address count; gives it back when dropped.
+pub(crate) struct IpSlot {
+    state: Arc<AppState>,
+    ip: IpAddr,
+}
+
+impl Drop for IpSlot {
+    fn drop(&mut self) {
+        let mut counts = self.state.per_ip.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = counts.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                counts.remove(&self.ip);
+            }
+        }
+    }
+}
+
+impl AppState {
+    fn take_ip_slot(self: &Arc<Self>, ip: IpAddr) -> Option<IpSlot> {
+        let mut counts = self.per_ip.lock().unwrap_or_else(|e| e.into_inner());
+        let n = counts.entry(ip).or_insert(0);
+        if *n >= self.config.max_connections_per_ip {
+            return None;
+        }
+        *n += 1;
+        Some(IpSlot {
+            state: Arc::clone(self),
+            ip,
+        })
+    }
+
+    /// Browsers send `Origin`; when an allowlist is configured, a foreign one is refused before
+    /// the upgrade. Clients without `Origin` (servers, native apps) are not browsers and pass.
+    fn origin_allowed(&self, headers: &HeaderMap) -> bool {
+        if self.config.allowed_origins.is_empty() {
+            return true;
+        }
+        match headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+            None => true,
+            Some(origin) => self.config.allowed_origins.iter().any(|a| a == origin),
+        }
+    }
 }
 
 /// A running hub.
@@ -72,6 +121,7 @@ impl Server {
             directory: Arc::clone(&directory),
             next_peer: AtomicU64::new(1),
             shutdown: shutdown_rx.clone(),
+            per_ip: Mutex::new(HashMap::new()),
             config,
         });
         let app = Router::new()
@@ -86,11 +136,14 @@ impl Server {
         });
         let mut stop = shutdown_rx;
         let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|&s| s).await;
-                })
-                .await
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|&s| s).await;
+            })
+            .await
         });
         tracing::info!(%addr, "huddle listening");
         Ok(Server {
@@ -117,7 +170,22 @@ impl Server {
     }
 }
 
-async fn upgrade(State(state): State<Arc<AppState>>, ws: WebSocketUpgrade) -> Response {
+async fn upgrade(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if !state.origin_allowed(&headers) {
+        return (StatusCode::FORBIDDEN, "origin not allowed\n").into_response();
+    }
+    let Some(slot) = state.take_ip_slot(client.ip()) else {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many connections from this address\n",
+        )
+            .into_response();
+    };
     let Ok(permit) = Arc::clone(&state.connection_permits).try_acquire_owned() else {
         return (StatusCode::SERVICE_UNAVAILABLE, "server full\n").into_response();
     };
@@ -125,5 +193,5 @@ async fn upgrade(State(state): State<Arc<AppState>>, ws: WebSocketUpgrade) -> Re
         .write_buffer_size(0)
         .max_message_size(limits::HARD_FRAME_BYTES)
         .max_frame_size(limits::HARD_FRAME_BYTES)
-        .on_upgrade(move |socket| connection::run(socket, state, permit))
+        .on_upgrade(move |socket| connection::run(socket, state, (permit, slot)))
 }

@@ -172,7 +172,13 @@ impl Client {
                     }
                 }
                 Some(Ok(_)) => {}
-                Some(Err(_)) | None => return Closed { code: None, frames },
+                Some(Err(e)) => {
+                    if std::env::var_os("HUDDLE_TEST_TRACE").is_some() {
+                        eprintln!("client {}: socket error {e}", self.id);
+                    }
+                    return Closed { code: None, frames };
+                }
+                None => return Closed { code: None, frames },
             }
         }
     }

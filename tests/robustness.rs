@@ -1,0 +1,196 @@
+//! Hostile and broken input over real sockets: floods, deep JSON, invalid UTF-8, fragments,
+//! half-open clients, foreign origins, per-address caps, and a graceful shutdown. Each ends only
+//! the offending connection, with a stable code, and nobody else notices.
+
+mod common;
+
+use common::*;
+use futures_util::SinkExt;
+use huddle::protocol::Role;
+use serde_json::json;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+use tokio_tungstenite::tungstenite::Message;
+
+#[tokio::test]
+async fn a_flooder_is_throttled_then_disconnected_and_others_get_everything() {
+    let hub = start_server().await;
+    let mut flooder = hub.join("m", "flood", Role::Participant).await;
+    let mut calm = hub.join("m", "calm", Role::Participant).await;
+    let mut reader = hub.join("m", "reader", Role::Participant).await;
+    flooder
+        .recv_until(|f| f["type"] == "peer_joined" && f["peer"]["id"] == reader.id)
+        .await;
+    calm.recv_type("peer_joined").await;
+
+    for i in 0..200 {
+        // The hub may close mid-flood; stop writing then.
+        if flooder
+            .ws
+            .send(Message::text(
+                json!({"type": "chat", "text": format!("spam {i}")}).to_string(),
+            ))
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+    let closed = flooder.expect_close().await;
+    assert_eq!(closed.code, Some(4005), "flood close code");
+    assert!(
+        closed.frames.iter().any(|f| f["code"] == "rate_limited"),
+        "throttled first"
+    );
+
+    // The calm member's messages all arrive, in order, after the flood.
+    for i in 0..5 {
+        calm.send(json!({"type": "chat", "text": format!("calm {i}")}))
+            .await;
+    }
+    for i in 0..5 {
+        let got = reader
+            .recv_until(|f| f["type"] == "chat" && f["from"] == calm.id)
+            .await;
+        assert_eq!(got["text"], format!("calm {i}"));
+    }
+}
+
+#[tokio::test]
+async fn deep_json_invalid_utf8_and_fragments() {
+    let hub = start_server().await;
+    let mut a = hub.join("m", "a", Role::Participant).await;
+    let mut bystander = hub.join("m", "b", Role::Participant).await;
+    a.recv_type("peer_joined").await;
+
+    // 10,000 levels of nesting: a clear bad_request, no stack overflow.
+    let deep = format!(
+        "{{\"type\":\"data\",\"id\":3,\"payload\":{}{}}}",
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    );
+    a.send_raw(Message::text(deep)).await;
+    let e = a.recv().await;
+    assert_eq!(e["code"], "bad_request");
+
+    // A message in three fragments is reassembled.
+    let text = json!({"type": "chat", "text": "in pieces"}).to_string();
+    let (x, rest) = text.split_at(10);
+    let (y, z) = rest.split_at(10);
+    a.send_raw(Message::Frame(Frame::message(
+        x.as_bytes().to_vec(),
+        OpCode::Data(Data::Text),
+        false,
+    )))
+    .await;
+    a.send_raw(Message::Frame(Frame::message(
+        y.as_bytes().to_vec(),
+        OpCode::Data(Data::Continue),
+        false,
+    )))
+    .await;
+    a.send_raw(Message::Frame(Frame::message(
+        z.as_bytes().to_vec(),
+        OpCode::Data(Data::Continue),
+        true,
+    )))
+    .await;
+    assert_eq!(bystander.recv_type("chat").await["text"], "in pieces");
+
+    // Invalid UTF-8 in a text frame: close 1007 for that connection only.
+    let a_id = a.id;
+    a.send_raw(Message::Frame(Frame::message(
+        vec![b'{', 0xff, 0xfe, b'}'],
+        OpCode::Data(Data::Text),
+        true,
+    )))
+    .await;
+    let closed = a.expect_close().await;
+    // tungstenite ends the stream on a UTF-8 error, so the 1007 close frame is best effort.
+    assert!(
+        matches!(closed.code, Some(1007) | None),
+        "closed with {:?}",
+        closed.code
+    );
+    let left = bystander.recv().await;
+    assert_eq!(
+        left,
+        json!({"type": "peer_left", "id": a_id, "reason": "disconnected"})
+    );
+}
+
+#[tokio::test]
+async fn a_half_open_client_is_dropped_after_the_idle_timeout() {
+    let hub = start_server_with(|c| {
+        c.ping_interval_ms = 100;
+        c.idle_timeout_ms = 400;
+    })
+    .await;
+    let mut silent = hub.join("m", "silent", Role::Participant).await;
+    let mut watcher = hub.join("m", "watcher", Role::Participant).await;
+    // The watcher reads (and so answers pings); the silent client reads nothing from now on.
+    let gone = watcher.recv_until(|f| f["type"] == "peer_left").await;
+    assert_eq!(gone["id"], silent.id);
+    assert_eq!(gone["reason"], "disconnected");
+    let closed = silent.expect_close().await;
+    assert_eq!(closed.code, Some(4103));
+}
+
+#[tokio::test]
+async fn foreign_origins_are_refused_before_the_upgrade() {
+    let hub =
+        start_server_with(|c| c.allowed_origins = vec!["https://app.partner.example".into()]).await;
+    let mut request = hub.url.as_str().into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("origin", "https://evil.example".parse().unwrap());
+    match tokio_tungstenite::connect_async(request).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 403)
+        }
+        other => panic!("expected 403, got {other:?}"),
+    }
+    let mut request = hub.url.as_str().into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("origin", "https://app.partner.example".parse().unwrap());
+    assert!(tokio_tungstenite::connect_async(request).await.is_ok());
+}
+
+#[tokio::test]
+async fn connections_per_address_are_capped() {
+    let hub = start_server_with(|c| c.max_connections_per_ip = 2).await;
+    let _a = connect(&hub.url).await;
+    let b = connect(&hub.url).await;
+    match tokio_tungstenite::connect_async(hub.url.as_str()).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 429)
+        }
+        other => panic!("expected 429, got {other:?}"),
+    }
+    // A slot comes back when a socket closes.
+    b.close().await;
+    let mut tries = 0;
+    loop {
+        match tokio_tungstenite::connect_async(hub.url.as_str()).await {
+            Ok(_) => break,
+            Err(_) if tries < 50 => {
+                tries += 1;
+                tokio::task::yield_now().await;
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("slot never came back: {e}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn shutdown_tells_every_client_to_reconnect() {
+    let hub = start_server().await;
+    let mut a = hub.join("m1", "a", Role::Participant).await;
+    let mut b = hub.join("m2", "b", Role::Host).await;
+    hub.server.shutdown().await;
+    assert_eq!(a.expect_close().await.code, Some(1001));
+    assert_eq!(b.expect_close().await.code, Some(1001));
+}
