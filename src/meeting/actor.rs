@@ -62,7 +62,7 @@ enum Command {
         peer: PeerId,
         identity: Identity,
         conn: ConnHandle,
-        reply: oneshot::Sender<Result<(), JoinError>>,
+        reply: oneshot::Sender<Result<PeerId, JoinError>>,
     },
     Leave {
         peer: PeerId,
@@ -138,14 +138,15 @@ impl Directory {
     }
 
     /// Puts `peer` into `meeting`, starting the meeting's actor if needed. On success the
-    /// `welcome` is already in `conn`'s queue.
+    /// `welcome` is already in `conn`'s queue, and the returned id is the connection's peer id:
+    /// `peer`, or the seat it took over when the same person was already connected.
     pub async fn join(
         self: &Arc<Self>,
         meeting: &str,
         peer: PeerId,
         identity: Identity,
         conn: ConnHandle,
-    ) -> Result<MeetingHandle, JoinError> {
+    ) -> Result<(MeetingHandle, PeerId), JoinError> {
         // An actor that just emptied removes itself and drops its inbox; a join that raced with
         // that sees a closed channel or a dropped reply and tries again with a fresh actor.
         for _ in 0..8 {
@@ -161,7 +162,7 @@ impl Directory {
                 continue;
             }
             match answer.await {
-                Ok(Ok(())) => return Ok(handle),
+                Ok(Ok(seat)) => return Ok((handle, seat)),
                 Ok(Err(refused)) => return Err(refused),
                 Err(_) => continue,
             }
@@ -281,11 +282,16 @@ impl Actor {
                         let _ = reply.send(Err(refused));
                     }
                     None => {
-                        tracing::info!(meeting = self.meeting.id(), %peer, role = role.as_str(), members = self.meeting.len(), "joined");
+                        let seat = self.seat_of(peer, &effects);
+                        if seat != peer {
+                            tracing::info!(meeting = self.meeting.id(), peer = %seat, "connection replaced");
+                        } else {
+                            tracing::info!(meeting = self.meeting.id(), %peer, role = role.as_str(), members = self.meeting.len(), "joined");
+                        }
                         self.dispatch(effects);
-                        if reply.send(Ok(())).is_err() {
+                        if reply.send(Ok(seat)).is_err() {
                             // The connection gave up while waiting: take it out again.
-                            self.remove(peer, PeerLeftReason::Disconnected, None);
+                            self.remove(seat, PeerLeftReason::Disconnected, None);
                         }
                     }
                 }
@@ -298,6 +304,25 @@ impl Actor {
                 self.dispatch(effects);
             }
         }
+    }
+
+    /// Carries out a takeover among `effects` (before they are dispatched): the new connection,
+    /// registered as `peer`, becomes the seat's connection and the old one is closed as
+    /// replaced. Returns the peer id the new connection now has.
+    fn seat_of(&mut self, peer: PeerId, effects: &[Effect]) -> PeerId {
+        for effect in effects {
+            if let Effect::TakeOver { seat, by } = effect {
+                if *by == peer {
+                    if let Some(conn) = self.conns.remove(&peer) {
+                        if let Some(old) = self.conns.insert(*seat, conn) {
+                            old.kill.trip(CloseCode::Replaced);
+                        }
+                    }
+                    return *seat;
+                }
+            }
+        }
+        peer
     }
 
     /// Takes `peer` out of the meeting; `close` trips its connection's kill switch.
@@ -340,7 +365,7 @@ impl Actor {
                         }
                     }
                 }
-                Effect::Refuse { .. } => {}
+                Effect::Refuse { .. } | Effect::TakeOver { .. } => {}
             }
         }
         slow.dedup();

@@ -61,6 +61,10 @@ pub enum Effect {
         code: ErrorCode,
         message: String,
     },
+    /// The connection that asked to join as `by` is the same person (`sub`) as member `seat`: it
+    /// takes over that seat (id, room, role) and the old connection is closed as replaced.
+    /// Carried out before the effects that follow it, which address the seat.
+    TakeOver { seat: PeerId, by: PeerId },
 }
 
 /// Settings a meeting is created with.
@@ -211,6 +215,11 @@ impl Meeting {
         self.members.keys().copied().collect()
     }
 
+    /// The role of a member.
+    pub fn role(&self, peer: PeerId) -> Option<Role> {
+        self.members.get(&peer).map(|m| m.identity.role)
+    }
+
     /// The room `peer` is in, if it is a member.
     pub fn room_of(&self, peer: PeerId) -> Option<&RoomId> {
         self.members.get(&peer).map(|m| &m.room)
@@ -286,11 +295,17 @@ impl Meeting {
                 | M::Data { .. }
                 | M::ChooseRoom { .. }
                 | M::AskHelp {}
+                | M::Refresh { .. }
         );
         if moderator_only && !self.role_of(from).is_moderator() {
             return Err((ErrorCode::Forbidden, "only hosts and cohosts may do this"));
         }
         match message {
+            // The connection handles `refresh` itself; it never reaches the meeting.
+            M::Refresh { .. } => Err((
+                ErrorCode::BadRequest,
+                "refresh is handled by the connection",
+            )),
             M::Hello { .. } => Err((
                 ErrorCode::BadRequest,
                 "hello is only accepted as the first frame",
@@ -379,6 +394,15 @@ impl Meeting {
     }
 
     fn join(&mut self, peer: PeerId, identity: Identity, effects: &mut Vec<Effect>) {
+        if let Some(seat) = self
+            .members
+            .iter()
+            .find(|(_, m)| m.identity.sub == identity.sub)
+            .map(|(p, _)| *p)
+        {
+            self.take_over(seat, peer, identity, effects);
+            return;
+        }
         if self.members.contains_key(&peer) {
             effects.push(Effect::Refuse {
                 peer,
@@ -437,6 +461,65 @@ impl Meeting {
         if self.has_breakouts() {
             // Hosts watch room membership; keep everyone's list current.
             self.announce_rooms(effects);
+        }
+    }
+
+    /// A second connection of the same person: it inherits the seat; the room sees that seat
+    /// leave and come back (so everyone renegotiates media with the new connection).
+    fn take_over(
+        &mut self,
+        seat: PeerId,
+        by: PeerId,
+        identity: Identity,
+        effects: &mut Vec<Effect>,
+    ) {
+        let Some(member) = self.members.get_mut(&seat) else {
+            return;
+        };
+        // The fresher token's name and role win.
+        member.identity = identity;
+        let room_id = member.room.clone();
+        effects.push(Effect::TakeOver { seat, by });
+        let Some(room) = self.rooms.get(&room_id) else {
+            return;
+        };
+        let others: Vec<PeerId> = room
+            .members
+            .iter()
+            .copied()
+            .filter(|p| *p != seat)
+            .collect();
+        let history = room.history.iter().cloned().collect();
+        let Some(you) = self.peer_of(seat) else {
+            return;
+        };
+        effects.push(Effect::Send {
+            to: vec![seat],
+            message: ServerMessage::Welcome {
+                protocol: PROTOCOL_VERSION,
+                you: you.clone(),
+                meeting: self.id.clone(),
+                room: room_id,
+                peers: self.peers_of(others.iter().copied()),
+                chat: history,
+                ice_servers: self.config.ice_servers.clone(),
+                rooms: self.room_list(),
+                closes_at: self.clock.closes_at,
+                choosing: self.clock.choosing,
+            },
+        });
+        if !others.is_empty() {
+            effects.push(Effect::Send {
+                to: others.clone(),
+                message: ServerMessage::PeerLeft {
+                    id: seat,
+                    reason: PeerLeftReason::Replaced,
+                },
+            });
+            effects.push(Effect::Send {
+                to: others,
+                message: ServerMessage::PeerJoined { peer: you },
+            });
         }
     }
 
@@ -1083,6 +1166,14 @@ impl Meeting {
                 return Err(format!("history of {room_id} over its bounds"));
             }
         }
+        let subs: HashSet<&str> = self
+            .members
+            .values()
+            .map(|m| m.identity.sub.as_str())
+            .collect();
+        if subs.len() != self.members.len() {
+            return Err("two members with the same identity".into());
+        }
         if seen != self.members.len() {
             return Err(format!(
                 "{} members but {seen} room places",
@@ -1252,7 +1343,14 @@ mod tests {
             },
             2,
         );
-        let e = join(&mut m, 1, Role::Participant);
+        // Peer id 1 again, for someone else: refused. (The same person would take over.)
+        let e = m.handle(
+            Input::Join {
+                peer: PeerId(1),
+                identity: who("someone-else", Role::Participant),
+            },
+            3,
+        );
         assert!(matches!(
             e[0],
             Effect::Refuse {

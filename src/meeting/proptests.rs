@@ -15,6 +15,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 #[derive(Debug, Clone)]
 enum Op {
     Join(u8),
+    /// The same person as member i connects again (takeover).
+    Rejoin(usize),
     Leave(usize),
     Split {
         strategy: u8,
@@ -73,6 +75,7 @@ fn op() -> impl Strategy<Value = Op> {
     let i = || any::<usize>();
     prop_oneof![
         4 => (0u8..5).prop_map(Op::Join),
+        1 => any::<usize>().prop_map(Op::Rejoin),
         1 => i().prop_map(Op::Leave),
         2 => (0u8..5, 0u8..6, proptest::option::of(1u8..120), any::<bool>(), i())
             .prop_map(|(strategy, count, duration, spread, by)| Op::Split { strategy, count, duration, spread, by }),
@@ -120,6 +123,22 @@ impl Model {
         (!ids.is_empty()).then(|| ids[i % ids.len()])
     }
 
+    /// Mostly a host or cohost (so actions succeed and move people), sometimes anyone (so
+    /// refusals are exercised too).
+    fn pick_by(&self, i: usize) -> Option<PeerId> {
+        let moderators: Vec<PeerId> = self
+            .meeting
+            .member_ids()
+            .into_iter()
+            .filter(|p| self.meeting.role(*p).is_some_and(Role::is_moderator))
+            .collect();
+        if i.is_multiple_of(5) || moderators.is_empty() {
+            self.pick(i)
+        } else {
+            Some(moderators[i % moderators.len()])
+        }
+    }
+
     fn pick_room(&self, i: usize) -> RoomId {
         let rooms = self.meeting.room_ids();
         rooms[i % rooms.len()].clone()
@@ -154,6 +173,36 @@ impl Model {
                 self.meeting
                     .handle(Input::Join { peer, identity }, self.now)
             }
+            Op::Rejoin(i) => match self.pick(i) {
+                Some(seat) => {
+                    self.next_peer += 1;
+                    let identity = Identity {
+                        sub: format!("s{}", seat.0),
+                        name: "N2".into(),
+                        role: Role::Participant,
+                    };
+                    let room = self.meeting.room_of(seat).cloned();
+                    let effects = self.meeting.handle(
+                        Input::Join {
+                            peer: PeerId(self.next_peer),
+                            identity,
+                        },
+                        self.now,
+                    );
+                    let takeover = Effect::TakeOver {
+                        seat,
+                        by: PeerId(self.next_peer),
+                    };
+                    prop_assert!(effects.contains(&takeover), "no takeover effect");
+                    prop_assert_eq!(
+                        self.meeting.room_of(seat).cloned(),
+                        room,
+                        "a takeover keeps the room"
+                    );
+                    effects
+                }
+                None => Vec::new(),
+            },
             Op::Leave(i) => match self.pick(i) {
                 Some(peer) => self.meeting.handle(
                     Input::Leave {
@@ -195,17 +244,17 @@ impl Model {
                     duration_secs: duration.map(u64::from),
                     spread_mentors: Some(spread),
                 };
-                self.request(self.pick(by), message)
+                self.request(self.pick_by(by), message)
             }
             Op::Move { by, who, room } => {
-                let (Some(by), Some(peer)) = (self.pick(by), self.pick(who)) else {
+                let (Some(by), Some(peer)) = (self.pick_by(by), self.pick(who)) else {
                     return Ok(());
                 };
                 let room = self.pick_room(room);
                 self.request(Some(by), ClientMessage::Move { peer, room })
             }
             Op::Swap { by, a, b } => {
-                let (Some(by), Some(a), Some(b)) = (self.pick(by), self.pick(a), self.pick(b))
+                let (Some(by), Some(a), Some(b)) = (self.pick_by(by), self.pick(a), self.pick(b))
                 else {
                     return Ok(());
                 };
@@ -213,7 +262,7 @@ impl Model {
             }
             Op::Visit { by, room } => {
                 let room = self.pick_room(room);
-                self.request(self.pick(by), ClientMessage::Visit { room })
+                self.request(self.pick_by(by), ClientMessage::Visit { room })
             }
             Op::Choose { who, room } => {
                 let room = self.pick_room(room);
@@ -224,12 +273,12 @@ impl Model {
                     countdown_secs: countdown.map(u64::from),
                     rooms: vec![],
                 };
-                self.request(self.pick(by), message)
+                self.request(self.pick_by(by), message)
             }
             Op::MergeSome { by, rooms } => {
                 let rooms = rooms.iter().map(|&r| self.pick_room(r)).collect();
                 self.request(
-                    self.pick(by),
+                    self.pick_by(by),
                     ClientMessage::Merge {
                         countdown_secs: None,
                         rooms,
@@ -237,11 +286,11 @@ impl Model {
                 )
             }
             Op::Extend { by, secs } => self.request(
-                self.pick(by),
+                self.pick_by(by),
                 ClientMessage::ExtendTimer { secs: secs as u64 },
             ),
             Op::Reopen { by } => self.request(
-                self.pick(by),
+                self.pick_by(by),
                 ClientMessage::Reopen {
                     duration_secs: None,
                 },

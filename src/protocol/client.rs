@@ -94,6 +94,9 @@ pub enum ClientMessage {
     },
     /// Anyone in a breakout room: ask the hosts for help.
     AskHelp {},
+    /// A fresher token for the same person and meeting, before the current one expires. Without
+    /// it the hub closes the socket at expiry (close 4006).
+    Refresh { token: String },
 }
 
 impl ClientMessage {
@@ -114,6 +117,7 @@ impl ClientMessage {
             ClientMessage::ExtendTimer { .. } => "extend_timer",
             ClientMessage::Reopen { .. } => "reopen",
             ClientMessage::AskHelp { .. } => "ask_help",
+            ClientMessage::Refresh { .. } => "refresh",
         }
     }
 }

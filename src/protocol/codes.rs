@@ -73,6 +73,11 @@ pub enum CloseCode {
     MeetingFull = 4004,
     /// The client kept sending after `rate_limited` errors. Terminal.
     Flood = 4005,
+    /// The token expired and no fresher one was sent with `refresh`. Terminal (get a new token).
+    TokenExpired = 4006,
+    /// The same person connected again elsewhere and took over this seat. Terminal: do not
+    /// reconnect, or the two connections would take the seat from each other in a loop.
+    Replaced = 4007,
     /// No valid `hello` within the hello timeout. Reconnectable.
     HelloTimeout = 4101,
     /// The client did not read its messages fast enough and its queue overflowed. Reconnectable.
@@ -108,6 +113,8 @@ impl CloseCode {
             CloseCode::ProtocolViolation => "protocol_violation",
             CloseCode::MeetingFull => "meeting_full",
             CloseCode::Flood => "flood",
+            CloseCode::TokenExpired => "token_expired",
+            CloseCode::Replaced => "replaced",
             CloseCode::HelloTimeout => "hello_timeout",
             CloseCode::SlowConsumer => "slow_consumer",
             CloseCode::PingTimeout => "ping_timeout",
@@ -117,7 +124,7 @@ impl CloseCode {
     }
 
     /// Every code, for documentation and tests.
-    pub const ALL: [CloseCode; 15] = [
+    pub const ALL: [CloseCode; 17] = [
         CloseCode::Normal,
         CloseCode::GoingAway,
         CloseCode::ProtocolError,
@@ -128,6 +135,8 @@ impl CloseCode {
         CloseCode::ProtocolViolation,
         CloseCode::MeetingFull,
         CloseCode::Flood,
+        CloseCode::TokenExpired,
+        CloseCode::Replaced,
         CloseCode::HelloTimeout,
         CloseCode::SlowConsumer,
         CloseCode::PingTimeout,

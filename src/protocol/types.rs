@@ -105,6 +105,9 @@ pub enum PeerLeftReason {
     Disconnected,
     /// The peer was moved to another room of the same meeting.
     Moved,
+    /// The same person connected again (another tab or device) and took over this seat; a
+    /// `peer_joined` with the same id follows. Renegotiate media with it.
+    Replaced,
 }
 
 /// How `split` assigns people to breakout rooms.

@@ -56,7 +56,7 @@ pub(super) async fn run(
         }
     };
 
-    let peer = PeerId(
+    let asked_as = PeerId(
         state
             .next_peer
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
@@ -67,12 +67,14 @@ pub(super) async fn run(
         tx,
         kill: Arc::clone(&kill),
     };
-    let meeting = match state
+    let sub = hello.identity.sub.clone();
+    let meeting_id = hello.meeting.clone();
+    let (meeting, peer) = match state
         .directory
-        .join(&hello.meeting, peer, hello.identity, conn)
+        .join(&hello.meeting, asked_as, hello.identity, conn)
         .await
     {
-        Ok(handle) => handle,
+        Ok(joined) => joined,
         Err(refused) => {
             send_now(
                 &mut sink,
@@ -100,6 +102,10 @@ pub(super) async fn run(
             .allow_burst(NonZeroU32::new(limits::rates::REFUSALS_BURST).unwrap_or(NonZeroU32::MIN)),
         ),
         sink,
+        meeting_id,
+        state: Arc::clone(&state),
+        sub,
+        expires_at: hello.expires_at,
     };
     let reason = session.pump(&mut stream, rx, &kill, &state).await;
     if let Some(reason) = reason {
@@ -130,6 +136,8 @@ impl Refusal {
 struct Hello {
     meeting: String,
     identity: Identity,
+    /// The token's `exp`, seconds since the epoch.
+    expires_at: u64,
 }
 
 /// Reads frames until the first meaningful one, which must be a valid `hello`.
@@ -197,6 +205,7 @@ async fn read_hello(stream: &mut Stream, state: &AppState) -> Result<Hello, Refu
             Ok(admission) => Ok(Hello {
                 meeting: admission.meeting,
                 identity: admission.identity,
+                expires_at: admission.expires_at,
             }),
             Err(why) => {
                 // The reason stays in the debug log; the client learns only "unauthorized".
@@ -251,6 +260,7 @@ impl RateLimits {
             ClientMessage::Signal { .. } => &self.signal,
             ClientMessage::Data { .. } => &self.data,
             ClientMessage::Hello { .. } => return true,
+            ClientMessage::Refresh { .. } => &self.control,
         };
         bucket.check().is_ok()
     }
@@ -265,6 +275,22 @@ struct Session {
     /// this bucket too and is disconnected as a flooder.
     refusals: DefaultDirectRateLimiter,
     sink: Sink,
+    meeting_id: String,
+    state: Arc<AppState>,
+    /// Whose token this connection holds; a `refresh` must be for the same person.
+    sub: String,
+    /// `exp` of the newest token, seconds since the epoch.
+    expires_at: u64,
+}
+
+/// When a token with `exp` (seconds since the epoch) stops being accepted, as a tokio instant.
+fn expiry_instant(exp: u64, leeway_secs: u64) -> tokio::time::Instant {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let left = (exp + leeway_secs.min(limits::MAX_JWT_LEEWAY_SECS)).saturating_sub(now);
+    tokio::time::Instant::now() + std::time::Duration::from_secs(left)
 }
 
 impl Session {
@@ -283,7 +309,18 @@ impl Session {
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut last_heard = Instant::now();
         let mut shutdown = state.shutdown.clone();
+        let leeway = state.config.jwt_leeway_secs;
+        let mut token_valid_for = self.expires_at;
+        let expiry = tokio::time::sleep_until(expiry_instant(token_valid_for, leeway));
+        tokio::pin!(expiry);
         loop {
+            if self.expires_at != token_valid_for {
+                // A `refresh` extended the session.
+                token_valid_for = self.expires_at;
+                expiry
+                    .as_mut()
+                    .reset(expiry_instant(token_valid_for, leeway));
+            }
             tokio::select! {
                 // Removal by the meeting and shutdown come first: they end the session whatever
                 // else is pending.
@@ -301,6 +338,12 @@ impl Session {
                     }
                 } => {
                     close_with(&mut self.sink, CloseCode::GoingAway).await;
+                    return Some(PeerLeftReason::Disconnected);
+                }
+                _ = &mut expiry => {
+                    tracing::info!(peer = %self.peer, "token expired");
+                    self.reply(ServerMessage::error(ErrorCode::Unauthorized, "token expired", None)).await;
+                    close_with(&mut self.sink, CloseCode::TokenExpired).await;
                     return Some(PeerLeftReason::Disconnected);
                 }
                 frame = stream.next() => {
@@ -400,6 +443,23 @@ impl Session {
             .await;
             return Ok(());
         }
+        if let ClientMessage::Refresh { token } = &message {
+            let answer = match self.verifier_check(token) {
+                Ok(expires_at) => {
+                    self.expires_at = self.expires_at.max(expires_at);
+                    reference.map(|reference| ServerMessage::Ack { reference })
+                }
+                Err(why) => Some(ServerMessage::error(
+                    ErrorCode::Unauthorized,
+                    why,
+                    reference,
+                )),
+            };
+            if let Some(answer) = answer {
+                self.reply(answer).await;
+            }
+            return Ok(());
+        }
         if matches!(message, ClientMessage::Data { .. })
             && text.len() > limits::MAX_APP_DATA_FRAME_BYTES
         {
@@ -428,6 +488,18 @@ impl Session {
             Ok(())
         } else {
             Err(CloseCode::Internal)
+        }
+    }
+
+    /// Checks a `refresh` token: valid, same meeting, same person. Returns its `exp`.
+    fn verifier_check(&self, token: &str) -> Result<u64, &'static str> {
+        match self.state.verifier.verify(token, Some(&self.meeting_id)) {
+            Ok(admission) if admission.identity.sub == self.sub => Ok(admission.expires_at),
+            Ok(_) => Err("refresh token is for someone else"),
+            Err(why) => {
+                tracing::debug!(reason = %why, "refresh token refused");
+                Err("refresh token refused")
+            }
         }
     }
 
