@@ -64,6 +64,14 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(45);
 /// A write to a socket that takes longer than this marks the client as a slow consumer.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Bytes of outgoing frames tungstenite gathers before writing to the socket (a flush writes
+/// sooner). Lets a batch of queued frames go out in one syscall; small so an idle connection
+/// keeps little.
+pub const WRITE_BUFFER_BYTES: usize = 8 * 1024;
+
+/// Most queued frames written before one flush.
+pub const WRITE_BATCH: usize = 64;
+
 /// After the hub closes a socket, how long it keeps reading for the client's closing reply.
 pub const CLOSE_LINGER: Duration = Duration::from_secs(2);
 

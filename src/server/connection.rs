@@ -374,7 +374,7 @@ impl Session {
                 }
                 next = outbound.recv() => {
                     let Some(frame) = next else { return Some(PeerLeftReason::Disconnected) };
-                    match timeout(limits::WRITE_TIMEOUT, self.sink.send(Message::Text(frame))).await {
+                    match timeout(limits::WRITE_TIMEOUT, write_batch(&mut self.sink, frame, &mut outbound)).await {
                         Ok(Ok(())) => {}
                         Ok(Err(_)) => return Some(PeerLeftReason::Disconnected),
                         Err(_) => {
@@ -513,6 +513,23 @@ async fn send_now(sink: &mut Sink, message: &ServerMessage) {
     if let Ok(text) = serde_json::to_string(message) {
         let _ = timeout(limits::WRITE_TIMEOUT, sink.send(Message::Text(text.into()))).await;
     }
+}
+
+/// Writes `first` and whatever else is already queued (up to [`limits::WRITE_BATCH`] frames),
+/// then flushes once: under load one syscall carries many frames instead of one each.
+async fn write_batch(
+    sink: &mut Sink,
+    first: Utf8Bytes,
+    queued: &mut mpsc::Receiver<Utf8Bytes>,
+) -> Result<(), axum::Error> {
+    sink.feed(Message::Text(first)).await?;
+    for _ in 1..limits::WRITE_BATCH {
+        match queued.try_recv() {
+            Ok(frame) => sink.feed(Message::Text(frame)).await?,
+            Err(_) => break,
+        }
+    }
+    sink.flush().await
 }
 
 /// After the hub sent a close frame: reads (and drops) what the client still sends until its

@@ -190,7 +190,7 @@ async fn upgrade(
         return (StatusCode::SERVICE_UNAVAILABLE, "server full\n").into_response();
     };
     ws.read_buffer_size(limits::READ_BUFFER_BYTES)
-        .write_buffer_size(0)
+        .write_buffer_size(limits::WRITE_BUFFER_BYTES)
         .max_message_size(limits::HARD_FRAME_BYTES)
         .max_frame_size(limits::HARD_FRAME_BYTES)
         .on_upgrade(move |socket| connection::run(socket, state, (permit, slot)))
