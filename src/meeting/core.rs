@@ -6,7 +6,7 @@
 
 use crate::limits;
 use crate::protocol::{
-    BreakoutRoomSpec, ChatMessage, ClientMessage, ErrorCode, IceServer, Peer, PeerId,
+    BreakoutRoomSpec, ChatMessage, ClientMessage, ErrorCode, IceServer, OpaqueJson, Peer, PeerId,
     PeerLeftReason, RequestId, Role, RoomId, RoomInfo, ServerMessage, SplitStrategy,
     PROTOCOL_VERSION,
 };
@@ -1038,7 +1038,7 @@ impl Meeting {
         &mut self,
         from: PeerId,
         to: PeerId,
-        data: serde_json::Value,
+        data: OpaqueJson,
         effects: &mut Vec<Effect>,
     ) -> Result<(), Refusal> {
         if !self.role_of(from).may_speak() && is_offer(&data) {
@@ -1114,7 +1114,7 @@ impl Meeting {
     fn app_data(
         &mut self,
         from: PeerId,
-        payload: serde_json::Value,
+        payload: OpaqueJson,
         to: Option<PeerId>,
         effects: &mut Vec<Effect>,
     ) -> Result<(), Refusal> {
@@ -1192,7 +1192,11 @@ impl Meeting {
 
 /// Whether a signal's opaque `data` is an SDP offer, in either shape clients use:
 /// `{"type":"offer",...}` or `{"description":{"type":"offer",...}}`.
-pub fn is_offer(data: &serde_json::Value) -> bool {
+pub fn is_offer(data: &OpaqueJson) -> bool {
+    let Ok(data) = serde_json::from_str::<serde_json::Value>(data.get()) else {
+        return false;
+    };
+    let data = &data;
     let kind = |v: &serde_json::Value| v.get("type").and_then(|t| t.as_str()) == Some("offer");
     kind(data) || data.get("description").is_some_and(kind)
 }
@@ -1469,7 +1473,7 @@ mod tests {
         );
         let offer = ClientMessage::Signal {
             to: PeerId(1),
-            data: json!({"type": "offer", "sdp": ""}),
+            data: json!({"type": "offer", "sdp": ""}).into(),
         };
         assert_eq!(
             error_code(&request(&mut m, 2, offer)),
@@ -1477,11 +1481,11 @@ mod tests {
         );
         let answer = ClientMessage::Signal {
             to: PeerId(1),
-            data: json!({"type": "answer", "sdp": ""}),
+            data: json!({"type": "answer", "sdp": ""}).into(),
         };
         assert_eq!(error_code(&request(&mut m, 2, answer)), None);
         let data = ClientMessage::Data {
-            payload: json!(1),
+            payload: json!(1).into(),
             to: None,
         };
         assert_eq!(
@@ -1527,10 +1531,14 @@ mod tests {
 
     #[test]
     fn offers_are_recognised_in_both_shapes() {
-        assert!(is_offer(&json!({"type": "offer"})));
-        assert!(is_offer(&json!({"description": {"type": "offer"}})));
-        assert!(!is_offer(&json!({"description": {"type": "answer"}})));
-        assert!(!is_offer(&json!({"candidate": {"candidate": "offer"}})));
-        assert!(!is_offer(&json!("offer")));
+        assert!(is_offer(&json!({"type": "offer"}).into()));
+        assert!(is_offer(&json!({"description": {"type": "offer"}}).into()));
+        assert!(!is_offer(
+            &json!({"description": {"type": "answer"}}).into()
+        ));
+        assert!(!is_offer(
+            &json!({"candidate": {"candidate": "offer"}}).into()
+        ));
+        assert!(!is_offer(&json!("offer").into()));
     }
 }

@@ -317,7 +317,7 @@ impl Model {
                     self.pick(who),
                     ClientMessage::Signal {
                         to,
-                        data: serde_json::json!({"candidate": "c"}),
+                        data: serde_json::json!({"candidate": "c"}).into(),
                     },
                 )
             }

@@ -1,6 +1,6 @@
 //! Client → hub messages: the one enum a connection decodes every inbound frame into.
 
-use super::types::{BreakoutRoomSpec, PeerId, RequestId, RoomId, SplitStrategy};
+use super::types::{BreakoutRoomSpec, OpaqueJson, PeerId, RequestId, RoomId, SplitStrategy};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -34,7 +34,7 @@ pub enum ClientMessage {
     /// WebRTC signaling (SDP offer/answer, ICE candidate) for one peer in the sender's room. `data`
     /// is relayed untouched, except that observers may not send offers (`data.type` or
     /// `data.description.type` equal to `"offer"`).
-    Signal { to: PeerId, data: serde_json::Value },
+    Signal { to: PeerId, data: OpaqueJson },
     /// A chat message: to the sender's room, or with `to`, privately to one person.
     Chat {
         text: String,
@@ -43,7 +43,7 @@ pub enum ClientMessage {
     },
     /// Application data (exercise state, games) to the sender's room or, with `to`, one peer in it.
     Data {
-        payload: serde_json::Value,
+        payload: OpaqueJson,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         to: Option<PeerId>,
     },
@@ -97,6 +97,40 @@ pub enum ClientMessage {
     /// A fresher token for the same person and meeting, before the current one expires. Without
     /// it the hub closes the socket at expiry (close 4006).
     Refresh { token: String },
+}
+
+impl ClientFrame {
+    /// Decodes one text frame. `signal` frames — most of the traffic — take a fast path that
+    /// keeps `data` as the sender's raw text instead of building a JSON tree.
+    pub fn decode(text: &str) -> Result<ClientFrame, serde_json::Error> {
+        if text.contains("\"signal\"") {
+            if let Ok(frame) = serde_json::from_str::<SignalFrame<'_>>(text) {
+                if frame.kind == "signal" {
+                    return Ok(ClientFrame {
+                        id: frame.id,
+                        message: ClientMessage::Signal {
+                            to: frame.to,
+                            data: OpaqueJson::from_raw(frame.data),
+                        },
+                    });
+                }
+            }
+        }
+        serde_json::from_str(text)
+    }
+}
+
+/// A `signal` frame with its `data` borrowed, unparsed. Unknown fields are ignored, as in
+/// [`ClientFrame`].
+#[derive(Deserialize)]
+struct SignalFrame<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: std::borrow::Cow<'a, str>,
+    #[serde(default)]
+    id: Option<RequestId>,
+    to: PeerId,
+    #[serde(borrow)]
+    data: &'a serde_json::value::RawValue,
 }
 
 impl ClientMessage {

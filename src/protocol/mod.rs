@@ -13,8 +13,8 @@ pub use client::{ClientFrame, ClientMessage, FrameId};
 pub use codes::{CloseCode, ErrorCode};
 pub use server::ServerMessage;
 pub use types::{
-    BreakoutRoomSpec, ChatMessage, IceServer, Peer, PeerId, PeerLeftReason, RequestId, Role,
-    RoomId, RoomInfo, SplitStrategy, MAIN_ROOM,
+    BreakoutRoomSpec, ChatMessage, IceServer, OpaqueJson, Peer, PeerId, PeerLeftReason, RequestId,
+    Role, RoomId, RoomInfo, SplitStrategy, MAIN_ROOM,
 };
 
 /// The protocol version this hub speaks. A `hello` with any other number is refused with

@@ -2,7 +2,7 @@
 
 use super::codes::ErrorCode;
 use super::types::{
-    ChatMessage, IceServer, Peer, PeerId, PeerLeftReason, RequestId, RoomId, RoomInfo,
+    ChatMessage, IceServer, OpaqueJson, Peer, PeerId, PeerLeftReason, RequestId, RoomId, RoomInfo,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -58,16 +58,13 @@ pub enum ServerMessage {
     /// To hosts and cohosts: someone in a breakout room asks for help.
     HelpRequested { from: PeerId, room: RoomId, ts: u64 },
     /// Signaling relayed from a peer in your room; `data` is exactly what that peer sent.
-    Signal {
-        from: PeerId,
-        data: serde_json::Value,
-    },
+    Signal { from: PeerId, data: OpaqueJson },
     /// A group or private chat message (private ones carry `to`).
     Chat(ChatMessage),
     /// Application data from a peer in your room (`to` is set when it was sent to you alone).
     Data {
         from: PeerId,
-        payload: serde_json::Value,
+        payload: OpaqueJson,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         to: Option<PeerId>,
     },

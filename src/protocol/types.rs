@@ -177,3 +177,69 @@ pub struct IceServer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential: Option<String>,
 }
+
+/// Opaque JSON the hub relays without looking inside (signal `data`, app `payload`). Kept as the
+/// sender's raw text, so relaying costs one copy instead of building and re-serializing a tree.
+#[derive(Clone)]
+pub struct OpaqueJson(Box<serde_json::value::RawValue>);
+
+impl OpaqueJson {
+    /// The JSON text as the sender wrote it.
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+
+    /// From already validated JSON text (a borrowed slice of a decoded frame).
+    pub fn from_raw(raw: &serde_json::value::RawValue) -> Self {
+        OpaqueJson(raw.to_owned())
+    }
+}
+
+impl From<serde_json::Value> for OpaqueJson {
+    fn from(value: serde_json::Value) -> Self {
+        // Serializing a Value cannot fail; `null` is a safe fallback all the same.
+        let raw = serde_json::value::to_raw_value(&value).unwrap_or_else(|_| {
+            serde_json::value::RawValue::from_string("null".into()).expect("null is JSON")
+        });
+        OpaqueJson(raw)
+    }
+}
+
+impl fmt::Debug for OpaqueJson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never print the content (SDP, exercise state) in debug output.
+        write!(f, "OpaqueJson({} bytes)", self.0.get().len())
+    }
+}
+
+impl PartialEq for OpaqueJson {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.get() == other.0.get()
+    }
+}
+
+impl Serialize for OpaqueJson {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for OpaqueJson {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // Inside tagged enums serde buffers the input, so go through a Value here; the hot path
+        // (signal frames) is decoded by the connection directly into raw text.
+        serde_json::Value::deserialize(deserializer).map(OpaqueJson::from)
+    }
+}
+
+impl JsonSchema for OpaqueJson {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "OpaqueJson".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "Any JSON value, relayed unchanged."
+        })
+    }
+}

@@ -175,7 +175,7 @@ async fn read_hello(stream: &mut Stream, state: &AppState) -> Result<Hello, Refu
                 CloseCode::MessageTooBig,
             ));
         }
-        let frame: ClientFrame = serde_json::from_str(&text).map_err(|_| {
+        let frame = ClientFrame::decode(&text).map_err(|_| {
             Refusal::new(
                 ErrorCode::BadRequest,
                 "first frame must be a valid hello",
@@ -412,7 +412,7 @@ impl Session {
             .await;
             return Ok(());
         }
-        let frame: ClientFrame = match serde_json::from_str(text) {
+        let frame = match ClientFrame::decode(text) {
             Ok(frame) => frame,
             Err(e) => {
                 let reference = serde_json::from_str::<FrameId>(text)
