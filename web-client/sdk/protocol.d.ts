@@ -325,7 +325,7 @@ export interface ServerSignal {
 }
 
 /** A group or private chat message (private ones carry `to`). */
-export interface ServerChat {
+export interface ServerChat extends ChatMessage {
   type: "chat";
 }
 

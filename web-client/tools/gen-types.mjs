@@ -51,9 +51,11 @@ function typeOf(schema, indent) {
     if (!KNOWN_KEYS.has(key)) throw new Error(`gen-types: unsupported schema keyword ${key}`);
   }
   if (schema.$ref) {
-    const m = /^#\/\$defs\/(\w+)$/.exec(schema.$ref);
-    if (!m) throw new Error(`gen-types: unsupported $ref ${schema.$ref}`);
-    return m[1];
+    // In 2020-12 a $ref beside other keywords adds to them: an intersection.
+    const { $ref, description, ...rest } = schema;
+    void description;
+    const name = refName($ref);
+    return Object.keys(rest).length === 0 ? name : `${name} & ${typeOf(rest, indent)}`;
   }
   if ('const' in schema) return JSON.stringify(schema.const);
   if (schema.enum) return schema.enum.map((v) => JSON.stringify(v)).join(' | ');
@@ -72,6 +74,13 @@ function typeOf(schema, indent) {
       default: throw new Error(`gen-types: unsupported type ${t}`);
     }
   }).join(' | ');
+}
+
+/** The definition a `$ref` names. @param {string} ref */
+function refName(ref) {
+  const m = /^#\/\$defs\/(\w+)$/.exec(ref);
+  if (!m) throw new Error(`gen-types: unsupported $ref ${ref}`);
+  return m[1];
 }
 
 /** Parenthesises a union so it can take `[]`. @param {string} t */
@@ -128,7 +137,8 @@ function direction(schema, prefix, unionName, emitted) {
     const name = prefix + pascal(tag);
     variants.push({ tag, name });
     out += doc(v.description, '');
-    out += `export interface ${name} ${objectType(v, '', shared)}\n\n`;
+    const base = v.$ref ? ` extends ${refName(v.$ref)}` : '';
+    out += `export interface ${name}${base} ${objectType(v, '', shared)}\n\n`;
   }
   out += doc(schema.description, '');
   out += `export type ${unionName} =${variants.map((v) => `\n  | ${v.name}`).join('')};\n\n`;
