@@ -88,6 +88,8 @@ export class Meeting extends EventTarget {
     this.lastError = /** @type {{code: string, message: string} | null} */ (null);
     /** @type {{resolve: () => void, reject: (e: Error) => void} | null} */
     this.connecting = null;
+    /** Signals the hub refused, by error code (expected: a few `not_found` around moves). */
+    this.signalRefusals = /** @type {Record<string, number>} */ ({});
     for (const [name, fn] of Object.entries(options.on ?? {})) {
       this.addEventListener(name, /** @type {EventListener} */ (fn));
     }
@@ -188,7 +190,13 @@ export class Meeting extends EventTarget {
     if (msg.type === 'error' && msg.ref == null) this.lastError = { code: msg.code, message: msg.message };
     for (const id of out.disconnect) this.closeLink(id);
     for (const peer of out.connect) this.openLink(peer);
-    if (out.signal) this.links.get(out.signal.from)?.negotiator.signal(out.signal.data);
+    if (out.signal) {
+      // A signal from someone in our room we have no connection to yet: make one (safety net;
+      // the hub's ordering normally tells us about a peer before it can signal us).
+      const peer = this.state.peers.get(out.signal.from);
+      if (peer && !this.links.has(peer.id)) this.openLink(peer);
+      this.links.get(out.signal.from)?.negotiator.signal(out.signal.data);
+    }
     if (out.answer) this.requests.settle(out.answer);
     if (msg.type === 'welcome') {
       this.joined = true;
@@ -387,6 +395,23 @@ export class Meeting extends EventTarget {
     return result;
   }
 
+  /** Negotiation state per remote peer, for diagnosing a stuck connection (no SDP). */
+  negotiationState() {
+    /** @type {Record<string, object>} */
+    const result = {};
+    for (const [id, { pc, negotiator }] of this.links) {
+      const m = negotiator.machine;
+      result[id] = {
+        signalingState: pc.signalingState, iceConnectionState: pc.iceConnectionState,
+        iceGatheringState: pc.iceGatheringState, polite: m.polite, makingOffer: m.makingOffer,
+        ignoreOffer: m.ignoreOffer, hasRemoteDescription: m.hasRemoteDescription,
+        queuedCandidates: m.pendingCandidates.length, candidateErrors: negotiator.candidateErrors,
+        trace: [...negotiator.trace],
+      };
+    }
+    return result;
+  }
+
   // ---- the mesh ----
 
   mayOffer() {
@@ -406,9 +431,26 @@ export class Meeting extends EventTarget {
     });
     const pc = new RTCPeerConnection({ iceServers, bundlePolicy: 'max-bundle' });
     const canOffer = this.mayOffer();
+    const polite = isPolite(you.id, peer.id);
+    // One side makes the first offer, so a new pair normally negotiates without glare: the
+    // impolite side, unless it is an observer (observers never offer). The other side adds its
+    // tracks when that offer arrives. Perfect negotiation still settles any later collision
+    // (renegotiation, ICE restart) — but glare on the very first offer is worth avoiding: in
+    // Chromium (seen with 156), the polite side's rollback of its first offer could leave its
+    // ICE gathering stuck with no candidates, and the pair never connected.
+    const initiator = canOffer && (!polite || peer.role === 'observer');
+    /** @type {(() => void) | undefined} */
+    let addTracksOnce;
+    if (!initiator && canOffer) {
+      addTracksOnce = () => {
+        addTracksOnce = undefined;
+        if (this.localStream) this.addLocalTracks(pc);
+      };
+    }
     const negotiator = new Negotiator(pc, {
-      polite: isPolite(you.id, peer.id),
+      polite,
       canOffer,
+      beforeAnswer: () => addTracksOnce?.(),
       send: (data) => this.sendSignal(peer.id, data),
       onError: (what, err) => {
         // No SDP in logs: the operation and the error's name only.
@@ -434,9 +476,22 @@ export class Meeting extends EventTarget {
       // Both sides see `failed`; the impolite one restarts ICE (a new offer) to avoid a race.
       if (pc.connectionState === 'failed' && canOffer && !negotiator.machine.polite) pc.restartIce();
     };
-    if (canOffer && this.localStream) {
-      for (const track of this.localStream.getTracks()) pc.addTrack(track, this.localStream);
+    if (initiator) {
+      if (this.localStream) this.addLocalTracks(pc);
+      // Offer to receive what we do not send, so the other side can send it.
+      const sending = new Set(this.localStream?.getTracks().map((t) => t.kind) ?? []);
+      for (const kind of ['audio', 'video']) {
+        if (!sending.has(kind)) pc.addTransceiver(kind, { direction: 'recvonly' });
+      }
     }
+  }
+
+  /** Sends our tracks on `pc`, reusing transceivers a remote offer created. @param {RTCPeerConnection} pc */
+  addLocalTracks(pc) {
+    const stream = this.localStream;
+    if (!stream) return;
+    const sent = new Set(pc.getSenders().map((s) => s.track));
+    for (const track of stream.getTracks()) if (!sent.has(track)) pc.addTrack(track, stream);
   }
 
   /** @param {PeerId} id */
@@ -457,7 +512,10 @@ export class Meeting extends EventTarget {
   sendSignal(to, data) {
     // With an id so that a refusal (typically `not_found`: the peer just moved away) comes back
     // as the answer to this request instead of as a general `error` event.
-    this.request({ type: 'signal', to, data }).catch(() => {});
+    this.request({ type: 'signal', to, data }).catch((err) => {
+      const code = err instanceof HuddleError ? err.code : 'unknown';
+      this.signalRefusals[code] = (this.signalRefusals[code] ?? 0) + 1;
+    });
   }
 
   /** Tells the room (or one peer) whether our microphone and camera are on. @param {PeerId} [to] */

@@ -178,10 +178,14 @@ export class Negotiator {
   /**
    * @param {NegotiablePeerConnection} pc
    * @param {{polite: boolean, canOffer?: boolean, send: (data: SignalData) => void,
-   *   onError?: (what: string, err: unknown) => void}} options
+   *   onError?: (what: string, err: unknown) => void,
+   *   beforeAnswer?: () => void | Promise<void>}} options `beforeAnswer` runs after a remote
+   *   offer is applied and before the answer is made (e.g. to add local tracks, which then ride
+   *   on the offered transceivers)
    */
-  constructor(pc, { polite, canOffer = true, send, onError = () => {} }) {
+  constructor(pc, { polite, canOffer = true, send, onError = () => {}, beforeAnswer }) {
     this.pc = pc;
+    this.beforeAnswer = beforeAnswer;
     this.machine = new Negotiation({ polite, canOffer });
     this.send = send;
     this.onError = onError;
@@ -190,16 +194,30 @@ export class Negotiator {
     this.closed = false;
     /** @type {Promise<void>} */
     this.chain = Promise.resolve();
+    /** The last events and actions, by kind only (never SDP), for diagnosing a stuck peer. */
+    this.trace = /** @type {string[]} */ ([]);
+  }
+
+  /** @param {string} what */
+  note(what) {
+    this.trace.push(`${this.pc.signalingState}: ${what}`);
+    if (this.trace.length > 60) this.trace.shift();
   }
 
   /** Call from `pc.onnegotiationneeded`. */
   negotiationNeeded() {
-    return this.enqueue(() => this.machine.negotiationNeeded());
+    return this.enqueue(() => {
+      this.note('negotiationneeded');
+      return this.machine.negotiationNeeded();
+    });
   }
 
   /** Call with the `data` of every `signal` from this peer. @param {unknown} data */
   signal(data) {
-    return this.enqueue(() => this.machine.signal(data, this.pc.signalingState));
+    return this.enqueue(() => {
+      this.note(`recv ${signalKind(data)}`);
+      return this.machine.signal(data, this.pc.signalingState);
+    });
   }
 
   /** Call from `pc.onicecandidate`. @param {RTCIceCandidate | RTCIceCandidateInit | null} candidate */
@@ -207,6 +225,7 @@ export class Negotiator {
     if (!candidate || this.closed) return;
     const init = 'toJSON' in candidate && typeof candidate.toJSON === 'function'
       ? candidate.toJSON() : /** @type {RTCIceCandidateInit} */ (candidate);
+    this.note('send candidate');
     this.send({ candidate: init });
   }
 
@@ -243,6 +262,7 @@ export class Negotiator {
    */
   async perform(action) {
     const { pc, machine } = this;
+    this.note(action.type === 'send' ? `send ${signalKind(action.data)}` : action.type);
     switch (action.type) {
       case 'setLocal':
         try {
@@ -263,6 +283,7 @@ export class Negotiator {
       case 'setRemote':
         try {
           await pc.setRemoteDescription(action.description);
+          if (action.description.type === 'offer') await this.beforeAnswer?.();
         } catch (err) {
           this.onError('setRemoteDescription', err);
           return machine.remoteDescriptionFailed();
@@ -286,4 +307,12 @@ export class Negotiator {
 /** @param {RTCSessionDescription | RTCSessionDescriptionInit} d @returns {RTCSessionDescriptionInit} */
 function descriptionInit(d) {
   return { type: d.type, sdp: d.sdp };
+}
+
+/** What a signal is, without its content. @param {unknown} data */
+function signalKind(data) {
+  const d = /** @type {{description?: {type?: string}, candidate?: unknown}} */ (data ?? {});
+  if (d.description) return String(d.description.type);
+  if (d.candidate) return 'candidate';
+  return 'unknown';
 }

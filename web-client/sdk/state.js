@@ -109,11 +109,15 @@ export class MeetingState {
         break;
       }
       case 'room_changed': {
-        const next = new Map(msg.peers.map((p) => [p.id, p]));
+        // Newer hubs list everyone in the room, us included (one frame shared by everyone
+        // moved in together); older ones everyone else. Either way: not ourselves.
+        const me = this.you?.id;
+        const others = msg.peers.filter((p) => p.id !== me);
+        const next = new Map(others.map((p) => [p.id, p]));
         for (const id of this.peers.keys()) {
           if (!next.has(id)) out.disconnect.push(id);
         }
-        for (const p of msg.peers) {
+        for (const p of others) {
           this.remember(p);
           if (!this.peers.has(p.id)) out.connect.push(p);
         }
@@ -139,6 +143,7 @@ export class MeetingState {
         out.connect.push(msg.peer);
         out.events.push(['peer-joined', { peer: msg.peer }]);
         out.events.push(['peers', { peers: this.peerList() }]);
+        this.syncOwnRoom(out);
         break;
       }
       case 'peer_left': {
@@ -147,6 +152,7 @@ export class MeetingState {
         out.disconnect.push(msg.id);
         out.events.push(['peer-left', { id: msg.id, reason: msg.reason, peer }]);
         out.events.push(['peers', { peers: this.peerList() }]);
+        if (msg.reason !== 'moved') this.syncOwnRoom(out);
         break;
       }
       case 'chat': {
@@ -212,6 +218,26 @@ export class MeetingState {
       closesAt: this.closesAt,
       choosing: this.choosing,
     };
+  }
+
+  /**
+   * Keeps our own room's entry in the room list equal to who we know is here. The hub sends
+   * `rooms` on joins and leaves only while breakouts are open, so without this a host's roster
+   * of the main room would miss everyone who joined after the host. Moves always come with a
+   * fresh `rooms`, so `peer_left {moved}` is left to it.
+   * @param {Outcome} out
+   */
+  syncOwnRoom(out) {
+    const me = this.you?.id;
+    const own = this.rooms.find((r) => r.id === this.room.id);
+    if (me == null || !own) return;
+    const here = new Set([me, ...this.peers.keys()]);
+    const members = [...own.members.filter((id) => here.has(id)),
+      ...[...here].filter((id) => !own.members.includes(id))];
+    if (members.length === own.members.length && members.every((id, i) => id === own.members[i])) return;
+    this.rooms = this.rooms.map((r) => (r === own ? { ...r, members }
+      : { ...r, members: r.members.filter((id) => !here.has(id)) }));
+    out.events.push(['rooms', this.roomsDetail()]);
   }
 
   /** Forget the room's people (before a fresh welcome). @param {Outcome} out */

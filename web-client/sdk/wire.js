@@ -77,6 +77,7 @@ export const CLOSE_REASONS = /** @type {Record<number, string>} */ ({
   4002: 'unsupported_protocol',
   4003: 'protocol_violation',
   4004: 'meeting_full',
+  4005: 'flood',
   4101: 'hello_timeout',
   4102: 'slow_consumer',
   4103: 'ping_timeout',

@@ -55,7 +55,7 @@ test('peer_joined and peer_left open and close one connection', () => {
   const casey = { id: 11, name: 'Casey', role: 'participant' };
   let out = s.handle({ type: 'peer_joined', peer: casey });
   assert.deepEqual(out.connect, [casey]);
-  assert.deepEqual(names(out), ['peer-joined', 'peers']);
+  assert.deepEqual(names(out), ['peer-joined', 'peers', 'rooms']);
   out = s.handle({ type: 'peer_left', id: 9, reason: 'moved' });
   assert.deepEqual(out.disconnect, [9]);
   assert.equal(out.events[0][1].reason, 'moved');
@@ -147,7 +147,7 @@ test('unknown message types from a newer hub are ignored', () => {
 });
 
 test('close codes: 40xx and 1009 terminal, 41xx and 1001 reconnectable', () => {
-  for (const c of [4001, 4002, 4003, 4004, 1009]) assert.equal(closeKind(c), 'terminal', String(c));
+  for (const c of [4001, 4002, 4003, 4004, 4005, 1009]) assert.equal(closeKind(c), 'terminal', String(c));
   for (const c of [1001, 4101, 4102, 4103, 4104, 4105, 1006]) assert.equal(closeKind(c), 'reconnectable', String(c));
   assert.equal(closeKind(1000), 'normal');
 });
@@ -164,4 +164,29 @@ test('hub URL and token role hint', () => {
   const payload = Buffer.from(JSON.stringify({ role: 'observer', name: 'Obs' })).toString('base64url');
   assert.equal(tokenRole(`eyJhbGciOiJIUzI1NiJ9.${payload}.sig`), 'observer');
   assert.equal(tokenRole('garbage'), null);
+});
+
+test('the own room\'s member list follows joins and leaves (the hub sends rooms then only during breakouts)', () => {
+  const s = new MeetingState();
+  s.handle({ type: 'welcome', protocol: 1, you: host, meeting: 'demo', room: 'main', peers: [], chat: [],
+    ice_servers: [], rooms: [{ id: 'main', name: 'Main room', members: [7] }], choosing: false });
+  let out = s.handle({ type: 'peer_joined', peer: alex });
+  assert.deepEqual(names(out), ['peer-joined', 'peers', 'rooms']);
+  s.handle({ type: 'peer_joined', peer: sam });
+  assert.deepEqual(s.rooms[0].members, [7, 8, 9]);
+  out = s.handle({ type: 'peer_left', id: 8, reason: 'left' });
+  assert.deepEqual(s.rooms[0].members, [7, 9]);
+  assert.equal(names(out).at(-1), 'rooms');
+  // A hub list that already agrees produces no extra event.
+  s.handle({ type: 'rooms', rooms: [{ id: 'main', name: 'Main room', members: [7, 9, 10] }], choosing: false });
+  out = s.handle({ type: 'peer_joined', peer: jordan });
+  assert.deepEqual(names(out), ['peer-joined', 'peers']);
+});
+
+test('room_changed never lists ourselves as a peer (newer hubs include the recipient)', () => {
+  const s = welcomed(); // we are Alex (8)
+  const out = s.handle({ type: 'room_changed', room: 'b1', name: 'Circle A', peers: [alex, sam], chat: [] });
+  assert.deepEqual(out.connect, []);
+  assert.deepEqual(s.peerList().map((p) => p.id), [9]);
+  assert.deepEqual(out.disconnect.sort((x, y) => x - y), [7, 10]);
 });
