@@ -75,24 +75,29 @@ async function until(what, read, ok, { timeout = DEADLINE_MS, show = (v) => JSON
 
 // ---- the hub ----
 
-async function startHub() {
+/** Starts the hub (on `port`, or a free one); returns its base URL, demo links and a stop(). */
+async function startHub(port = 0, logName = 'hub.log') {
   mkdirSync(artifacts, { recursive: true });
-  const hubLog = createWriteStream(join(artifacts, 'hub.log'));
-  const hub = spawn(hubBin, ['serve', '--dev', '--listen', '127.0.0.1:0', '--web-root', webRoot], {
+  const hubLog = createWriteStream(join(artifacts, logName));
+  const hub = spawn(hubBin, ['serve', '--dev', '--listen', `127.0.0.1:${port}`, '--web-root', webRoot], {
     env: { ...process.env, HUDDLE_JWT_SECRET: JWT_SECRET, HUDDLE_LOG: process.env.HUDDLE_LOG || 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  cleanups.push(async () => {
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
     const exited = new Promise((resolve) => hub.once('exit', resolve));
     hub.kill('SIGTERM');
     await Promise.race([exited, sleep(5000)]);
     await new Promise((resolve) => hubLog.end(resolve));
-  });
+  };
+  cleanups.push(stop);
   hub.stderr.pipe(hubLog, { end: false });
   let out = '';
   const links = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the hub printed no join links within 20 s')), 20_000);
-    hub.on('exit', (code) => reject(new Error(`the hub exited early (${code}); see test-artifacts/hub.log`)));
+    hub.on('exit', (code) => reject(new Error(`the hub exited early (${code}); see test-artifacts/${logName}`)));
     hub.stdout.on('data', (chunk) => {
       // The hub logs to stdout too, next to the dev links: keep the log, never the tokens.
       hubLog.write(String(chunk).replace(/#token=[^\s]+/g, '#token=<redacted>'));
@@ -108,7 +113,7 @@ async function startHub() {
   if (links.length !== 4) throw new Error(`expected 4 demo links, got ${links.length}`);
   const base = new URL(links[0].url).origin;
   if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(base)) throw new Error(`the hub is not on loopback: ${base}`);
-  return { base, links };
+  return { base, links, stop };
 }
 
 // ---- PNG check (screenshots must not be blank) ----
@@ -230,7 +235,8 @@ async function expectVideoFrom(person, names) {
 const hook = (page, fn, arg) => page.evaluate(fn, arg);
 
 async function main() {
-  const { base, links } = await startHub();
+  const hub = await startHub();
+  const { base, links } = hub;
   log(`e2e: hub at ${base}; Chromium ${chromiumBin}`);
   const browser = await chromium.launch({
     executablePath: chromiumBin,
@@ -390,7 +396,39 @@ async function main() {
     for (const p of [host, alex, sam]) await expectVideoFrom(p, others(p).filter((n) => n !== 'Jordan'));
   });
 
-  const pageErrors = everyone.flatMap((p) => p.errors.map((e) => `${p.name}: ${e}`));
+  let embed = null;
+  await check('the README\'s embedding example joins, shows everyone\'s video and chats', async () => {
+    const context = await browser.newContext({ viewport: { width: 800, height: 600 } });
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    embed = { name: 'Jordan (embed)', page, errors };
+    await page.goto(`${base}/examples/embed.html${jordan.token}`);
+    await until('the embed page to play video from the three others', () => page.evaluate(() =>
+      [...document.querySelectorAll('video:not(#vme)')].filter((v) => v.videoWidth > 0 && !v.paused).length), (n) => n === 3);
+    await until('the embed page\'s own camera to show', () => page.evaluate(() => document.getElementById('vme')?.videoWidth ?? 0), (w) => w > 0);
+    for (const p of [host, alex, sam]) {
+      await until(`${p.name} to get the embed page's hello`, () => chatOf(p),
+        (l) => l.some((m) => m.text === 'Hello, everyone' && m.from === 'Jordan'), { show: (l) => `${l.length} messages` });
+      await expectVideoFrom(p, others(p));
+    }
+    if (errors.length > 0) throw new Error(errors.join('\n'));
+  });
+
+  await check('when the hub restarts, every page reconnects (fresh hello, same token) and the mesh comes back', async () => {
+    const reconnecting = (p) => hook(p.page, () => window.huddleTest.banners().some((b) => b.includes('reconnecting')));
+    await hub.stop(); // going away: close 1001, reconnectable
+    for (const p of [host, alex, sam]) await until(`${p.name} to say it is reconnecting`, () => reconnecting(p), Boolean);
+    const port = new URL(base).port;
+    await startHub(Number(port), 'hub-restarted.log');
+    for (const p of [host, alex, sam]) {
+      await until(`${p.name} to be welcomed again`, () => hook(p.page, () => window.huddleTest.joined()), Boolean);
+      await expectVideoFrom(p, others(p));
+    }
+    await screenshot(host.page, '05-reconnected.png');
+  });
+
+  const pageErrors = [...everyone, ...(embed ? [embed] : [])].flatMap((p) => p.errors.map((e) => `${p.name}: ${e}`));
   await check('no page errors in any page', async () => {
     if (pageErrors.length > 0) throw new Error(pageErrors.slice(0, 10).join('\n'));
   });
