@@ -138,6 +138,11 @@ const huddleTest = {
   signalRefusals: () => ({ ...session?.meeting.signalRefusals }),
   /** Names on the video tiles shown (not counting yourself). */
   tiles: () => [...document.querySelectorAll('#grid .tile:not(.self) .name')].map((n) => n.textContent ?? ''),
+  /** Each remote tile: the name and badges shown (Host, Muted, Camera off). */
+  tileState: () => [...document.querySelectorAll('#grid .tile:not(.self)')].map((t) => ({
+    name: t.querySelector('.name')?.textContent ?? '',
+    badges: [...t.querySelectorAll('.badge')].map((b) => b.textContent ?? ''),
+  })),
   chatLog: () => session?.view.chatEntries().map((e) => ({ from: e.fromName, text: e.text, private: e.private, to: e.toName })) ?? [],
   alerts: () => [...document.querySelectorAll('#alerts .alert .text')].map((n) => n.textContent ?? ''),
   closingNotices: () => closingNotices,

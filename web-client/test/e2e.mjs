@@ -116,6 +116,24 @@ async function startHub(port = 0, logName = 'hub.log') {
   return { base, links, stop };
 }
 
+/** A token from `huddle token`, signed with this run's key (printed nowhere). */
+function mintToken({ role, sub, name }) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(hubBin, ['token', '--meeting', 'demo', '--role', role, '--sub', sub, '--name', name, '--ttl', '30m'], {
+      env: { ...process.env, HUDDLE_JWT_SECRET: JWT_SECRET }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (c) => { out += c; });
+    p.stderr.on('data', (c) => { err += c; });
+    p.on('exit', (code) => {
+      const token = out.trim();
+      if (code === 0 && /^[\w-]+\.[\w-]+\.[\w-]+$/.test(token)) resolve(token);
+      else reject(new Error(`huddle token failed (${code}): ${err.trim().slice(0, 200)}`));
+    });
+  });
+}
+
 // ---- PNG check (screenshots must not be blank) ----
 
 /** Decodes an 8-bit RGB/RGBA PNG (what Chromium writes) into {width, height, pixels(RGBA)}. */
@@ -209,6 +227,15 @@ async function screenshot(page, name) {
 
 // ---- pages ----
 
+/** Runs in a page: every control without an accessible name (label, aria-label or text). */
+function unlabelledControls() {
+  const named = (el) => (el.labels && el.labels.length > 0) || el.getAttribute('aria-label') ||
+    el.getAttribute('aria-labelledby') || (el.tagName === 'BUTTON' && el.textContent.trim() !== '');
+  return [...document.querySelectorAll('button, input, select, textarea')]
+    .filter((el) => el.type !== 'hidden' && !named(el))
+    .map((el) => `${el.tagName.toLowerCase()}#${el.id || '?'}`);
+}
+
 async function stats(page) {
   return page.evaluate(() => window.huddleTest.stats());
 }
@@ -293,6 +320,14 @@ async function main() {
     await screenshot(host.page, '01-main-room.png');
   });
 
+  await check('muting is shown on the others\' tiles, and unmuting clears it', async () => {
+    const badgesOfAlex = (p) => hook(p.page, () => window.huddleTest.tileState()).then((t) => t.find((x) => x.name === 'Alex')?.badges ?? null);
+    await alex.page.getByRole('button', { name: 'Mute microphone' }).click();
+    for (const p of [host, sam, jordan]) await until(`${p.name} to show Alex muted`, () => badgesOfAlex(p), (b) => b && b.includes('Muted'));
+    await alex.page.getByRole('button', { name: 'Unmute microphone' }).click();
+    for (const p of [host, sam, jordan]) await until(`${p.name} to show Alex unmuted`, () => badgesOfAlex(p), (b) => b && !b.includes('Muted'));
+  });
+
   const nonce = randomBytes(4).toString('hex');
   const chatOf = (p) => hook(p.page, () => window.huddleTest.chatLog());
 
@@ -342,6 +377,8 @@ async function main() {
     await dialog.getByLabel('Alex', { exact: true }).selectOption({ label: 'Room 1' });
     await dialog.getByLabel('Sam', { exact: true }).selectOption({ label: 'Room 2' });
     await dialog.getByLabel('Jordan', { exact: true }).selectOption({ label: 'Room 2' });
+    const missing = await page.evaluate(unlabelledControls);
+    if (missing.length > 0) throw new Error(`controls without a label: ${missing.join(', ')}`);
     await dialog.getByRole('button', { name: 'Start breakouts' }).click();
     await until('the split dialog to close', () => dialog.isVisible(), (v) => v === false);
     const plan = [[host, 'Circle A', topics.a, alex], [alex, 'Circle A', topics.a, host],
@@ -428,7 +465,29 @@ async function main() {
     await screenshot(host.page, '05-reconnected.png');
   });
 
-  const pageErrors = [...everyone, ...(embed ? [embed] : [])].flatMap((p) => p.errors.map((e) => `${p.name}: ${e}`));
+  let observer = null;
+  await check('an observer receives everyone\'s video and sends none (it never offers)', async () => {
+    await embed?.page.context().close();
+    const token = await mintToken({ role: 'observer', sub: 'obs1', name: 'Olive' });
+    const context = await browser.newContext({ viewport: { width: 800, height: 600 } });
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    observer = { name: 'Olive', page, errors };
+    await page.goto(`${base}/?video=320x240#token=${token}`);
+    await page.getByRole('button', { name: 'Join' }).click();
+    await expectVideoFrom(observer, [host.name, alex.name, sam.name]);
+    for (const p of [host, alex, sam]) {
+      await until(`${p.name} to be connected to the observer, receiving no video from it`, () => stats(p.page),
+        (s) => Object.values(s).some((v) => v.name === 'Olive' && v.connectionState === 'connected' && v.framesDecoded === 0));
+    }
+    const refused = await hook(page, () => window.huddleTest.signalRefusals());
+    if (refused.forbidden) throw new Error(`the hub refused ${refused.forbidden} signals from the observer (offers?)`);
+    const mic = await page.getByRole('button', { name: 'Mute microphone' }).isDisabled();
+    if (!mic) throw new Error('the observer page offers a microphone button');
+  });
+
+  const pageErrors = [...everyone, ...(observer ? [observer] : []), ...(embed ? [embed] : [])].flatMap((p) => p.errors.map((e) => `${p.name}: ${e}`));
   await check('no page errors in any page', async () => {
     if (pageErrors.length > 0) throw new Error(pageErrors.slice(0, 10).join('\n'));
   });

@@ -218,14 +218,14 @@ class FakePeerConnection {
  * Two peers joined by two FIFO queues (the hub keeps order per direction); `random` picks which
  * queue delivers next and how long to wait, so every seed is one interleaving.
  */
-function pair({ politeA, random, observerB = false }) {
+function pair({ politeA, random, observerB = false, beforeAnswerB }) {
   const a = new FakePeerConnection('A');
   const b = new FakePeerConnection('B');
   const toA = [];
   const toB = [];
   const opErrors = [];
   const na = new Negotiator(a, { polite: politeA, send: (d) => toB.push(JSON.parse(JSON.stringify(d))), onError: (w, e) => opErrors.push(`A ${w}: ${e.message}`) });
-  const nb = new Negotiator(b, { polite: !politeA, canOffer: !observerB, send: (d) => toA.push(JSON.parse(JSON.stringify(d))), onError: (w, e) => opErrors.push(`B ${w}: ${e.message}`) });
+  const nb = new Negotiator(b, { polite: !politeA, canOffer: !observerB, beforeAnswer: beforeAnswerB && (() => beforeAnswerB(b)), send: (d) => toA.push(JSON.parse(JSON.stringify(d))), onError: (w, e) => opErrors.push(`B ${w}: ${e.message}`) });
   for (const [pc, n] of [[a, na], [b, nb]]) {
     pc.onnegotiationneeded = () => n.negotiationNeeded();
     pc.onicecandidate = (e) => n.localCandidate(e.candidate);
@@ -332,4 +332,19 @@ test('a closed negotiator sends nothing more', async () => {
   await n.negotiationNeeded();
   n.localCandidate({ candidate: 'candidate:1', sdpMid: '0' });
   assert.deepEqual(sent, []);
+});
+
+test('first offer from one side: the answerer adds its tracks before answering, one round trip, no glare', async () => {
+  for (let seed = 1; seed <= 20; seed++) {
+    const offersByB = [];
+    const p = pair({ politeA: false, random: rng(seed), beforeAnswerB: (pc) => { if (!pc.tracks.includes('b-video')) pc.addTrack('b-video'); } });
+    const send = p.nb.send;
+    p.nb.send = (d) => { if (d.description?.type === 'offer') offersByB.push(d); send(d); };
+    p.a.addTrack('a-video'); // the initiator; B holds its tracks until A's offer arrives
+    await p.settle();
+    assertConverged(p, ['a-video'], ['b-video']);
+    assert.deepEqual(offersByB, [], `seed ${seed}: B's tracks rode on the answer, no offer of its own`);
+    assert.equal(p.na.machine.ignoreOffer, false);
+    assert.deepEqual([...p.a.errors, ...p.b.errors], [], `seed ${seed}`);
+  }
 });
