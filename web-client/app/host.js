@@ -99,6 +99,9 @@ export class HostPanel {
     setOptions(this.movePerson, people);
     setOptions(this.moveRoom, rooms.map((r) => ({ value: r.id, label: r.name })));
     setOptions(this.visitRoom, rooms.filter((r) => r.id !== here).map((r) => ({ value: r.id, label: r.name })));
+    for (const [form, empty] of /** @type {const} */ ([['visit-form', this.visitRoom.options.length === 0], ['move-form', people.length === 0]])) {
+      for (const el of byId(form, HTMLFormElement).elements) /** @type {HTMLButtonElement} */ (el).disabled = empty;
+    }
     const breakouts = rooms.length > 1;
     this.mergeButton.disabled = !breakouts;
     for (const el of this.extendForm.elements) /** @type {HTMLButtonElement} */ (el).disabled = closesAt == null;

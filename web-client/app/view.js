@@ -77,6 +77,31 @@ export class MeetingView {
       m.setVideoEnabled(!m.videoEnabled);
       this.renderSelf();
     });
+    const devices = byId('devices', HTMLDetailsElement);
+    const cameraSelect = byId('camera-select', HTMLSelectElement);
+    const micSelect = byId('mic-select', HTMLSelectElement);
+    devices.addEventListener('toggle', async () => {
+      if (!devices.open) return;
+      const list = await navigator.mediaDevices.enumerateDevices();
+      /** @param {MediaDeviceKind} kind @param {'audio' | 'video'} track */
+      const options = (kind, track) => {
+        const current = m.localStream?.getTracks().find((t) => t.kind === track)?.getSettings().deviceId;
+        return list.filter((d) => d.kind === kind).map((d, i) => ({
+          value: d.deviceId, label: d.label || `${kind === 'videoinput' ? 'Camera' : 'Microphone'} ${i + 1}`, current: d.deviceId === current,
+        }));
+      };
+      for (const [select, opts] of /** @type {const} */ ([[cameraSelect, options('videoinput', 'video')], [micSelect, options('audioinput', 'audio')]])) {
+        setOptions(select, opts);
+        const current = opts.find((o) => o.current);
+        if (current) select.value = current.value;
+      }
+    });
+    byId('devices-form', HTMLFormElement).addEventListener('submit', (e) => {
+      e.preventDefault();
+      m.selectDevices({ videoDeviceId: cameraSelect.value || undefined, audioDeviceId: micSelect.value || undefined })
+        .then(() => this.showStatus('Devices switched.'))
+        .catch((err) => this.showStatus(`Could not switch devices: ${describe(err)}`));
+    });
     this.helpButton.addEventListener('click', () => {
       this.helpButton.disabled = true;
       m.askHelp()
@@ -225,6 +250,7 @@ export class MeetingView {
     this.micButton.setAttribute('aria-pressed', String(!m.audioEnabled));
     this.camButton.textContent = m.videoEnabled ? 'Turn camera off' : 'Turn camera on';
     this.camButton.setAttribute('aria-pressed', String(!m.videoEnabled));
+    byId('devices', HTMLDetailsElement).hidden = m.you?.role === 'observer';
     this.micButton.disabled = !hasTrack(m, 'audio');
     this.camButton.disabled = !hasTrack(m, 'video');
   }

@@ -311,6 +311,19 @@ async function main() {
     }
   });
 
+  await check('a refused token gets a clear message, not a meeting', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const forged = jordan.token.slice(0, -2) + (jordan.token.endsWith('AA') ? 'BB' : 'AA');
+    await page.goto(`${base}/?video=320x240${forged}`);
+    await page.getByRole('button', { name: 'Join' }).click();
+    await until('the refusal to be shown', () => page.evaluate(() => [
+      document.getElementById('ended-reason')?.checkVisibility() ? document.getElementById('ended-reason').textContent : '',
+      document.getElementById('join-error')?.textContent ?? '',
+    ].join(' ')), (t) => t.includes('refused'));
+    await context.close();
+  });
+
   await check('all four join by clicking Join and see each other\'s video (full mesh)', async () => {
     for (const p of everyone) await p.page.getByRole('button', { name: 'Join' }).click();
     for (const p of everyone) {
@@ -326,6 +339,16 @@ async function main() {
     for (const p of [host, sam, jordan]) await until(`${p.name} to show Alex muted`, () => badgesOfAlex(p), (b) => b && b.includes('Muted'));
     await alex.page.getByRole('button', { name: 'Unmute microphone' }).click();
     for (const p of [host, sam, jordan]) await until(`${p.name} to show Alex unmuted`, () => badgesOfAlex(p), (b) => b && !b.includes('Muted'));
+  });
+
+  await check('switching the camera (selectDevices) keeps video flowing to everyone', async () => {
+    await host.page.getByText('Camera and microphone').click();
+    const camera = host.page.getByLabel('Camera', { exact: true });
+    await until('the camera list to fill', () => camera.locator('option').count(), (n) => n > 0);
+    await host.page.getByRole('button', { name: 'Use these' }).click();
+    await until('the switch to be confirmed', () => host.page.locator('#connection-status').textContent(), (t) => t.includes('Devices switched'));
+    for (const p of [alex, sam, jordan]) await expectVideoFrom(p, others(p));
+    await host.page.getByText('Camera and microphone').click();
   });
 
   const nonce = randomBytes(4).toString('hex');
@@ -426,6 +449,33 @@ async function main() {
     });
     for (const p of everyone) await expectVideoFrom(p, others(p));
     await screenshot(host.page, '04-merged.png');
+  });
+
+  await check('participants choose their room; the host extends the timer and brings everyone back', async () => {
+    const page = host.page;
+    await page.getByRole('button', { name: 'Split into breakout rooms…' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('How to assign people').selectOption('choose');
+    await dialog.getByLabel('Number of rooms').fill('2');
+    await dialog.getByLabel('Room 1 name').fill('Quiet corner');
+    await dialog.getByLabel('Room 2 name').fill('Garden');
+    await dialog.getByLabel('Duration in minutes').fill('5');
+    await dialog.getByRole('button', { name: 'Start breakouts' }).click();
+    await until('the split dialog to close', () => dialog.isVisible(), (v) => v === false);
+    await alex.page.getByRole('button', { name: /^Garden/ }).click();
+    await until('Alex to be in the Garden', () => hook(alex.page, () => window.huddleTest.roomName()), (n) => n === 'Garden');
+    await expectVideoFrom(alex, []);
+    const closesAt = () => hook(page, () => window.huddleTest.rooms().closesAt);
+    const before = await until('the timer to run', closesAt, (t) => typeof t === 'number');
+    await page.getByLabel('Add to timer (seconds)').fill('120');
+    await page.getByRole('button', { name: 'Extend timer' }).click();
+    await until('the timer to be 120 s later', closesAt, (t) => t === before + 120_000);
+    await page.getByLabel('Countdown (seconds)').fill('0');
+    await page.getByRole('button', { name: 'Bring everyone back' }).click();
+    for (const p of everyone) {
+      await until(`${p.name} to be back in the main room`, () => hook(p.page, () => window.huddleTest.room()), (r) => r && r.id === 'main');
+    }
+    for (const p of everyone) await expectVideoFrom(p, others(p));
   });
 
   await check('leaving closes the connections to the one who left', async () => {
