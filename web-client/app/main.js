@@ -56,11 +56,22 @@ function showJoin() {
   const token = readToken();
   tokenInput.value = token;
   byId('join-who', HTMLParagraphElement).textContent = describeToken(token);
+  // A token from the link is not shown (it is a credential); it can be replaced.
+  byId('join-token-field', HTMLDivElement).hidden = !!token;
+  byId('join-other-token', HTMLButtonElement).hidden = !token;
   joinScreen.hidden = false;
   meetingEl.hidden = true;
   endedScreen.hidden = true;
   (token ? joinButton : tokenInput).focus();
 }
+
+byId('join-other-token', HTMLButtonElement).addEventListener('click', () => {
+  tokenInput.value = '';
+  byId('join-token-field', HTMLDivElement).hidden = false;
+  byId('join-other-token', HTMLButtonElement).hidden = true;
+  byId('join-who', HTMLParagraphElement).textContent = '';
+  tokenInput.focus();
+});
 
 tokenInput.addEventListener('input', () => {
   byId('join-who', HTMLParagraphElement).textContent = describeToken(tokenInput.value.trim());
