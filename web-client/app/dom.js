@@ -1,0 +1,54 @@
+// Small DOM helpers. Text always goes in as text (never as HTML): names, topics and chat come
+// from other people.
+
+/**
+ * The element with this id, checked to be of `type`.
+ * @template {HTMLElement} T
+ * @param {string} id
+ * @param {new () => T} type
+ * @returns {T}
+ */
+export function byId(id, type) {
+  const el = document.getElementById(id);
+  if (!(el instanceof type)) throw new Error(`#${id} is missing or not a ${type.name}`);
+  return el;
+}
+
+/**
+ * Creates an element: `h('button', {type: 'button', class: 'x', onclick: fn}, 'Label')`.
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {Record<string, string | number | boolean | EventListener | null | undefined>} [attrs]
+ * @param {...(Node | string | null | undefined | false)} children
+ * @returns {HTMLElementTagNameMap[K]}
+ */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value == null || value === false) continue;
+    if (typeof value === 'function') el.addEventListener(key.replace(/^on/, ''), value);
+    else if (value === true) el.setAttribute(key, '');
+    else el.setAttribute(key, String(value));
+  }
+  for (const child of children) {
+    if (child == null || child === false) continue;
+    el.append(typeof child === 'string' ? document.createTextNode(child) : child);
+  }
+  return el;
+}
+
+/** Replaces the options of a select, keeping the selection when it still exists.
+ * @param {HTMLSelectElement} select
+ * @param {{value: string, label: string}[]} options
+ */
+export function setOptions(select, options) {
+  const keep = select.value;
+  select.replaceChildren(...options.map((o) => h('option', { value: o.value }, o.label)));
+  if (options.some((o) => o.value === keep)) select.value = keep;
+}
+
+/** "9:05" for 545 seconds. @param {number} secs */
+export function clock(secs) {
+  const s = Math.max(0, Math.ceil(secs));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}

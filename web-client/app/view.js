@@ -1,0 +1,385 @@
+// The therapy room as everyone sees it: room name and topic, the video grid, chat, host
+// broadcasts, the breakout countdown, "Ask for help" and the choose-a-room list. Host controls
+// live in host.js. The view only reacts to SDK events and reads SDK state.
+
+import { byId, clock, h, setOptions } from './dom.js';
+
+/** @typedef {import('../sdk/huddle.js').Meeting} Meeting */
+/** @typedef {import('../sdk/protocol').Peer} Peer */
+/** @typedef {import('../sdk/protocol').PeerId} PeerId */
+/** @typedef {import('../sdk/protocol').ChatMessage} ChatMessage */
+
+/**
+ * A chat line as shown.
+ * @typedef {{id: number, ts: number, from: PeerId, fromName: string, text: string,
+ *   private: boolean, to: PeerId | null, toName: string | null}} ChatEntry
+ */
+
+/**
+ * @typedef {object} Tile
+ * @property {HTMLElement} el
+ * @property {HTMLVideoElement} video
+ * @property {HTMLElement} badges
+ */
+
+export class MeetingView {
+  /** @param {Meeting} meeting */
+  constructor(meeting) {
+    this.meeting = meeting;
+    /** @type {Map<PeerId | 'self', Tile>} */
+    this.tiles = new Map();
+    /** Group messages of the current room. @type {ChatEntry[]} */
+    this.groupChat = [];
+    /** Private messages, kept across room changes. @type {ChatEntry[]} */
+    this.privateChat = [];
+    /** The hub's `closes_at` we last saw. @type {number | null} */
+    this.closesAt = null;
+    /** Local deadline of the breakout timer (ms, our clock). @type {number | null} */
+    this.deadline = null;
+    /** @type {ReturnType<typeof setInterval> | null} */
+    this.timer = null;
+
+    this.grid = byId('grid', HTMLDivElement);
+    this.roomName = byId('room-name', HTMLHeadingElement);
+    this.roomTopic = byId('room-topic', HTMLParagraphElement);
+    this.chatLog = byId('chat-log', HTMLOListElement);
+    this.chatTo = byId('chat-to', HTMLSelectElement);
+    this.chatInput = byId('chat-input', HTMLInputElement);
+    this.banners = byId('banners', HTMLDivElement);
+    this.countdown = byId('countdown', HTMLParagraphElement);
+    this.status = byId('connection-status', HTMLParagraphElement);
+    this.helpButton = byId('help-button', HTMLButtonElement);
+    this.micButton = byId('mic-toggle', HTMLButtonElement);
+    this.camButton = byId('cam-toggle', HTMLButtonElement);
+    this.choosePanel = byId('choose-panel', HTMLElement);
+    this.chooseList = byId('choose-list', HTMLUListElement);
+
+    this.bindControls();
+    this.bindEvents();
+  }
+
+  bindControls() {
+    const m = this.meeting;
+    byId('chat-form', HTMLFormElement).addEventListener('submit', (e) => {
+      e.preventDefault();
+      const text = this.chatInput.value.trim();
+      if (!text) return;
+      const to = this.chatTo.value ? Number(this.chatTo.value) : null;
+      const sent = to == null ? m.chat(text) : m.privateChat(to, text);
+      this.chatInput.value = '';
+      sent.catch((err) => this.showStatus(`Message not sent: ${describe(err)}`));
+    });
+    this.micButton.addEventListener('click', () => {
+      m.setAudioEnabled(!m.audioEnabled);
+      this.renderSelf();
+    });
+    this.camButton.addEventListener('click', () => {
+      m.setVideoEnabled(!m.videoEnabled);
+      this.renderSelf();
+    });
+    const devices = byId('devices', HTMLDetailsElement);
+    const cameraSelect = byId('camera-select', HTMLSelectElement);
+    const micSelect = byId('mic-select', HTMLSelectElement);
+    devices.addEventListener('toggle', async () => {
+      if (!devices.open) return;
+      const list = await navigator.mediaDevices.enumerateDevices();
+      /** @param {MediaDeviceKind} kind @param {'audio' | 'video'} track */
+      const options = (kind, track) => {
+        const current = m.localStream?.getTracks().find((t) => t.kind === track)?.getSettings().deviceId;
+        return list.filter((d) => d.kind === kind).map((d, i) => ({
+          value: d.deviceId, label: d.label || `${kind === 'videoinput' ? 'Camera' : 'Microphone'} ${i + 1}`, current: d.deviceId === current,
+        }));
+      };
+      for (const [select, opts] of /** @type {const} */ ([[cameraSelect, options('videoinput', 'video')], [micSelect, options('audioinput', 'audio')]])) {
+        setOptions(select, opts);
+        const current = opts.find((o) => o.current);
+        if (current) select.value = current.value;
+      }
+    });
+    byId('devices-form', HTMLFormElement).addEventListener('submit', (e) => {
+      e.preventDefault();
+      m.selectDevices({ videoDeviceId: cameraSelect.value || undefined, audioDeviceId: micSelect.value || undefined })
+        .then(() => this.showStatus('Devices switched.'))
+        .catch((err) => this.showStatus(`Could not switch devices: ${describe(err)}`));
+    });
+    this.helpButton.addEventListener('click', () => {
+      this.helpButton.disabled = true;
+      m.askHelp()
+        .then(() => this.showStatus('A host has been asked to come to your room.'))
+        .catch((err) => this.showStatus(`Could not ask for help: ${describe(err)}`))
+        .finally(() => { this.helpButton.disabled = false; });
+    });
+  }
+
+  bindEvents() {
+    const m = this.meeting;
+    /** @param {string} name @param {(detail: any) => void} fn */
+    const on = (name, fn) => m.addEventListener(name, (e) => fn(/** @type {CustomEvent} */ (e).detail));
+    on('welcome', (d) => {
+      this.setRoom(d.room);
+      this.setHistory(d.chat);
+      this.renderSelf();
+    });
+    on('room-changed', (d) => {
+      this.setRoom(d.room);
+      this.setHistory(d.chat);
+      this.addNotice(`You are now in ${d.room.name}.`);
+    });
+    on('peers', () => this.syncTiles());
+    on('rooms', (d) => {
+      this.setRoom(m.room);
+      if (d.closesAt !== this.closesAt) {
+        // The hub's clock; a `breakout_closing` (seconds left) corrects for skew.
+        this.closesAt = d.closesAt;
+        this.deadline = d.closesAt;
+      }
+      this.renderCountdown();
+      this.renderChoose(d);
+      this.renderRecipients();
+    });
+    on('breakout-closing', (d) => {
+      this.closesAt = d.closesAt;
+      this.deadline = Date.now() + d.seconds * 1000;
+      this.renderCountdown();
+    });
+    on('stream', (d) => {
+      const tile = this.tiles.get(d.peerId);
+      if (tile && tile.video.srcObject !== d.stream) tile.video.srcObject = d.stream;
+    });
+    on('peer-media', () => this.syncTiles());
+    on('connection-state', (d) => {
+      this.tiles.get(d.peerId)?.el.setAttribute('data-state', d.state);
+    });
+    on('chat', (d) => this.addChat(d.message));
+    on('broadcast', (d) => this.addBroadcast(d.text, m.nameOf(d.from)));
+    on('error', (d) => this.showStatus(`The hub refused something: ${d.code}`));
+    on('reconnecting', (d) => this.showStatus(`Connection lost; reconnecting in ${Math.round(d.delayMs / 1000)} s…`, true));
+    on('reconnected', () => this.showStatus('Reconnected.'));
+    on('local-stream', () => this.renderSelf());
+  }
+
+  // ---- room ----
+
+  /** @param {{id: string, name: string, topic: string | null}} room */
+  setRoom(room) {
+    this.roomName.textContent = room.name || 'Main room';
+    this.roomTopic.textContent = room.topic ? `Topic: ${room.topic}` : '';
+    this.roomTopic.hidden = !room.topic;
+    document.title = `${room.name || 'Huddle'} · Huddle`;
+    // Hosts run the rooms; asking for help is for everyone else in a breakout.
+    this.helpButton.hidden = room.id === 'main' || this.meeting.isHost;
+    document.body.dataset.room = room.id;
+    this.renderCountdown();
+  }
+
+  renderCountdown() {
+    const inBreakout = this.meeting.room.id !== 'main' || this.meeting.rooms.rooms.length > 1;
+    if (this.deadline == null || !inBreakout) {
+      this.countdown.hidden = true;
+      if (this.timer) clearInterval(this.timer);
+      this.timer = null;
+      return;
+    }
+    const update = () => {
+      const left = ((this.deadline ?? Date.now()) - Date.now()) / 1000;
+      this.countdown.textContent = left > 0
+        ? `Breakout rooms close in ${clock(left)}`
+        : 'Breakout rooms are closing…';
+    };
+    update();
+    this.countdown.hidden = false;
+    if (!this.timer) this.timer = setInterval(update, 1000);
+  }
+
+  /** @param {{rooms: {id: string, name: string, topic?: string | null, members: number[]}[], choosing: boolean}} d */
+  renderChoose(d) {
+    const role = this.meeting.you?.role;
+    const mayChoose = d.choosing && (role === 'participant' || role === 'mentor');
+    this.choosePanel.hidden = !mayChoose;
+    if (!mayChoose) return;
+    const here = this.meeting.room.id;
+    this.chooseList.replaceChildren(...d.rooms.filter((r) => r.id !== 'main').map((r) => h('li', {},
+      h('button', {
+        type: 'button', class: r.id === here ? 'current' : null, 'aria-pressed': String(r.id === here),
+        onclick: () => { this.meeting.chooseRoom(r.id).catch((err) => this.showStatus(`Could not join ${r.name}: ${describe(err)}`)); },
+      }, `${r.name}${r.topic ? ` — ${r.topic}` : ''} (${r.members.length})`))));
+  }
+
+  // ---- video ----
+
+  syncTiles() {
+    const m = this.meeting;
+    const wanted = new Set(m.peers.map((p) => p.id));
+    for (const [id, tile] of this.tiles) {
+      if (id !== 'self' && !wanted.has(id)) {
+        tile.video.srcObject = null;
+        tile.el.remove();
+        this.tiles.delete(id);
+      }
+    }
+    for (const peer of m.peers) {
+      let tile = this.tiles.get(peer.id);
+      if (!tile) {
+        tile = this.makeTile(peer.name, false);
+        tile.el.dataset.peer = String(peer.id);
+        this.tiles.set(peer.id, tile);
+        this.grid.append(tile.el);
+        const stream = m.remoteStream(peer.id);
+        if (stream) tile.video.srcObject = stream;
+      }
+      this.setBadges(tile, m.peerMedia(peer.id), peer.role);
+    }
+    this.renderRecipients();
+    this.grid.dataset.count = String(this.tiles.size);
+  }
+
+  renderSelf() {
+    const m = this.meeting;
+    let tile = this.tiles.get('self');
+    if (!tile) {
+      tile = this.makeTile(`${m.you?.name ?? 'You'} (you)`, true);
+      tile.el.classList.add('self');
+      this.tiles.set('self', tile);
+      this.grid.prepend(tile.el);
+    }
+    if (m.localStream && tile.video.srcObject !== m.localStream) tile.video.srcObject = m.localStream;
+    const caption = tile.el.querySelector('.name');
+    if (caption) caption.textContent = `${m.you?.name ?? 'You'} (you)`;
+    this.setBadges(tile, { audio: m.audioEnabled && hasTrack(m, 'audio'), video: m.videoEnabled && hasTrack(m, 'video') }, m.you?.role ?? '');
+    this.micButton.textContent = m.audioEnabled ? 'Mute microphone' : 'Unmute microphone';
+    this.micButton.setAttribute('aria-pressed', String(!m.audioEnabled));
+    this.camButton.textContent = m.videoEnabled ? 'Turn camera off' : 'Turn camera on';
+    this.camButton.setAttribute('aria-pressed', String(!m.videoEnabled));
+    byId('devices', HTMLDetailsElement).hidden = m.you?.role === 'observer';
+    this.micButton.disabled = !hasTrack(m, 'audio');
+    this.camButton.disabled = !hasTrack(m, 'video');
+  }
+
+  /** @param {string} name @param {boolean} self @returns {Tile} */
+  makeTile(name, self) {
+    const video = h('video', { autoplay: true, playsinline: true, muted: self });
+    video.muted = self;
+    const badges = h('span', { class: 'badges' });
+    const el = h('figure', { class: 'tile' }, video, h('figcaption', {}, h('span', { class: 'name' }, name), badges));
+    return { el, video, badges };
+  }
+
+  /** @param {Tile} tile @param {{audio: boolean, video: boolean}} media @param {string} role */
+  setBadges(tile, media, role) {
+    const items = [];
+    if (role === 'host' || role === 'cohost') items.push(h('span', { class: 'badge role' }, role === 'host' ? 'Host' : 'Co-host'));
+    if (!media.audio) items.push(h('span', { class: 'badge muted', title: 'Microphone off' }, 'Muted'));
+    if (!media.video) items.push(h('span', { class: 'badge camera-off', title: 'Camera off' }, 'Camera off'));
+    tile.badges.replaceChildren(...items);
+    tile.el.classList.toggle('camera-off', !media.video);
+  }
+
+  // ---- chat ----
+
+  /** @param {ChatMessage[]} history */
+  setHistory(history) {
+    this.groupChat = history.map((msg) => this.entry(msg));
+    this.renderChat();
+  }
+
+  /** @param {ChatMessage} msg @returns {ChatEntry} */
+  entry(msg) {
+    const m = this.meeting;
+    return {
+      id: msg.id, ts: msg.ts, from: msg.from, fromName: m.nameOf(msg.from), text: msg.text,
+      private: msg.to != null, to: msg.to ?? null, toName: msg.to != null ? m.nameOf(msg.to) : null,
+    };
+  }
+
+  /** @param {ChatMessage} msg */
+  addChat(msg) {
+    const e = this.entry(msg);
+    if (e.private) this.privateChat.push(e);
+    else if (msg.room === this.meeting.room.id) this.groupChat.push(e);
+    else return;
+    this.renderChat();
+  }
+
+  /** @param {string} text */
+  addNotice(text) {
+    this.chatLog.append(h('li', { class: 'notice' }, text));
+  }
+
+  renderChat() {
+    const me = this.meeting.you?.id;
+    const all = [...this.groupChat, ...this.privateChat].sort((a, b) => a.ts - b.ts || a.id - b.id);
+    this.chatLog.replaceChildren(...all.map((e) => {
+      const who = e.from === me ? 'You' : e.fromName;
+      const label = e.private
+        ? (e.from === me ? `You → ${e.toName} (private)` : `${who} → you (private)`)
+        : who;
+      return h('li', { class: e.private ? 'private' : null, 'data-from': String(e.from) },
+        h('span', { class: 'from' }, label), h('span', { class: 'text' }, e.text));
+    }));
+    this.chatLog.scrollTop = this.chatLog.scrollHeight;
+  }
+
+  /** Who a private message can go to: the room, or everyone for hosts. */
+  renderRecipients() {
+    const m = this.meeting;
+    const me = m.you?.id;
+    /** @type {Map<number, string>} */
+    const people = new Map(m.peers.map((p) => [p.id, p.name]));
+    if (m.isHost) {
+      for (const r of m.rooms.rooms) {
+        for (const id of r.members) if (id !== me) people.set(id, m.nameOf(id));
+      }
+    }
+    setOptions(this.chatTo, [
+      { value: '', label: 'Everyone in this room' },
+      ...[...people].sort((a, b) => a[1].localeCompare(b[1])).map(([id, name]) => ({ value: String(id), label: `${name} (private)` })),
+    ]);
+  }
+
+  /** Entries for the test hook and for people reading the log. */
+  chatEntries() {
+    return [...this.groupChat, ...this.privateChat].sort((a, b) => a.ts - b.ts || a.id - b.id);
+  }
+
+  // ---- banners ----
+
+  /** @param {string} text @param {string} from */
+  addBroadcast(text, from) {
+    const close = h('button', { type: 'button', class: 'dismiss', 'aria-label': 'Dismiss announcement' }, '×');
+    const banner = h('div', { class: 'banner broadcast', role: 'alert' },
+      h('strong', {}, `${from}: `), h('span', { class: 'text' }, text), close);
+    close.addEventListener('click', () => banner.remove());
+    this.banners.append(banner);
+  }
+
+  /** @param {string} text @param {boolean} [sticky] */
+  showStatus(text, sticky = false) {
+    this.status.textContent = text;
+    this.status.hidden = false;
+    if (!sticky) {
+      const shown = text;
+      setTimeout(() => { if (this.status.textContent === shown) this.status.hidden = true; }, 6000);
+    }
+  }
+
+  destroy() {
+    if (this.timer) clearInterval(this.timer);
+    for (const tile of this.tiles.values()) tile.video.srcObject = null;
+    this.grid.replaceChildren();
+    this.tiles.clear();
+  }
+}
+
+/** @param {Meeting} m @param {'audio' | 'video'} kind */
+function hasTrack(m, kind) {
+  return !!m.localStream && m.localStream.getTracks().some((t) => t.kind === kind);
+}
+
+/** @param {unknown} err */
+export function describe(err) {
+  if (err && typeof err === 'object' && 'code' in err) {
+    const e = /** @type {{code: string, message?: string}} */ (err);
+    return e.message ? `${e.message} (${e.code})` : e.code;
+  }
+  return err instanceof Error ? err.message : String(err);
+}

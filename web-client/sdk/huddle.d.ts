@@ -1,0 +1,173 @@
+// Public types of the Huddle browser SDK (sdk/huddle.js). Wire message types are generated into
+// protocol.d.ts from proto/schema/. The reference UI (app/) is type-checked against this file.
+
+import type {
+  ChatMessage, ErrorCode, Peer, PeerId, PeerLeftReason, Role, RoomId, RoomInfo, SplitStrategy,
+} from './protocol';
+
+export type { ChatMessage, ErrorCode, Peer, PeerId, Role, RoomId, RoomInfo, SplitStrategy } from './protocol';
+
+export interface JoinOptions {
+  /** A JWT minted by your backend. Sent only in the `hello` frame, never in a URL. */
+  token: string;
+  /** The hub: `https://hub.example`, `wss://hub.example/v1/ws`. Default: the page's origin. */
+  url?: string;
+  /** The meeting this page means to join; a token for another meeting is then refused. */
+  meeting?: string;
+  /**
+   * What to send: getUserMedia constraints (default `{audio: true, video: true}`; falls back to
+   * audio only, then to receive only), a stream the app owns (not stopped on leave), or null to
+   * only receive. Observers never send.
+   */
+  media?: { audio?: boolean | MediaTrackConstraints; video?: boolean | MediaTrackConstraints } | MediaStream | null;
+  /** Instead of the hub's `welcome.ice_servers`. */
+  iceServers?: RTCIceServer[];
+  /** Listeners to add before connecting, by event name. */
+  on?: { [K in keyof MeetingEventMap]?: (event: CustomEvent<MeetingEventMap[K]>) => void };
+}
+
+export interface CurrentRoom {
+  id: RoomId;
+  name: string;
+  topic: string | null;
+}
+
+export interface RoomsDetail {
+  /** Every room, main first, with member ids. */
+  rooms: RoomInfo[];
+  /** When breakouts close (ms since the epoch), while a timer runs. */
+  closesAt: number | null;
+  /** Participants may pick a room (`chooseRoom`). */
+  choosing: boolean;
+}
+
+export interface SplitOptions {
+  strategy: SplitStrategy;
+  /** Rooms, for `even`, `random` and `choose`. */
+  count?: number;
+  /** Per room: name, topic, and for `manual` its members. */
+  rooms?: { name?: string; topic?: string; members?: PeerId[] }[];
+  /** Topic for rooms without their own. */
+  topic?: string;
+  /** Start the breakout timer. */
+  durationSecs?: number;
+  /** Mentors one per room first (default true). */
+  spreadMentors?: boolean;
+}
+
+export interface ClosedDetail {
+  code: number;
+  reason: string;
+  /** The hub's last `error` before closing (e.g. `unauthorized`). */
+  error: { code: string; message: string } | null;
+  reconnectable: boolean;
+}
+
+export interface MeetingEventMap {
+  welcome: { you: Peer; meeting: string; room: CurrentRoom; peers: Peer[]; chat: ChatMessage[] };
+  /** Everyone else in our room, after any change. */
+  peers: { peers: Peer[] };
+  'peer-joined': { peer: Peer };
+  'peer-left': { id: PeerId; reason: PeerLeftReason; peer: Peer | null };
+  'room-changed': { room: CurrentRoom; peers: Peer[]; chat: ChatMessage[] };
+  rooms: RoomsDetail;
+  chat: { message: ChatMessage; private: boolean };
+  data: { from: PeerId; payload: unknown; private: boolean };
+  broadcast: { from: PeerId; text: string; ts: number };
+  'breakout-closing': { closesAt: number; seconds: number };
+  'help-requested': { from: PeerId; name: string; room: RoomId; roomName: string; ts: number };
+  /** A remote track arrived (its stream is the peer's one MediaStream). */
+  track: { peerId: PeerId; track: MediaStreamTrack; stream: MediaStream };
+  /** A peer's media stream gained a track: attach it to a <video>. */
+  stream: { peerId: PeerId; stream: MediaStream };
+  /** What a peer says about their microphone and camera. */
+  'peer-media': { id: PeerId; audio: boolean; video: boolean };
+  'connection-state': { peerId: PeerId; state: RTCPeerConnectionState };
+  'local-stream': { stream: MediaStream };
+  'media-error': { constraints: MediaStreamConstraints; name: string; message: string };
+  /** A refusal not tied to a request of ours. */
+  error: { code: ErrorCode; message: string };
+  /** The socket dropped with a reconnectable code; a fresh `hello` follows after `delayMs`. */
+  reconnecting: ClosedDetail & { attempt: number; delayMs: number };
+  /** Welcomed again after a reconnect (a new peer id: the hub has no session resume yet). */
+  reconnected: { you: Peer };
+  /** For good: `leave()`, or a terminal close code (40xx, 1009). */
+  closed: ClosedDetail;
+}
+
+/** A request the hub refused (`code` is its ErrorCode), or `closed` when the socket closed first. */
+export class HuddleError extends Error {
+  constructor(code: string, message: string);
+  code: ErrorCode | 'closed';
+}
+
+export interface PeerStats {
+  name: string;
+  connectionState: RTCPeerConnectionState;
+  /** Inbound video frames decoded so far. */
+  framesDecoded: number;
+  bytesReceived: number;
+}
+
+export class Meeting extends EventTarget {
+  constructor(options: JoinOptions);
+  /** Gets local media, opens the socket, resolves on `welcome`. */
+  connect(): Promise<void>;
+  /** Closes the socket and every peer connection; stops media the SDK acquired. */
+  leave(): void;
+
+  readonly you: Peer | null;
+  readonly room: CurrentRoom;
+  readonly peers: Peer[];
+  readonly rooms: RoomsDetail;
+  readonly chatHistory: ChatMessage[];
+  readonly isHost: boolean;
+  readonly joined: boolean;
+  readonly localStream: MediaStream | null;
+  readonly audioEnabled: boolean;
+  readonly videoEnabled: boolean;
+  nameOf(id: PeerId): string;
+  remoteStream(id: PeerId): MediaStream | null;
+  peerMedia(id: PeerId): { audio: boolean; video: boolean };
+
+  /** Each request resolves on the hub's `ack` and rejects with a HuddleError. */
+  chat(text: string): Promise<void>;
+  privateChat(peerId: PeerId, text: string): Promise<void>;
+  sendData(payload: unknown, to?: PeerId): Promise<void>;
+  split(options: SplitOptions): Promise<void>;
+  move(peer: PeerId, room: RoomId): Promise<void>;
+  swap(a: PeerId, b: PeerId): Promise<void>;
+  visit(room: RoomId): Promise<void>;
+  broadcast(text: string): Promise<void>;
+  merge(options?: { countdownSecs?: number; rooms?: RoomId[] }): Promise<void>;
+  extendTimer(secs: number): Promise<void>;
+  reopen(options?: { durationSecs?: number }): Promise<void>;
+  chooseRoom(room: RoomId): Promise<void>;
+  askHelp(): Promise<void>;
+
+  setAudioEnabled(on: boolean): void;
+  setVideoEnabled(on: boolean): void;
+  selectDevices(devices: { audioDeviceId?: string; videoDeviceId?: string }): Promise<void>;
+
+  /** Per remote peer id: connection state and decoded video frames. */
+  stats(): Promise<Record<string, PeerStats>>;
+  /** Per remote peer id: negotiation state and a trace of event kinds (no SDP), for diagnosis. */
+  negotiationState(): Record<string, object>;
+  /** Signals the hub refused, by error code. */
+  readonly signalRefusals: Record<string, number>;
+
+  addEventListener<K extends keyof MeetingEventMap>(type: K, listener: (event: CustomEvent<MeetingEventMap[K]>) => void, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof MeetingEventMap>(type: K, listener: (event: CustomEvent<MeetingEventMap[K]>) => void, options?: boolean | EventListenerOptions): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
+}
+
+/** Joins a meeting; resolves once the hub has welcomed us. */
+export function join(options: JoinOptions): Promise<Meeting>;
+
+/** What a close code means: 40xx and 1009 terminal, 41xx and 1001 reconnectable. */
+export function closeKind(code: number): 'normal' | 'terminal' | 'reconnectable';
+/** The hub's WebSocket URL for a hub URL (or the page's origin). */
+export function hubSocketUrl(url?: string): string;
+/** The token's `role` claim, unverified: a hint only. */
+export function tokenRole(token: string): string | null;

@@ -1,0 +1,587 @@
+// Huddle browser SDK: join a meeting through the hub, keep a WebRTC mesh with everyone in the
+// current room, chat, and (for hosts) run breakout rooms.
+//
+//   import { join } from '/sdk/huddle.js';
+//   const meeting = await join({ token, media: { audio: true, video: true },
+//                                on: { stream: (e) => show(e.detail.peerId, e.detail.stream) } });
+//
+// Layout: wire.js (frames, close codes, backoff), state.js (what a message means: events, mesh
+// changes, request answers), negotiation.js (perfect negotiation per peer). This file is the I/O:
+// the WebSocket, getUserMedia and the RTCPeerConnections. Public types: huddle.d.ts.
+
+import { Negotiator, isPolite } from './negotiation.js';
+import { HuddleError, MeetingState, Requests } from './state.js';
+import {
+  CLOSE_REASONS, MEDIA_STATE_KEY, PROTOCOL_VERSION, WS_PATH, backoffMs, closeKind, mergeFrame,
+  splitFrame,
+} from './wire.js';
+
+export { HuddleError } from './state.js';
+export { closeKind } from './wire.js';
+
+/** @typedef {import('./protocol').Peer} Peer */
+/** @typedef {import('./protocol').PeerId} PeerId */
+/** @typedef {import('./protocol').RoomId} RoomId */
+/** @typedef {import('./protocol').ClientFrame} ClientFrame */
+/** @typedef {import('./protocol').ServerMessage} ServerMessage */
+/** @typedef {import('./wire.js').SplitOptions} SplitOptions */
+/** @typedef {import('./negotiation.js').SignalData} SignalData */
+
+/**
+ * @typedef {object} JoinOptions
+ * @property {string} token a JWT minted by the partner's backend; sent only in `hello`
+ * @property {string} [url] the hub (`https://hub.example`, `wss://hub.example/v1/ws`);
+ *   default: the page's origin
+ * @property {string} [meeting] the meeting the page means to join; the hub refuses a token for
+ *   another meeting
+ * @property {{audio?: boolean | MediaTrackConstraints, video?: boolean | MediaTrackConstraints}
+ *   | MediaStream | null} [media] what to send: constraints for getUserMedia (default audio and
+ *   video), a stream the app owns, or null to only receive
+ * @property {RTCIceServer[]} [iceServers] instead of the hub's `welcome.ice_servers`
+ * @property {Record<string, (event: CustomEvent) => void>} [on] listeners added before connecting
+ */
+
+/**
+ * One remote person's connection.
+ * @typedef {object} PeerLink
+ * @property {Peer} peer
+ * @property {RTCPeerConnection} pc
+ * @property {Negotiator} negotiator
+ * @property {MediaStream} stream their media
+ * @property {{audio: boolean, video: boolean}} media what they said they send
+ */
+
+/** Joins a meeting; resolves once the hub has welcomed us. @param {JoinOptions} options */
+export async function join(options) {
+  const meeting = new Meeting(options);
+  await meeting.connect();
+  return meeting;
+}
+
+export class Meeting extends EventTarget {
+  /** @param {JoinOptions} options */
+  constructor(options) {
+    super();
+    if (!options || typeof options.token !== 'string' || options.token.trim() === '') {
+      throw new TypeError('join: a token is required');
+    }
+    this.options = options;
+    this.wsUrl = hubSocketUrl(options.url);
+    this.state = new MeetingState();
+    this.requests = new Requests();
+    /** @type {Map<PeerId, PeerLink>} */
+    this.links = new Map();
+    /** @type {WebSocket | null} */
+    this.ws = null;
+    /** @type {MediaStream | null} */
+    this.localStream = null;
+    /** Whether we made `localStream` (and so stop its tracks on leave). */
+    this.ownsStream = false;
+    this.audioEnabled = true;
+    this.videoEnabled = true;
+    this.joined = false;
+    this.left = false;
+    this.reconnectAttempt = 0;
+    /** @type {ReturnType<typeof setTimeout> | null} */
+    this.reconnectTimer = null;
+    /** The last `error` without `ref` (e.g. `unauthorized` just before close 4001). */
+    this.lastError = /** @type {{code: string, message: string} | null} */ (null);
+    /** @type {{resolve: () => void, reject: (e: Error) => void} | null} */
+    this.connecting = null;
+    /** Signals the hub refused, by error code (expected: a few `not_found` around moves). */
+    this.signalRefusals = /** @type {Record<string, number>} */ ({});
+    for (const [name, fn] of Object.entries(options.on ?? {})) {
+      this.addEventListener(name, /** @type {EventListener} */ (fn));
+    }
+  }
+
+  // ---- state ----
+
+  /** Who we are (after `welcome`). */
+  get you() { return this.state.you; }
+  /** Our current room: `{id, name, topic}`. */
+  get room() { return { ...this.state.room }; }
+  /** Everyone else in our room. */
+  get peers() { return this.state.peerList(); }
+  /** Every room of the meeting with its members' ids, main first. */
+  get rooms() { return this.state.roomsDetail(); }
+  /** Group chat history of our room, oldest first. */
+  get chatHistory() { return [...this.state.chat]; }
+  /** True for host and cohost. */
+  get isHost() {
+    const role = this.state.you?.role;
+    return role === 'host' || role === 'cohost';
+  }
+  /** A display name for anyone seen in the meeting. @param {PeerId} id */
+  nameOf(id) { return this.state.nameOf(id); }
+  /** The remote media of one peer (null before their first track). @param {PeerId} id */
+  remoteStream(id) {
+    const link = this.links.get(id);
+    return link && link.stream.getTracks().length > 0 ? link.stream : null;
+  }
+  /** What a peer said about their microphone and camera. @param {PeerId} id */
+  peerMedia(id) {
+    return { ...(this.links.get(id)?.media ?? { audio: true, video: true }) };
+  }
+
+  // ---- connection ----
+
+  /** Gets local media, opens the socket and resolves on `welcome`. */
+  async connect() {
+    if (this.left) throw new HuddleError('closed', 'this meeting was left');
+    await this.acquireMedia();
+    return new Promise((resolve, reject) => {
+      this.connecting = { resolve: () => resolve(undefined), reject };
+      this.openSocket();
+    });
+  }
+
+  async acquireMedia() {
+    const media = this.options.media;
+    if (media === null || tokenRole(this.options.token) === 'observer') return;
+    if (typeof MediaStream !== 'undefined' && media instanceof MediaStream) {
+      this.localStream = media;
+      return;
+    }
+    const wanted = /** @type {MediaStreamConstraints} */ (media ?? { audio: true, video: true });
+    // Fall back to less when a device is missing or refused: audio only, then receive only.
+    const attempts = [wanted];
+    if (wanted.video && wanted.audio) attempts.push({ audio: wanted.audio, video: false });
+    for (const constraints of attempts) {
+      try {
+        this.localStream = await navigator.mediaDevices.getUserMedia(constraints);
+        this.ownsStream = true;
+        return;
+      } catch (err) {
+        this.emit('media-error', { constraints, name: errorName(err), message: errorMessage(err) });
+      }
+    }
+  }
+
+  openSocket() {
+    this.reconnectTimer = null;
+    const ws = new WebSocket(this.wsUrl);
+    this.ws = ws;
+    ws.onopen = () => {
+      /** @type {import('./protocol').ClientHello} */
+      const hello = { type: 'hello', protocol: PROTOCOL_VERSION, token: this.options.token };
+      if (this.options.meeting) hello.meeting = this.options.meeting;
+      ws.send(JSON.stringify(hello));
+    };
+    ws.onmessage = (ev) => {
+      if (ws !== this.ws || typeof ev.data !== 'string') return;
+      /** @type {ServerMessage} */
+      let msg;
+      try {
+        msg = JSON.parse(ev.data);
+      } catch {
+        return;
+      }
+      if (msg && typeof msg === 'object') this.onMessage(msg);
+    };
+    ws.onclose = (ev) => {
+      if (ws === this.ws) this.onSocketClosed(ev.code, ev.reason);
+    };
+  }
+
+  /** @param {ServerMessage} msg */
+  onMessage(msg) {
+    const out = this.state.handle(msg);
+    if (msg.type === 'error' && msg.ref == null) this.lastError = { code: msg.code, message: msg.message };
+    for (const id of out.disconnect) this.closeLink(id);
+    for (const peer of out.connect) this.openLink(peer);
+    if (out.signal) {
+      // A signal from someone in our room we have no connection to yet: make one (safety net;
+      // the hub's ordering normally tells us about a peer before it can signal us).
+      const peer = this.state.peers.get(out.signal.from);
+      if (peer && !this.links.has(peer.id)) this.openLink(peer);
+      this.links.get(out.signal.from)?.negotiator.signal(out.signal.data);
+    }
+    if (out.answer) this.requests.settle(out.answer);
+    if (msg.type === 'welcome') {
+      this.joined = true;
+      this.lastError = null;
+    }
+    for (const [name, detail] of out.events) this.emit(name, detail);
+    if (msg.type === 'welcome') {
+      if (this.reconnectAttempt > 0) this.emit('reconnected', { you: msg.you });
+      this.reconnectAttempt = 0;
+      this.announceMedia();
+      this.connecting?.resolve();
+      this.connecting = null;
+    } else if (msg.type === 'room_changed') {
+      this.announceMedia();
+    } else if (msg.type === 'peer_joined') {
+      this.announceMedia(msg.peer.id);
+    }
+  }
+
+  /** @param {number} code @param {string} reason */
+  onSocketClosed(code, reason) {
+    this.ws = null;
+    this.requests.failAll('the connection closed');
+    for (const id of [...this.links.keys()]) this.closeLink(id);
+    // The hub does not resume sessions yet: a reconnect is a fresh `hello` with the same token,
+    // a new peer id and a fresh mesh; others see us leave (`disconnected`) and join again.
+    this.joined = false;
+    this.state.peers.clear();
+    if (this.left) return;
+    this.emit('peers', { peers: [] });
+    const kind = closeKind(code);
+    const detail = {
+      code, reason: reason || CLOSE_REASONS[code] || '', error: this.lastError,
+      reconnectable: kind === 'reconnectable',
+    };
+    if (kind !== 'reconnectable') {
+      this.left = true;
+      this.stopLocalMedia();
+      this.emit('closed', detail);
+      this.connecting?.reject(new HuddleError(this.lastError?.code ?? 'closed',
+        this.lastError?.message ?? `the hub closed the connection (${code} ${detail.reason})`));
+      this.connecting = null;
+      return;
+    }
+    this.reconnectAttempt += 1;
+    const delayMs = backoffMs(this.reconnectAttempt);
+    this.emit('reconnecting', { ...detail, attempt: this.reconnectAttempt, delayMs });
+    this.reconnectTimer = setTimeout(() => this.openSocket(), delayMs);
+  }
+
+  /** Leaves the meeting: closes the socket and every peer connection. */
+  leave() {
+    if (this.left) return;
+    this.left = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    const ws = this.ws;
+    this.ws = null;
+    ws?.close(1000, 'left');
+    this.requests.failAll('left the meeting');
+    for (const id of [...this.links.keys()]) this.closeLink(id);
+    this.stopLocalMedia();
+    this.connecting?.reject(new HuddleError('closed', 'left the meeting'));
+    this.connecting = null;
+    this.emit('closed', { code: 1000, reason: 'left', error: null, reconnectable: false });
+  }
+
+  stopLocalMedia() {
+    if (this.ownsStream) this.localStream?.getTracks().forEach((t) => t.stop());
+  }
+
+  // ---- sending ----
+
+  /** @param {ClientFrame} frame @returns {boolean} sent */
+  send(frame) {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN || !this.joined) return false;
+    ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  /**
+   * Sends a frame with a fresh `id`; resolves on `ack`, rejects with a HuddleError (`.code`) on
+   * `error`, or with code `closed` when the socket closes first.
+   * @param {ClientFrame} frame
+   * @returns {Promise<void>}
+   */
+  request(frame) {
+    const { id, promise } = this.requests.create();
+    if (!this.send({ ...frame, id })) {
+      this.requests.settle({ ref: id, error: { code: 'closed', message: 'not connected' } });
+    }
+    return promise;
+  }
+
+  /** Group chat to our room. @param {string} text */
+  chat(text) { return this.request({ type: 'chat', text }); }
+  /** A private message (echoed back to us as a `chat` event). @param {PeerId} peerId @param {string} text */
+  privateChat(peerId, text) { return this.request({ type: 'chat', text, to: peerId }); }
+  /** App data to our room, or to one peer in it. @param {unknown} payload @param {PeerId} [to] */
+  sendData(payload, to) {
+    return this.request(to == null ? { type: 'data', payload } : { type: 'data', payload, to });
+  }
+  /** Host: split into breakout rooms. @param {SplitOptions} options */
+  split(options) { return this.request(splitFrame(options)); }
+  /** Host: move someone to a room (`"main"` included). @param {PeerId} peer @param {RoomId} room */
+  move(peer, room) { return this.request({ type: 'move', peer, room }); }
+  /** Host: swap two people's rooms. @param {PeerId} a @param {PeerId} b */
+  swap(a, b) { return this.request({ type: 'swap', a, b }); }
+  /** Host: go to a room yourself (`"main"` to come back). @param {RoomId} room */
+  visit(room) { return this.request({ type: 'visit', room }); }
+  /** Host: a notice to every room. @param {string} text */
+  broadcast(text) { return this.request({ type: 'broadcast', text }); }
+  /** Host: close breakouts (all, optionally after a countdown; or merge some). @param {{countdownSecs?: number, rooms?: RoomId[]}} [options] */
+  merge(options) { return this.request(mergeFrame(options)); }
+  /** Host: add time to the breakout timer. @param {number} secs */
+  extendTimer(secs) { return this.request({ type: 'extend_timer', secs }); }
+  /** Host: re-open the rooms the last merge closed. @param {{durationSecs?: number}} [options] */
+  reopen(options = {}) {
+    return this.request(options.durationSecs != null
+      ? { type: 'reopen', duration_secs: options.durationSecs } : { type: 'reopen' });
+  }
+  /** Participant: pick a room while `rooms.choosing`. @param {RoomId} room */
+  chooseRoom(room) { return this.request({ type: 'choose_room', room }); }
+  /** In a breakout: ask the hosts for help. */
+  askHelp() { return this.request({ type: 'ask_help' }); }
+
+  // ---- local media ----
+
+  /** @param {boolean} on */
+  setAudioEnabled(on) {
+    this.audioEnabled = !!on;
+    this.localStream?.getAudioTracks().forEach((t) => { t.enabled = this.audioEnabled; });
+    this.announceMedia();
+  }
+
+  /** @param {boolean} on */
+  setVideoEnabled(on) {
+    this.videoEnabled = !!on;
+    this.localStream?.getVideoTracks().forEach((t) => { t.enabled = this.videoEnabled; });
+    this.announceMedia();
+  }
+
+  /**
+   * Switches microphone and/or camera; peers get the new tracks without renegotiation where a
+   * track of that kind was already sent.
+   * @param {{audioDeviceId?: string, videoDeviceId?: string}} devices
+   */
+  async selectDevices({ audioDeviceId, videoDeviceId }) {
+    const fresh = await navigator.mediaDevices.getUserMedia({
+      audio: audioDeviceId ? { deviceId: { exact: audioDeviceId } } : false,
+      video: videoDeviceId ? { ...videoConstraintsOf(this.options.media), deviceId: { exact: videoDeviceId } } : false,
+    });
+    if (!this.localStream) {
+      this.localStream = new MediaStream();
+      this.ownsStream = true;
+    }
+    const stream = this.localStream;
+    for (const track of fresh.getTracks()) {
+      track.enabled = track.kind === 'audio' ? this.audioEnabled : this.videoEnabled;
+      const old = stream.getTracks().find((t) => t.kind === track.kind);
+      if (old) {
+        stream.removeTrack(old);
+        if (this.ownsStream) old.stop();
+      }
+      stream.addTrack(track);
+      for (const link of this.links.values()) {
+        const sender = link.pc.getSenders().find((s) => s.track?.kind === track.kind ||
+          (old && s.track === old));
+        if (sender) await sender.replaceTrack(track);
+        else if (this.mayOffer()) link.pc.addTrack(track, stream);
+      }
+    }
+    this.emit('local-stream', { stream });
+  }
+
+  /** Per remote peer: connection state and decoded video frames (from `getStats`). */
+  async stats() {
+    /** @type {Record<string, {name: string, connectionState: RTCPeerConnectionState, framesDecoded: number, bytesReceived: number}>} */
+    const result = {};
+    for (const [id, link] of this.links) {
+      let framesDecoded = 0;
+      let bytesReceived = 0;
+      try {
+        const report = await link.pc.getStats();
+        report.forEach((s) => {
+          if (s.type === 'inbound-rtp') {
+            bytesReceived += s.bytesReceived ?? 0;
+            if (s.kind === 'video') framesDecoded += s.framesDecoded ?? 0;
+          }
+        });
+      } catch {
+        // closed while asking
+      }
+      result[id] = { name: link.peer.name, connectionState: link.pc.connectionState, framesDecoded, bytesReceived };
+    }
+    return result;
+  }
+
+  /** Negotiation state per remote peer, for diagnosing a stuck connection (no SDP). */
+  negotiationState() {
+    /** @type {Record<string, object>} */
+    const result = {};
+    for (const [id, { pc, negotiator }] of this.links) {
+      const m = negotiator.machine;
+      result[id] = {
+        signalingState: pc.signalingState, iceConnectionState: pc.iceConnectionState,
+        iceGatheringState: pc.iceGatheringState, polite: m.polite, makingOffer: m.makingOffer,
+        ignoreOffer: m.ignoreOffer, hasRemoteDescription: m.hasRemoteDescription,
+        queuedCandidates: m.pendingCandidates.length, candidateErrors: negotiator.candidateErrors,
+        trace: [...negotiator.trace],
+      };
+    }
+    return result;
+  }
+
+  // ---- the mesh ----
+
+  mayOffer() {
+    return this.state.you?.role !== 'observer';
+  }
+
+  /** @param {Peer} peer */
+  openLink(peer) {
+    const you = this.state.you;
+    if (!you || this.links.has(peer.id)) return;
+    const iceServers = this.options.iceServers ?? this.state.iceServers.map((s) => {
+      /** @type {RTCIceServer} */
+      const server = { urls: s.urls };
+      if (s.username != null) server.username = s.username;
+      if (s.credential != null) server.credential = s.credential;
+      return server;
+    });
+    const pc = new RTCPeerConnection({ iceServers, bundlePolicy: 'max-bundle' });
+    const canOffer = this.mayOffer();
+    const polite = isPolite(you.id, peer.id);
+    // One side makes the first offer, so a new pair normally negotiates without glare: the
+    // impolite side, unless it is an observer (observers never offer). The other side adds its
+    // tracks when that offer arrives. Perfect negotiation still settles any later collision
+    // (renegotiation, ICE restart) — but glare on the very first offer is worth avoiding: in
+    // Chromium (seen with 156), the polite side's rollback of its first offer could leave its
+    // ICE gathering stuck with no candidates, and the pair never connected.
+    const initiator = canOffer && (!polite || peer.role === 'observer');
+    /** @type {(() => void) | undefined} */
+    let addTracksOnce;
+    if (!initiator && canOffer) {
+      addTracksOnce = () => {
+        addTracksOnce = undefined;
+        if (this.localStream) this.addLocalTracks(pc);
+      };
+    }
+    const negotiator = new Negotiator(pc, {
+      polite,
+      canOffer,
+      beforeAnswer: () => addTracksOnce?.(),
+      send: (data) => this.sendSignal(peer.id, data),
+      onError: (what, err) => {
+        // No SDP in logs: the operation and the error's name only.
+        console.debug(`huddle: ${what} failed for peer ${peer.id}: ${errorName(err)}`);
+      },
+    });
+    /** @type {PeerLink} */
+    const link = { peer, pc, negotiator, stream: new MediaStream(), media: { audio: true, video: true } };
+    this.links.set(peer.id, link);
+    pc.onnegotiationneeded = () => { void negotiator.negotiationNeeded(); };
+    pc.onicecandidate = (e) => negotiator.localCandidate(e.candidate);
+    pc.ontrack = (e) => {
+      if (this.links.get(peer.id) !== link) return;
+      const track = e.track;
+      if (!link.stream.getTracks().includes(track)) link.stream.addTrack(track);
+      track.addEventListener('ended', () => link.stream.removeTrack(track));
+      this.emit('track', { peerId: peer.id, track, stream: link.stream });
+      this.emit('stream', { peerId: peer.id, stream: link.stream });
+    };
+    pc.onconnectionstatechange = () => {
+      if (this.links.get(peer.id) !== link) return;
+      this.emit('connection-state', { peerId: peer.id, state: pc.connectionState });
+      // Both sides see `failed`; the impolite one restarts ICE (a new offer) to avoid a race.
+      if (pc.connectionState === 'failed' && canOffer && !negotiator.machine.polite) pc.restartIce();
+    };
+    if (initiator) {
+      if (this.localStream) this.addLocalTracks(pc);
+      // Offer to receive what we do not send, so the other side can send it.
+      const sending = new Set(this.localStream?.getTracks().map((t) => t.kind) ?? []);
+      for (const kind of ['audio', 'video']) {
+        if (!sending.has(kind)) pc.addTransceiver(kind, { direction: 'recvonly' });
+      }
+    }
+  }
+
+  /** Sends our tracks on `pc`, reusing transceivers a remote offer created. @param {RTCPeerConnection} pc */
+  addLocalTracks(pc) {
+    const stream = this.localStream;
+    if (!stream) return;
+    const sent = new Set(pc.getSenders().map((s) => s.track));
+    for (const track of stream.getTracks()) if (!sent.has(track)) pc.addTrack(track, stream);
+  }
+
+  /** @param {PeerId} id */
+  closeLink(id) {
+    const link = this.links.get(id);
+    if (!link) return;
+    this.links.delete(id);
+    link.negotiator.close();
+    link.pc.onnegotiationneeded = null;
+    link.pc.onicecandidate = null;
+    link.pc.ontrack = null;
+    link.pc.onconnectionstatechange = null;
+    link.pc.close();
+    this.emit('connection-state', { peerId: id, state: 'closed' });
+  }
+
+  /** @param {PeerId} to @param {SignalData} data */
+  sendSignal(to, data) {
+    // With an id so that a refusal (typically `not_found`: the peer just moved away) comes back
+    // as the answer to this request instead of as a general `error` event.
+    this.request({ type: 'signal', to, data }).catch((err) => {
+      const code = err instanceof HuddleError ? err.code : 'unknown';
+      this.signalRefusals[code] = (this.signalRefusals[code] ?? 0) + 1;
+    });
+  }
+
+  /** Tells the room (or one peer) whether our microphone and camera are on. @param {PeerId} [to] */
+  announceMedia(to) {
+    if (!this.joined || !this.mayOffer() || !this.localStream) return;
+    const payload = { [MEDIA_STATE_KEY]: { audio: this.audioEnabled, video: this.videoEnabled } };
+    if (to == null && this.state.peers.size === 0) return;
+    this.sendData(payload, to).catch(() => {});
+  }
+
+  /** @param {string} name @param {unknown} detail */
+  emit(name, detail) {
+    if (name === 'peer-media') {
+      const d = /** @type {{id: PeerId, audio: boolean, video: boolean}} */ (detail);
+      const link = this.links.get(d.id);
+      if (link) link.media = { audio: d.audio, video: d.video };
+    }
+    this.dispatchEvent(new CustomEvent(name, { detail }));
+  }
+}
+
+/**
+ * The hub's WebSocket URL from what the app gave (or the page's origin).
+ * @param {string} [url]
+ */
+export function hubSocketUrl(url) {
+  const base = typeof location !== 'undefined' ? location.href : 'http://localhost/';
+  const u = new URL(url ?? '/', base);
+  if (u.protocol === 'http:') u.protocol = 'ws:';
+  else if (u.protocol === 'https:') u.protocol = 'wss:';
+  if (!u.pathname.endsWith(WS_PATH)) u.pathname = u.pathname.replace(/\/$/, '') + WS_PATH;
+  u.hash = '';
+  return u.toString();
+}
+
+/**
+ * The `role` claim of a JWT, read without verifying it: only a hint (observers skip the camera);
+ * the hub's `welcome` is what counts.
+ * @param {string} token
+ */
+export function tokenRole(token) {
+  try {
+    const part = token.split('.')[1] ?? '';
+    const json = atob(part.replace(/-/g, '+').replace(/_/g, '/'));
+    const role = JSON.parse(json).role;
+    return typeof role === 'string' ? role : null;
+  } catch {
+    return null;
+  }
+}
+
+/** @param {JoinOptions['media']} media */
+function videoConstraintsOf(media) {
+  if (media && typeof media === 'object' && !(typeof MediaStream !== 'undefined' && media instanceof MediaStream)) {
+    const v = /** @type {{video?: unknown}} */ (media).video;
+    if (v && typeof v === 'object') return /** @type {MediaTrackConstraints} */ (v);
+  }
+  return {};
+}
+
+/** @param {unknown} err */
+function errorName(err) {
+  return err instanceof Error ? err.name : String(err);
+}
+
+/** @param {unknown} err */
+function errorMessage(err) {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,303 @@
+// What a client knows about its meeting, updated from hub messages, without I/O.
+//
+// `MeetingState.handle(message)` applies one server message and says what follows from it: the
+// events to give the app, and which peer connections to open or close (the WebRTC mesh always
+// matches the people in our current room). `Requests` pairs request ids with `ack` / `error`.
+
+import { mediaStateOf } from './wire.js';
+
+/** @typedef {import('./protocol').ServerMessage} ServerMessage */
+/** @typedef {import('./protocol').Peer} Peer */
+/** @typedef {import('./protocol').PeerId} PeerId */
+/** @typedef {import('./protocol').RoomId} RoomId */
+/** @typedef {import('./protocol').RoomInfo} RoomInfo */
+/** @typedef {import('./protocol').ChatMessage} ChatMessage */
+/** @typedef {import('./protocol').IceServer} IceServer */
+/** @typedef {import('./protocol').ErrorCode} ErrorCode */
+
+/**
+ * The room we are in.
+ * @typedef {{id: RoomId, name: string, topic: string | null}} CurrentRoom
+ */
+
+/**
+ * What one message means for the app and for the mesh.
+ * @typedef {object} Outcome
+ * @property {[string, any][]} events app events, in order: [name, detail]
+ * @property {Peer[]} connect open a peer connection to each
+ * @property {PeerId[]} disconnect close the peer connection to each
+ * @property {{from: PeerId, data: unknown}} [signal] a signal for the connection to `from`
+ * @property {{ref: number, error?: {code: ErrorCode, message: string}}} [answer] ack or error to a request
+ */
+
+export class MeetingState {
+  constructor() {
+    /** @type {Peer | null} */
+    this.you = null;
+    this.meeting = '';
+    /** @type {CurrentRoom} */
+    this.room = { id: 'main', name: '', topic: null };
+    /** Everyone else in our room, by id. @type {Map<PeerId, Peer>} */
+    this.peers = new Map();
+    /**
+     * Everyone seen since joining, by id, including people now in other rooms (the hub's `rooms`
+     * lists ids only; names are learnt when someone shares our room).
+     * @type {Map<PeerId, Peer>}
+     */
+    this.directory = new Map();
+    /** @type {RoomInfo[]} */
+    this.rooms = [];
+    /** @type {number | null} */
+    this.closesAt = null;
+    this.choosing = false;
+    /** Group chat of the current room, oldest first. @type {ChatMessage[]} */
+    this.chat = [];
+    /** @type {IceServer[]} */
+    this.iceServers = [];
+  }
+
+  /** Everyone else in our room, in id order. */
+  peerList() {
+    return [...this.peers.values()].sort((a, b) => a.id - b.id);
+  }
+
+  /** A display name for a peer id, also for people in other rooms. @param {PeerId} id */
+  nameOf(id) {
+    if (this.you && id === this.you.id) return this.you.name;
+    return this.directory.get(id)?.name ?? `Person ${id}`;
+  }
+
+  /** The room `id` is in, per the last room list. @param {PeerId} id */
+  roomOf(id) {
+    return this.rooms.find((r) => r.members.includes(id))?.id ?? null;
+  }
+
+  /** @param {Peer} p */
+  remember(p) {
+    this.directory.set(p.id, p);
+  }
+
+  /**
+   * Applies one server message.
+   * @param {ServerMessage} msg
+   * @returns {Outcome}
+   */
+  handle(msg) {
+    /** @type {Outcome} */
+    const out = { events: [], connect: [], disconnect: [] };
+    switch (msg.type) {
+      case 'welcome': {
+        this.you = msg.you;
+        this.meeting = msg.meeting;
+        this.iceServers = msg.ice_servers;
+        this.setRooms(msg.rooms, msg.closes_at ?? null, msg.choosing);
+        const info = this.rooms.find((r) => r.id === msg.room);
+        this.room = { id: msg.room, name: info?.name ?? msg.room, topic: info?.topic ?? null };
+        this.disconnectAll(out);
+        for (const p of msg.peers) {
+          this.peers.set(p.id, p);
+          this.remember(p);
+          out.connect.push(p);
+        }
+        this.chat = [...msg.chat];
+        out.events.push(['welcome', {
+          you: msg.you, meeting: msg.meeting, room: { ...this.room }, peers: this.peerList(),
+          chat: [...this.chat],
+        }]);
+        out.events.push(['rooms', this.roomsDetail()]);
+        out.events.push(['peers', { peers: this.peerList() }]);
+        break;
+      }
+      case 'room_changed': {
+        // Newer hubs list everyone in the room, us included (one frame shared by everyone
+        // moved in together); older ones everyone else. Either way: not ourselves.
+        const me = this.you?.id;
+        const others = msg.peers.filter((p) => p.id !== me);
+        const next = new Map(others.map((p) => [p.id, p]));
+        for (const id of this.peers.keys()) {
+          if (!next.has(id)) out.disconnect.push(id);
+        }
+        for (const p of others) {
+          this.remember(p);
+          if (!this.peers.has(p.id)) out.connect.push(p);
+        }
+        this.peers = next;
+        this.room = { id: msg.room, name: msg.name, topic: msg.topic ?? null };
+        this.chat = [...msg.chat];
+        out.events.push(['room-changed', {
+          room: { ...this.room }, peers: this.peerList(), chat: [...this.chat],
+        }]);
+        out.events.push(['peers', { peers: this.peerList() }]);
+        break;
+      }
+      case 'rooms': {
+        this.setRooms(msg.rooms, msg.closes_at ?? null, msg.choosing);
+        const info = this.rooms.find((r) => r.id === this.room.id);
+        if (info) this.room = { id: info.id, name: info.name, topic: info.topic ?? null };
+        out.events.push(['rooms', this.roomsDetail()]);
+        break;
+      }
+      case 'peer_joined': {
+        this.peers.set(msg.peer.id, msg.peer);
+        this.remember(msg.peer);
+        out.connect.push(msg.peer);
+        out.events.push(['peer-joined', { peer: msg.peer }]);
+        out.events.push(['peers', { peers: this.peerList() }]);
+        this.syncOwnRoom(out);
+        break;
+      }
+      case 'peer_left': {
+        const peer = this.peers.get(msg.id) ?? this.directory.get(msg.id) ?? null;
+        this.peers.delete(msg.id);
+        out.disconnect.push(msg.id);
+        out.events.push(['peer-left', { id: msg.id, reason: msg.reason, peer }]);
+        out.events.push(['peers', { peers: this.peerList() }]);
+        if (msg.reason !== 'moved') this.syncOwnRoom(out);
+        break;
+      }
+      case 'chat': {
+        const isPrivate = msg.to != null;
+        /** @type {ChatMessage} */
+        const message = {
+          id: msg.id, seq: msg.seq, room: msg.room, from: msg.from, text: msg.text, ts: msg.ts,
+        };
+        if (isPrivate) message.to = msg.to;
+        else if (msg.room === this.room.id) this.chat.push(message);
+        out.events.push(['chat', { message, private: isPrivate }]);
+        break;
+      }
+      case 'broadcast':
+        out.events.push(['broadcast', { from: msg.from, text: msg.text, ts: msg.ts }]);
+        break;
+      case 'breakout_closing':
+        this.closesAt = msg.closes_at;
+        out.events.push(['breakout-closing', { closesAt: msg.closes_at, seconds: msg.seconds }]);
+        break;
+      case 'help_requested':
+        out.events.push(['help-requested', {
+          from: msg.from, name: this.nameOf(msg.from), room: msg.room,
+          roomName: this.rooms.find((r) => r.id === msg.room)?.name ?? msg.room, ts: msg.ts,
+        }]);
+        break;
+      case 'signal':
+        out.signal = { from: msg.from, data: msg.data };
+        break;
+      case 'data': {
+        const media = mediaStateOf(msg.payload);
+        if (media) out.events.push(['peer-media', { id: msg.from, ...media }]);
+        else out.events.push(['data', { from: msg.from, payload: msg.payload, private: msg.to != null }]);
+        break;
+      }
+      case 'ack':
+        out.answer = { ref: msg.ref };
+        break;
+      case 'error':
+        if (msg.ref != null) {
+          out.answer = { ref: msg.ref, error: { code: msg.code, message: msg.message } };
+        } else {
+          out.events.push(['error', { code: msg.code, message: msg.message }]);
+        }
+        break;
+      default:
+        // A newer hub may send messages this SDK does not know yet: ignore them.
+        break;
+    }
+    return out;
+  }
+
+  /** @param {RoomInfo[]} rooms @param {number | null} closesAt @param {boolean} choosing */
+  setRooms(rooms, closesAt, choosing) {
+    this.rooms = rooms;
+    this.closesAt = closesAt;
+    this.choosing = choosing;
+  }
+
+  roomsDetail() {
+    return {
+      rooms: this.rooms.map((r) => ({ ...r, members: [...r.members] })),
+      closesAt: this.closesAt,
+      choosing: this.choosing,
+    };
+  }
+
+  /**
+   * Keeps our own room's entry in the room list equal to who we know is here. The hub sends
+   * `rooms` on joins and leaves only while breakouts are open, so without this a host's roster
+   * of the main room would miss everyone who joined after the host. Moves always come with a
+   * fresh `rooms`, so `peer_left {moved}` is left to it.
+   * @param {Outcome} out
+   */
+  syncOwnRoom(out) {
+    const me = this.you?.id;
+    const own = this.rooms.find((r) => r.id === this.room.id);
+    if (me == null || !own) return;
+    const here = new Set([me, ...this.peers.keys()]);
+    const members = [...own.members.filter((id) => here.has(id)),
+      ...[...here].filter((id) => !own.members.includes(id))];
+    if (members.length === own.members.length && members.every((id, i) => id === own.members[i])) return;
+    this.rooms = this.rooms.map((r) => (r === own ? { ...r, members }
+      : { ...r, members: r.members.filter((id) => !here.has(id)) }));
+    out.events.push(['rooms', this.roomsDetail()]);
+  }
+
+  /** Forget the room's people (before a fresh welcome). @param {Outcome} out */
+  disconnectAll(out) {
+    out.disconnect.push(...this.peers.keys());
+    this.peers.clear();
+  }
+}
+
+/** An error answered by the hub to a request, or a request that could not be answered. */
+export class HuddleError extends Error {
+  /**
+   * @param {string} code an ErrorCode from the hub, or `closed` when the socket closed first
+   * @param {string} message
+   */
+  constructor(code, message) {
+    super(message);
+    this.name = 'HuddleError';
+    this.code = code;
+  }
+}
+
+/** Request ids and their pending promises. */
+export class Requests {
+  constructor() {
+    this.nextId = 1;
+    /** @type {Map<number, {resolve: () => void, reject: (e: HuddleError) => void}>} */
+    this.pending = new Map();
+  }
+
+  /**
+   * A fresh id and the promise its answer settles.
+   * @returns {{id: number, promise: Promise<void>}}
+   */
+  create() {
+    const id = this.nextId++;
+    /** @type {Promise<void>} */
+    const promise = new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+    });
+    return { id, promise };
+  }
+
+  /**
+   * Settles the request an `ack` or `error` refers to. Returns false for an unknown ref.
+   * @param {{ref: number, error?: {code: string, message: string}}} answer
+   */
+  settle(answer) {
+    const p = this.pending.get(answer.ref);
+    if (!p) return false;
+    this.pending.delete(answer.ref);
+    if (answer.error) p.reject(new HuddleError(answer.error.code, answer.error.message));
+    else p.resolve();
+    return true;
+  }
+
+  /** Rejects every pending request (the socket closed before they were answered). @param {string} why */
+  failAll(why) {
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of pending) p.reject(new HuddleError('closed', why));
+  }
+}

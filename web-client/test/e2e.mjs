@@ -1,0 +1,579 @@
+#!/usr/bin/env node
+// End-to-end: the real hub binary, Debian's Chromium (headless, fake camera and microphone), real
+// WebRTC between four pages, driven through the reference UI.
+//
+//   HUDDLE_BIN=/path/to/huddle node web-client/test/e2e.mjs
+//
+// Meant to run inside a loopback-only network namespace (see scripts/test-web) so that every
+// packet stays on 127.0.0.1. Screenshots of the host's page go to test-artifacts/ at the repo
+// root. Tokens, chat text and SDP are never printed.
+
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync, createWriteStream } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { inflateSync } from 'node:zlib';
+import { randomBytes } from 'node:crypto';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const webRoot = join(here, '..');
+const repo = join(webRoot, '..');
+const artifacts = join(repo, 'test-artifacts');
+const hubBin = process.env.HUDDLE_BIN ||
+  join(process.env.CARGO_TARGET_DIR || '/var/tmp/huddle-target', 'debug', 'huddle');
+const chromiumBin = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
+// A fixed test-only key: tokens made with it are valid for this run's throwaway hub only.
+const JWT_SECRET = 'a1'.repeat(32);
+const DEADLINE_MS = 60_000; // for each wait on the slow, CPU-saturated machine
+const TOTAL_MS = 6 * 60_000; // the whole run, as a last resort
+
+let passed = 0;
+let failed = 0;
+const cleanups = [];
+
+function log(msg) {
+  process.stdout.write(`${msg}\n`);
+}
+
+async function check(name, fn) {
+  const started = Date.now();
+  try {
+    await fn();
+    passed += 1;
+    log(`ok - ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  } catch (err) {
+    failed += 1;
+    log(`not ok - ${name}\n  ${String(err?.stack || err).split('\n').slice(0, 6).join('\n  ')}`);
+    throw new Abort();
+  }
+}
+class Abort extends Error {}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Polls `read` (which returns plain data) until `ok(value)` holds, or fails at the deadline with
+ * the last value (described by `show`).
+ */
+async function until(what, read, ok, { timeout = DEADLINE_MS, show = (v) => JSON.stringify(v) } = {}) {
+  const end = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      last = await read();
+      if (ok(last)) return last;
+    } catch (err) {
+      last = `error: ${err.message}`;
+    }
+    if (Date.now() > end) throw new Error(`timed out after ${timeout / 1000} s waiting for ${what}; last: ${typeof last === 'string' ? last : show(last)}`);
+    await sleep(300);
+  }
+}
+
+// ---- the hub ----
+
+/** Starts the hub (on `port`, or a free one); returns its base URL, demo links and a stop(). */
+async function startHub(port = 0, logName = 'hub.log') {
+  mkdirSync(artifacts, { recursive: true });
+  const hubLog = createWriteStream(join(artifacts, logName));
+  const hub = spawn(hubBin, ['serve', '--dev', '--listen', `127.0.0.1:${port}`, '--web-root', webRoot], {
+    env: { ...process.env, HUDDLE_JWT_SECRET: JWT_SECRET, HUDDLE_LOG: process.env.HUDDLE_LOG || 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    const exited = new Promise((resolve) => hub.once('exit', resolve));
+    hub.kill('SIGTERM');
+    await Promise.race([exited, sleep(5000)]);
+    await new Promise((resolve) => hubLog.end(resolve));
+  };
+  cleanups.push(stop);
+  hub.stderr.pipe(hubLog, { end: false });
+  let out = '';
+  const links = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the hub printed no join links within 20 s')), 20_000);
+    hub.on('exit', (code) => reject(new Error(`the hub exited early (${code}); see test-artifacts/${logName}`)));
+    hub.stdout.on('data', (chunk) => {
+      // The hub logs to stdout too, next to the dev links: keep the log, never the tokens.
+      hubLog.write(String(chunk).replace(/#token=[^\s]+/g, '#token=<redacted>'));
+      out += chunk;
+      if (!out.includes('WebSocket endpoint')) return;
+      clearTimeout(timer);
+      // "  Dr. Rivera (host):\n    http://127.0.0.1:PORT/#token=..."
+      const found = [...out.matchAll(/^ {2}(.+) \((\w+)\):\n {4}(http:\/\/\S+)$/gm)]
+        .map(([, name, role, url]) => ({ name, role, url }));
+      resolve(found);
+    });
+  });
+  if (links.length !== 4) throw new Error(`expected 4 demo links, got ${links.length}`);
+  const base = new URL(links[0].url).origin;
+  if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(base)) throw new Error(`the hub is not on loopback: ${base}`);
+  return { base, links, stop };
+}
+
+/** A token from `huddle token`, signed with this run's key (printed nowhere). */
+function mintToken({ role, sub, name }) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(hubBin, ['token', '--meeting', 'demo', '--role', role, '--sub', sub, '--name', name, '--ttl', '30m'], {
+      env: { ...process.env, HUDDLE_JWT_SECRET: JWT_SECRET }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (c) => { out += c; });
+    p.stderr.on('data', (c) => { err += c; });
+    p.on('exit', (code) => {
+      const token = out.trim();
+      if (code === 0 && /^[\w-]+\.[\w-]+\.[\w-]+$/.test(token)) resolve(token);
+      else reject(new Error(`huddle token failed (${code}): ${err.trim().slice(0, 200)}`));
+    });
+  });
+}
+
+// ---- PNG check (screenshots must not be blank) ----
+
+/** Decodes an 8-bit RGB/RGBA PNG (what Chromium writes) into {width, height, pixels(RGBA)}. */
+function decodePng(buf) {
+  if (buf.readUInt32BE(0) !== 0x89504e47) throw new Error('not a PNG');
+  let pos = 8;
+  let width = 0;
+  let height = 0;
+  let colorType = 0;
+  const idat = [];
+  while (pos < buf.length) {
+    const len = buf.readUInt32BE(pos);
+    const type = buf.toString('ascii', pos + 4, pos + 8);
+    const data = buf.subarray(pos + 8, pos + 8 + len);
+    if (type === 'IHDR') {
+      width = data.readUInt32BE(0);
+      height = data.readUInt32BE(4);
+      const depth = data[8];
+      colorType = data[9];
+      if (depth !== 8 || (colorType !== 2 && colorType !== 6) || data[12] !== 0) {
+        throw new Error(`unsupported PNG (depth ${depth}, colour type ${colorType}, interlace ${data[12]})`);
+      }
+    } else if (type === 'IDAT') idat.push(data);
+    pos += 12 + len;
+  }
+  const bpp = colorType === 6 ? 4 : 3;
+  const raw = inflateSync(Buffer.concat(idat));
+  const stride = width * bpp;
+  const out = Buffer.alloc(width * height * 4);
+  let prev = Buffer.alloc(stride);
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (stride + 1)];
+    const line = Buffer.from(raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1)));
+    for (let i = 0; i < stride; i++) {
+      const a = i >= bpp ? line[i - bpp] : 0;
+      const b = prev[i];
+      const c = i >= bpp ? prev[i - bpp] : 0;
+      let add = 0;
+      if (filter === 1) add = a;
+      else if (filter === 2) add = b;
+      else if (filter === 3) add = (a + b) >> 1;
+      else if (filter === 4) {
+        const p = a + b - c;
+        const pa = Math.abs(p - a);
+        const pb = Math.abs(p - b);
+        const pc = Math.abs(p - c);
+        add = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+      }
+      line[i] = (line[i] + add) & 0xff;
+    }
+    for (let x = 0; x < width; x++) {
+      out[(y * width + x) * 4] = line[x * bpp];
+      out[(y * width + x) * 4 + 1] = line[x * bpp + 1];
+      out[(y * width + x) * 4 + 2] = line[x * bpp + 2];
+      out[(y * width + x) * 4 + 3] = bpp === 4 ? line[x * bpp + 3] : 255;
+    }
+    prev = line;
+  }
+  return { width, height, pixels: out };
+}
+
+/** How varied a picture is: distinct colours and the share of the most common one. */
+function variety(png) {
+  const counts = new Map();
+  const n = png.width * png.height;
+  for (let i = 0; i < n; i++) {
+    const key = png.pixels.readUInt32BE(i * 4);
+    counts.set(key, (counts.get(key) || 0) + 1);
+  }
+  return { colours: counts.size, top: Math.max(...counts.values()) / n };
+}
+
+function assertNotBlank(label, buf, { minColours = 50, maxTop = 0.95 } = {}) {
+  const png = decodePng(buf);
+  const v = variety(png);
+  if (png.width < 16 || png.height < 16 || v.colours < minColours || v.top > maxTop) {
+    throw new Error(`${label} looks blank: ${png.width}x${png.height}, ${v.colours} colours, most common ${(v.top * 100).toFixed(1)} %`);
+  }
+  return v;
+}
+
+async function screenshot(page, name) {
+  const buf = await page.screenshot({ fullPage: true });
+  writeFileSync(join(artifacts, name), buf);
+  assertNotBlank(name, buf);
+  // The first remote video tile must show a picture (the fake camera), not a black box.
+  const tile = page.locator('#grid .tile:not(.self) video').first();
+  const tileBuf = await tile.screenshot();
+  assertNotBlank(`${name} (remote video tile)`, tileBuf, { minColours: 20, maxTop: 0.9 });
+}
+
+// ---- pages ----
+
+/** Runs in a page: every control without an accessible name (label, aria-label or text). */
+function unlabelledControls() {
+  const named = (el) => (el.labels && el.labels.length > 0) || el.getAttribute('aria-label') ||
+    el.getAttribute('aria-labelledby') || (el.tagName === 'BUTTON' && el.textContent.trim() !== '');
+  return [...document.querySelectorAll('button, input, select, textarea')]
+    .filter((el) => el.type !== 'hidden' && !named(el))
+    .map((el) => `${el.tagName.toLowerCase()}#${el.id || '?'}`);
+}
+
+async function stats(page) {
+  return page.evaluate(() => window.huddleTest.stats());
+}
+
+/** Waits until the page has live video from exactly `names` (and nobody else). */
+async function expectVideoFrom(person, names) {
+  const want = [...names].sort();
+  const byName = (s) => Object.fromEntries(Object.values(s).map((v) => [v.name, v]));
+  const first = await until(`${person.name} to connect to ${want.join(', ')}`, () => stats(person.page), (s) => {
+    const got = byName(s);
+    return Object.keys(got).sort().join() === want.join() &&
+      want.every((n) => got[n].connectionState === 'connected' && got[n].framesDecoded > 0);
+  }, { show: (s) => JSON.stringify(Object.values(s).map((v) => [v.name, v.connectionState, v.framesDecoded])) });
+  // Frames keep coming: the video is live, not one stale frame.
+  const before = byName(first);
+  await until(`${person.name}'s video from ${want.join(', ')} to keep decoding`, () => stats(person.page), (s) => {
+    const got = byName(s);
+    return want.every((n) => got[n] && got[n].framesDecoded > before[n].framesDecoded);
+  });
+  await until(`${person.name}'s page to show tiles for ${want.join(', ')}`,
+    () => person.page.evaluate(() => window.huddleTest.tiles()), (t) => [...t].sort().join() === want.join());
+}
+
+const hook = (page, fn, arg) => page.evaluate(fn, arg);
+
+async function main() {
+  const hub = await startHub();
+  const { base, links } = hub;
+  log(`e2e: hub at ${base}; Chromium ${chromiumBin}`);
+  const browser = await chromium.launch({
+    executablePath: chromiumBin,
+    headless: true,
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+      '--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required',
+    ],
+  });
+  cleanups.unshift(() => browser.close());
+
+  const viewports = [
+    { width: 1280, height: 860 }, // host: the screenshots
+    { width: 900, height: 700 },
+    { width: 900, height: 700 },
+    { width: 390, height: 844 }, // a phone
+  ];
+  const people = [];
+  for (const [i, link] of links.entries()) {
+    const context = await browser.newContext({ viewport: viewports[i] });
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    page.on('console', (msg) => { if (msg.type() === 'error') errors.push(msg.text()); });
+    const token = new URL(link.url).hash; // "#token=..." never printed
+    people.push({ ...link, page, errors, token });
+  }
+  const [host, alex, sam, jordan] = people;
+  if (host.role !== 'host' || alex.name !== 'Alex' || sam.name !== 'Sam' || jordan.name !== 'Jordan') {
+    throw new Error(`unexpected demo people: ${people.map((p) => `${p.name}/${p.role}`).join(', ')}`);
+  }
+  const everyone = people;
+  const others = (p) => everyone.filter((q) => q !== p).map((q) => q.name);
+
+  await check('the join screen opens from a dev link, the token is taken out of the address bar', async () => {
+    for (const p of everyone) {
+      await p.page.goto(`${base}/?video=320x240${p.token}`);
+      await p.page.getByRole('button', { name: 'Join' }).waitFor();
+      const url = p.page.url();
+      if (url.includes('token')) throw new Error(`${p.name}: the token is still in the URL`);
+      const who = await p.page.locator('#join-who').textContent();
+      if (!who.includes(p.name)) throw new Error(`${p.name}: join screen says ${JSON.stringify(who)}`);
+      if (await p.page.getByLabel('Your join link\'s token').isVisible()) throw new Error(`${p.name}: the token is shown on screen`);
+    }
+  });
+
+  await check('a refused token gets a clear message, not a meeting', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const forged = jordan.token.slice('#token='.length, -2) + (jordan.token.endsWith('AA') ? 'BB' : 'AA');
+    await page.goto(`${base}/?video=320x240`);
+    // No link: the join screen asks for a token.
+    await page.getByLabel('Your join link\'s token').fill(forged);
+    await page.getByRole('button', { name: 'Join' }).click();
+    await until('the refusal to be shown', () => page.evaluate(() => [
+      document.getElementById('ended-reason')?.checkVisibility() ? document.getElementById('ended-reason').textContent : '',
+      document.getElementById('join-error')?.textContent ?? '',
+    ].join(' ')), (t) => t.includes('refused'));
+    await context.close();
+  });
+
+  await check('all four join by clicking Join and see each other\'s video (full mesh)', async () => {
+    for (const p of everyone) await p.page.getByRole('button', { name: 'Join' }).click();
+    for (const p of everyone) {
+      await until(`${p.name} to be welcomed`, () => hook(p.page, () => window.huddleTest.joined()), Boolean);
+    }
+    for (const p of everyone) await expectVideoFrom(p, others(p));
+    await screenshot(host.page, '01-main-room.png');
+  });
+
+  await check('muting is shown on the others\' tiles, and unmuting clears it', async () => {
+    const badgesOfAlex = (p) => hook(p.page, () => window.huddleTest.tileState()).then((t) => t.find((x) => x.name === 'Alex')?.badges ?? null);
+    await alex.page.getByRole('button', { name: 'Mute microphone' }).click();
+    for (const p of [host, sam, jordan]) await until(`${p.name} to show Alex muted`, () => badgesOfAlex(p), (b) => b && b.includes('Muted'));
+    await alex.page.getByRole('button', { name: 'Unmute microphone' }).click();
+    for (const p of [host, sam, jordan]) await until(`${p.name} to show Alex unmuted`, () => badgesOfAlex(p), (b) => b && !b.includes('Muted'));
+  });
+
+  await check('switching the camera (selectDevices) keeps video flowing to everyone', async () => {
+    await host.page.getByText('Camera and microphone').click();
+    const camera = host.page.getByLabel('Camera', { exact: true });
+    await until('the camera list to fill', () => camera.locator('option').count(), (n) => n > 0);
+    await host.page.getByRole('button', { name: 'Use these' }).click();
+    await until('the switch to be confirmed', () => host.page.locator('#connection-status').textContent(), (t) => t.includes('Devices switched'));
+    for (const p of [alex, sam, jordan]) await expectVideoFrom(p, others(p));
+    await host.page.getByText('Camera and microphone').click();
+  });
+
+  const nonce = randomBytes(4).toString('hex');
+  const chatOf = (p) => hook(p.page, () => window.huddleTest.chatLog());
+
+  await check('group chat sent from the chat box arrives on every page', async () => {
+    await alex.page.getByLabel('Message', { exact: true }).fill(`Hello everyone ${nonce}`);
+    await alex.page.getByRole('button', { name: 'Send' }).click();
+    for (const p of everyone) {
+      await until(`${p.name} to get Alex's message`, () => chatOf(p),
+        (log) => log.some((m) => m.text === `Hello everyone ${nonce}` && m.from === 'Alex' && !m.private), { show: (l) => `${l.length} messages` });
+    }
+  });
+
+  await check('a private message reaches only its recipient and its sender', async () => {
+    await sam.page.getByLabel('Send to').selectOption({ label: 'Jordan (private)' });
+    await sam.page.getByLabel('Message', { exact: true }).fill(`Just for Jordan ${nonce}`);
+    await sam.page.getByRole('button', { name: 'Send' }).click();
+    // A group message sent after it is a barrier: the hub keeps each recipient's messages in
+    // order, so once it has arrived, the private one would have too.
+    await sam.page.getByLabel('Send to').selectOption({ label: 'Everyone in this room' });
+    await sam.page.getByLabel('Message', { exact: true }).fill(`After the private one ${nonce}`);
+    await sam.page.getByRole('button', { name: 'Send' }).click();
+    for (const p of everyone) {
+      const log = await until(`${p.name} to get Sam's group message`, () => chatOf(p),
+        (l) => l.some((m) => m.text === `After the private one ${nonce}`), { show: (l) => `${l.length} messages` });
+      const got = log.filter((m) => m.text === `Just for Jordan ${nonce}`);
+      const shouldHave = p === sam || p === jordan;
+      if (shouldHave && !(got.length === 1 && got[0].private && got[0].from === 'Sam' && got[0].to === 'Jordan')) {
+        throw new Error(`${p.name} should have the private message once, marked private: ${JSON.stringify(got.map((m) => [m.from, m.to, m.private]))}`);
+      }
+      if (!shouldHave && got.length > 0) throw new Error(`${p.name} received a private message meant for Jordan`);
+    }
+  });
+
+  const topics = { a: `A small win this week ${nonce}`, b: `Something you look forward to ${nonce}` };
+  await check('the host splits into two breakouts of two with the split dialog (host in one)', async () => {
+    const page = host.page;
+    await page.getByRole('button', { name: 'Split into breakout rooms…' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('How to assign people').selectOption('manual');
+    await dialog.getByLabel('Number of rooms').fill('2');
+    await dialog.getByLabel('Room 1 name').fill('Circle A');
+    await dialog.getByLabel('Room 1 topic').fill(topics.a);
+    await dialog.getByLabel('Room 2 name').fill('Circle B');
+    await dialog.getByLabel('Room 2 topic').fill(topics.b);
+    await dialog.getByLabel('Duration in minutes').fill('10');
+    await dialog.getByLabel('Dr. Rivera (you)').selectOption({ label: 'Room 1' });
+    await dialog.getByLabel('Alex', { exact: true }).selectOption({ label: 'Room 1' });
+    await dialog.getByLabel('Sam', { exact: true }).selectOption({ label: 'Room 2' });
+    await dialog.getByLabel('Jordan', { exact: true }).selectOption({ label: 'Room 2' });
+    const missing = await page.evaluate(unlabelledControls);
+    if (missing.length > 0) throw new Error(`controls without a label: ${missing.join(', ')}`);
+    await dialog.getByRole('button', { name: 'Start breakouts' }).click();
+    await until('the split dialog to close', () => dialog.isVisible(), (v) => v === false);
+    const plan = [[host, 'Circle A', topics.a, alex], [alex, 'Circle A', topics.a, host],
+      [sam, 'Circle B', topics.b, jordan], [jordan, 'Circle B', topics.b, sam]];
+    for (const [p, room, topic] of plan) {
+      await until(`${p.name} to be in ${room} with its topic shown`, () => hook(p.page, () => ({
+        name: window.huddleTest.roomName(), topic: window.huddleTest.topic(),
+      })), (v) => v.name === room && v.topic.includes(topic));
+    }
+    for (const [p, , , partner] of plan) await expectVideoFrom(p, [partner.name]);
+    await until('the countdown to show on a participant page', () => hook(sam.page, () => window.huddleTest.banners()),
+      (b) => b.some((t) => t.includes('Breakout rooms close in')));
+    await screenshot(host.page, '02-breakouts.png');
+    await screenshot(jordan.page, '02-breakouts-phone.png');
+  });
+
+  await check('a host broadcast is shown prominently in every room', async () => {
+    await host.page.getByLabel('Message to every room').fill(`Two minutes left ${nonce}`);
+    await host.page.getByRole('button', { name: 'Broadcast' }).click();
+    for (const p of everyone) {
+      await until(`${p.name} to show the broadcast`, () => hook(p.page, () => window.huddleTest.banners()),
+        (b) => b.some((t) => t.includes(`Two minutes left ${nonce}`) && t.includes('Dr. Rivera')));
+    }
+  });
+
+  await check('"Ask for help" in a breakout raises an alert on the host\'s page', async () => {
+    await sam.page.getByRole('button', { name: 'Ask for help' }).click();
+    await until('the host to see the help request', () => hook(host.page, () => window.huddleTest.alerts()),
+      (a) => a.some((t) => t === 'Sam asks for help in Circle B'));
+    await screenshot(host.page, '03-help-request.png');
+  });
+
+  await check('the host merges with a 2 s countdown and everyone sees all three others again', async () => {
+    const notices = () => Promise.all(everyone.map((p) => hook(p.page, () => window.huddleTest.closingNotices())));
+    const before = await notices();
+    await host.page.getByLabel('Countdown (seconds)').fill('2');
+    await host.page.getByRole('button', { name: 'Bring everyone back' }).click();
+    for (const p of everyone) {
+      await until(`${p.name} to be back in the main room`, () => hook(p.page, () => window.huddleTest.room()),
+        (r) => r && r.id === 'main');
+    }
+    const after = await notices();
+    everyone.forEach((p, i) => {
+      if (!(after[i] > before[i])) throw new Error(`${p.name} got no breakout_closing countdown`);
+    });
+    for (const p of everyone) await expectVideoFrom(p, others(p));
+    await screenshot(host.page, '04-merged.png');
+  });
+
+  await check('participants choose their room; the host extends the timer and brings everyone back', async () => {
+    const page = host.page;
+    await page.getByRole('button', { name: 'Split into breakout rooms…' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('How to assign people').selectOption('choose');
+    await dialog.getByLabel('Number of rooms').fill('2');
+    await dialog.getByLabel('Room 1 name').fill('Quiet corner');
+    await dialog.getByLabel('Room 2 name').fill('Garden');
+    await dialog.getByLabel('Duration in minutes').fill('5');
+    await dialog.getByRole('button', { name: 'Start breakouts' }).click();
+    await until('the split dialog to close', () => dialog.isVisible(), (v) => v === false);
+    await alex.page.getByRole('button', { name: /^Garden/ }).click();
+    await until('Alex to be in the Garden', () => hook(alex.page, () => window.huddleTest.roomName()), (n) => n === 'Garden');
+    await expectVideoFrom(alex, []);
+    const closesAt = () => hook(page, () => window.huddleTest.rooms().closesAt);
+    const before = await until('the timer to run', closesAt, (t) => typeof t === 'number');
+    await page.getByLabel('Add to timer (seconds)').fill('120');
+    await page.getByRole('button', { name: 'Extend timer' }).click();
+    await until('the timer to be 120 s later', closesAt, (t) => t === before + 120_000);
+    await page.getByLabel('Countdown (seconds)').fill('0');
+    await page.getByRole('button', { name: 'Bring everyone back' }).click();
+    for (const p of everyone) {
+      await until(`${p.name} to be back in the main room`, () => hook(p.page, () => window.huddleTest.room()), (r) => r && r.id === 'main');
+    }
+    for (const p of everyone) await expectVideoFrom(p, others(p));
+  });
+
+  await check('leaving closes the connections to the one who left', async () => {
+    await jordan.page.getByRole('button', { name: 'Leave' }).click();
+    for (const p of [host, alex, sam]) await expectVideoFrom(p, others(p).filter((n) => n !== 'Jordan'));
+  });
+
+  let embed = null;
+  await check('the README\'s embedding example joins, shows everyone\'s video and chats', async () => {
+    const context = await browser.newContext({ viewport: { width: 800, height: 600 } });
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    embed = { name: 'Jordan (embed)', page, errors };
+    await page.goto(`${base}/examples/embed.html${jordan.token}`);
+    await until('the embed page to play video from the three others', () => page.evaluate(() =>
+      [...document.querySelectorAll('video:not(#vme)')].filter((v) => v.videoWidth > 0 && !v.paused).length), (n) => n === 3);
+    await until('the embed page\'s own camera to show', () => page.evaluate(() => document.getElementById('vme')?.videoWidth ?? 0), (w) => w > 0);
+    for (const p of [host, alex, sam]) {
+      await until(`${p.name} to get the embed page's hello`, () => chatOf(p),
+        (l) => l.some((m) => m.text === 'Hello, everyone' && m.from === 'Jordan'), { show: (l) => `${l.length} messages` });
+      await expectVideoFrom(p, others(p));
+    }
+    if (errors.length > 0) throw new Error(errors.join('\n'));
+  });
+
+  await check('when the hub restarts, every page reconnects (fresh hello, same token) and the mesh comes back', async () => {
+    const reconnecting = (p) => hook(p.page, () => window.huddleTest.banners().some((b) => b.includes('reconnecting')));
+    await hub.stop(); // going away: close 1001, reconnectable
+    for (const p of [host, alex, sam]) await until(`${p.name} to say it is reconnecting`, () => reconnecting(p), Boolean);
+    const port = new URL(base).port;
+    await startHub(Number(port), 'hub-restarted.log');
+    for (const p of [host, alex, sam]) {
+      await until(`${p.name} to be welcomed again`, () => hook(p.page, () => window.huddleTest.joined()), Boolean);
+      await expectVideoFrom(p, others(p));
+    }
+    await screenshot(host.page, '05-reconnected.png');
+  });
+
+  let observer = null;
+  await check('an observer receives everyone\'s video and sends none (it never offers)', async () => {
+    await embed?.page.context().close();
+    const token = await mintToken({ role: 'observer', sub: 'obs1', name: 'Olive' });
+    const context = await browser.newContext({ viewport: { width: 800, height: 600 } });
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    observer = { name: 'Olive', page, errors };
+    await page.goto(`${base}/?video=320x240#token=${token}`);
+    await page.getByRole('button', { name: 'Join' }).click();
+    await expectVideoFrom(observer, [host.name, alex.name, sam.name]);
+    for (const p of [host, alex, sam]) {
+      await until(`${p.name} to be connected to the observer, receiving no video from it`, () => stats(p.page),
+        (s) => Object.values(s).some((v) => v.name === 'Olive' && v.connectionState === 'connected' && v.framesDecoded === 0));
+    }
+    const refused = await hook(page, () => window.huddleTest.signalRefusals());
+    if (refused.forbidden) throw new Error(`the hub refused ${refused.forbidden} signals from the observer (offers?)`);
+    const mic = await page.getByRole('button', { name: 'Mute microphone' }).isDisabled();
+    if (!mic) throw new Error('the observer page offers a microphone button');
+  });
+
+  const pageErrors = [...everyone, ...(observer ? [observer] : []), ...(embed ? [embed] : [])].flatMap((p) => p.errors.map((e) => `${p.name}: ${e}`));
+  await check('no page errors in any page', async () => {
+    if (pageErrors.length > 0) throw new Error(pageErrors.slice(0, 10).join('\n'));
+  });
+}
+
+async function cleanup() {
+  for (const fn of cleanups.splice(0)) {
+    try {
+      await fn();
+    } catch {
+      // best effort
+    }
+  }
+}
+
+const overall = setTimeout(async () => {
+  log(`not ok - the whole run took longer than ${TOTAL_MS / 1000} s`);
+  failed += 1;
+  await cleanup();
+  log(`e2e: ${passed} passed, ${failed} failed`);
+  process.exit(1);
+}, TOTAL_MS);
+
+try {
+  await main();
+} catch (err) {
+  if (!(err instanceof Abort)) {
+    failed += 1;
+    log(`not ok - setup: ${String(err?.stack || err).split('\n').slice(0, 6).join('\n  ')}`);
+  }
+} finally {
+  clearTimeout(overall);
+  await cleanup();
+}
+log(`e2e: ${passed} passed, ${failed} failed`);
+process.exit(failed === 0 && passed > 0 ? 0 : 1);

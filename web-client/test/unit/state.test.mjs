@@ -1,0 +1,192 @@
+// Message handling without a socket: what each hub message means for the app (events), for the
+// WebRTC mesh (connect / disconnect), and for pending requests; plus close codes and backoff.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MeetingState, Requests, HuddleError } from '../../sdk/state.js';
+import { backoffMs, closeKind, mediaStateOf, MEDIA_STATE_KEY } from '../../sdk/wire.js';
+import { hubSocketUrl, tokenRole } from '../../sdk/huddle.js';
+
+const host = { id: 7, name: 'Dr. Rivera', role: 'host' };
+const alex = { id: 8, name: 'Alex', role: 'participant' };
+const sam = { id: 9, name: 'Sam', role: 'participant' };
+const jordan = { id: 10, name: 'Jordan', role: 'participant' };
+
+function welcomed() {
+  const s = new MeetingState();
+  s.handle({
+    type: 'welcome', protocol: 1, you: alex, meeting: 'demo', room: 'main', peers: [host, sam, jordan],
+    chat: [{ id: 1, seq: 1, room: 'main', from: 7, text: 'Welcome', ts: 1 }],
+    ice_servers: [{ urls: ['stun:stun.example.org:3478'] }],
+    rooms: [{ id: 'main', name: 'Main room', members: [7, 8, 9, 10] }], choosing: false,
+  });
+  return s;
+}
+const names = (out) => out.events.map(([n]) => n);
+
+test('welcome: connect to everyone in the room; history, rooms and roster', () => {
+  const s = new MeetingState();
+  const out = s.handle({
+    type: 'welcome', protocol: 1, you: alex, meeting: 'demo', room: 'main', peers: [host, sam],
+    chat: [], ice_servers: [], rooms: [{ id: 'main', name: 'Main room', members: [7, 8, 9] }],
+    choosing: false,
+  });
+  assert.deepEqual(out.connect.map((p) => p.id), [7, 9]);
+  assert.deepEqual(out.disconnect, []);
+  assert.deepEqual(names(out), ['welcome', 'rooms', 'peers']);
+  assert.deepEqual(s.room, { id: 'main', name: 'Main room', topic: null });
+  assert.equal(s.nameOf(7), 'Dr. Rivera');
+});
+
+test('every server example is handled without throwing', () => {
+  const dir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'proto', 'examples', 'server');
+  for (const f of readdirSync(dir)) {
+    const s = welcomed();
+    const out = s.handle(JSON.parse(readFileSync(join(dir, f), 'utf8')));
+    assert.ok(out.events.length > 0 || out.signal || out.answer, f);
+  }
+});
+
+test('peer_joined and peer_left open and close one connection', () => {
+  const s = welcomed();
+  const casey = { id: 11, name: 'Casey', role: 'participant' };
+  let out = s.handle({ type: 'peer_joined', peer: casey });
+  assert.deepEqual(out.connect, [casey]);
+  assert.deepEqual(names(out), ['peer-joined', 'peers', 'rooms']);
+  out = s.handle({ type: 'peer_left', id: 9, reason: 'moved' });
+  assert.deepEqual(out.disconnect, [9]);
+  assert.equal(out.events[0][1].reason, 'moved');
+  assert.equal(out.events[0][1].peer.name, 'Sam');
+  assert.deepEqual(s.peerList().map((p) => p.id), [7, 10, 11]);
+});
+
+test('room_changed keeps connections to people who came along, closes the rest, opens new ones', () => {
+  const s = welcomed(); // room: 7, 9, 10
+  const casey = { id: 11, name: 'Casey', role: 'participant' };
+  const out = s.handle({
+    type: 'room_changed', room: 'b1', name: 'Circle A', topic: 'A small win', peers: [sam, casey],
+    chat: [{ id: 5, seq: 1, room: 'b1', from: 11, text: 'hi', ts: 2 }],
+  });
+  assert.deepEqual(out.disconnect.sort((x, y) => x - y), [7, 10]);
+  assert.deepEqual(out.connect.map((p) => p.id), [11]);
+  assert.deepEqual(s.room, { id: 'b1', name: 'Circle A', topic: 'A small win' });
+  assert.deepEqual(s.chat.map((m) => m.id), [5], 'history is the new room\'s');
+  assert.equal(s.nameOf(7), 'Dr. Rivera', 'people in other rooms keep their names');
+});
+
+test('rooms updates the list, the timer, choosing, and our room\'s topic', () => {
+  const s = welcomed();
+  const out = s.handle({
+    type: 'rooms', rooms: [{ id: 'main', name: 'Main room', topic: 'Check-in', members: [7, 8] }, { id: 'b1', name: 'Room 1', members: [9, 10] }],
+    closes_at: 1795000600000, choosing: true,
+  });
+  assert.deepEqual(names(out), ['rooms']);
+  assert.equal(out.events[0][1].closesAt, 1795000600000);
+  assert.equal(out.events[0][1].choosing, true);
+  assert.equal(s.room.topic, 'Check-in');
+  assert.equal(s.roomOf(9), 'b1');
+});
+
+test('chat: group messages join the history, private ones do not', () => {
+  const s = welcomed();
+  let out = s.handle({ type: 'chat', id: 2, seq: 2, room: 'main', from: 9, text: 'hello', ts: 3 });
+  assert.equal(out.events[0][1].private, false);
+  out = s.handle({ type: 'chat', id: 3, seq: 3, room: 'main', from: 9, to: 8, text: 'psst', ts: 4 });
+  assert.equal(out.events[0][1].private, true);
+  assert.equal(out.events[0][1].message.to, 8);
+  assert.deepEqual(s.chat.map((m) => m.id), [1, 2]);
+});
+
+test('signals go to the mesh; SDK media state is not app data', () => {
+  const s = welcomed();
+  const sig = s.handle({ type: 'signal', from: 9, data: { candidate: { candidate: 'c' } } });
+  assert.deepEqual(sig.signal, { from: 9, data: { candidate: { candidate: 'c' } } });
+  assert.deepEqual(sig.events, []);
+  const media = s.handle({ type: 'data', from: 9, payload: { [MEDIA_STATE_KEY]: { audio: false, video: true } } });
+  assert.deepEqual(media.events, [['peer-media', { id: 9, audio: false, video: true }]]);
+  const app = s.handle({ type: 'data', from: 9, payload: { step: 3 } });
+  assert.equal(app.events[0][0], 'data');
+  assert.equal(mediaStateOf({ step: 3 }), null);
+});
+
+test('host-facing events name people and rooms', () => {
+  const s = welcomed();
+  s.handle({ type: 'rooms', rooms: [{ id: 'main', name: 'Main room', members: [7, 8] }, { id: 'b1', name: 'Circle A', members: [9] }], choosing: false });
+  const out = s.handle({ type: 'help_requested', from: 9, room: 'b1', ts: 5 });
+  assert.deepEqual(out.events[0], ['help-requested', { from: 9, name: 'Sam', room: 'b1', roomName: 'Circle A', ts: 5 }]);
+  const closing = s.handle({ type: 'breakout_closing', closes_at: 100, seconds: 60 });
+  assert.deepEqual(closing.events[0], ['breakout-closing', { closesAt: 100, seconds: 60 }]);
+  assert.equal(s.closesAt, 100);
+});
+
+test('ack and error answer requests; errors without ref are events', async () => {
+  const s = welcomed();
+  const r = new Requests();
+  const a = r.create();
+  const b = r.create();
+  const c = r.create();
+  assert.notEqual(a.id, b.id);
+  assert.equal(r.settle(s.handle({ type: 'ack', ref: a.id }).answer), true);
+  await a.promise;
+  const refused = s.handle({ type: 'error', code: 'forbidden', message: 'hosts only', ref: b.id });
+  r.settle(refused.answer);
+  await assert.rejects(b.promise, (e) => e instanceof HuddleError && e.code === 'forbidden');
+  assert.equal(r.settle({ ref: 999 }), false, 'unknown refs are ignored');
+  r.failAll('socket closed');
+  await assert.rejects(c.promise, (e) => e.code === 'closed');
+  const general = s.handle({ type: 'error', code: 'rate_limited', message: 'slow down' });
+  assert.deepEqual(general.events, [['error', { code: 'rate_limited', message: 'slow down' }]]);
+});
+
+test('unknown message types from a newer hub are ignored', () => {
+  const s = welcomed();
+  assert.deepEqual(s.handle({ type: 'future_thing' }), { events: [], connect: [], disconnect: [] });
+});
+
+test('close codes: 40xx and 1009 terminal, 41xx and 1001 reconnectable', () => {
+  for (const c of [4001, 4002, 4003, 4004, 4005, 1009]) assert.equal(closeKind(c), 'terminal', String(c));
+  for (const c of [1001, 4101, 4102, 4103, 4104, 4105, 1006]) assert.equal(closeKind(c), 'reconnectable', String(c));
+  assert.equal(closeKind(1000), 'normal');
+});
+
+test('backoff: 1 s, 2 s, 4 s … capped at 30 s, jitter at most 20 %', () => {
+  assert.deepEqual([1, 2, 3, 4, 5, 6, 7, 20].map((n) => backoffMs(n, 0)), [1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]);
+  assert.equal(backoffMs(1, 0.999), 1200);
+});
+
+test('hub URL and token role hint', () => {
+  assert.equal(hubSocketUrl('http://127.0.0.1:8090/#token=abc'), 'ws://127.0.0.1:8090/v1/ws');
+  assert.equal(hubSocketUrl('https://hub.example/huddle/'), 'wss://hub.example/huddle/v1/ws');
+  assert.equal(hubSocketUrl('wss://hub.example/v1/ws'), 'wss://hub.example/v1/ws');
+  const payload = Buffer.from(JSON.stringify({ role: 'observer', name: 'Obs' })).toString('base64url');
+  assert.equal(tokenRole(`eyJhbGciOiJIUzI1NiJ9.${payload}.sig`), 'observer');
+  assert.equal(tokenRole('garbage'), null);
+});
+
+test('the own room\'s member list follows joins and leaves (the hub sends rooms then only during breakouts)', () => {
+  const s = new MeetingState();
+  s.handle({ type: 'welcome', protocol: 1, you: host, meeting: 'demo', room: 'main', peers: [], chat: [],
+    ice_servers: [], rooms: [{ id: 'main', name: 'Main room', members: [7] }], choosing: false });
+  let out = s.handle({ type: 'peer_joined', peer: alex });
+  assert.deepEqual(names(out), ['peer-joined', 'peers', 'rooms']);
+  s.handle({ type: 'peer_joined', peer: sam });
+  assert.deepEqual(s.rooms[0].members, [7, 8, 9]);
+  out = s.handle({ type: 'peer_left', id: 8, reason: 'left' });
+  assert.deepEqual(s.rooms[0].members, [7, 9]);
+  assert.equal(names(out).at(-1), 'rooms');
+  // A hub list that already agrees produces no extra event.
+  s.handle({ type: 'rooms', rooms: [{ id: 'main', name: 'Main room', members: [7, 9, 10] }], choosing: false });
+  out = s.handle({ type: 'peer_joined', peer: jordan });
+  assert.deepEqual(names(out), ['peer-joined', 'peers']);
+});
+
+test('room_changed never lists ourselves as a peer (newer hubs include the recipient)', () => {
+  const s = welcomed(); // we are Alex (8)
+  const out = s.handle({ type: 'room_changed', room: 'b1', name: 'Circle A', peers: [alex, sam], chat: [] });
+  assert.deepEqual(out.connect, []);
+  assert.deepEqual(s.peerList().map((p) => p.id), [9]);
+  assert.deepEqual(out.disconnect.sort((x, y) => x - y), [7, 10]);
+});
