@@ -458,10 +458,7 @@ impl Meeting {
                 message: ServerMessage::PeerJoined { peer: you },
             });
         }
-        if self.has_breakouts() {
-            // Hosts watch room membership; keep everyone's list current.
-            self.announce_rooms(effects);
-        }
+        self.roster_changed(effects);
     }
 
     /// A second connection of the same person: it inherits the seat; the room sees that seat
@@ -537,8 +534,32 @@ impl Meeting {
                 });
             }
         }
+        self.roster_changed(effects);
+    }
+
+    /// After a join or leave: with breakouts open everyone's room list changes; without, only
+    /// hosts and cohosts get it (they run the roster; a 1,000-person lobby-free join storm must
+    /// not send everyone the whole list each time).
+    fn roster_changed(&self, effects: &mut Vec<Effect>) {
         if self.has_breakouts() {
             self.announce_rooms(effects);
+            return;
+        }
+        let moderators: Vec<PeerId> = self
+            .members
+            .iter()
+            .filter(|(_, m)| m.identity.role.is_moderator())
+            .map(|(p, _)| *p)
+            .collect();
+        if !moderators.is_empty() {
+            effects.push(Effect::Send {
+                to: moderators,
+                message: ServerMessage::Rooms {
+                    rooms: self.room_list(),
+                    closes_at: self.clock.closes_at,
+                    choosing: self.clock.choosing,
+                },
+            });
         }
     }
 
@@ -1306,7 +1327,10 @@ mod tests {
     fn join_welcomes_and_announces() {
         let mut m = meeting();
         let e = join(&mut m, 1, Role::Host);
-        assert_eq!(e.len(), 1, "no one to announce to");
+        assert_eq!(e.len(), 2, "welcome, and the roster for the host");
+        assert!(
+            matches!(&e[1], Effect::Send { to, message: ServerMessage::Rooms { .. } } if to == &vec![PeerId(1)])
+        );
         let e = join(&mut m, 2, Role::Participant);
         match &e[0] {
             Effect::Send {
@@ -1377,7 +1401,7 @@ mod tests {
             3,
         );
         assert_eq!(
-            e,
+            e[..1],
             vec![Effect::Send {
                 to: vec![PeerId(1)],
                 message: ServerMessage::PeerLeft {
@@ -1385,6 +1409,9 @@ mod tests {
                     reason: PeerLeftReason::Disconnected
                 }
             }]
+        );
+        assert!(
+            matches!(&e[1], Effect::Send { to, message: ServerMessage::Rooms { .. } } if to == &vec![PeerId(1)])
         );
         let e = request(
             &mut m,

@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::limits;
 use crate::meeting::{Directory, MeetingConfig};
 use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::serve::ListenerExt;
@@ -21,6 +21,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 /// State shared by every connection: read-mostly, cheap to clone behind an `Arc`.
 pub(crate) struct AppState {
@@ -128,7 +129,16 @@ impl Server {
             .route("/v1/ws", get(upgrade))
             .route("/healthz", get(|| async { "ok\n" }))
             .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
-            .fallback_service(ServeDir::new(&state.config.web_root))
+            // The SDK is public code that partner pages import cross-origin as ES modules,
+            // which browsers only allow with CORS. No credentials are involved.
+            .fallback_service(
+                tower::ServiceBuilder::new()
+                    .layer(SetResponseHeaderLayer::if_not_present(
+                        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                        HeaderValue::from_static("*"),
+                    ))
+                    .service(ServeDir::new(&state.config.web_root)),
+            )
             .with_state(state);
         // Small signaling frames must not wait for ACKs (Nagle): p99 latency depends on it.
         let listener = listener.tap_io(|tcp| {

@@ -12,6 +12,9 @@ export interface BreakoutRoomSpec {
   topic?: string | null;
 }
 
+/** Any JSON value, relayed unchanged. */
+export type OpaqueJson = unknown;
+
 /**
  * A peer's id, assigned by the hub, unique for the life of the process. Numbers (not names or
  * the partner's `sub`) so that nothing identifying travels in signaling and logs.
@@ -47,7 +50,7 @@ export interface ClientHello {
 export interface ClientSignal {
   type: "signal";
   id?: number | null;
-  data: unknown;
+  data: OpaqueJson;
   to: PeerId;
 }
 
@@ -63,7 +66,7 @@ export interface ClientChat {
 export interface ClientData {
   type: "data";
   id?: number | null;
-  payload: unknown;
+  payload: OpaqueJson;
   to?: PeerId | null;
 }
 
@@ -156,6 +159,16 @@ export interface ClientAskHelp {
 }
 
 /**
+ * A fresher token for the same person and meeting, before the current one expires. Without
+ * it the hub closes the socket at expiry (close 4006).
+ */
+export interface ClientRefresh {
+  type: "refresh";
+  id?: number | null;
+  token: string;
+}
+
+/**
  * One client frame: an optional request `id` (answered by `ack` or `error` with `ref`) and the
  * message itself. Unknown fields are ignored, so a field the hub sets (like `from`) cannot be
  * forged by putting it in a frame.
@@ -174,7 +187,8 @@ export type ClientFrame =
   | ClientMerge
   | ClientExtendTimer
   | ClientReopen
-  | ClientAskHelp;
+  | ClientAskHelp
+  | ClientRefresh;
 
 /** Each ClientFrame by its `type`. */
 export interface ClientFrameByType {
@@ -192,6 +206,7 @@ export interface ClientFrameByType {
   extend_timer: ClientExtendTimer;
   reopen: ClientReopen;
   ask_help: ClientAskHelp;
+  refresh: ClientRefresh;
 }
 
 export type ClientFrameType = ClientFrame['type'];
@@ -234,7 +249,7 @@ export interface Peer {
 }
 
 /** Why a peer left a room, as told to the others in it. */
-export type PeerLeftReason = "left" | "disconnected" | "moved";
+export type PeerLeftReason = "left" | "disconnected" | "moved" | "replaced";
 
 /**
  * What a person may do in a meeting. Comes from the token's `role` claim and is checked on every
@@ -280,7 +295,10 @@ export interface ServerRoomChanged {
   /** The new room's recent group chat. */
   chat: ChatMessage[];
   name: string;
-  /** Everyone else in the new room. */
+  /**
+   * Everyone in the new room, **you included** (skip your own id). One frame is shared by
+   * everyone moved into the room at once, so a thousand-person merge is serialized once.
+   */
   peers: Peer[];
   room: RoomId;
   topic?: string | null;
@@ -320,7 +338,7 @@ export interface ServerHelpRequested {
 /** Signaling relayed from a peer in your room; `data` is exactly what that peer sent. */
 export interface ServerSignal {
   type: "signal";
-  data: unknown;
+  data: OpaqueJson;
   from: PeerId;
 }
 
@@ -333,7 +351,7 @@ export interface ServerChat extends ChatMessage {
 export interface ServerData {
   type: "data";
   from: PeerId;
-  payload: unknown;
+  payload: OpaqueJson;
   to?: PeerId | null;
 }
 

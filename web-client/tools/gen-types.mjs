@@ -61,6 +61,8 @@ function typeOf(schema, indent) {
   if (schema.enum) return schema.enum.map((v) => JSON.stringify(v)).join(' | ');
   const union = schema.oneOf || schema.anyOf;
   if (union) return union.map((s) => wrap(typeOf(s, indent))).join(' | ');
+  // No `type` at all: any JSON value (e.g. OpaqueJson, relayed unchanged).
+  if (schema.type === undefined && !schema.properties) return 'unknown';
   const types = Array.isArray(schema.type) ? schema.type : [schema.type];
   return types.map((t) => {
     switch (t) {
