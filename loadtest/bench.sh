@@ -46,7 +46,7 @@ for s in "${scenarios[@]}"; do
       start_hub
       "$LT" --url $URL --hub-pid $HUB --json $OUT/relay-sweep.json --plot $OUT/relay-sweep.svg \
         relay --pairs 100 --duration-secs 5 --p99-limit-ms 50 \
-        --sweep 10000,25000,50000,75000,100000,150000,200000,250000,300000,400000
+        --sweep 10000,50000,100000,200000,300000,400000,500000,600000,800000
       stop_hub ;;
     matchbox)
       command -v matchbox_server >/dev/null || { echo "matchbox_server missing: cargo install matchbox_server" >&2; exit 1; }
@@ -57,7 +57,7 @@ for s in "${scenarios[@]}"; do
         relay --pairs 100 --rate 10000 --duration-secs 10
       "$LT" --protocol matchbox --url ws://127.0.0.1:3536 --hub-pid $MB --json $OUT/matchbox-sweep.json \
         --plot $OUT/matchbox-sweep.svg relay --pairs 100 --duration-secs 5 --p99-limit-ms 50 \
-        --sweep 10000,25000,50000,75000,100000,150000,200000,250000,300000,400000
+        --sweep 10000,50000,100000,200000,300000,400000,500000,600000,800000
       kill $MB; wait $MB 2>/dev/null || true
       matchbox_server >/dev/null 2>&1 &
       MB=$!

@@ -95,6 +95,9 @@ enum Scenario {
         interval_secs: f64,
         #[arg(long, default_value_t = 30.0)]
         duration_secs: f64,
+        /// Seconds of chat before measuring starts.
+        #[arg(long, default_value_t = 10.0)]
+        warmup_secs: f64,
     },
     /// One big meeting split into rooms and merged back, repeatedly.
     Breakouts {
@@ -191,6 +194,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             size,
             interval_secs,
             duration_secs,
+            warmup_secs,
         } => {
             chat::run(
                 target,
@@ -199,6 +203,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                     size,
                     interval: secs(interval_secs),
                     duration: secs(duration_secs),
+                    warmup: secs(warmup_secs),
                 },
             )
             .await?

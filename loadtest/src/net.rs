@@ -43,7 +43,7 @@ async fn join_inner(
             let token = target
                 .minter
                 .mint(meeting, sub, sub, role, Duration::from_secs(3600))?;
-            let (mut ws, _) = tokio_tungstenite::connect_async(target.url.as_str())
+            let (mut ws, _) = connect(target.url.as_str())
                 .await
                 .map_err(|e| e.to_string())?;
             let hello = json!({"type": "hello", "protocol": 1, "token": token});
@@ -74,9 +74,7 @@ async fn join_inner(
         }
         crate::Protocol::Matchbox => {
             let url = format!("{}/{}", target.url.trim_end_matches('/'), meeting);
-            let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str())
-                .await
-                .map_err(|e| e.to_string())?;
+            let (mut ws, _) = connect(url.as_str()).await.map_err(|e| e.to_string())?;
             loop {
                 match ws.next().await {
                     Some(Ok(Message::Text(text))) => {
@@ -97,6 +95,24 @@ async fn join_inner(
             }
         }
     }
+}
+
+/// Opens a WebSocket with small buffers and Nagle off: the generator holds tens of thousands of
+/// sockets, and tungstenite's default 128 KiB read buffer each would cost it gigabytes and page
+/// faults that show up as latency.
+async fn connect(
+    url: &str,
+) -> Result<
+    (
+        Ws,
+        tokio_tungstenite::tungstenite::handshake::client::Response,
+    ),
+    tokio_tungstenite::tungstenite::Error,
+> {
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(8 * 1024)
+        .write_buffer_size(8 * 1024);
+    tokio_tungstenite::connect_async_with_config(url, Some(config), true).await
 }
 
 /// A signal frame addressed to `to` carrying `data`, in the target's protocol.

@@ -110,6 +110,7 @@ async fn chat_smoke() {
         size: 4,
         interval: Duration::from_millis(300),
         duration: Duration::from_millis(1200),
+        warmup: Duration::from_millis(100),
     };
     let report = chat::run(target, &p).await.unwrap();
     // Every message reaches the 3 others in its meeting.

@@ -19,6 +19,9 @@ pub struct ChatParams {
     pub size: usize,
     pub interval: Duration,
     pub duration: Duration,
+    /// Messages sent before this much time has passed are delivered but not measured (the join
+    /// storm of tens of thousands of sockets is still settling).
+    pub warmup: Duration,
 }
 
 pub async fn run(target: Arc<Target>, p: &ChatParams) -> Result<Report, String> {
@@ -28,7 +31,7 @@ pub async fn run(target: Arc<Target>, p: &ChatParams) -> Result<Report, String> 
     let mut report = Report::new(
         "chat",
         target.protocol,
-        json!({"meetings": p.meetings, "size": p.size, "interval_s": p.interval.as_secs_f64(), "duration_s": p.duration.as_secs_f64()}),
+        json!({"meetings": p.meetings, "size": p.size, "interval_s": p.interval.as_secs_f64(), "duration_s": p.duration.as_secs_f64(), "warmup_s": p.warmup.as_secs_f64()}),
     );
     let total = p.meetings * p.size;
     let who = (0..total)
@@ -44,7 +47,8 @@ pub async fn run(target: Arc<Target>, p: &ChatParams) -> Result<Report, String> 
     let joined = join_all(&target, who, 100, Some(&bar)).await?;
     bar.finish_and_clear();
 
-    let until = now_nanos() + p.duration.as_nanos() as u64;
+    let measure_from = now_nanos() + p.warmup.as_nanos() as u64;
+    let until = measure_from + p.duration.as_nanos() as u64;
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
     let interval_ns = p.interval.as_nanos() as u64;
@@ -66,7 +70,9 @@ pub async fn run(target: Arc<Target>, p: &ChatParams) -> Result<Report, String> 
                         };
                         if text.contains("\"type\":\"chat\"") && !text.contains(own.as_str()) {
                             if let Some(t) = number_after(&text, "\"text\":\"") {
-                                h.saturating_record(now_nanos().saturating_sub(t) / 1000);
+                                if t >= measure_from {
+                                    h.saturating_record(now_nanos().saturating_sub(t) / 1000);
+                                }
                             }
                         }
                     }
@@ -81,7 +87,7 @@ pub async fn run(target: Arc<Target>, p: &ChatParams) -> Result<Report, String> 
             h
         }));
     }
-    tokio::time::sleep(p.duration + Duration::from_millis(500)).await;
+    tokio::time::sleep(p.warmup + p.duration + Duration::from_millis(500)).await;
     let _ = stop_tx.send(true);
     let mut all = new_histogram();
     for t in tasks {
