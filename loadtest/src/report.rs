@@ -154,6 +154,7 @@ impl Report {
         chart
             .configure_mesh()
             .x_desc("percentile")
+            .x_labels(5)
             .y_desc("latency (ms)")
             .x_label_formatter(&|x| match x.round() as i32 {
                 0 => "p0".into(),
