@@ -65,8 +65,20 @@ async fn no_chat_sdp_names_or_tokens_in_the_log() {
     let mut refused = connect(&hub.url).await;
     refused.hello(&bad).await;
     refused.expect_close().await;
+    // Moderator actions are audited.
+    host.send(json!({"type": "request_mute", "peer": guest.id, "audio": true, "id": 70}))
+        .await;
+    host.recv_until(|f| f["ref"] == 70).await;
+    host.send(json!({"type": "lock", "locked": true, "id": 71}))
+        .await;
+    host.recv_until(|f| f["ref"] == 71).await;
+    host.send(json!({"type": "split", "strategy": "even", "count": 1, "id": 72}))
+        .await;
+    host.recv_until(|f| f["ref"] == 72).await;
     guest.close().await;
-    host.recv_type("peer_left").await;
+    // The guest was alone in the breakout: the room list shows it empty once the guest is gone.
+    host.recv_until(|f| f["type"] == "rooms" && f["rooms"][1]["members"] == json!([]))
+        .await;
 
     let log = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     assert!(log.contains("joined"), "the capture works: {log}");
@@ -75,6 +87,15 @@ async fn no_chat_sdp_names_or_tokens_in_the_log() {
         let signature = token.rsplit('.').next().unwrap();
         assert!(!log.contains(signature), "token signature in the log");
         assert!(!log.contains(token.as_str()), "token in the log");
+    }
+    let audit: Vec<&str> = log.lines().filter(|l| l.contains(" INFO audit:")).collect();
+    for action in ["request_mute", "lock", "split"] {
+        assert!(
+            audit
+                .iter()
+                .any(|l| l.contains(&format!("action=\"{action}\""))),
+            "audit event for {action}: {audit:?}"
+        );
     }
     let info_and_above: String = log
         .lines()

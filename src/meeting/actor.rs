@@ -365,6 +365,19 @@ impl Actor {
                         }
                     }
                 }
+                Effect::Close { peer, code } => {
+                    if let Some(conn) = self.conns.remove(&peer) {
+                        conn.kill.trip(code);
+                    }
+                }
+                Effect::Audit {
+                    by,
+                    action,
+                    subject,
+                } => {
+                    // The audit trail: who did what to whom. Ids only, never names or text.
+                    tracing::info!(target: "audit", meeting = self.meeting.id(), by = %by, action, subject = subject.map(|s| s.to_string()), "moderator action");
+                }
                 Effect::Refuse { .. } | Effect::TakeOver { .. } => {}
             }
         }

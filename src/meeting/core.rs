@@ -6,8 +6,8 @@
 
 use crate::limits;
 use crate::protocol::{
-    BreakoutRoomSpec, ChatMessage, ClientMessage, ErrorCode, IceServer, OpaqueJson, Peer, PeerId,
-    PeerLeftReason, RequestId, Role, RoomId, RoomInfo, ServerMessage, SplitStrategy,
+    BreakoutRoomSpec, ChatMessage, ClientMessage, CloseCode, ErrorCode, IceServer, OpaqueJson,
+    Peer, PeerId, PeerLeftReason, RequestId, Role, RoomId, RoomInfo, ServerMessage, SplitStrategy,
     PROTOCOL_VERSION,
 };
 use rand::rngs::StdRng;
@@ -65,6 +65,15 @@ pub enum Effect {
     /// takes over that seat (id, room, role) and the old connection is closed as replaced.
     /// Carried out before the effects that follow it, which address the seat.
     TakeOver { seat: PeerId, by: PeerId },
+    /// Close `peer`'s connection with `code` (removed, meeting ended). The core has already
+    /// taken the peer out; sends after this one skip it.
+    Close { peer: PeerId, code: CloseCode },
+    /// A moderator action, for the audit log (who, what, to whom). Never carries chat text.
+    Audit {
+        by: PeerId,
+        action: &'static str,
+        subject: Option<PeerId>,
+    },
 }
 
 /// Settings a meeting is created with.
@@ -167,6 +176,12 @@ pub struct Meeting {
     room_counter: u64,
     clock: BreakoutClock,
     last_split: Vec<ClosedRoom>,
+    /// People (`sub`) removed with a ban: refused for the rest of the meeting.
+    banned: HashSet<String>,
+    /// While locked, only hosts and cohosts may join.
+    locked: bool,
+    /// Raised hands, first raised first.
+    hands: Vec<PeerId>,
     /// For the `random` strategy; seeded by the caller so tests are reproducible.
     rng: StdRng,
 }
@@ -190,6 +205,9 @@ impl Meeting {
             room_counter: 0,
             clock: BreakoutClock::default(),
             last_split: Vec::new(),
+            banned: HashSet::new(),
+            locked: false,
+            hands: Vec::new(),
             rng: StdRng::seed_from_u64(seed),
         }
     }
@@ -262,7 +280,21 @@ impl Meeting {
                     // A late frame from a connection that already left: nothing to answer.
                     return effects;
                 }
+                let action = message.kind();
+                let subject = match &message {
+                    ClientMessage::Move { peer, .. }
+                    | ClientMessage::Remove { peer, .. }
+                    | ClientMessage::RequestMute { peer, .. }
+                    | ClientMessage::SetRole { peer, .. }
+                    | ClientMessage::TransferHost { peer } => Some(*peer),
+                    ClientMessage::Swap { a, .. } => Some(*a),
+                    _ => None,
+                };
+                let moderator_action = is_moderator_action(&message);
                 let outcome = self.request(from, message, now, &mut effects);
+                if moderator_action && outcome.is_ok() {
+                    self.audit(from, action, subject, now, &mut effects);
+                }
                 match (outcome, id) {
                     (Ok(()), Some(reference)) => effects.push(Effect::Send {
                         to: vec![from],
@@ -287,17 +319,7 @@ impl Meeting {
         effects: &mut Vec<Effect>,
     ) -> Outcome {
         use ClientMessage as M;
-        let moderator_only = !matches!(
-            message,
-            M::Hello { .. }
-                | M::Signal { .. }
-                | M::Chat { .. }
-                | M::Data { .. }
-                | M::ChooseRoom { .. }
-                | M::AskHelp {}
-                | M::Refresh { .. }
-        );
-        if moderator_only && !self.role_of(from).is_moderator() {
+        if is_moderator_action(&message) && !self.role_of(from).is_moderator() {
             return Err((ErrorCode::Forbidden, "only hosts and cohosts may do this"));
         }
         match message {
@@ -344,6 +366,67 @@ impl Meeting {
             M::ExtendTimer { secs } => self.extend_timer(secs, now, effects),
             M::Reopen { duration_secs } => self.reopen(duration_secs, now, effects),
             M::AskHelp {} => self.ask_help(from, now, effects),
+            M::Remove { peer, ban } => self.remove(from, peer, ban, effects),
+            M::EndMeeting {} => {
+                self.end(effects);
+                Ok(())
+            }
+            M::RequestMute { peer, audio, video } => {
+                if !self.members.contains_key(&peer) {
+                    return Err((ErrorCode::NotFound, "no such peer in this meeting"));
+                }
+                effects.push(Effect::Send {
+                    to: vec![peer],
+                    message: ServerMessage::MuteRequested {
+                        by: from,
+                        audio,
+                        video,
+                    },
+                });
+                Ok(())
+            }
+            M::MediaState { audio, video } => {
+                let room = self.room_of(from).cloned().unwrap_or_else(RoomId::main);
+                let others: Vec<PeerId> = self
+                    .room_members(&room)
+                    .into_iter()
+                    .filter(|p| *p != from)
+                    .collect();
+                if !others.is_empty() {
+                    effects.push(Effect::Send {
+                        to: others,
+                        message: ServerMessage::PeerMedia {
+                            id: from,
+                            audio,
+                            video,
+                        },
+                    });
+                }
+                Ok(())
+            }
+            M::RaiseHand { raised } => {
+                if !self.role_of(from).may_speak() {
+                    return Err((ErrorCode::Forbidden, "observers cannot raise a hand"));
+                }
+                let queued = self.hands.contains(&from);
+                if raised && !queued {
+                    self.hands.push(from);
+                } else if !raised && queued {
+                    self.hands.retain(|p| *p != from);
+                }
+                self.announce_hands(effects);
+                Ok(())
+            }
+            M::SetRole { peer, role } => self.set_role(from, peer, role, effects),
+            M::TransferHost { peer } => self.transfer_host(from, peer, effects),
+            M::Lock { locked } => {
+                self.locked = locked;
+                effects.push(Effect::Send {
+                    to: self.member_ids(),
+                    message: ServerMessage::Locked { locked, by: from },
+                });
+                Ok(())
+            }
         }
     }
 
@@ -394,6 +477,14 @@ impl Meeting {
     }
 
     fn join(&mut self, peer: PeerId, identity: Identity, effects: &mut Vec<Effect>) {
+        if self.banned.contains(&identity.sub) {
+            effects.push(Effect::Refuse {
+                peer,
+                code: ErrorCode::Forbidden,
+                message: "you were removed from this meeting".into(),
+            });
+            return;
+        }
         if let Some(seat) = self
             .members
             .iter()
@@ -408,6 +499,14 @@ impl Meeting {
                 peer,
                 code: ErrorCode::Internal,
                 message: "peer id already in use".into(),
+            });
+            return;
+        }
+        if self.locked && !identity.role.is_moderator() {
+            effects.push(Effect::Refuse {
+                peer,
+                code: ErrorCode::MeetingLocked,
+                message: "the meeting is locked".into(),
             });
             return;
         }
@@ -524,6 +623,10 @@ impl Meeting {
         let Some(member) = self.members.remove(&peer) else {
             return;
         };
+        if self.hands.contains(&peer) {
+            self.hands.retain(|p| *p != peer);
+            self.announce_hands(effects);
+        }
         if let Some(room) = self.rooms.get_mut(&member.room) {
             room.members.remove(&peer);
             let others: Vec<PeerId> = room.members.iter().copied().collect();
@@ -535,6 +638,161 @@ impl Meeting {
             }
         }
         self.roster_changed(effects);
+    }
+
+    fn moderators(&self) -> Vec<PeerId> {
+        self.members
+            .iter()
+            .filter(|(_, m)| m.identity.role.is_moderator())
+            .map(|(p, _)| *p)
+            .collect()
+    }
+
+    fn announce_hands(&self, effects: &mut Vec<Effect>) {
+        let to = self.moderators();
+        if !to.is_empty() {
+            effects.push(Effect::Send {
+                to,
+                message: ServerMessage::Hands {
+                    queue: self.hands.clone(),
+                },
+            });
+        }
+    }
+
+    fn audit(
+        &self,
+        by: PeerId,
+        action: &'static str,
+        subject: Option<PeerId>,
+        now: Millis,
+        effects: &mut Vec<Effect>,
+    ) {
+        effects.push(Effect::Audit {
+            by,
+            action,
+            subject,
+        });
+        let to = self.moderators();
+        if !to.is_empty() {
+            effects.push(Effect::Send {
+                to,
+                message: ServerMessage::Audit {
+                    by,
+                    action: action.to_owned(),
+                    subject,
+                    ts: now,
+                },
+            });
+        }
+    }
+
+    fn remove(
+        &mut self,
+        by: PeerId,
+        peer: PeerId,
+        ban: bool,
+        effects: &mut Vec<Effect>,
+    ) -> Outcome {
+        if peer == by {
+            return Err((ErrorCode::BadRequest, "you cannot remove yourself"));
+        }
+        let Some(member) = self.members.get(&peer) else {
+            return Err((ErrorCode::NotFound, "no such peer in this meeting"));
+        };
+        if member.identity.role == Role::Host && self.role_of(by) != Role::Host {
+            return Err((ErrorCode::Forbidden, "only a host can remove a host"));
+        }
+        if ban {
+            self.banned.insert(member.identity.sub.clone());
+        }
+        effects.push(Effect::Close {
+            peer,
+            code: CloseCode::Removed,
+        });
+        self.leave(peer, PeerLeftReason::Removed, effects);
+        Ok(())
+    }
+
+    /// Everyone out; the meeting is empty afterwards (its actor then stops).
+    fn end(&mut self, effects: &mut Vec<Effect>) {
+        for peer in self.member_ids() {
+            effects.push(Effect::Close {
+                peer,
+                code: CloseCode::MeetingEnded,
+            });
+        }
+        self.members.clear();
+        self.rooms.retain(|id, _| id.is_main());
+        for room in self.rooms.values_mut() {
+            room.members.clear();
+        }
+        self.clock = BreakoutClock::default();
+        self.hands.clear();
+    }
+
+    fn set_role(
+        &mut self,
+        by: PeerId,
+        peer: PeerId,
+        role: Role,
+        effects: &mut Vec<Effect>,
+    ) -> Outcome {
+        if self.role_of(by) != Role::Host {
+            return Err((ErrorCode::Forbidden, "only the host changes roles"));
+        }
+        if role == Role::Host {
+            return Err((
+                ErrorCode::BadRequest,
+                "use transfer_host to hand over the host role",
+            ));
+        }
+        let Some(member) = self.members.get_mut(&peer) else {
+            return Err((ErrorCode::NotFound, "no such peer in this meeting"));
+        };
+        if member.identity.role == Role::Host {
+            return Err((
+                ErrorCode::Forbidden,
+                "a host's role changes only by transfer_host",
+            ));
+        }
+        member.identity.role = role;
+        if !role.may_speak() {
+            self.hands.retain(|p| *p != peer);
+        }
+        self.announce_peer(peer, effects);
+        Ok(())
+    }
+
+    fn transfer_host(&mut self, by: PeerId, peer: PeerId, effects: &mut Vec<Effect>) -> Outcome {
+        if self.role_of(by) != Role::Host {
+            return Err((
+                ErrorCode::Forbidden,
+                "only the host hands over the host role",
+            ));
+        }
+        if peer == by {
+            return Err((ErrorCode::BadRequest, "you are the host already"));
+        }
+        let Some(member) = self.members.get_mut(&peer) else {
+            return Err((ErrorCode::NotFound, "no such peer in this meeting"));
+        };
+        member.identity.role = Role::Host;
+        if let Some(me) = self.members.get_mut(&by) {
+            me.identity.role = Role::Cohost;
+        }
+        self.announce_peer(peer, effects);
+        self.announce_peer(by, effects);
+        Ok(())
+    }
+
+    fn announce_peer(&self, peer: PeerId, effects: &mut Vec<Effect>) {
+        if let Some(p) = self.peer_of(peer) {
+            effects.push(Effect::Send {
+                to: self.member_ids(),
+                message: ServerMessage::PeerUpdated { peer: p },
+            });
+        }
     }
 
     /// After a join or leave: with breakouts open everyone's room list changes; without, only
@@ -1220,6 +1478,28 @@ pub fn is_offer(data: &OpaqueJson) -> bool {
     let data = &data;
     let kind = |v: &serde_json::Value| v.get("type").and_then(|t| t.as_str()) == Some("offer");
     kind(data) || data.get("description").is_some_and(kind)
+}
+
+/// Actions only hosts and cohosts may take (and that are audited).
+fn is_moderator_action(message: &ClientMessage) -> bool {
+    use ClientMessage as M;
+    matches!(
+        message,
+        M::Split { .. }
+            | M::Move { .. }
+            | M::Swap { .. }
+            | M::Visit { .. }
+            | M::Broadcast { .. }
+            | M::Merge { .. }
+            | M::ExtendTimer { .. }
+            | M::Reopen { .. }
+            | M::Remove { .. }
+            | M::EndMeeting {}
+            | M::RequestMute { .. }
+            | M::SetRole { .. }
+            | M::TransferHost { .. }
+            | M::Lock { .. }
+    )
 }
 
 /// A `split` request, unpacked.

@@ -17,6 +17,14 @@ enum Op {
     Join(u8),
     /// The same person as member i connects again (takeover).
     Rejoin(usize),
+    /// A host removes member `who`, banning them when `ban`.
+    Remove {
+        by: usize,
+        who: usize,
+        ban: bool,
+    },
+    /// Someone banned earlier tries to come back with a fresh connection.
+    ReturnBanned(usize),
     Leave(usize),
     Split {
         strategy: u8,
@@ -76,6 +84,8 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         4 => (0u8..5).prop_map(Op::Join),
         1 => any::<usize>().prop_map(Op::Rejoin),
+        1 => (any::<usize>(), any::<usize>(), any::<bool>()).prop_map(|(by, who, ban)| Op::Remove { by, who, ban }),
+        1 => any::<usize>().prop_map(Op::ReturnBanned),
         1 => i().prop_map(Op::Leave),
         2 => (0u8..5, 0u8..6, proptest::option::of(1u8..120), any::<bool>(), i())
             .prop_map(|(strategy, count, duration, spread, by)| Op::Split { strategy, count, duration, spread, by }),
@@ -115,6 +125,8 @@ struct Model {
     now: Millis,
     next_peer: u64,
     last_seq: HashMap<RoomId, u64>,
+    /// Subs removed with a ban.
+    banned: Vec<String>,
 }
 
 impl Model {
@@ -160,7 +172,7 @@ impl Model {
 
     fn step(&mut self, op: &Op) -> Result<(), TestCaseError> {
         let before: BTreeSet<PeerId> = self.meeting.member_ids().into_iter().collect();
-        let membership_may_change = matches!(op, Op::Join(_) | Op::Leave(_));
+        let membership_may_change = matches!(op, Op::Join(_) | Op::Leave(_) | Op::Remove { .. });
         let effects = match op.clone() {
             Op::Join(role) => {
                 self.next_peer += 1;
@@ -203,6 +215,45 @@ impl Model {
                 }
                 None => Vec::new(),
             },
+            Op::Remove { by, who, ban } => {
+                let (Some(by), Some(who)) = (self.pick_by(by), self.pick(who)) else {
+                    return Ok(());
+                };
+                let sub = format!("s{}", who.0);
+                let effects = self.request(Some(by), ClientMessage::Remove { peer: who, ban });
+                let removed = !self.meeting.contains(who);
+                if removed {
+                    let close = Effect::Close {
+                        peer: who,
+                        code: crate::protocol::CloseCode::Removed,
+                    };
+                    prop_assert!(effects.contains(&close), "removed without a close");
+                    if ban {
+                        self.banned.push(sub);
+                    }
+                }
+                effects
+            }
+            Op::ReturnBanned(i) => {
+                if self.banned.is_empty() {
+                    return Ok(());
+                }
+                let sub = self.banned[i % self.banned.len()].clone();
+                self.next_peer += 1;
+                let peer = PeerId(self.next_peer);
+                let identity = Identity {
+                    sub,
+                    name: "again".into(),
+                    role: Role::Participant,
+                };
+                let effects = self
+                    .meeting
+                    .handle(Input::Join { peer, identity }, self.now);
+                prop_assert!(!self.meeting.contains(peer), "a banned person rejoined");
+                let refused = matches!(effects.first(), Some(Effect::Refuse { .. }));
+                prop_assert!(refused, "a banned join was not refused");
+                effects
+            }
             Op::Leave(i) => match self.pick(i) {
                 Some(peer) => self.meeting.handle(
                     Input::Leave {
@@ -499,6 +550,7 @@ fn random_operation_sequences_keep_the_invariants() {
                 now: 1_000_000,
                 next_peer: 0,
                 last_seq: HashMap::new(),
+                banned: Vec::new(),
             };
             for op in &ops {
                 model.step(op)?;

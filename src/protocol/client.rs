@@ -1,6 +1,6 @@
 //! Client → hub messages: the one enum a connection decodes every inbound frame into.
 
-use super::types::{BreakoutRoomSpec, OpaqueJson, PeerId, RequestId, RoomId, SplitStrategy};
+use super::types::{BreakoutRoomSpec, OpaqueJson, PeerId, RequestId, Role, RoomId, SplitStrategy};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -94,6 +94,34 @@ pub enum ClientMessage {
     },
     /// Anyone in a breakout room: ask the hosts for help.
     AskHelp {},
+    /// Host/cohost: remove someone from the meeting; with `ban`, the same person (`sub`) cannot
+    /// come back for the rest of the meeting, even with a new token.
+    Remove {
+        peer: PeerId,
+        #[serde(default)]
+        ban: bool,
+    },
+    /// Host/cohost: end the meeting for everyone.
+    EndMeeting {},
+    /// Host/cohost: ask someone to turn off their microphone and/or camera.
+    RequestMute {
+        peer: PeerId,
+        #[serde(default)]
+        audio: bool,
+        #[serde(default)]
+        video: bool,
+    },
+    /// Anyone: tell the room whether your microphone and camera are on (shown on the roster).
+    MediaState { audio: bool, video: bool },
+    /// Anyone but observers: raise or lower your hand.
+    RaiseHand { raised: bool },
+    /// Host: make someone a cohost, mentor, participant or observer.
+    SetRole { peer: PeerId, role: Role },
+    /// Host: hand the host role to someone else (you become a cohost).
+    TransferHost { peer: PeerId },
+    /// Host/cohost: lock or unlock the meeting. New joiners are refused while locked, except
+    /// hosts and cohosts.
+    Lock { locked: bool },
     /// A fresher token for the same person and meeting, before the current one expires. Without
     /// it the hub closes the socket at expiry (close 4006).
     Refresh { token: String },
@@ -152,6 +180,14 @@ impl ClientMessage {
             ClientMessage::Reopen { .. } => "reopen",
             ClientMessage::AskHelp { .. } => "ask_help",
             ClientMessage::Refresh { .. } => "refresh",
+            ClientMessage::Remove { .. } => "remove",
+            ClientMessage::EndMeeting { .. } => "end_meeting",
+            ClientMessage::RequestMute { .. } => "request_mute",
+            ClientMessage::MediaState { .. } => "media_state",
+            ClientMessage::RaiseHand { .. } => "raise_hand",
+            ClientMessage::SetRole { .. } => "set_role",
+            ClientMessage::TransferHost { .. } => "transfer_host",
+            ClientMessage::Lock { .. } => "lock",
         }
     }
 }

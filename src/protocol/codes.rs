@@ -23,6 +23,8 @@ pub enum ErrorCode {
     UnsupportedProtocol,
     /// The meeting has no room for another person.
     MeetingFull,
+    /// The meeting is locked: no new joiners except hosts and cohosts.
+    MeetingLocked,
     /// Not possible in the meeting's current state (e.g. split while breakouts are open, extend
     /// with no timer running, choose a room when choosing is closed).
     Conflict,
@@ -42,6 +44,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedProtocol => "unsupported_protocol",
             ErrorCode::MeetingFull => "meeting_full",
             ErrorCode::Conflict => "conflict",
+            ErrorCode::MeetingLocked => "meeting_locked",
             ErrorCode::Internal => "internal",
         }
     }
@@ -78,6 +81,12 @@ pub enum CloseCode {
     /// The same person connected again elsewhere and took over this seat. Terminal: do not
     /// reconnect, or the two connections would take the seat from each other in a loop.
     Replaced = 4007,
+    /// Removed by a host or cohost (or banned from this meeting). Terminal.
+    Removed = 4008,
+    /// A host or cohost ended the meeting. Terminal.
+    MeetingEnded = 4009,
+    /// The meeting is locked. Terminal for now (a host may unlock it).
+    MeetingLocked = 4010,
     /// No valid `hello` within the hello timeout. Reconnectable.
     HelloTimeout = 4101,
     /// The client did not read its messages fast enough and its queue overflowed. Reconnectable.
@@ -115,6 +124,9 @@ impl CloseCode {
             CloseCode::Flood => "flood",
             CloseCode::TokenExpired => "token_expired",
             CloseCode::Replaced => "replaced",
+            CloseCode::Removed => "removed",
+            CloseCode::MeetingEnded => "meeting_ended",
+            CloseCode::MeetingLocked => "meeting_locked",
             CloseCode::HelloTimeout => "hello_timeout",
             CloseCode::SlowConsumer => "slow_consumer",
             CloseCode::PingTimeout => "ping_timeout",
@@ -123,8 +135,13 @@ impl CloseCode {
         }
     }
 
+    /// The code for a number the hub sends, if it is one of ours.
+    pub fn from_code(code: u16) -> Option<CloseCode> {
+        CloseCode::ALL.into_iter().find(|c| c.code() == code)
+    }
+
     /// Every code, for documentation and tests.
-    pub const ALL: [CloseCode; 17] = [
+    pub const ALL: [CloseCode; 20] = [
         CloseCode::Normal,
         CloseCode::GoingAway,
         CloseCode::ProtocolError,
@@ -137,6 +154,9 @@ impl CloseCode {
         CloseCode::Flood,
         CloseCode::TokenExpired,
         CloseCode::Replaced,
+        CloseCode::Removed,
+        CloseCode::MeetingEnded,
+        CloseCode::MeetingLocked,
         CloseCode::HelloTimeout,
         CloseCode::SlowConsumer,
         CloseCode::PingTimeout,

@@ -55,6 +55,34 @@ pub enum ServerMessage {
     Broadcast { from: PeerId, text: String, ts: u64 },
     /// The breakout rooms close at `closes_at`; `seconds` left when this was sent.
     BreakoutClosing { closes_at: u64, seconds: u64 },
+    /// A host or cohost asks you to turn off your microphone and/or camera. Clients honour it
+    /// (and report with `media_state`).
+    MuteRequested {
+        by: PeerId,
+        audio: bool,
+        video: bool,
+    },
+    /// Someone in your room turned their microphone or camera on or off.
+    PeerMedia {
+        id: PeerId,
+        audio: bool,
+        video: bool,
+    },
+    /// A person's role changed (promotion, demotion, host handover). Sent to the whole meeting.
+    PeerUpdated { peer: Peer },
+    /// To hosts and cohosts: raised hands, first raised first.
+    Hands { queue: Vec<PeerId> },
+    /// The meeting was locked or unlocked.
+    Locked { locked: bool, by: PeerId },
+    /// To hosts and cohosts: a moderator action happened (who, what, to whom, when). Never
+    /// carries chat text.
+    Audit {
+        by: PeerId,
+        action: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        subject: Option<PeerId>,
+        ts: u64,
+    },
     /// To hosts and cohosts: someone in a breakout room asks for help.
     HelpRequested { from: PeerId, room: RoomId, ts: u64 },
     /// Signaling relayed from a peer in your room; `data` is exactly what that peer sent.

@@ -108,6 +108,8 @@ pub enum PeerLeftReason {
     /// The same person connected again (another tab or device) and took over this seat; a
     /// `peer_joined` with the same id follows. Renegotiate media with it.
     Replaced,
+    /// Removed by a host or cohost.
+    Removed,
 }
 
 /// How `split` assigns people to breakout rooms.

@@ -83,6 +83,8 @@ pub(super) async fn run(
             .await;
             let close = match refused.code {
                 ErrorCode::MeetingFull => CloseCode::MeetingFull,
+                ErrorCode::Forbidden => CloseCode::Removed,
+                ErrorCode::MeetingLocked => CloseCode::MeetingLocked,
                 _ => CloseCode::Internal,
             };
             close_with(&mut sink, close).await;
@@ -256,7 +258,15 @@ impl RateLimits {
             | ClientMessage::ChooseRoom { .. }
             | ClientMessage::Merge { .. }
             | ClientMessage::ExtendTimer { .. }
-            | ClientMessage::Reopen { .. } => &self.control,
+            | ClientMessage::Reopen { .. }
+            | ClientMessage::Remove { .. }
+            | ClientMessage::EndMeeting {}
+            | ClientMessage::RequestMute { .. }
+            | ClientMessage::MediaState { .. }
+            | ClientMessage::RaiseHand { .. }
+            | ClientMessage::SetRole { .. }
+            | ClientMessage::TransferHost { .. }
+            | ClientMessage::Lock { .. } => &self.control,
             ClientMessage::Signal { .. } => &self.signal,
             ClientMessage::Data { .. } => &self.data,
             ClientMessage::Hello { .. } => return true,
@@ -328,7 +338,8 @@ impl Session {
                 code = kill.tripped() => {
                     // The socket may be backed up (that is why we were removed): give the close
                     // frame a full write timeout to get through behind the queued data.
-                    let _ = timeout(limits::WRITE_TIMEOUT, self.sink.send(close_message(code, CloseCode::SlowConsumer.reason()))).await;
+                    let reason = CloseCode::from_code(code).map_or("closed", CloseCode::reason);
+                    let _ = timeout(limits::WRITE_TIMEOUT, self.sink.send(close_message(code, reason))).await;
                     return None;
                 }
                 _ = async {

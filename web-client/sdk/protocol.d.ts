@@ -21,6 +21,12 @@ export type OpaqueJson = unknown;
  */
 export type PeerId = number;
 
+/**
+ * What a person may do in a meeting. Comes from the token's `role` claim and is checked on every
+ * message, not only at join.
+ */
+export type Role = "host" | "cohost" | "mentor" | "participant" | "observer";
+
 /** A room of a meeting: `"main"` for the main room, a hub-chosen id for each breakout. */
 export type RoomId = string;
 
@@ -159,6 +165,72 @@ export interface ClientAskHelp {
 }
 
 /**
+ * Host/cohost: remove someone from the meeting; with `ban`, the same person (`sub`) cannot
+ * come back for the rest of the meeting, even with a new token.
+ */
+export interface ClientRemove {
+  type: "remove";
+  id?: number | null;
+  ban?: boolean;
+  peer: PeerId;
+}
+
+/** Host/cohost: end the meeting for everyone. */
+export interface ClientEndMeeting {
+  type: "end_meeting";
+  id?: number | null;
+}
+
+/** Host/cohost: ask someone to turn off their microphone and/or camera. */
+export interface ClientRequestMute {
+  type: "request_mute";
+  id?: number | null;
+  audio?: boolean;
+  peer: PeerId;
+  video?: boolean;
+}
+
+/** Anyone: tell the room whether your microphone and camera are on (shown on the roster). */
+export interface ClientMediaState {
+  type: "media_state";
+  id?: number | null;
+  audio: boolean;
+  video: boolean;
+}
+
+/** Anyone but observers: raise or lower your hand. */
+export interface ClientRaiseHand {
+  type: "raise_hand";
+  id?: number | null;
+  raised: boolean;
+}
+
+/** Host: make someone a cohost, mentor, participant or observer. */
+export interface ClientSetRole {
+  type: "set_role";
+  id?: number | null;
+  peer: PeerId;
+  role: Role;
+}
+
+/** Host: hand the host role to someone else (you become a cohost). */
+export interface ClientTransferHost {
+  type: "transfer_host";
+  id?: number | null;
+  peer: PeerId;
+}
+
+/**
+ * Host/cohost: lock or unlock the meeting. New joiners are refused while locked, except
+ * hosts and cohosts.
+ */
+export interface ClientLock {
+  type: "lock";
+  id?: number | null;
+  locked: boolean;
+}
+
+/**
  * A fresher token for the same person and meeting, before the current one expires. Without
  * it the hub closes the socket at expiry (close 4006).
  */
@@ -188,6 +260,14 @@ export type ClientFrame =
   | ClientExtendTimer
   | ClientReopen
   | ClientAskHelp
+  | ClientRemove
+  | ClientEndMeeting
+  | ClientRequestMute
+  | ClientMediaState
+  | ClientRaiseHand
+  | ClientSetRole
+  | ClientTransferHost
+  | ClientLock
   | ClientRefresh;
 
 /** Each ClientFrame by its `type`. */
@@ -206,6 +286,14 @@ export interface ClientFrameByType {
   extend_timer: ClientExtendTimer;
   reopen: ClientReopen;
   ask_help: ClientAskHelp;
+  remove: ClientRemove;
+  end_meeting: ClientEndMeeting;
+  request_mute: ClientRequestMute;
+  media_state: ClientMediaState;
+  raise_hand: ClientRaiseHand;
+  set_role: ClientSetRole;
+  transfer_host: ClientTransferHost;
+  lock: ClientLock;
   refresh: ClientRefresh;
 }
 
@@ -231,7 +319,7 @@ export interface ChatMessage {
 }
 
 /** The `code` of an `error` frame. These strings are stable: clients branch on them. */
-export type ErrorCode = "bad_request" | "unauthorized" | "forbidden" | "not_found" | "too_large" | "rate_limited" | "unsupported_protocol" | "meeting_full" | "conflict" | "internal";
+export type ErrorCode = "bad_request" | "unauthorized" | "forbidden" | "not_found" | "too_large" | "rate_limited" | "unsupported_protocol" | "meeting_full" | "meeting_locked" | "conflict" | "internal";
 
 /** One ICE server for `RTCPeerConnection`, as in the WebRTC `RTCIceServer` dictionary. */
 export interface IceServer {
@@ -249,13 +337,7 @@ export interface Peer {
 }
 
 /** Why a peer left a room, as told to the others in it. */
-export type PeerLeftReason = "left" | "disconnected" | "moved" | "replaced";
-
-/**
- * What a person may do in a meeting. Comes from the token's `role` claim and is checked on every
- * message, not only at join.
- */
-export type Role = "host" | "cohost" | "mentor" | "participant" | "observer";
+export type PeerLeftReason = "left" | "disconnected" | "moved" | "replaced" | "removed";
 
 /** A room as listed to everyone. */
 export interface RoomInfo {
@@ -327,6 +409,56 @@ export interface ServerBreakoutClosing {
   seconds: number;
 }
 
+/**
+ * A host or cohost asks you to turn off your microphone and/or camera. Clients honour it
+ * (and report with `media_state`).
+ */
+export interface ServerMuteRequested {
+  type: "mute_requested";
+  audio: boolean;
+  by: PeerId;
+  video: boolean;
+}
+
+/** Someone in your room turned their microphone or camera on or off. */
+export interface ServerPeerMedia {
+  type: "peer_media";
+  audio: boolean;
+  id: PeerId;
+  video: boolean;
+}
+
+/** A person's role changed (promotion, demotion, host handover). Sent to the whole meeting. */
+export interface ServerPeerUpdated {
+  type: "peer_updated";
+  peer: Peer;
+}
+
+/** To hosts and cohosts: raised hands, first raised first. */
+export interface ServerHands {
+  type: "hands";
+  queue: PeerId[];
+}
+
+/** The meeting was locked or unlocked. */
+export interface ServerLocked {
+  type: "locked";
+  by: PeerId;
+  locked: boolean;
+}
+
+/**
+ * To hosts and cohosts: a moderator action happened (who, what, to whom, when). Never
+ * carries chat text.
+ */
+export interface ServerAudit {
+  type: "audit";
+  action: string;
+  by: PeerId;
+  subject?: PeerId | null;
+  ts: number;
+}
+
 /** To hosts and cohosts: someone in a breakout room asks for help. */
 export interface ServerHelpRequested {
   type: "help_requested";
@@ -391,6 +523,12 @@ export type ServerMessage =
   | ServerRooms
   | ServerBroadcast
   | ServerBreakoutClosing
+  | ServerMuteRequested
+  | ServerPeerMedia
+  | ServerPeerUpdated
+  | ServerHands
+  | ServerLocked
+  | ServerAudit
   | ServerHelpRequested
   | ServerSignal
   | ServerChat
@@ -407,6 +545,12 @@ export interface ServerMessageByType {
   rooms: ServerRooms;
   broadcast: ServerBroadcast;
   breakout_closing: ServerBreakoutClosing;
+  mute_requested: ServerMuteRequested;
+  peer_media: ServerPeerMedia;
+  peer_updated: ServerPeerUpdated;
+  hands: ServerHands;
+  locked: ServerLocked;
+  audit: ServerAudit;
   help_requested: ServerHelpRequested;
   signal: ServerSignal;
   chat: ServerChat;

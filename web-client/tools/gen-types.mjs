@@ -35,7 +35,7 @@ function doc(text, indent) {
 
 const KNOWN_KEYS = new Set([
   '$schema', 'title', 'description', 'type', 'const', 'enum', 'oneOf', 'anyOf', '$ref', 'items',
-  'properties', 'required', 'format', 'minimum', '$defs',
+  'properties', 'required', 'format', 'minimum', '$defs', 'default',
 ]);
 
 /**

@@ -1,0 +1,212 @@
+//! Moderation over real sockets: remove and ban, end the meeting, mute requests, raised hands,
+//! role changes, lock — each refused to participants and each audited to the other hosts.
+
+mod common;
+
+use common::*;
+use huddle::protocol::Role;
+use serde_json::{json, Value};
+
+async fn act(c: &mut Client, mut frame: Value) -> Value {
+    frame["id"] = json!(900);
+    c.send(frame).await;
+    c.recv_until(|f| f["ref"] == 900).await
+}
+
+#[tokio::test]
+async fn remove_with_ban_keeps_the_person_out() {
+    let hub = start_server().await;
+    let mut host = hub.join("m", "host", Role::Host).await;
+    let mut cohost = hub.join("m", "co", Role::Cohost).await;
+    let mut troll = hub.join("m", "troll", Role::Participant).await;
+    let mut calm = hub.join("m", "calm", Role::Participant).await;
+    host.recv_until(|f| f["type"] == "peer_joined" && f["peer"]["id"] == calm.id)
+        .await;
+
+    // A participant cannot remove anyone.
+    let refused = act(&mut troll, json!({"type": "remove", "peer": calm.id})).await;
+    assert_eq!(refused["code"], "forbidden");
+    // A cohost cannot remove the host.
+    assert_eq!(
+        act(&mut cohost, json!({"type": "remove", "peer": host.id})).await["code"],
+        "forbidden"
+    );
+
+    let troll_id = troll.id;
+    assert_eq!(
+        act(
+            &mut host,
+            json!({"type": "remove", "peer": troll_id, "ban": true})
+        )
+        .await["type"],
+        "ack"
+    );
+    assert_eq!(troll.expect_close().await.code, Some(4008));
+    let left = calm.recv_type("peer_left").await;
+    assert_eq!(
+        left,
+        json!({"type": "peer_left", "id": troll_id, "reason": "removed"})
+    );
+    // The other host sees the audit event.
+    let audit = cohost.recv_type("audit").await;
+    assert_eq!(audit["action"], "remove");
+    assert_eq!(audit["by"], host.id);
+    assert_eq!(audit["subject"], troll_id);
+
+    // A freshly minted token for the same person is refused.
+    let mut again = connect(&hub.url).await;
+    again
+        .hello(&hub.token("m", "troll", "New Name", Role::Participant))
+        .await;
+    let closed = again.expect_close().await;
+    assert_eq!(closed.code, Some(4008));
+    assert_eq!(closed.frames[0]["code"], "forbidden");
+}
+
+#[tokio::test]
+async fn mute_requests_media_state_hands_and_roles() {
+    let hub = start_server().await;
+    let mut host = hub.join("m", "host", Role::Host).await;
+    let mut alex = hub.join("m", "alex", Role::Participant).await;
+    let mut sam = hub.join("m", "sam", Role::Participant).await;
+    host.recv_until(|f| f["type"] == "peer_joined" && f["peer"]["id"] == sam.id)
+        .await;
+    alex.recv_type("peer_joined").await;
+
+    assert_eq!(
+        act(
+            &mut host,
+            json!({"type": "request_mute", "peer": alex.id, "audio": true})
+        )
+        .await["type"],
+        "ack"
+    );
+    let asked = alex.recv_type("mute_requested").await;
+    assert_eq!(
+        asked,
+        json!({"type": "mute_requested", "by": host.id, "audio": true, "video": false})
+    );
+    alex.send(json!({"type": "media_state", "audio": false, "video": true}))
+        .await;
+    let shown = sam.recv_type("peer_media").await;
+    assert_eq!(
+        shown,
+        json!({"type": "peer_media", "id": alex.id, "audio": false, "video": true})
+    );
+    assert_eq!(
+        act(
+            &mut sam,
+            json!({"type": "request_mute", "peer": alex.id, "audio": true})
+        )
+        .await["code"],
+        "forbidden"
+    );
+
+    // Hands: the host sees the queue in order.
+    sam.send(json!({"type": "raise_hand", "raised": true}))
+        .await;
+    assert_eq!(host.recv_type("hands").await["queue"], json!([sam.id]));
+    alex.send(json!({"type": "raise_hand", "raised": true}))
+        .await;
+    assert_eq!(
+        host.recv_type("hands").await["queue"],
+        json!([sam.id, alex.id])
+    );
+    sam.send(json!({"type": "raise_hand", "raised": false}))
+        .await;
+    assert_eq!(host.recv_type("hands").await["queue"], json!([alex.id]));
+
+    // Promote Alex to cohost, then hand the host role to Sam.
+    assert_eq!(
+        act(
+            &mut alex,
+            json!({"type": "set_role", "peer": sam.id, "role": "cohost"})
+        )
+        .await["code"],
+        "forbidden"
+    );
+    assert_eq!(
+        act(
+            &mut host,
+            json!({"type": "set_role", "peer": alex.id, "role": "cohost"})
+        )
+        .await["type"],
+        "ack"
+    );
+    let updated = sam.recv_type("peer_updated").await;
+    assert_eq!(updated["peer"]["id"], alex.id);
+    assert_eq!(updated["peer"]["role"], "cohost");
+    // Alex can now run breakouts.
+    assert_eq!(
+        act(
+            &mut alex,
+            json!({"type": "broadcast", "text": "hello from the cohost"})
+        )
+        .await["type"],
+        "ack"
+    );
+    assert_eq!(
+        act(&mut host, json!({"type": "transfer_host", "peer": sam.id})).await["type"],
+        "ack"
+    );
+    let a = alex
+        .recv_until(|f| f["type"] == "peer_updated" && f["peer"]["id"] == sam.id)
+        .await;
+    assert_eq!(a["peer"]["role"], "host");
+    let b = alex
+        .recv_until(|f| f["type"] == "peer_updated" && f["peer"]["id"] == host.id)
+        .await;
+    assert_eq!(b["peer"]["role"], "cohost");
+    // The former host is a cohost now: it cannot change roles any more.
+    assert_eq!(
+        act(
+            &mut host,
+            json!({"type": "set_role", "peer": alex.id, "role": "participant"})
+        )
+        .await["code"],
+        "forbidden"
+    );
+}
+
+#[tokio::test]
+async fn lock_keeps_newcomers_out_but_not_hosts_and_end_meeting_closes_everyone() {
+    let hub = start_server().await;
+    let mut host = hub.join("m", "host", Role::Host).await;
+    let mut p = hub.join("m", "p", Role::Participant).await;
+    assert_eq!(
+        act(&mut p, json!({"type": "lock", "locked": true})).await["code"],
+        "forbidden"
+    );
+    assert_eq!(
+        act(&mut host, json!({"type": "lock", "locked": true})).await["type"],
+        "ack"
+    );
+    assert_eq!(
+        p.recv_type("locked").await,
+        json!({"type": "locked", "locked": true, "by": host.id})
+    );
+
+    let mut late = connect(&hub.url).await;
+    late.hello(&hub.token("m", "late", "Late", Role::Participant))
+        .await;
+    let closed = late.expect_close().await;
+    assert_eq!(closed.code, Some(4010));
+    assert_eq!(closed.frames[0]["code"], "meeting_locked");
+    let mut cohost = hub.join("m", "co", Role::Cohost).await;
+    assert_eq!(
+        cohost.welcome["type"], "welcome",
+        "hosts and cohosts still get in"
+    );
+
+    assert_eq!(
+        act(&mut p, json!({"type": "end_meeting"})).await["code"],
+        "forbidden"
+    );
+    host.send(json!({"type": "end_meeting"})).await;
+    for c in [&mut host, &mut p, &mut cohost] {
+        assert_eq!(c.expect_close().await.code, Some(4009));
+    }
+    // The meeting is gone; the same id can start afresh (unlocked).
+    let fresh = hub.join("m", "late", Role::Participant).await;
+    assert_eq!(fresh.welcome["type"], "welcome");
+}
