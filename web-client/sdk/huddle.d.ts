@@ -76,6 +76,15 @@ export interface MeetingEventMap {
   broadcast: { from: PeerId; text: string; ts: number };
   'breakout-closing': { closesAt: number; seconds: number };
   'help-requested': { from: PeerId; name: string; room: RoomId; roomName: string; ts: number };
+  /** Someone's role changed (promotion, demotion, host handover) — possibly yours. */
+  'peer-updated': { peer: Peer };
+  /** A host asked you to mute; the SDK has already turned those devices off. */
+  'mute-requested': { by: PeerId; name: string; audio: boolean; video: boolean };
+  /** Hosts and cohosts: raised hands, first raised first. */
+  hands: { queue: PeerId[] };
+  locked: { locked: boolean; by: PeerId };
+  /** Hosts and cohosts: a moderator action (who, what, to whom). */
+  audit: { by: PeerId; action: string; subject: PeerId | null; ts: number };
   /** A remote track arrived (its stream is the peer's one MediaStream). */
   track: { peerId: PeerId; track: MediaStreamTrack; stream: MediaStream };
   /** A peer's media stream gained a track: attach it to a <video>. */

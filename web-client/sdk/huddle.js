@@ -203,6 +203,11 @@ export class Meeting extends EventTarget {
       this.lastError = null;
     }
     for (const [name, detail] of out.events) this.emit(name, detail);
+    if (msg.type === 'mute_requested') {
+      // A host's mute request is honoured at once; the app hears of it as 'mute-requested'.
+      if (msg.audio) this.setAudioEnabled(false);
+      if (msg.video) this.setVideoEnabled(false);
+    }
     if (msg.type === 'welcome') {
       if (this.reconnectAttempt > 0) this.emit('reconnected', { you: msg.you });
       this.reconnectAttempt = 0;

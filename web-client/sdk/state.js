@@ -182,6 +182,30 @@ export class MeetingState {
       case 'signal':
         out.signal = { from: msg.from, data: msg.data };
         break;
+      case 'peer_updated': {
+        // A role change (promotion, demotion, host handover), possibly our own.
+        this.remember(msg.peer);
+        if (this.peers.has(msg.peer.id)) this.peers.set(msg.peer.id, msg.peer);
+        if (this.you && this.you.id === msg.peer.id) this.you = { ...this.you, role: msg.peer.role };
+        out.events.push(['peer-updated', { peer: msg.peer }]);
+        out.events.push(['peers', { peers: this.peerList() }]);
+        break;
+      }
+      case 'peer_media':
+        out.events.push(['peer-media', { id: msg.id, audio: msg.audio, video: msg.video }]);
+        break;
+      case 'mute_requested':
+        out.events.push(['mute-requested', { by: msg.by, name: this.nameOf(msg.by), audio: msg.audio, video: msg.video }]);
+        break;
+      case 'hands':
+        out.events.push(['hands', { queue: msg.queue }]);
+        break;
+      case 'locked':
+        out.events.push(['locked', { locked: msg.locked, by: msg.by }]);
+        break;
+      case 'audit':
+        out.events.push(['audit', { by: msg.by, action: msg.action, subject: msg.subject ?? null, ts: msg.ts }]);
+        break;
       case 'data': {
         const media = mediaStateOf(msg.payload);
         if (media) out.events.push(['peer-media', { id: msg.from, ...media }]);
