@@ -10,9 +10,11 @@
 //! - [`config`] — configuration layering (defaults, TOML, env, flags) and the key setup.
 //! - [`limits`] — every size, rate and timeout limit with the reason for its value.
 //! - [`schema`] — JSON Schema generation for `proto/schema/`.
+//! - [`fuzzing`] — fuzz entry points (targets in `fuzz/`, corpus replayed by a test).
 
 pub mod auth;
 pub mod config;
+pub mod fuzzing;
 pub mod limits;
 pub mod meeting;
 pub mod protocol;
