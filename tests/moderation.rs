@@ -210,3 +210,79 @@ async fn lock_keeps_newcomers_out_but_not_hosts_and_end_meeting_closes_everyone(
     let fresh = hub.join("m", "late", Role::Participant).await;
     assert_eq!(fresh.welcome["type"], "welcome");
 }
+
+#[tokio::test]
+async fn the_waiting_room_holds_people_until_a_host_lets_them_in() {
+    let hub = start_server().await;
+    let mut host = hub.join("m", "host", Role::Host).await;
+    let mut member = hub.join("m", "member", Role::Participant).await;
+    host.recv_until(|f| f["type"] == "peer_joined" && f["peer"]["id"] == member.id)
+        .await;
+    assert_eq!(
+        act(&mut member, json!({"type": "set_lobby", "enabled": true})).await["code"],
+        "forbidden"
+    );
+    assert_eq!(
+        act(&mut host, json!({"type": "set_lobby", "enabled": true})).await["type"],
+        "ack"
+    );
+
+    // Two people arrive: they wait, see no one, and cannot chat.
+    let mut a = connect(&hub.url).await;
+    a.hello(&hub.token("m", "a", "Ann", Role::Participant))
+        .await;
+    let waiting = a.recv().await;
+    assert_eq!(waiting["type"], "waiting");
+    let a_id = waiting["you"]["id"].as_u64().unwrap();
+    let lobby = host
+        .recv_until(|f| {
+            f["type"] == "lobby" && f["waiting"].as_array().is_some_and(|w| !w.is_empty())
+        })
+        .await;
+    assert_eq!(lobby["waiting"][0]["id"], a_id);
+    assert_eq!(lobby["waiting"][0]["name"], "Ann");
+    a.send(json!({"type": "chat", "text": "hello?", "id": 1}))
+        .await;
+    assert_eq!(a.recv().await["code"], "forbidden");
+    let mut b = connect(&hub.url).await;
+    b.hello(&hub.token("m", "b", "Ben", Role::Participant))
+        .await;
+    let b_id = b.recv_type("waiting").await["you"]["id"].as_u64().unwrap();
+    // A cohost skips the waiting room.
+    let cohost = hub.join("m", "co", Role::Cohost).await;
+    assert_eq!(cohost.welcome["type"], "welcome");
+
+    // Admit Ann: she gets her welcome; the room sees her join. Deny Ben: he is closed with 4011.
+    assert_eq!(
+        act(&mut host, json!({"type": "admit", "peer": a_id})).await["type"],
+        "ack"
+    );
+    let welcome = a.recv_type("welcome").await;
+    assert_eq!(welcome["you"]["id"], a_id);
+    assert_eq!(
+        member
+            .recv_until(|f| f["type"] == "peer_joined" && f["peer"]["id"] == a_id)
+            .await["peer"]["name"],
+        "Ann"
+    );
+    assert_eq!(
+        act(&mut host, json!({"type": "deny", "peer": b_id})).await["type"],
+        "ack"
+    );
+    assert_eq!(b.expect_close().await.code, Some(4011));
+    assert_eq!(
+        act(&mut host, json!({"type": "admit", "peer": b_id})).await["code"],
+        "not_found"
+    );
+
+    // Turning the waiting room off lets everyone waiting in.
+    let mut c = connect(&hub.url).await;
+    c.hello(&hub.token("m", "c", "Cat", Role::Participant))
+        .await;
+    c.recv_type("waiting").await;
+    assert_eq!(
+        act(&mut host, json!({"type": "set_lobby", "enabled": false})).await["type"],
+        "ack"
+    );
+    assert_eq!(c.recv_type("welcome").await["type"], "welcome");
+}

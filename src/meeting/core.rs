@@ -182,6 +182,10 @@ pub struct Meeting {
     locked: bool,
     /// Raised hands, first raised first.
     hands: Vec<PeerId>,
+    /// With the waiting room on, people other than hosts and cohosts wait here until admitted.
+    lobby_enabled: bool,
+    /// Connected but not admitted: not members, in no room, they see no one and nothing.
+    waiting: BTreeMap<PeerId, Identity>,
     /// For the `random` strategy; seeded by the caller so tests are reproducible.
     rng: StdRng,
 }
@@ -208,6 +212,8 @@ impl Meeting {
             banned: HashSet::new(),
             locked: false,
             hands: Vec::new(),
+            lobby_enabled: false,
+            waiting: BTreeMap::new(),
             rng: StdRng::seed_from_u64(seed),
         }
     }
@@ -216,8 +222,9 @@ impl Meeting {
         &self.id
     }
 
+    /// No members and no one waiting: the meeting's actor may stop.
     pub fn is_empty(&self) -> bool {
-        self.members.is_empty()
+        self.members.is_empty() && self.waiting.is_empty()
     }
 
     pub fn len(&self) -> usize {
@@ -231,6 +238,16 @@ impl Meeting {
     /// Every member, in id order.
     pub fn member_ids(&self) -> Vec<PeerId> {
         self.members.keys().copied().collect()
+    }
+
+    /// Whether `peer` is in the waiting room.
+    pub fn is_waiting(&self, peer: PeerId) -> bool {
+        self.waiting.contains_key(&peer)
+    }
+
+    /// Everyone in the waiting room, in id order.
+    pub fn waiting_ids(&self) -> Vec<PeerId> {
+        self.waiting.keys().copied().collect()
     }
 
     /// The role of a member.
@@ -276,6 +293,17 @@ impl Meeting {
             Input::Leave { peer, reason } => self.leave(peer, reason, &mut effects),
             Input::Tick => self.tick(now, &mut effects),
             Input::Request { from, id, message } => {
+                if self.waiting.contains_key(&from) {
+                    effects.push(Effect::Send {
+                        to: vec![from],
+                        message: ServerMessage::error(
+                            ErrorCode::Forbidden,
+                            "waiting for a host to let you in",
+                            id,
+                        ),
+                    });
+                    return effects;
+                }
                 if !self.members.contains_key(&from) {
                     // A late frame from a connection that already left: nothing to answer.
                     return effects;
@@ -418,6 +446,18 @@ impl Meeting {
                 Ok(())
             }
             M::SetRole { peer, role } => self.set_role(from, peer, role, effects),
+            M::SetLobby { enabled } => {
+                self.lobby_enabled = enabled;
+                if enabled {
+                    self.announce_lobby(effects);
+                    Ok(())
+                } else {
+                    // Turning the waiting room off lets everyone waiting in.
+                    self.admit(None, effects)
+                }
+            }
+            M::Admit { peer } => self.admit(peer, effects),
+            M::Deny { peer } => self.deny(peer, effects),
             M::TransferHost { peer } => self.transfer_host(from, peer, effects),
             M::Lock { locked } => {
                 self.locked = locked;
@@ -518,6 +558,107 @@ impl Meeting {
             });
             return;
         }
+        if self.lobby_enabled && !identity.role.is_moderator() {
+            self.wait(peer, identity, effects);
+            return;
+        }
+        self.seat(peer, identity, effects);
+    }
+
+    /// Puts someone in the waiting room. The same person waiting on an older connection is
+    /// replaced, as for members.
+    fn wait(&mut self, peer: PeerId, identity: Identity, effects: &mut Vec<Effect>) {
+        let older: Vec<PeerId> = self
+            .waiting
+            .iter()
+            .filter(|(_, w)| w.sub == identity.sub)
+            .map(|(p, _)| *p)
+            .collect();
+        for old in older {
+            self.waiting.remove(&old);
+            effects.push(Effect::Close {
+                peer: old,
+                code: CloseCode::Replaced,
+            });
+        }
+        let you = Peer {
+            id: peer,
+            name: identity.name.clone(),
+            role: identity.role,
+        };
+        self.waiting.insert(peer, identity);
+        effects.push(Effect::Send {
+            to: vec![peer],
+            message: ServerMessage::Waiting {
+                meeting: self.id.clone(),
+                you,
+            },
+        });
+        self.announce_lobby(effects);
+    }
+
+    fn announce_lobby(&self, effects: &mut Vec<Effect>) {
+        let to = self.moderators();
+        if to.is_empty() {
+            return;
+        }
+        let waiting = self
+            .waiting
+            .iter()
+            .map(|(id, w)| Peer {
+                id: *id,
+                name: w.name.clone(),
+                role: w.role,
+            })
+            .collect();
+        effects.push(Effect::Send {
+            to,
+            message: ServerMessage::Lobby {
+                enabled: self.lobby_enabled,
+                waiting,
+            },
+        });
+    }
+
+    /// Lets waiting people in (`None`: everyone waiting).
+    fn admit(&mut self, peer: Option<PeerId>, effects: &mut Vec<Effect>) -> Outcome {
+        let chosen: Vec<PeerId> = match peer {
+            Some(p) if self.waiting.contains_key(&p) => vec![p],
+            Some(_) => return Err((ErrorCode::NotFound, "no such person in the waiting room")),
+            None => self.waiting.keys().copied().collect(),
+        };
+        for p in chosen {
+            if self.members.len() >= self.config.max_members {
+                return Err((ErrorCode::MeetingFull, "the meeting is full"));
+            }
+            if let Some(identity) = self.waiting.remove(&p) {
+                self.seat(p, identity, effects);
+            }
+        }
+        self.announce_lobby(effects);
+        Ok(())
+    }
+
+    /// Turns waiting people away (`None`: everyone waiting).
+    fn deny(&mut self, peer: Option<PeerId>, effects: &mut Vec<Effect>) -> Outcome {
+        let chosen: Vec<PeerId> = match peer {
+            Some(p) if self.waiting.contains_key(&p) => vec![p],
+            Some(_) => return Err((ErrorCode::NotFound, "no such person in the waiting room")),
+            None => self.waiting.keys().copied().collect(),
+        };
+        for p in chosen {
+            self.waiting.remove(&p);
+            effects.push(Effect::Close {
+                peer: p,
+                code: CloseCode::Denied,
+            });
+        }
+        self.announce_lobby(effects);
+        Ok(())
+    }
+
+    /// Makes an admitted person a member, in the main room, and tells everyone concerned.
+    fn seat(&mut self, peer: PeerId, identity: Identity, effects: &mut Vec<Effect>) {
         let room_id = RoomId::main();
         self.members.insert(
             peer,
@@ -620,6 +761,10 @@ impl Meeting {
     }
 
     fn leave(&mut self, peer: PeerId, reason: PeerLeftReason, effects: &mut Vec<Effect>) {
+        if self.waiting.remove(&peer).is_some() {
+            self.announce_lobby(effects);
+            return;
+        }
         let Some(member) = self.members.remove(&peer) else {
             return;
         };
@@ -716,13 +861,18 @@ impl Meeting {
 
     /// Everyone out; the meeting is empty afterwards (its actor then stops).
     fn end(&mut self, effects: &mut Vec<Effect>) {
-        for peer in self.member_ids() {
+        for peer in self
+            .member_ids()
+            .into_iter()
+            .chain(self.waiting.keys().copied())
+        {
             effects.push(Effect::Close {
                 peer,
                 code: CloseCode::MeetingEnded,
             });
         }
         self.members.clear();
+        self.waiting.clear();
         self.rooms.retain(|id, _| id.is_main());
         for room in self.rooms.values_mut() {
             room.members.clear();
@@ -1445,6 +1595,9 @@ impl Meeting {
                 return Err(format!("history of {room_id} over its bounds"));
             }
         }
+        if self.waiting.keys().any(|p| self.members.contains_key(p)) {
+            return Err("someone is both waiting and a member".into());
+        }
         let subs: HashSet<&str> = self
             .members
             .values()
@@ -1499,6 +1652,9 @@ fn is_moderator_action(message: &ClientMessage) -> bool {
             | M::SetRole { .. }
             | M::TransferHost { .. }
             | M::Lock { .. }
+            | M::SetLobby { .. }
+            | M::Admit { .. }
+            | M::Deny { .. }
     )
 }
 

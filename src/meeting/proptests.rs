@@ -25,6 +25,18 @@ enum Op {
     },
     /// Someone banned earlier tries to come back with a fresh connection.
     ReturnBanned(usize),
+    Lobby {
+        by: usize,
+        enabled: bool,
+    },
+    Admit {
+        by: usize,
+        who: Option<usize>,
+    },
+    Deny {
+        by: usize,
+        who: Option<usize>,
+    },
     Leave(usize),
     Split {
         strategy: u8,
@@ -86,6 +98,9 @@ fn op() -> impl Strategy<Value = Op> {
         1 => any::<usize>().prop_map(Op::Rejoin),
         1 => (any::<usize>(), any::<usize>(), any::<bool>()).prop_map(|(by, who, ban)| Op::Remove { by, who, ban }),
         1 => any::<usize>().prop_map(Op::ReturnBanned),
+        1 => (any::<usize>(), any::<bool>()).prop_map(|(by, enabled)| Op::Lobby { by, enabled }),
+        1 => (any::<usize>(), proptest::option::of(any::<usize>())).prop_map(|(by, who)| Op::Admit { by, who }),
+        1 => (any::<usize>(), proptest::option::of(any::<usize>())).prop_map(|(by, who)| Op::Deny { by, who }),
         1 => i().prop_map(Op::Leave),
         2 => (0u8..5, 0u8..6, proptest::option::of(1u8..120), any::<bool>(), i())
             .prop_map(|(strategy, count, duration, spread, by)| Op::Split { strategy, count, duration, spread, by }),
@@ -172,7 +187,10 @@ impl Model {
 
     fn step(&mut self, op: &Op) -> Result<(), TestCaseError> {
         let before: BTreeSet<PeerId> = self.meeting.member_ids().into_iter().collect();
-        let membership_may_change = matches!(op, Op::Join(_) | Op::Leave(_) | Op::Remove { .. });
+        let membership_may_change = matches!(
+            op,
+            Op::Join(_) | Op::Leave(_) | Op::Remove { .. } | Op::Lobby { .. } | Op::Admit { .. }
+        );
         let effects = match op.clone() {
             Op::Join(role) => {
                 self.next_peer += 1;
@@ -252,6 +270,25 @@ impl Model {
                 prop_assert!(!self.meeting.contains(peer), "a banned person rejoined");
                 let refused = matches!(effects.first(), Some(Effect::Refuse { .. }));
                 prop_assert!(refused, "a banned join was not refused");
+                effects
+            }
+            Op::Lobby { by, enabled } => {
+                self.request(self.pick_by(by), ClientMessage::SetLobby { enabled })
+            }
+            Op::Admit { by, who } | Op::Deny { by, who } => {
+                let waiting = self.meeting.waiting_ids();
+                let peer =
+                    who.and_then(|w| (!waiting.is_empty()).then(|| waiting[w % waiting.len()]));
+                let message = if matches!(op, Op::Admit { .. }) {
+                    ClientMessage::Admit { peer }
+                } else {
+                    ClientMessage::Deny { peer }
+                };
+                let effects = self.request(self.pick_by(by), message);
+                for p in &waiting {
+                    // Nobody is both waiting and admitted; a denied person is gone.
+                    prop_assert!(!(self.meeting.is_waiting(*p) && self.meeting.contains(*p)));
+                }
                 effects
             }
             Op::Leave(i) => match self.pick(i) {
@@ -405,7 +442,7 @@ impl Model {
             };
             for r in to {
                 prop_assert!(
-                    after.contains(r),
+                    after.contains(r) || m.is_waiting(*r),
                     "delivery to a non-member {} ({:?})",
                     r,
                     message
@@ -564,7 +601,7 @@ fn random_operation_sequences_keep_the_invariants() {
     let moves = MOVES.load(Ordering::Relaxed);
     eprintln!("meeting core property test: {cases} cases, {steps} steps, {moves} room changes");
     assert!(
-        moves >= steps / 20,
+        moves >= steps / 40,
         "too few room changes ({moves}) for {steps} steps"
     );
 }

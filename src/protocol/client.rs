@@ -122,6 +122,18 @@ pub enum ClientMessage {
     /// Host/cohost: lock or unlock the meeting. New joiners are refused while locked, except
     /// hosts and cohosts.
     Lock { locked: bool },
+    /// Host/cohost: turn the waiting room on or off. Off lets everyone waiting in.
+    SetLobby { enabled: bool },
+    /// Host/cohost: let someone in from the waiting room (without `peer`: everyone waiting).
+    Admit {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        peer: Option<PeerId>,
+    },
+    /// Host/cohost: turn someone away from the waiting room (without `peer`: everyone waiting).
+    Deny {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        peer: Option<PeerId>,
+    },
     /// A fresher token for the same person and meeting, before the current one expires. Without
     /// it the hub closes the socket at expiry (close 4006).
     Refresh { token: String },
@@ -188,6 +200,9 @@ impl ClientMessage {
             ClientMessage::SetRole { .. } => "set_role",
             ClientMessage::TransferHost { .. } => "transfer_host",
             ClientMessage::Lock { .. } => "lock",
+            ClientMessage::SetLobby { .. } => "set_lobby",
+            ClientMessage::Admit { .. } => "admit",
+            ClientMessage::Deny { .. } => "deny",
         }
     }
 }

@@ -87,6 +87,8 @@ pub enum CloseCode {
     MeetingEnded = 4009,
     /// The meeting is locked. Terminal for now (a host may unlock it).
     MeetingLocked = 4010,
+    /// A host turned you away from the waiting room. Terminal.
+    Denied = 4011,
     /// No valid `hello` within the hello timeout. Reconnectable.
     HelloTimeout = 4101,
     /// The client did not read its messages fast enough and its queue overflowed. Reconnectable.
@@ -127,6 +129,7 @@ impl CloseCode {
             CloseCode::Removed => "removed",
             CloseCode::MeetingEnded => "meeting_ended",
             CloseCode::MeetingLocked => "meeting_locked",
+            CloseCode::Denied => "denied",
             CloseCode::HelloTimeout => "hello_timeout",
             CloseCode::SlowConsumer => "slow_consumer",
             CloseCode::PingTimeout => "ping_timeout",
@@ -141,7 +144,7 @@ impl CloseCode {
     }
 
     /// Every code, for documentation and tests.
-    pub const ALL: [CloseCode; 20] = [
+    pub const ALL: [CloseCode; 21] = [
         CloseCode::Normal,
         CloseCode::GoingAway,
         CloseCode::ProtocolError,
@@ -157,6 +160,7 @@ impl CloseCode {
         CloseCode::Removed,
         CloseCode::MeetingEnded,
         CloseCode::MeetingLocked,
+        CloseCode::Denied,
         CloseCode::HelloTimeout,
         CloseCode::SlowConsumer,
         CloseCode::PingTimeout,

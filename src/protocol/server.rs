@@ -72,6 +72,11 @@ pub enum ServerMessage {
     PeerUpdated { peer: Peer },
     /// To hosts and cohosts: raised hands, first raised first.
     Hands { queue: Vec<PeerId> },
+    /// Instead of `welcome` while the waiting room is on: you wait until a host lets you in
+    /// (then `welcome` follows) or turns you away (close 4011). You see no one and nothing.
+    Waiting { meeting: String, you: Peer },
+    /// To hosts and cohosts: the waiting room, after every change.
+    Lobby { enabled: bool, waiting: Vec<Peer> },
     /// The meeting was locked or unlocked.
     Locked { locked: bool, by: PeerId },
     /// To hosts and cohosts: a moderator action happened (who, what, to whom, when). Never

@@ -266,7 +266,10 @@ impl RateLimits {
             | ClientMessage::RaiseHand { .. }
             | ClientMessage::SetRole { .. }
             | ClientMessage::TransferHost { .. }
-            | ClientMessage::Lock { .. } => &self.control,
+            | ClientMessage::Lock { .. }
+            | ClientMessage::SetLobby { .. }
+            | ClientMessage::Admit { .. }
+            | ClientMessage::Deny { .. } => &self.control,
             ClientMessage::Signal { .. } => &self.signal,
             ClientMessage::Data { .. } => &self.data,
             ClientMessage::Hello { .. } => return true,

@@ -83,6 +83,10 @@ export interface MeetingEventMap {
   /** Hosts and cohosts: raised hands, first raised first. */
   hands: { queue: PeerId[] };
   locked: { locked: boolean; by: PeerId };
+  /** The meeting's waiting room holds us; `welcome` (and `join()` resolving) follows on admission. */
+  waiting: { you: Peer; meeting: string };
+  /** Hosts and cohosts: who is in the waiting room. */
+  lobby: { enabled: boolean; waiting: Peer[] };
   /** Hosts and cohosts: a moderator action (who, what, to whom). */
   audit: { by: PeerId; action: string; subject: PeerId | null; ts: number };
   /** A remote track arrived (its stream is the peer's one MediaStream). */

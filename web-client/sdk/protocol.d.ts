@@ -230,6 +230,27 @@ export interface ClientLock {
   locked: boolean;
 }
 
+/** Host/cohost: turn the waiting room on or off. Off lets everyone waiting in. */
+export interface ClientSetLobby {
+  type: "set_lobby";
+  id?: number | null;
+  enabled: boolean;
+}
+
+/** Host/cohost: let someone in from the waiting room (without `peer`: everyone waiting). */
+export interface ClientAdmit {
+  type: "admit";
+  id?: number | null;
+  peer?: PeerId | null;
+}
+
+/** Host/cohost: turn someone away from the waiting room (without `peer`: everyone waiting). */
+export interface ClientDeny {
+  type: "deny";
+  id?: number | null;
+  peer?: PeerId | null;
+}
+
 /**
  * A fresher token for the same person and meeting, before the current one expires. Without
  * it the hub closes the socket at expiry (close 4006).
@@ -268,6 +289,9 @@ export type ClientFrame =
   | ClientSetRole
   | ClientTransferHost
   | ClientLock
+  | ClientSetLobby
+  | ClientAdmit
+  | ClientDeny
   | ClientRefresh;
 
 /** Each ClientFrame by its `type`. */
@@ -294,6 +318,9 @@ export interface ClientFrameByType {
   set_role: ClientSetRole;
   transfer_host: ClientTransferHost;
   lock: ClientLock;
+  set_lobby: ClientSetLobby;
+  admit: ClientAdmit;
+  deny: ClientDeny;
   refresh: ClientRefresh;
 }
 
@@ -440,6 +467,23 @@ export interface ServerHands {
   queue: PeerId[];
 }
 
+/**
+ * Instead of `welcome` while the waiting room is on: you wait until a host lets you in
+ * (then `welcome` follows) or turns you away (close 4011). You see no one and nothing.
+ */
+export interface ServerWaiting {
+  type: "waiting";
+  meeting: string;
+  you: Peer;
+}
+
+/** To hosts and cohosts: the waiting room, after every change. */
+export interface ServerLobby {
+  type: "lobby";
+  enabled: boolean;
+  waiting: Peer[];
+}
+
 /** The meeting was locked or unlocked. */
 export interface ServerLocked {
   type: "locked";
@@ -527,6 +571,8 @@ export type ServerMessage =
   | ServerPeerMedia
   | ServerPeerUpdated
   | ServerHands
+  | ServerWaiting
+  | ServerLobby
   | ServerLocked
   | ServerAudit
   | ServerHelpRequested
@@ -549,6 +595,8 @@ export interface ServerMessageByType {
   peer_media: ServerPeerMedia;
   peer_updated: ServerPeerUpdated;
   hands: ServerHands;
+  waiting: ServerWaiting;
+  lobby: ServerLobby;
   locked: ServerLocked;
   audit: ServerAudit;
   help_requested: ServerHelpRequested;

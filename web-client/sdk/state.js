@@ -191,6 +191,13 @@ export class MeetingState {
         out.events.push(['peers', { peers: this.peerList() }]);
         break;
       }
+      case 'waiting':
+        // The waiting room: `welcome` follows when a host lets us in.
+        out.events.push(['waiting', { you: msg.you, meeting: msg.meeting }]);
+        break;
+      case 'lobby':
+        out.events.push(['lobby', { enabled: msg.enabled, waiting: msg.waiting }]);
+        break;
       case 'peer_media':
         out.events.push(['peer-media', { id: msg.id, audio: msg.audio, video: msg.video }]);
         break;
