@@ -286,3 +286,65 @@ async fn the_waiting_room_holds_people_until_a_host_lets_them_in() {
     );
     assert_eq!(c.recv_type("welcome").await["type"], "welcome");
 }
+
+#[tokio::test]
+async fn pull_aside_is_private_and_one_action_brings_both_back() {
+    let hub = start_server().await;
+    let mut host = hub.join("m", "host", Role::Host).await;
+    let mut alex = hub.join("m", "alex", Role::Participant).await;
+    let mut sam = hub.join("m", "sam", Role::Participant).await;
+    host.recv_until(|f| f["type"] == "peer_joined" && f["peer"]["id"] == sam.id)
+        .await;
+    alex.recv_type("peer_joined").await;
+
+    assert_eq!(
+        act(&mut alex, json!({"type": "pull_aside", "peer": sam.id})).await["code"],
+        "forbidden"
+    );
+    assert_eq!(
+        act(&mut host, json!({"type": "pull_aside", "peer": alex.id})).await["type"],
+        "ack"
+    );
+    let aside = alex.recv_type("room_changed").await;
+    assert_eq!(aside["name"], "Private conversation");
+    let room = aside["room"].as_str().unwrap().to_owned();
+    // The group sees only that both stepped out; the room is in nobody's list.
+    let left = sam.recv_type("peer_left").await;
+    assert_eq!(left["reason"], "stepped_out");
+    assert_eq!(sam.recv_type("peer_left").await["reason"], "stepped_out");
+    let list = sam.recv_type("rooms").await;
+    assert!(
+        !list.to_string().contains(&room),
+        "the private room is not listed: {list}"
+    );
+    // Nobody can be moved in, and the two cannot be moved out by others.
+    let mut cohost = hub.join("m", "co", Role::Cohost).await;
+    assert_eq!(
+        act(&mut cohost, json!({"type": "visit", "room": room})).await["code"],
+        "not_found"
+    );
+    assert_eq!(
+        act(
+            &mut cohost,
+            json!({"type": "move", "peer": alex.id, "room": "main"})
+        )
+        .await["code"],
+        "conflict"
+    );
+    // Alex's chat there reaches the host only.
+    alex.send(json!({"type": "chat", "text": "just us"})).await;
+    assert_eq!(host.recv_type("chat").await["room"], room.as_str());
+
+    assert_eq!(
+        act(&mut host, json!({"type": "end_aside"})).await["type"],
+        "ack"
+    );
+    assert_eq!(alex.recv_type("room_changed").await["room"], "main");
+    let back = sam
+        .recv_until(|f| f["type"] == "peer_joined" && f["peer"]["id"] == alex.id)
+        .await;
+    assert_eq!(back["peer"]["name"], "Name of alex");
+    sam.send(json!({"type": "chat", "text": "welcome back"}))
+        .await;
+    assert_eq!(alex.recv_type("chat").await["text"], "welcome back");
+}

@@ -105,6 +105,8 @@ struct Member {
 struct Room {
     /// Creation order: the main room is 0, breakouts count up. Lists are sorted by it.
     order: u64,
+    /// A host's 1:1 "pull aside" room: listed to no one, and no one else can enter it.
+    private: bool,
     name: String,
     topic: Option<String>,
     /// Ordered so that rosters and fan-out are in a stable order.
@@ -120,6 +122,7 @@ impl Room {
     fn new(order: u64, name: String, topic: Option<String>) -> Self {
         Room {
             order,
+            private: false,
             name,
             topic,
             members: BTreeSet::new(),
@@ -186,6 +189,8 @@ pub struct Meeting {
     lobby_enabled: bool,
     /// Connected but not admitted: not members, in no room, they see no one and nothing.
     waiting: BTreeMap<PeerId, Identity>,
+    /// Pull-aside rooms and where each of their two people came from.
+    asides: BTreeMap<RoomId, Vec<(PeerId, RoomId)>>,
     /// For the `random` strategy; seeded by the caller so tests are reproducible.
     rng: StdRng,
 }
@@ -214,6 +219,7 @@ impl Meeting {
             hands: Vec::new(),
             lobby_enabled: false,
             waiting: BTreeMap::new(),
+            asides: BTreeMap::new(),
             rng: StdRng::seed_from_u64(seed),
         }
     }
@@ -270,7 +276,9 @@ impl Meeting {
 
     /// Ids of all rooms, main first.
     pub fn room_ids(&self) -> Vec<RoomId> {
-        let mut rooms: Vec<(&RoomId, &Room)> = self.rooms.iter().collect();
+        // Private (pull-aside) rooms are nobody's business: left out of every list.
+        let mut rooms: Vec<(&RoomId, &Room)> =
+            self.rooms.iter().filter(|(_, r)| !r.private).collect();
         rooms.sort_by_key(|(_, r)| r.order);
         rooms.into_iter().map(|(id, _)| id.clone()).collect()
     }
@@ -457,6 +465,14 @@ impl Meeting {
                 }
             }
             M::Admit { peer } => self.admit(peer, effects),
+            M::PullAside { peer } => self.pull_aside(from, peer, effects),
+            M::EndAside {} => match self.room_of(from).cloned() {
+                Some(room) if self.asides.contains_key(&room) => {
+                    self.end_aside(&room, effects);
+                    Ok(())
+                }
+                _ => Err((ErrorCode::Conflict, "you are not in a private conversation")),
+            },
             M::Deny { peer } => self.deny(peer, effects),
             M::TransferHost { peer } => self.transfer_host(from, peer, effects),
             M::Lock { locked } => {
@@ -498,7 +514,18 @@ impl Meeting {
     }
 
     fn has_breakouts(&self) -> bool {
-        self.rooms.len() > 1
+        self.rooms.values().filter(|r| !r.private).count() > 1
+    }
+
+    /// A room people may be moved, visit or choose into: exists and is not private.
+    fn public_room(&self, room: &RoomId) -> bool {
+        self.rooms.get(room).is_some_and(|r| !r.private)
+    }
+
+    fn in_private_room(&self, peer: PeerId) -> bool {
+        self.room_of(peer)
+            .and_then(|r| self.rooms.get(r))
+            .is_some_and(|r| r.private)
     }
 
     /// Tells everyone the current room list.
@@ -768,6 +795,17 @@ impl Meeting {
         let Some(member) = self.members.remove(&peer) else {
             return;
         };
+        if self.asides.contains_key(&member.room) {
+            // A private conversation ends when either person leaves.
+            self.hands.retain(|p| *p != peer);
+            if let Some(room) = self.rooms.get_mut(&member.room) {
+                room.members.remove(&peer);
+            }
+            let room = member.room.clone();
+            self.end_aside(&room, effects);
+            self.roster_changed(effects);
+            return;
+        }
         if self.hands.contains(&peer) {
             self.hands.retain(|p| *p != peer);
             self.announce_hands(effects);
@@ -873,6 +911,7 @@ impl Meeting {
         }
         self.members.clear();
         self.waiting.clear();
+        self.asides.clear();
         self.rooms.retain(|id, _| id.is_main());
         for room in self.rooms.values_mut() {
             room.members.clear();
@@ -1027,14 +1066,19 @@ impl Meeting {
                 })
                 .unwrap_or_default()
         };
-        for (peer, from, _) in &done {
+        for (peer, from, to_room) in &done {
             let to = stayers(from);
             if !to.is_empty() {
                 effects.push(Effect::Send {
                     to,
                     message: ServerMessage::PeerLeft {
                         id: *peer,
-                        reason: PeerLeftReason::Moved,
+                        // The group sees only that someone stepped out, not where.
+                        reason: if self.rooms.get(to_room).is_some_and(|r| r.private) {
+                            PeerLeftReason::SteppedOut
+                        } else {
+                            PeerLeftReason::Moved
+                        },
                     },
                 });
             }
@@ -1059,10 +1103,58 @@ impl Meeting {
         id
     }
 
+    fn pull_aside(&mut self, host: PeerId, peer: PeerId, effects: &mut Vec<Effect>) -> Outcome {
+        if peer == host {
+            return Err((ErrorCode::BadRequest, "pull someone else aside"));
+        }
+        if !self.members.contains_key(&peer) {
+            return Err((ErrorCode::NotFound, "no such peer in this meeting"));
+        }
+        if self.in_private_room(host) || self.in_private_room(peer) {
+            return Err((ErrorCode::Conflict, "already in a private conversation"));
+        }
+        self.room_counter += 1;
+        let id = RoomId(format!("a{}", self.room_counter));
+        let mut room = Room::new(self.room_counter, "Private conversation".into(), None);
+        room.private = true;
+        self.rooms.insert(id.clone(), room);
+        let origins: Vec<(PeerId, RoomId)> = [host, peer]
+            .into_iter()
+            .filter_map(|p| self.room_of(p).cloned().map(|r| (p, r)))
+            .collect();
+        self.asides.insert(id.clone(), origins);
+        self.relocate(vec![(host, id.clone()), (peer, id)], effects);
+        self.announce_rooms(effects);
+        Ok(())
+    }
+
+    /// Everyone in pull-aside room `room` goes back where they came from (the main room if that
+    /// room has closed meanwhile); the room closes.
+    fn end_aside(&mut self, room: &RoomId, effects: &mut Vec<Effect>) {
+        let origins = self.asides.remove(room).unwrap_or_default();
+        let moves: Vec<(PeerId, RoomId)> = self
+            .room_members(room)
+            .into_iter()
+            .map(|p| {
+                let back = origins
+                    .iter()
+                    .find(|(q, _)| *q == p)
+                    .map(|(_, r)| r.clone())
+                    .filter(|r| self.public_room(r))
+                    .unwrap_or_else(RoomId::main);
+                (p, back)
+            })
+            .collect();
+        self.relocate(moves, effects);
+        self.rooms.remove(room);
+        self.announce_rooms(effects);
+    }
+
     /// Removes empty breakout rooms; clears the timer when none are left.
     fn close_empty_breakouts(&mut self) {
         self.rooms
             .retain(|id, room| id.is_main() || !room.members.is_empty());
+        // (Private rooms with people in them stay; empty ones go.)
         if !self.has_breakouts() {
             self.clock = BreakoutClock::default();
         }
@@ -1205,8 +1297,14 @@ impl Meeting {
         if !self.members.contains_key(&peer) {
             return Err((ErrorCode::NotFound, "no such peer in this meeting"));
         }
-        if !self.rooms.contains_key(&room) {
+        if !self.public_room(&room) {
             return Err((ErrorCode::NotFound, "no such room"));
+        }
+        if self.in_private_room(peer) {
+            return Err((
+                ErrorCode::Conflict,
+                "in a private conversation: end it first",
+            ));
         }
         if self.relocate(vec![(peer, room)], effects) > 0 {
             self.announce_rooms(effects);
@@ -1219,6 +1317,12 @@ impl Meeting {
         else {
             return Err((ErrorCode::NotFound, "no such peer in this meeting"));
         };
+        if self.in_private_room(a) || self.in_private_room(b) {
+            return Err((
+                ErrorCode::Conflict,
+                "in a private conversation: end it first",
+            ));
+        }
         if self.relocate(vec![(a, room_b), (b, room_a)], effects) > 0 {
             self.announce_rooms(effects);
         }
@@ -1291,7 +1395,7 @@ impl Meeting {
         }
         let mut seen = HashSet::new();
         for room in &rooms {
-            if !self.rooms.contains_key(room) {
+            if !self.public_room(room) {
                 return Err((ErrorCode::NotFound, "no such room"));
             }
             if !seen.insert(room) {
@@ -1331,7 +1435,8 @@ impl Meeting {
             });
         }
         self.relocate(moves, effects);
-        self.rooms.retain(|id, _| id.is_main());
+        // Pull-aside rooms are not breakouts: a merge leaves them alone.
+        self.rooms.retain(|id, room| id.is_main() || room.private);
         self.clock = BreakoutClock::default();
         self.last_split = closed;
         self.announce_rooms(effects);
@@ -1595,6 +1700,14 @@ impl Meeting {
                 return Err(format!("history of {room_id} over its bounds"));
             }
         }
+        for (id, room) in &self.rooms {
+            if room.private && (room.members.is_empty() || !self.asides.contains_key(id)) {
+                return Err(format!("private room {id} empty or untracked"));
+            }
+        }
+        if self.asides.keys().any(|id| !self.rooms.contains_key(id)) {
+            return Err("a pull-aside record without its room".into());
+        }
         if self.waiting.keys().any(|p| self.members.contains_key(p)) {
             return Err("someone is both waiting and a member".into());
         }
@@ -1653,6 +1766,8 @@ fn is_moderator_action(message: &ClientMessage) -> bool {
             | M::TransferHost { .. }
             | M::Lock { .. }
             | M::SetLobby { .. }
+            | M::PullAside { .. }
+            | M::EndAside {}
             | M::Admit { .. }
             | M::Deny { .. }
     )

@@ -29,6 +29,11 @@ enum Op {
         by: usize,
         enabled: bool,
     },
+    PullAside {
+        by: usize,
+        who: usize,
+    },
+    EndAside(usize),
     Admit {
         by: usize,
         who: Option<usize>,
@@ -99,6 +104,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (any::<usize>(), any::<usize>(), any::<bool>()).prop_map(|(by, who, ban)| Op::Remove { by, who, ban }),
         1 => any::<usize>().prop_map(Op::ReturnBanned),
         1 => (any::<usize>(), any::<bool>()).prop_map(|(by, enabled)| Op::Lobby { by, enabled }),
+        1 => (any::<usize>(), any::<usize>()).prop_map(|(by, who)| Op::PullAside { by, who }),
+        1 => any::<usize>().prop_map(Op::EndAside),
         1 => (any::<usize>(), proptest::option::of(any::<usize>())).prop_map(|(by, who)| Op::Admit { by, who }),
         1 => (any::<usize>(), proptest::option::of(any::<usize>())).prop_map(|(by, who)| Op::Deny { by, who }),
         1 => i().prop_map(Op::Leave),
@@ -272,6 +279,34 @@ impl Model {
                 prop_assert!(refused, "a banned join was not refused");
                 effects
             }
+            Op::PullAside { by, who } => {
+                let (Some(by), Some(who)) = (self.pick_by(by), self.pick(who)) else {
+                    return Ok(());
+                };
+                let effects = self.request(Some(by), ClientMessage::PullAside { peer: who });
+                let acked = effects.iter().any(|e| {
+                    matches!(
+                        e,
+                        Effect::Send {
+                            message: ServerMessage::Ack { .. },
+                            ..
+                        }
+                    )
+                });
+                if acked {
+                    // Alone together, in a room nobody else can see.
+                    let room = self.meeting.room_of(by).cloned();
+                    prop_assert_eq!(room.clone(), self.meeting.room_of(who).cloned());
+                    let room = room.unwrap_or_else(RoomId::main);
+                    prop_assert_eq!(self.meeting.room_members(&room).len(), 2);
+                    prop_assert!(
+                        !self.meeting.room_ids().contains(&room),
+                        "a private room is listed"
+                    );
+                }
+                effects
+            }
+            Op::EndAside(i) => self.request(self.pick_by(i), ClientMessage::EndAside {}),
             Op::Lobby { by, enabled } => {
                 self.request(self.pick_by(by), ClientMessage::SetLobby { enabled })
             }
@@ -497,7 +532,7 @@ impl Model {
                 }
                 ServerMessage::PeerLeft {
                     id,
-                    reason: PeerLeftReason::Moved,
+                    reason: PeerLeftReason::Moved | PeerLeftReason::SteppedOut,
                 } => {
                     for r in to {
                         prop_assert_ne!(

@@ -134,6 +134,11 @@ pub enum ClientMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         peer: Option<PeerId>,
     },
+    /// Host/cohost: take someone aside into a private 1:1 room with you. The group sees only that
+    /// you both stepped out; nobody else can enter or see into the room.
+    PullAside { peer: PeerId },
+    /// Host/cohost in a pull-aside room: both go back where they came from.
+    EndAside {},
     /// A fresher token for the same person and meeting, before the current one expires. Without
     /// it the hub closes the socket at expiry (close 4006).
     Refresh { token: String },
@@ -201,6 +206,8 @@ impl ClientMessage {
             ClientMessage::TransferHost { .. } => "transfer_host",
             ClientMessage::Lock { .. } => "lock",
             ClientMessage::SetLobby { .. } => "set_lobby",
+            ClientMessage::PullAside { .. } => "pull_aside",
+            ClientMessage::EndAside { .. } => "end_aside",
             ClientMessage::Admit { .. } => "admit",
             ClientMessage::Deny { .. } => "deny",
         }

@@ -110,6 +110,8 @@ pub enum PeerLeftReason {
     Replaced,
     /// Removed by a host or cohost.
     Removed,
+    /// Stepped out for a private conversation with a host (where to is not said).
+    SteppedOut,
 }
 
 /// How `split` assigns people to breakout rooms.

@@ -268,6 +268,8 @@ impl RateLimits {
             | ClientMessage::TransferHost { .. }
             | ClientMessage::Lock { .. }
             | ClientMessage::SetLobby { .. }
+            | ClientMessage::PullAside { .. }
+            | ClientMessage::EndAside { .. }
             | ClientMessage::Admit { .. }
             | ClientMessage::Deny { .. } => &self.control,
             ClientMessage::Signal { .. } => &self.signal,

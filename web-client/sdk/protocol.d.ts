@@ -252,6 +252,22 @@ export interface ClientDeny {
 }
 
 /**
+ * Host/cohost: take someone aside into a private 1:1 room with you. The group sees only that
+ * you both stepped out; nobody else can enter or see into the room.
+ */
+export interface ClientPullAside {
+  type: "pull_aside";
+  id?: number | null;
+  peer: PeerId;
+}
+
+/** Host/cohost in a pull-aside room: both go back where they came from. */
+export interface ClientEndAside {
+  type: "end_aside";
+  id?: number | null;
+}
+
+/**
  * A fresher token for the same person and meeting, before the current one expires. Without
  * it the hub closes the socket at expiry (close 4006).
  */
@@ -292,6 +308,8 @@ export type ClientFrame =
   | ClientSetLobby
   | ClientAdmit
   | ClientDeny
+  | ClientPullAside
+  | ClientEndAside
   | ClientRefresh;
 
 /** Each ClientFrame by its `type`. */
@@ -321,6 +339,8 @@ export interface ClientFrameByType {
   set_lobby: ClientSetLobby;
   admit: ClientAdmit;
   deny: ClientDeny;
+  pull_aside: ClientPullAside;
+  end_aside: ClientEndAside;
   refresh: ClientRefresh;
 }
 
@@ -364,7 +384,7 @@ export interface Peer {
 }
 
 /** Why a peer left a room, as told to the others in it. */
-export type PeerLeftReason = "left" | "disconnected" | "moved" | "replaced" | "removed";
+export type PeerLeftReason = "left" | "disconnected" | "moved" | "replaced" | "removed" | "stepped_out";
 
 /** A room as listed to everyone. */
 export interface RoomInfo {
