@@ -327,7 +327,11 @@ impl Meeting {
                     _ => None,
                 };
                 let moderator_action = is_moderator_action(&message);
-                let outcome = self.request(from, message, now, &mut effects);
+                let outcome = if moderator_action && !self.role_of(from).is_moderator() {
+                    Err((ErrorCode::Forbidden, "only hosts and cohosts may do this"))
+                } else {
+                    self.request(from, message, now, &mut effects)
+                };
                 if moderator_action && outcome.is_ok() {
                     self.audit(from, action, subject, now, &mut effects);
                 }
@@ -355,9 +359,6 @@ impl Meeting {
         effects: &mut Vec<Effect>,
     ) -> Outcome {
         use ClientMessage as M;
-        if is_moderator_action(&message) && !self.role_of(from).is_moderator() {
-            return Err((ErrorCode::Forbidden, "only hosts and cohosts may do this"));
-        }
         match message {
             // The connection handles `refresh` itself; it never reaches the meeting.
             M::Refresh { .. } => Err((
@@ -535,12 +536,16 @@ impl Meeting {
         }
         effects.push(Effect::Send {
             to: self.member_ids(),
-            message: ServerMessage::Rooms {
-                rooms: self.room_list(),
-                closes_at: self.clock.closes_at,
-                choosing: self.clock.choosing,
-            },
+            message: self.rooms_message(),
         });
+    }
+
+    fn rooms_message(&self) -> ServerMessage {
+        ServerMessage::Rooms {
+            rooms: self.room_list(),
+            closes_at: self.clock.closes_at,
+            choosing: self.clock.choosing,
+        }
     }
 
     fn join(&mut self, peer: PeerId, identity: Identity, effects: &mut Vec<Effect>) {
@@ -699,25 +704,12 @@ impl Meeting {
         };
         let others: Vec<PeerId> = room.members.iter().copied().collect();
         room.members.insert(peer);
-        let history = room.history.iter().cloned().collect();
-
-        let Some(you) = self.peer_of(peer) else {
+        let (Some(welcome), Some(you)) = (self.welcome_for(peer), self.peer_of(peer)) else {
             return;
         };
         effects.push(Effect::Send {
             to: vec![peer],
-            message: ServerMessage::Welcome {
-                protocol: PROTOCOL_VERSION,
-                you: you.clone(),
-                meeting: self.id.clone(),
-                room: room_id,
-                peers: self.peers_of(others.iter().copied()),
-                chat: history,
-                ice_servers: self.config.ice_servers.clone(),
-                rooms: self.room_list(),
-                closes_at: self.clock.closes_at,
-                choosing: self.clock.choosing,
-            },
+            message: welcome,
         });
         if !others.is_empty() {
             effects.push(Effect::Send {
@@ -726,6 +718,24 @@ impl Meeting {
             });
         }
         self.roster_changed(effects);
+    }
+
+    /// The `welcome` for member `peer`: its room as it is now, everyone else in it, its history.
+    fn welcome_for(&self, peer: PeerId) -> Option<ServerMessage> {
+        let room_id = self.room_of(peer)?.clone();
+        let room = self.rooms.get(&room_id)?;
+        Some(ServerMessage::Welcome {
+            protocol: PROTOCOL_VERSION,
+            you: self.peer_of(peer)?,
+            meeting: self.id.clone(),
+            peers: self.peers_of(room.members.iter().copied().filter(|p| *p != peer)),
+            chat: room.history.iter().cloned().collect(),
+            room: room_id,
+            ice_servers: self.config.ice_servers.clone(),
+            rooms: self.room_list(),
+            closes_at: self.clock.closes_at,
+            choosing: self.clock.choosing,
+        })
     }
 
     /// A second connection of the same person: it inherits the seat; the room sees that seat
@@ -753,24 +763,12 @@ impl Meeting {
             .copied()
             .filter(|p| *p != seat)
             .collect();
-        let history = room.history.iter().cloned().collect();
-        let Some(you) = self.peer_of(seat) else {
+        let (Some(welcome), Some(you)) = (self.welcome_for(seat), self.peer_of(seat)) else {
             return;
         };
         effects.push(Effect::Send {
             to: vec![seat],
-            message: ServerMessage::Welcome {
-                protocol: PROTOCOL_VERSION,
-                you: you.clone(),
-                meeting: self.id.clone(),
-                room: room_id,
-                peers: self.peers_of(others.iter().copied()),
-                chat: history,
-                ice_servers: self.config.ice_servers.clone(),
-                rooms: self.room_list(),
-                closes_at: self.clock.closes_at,
-                choosing: self.clock.choosing,
-            },
+            message: welcome,
         });
         if !others.is_empty() {
             effects.push(Effect::Send {
@@ -992,20 +990,11 @@ impl Meeting {
             self.announce_rooms(effects);
             return;
         }
-        let moderators: Vec<PeerId> = self
-            .members
-            .iter()
-            .filter(|(_, m)| m.identity.role.is_moderator())
-            .map(|(p, _)| *p)
-            .collect();
+        let moderators = self.moderators();
         if !moderators.is_empty() {
             effects.push(Effect::Send {
                 to: moderators,
-                message: ServerMessage::Rooms {
-                    rooms: self.room_list(),
-                    closes_at: self.clock.closes_at,
-                    choosing: self.clock.choosing,
-                },
+                message: self.rooms_message(),
             });
         }
     }
@@ -1530,12 +1519,7 @@ impl Meeting {
         if room.is_main() {
             return Err((ErrorCode::Conflict, "help requests are for breakout rooms"));
         }
-        let hosts: Vec<PeerId> = self
-            .members
-            .iter()
-            .filter(|(_, m)| m.identity.role.is_moderator())
-            .map(|(p, _)| *p)
-            .collect();
+        let hosts = self.moderators();
         if hosts.is_empty() {
             return Err((ErrorCode::NotFound, "no host is in the meeting right now"));
         }

@@ -416,9 +416,7 @@ impl Session {
     /// Handles one text frame. An `Err` ends the session with that close code.
     async fn on_text(&mut self, text: &str) -> Result<(), CloseCode> {
         if text.len() > limits::MAX_FRAME_BYTES {
-            let reference = serde_json::from_str::<FrameId>(text)
-                .ok()
-                .and_then(|f| f.id);
+            let reference = frame_ref(text);
             let message = format!("frame over {} bytes", limits::MAX_FRAME_BYTES);
             self.reply(ServerMessage::error(
                 ErrorCode::TooLarge,
@@ -431,9 +429,7 @@ impl Session {
         let frame = match ClientFrame::decode(text) {
             Ok(frame) => frame,
             Err(e) => {
-                let reference = serde_json::from_str::<FrameId>(text)
-                    .ok()
-                    .and_then(|f| f.id);
+                let reference = frame_ref(text);
                 let message = if e.is_syntax() || e.is_eof() {
                     "malformed JSON".to_owned()
                 } else {
@@ -546,6 +542,14 @@ async fn write_batch(
         }
     }
     sink.flush().await
+}
+
+/// The `id` of a frame that was refused before (or instead of) decoding, so the error can
+/// still carry `ref`.
+fn frame_ref(text: &str) -> Option<crate::protocol::RequestId> {
+    serde_json::from_str::<FrameId>(text)
+        .ok()
+        .and_then(|f| f.id)
 }
 
 /// After the hub sent a close frame: reads (and drops) what the client still sends until its
