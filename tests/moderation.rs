@@ -93,6 +93,17 @@ async fn mute_requests_media_state_hands_and_roles() {
         shown,
         json!({"type": "peer_media", "id": alex.id, "audio": false, "video": true})
     );
+    // Someone who arrives later sees who is muted in the roster.
+    let lee = hub.join("m", "lee", Role::Participant).await;
+    let alex_seen = lee.welcome["peers"]
+        .as_array()
+        .expect("peers")
+        .iter()
+        .find(|p| p["id"] == alex.id)
+        .expect("alex in the roster")
+        .clone();
+    assert_eq!(alex_seen["audio"], false);
+    assert_eq!(alex_seen["video"], true);
     assert_eq!(
         act(
             &mut sam,
@@ -347,4 +358,48 @@ async fn pull_aside_is_private_and_one_action_brings_both_back() {
     sam.send(json!({"type": "chat", "text": "welcome back"}))
         .await;
     assert_eq!(alex.recv_type("chat").await["text"], "welcome back");
+}
+
+#[tokio::test]
+async fn a_demoted_cohost_does_not_win_the_role_back_by_connecting_again() {
+    let hub = start_server().await;
+    let mut host = hub.join("m", "host", Role::Host).await;
+    // The partner minted a cohost token; the host demotes this person during the session.
+    let co = hub.join("m", "co", Role::Cohost).await;
+    assert_eq!(
+        act(
+            &mut host,
+            json!({"type": "set_role", "peer": co.id, "role": "participant"})
+        )
+        .await["type"],
+        "ack"
+    );
+    // The same cohost token from a second tab takes over the seat, but not the old role.
+    let again = hub.join("m", "co", Role::Cohost).await;
+    assert_eq!(again.id, co.id);
+    assert_eq!(again.welcome["you"]["role"], "participant");
+}
+
+#[tokio::test]
+async fn someone_who_gives_up_waiting_leaves_the_lobby_list() {
+    let hub = start_server().await;
+    let mut host = hub.join("m", "host", Role::Host).await;
+    assert_eq!(
+        act(&mut host, json!({"type": "set_lobby", "enabled": true})).await["type"],
+        "ack"
+    );
+    let token = hub.token("m", "kim", "Kim", Role::Participant);
+    let mut kim = connect(&hub.url).await;
+    kim.hello(&token).await;
+    kim.recv_type("waiting").await;
+    let lobby = host
+        .recv_until(|f| {
+            f["type"] == "lobby" && f["waiting"].as_array().is_some_and(|w| w.len() == 1)
+        })
+        .await;
+    assert_eq!(lobby["waiting"][0]["name"], "Kim");
+    // Kim's network drops while waiting: the waiting room holds no seats.
+    kim.drop_connection();
+    host.recv_until(|f| f["type"] == "lobby" && f["waiting"] == json!([]))
+        .await;
 }

@@ -122,6 +122,8 @@ struct Member {
     /// The last private messages to or from this member, to replay those a dropped
     /// connection lost in flight (group messages replay from the room's history).
     recent_private: VecDeque<ChatMessage>,
+    /// Microphone and camera on/off as last reported with `media_state`.
+    media: Option<(bool, bool)>,
 }
 
 impl Member {
@@ -132,6 +134,7 @@ impl Member {
             resume_token,
             away_until: None,
             recent_private: VecDeque::new(),
+            media: None,
         }
     }
 }
@@ -500,6 +503,9 @@ impl Meeting {
                 Ok(())
             }
             M::MediaState { audio, video } => {
+                if let Some(member) = self.members.get_mut(&from) {
+                    member.media = Some((audio, video));
+                }
                 let room = self.room_of(from).cloned().unwrap_or_else(RoomId::main);
                 let others: Vec<PeerId> = self
                     .room_members(&room)
@@ -570,6 +576,8 @@ impl Meeting {
             name: m.identity.name.clone(),
             role: m.identity.role,
             reconnecting: m.away_until.is_some(),
+            audio: m.media.map(|(audio, _)| audio),
+            video: m.media.map(|(_, video)| video),
         })
     }
 
@@ -696,6 +704,8 @@ impl Meeting {
             name: identity.name.clone(),
             role: identity.role,
             reconnecting: false,
+            audio: None,
+            video: None,
         };
         self.waiting.insert(peer, identity);
         effects.push(Effect::Send {
@@ -721,6 +731,8 @@ impl Meeting {
                 name: w.name.clone(),
                 role: w.role,
                 reconnecting: false,
+                audio: None,
+                video: None,
             })
             .collect();
         effects.push(Effect::Send {

@@ -97,6 +97,13 @@ pub struct Peer {
     /// resume grace period (see `peer_reconnecting`).
     #[serde(default, skip_serializing_if = "is_false")]
     pub reconnecting: bool,
+    /// Whether their microphone is on, as they last reported with `media_state` (absent until
+    /// they do), so people who arrive later see who is muted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio: Option<bool>,
+    /// Whether their camera is on, likewise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video: Option<bool>,
 }
 
 fn is_false(b: &bool) -> bool {
