@@ -1857,11 +1857,18 @@ impl Meeting {
         let Some(room) = self.rooms.get_mut(&room_id) else {
             return Err((ErrorCode::Internal, "room missing"));
         };
-        room.seq += 1;
+        // Only group messages count in the room's `seq`: were private ones counted, everyone in
+        // the room could see from the gaps that private messages were exchanged.
+        let seq = if to.is_none() {
+            room.seq += 1;
+            room.seq
+        } else {
+            0
+        };
         self.chat_id += 1;
         let message = ChatMessage {
             id: self.chat_id,
-            seq: room.seq,
+            seq,
             room: room_id,
             from,
             to,

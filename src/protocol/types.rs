@@ -189,7 +189,9 @@ pub struct RoomInfo {
 pub struct ChatMessage {
     /// Unique within the meeting.
     pub id: u64,
-    /// Orders the chat messages of `room`: strictly increasing within that room.
+    /// Counts the group messages of `room`: 1, 2, 3… without gaps, so a client can tell when it
+    /// missed one. Private messages carry 0 (they are ordered by `id`) so that they leave no
+    /// trace in the room's count.
     pub seq: u64,
     /// The room the sender was in when it was sent.
     pub room: RoomId,
