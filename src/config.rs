@@ -52,6 +52,8 @@ pub struct Config {
     pub breakout_warning_secs: u64,
     /// Seconds a dropped connection's seat is held for `hello.resume` (0 turns resume off).
     pub resume_grace_secs: u64,
+    /// Meetings start with the waiting room on (a host or cohost admits everyone else).
+    pub waiting_room: bool,
     /// Per-connection token buckets: steady rate per second and burst size.
     pub chat_rate: u32,
     pub chat_burst: u32,
@@ -102,6 +104,7 @@ impl Default for Config {
             idle_timeout_ms: limits::IDLE_TIMEOUT.as_millis() as u64,
             breakout_warning_secs: limits::BREAKOUT_WARNING_SECS,
             resume_grace_secs: limits::RESUME_GRACE_SECS,
+            waiting_room: false,
             chat_rate: limits::rates::CHAT_PER_SEC,
             chat_burst: limits::rates::CHAT_BURST,
             signal_rate: limits::rates::SIGNAL_PER_SEC,

@@ -120,6 +120,10 @@ pub const BREAKOUT_WARNING_SECS: u64 = 60;
 /// to switch from Wi-Fi to cellular, short enough that a vanished person does not linger.
 pub const RESUME_GRACE_SECS: u64 = 30;
 
+/// How long an ended meeting's id stays closed to all but hosts and cohosts (a therapy session is
+/// not longer than [`MAX_BREAKOUT_SECS`]; tokens minted for it will have expired by then).
+pub const ENDED_MEETING_MEMORY_SECS: u64 = 6 * 3600;
+
 /// Private messages kept per member to replay after a resume (group messages replay from the
 /// room's history, bounded by [`CHAT_HISTORY_LEN`] and [`CHAT_HISTORY_BYTES`]).
 pub const RESUME_PRIVATE_REPLAY: usize = 50;

@@ -118,6 +118,10 @@ struct ConfigArgs {
     #[arg(long, env = "HUDDLE_RESUME_GRACE_SECS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     resume_grace_secs: Option<u64>,
+    /// Meetings start with the waiting room on: hosts and cohosts admit everyone else [default: false].
+    #[arg(long, env = "HUDDLE_WAITING_ROOM")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    waiting_room: Option<bool>,
     /// Chat messages per second per connection [default: 5].
     #[arg(long, env = "HUDDLE_CHAT_RATE")]
     #[serde(skip_serializing_if = "Option::is_none")]

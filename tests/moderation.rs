@@ -213,11 +213,22 @@ async fn lock_keeps_newcomers_out_but_not_hosts_and_end_meeting_closes_everyone(
         act(&mut p, json!({"type": "end_meeting"})).await["code"],
         "forbidden"
     );
+    host.send(json!({"type": "chat", "text": "see you next week"}))
+        .await;
     host.send(json!({"type": "end_meeting"})).await;
     for c in [&mut host, &mut p, &mut cohost] {
         assert_eq!(c.expect_close().await.code, Some(4009));
     }
-    // The meeting is gone; the same id can start afresh (unlocked).
+    // Nobody slips back into an unsupervised group: participants are refused…
+    let mut back = connect(&hub.url).await;
+    back.hello(&hub.token("m", "p", "P", Role::Participant))
+        .await;
+    let closed = back.expect_close().await;
+    assert_eq!(closed.code, Some(4009));
+    assert_eq!(closed.frames[0]["code"], "meeting_ended");
+    // …until a host starts the next session: unlocked, with nothing of the last one.
+    let next = hub.join("m", "host", Role::Host).await;
+    assert_eq!(next.welcome["chat"], json!([]));
     let fresh = hub.join("m", "late", Role::Participant).await;
     assert_eq!(fresh.welcome["type"], "welcome");
 }

@@ -247,3 +247,20 @@ async fn a_clean_leave_is_not_held() {
     assert_eq!(gone["id"], id);
     assert_eq!(gone["reason"], "left");
 }
+
+#[tokio::test]
+async fn a_meeting_whose_last_seat_times_out_is_forgotten() {
+    let hub = start_server_with(|c| c.resume_grace_secs = 1).await;
+    let alone = hub.join("m", "alone", Role::Participant).await;
+    assert_eq!(hub.server.meeting_count(), 1);
+    alone.drop_connection();
+    // Held for the grace, then the actor stops (no timer left, nobody in it).
+    let give_up = tokio::time::Instant::now() + DEADLINE;
+    while hub.server.meeting_count() != 0 {
+        assert!(
+            tokio::time::Instant::now() < give_up,
+            "the meeting outlived its last held seat"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

@@ -239,24 +239,32 @@ fn now_millis() -> Millis {
 impl Actor {
     async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
         loop {
+            // Breakout timers, held seats and ended meetings run on the hub's clock, whoever is
+            // connected: `None` here means the deadline came first.
             let command = match self.meeting.next_deadline() {
-                // Breakout timers run on the hub's clock, whoever is connected.
                 Some(at) => {
                     let wait = Duration::from_millis(at.saturating_sub(now_millis()));
                     tokio::select! {
-                        command = rx.recv() => command,
-                        _ = tokio::time::sleep(wait) => {
-                            let effects = self.meeting.handle(Input::Tick, now_millis());
-                            self.dispatch(effects);
-                            continue;
-                        }
+                        command = rx.recv() => match command {
+                            Some(command) => Some(command),
+                            None => break,
+                        },
+                        _ = tokio::time::sleep(wait) => None,
                     }
                 }
-                None => rx.recv().await,
+                None => match rx.recv().await {
+                    Some(command) => Some(command),
+                    None => break,
+                },
             };
-            let Some(command) = command else { break };
-            self.apply(command);
-            if self.meeting.is_empty() {
+            match command {
+                Some(command) => self.apply(command),
+                None => {
+                    let effects = self.meeting.handle(Input::Tick, now_millis());
+                    self.dispatch(effects);
+                }
+            }
+            if self.meeting.can_stop() {
                 // Leave the directory before closing the inbox so no new join can reach a
                 // closing actor unnoticed (see Directory::join).
                 let generation = self.generation;
@@ -316,7 +324,7 @@ impl Actor {
                         } else if seat != peer {
                             tracing::info!(meeting = self.meeting.id(), peer = %seat, "connection replaced");
                         } else {
-                            tracing::info!(meeting = self.meeting.id(), %peer, role = role.as_str(), members = self.meeting.len(), "joined");
+                            tracing::info!(meeting = self.meeting.id(), %peer, role = role.as_str(), members = self.meeting.member_count(), "joined");
                         }
                         self.dispatch(effects);
                         if reply.send(Ok(seat)).is_err() {

@@ -98,6 +98,11 @@ pub struct MeetingConfig {
     pub breakout_warning_ms: Millis,
     /// How long a dropped member's seat is held for `hello.resume` (0: not at all).
     pub resume_grace_ms: Millis,
+    /// Meetings start with the waiting room on: nobody but hosts and cohosts gets in before a
+    /// host or cohost admits them.
+    pub waiting_room: bool,
+    /// How long an ended meeting stays closed to everyone but hosts and cohosts.
+    pub ended_meeting_memory_ms: Millis,
 }
 
 impl Default for MeetingConfig {
@@ -107,6 +112,8 @@ impl Default for MeetingConfig {
             ice_servers: Vec::new(),
             breakout_warning_ms: limits::BREAKOUT_WARNING_SECS * 1000,
             resume_grace_ms: limits::RESUME_GRACE_SECS * 1000,
+            waiting_room: false,
+            ended_meeting_memory_ms: limits::ENDED_MEETING_MEMORY_SECS * 1000,
         }
     }
 }
@@ -229,6 +236,8 @@ pub struct Meeting {
     waiting: BTreeMap<PeerId, Identity>,
     /// Pull-aside rooms and where each of their two people came from.
     asides: BTreeMap<RoomId, Vec<(PeerId, RoomId)>>,
+    /// When a host or cohost ended the meeting, while that is remembered (see `end`).
+    ended_at: Option<Millis>,
     /// For the `random` strategy; seeded by the caller so tests are reproducible.
     rng: StdRng,
     /// For resume tokens. The hub seeds it from the OS with [`Meeting::with_token_seed`].
@@ -245,6 +254,7 @@ impl Meeting {
     pub fn new(id: impl Into<String>, config: MeetingConfig, seed: u64) -> Self {
         let mut rooms = BTreeMap::new();
         rooms.insert(RoomId::main(), Room::new(0, MAIN_ROOM_NAME.into(), None));
+        let waiting_room = config.waiting_room;
         Meeting {
             id: id.into(),
             config,
@@ -257,7 +267,8 @@ impl Meeting {
             banned: HashSet::new(),
             locked: false,
             hands: Vec::new(),
-            lobby_enabled: false,
+            lobby_enabled: waiting_room,
+            ended_at: None,
             waiting: BTreeMap::new(),
             asides: BTreeMap::new(),
             rng: StdRng::seed_from_u64(seed),
@@ -291,12 +302,18 @@ impl Meeting {
         &self.id
     }
 
-    /// No members and no one waiting: the meeting's actor may stop.
-    pub fn is_empty(&self) -> bool {
-        self.members.is_empty() && self.waiting.is_empty()
+    /// No members, no one waiting, and no recently ended session to remember: the meeting's
+    /// actor may stop.
+    pub fn can_stop(&self) -> bool {
+        self.members.is_empty() && self.waiting.is_empty() && self.ended_at.is_none()
     }
 
-    pub fn len(&self) -> usize {
+    /// Whether the meeting was ended by a host and no host has started it again.
+    pub fn is_ended(&self) -> bool {
+        self.ended_at.is_some()
+    }
+
+    pub fn member_count(&self) -> usize {
         self.members.len()
     }
 
@@ -356,10 +373,10 @@ impl Meeting {
             }
         });
         let seats = self.members.values().filter_map(|m| m.away_until).min();
-        match (breakouts, seats) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let forget = self
+            .ended_at
+            .map(|t| t.saturating_add(self.config.ended_meeting_memory_ms));
+        [breakouts, seats, forget].into_iter().flatten().min()
     }
 
     /// The single entry point: apply `input` at time `now` and return what to do.
@@ -416,6 +433,8 @@ impl Meeting {
                     self.audit(from, action, subject, now, &mut effects);
                 }
                 match (outcome, id) {
+                    // Ending the meeting closed the sender's socket too: no one to ack.
+                    (Ok(()), Some(_)) if !self.members.contains_key(&from) => {}
                     (Ok(()), Some(reference)) => effects.push(Effect::Send {
                         to: vec![from],
                         message: ServerMessage::Ack { reference },
@@ -485,7 +504,7 @@ impl Meeting {
             M::AskHelp {} => self.ask_help(from, now, effects),
             M::Remove { peer, ban } => self.remove(from, peer, ban, effects),
             M::EndMeeting {} => {
-                self.end(effects);
+                self.end(now, effects);
                 Ok(())
             }
             M::RequestMute { peer, audio, video } => {
@@ -635,6 +654,18 @@ impl Meeting {
     }
 
     fn join(&mut self, peer: PeerId, identity: Identity, effects: &mut Vec<Effect>) {
+        if self.ended_at.is_some() {
+            if !identity.role.is_moderator() {
+                effects.push(Effect::Refuse {
+                    peer,
+                    code: ErrorCode::MeetingEnded,
+                    message: "the host ended this meeting".into(),
+                });
+                return;
+            }
+            // A host or cohost starts the next session under the same id.
+            self.ended_at = None;
+        }
         if self.banned.contains(&identity.sub) {
             effects.push(Effect::Refuse {
                 peer,
@@ -1137,7 +1168,11 @@ impl Meeting {
     }
 
     /// Everyone out; the meeting is empty afterwards (its actor then stops).
-    fn end(&mut self, effects: &mut Vec<Effect>) {
+    /// Ends the session: everyone out, every trace of it (chat, rooms, timer, hands) gone. The
+    /// meeting id stays closed to everyone but hosts and cohosts for
+    /// `ended_meeting_memory_ms`, so nobody can slip back into an unsupervised group; a host
+    /// joining starts a new session (bans still hold).
+    fn end(&mut self, now: Millis, effects: &mut Vec<Effect>) {
         for peer in self
             .member_ids()
             .into_iter()
@@ -1151,12 +1186,15 @@ impl Meeting {
         self.members.clear();
         self.waiting.clear();
         self.asides.clear();
-        self.rooms.retain(|id, _| id.is_main());
-        for room in self.rooms.values_mut() {
-            room.members.clear();
-        }
+        self.rooms.clear();
+        self.rooms
+            .insert(RoomId::main(), Room::new(0, MAIN_ROOM_NAME.into(), None));
         self.clock = BreakoutClock::default();
+        self.last_split.clear();
         self.hands.clear();
+        self.locked = false;
+        self.lobby_enabled = self.config.waiting_room;
+        self.ended_at = Some(now);
     }
 
     fn set_role(
@@ -1741,6 +1779,12 @@ impl Meeting {
     }
 
     fn tick(&mut self, now: Millis, effects: &mut Vec<Effect>) {
+        if self
+            .ended_at
+            .is_some_and(|t| now >= t.saturating_add(self.config.ended_meeting_memory_ms))
+        {
+            self.ended_at = None;
+        }
         // One held seat per tick, the earliest: each batch of effects then describes one
         // change (a roster in it is still true at its end). `next_deadline` stays due, so the
         // caller ticks again at once for the next.
@@ -2168,7 +2212,7 @@ mod tests {
                 ..
             }
         ));
-        assert_eq!(m.len(), 4);
+        assert_eq!(m.member_count(), 4);
         m.handle(
             Input::Leave {
                 peer: PeerId(4),
@@ -2234,7 +2278,7 @@ mod tests {
             },
             4,
         );
-        assert!(m.is_empty());
+        assert!(m.can_stop());
     }
 
     #[test]
@@ -2621,5 +2665,54 @@ mod tests {
         m.handle(Input::Dropped { peer: PeerId(3) }, 20);
         assert!(!m.is_waiting(PeerId(3)));
         m.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn an_ended_meeting_stays_closed_to_participants_until_a_host_starts_it_again() {
+        let mut m = meeting();
+        join(&mut m, 1, Role::Host);
+        join(&mut m, 2, Role::Participant);
+        request(
+            &mut m,
+            1,
+            ClientMessage::Chat {
+                text: "private to this session".into(),
+                to: None,
+            },
+        );
+        request(&mut m, 1, ClientMessage::EndMeeting {});
+        assert!(m.is_ended() && !m.can_stop() && m.member_count() == 0);
+        let e = join(&mut m, 3, Role::Participant);
+        assert!(matches!(
+            e.as_slice(),
+            [Effect::Refuse {
+                code: ErrorCode::MeetingEnded,
+                ..
+            }]
+        ));
+        let e = join(&mut m, 4, Role::Cohost);
+        assert!(!m.is_ended());
+        match welcome_of(&e, 4) {
+            Some(ServerMessage::Welcome { chat, .. }) => {
+                assert!(chat.is_empty(), "nothing of the last session")
+            }
+            other => panic!("{other:?}"),
+        }
+        join(&mut m, 3, Role::Participant);
+        assert!(m.contains(PeerId(3)));
+        // Forgotten after a while: the actor may stop.
+        m.handle(
+            Input::Leave {
+                peer: PeerId(3),
+                reason: PeerLeftReason::Left,
+            },
+            10,
+        );
+        request(&mut m, 4, ClientMessage::EndMeeting {});
+        let forget = m
+            .next_deadline()
+            .expect("a deadline to forget the ended meeting");
+        m.handle(Input::Tick, forget);
+        assert!(m.can_stop());
     }
 }

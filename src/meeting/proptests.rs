@@ -105,6 +105,8 @@ enum Op {
     Resume(usize),
     /// Someone tries to resume with a token that was already used or whose seat is gone.
     ResumeStale(usize),
+    /// A host or cohost ends the meeting.
+    End(usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -138,6 +140,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (i(), 0u8..4).prop_map(|(who, lost)| Op::Drop { who, lost }),
         2 => i().prop_map(Op::Resume),
         1 => i().prop_map(Op::ResumeStale),
+        1 => i().prop_map(Op::End),
     ]
 }
 
@@ -268,18 +271,42 @@ impl Model {
                 | Op::Lobby { .. }
                 | Op::Admit { .. }
                 | Op::Tick(_)
+                | Op::End(_)
         );
         let effects = match op.clone() {
             Op::Join(role) => {
                 self.next_peer += 1;
                 let peer = PeerId(self.next_peer);
+                let role = ROLES[role as usize];
                 let identity = Identity {
                     sub: format!("s{}", peer.0),
                     name: "N".into(),
-                    role: ROLES[role as usize],
+                    role,
                 };
-                self.meeting
-                    .handle(Input::Join { peer, identity }, self.now)
+                let ended = self.meeting.is_ended();
+                let effects = self
+                    .meeting
+                    .handle(Input::Join { peer, identity }, self.now);
+                if ended && !role.is_moderator() {
+                    prop_assert!(!self.meeting.contains(peer) && !self.meeting.is_waiting(peer));
+                    prop_assert!(self.meeting.is_ended(), "a participant restarted a meeting");
+                }
+                effects
+            }
+            Op::End(by) => {
+                if !by.is_multiple_of(4) {
+                    // Rarer than other actions: an ended meeting starts over, which would cut
+                    // most sequences short before they reach deep states.
+                    return Ok(());
+                }
+                let effects = self.request(self.pick_by(by), ClientMessage::EndMeeting {});
+                if self.meeting.is_ended() {
+                    prop_assert_eq!(self.meeting.member_count(), 0, "people left in an ended meeting");
+                    prop_assert_eq!(self.meeting.room_ids(), vec![RoomId::main()]);
+                    // The next session's main room counts from 1 again.
+                    self.last_seq.clear();
+                }
+                effects
             }
             Op::Rejoin(i) => match self.pick(i) {
                 Some(seat) => {

@@ -28,6 +28,8 @@ pub enum ErrorCode {
     /// Not possible in the meeting's current state (e.g. split while breakouts are open, extend
     /// with no timer running, choose a room when choosing is closed).
     Conflict,
+    /// A host ended this meeting; only a host or cohost can start it again. Terminal.
+    MeetingEnded,
     /// `hello.resume` came too late (the grace period is over) or names no held seat. Join
     /// again without `resume`.
     ResumeExpired,
@@ -49,6 +51,7 @@ impl ErrorCode {
             ErrorCode::Conflict => "conflict",
             ErrorCode::MeetingLocked => "meeting_locked",
             ErrorCode::ResumeExpired => "resume_expired",
+            ErrorCode::MeetingEnded => "meeting_ended",
             ErrorCode::Internal => "internal",
         }
     }

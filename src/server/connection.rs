@@ -87,6 +87,7 @@ pub(super) async fn run(
                 ErrorCode::Forbidden => CloseCode::Removed,
                 ErrorCode::MeetingLocked => CloseCode::MeetingLocked,
                 ErrorCode::ResumeExpired => CloseCode::ResumeExpired,
+                ErrorCode::MeetingEnded => CloseCode::MeetingEnded,
                 _ => CloseCode::Internal,
             };
             close_with(&mut sink, close).await;

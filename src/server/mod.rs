@@ -116,6 +116,8 @@ impl Server {
             ice_servers: config.ice_servers.clone(),
             breakout_warning_ms: config.breakout_warning_secs * 1000,
             resume_grace_ms: config.resume_grace_secs.saturating_mul(1000),
+            waiting_room: config.waiting_room,
+            ended_meeting_memory_ms: limits::ENDED_MEETING_MEMORY_SECS * 1000,
         });
         let state = Arc::new(AppState {
             connection_permits: Arc::new(Semaphore::new(config.max_connections)),
