@@ -9,8 +9,9 @@ use crate::protocol::{ClientFrame, ClientMessage, PeerId, Role};
 /// A fixed test key: fuzzing checks that any token is refused or accepted without panicking.
 const FUZZ_SECRET: &[u8] = b"fuzzing-secret-fuzzing-secret-0123456789";
 
-/// Runs one input: decode as a client frame; a `hello` goes through token verification; any
-/// other message is handled by a meeting with a host and two participants, from each of them.
+/// Runs one input: decode as a client frame; a `hello` goes through token verification (and its
+/// `resume`, if any, is tried on a held seat); any other message is handled by a meeting with a
+/// host, a participant and an observer, from each of them.
 pub fn client_frame(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
@@ -19,7 +20,12 @@ pub fn client_frame(data: &[u8]) {
         return;
     };
     match frame.message {
-        ClientMessage::Hello { token, meeting, .. } => {
+        ClientMessage::Hello {
+            token,
+            meeting,
+            resume,
+            ..
+        } => {
             if let Ok(verifier) = Verifier::new(
                 TokenAlgorithm::Hs256,
                 VerifyKey::Secret(FUZZ_SECRET),
@@ -29,26 +35,30 @@ pub fn client_frame(data: &[u8]) {
             ) {
                 let _ = verifier.verify(&token, meeting.as_deref());
             }
+            if let Some(resume) = resume {
+                let mut m = small_meeting();
+                m.handle(Input::Dropped { peer: PeerId(2) }, 2);
+                for sub in ["s0", "s1"] {
+                    m.handle(
+                        Input::Resume {
+                            peer: PeerId(9),
+                            identity: Identity {
+                                sub: sub.into(),
+                                name: "again".into(),
+                                role: Role::Participant,
+                            },
+                            resume: resume.clone(),
+                        },
+                        3,
+                    );
+                }
+                if let Err(broken) = m.check_invariants() {
+                    panic!("invariant broken by fuzz input: {broken}");
+                }
+            }
         }
         message => {
-            let mut m = Meeting::new("fuzz", MeetingConfig::default(), 1);
-            for (i, role) in [Role::Host, Role::Participant, Role::Observer]
-                .into_iter()
-                .enumerate()
-            {
-                let identity = Identity {
-                    sub: format!("s{i}"),
-                    name: format!("n{i}"),
-                    role,
-                };
-                m.handle(
-                    Input::Join {
-                        peer: PeerId(i as u64 + 1),
-                        identity,
-                    },
-                    1,
-                );
-            }
+            let mut m = small_meeting();
             for from in 1..=3 {
                 m.handle(
                     Input::Request {
@@ -65,4 +75,27 @@ pub fn client_frame(data: &[u8]) {
             }
         }
     }
+}
+
+/// A meeting with a host (peer 1), a participant (2) and an observer (3).
+fn small_meeting() -> Meeting {
+    let mut m = Meeting::new("fuzz", MeetingConfig::default(), 1);
+    for (i, role) in [Role::Host, Role::Participant, Role::Observer]
+        .into_iter()
+        .enumerate()
+    {
+        let identity = Identity {
+            sub: format!("s{i}"),
+            name: format!("n{i}"),
+            role,
+        };
+        m.handle(
+            Input::Join {
+                peer: PeerId(i as u64 + 1),
+                identity,
+            },
+            1,
+        );
+    }
+    m
 }

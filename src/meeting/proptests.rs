@@ -301,7 +301,11 @@ impl Model {
                 }
                 let effects = self.request(self.pick_by(by), ClientMessage::EndMeeting {});
                 if self.meeting.is_ended() {
-                    prop_assert_eq!(self.meeting.member_count(), 0, "people left in an ended meeting");
+                    prop_assert_eq!(
+                        self.meeting.member_count(),
+                        0,
+                        "people left in an ended meeting"
+                    );
                     prop_assert_eq!(self.meeting.room_ids(), vec![RoomId::main()]);
                     // The next session's main room counts from 1 again.
                     self.last_seq.clear();
