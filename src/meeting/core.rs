@@ -2715,4 +2715,160 @@ mod tests {
         m.handle(Input::Tick, forget);
         assert!(m.can_stop());
     }
+
+    #[test]
+    fn every_moderator_action_is_audited() {
+        let mut m = Meeting::new("m", MeetingConfig::default(), 3);
+        for (id, role) in [
+            (1, Role::Host),
+            (2, Role::Participant),
+            (3, Role::Participant),
+            (4, Role::Participant),
+        ] {
+            join(&mut m, id, role);
+        }
+        let mut audited = BTreeSet::new();
+        let mut act = |m: &mut Meeting, by: u64, message: ClientMessage| {
+            let kind = message.kind();
+            let e = request(m, by, message);
+            assert_eq!(error_code(&e), None, "{kind} refused: {e:?}");
+            assert!(
+                e.iter().any(|e| matches!(
+                    e,
+                    Effect::Audit { by: b, action, .. } if *b == PeerId(by) && *action == kind
+                )),
+                "{kind} not audited"
+            );
+            audited.insert(kind);
+        };
+        act(
+            &mut m,
+            1,
+            ClientMessage::RequestMute {
+                peer: PeerId(2),
+                audio: true,
+                video: false,
+            },
+        );
+        act(&mut m, 1, ClientMessage::Lock { locked: true });
+        act(&mut m, 1, ClientMessage::Lock { locked: false });
+        act(&mut m, 1, ClientMessage::SetLobby { enabled: true });
+        join(&mut m, 5, Role::Participant);
+        act(
+            &mut m,
+            1,
+            ClientMessage::Admit {
+                peer: Some(PeerId(5)),
+            },
+        );
+        join(&mut m, 6, Role::Participant);
+        act(&mut m, 1, ClientMessage::Deny { peer: None });
+        act(&mut m, 1, ClientMessage::SetLobby { enabled: false });
+        act(
+            &mut m,
+            1,
+            ClientMessage::SetRole {
+                peer: PeerId(2),
+                role: Role::Cohost,
+            },
+        );
+        act(
+            &mut m,
+            1,
+            ClientMessage::Split {
+                strategy: SplitStrategy::Even,
+                count: Some(2),
+                rooms: Vec::new(),
+                topic: None,
+                duration_secs: Some(600),
+                spread_mentors: None,
+            },
+        );
+        let breakouts: Vec<RoomId> = m.room_ids().into_iter().filter(|r| !r.is_main()).collect();
+        let (a, b) = (
+            m.room_members(&breakouts[0])[0],
+            m.room_members(&breakouts[1])[0],
+        );
+        act(&mut m, 1, ClientMessage::Swap { a, b });
+        act(
+            &mut m,
+            1,
+            ClientMessage::Move {
+                peer: a,
+                room: breakouts[0].clone(),
+            },
+        );
+        act(
+            &mut m,
+            1,
+            ClientMessage::Visit {
+                room: breakouts[1].clone(),
+            },
+        );
+        act(
+            &mut m,
+            1,
+            ClientMessage::Broadcast {
+                text: "two minutes".into(),
+            },
+        );
+        act(&mut m, 1, ClientMessage::ExtendTimer { secs: 60 });
+        act(
+            &mut m,
+            1,
+            ClientMessage::Merge {
+                countdown_secs: None,
+                rooms: Vec::new(),
+            },
+        );
+        act(
+            &mut m,
+            1,
+            ClientMessage::Reopen {
+                duration_secs: None,
+            },
+        );
+        act(
+            &mut m,
+            1,
+            ClientMessage::Merge {
+                countdown_secs: None,
+                rooms: Vec::new(),
+            },
+        );
+        act(&mut m, 1, ClientMessage::PullAside { peer: PeerId(3) });
+        act(&mut m, 1, ClientMessage::EndAside {});
+        act(
+            &mut m,
+            1,
+            ClientMessage::Remove {
+                peer: PeerId(4),
+                ban: true,
+            },
+        );
+        act(&mut m, 1, ClientMessage::TransferHost { peer: PeerId(2) });
+        act(&mut m, 2, ClientMessage::EndMeeting {});
+        let all = [
+            "split",
+            "move",
+            "swap",
+            "visit",
+            "broadcast",
+            "merge",
+            "extend_timer",
+            "reopen",
+            "remove",
+            "end_meeting",
+            "request_mute",
+            "set_role",
+            "transfer_host",
+            "lock",
+            "set_lobby",
+            "pull_aside",
+            "end_aside",
+            "admit",
+            "deny",
+        ];
+        assert_eq!(audited, all.into_iter().collect::<BTreeSet<_>>());
+    }
 }
