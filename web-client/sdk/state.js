@@ -2,7 +2,9 @@
 //
 // `MeetingState.handle(message)` applies one server message and says what follows from it: the
 // events to give the app, and which peer connections to open or close (the WebRTC mesh always
-// matches the people in our current room). `Requests` pairs request ids with `ack` / `error`.
+// matches the people in our current room). It also keeps what moderation shows: the waiting
+// room, raised hands, the lock, the audit feed, who stepped out, everyone's microphone and camera.
+// `Requests` pairs request ids with `ack` / `error`.
 
 import { mediaStateOf } from './wire.js';
 
@@ -19,6 +21,19 @@ import { mediaStateOf } from './wire.js';
  * The room we are in.
  * @typedef {{id: RoomId, name: string, topic: string | null}} CurrentRoom
  */
+
+/**
+ * One moderator action, as hosts and cohosts see it.
+ * @typedef {{by: PeerId, action: string, subject: PeerId | null, ts: number}} AuditEntry
+ */
+
+/** @typedef {{audio: boolean, video: boolean}} MediaState */
+
+/**
+ * Audit entries kept for the app (the newest): a feed to glance at, not a record — the hub's
+ * audit log is the record.
+ */
+export const AUDIT_KEEP = 200;
 
 /**
  * What one message means for the app and for the mesh.
@@ -54,6 +69,33 @@ export class MeetingState {
     this.chat = [];
     /** @type {IceServer[]} */
     this.iceServers = [];
+    /** While the waiting room holds us: who the hub says we are. @type {Peer | null} */
+    this.waitingAs = null;
+    /** Hosts and cohosts: the waiting room. @type {{enabled: boolean, waiting: Peer[]}} */
+    this.lobby = { enabled: false, waiting: [] };
+    /** Hosts and cohosts: raised hands, first raised first. @type {PeerId[]} */
+    this.hands = [];
+    /**
+     * Our own hand. The hub tells only moderators about hands, so this is what we asked for;
+     * a new seat (a fresh welcome) starts with the hand down.
+     */
+    this.handRaised = false;
+    this.locked = false;
+    /** Hosts and cohosts: recent moderator actions, oldest first. @type {AuditEntry[]} */
+    this.audit = [];
+    /** Microphone and camera of people in our room, as they last said. @type {Map<PeerId, MediaState>} */
+    this.media = new Map();
+    /**
+     * People who left our room for a private conversation with a host (`stepped_out`), until
+     * they come back or we change rooms.
+     * @type {Map<PeerId, Peer>}
+     */
+    this.steppedOut = new Map();
+    /**
+     * Whether a room list arrived since we last changed rooms. A pull-aside room is in no list,
+     * but neither is a new breakout until its list arrives just after `room_changed`.
+     */
+    this.roomListed = true;
   }
 
   /** Everyone else in our room, in id order. */
@@ -70,6 +112,30 @@ export class MeetingState {
   /** The room `id` is in, per the last room list. @param {PeerId} id */
   roomOf(id) {
     return this.rooms.find((r) => r.members.includes(id))?.id ?? null;
+  }
+
+  /** Everyone we know of by id: their name and current role, also in other rooms. @param {PeerId} id */
+  person(id) {
+    if (this.you && id === this.you.id) return this.you;
+    return this.directory.get(id) ?? null;
+  }
+
+  /**
+   * True in a host's pull-aside room: the hub lists it in no `rooms`, so a room that the
+   * latest list (sent after we moved) leaves out is one.
+   */
+  inPrivateRoom() {
+    return this.roomListed && this.room.id !== 'main' && !this.rooms.some((r) => r.id === this.room.id);
+  }
+
+  /** What `id` last said about their microphone and camera (on, until told otherwise). @param {PeerId} id */
+  mediaOf(id) {
+    return { ...(this.media.get(id) ?? { audio: true, video: true }) };
+  }
+
+  /** People who stepped out of our room, in id order. */
+  steppedOutList() {
+    return [...this.steppedOut.values()].sort((a, b) => a.id - b.id);
   }
 
   /** @param {Peer} p */
@@ -90,10 +156,18 @@ export class MeetingState {
         this.you = msg.you;
         this.meeting = msg.meeting;
         this.iceServers = msg.ice_servers;
+        this.waitingAs = null;
         this.setRooms(msg.rooms, msg.closes_at ?? null, msg.choosing);
+        this.roomListed = true;
         const info = this.rooms.find((r) => r.id === msg.room);
-        this.room = { id: msg.room, name: info?.name ?? msg.room, topic: info?.topic ?? null };
+        // A private room is in no list; the hub names it.
+        this.room = { id: msg.room, name: info?.name ?? (msg.room === 'main' ? 'Main room' : 'Private conversation'), topic: info?.topic ?? null };
         this.disconnectAll(out);
+        // A new seat: the hub has no hand of ours, and hands, lobby and lock reach us as they change.
+        this.handRaised = false;
+        this.hands = [];
+        this.media.clear();
+        this.steppedOut.clear();
         for (const p of msg.peers) {
           this.peers.set(p.id, p);
           this.remember(p);
@@ -122,7 +196,10 @@ export class MeetingState {
           if (!this.peers.has(p.id)) out.connect.push(p);
         }
         this.peers = next;
+        for (const id of this.media.keys()) if (!next.has(id)) this.media.delete(id);
+        this.steppedOut.clear();
         this.room = { id: msg.room, name: msg.name, topic: msg.topic ?? null };
+        this.roomListed = false;
         this.chat = [...msg.chat];
         out.events.push(['room-changed', {
           room: { ...this.room }, peers: this.peerList(), chat: [...this.chat],
@@ -132,6 +209,7 @@ export class MeetingState {
       }
       case 'rooms': {
         this.setRooms(msg.rooms, msg.closes_at ?? null, msg.choosing);
+        this.roomListed = true;
         const info = this.rooms.find((r) => r.id === this.room.id);
         if (info) this.room = { id: info.id, name: info.name, topic: info.topic ?? null };
         out.events.push(['rooms', this.roomsDetail()]);
@@ -140,6 +218,9 @@ export class MeetingState {
       case 'peer_joined': {
         this.peers.set(msg.peer.id, msg.peer);
         this.remember(msg.peer);
+        // A new connection (or someone back from a private conversation) says its media anew.
+        this.media.delete(msg.peer.id);
+        this.steppedOut.delete(msg.peer.id);
         out.connect.push(msg.peer);
         out.events.push(['peer-joined', { peer: msg.peer }]);
         out.events.push(['peers', { peers: this.peerList() }]);
@@ -149,6 +230,9 @@ export class MeetingState {
       case 'peer_left': {
         const peer = this.peers.get(msg.id) ?? this.directory.get(msg.id) ?? null;
         this.peers.delete(msg.id);
+        this.media.delete(msg.id);
+        if (msg.reason === 'stepped_out' && peer) this.steppedOut.set(msg.id, peer);
+        else this.steppedOut.delete(msg.id);
         out.disconnect.push(msg.id);
         out.events.push(['peer-left', { id: msg.id, reason: msg.reason, peer }]);
         out.events.push(['peers', { peers: this.peerList() }]);
@@ -186,36 +270,53 @@ export class MeetingState {
         // A role change (promotion, demotion, host handover), possibly our own.
         this.remember(msg.peer);
         if (this.peers.has(msg.peer.id)) this.peers.set(msg.peer.id, msg.peer);
-        if (this.you && this.you.id === msg.peer.id) this.you = { ...this.you, role: msg.peer.role };
+        if (this.steppedOut.has(msg.peer.id)) this.steppedOut.set(msg.peer.id, msg.peer);
+        if (this.you && this.you.id === msg.peer.id) {
+          this.you = { ...this.you, role: msg.peer.role };
+          // Observers have no hand (the hub drops it), and moderators' lists start over.
+          if (msg.peer.role === 'observer') this.handRaised = false;
+        }
         out.events.push(['peer-updated', { peer: msg.peer }]);
         out.events.push(['peers', { peers: this.peerList() }]);
         break;
       }
       case 'waiting':
         // The waiting room: `welcome` follows when a host lets us in.
+        this.waitingAs = msg.you;
         out.events.push(['waiting', { you: msg.you, meeting: msg.meeting }]);
         break;
       case 'lobby':
-        out.events.push(['lobby', { enabled: msg.enabled, waiting: msg.waiting }]);
+        this.lobby = { enabled: msg.enabled, waiting: [...msg.waiting] };
+        for (const p of msg.waiting) this.remember(p);
+        out.events.push(['lobby', { enabled: msg.enabled, waiting: [...msg.waiting] }]);
         break;
       case 'peer_media':
-        out.events.push(['peer-media', { id: msg.id, audio: msg.audio, video: msg.video }]);
+        this.setMedia(msg.id, { audio: msg.audio, video: msg.video }, out);
         break;
       case 'mute_requested':
         out.events.push(['mute-requested', { by: msg.by, name: this.nameOf(msg.by), audio: msg.audio, video: msg.video }]);
         break;
       case 'hands':
-        out.events.push(['hands', { queue: msg.queue }]);
+        this.hands = [...msg.queue];
+        out.events.push(['hands', { queue: [...msg.queue] }]);
         break;
       case 'locked':
+        this.locked = msg.locked;
         out.events.push(['locked', { locked: msg.locked, by: msg.by }]);
         break;
-      case 'audit':
-        out.events.push(['audit', { by: msg.by, action: msg.action, subject: msg.subject ?? null, ts: msg.ts }]);
+      case 'audit': {
+        /** @type {AuditEntry} */
+        const entry = { by: msg.by, action: msg.action, subject: msg.subject ?? null, ts: msg.ts };
+        this.audit.push(entry);
+        if (this.audit.length > AUDIT_KEEP) this.audit.splice(0, this.audit.length - AUDIT_KEEP);
+        out.events.push(['audit', { ...entry }]);
         break;
+      }
       case 'data': {
+        // Media state also comes as app data: to one newcomer (`media_state` has no `to`), and
+        // from SDKs older than `media_state`.
         const media = mediaStateOf(msg.payload);
-        if (media) out.events.push(['peer-media', { id: msg.from, ...media }]);
+        if (media) this.setMedia(msg.from, media, out);
         else out.events.push(['data', { from: msg.from, payload: msg.payload, private: msg.to != null }]);
         break;
       }
@@ -234,6 +335,12 @@ export class MeetingState {
         break;
     }
     return out;
+  }
+
+  /** @param {PeerId} id @param {MediaState} media @param {Outcome} out */
+  setMedia(id, media, out) {
+    if (this.peers.has(id)) this.media.set(id, { ...media });
+    out.events.push(['peer-media', { id, ...media }]);
   }
 
   /** @param {RoomInfo[]} rooms @param {number | null} closesAt @param {boolean} choosing */
