@@ -71,6 +71,8 @@ export interface AuditEntry {
   /** The person it was done to, when there is one. */
   subject: PeerId | null;
   ts: number;
+  /** For `lock` and `set_lobby`: locked / waiting room on afterwards; null for other actions. */
+  on: boolean | null;
 }
 
 export interface MeetingEventMap {

@@ -24,7 +24,9 @@ import { mediaStateOf } from './wire.js';
 
 /**
  * One moderator action, as hosts and cohosts see it.
- * @typedef {{by: PeerId, action: string, subject: PeerId | null, ts: number}} AuditEntry
+ * @typedef {{by: PeerId, action: string, subject: PeerId | null, ts: number, on: boolean | null}} AuditEntry
+ *   `on`: for `lock` and `set_lobby`, which way (the hub's `audit` does not say; its `locked` or
+ *   `lobby` just before it does); null for other actions
  */
 
 /** @typedef {{audio: boolean, video: boolean}} MediaState */
@@ -163,9 +165,14 @@ export class MeetingState {
         // A private room is in no list; the hub names it.
         this.room = { id: msg.room, name: info?.name ?? (msg.room === 'main' ? 'Main room' : 'Private conversation'), topic: info?.topic ?? null };
         this.disconnectAll(out);
-        // A new seat: the hub has no hand of ours, and hands, lobby and lock reach us as they change.
+        // A new seat: the hub has no hand of ours. What moderators were told belongs to the old
+        // seat (after a hub restart its ids even name other people); the hub tells again as
+        // things change.
         this.handRaised = false;
         this.hands = [];
+        this.audit = [];
+        this.lobby = { enabled: false, waiting: [] };
+        this.locked = false;
         this.media.clear();
         this.steppedOut.clear();
         for (const p of msg.peers) {
@@ -305,8 +312,9 @@ export class MeetingState {
         out.events.push(['locked', { locked: msg.locked, by: msg.by }]);
         break;
       case 'audit': {
+        const on = msg.action === 'lock' ? this.locked : msg.action === 'set_lobby' ? this.lobby.enabled : null;
         /** @type {AuditEntry} */
-        const entry = { by: msg.by, action: msg.action, subject: msg.subject ?? null, ts: msg.ts };
+        const entry = { by: msg.by, action: msg.action, subject: msg.subject ?? null, ts: msg.ts, on };
         this.audit.push(entry);
         if (this.audit.length > AUDIT_KEEP) this.audit.splice(0, this.audit.length - AUDIT_KEEP);
         out.events.push(['audit', { ...entry }]);

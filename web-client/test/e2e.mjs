@@ -225,6 +225,13 @@ async function screenshot(page, name) {
   assertNotBlank(`${name} (remote video tile)`, tileBuf, { minColours: 20, maxTop: 0.9 });
 }
 
+/** A full-page screenshot that must not be blank (for pages without a remote video tile). */
+async function snap(page, name) {
+  const buf = await page.screenshot({ fullPage: true });
+  writeFileSync(join(artifacts, name), buf);
+  assertNotBlank(name, buf);
+}
+
 // ---- pages ----
 
 /** Runs in a page: every control without an accessible name (label, aria-label or text). */
@@ -540,7 +547,114 @@ async function main() {
     if (!mic) throw new Error('the observer page offers a microphone button');
   });
 
-  const pageErrors = [...everyone, ...(observer ? [observer] : []), ...(embed ? [embed] : [])].flatMap((p) => p.errors.map((e) => `${p.name}: ${e}`));
+  // ---- moderation: waiting room, hands, mute requests, pull aside, lock, remove, end ----
+  const meetingPeople = [host, alex, sam];
+  let casey = null;
+  await check('the waiting room holds a newcomer on a waiting screen until the host admits them', async () => {
+    await observer?.page.context().close(); // fewer pages on a small machine
+    const lobbyToggle = host.page.getByLabel('Hold new arrivals in the waiting room');
+    await lobbyToggle.check();
+    const token = await mintToken({ role: 'participant', sub: 'casey1', name: 'Casey' });
+    const context = await browser.newContext({ viewport: { width: 900, height: 700 } });
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    page.on('console', (msg) => { if (msg.type() === 'error') errors.push(msg.text()); });
+    casey = { name: 'Casey', page, errors };
+    await page.goto(`${base}/?video=320x240#token=${token}`);
+    await page.getByRole('button', { name: 'Join' }).click();
+    await page.getByRole('heading', { name: 'Waiting for the host to let you in' }).waitFor();
+    await until('the host to see Casey waiting', () => hook(host.page, () => window.huddleTest.lobby()), (l) => l.join() === 'Casey');
+    await until('the host\'s page to say someone is waiting', () => hook(host.page, () => window.huddleTest.banners()),
+      (b) => b.some((t) => t.includes('Casey is waiting to join')));
+    await snap(page, '06-waiting-room.png');
+    await screenshot(host.page, '07-lobby.png');
+    await host.page.getByRole('button', { name: 'Admit — Casey' }).click();
+    await until('Casey to be let in', () => hook(page, () => window.huddleTest.joined() && !window.huddleTest.waiting()), Boolean);
+    await expectVideoFrom(casey, meetingPeople.map((p) => p.name));
+    await lobbyToggle.uncheck();
+    await until('the host\'s lobby list to be empty', () => hook(host.page, () => window.huddleTest.lobby()), (l) => l.length === 0);
+  });
+  meetingPeople.push(casey);
+  const tileBadges = (p, name) => hook(p.page, () => window.huddleTest.tileState()).then((t) => t.find((x) => x.name === name)?.badges ?? []);
+  const activity = () => hook(host.page, () => window.huddleTest.activity());
+  const openActions = (name) => host.page.locator(`#roster summary[aria-label="Actions for ${name}"]`).click();
+
+  await check('a raised hand shows in the host\'s queue and on the tile; lowering it takes it out', async () => {
+    await alex.page.getByRole('button', { name: 'Raise hand' }).click();
+    await until('the host to see Alex in the hand queue', () => hook(host.page, () => window.huddleTest.hands()), (q) => q.join() === 'Alex');
+    await until('Alex\'s tile on the host\'s page to show the hand', () => tileBadges(host, 'Alex'), (b) => b.includes('Hand raised'));
+    await alex.page.getByRole('button', { name: 'Lower hand' }).click();
+    await until('the hand queue to be empty', () => hook(host.page, () => window.huddleTest.hands()), (q) => q.length === 0);
+  });
+
+  await check('the host asks Alex to mute: Alex is told and muted, the host sees it, the activity feed says so', async () => {
+    await openActions('Alex');
+    await host.page.getByRole('button', { name: 'Ask to mute microphone — Alex' }).click();
+    await until('Alex to be told', () => hook(alex.page, () => window.huddleTest.banners()),
+      (b) => b.some((t) => t.includes('Dr. Rivera asked you to turn off your microphone')));
+    await alex.page.getByRole('button', { name: 'Unmute microphone' }).waitFor();
+    for (const p of [host, sam, casey]) await until(`${p.name} to show Alex muted`, () => tileBadges(p, 'Alex'), (b) => b.includes('Muted'));
+    await until('the host\'s roster to show Alex muted', () => hook(host.page, () => window.huddleTest.roster().main ?? []),
+      (r) => r.some((e) => e.name === 'Alex' && e.badges.includes('Muted')));
+    await until('the activity feed to list it', activity, (a) => a.some((t) => t.includes('You asked Alex to mute')));
+    await alex.page.getByRole('button', { name: 'Unmute microphone' }).click();
+    await until('the host to show Alex unmuted', () => tileBadges(host, 'Alex'), (b) => !b.includes('Muted'));
+  });
+
+  await check('pulling Sam aside: the others see both "stepped out"; ending it brings them back', async () => {
+    await openActions('Sam');
+    await host.page.getByRole('button', { name: 'Talk privately (pull aside) — Sam' }).click();
+    for (const p of [alex, casey]) {
+      await until(`${p.name} to show Dr. Rivera and Sam as stepped out`, () => hook(p.page, () => window.huddleTest.steppedOut()),
+        (s) => [...s].sort().join() === 'Dr. Rivera,Sam');
+    }
+    await until('the host to be in the private conversation', () => hook(host.page, () => window.huddleTest.roomName()), (n) => n === 'Private conversation');
+    await expectVideoFrom(host, [sam.name]);
+    await screenshot(alex.page, '08-stepped-out.png');
+    await screenshot(host.page, '09-private-conversation.png');
+    await host.page.getByRole('button', { name: 'End private conversation' }).click();
+    for (const p of [alex, casey]) {
+      await until(`${p.name} to show no one stepped out`, () => hook(p.page, () => window.huddleTest.steppedOut()), (s) => s.length === 0);
+    }
+    await expectVideoFrom(alex, [host.name, sam.name, casey.name]);
+    await until('the activity feed to list it', activity, (a) => a.some((t) => t.includes('You started a private conversation')));
+  });
+
+  await check('locking the meeting shows a notice to everyone; unlocking clears it', async () => {
+    const locked = (p) => hook(p.page, () => window.huddleTest.banners().some((b) => b.includes('This meeting is locked')));
+    await host.page.getByRole('button', { name: 'Lock meeting' }).click();
+    for (const p of meetingPeople) await until(`${p.name} to show the lock`, () => locked(p), Boolean);
+    await host.page.getByRole('button', { name: 'Unlock meeting' }).click();
+    for (const p of meetingPeople) await until(`${p.name} to show it unlocked`, () => locked(p), (v) => v === false);
+  });
+
+  await check('the host removes Casey after confirming; a second try waits and is turned away, each with a clear message', async () => {
+    await openActions('Casey');
+    await host.page.getByRole('button', { name: 'Remove — Casey' }).click();
+    const confirm = host.page.getByRole('dialog');
+    await confirm.getByText('Remove Casey from the meeting?').waitFor();
+    await confirm.getByRole('button', { name: 'Remove' }).click();
+    await until('Casey to be told', () => hook(casey.page, () => window.huddleTest.ended()), (t) => t.includes('A host removed you'));
+    await until('the host\'s grid to drop Casey', () => hook(host.page, () => window.huddleTest.tiles()), (t) => !t.includes('Casey'));
+    await host.page.getByLabel('Hold new arrivals in the waiting room').check();
+    await casey.page.getByRole('button', { name: 'Join again' }).click();
+    await casey.page.getByRole('button', { name: 'Join' }).click();
+    await casey.page.getByRole('heading', { name: 'Waiting for the host to let you in' }).waitFor();
+    await host.page.getByRole('button', { name: 'Deny — Casey' }).click();
+    await until('Casey to be told', () => hook(casey.page, () => window.huddleTest.ended()), (t) => t.includes('did not let you in'));
+    await host.page.getByLabel('Hold new arrivals in the waiting room').uncheck();
+  });
+
+  await check('"End meeting for all" (confirmed) ends it on every page', async () => {
+    await host.page.getByRole('button', { name: 'End meeting for all' }).click();
+    await host.page.getByRole('dialog').getByRole('button', { name: 'End meeting for all' }).click();
+    for (const p of [host, alex, sam]) {
+      await until(`${p.name} to show the meeting ended`, () => hook(p.page, () => window.huddleTest.ended()), (t) => t.includes('meeting has ended'));
+    }
+  });
+
+  const pageErrors = [...everyone, ...(observer ? [observer] : []), ...(embed ? [embed] : []), ...(casey ? [casey] : [])].flatMap((p) => p.errors.map((e) => `${p.name}: ${e}`));
   await check('no page errors in any page', async () => {
     if (pageErrors.length > 0) throw new Error(pageErrors.slice(0, 10).join('\n'));
   });

@@ -61,12 +61,20 @@ test('locked and audit: kept, and the feed is bounded', () => {
   s.handle({ type: 'locked', locked: true, by: 7 });
   assert.equal(s.locked, true);
   const out = s.handle({ type: 'audit', by: 7, action: 'remove', subject: 9, ts: 5 });
-  assert.deepEqual(out.events, [['audit', { by: 7, action: 'remove', subject: 9, ts: 5 }]]);
+  assert.deepEqual(out.events, [['audit', { by: 7, action: 'remove', subject: 9, ts: 5, on: null }]]);
   s.handle({ type: 'audit', by: 7, action: 'lock', ts: 6 });
-  assert.deepEqual(s.audit.at(-1), { by: 7, action: 'lock', subject: null, ts: 6 });
+  assert.deepEqual(s.audit.at(-1), { by: 7, action: 'lock', subject: null, ts: 6, on: true }, 'which way, from the locked before it');
+  s.handle({ type: 'lobby', enabled: false, waiting: [] });
+  s.handle({ type: 'audit', by: 7, action: 'set_lobby', ts: 7 });
+  assert.equal(s.audit.at(-1).on, false);
   for (let i = 0; i < AUDIT_KEEP + 10; i++) s.handle({ type: 'audit', by: 7, action: 'move', subject: 8, ts: 100 + i });
   assert.equal(s.audit.length, AUDIT_KEEP);
   assert.equal(s.audit.at(-1).ts, 100 + AUDIT_KEEP + 9, 'the newest are kept');
+  s.handle({ type: 'lobby', enabled: true, waiting: [casey] });
+  // A fresh seat (after a hub restart, ids even name other people): what we were told is gone.
+  s.handle({ type: 'welcome', protocol: 1, you: host, meeting: 'demo', room: 'main', peers: [], chat: [],
+    ice_servers: [], rooms: [{ id: 'main', name: 'Main room', members: [7] }], choosing: false });
+  assert.deepEqual([s.audit, s.locked, s.lobby], [[], false, { enabled: false, waiting: [] }]);
 });
 
 test('media: peer_media and SDK media data both count; forgotten when the person leaves or reconnects', () => {
