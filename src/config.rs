@@ -50,6 +50,8 @@ pub struct Config {
     pub idle_timeout_ms: u64,
     /// Seconds before a breakout timer ends that everyone gets the closing notice.
     pub breakout_warning_secs: u64,
+    /// Seconds a dropped connection's seat is held for `hello.resume` (0 turns resume off).
+    pub resume_grace_secs: u64,
     /// Per-connection token buckets: steady rate per second and burst size.
     pub chat_rate: u32,
     pub chat_burst: u32,
@@ -99,6 +101,7 @@ impl Default for Config {
             ping_interval_ms: limits::PING_INTERVAL.as_millis() as u64,
             idle_timeout_ms: limits::IDLE_TIMEOUT.as_millis() as u64,
             breakout_warning_secs: limits::BREAKOUT_WARNING_SECS,
+            resume_grace_secs: limits::RESUME_GRACE_SECS,
             chat_rate: limits::rates::CHAT_PER_SEC,
             chat_burst: limits::rates::CHAT_BURST,
             signal_rate: limits::rates::SIGNAL_PER_SEC,

@@ -115,3 +115,11 @@ pub const MAX_BREAKOUT_SECS: u64 = 6 * 3600;
 
 /// Default lead time of the "breakouts closing" notice before a timer ends.
 pub const BREAKOUT_WARNING_SECS: u64 = 60;
+
+/// Default time a dropped connection's seat is held for `hello.resume`: long enough for a phone
+/// to switch from Wi-Fi to cellular, short enough that a vanished person does not linger.
+pub const RESUME_GRACE_SECS: u64 = 30;
+
+/// Private messages kept per member to replay after a resume (group messages replay from the
+/// room's history, bounded by [`CHAT_HISTORY_LEN`] and [`CHAT_HISTORY_BYTES`]).
+pub const RESUME_PRIVATE_REPLAY: usize = 50;

@@ -114,6 +114,10 @@ struct ConfigArgs {
     #[arg(long, env = "HUDDLE_BREAKOUT_WARNING_SECS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     breakout_warning_secs: Option<u64>,
+    /// Seconds a dropped connection's seat is held for resume; 0 turns resume off [default: 30].
+    #[arg(long, env = "HUDDLE_RESUME_GRACE_SECS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resume_grace_secs: Option<u64>,
     /// Chat messages per second per connection [default: 5].
     #[arg(long, env = "HUDDLE_CHAT_RATE")]
     #[serde(skip_serializing_if = "Option::is_none")]

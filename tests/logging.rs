@@ -47,9 +47,9 @@ async fn no_chat_sdp_names_or_tokens_in_the_log() {
     );
     let mut guest = connect(&hub.url).await;
     guest.hello(&guest_token).await;
-    guest.id = guest.recv_type("welcome").await["you"]["id"]
-        .as_u64()
-        .unwrap();
+    let welcome = guest.recv_type("welcome").await;
+    guest.id = welcome["you"]["id"].as_u64().unwrap();
+    let first_resume_token = welcome["resume_token"].as_str().unwrap().to_owned();
 
     host.send(json!({"type": "chat", "text": "I feel anxious about tuesday"}))
         .await;
@@ -60,6 +60,17 @@ async fn no_chat_sdp_names_or_tokens_in_the_log() {
     let sdp = "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\na=fingerprint:sha-256 AB:CD:EF\r\n";
     host.send(json!({"type": "signal", "to": guest.id, "data": {"description": {"type": "offer", "sdp": sdp}}})).await;
     guest.recv_type("signal").await;
+    // A dropped connection and a resume: resume tokens are secrets too.
+    guest.drop_connection();
+    host.recv_type("peer_reconnecting").await;
+    let mut guest = connect(&hub.url).await;
+    guest
+        .hello_resume(&guest_token, &first_resume_token, "main", 0)
+        .await;
+    let resumed = guest.recv_type("welcome").await;
+    guest.id = resumed["you"]["id"].as_u64().unwrap();
+    let second_resume_token = resumed["resume_token"].as_str().unwrap().to_owned();
+    host.recv_type("peer_reconnected").await;
     // A refused token is logged at debug at most, and never the token itself.
     let bad = format!("{}x", hub.token("m1", "mallory", "Mallory", Role::Host));
     let mut refused = connect(&hub.url).await;
@@ -82,6 +93,10 @@ async fn no_chat_sdp_names_or_tokens_in_the_log() {
 
     let log = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     assert!(log.contains("joined"), "the capture works: {log}");
+    assert!(log.contains("resumed"), "the resume is logged (ids only)");
+    for secret in [&first_resume_token, &second_resume_token] {
+        assert!(!log.contains(secret.as_str()), "a resume token in the log");
+    }
     for token in [&host_token, &guest_token, &bad] {
         // Any recognisable piece of a token (its signature) is absent at every level.
         let signature = token.rsplit('.').next().unwrap();

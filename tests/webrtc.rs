@@ -30,6 +30,45 @@ async fn two_webrtc_peers_connect_through_the_hub() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_whose_network_drops_resumes_and_reconnects_media() {
+    let hub = start_server().await;
+    let a = hub.join("therapy", "a", Role::Host).await;
+    let b_token = hub.token("therapy", "b", "B", Role::Participant);
+    let mut b = connect(&hub.url).await;
+    b.hello(&b_token).await;
+    b.welcome = b.recv_type("welcome").await;
+    b.id = b.welcome["you"]["id"].as_u64().expect("id");
+    let resume_token = b.welcome["resume_token"]
+        .as_str()
+        .expect("resume token")
+        .to_owned();
+    let (a_id, b_id) = (a.id, b.id);
+    let mut a = RtcNode::start(a);
+    let mut b = RtcNode::start(b);
+    a.until_open_with(&[b_id]).await;
+    b.until_open_with(&[a_id]).await;
+
+    b.drop_network();
+    a.until(|e| matches!(e, RtcEvent::Hub(f) if f["type"] == "peer_reconnecting"))
+        .await;
+    a.until_open_with(&[]).await;
+
+    // B comes back on a new socket and takes its seat back: same id, and A connects to it again.
+    let mut back = connect(&hub.url).await;
+    back.hello_resume(&b_token, &resume_token, "main", 0).await;
+    back.welcome = back.recv_type("welcome").await;
+    back.id = back.welcome["you"]["id"].as_u64().expect("id");
+    assert_eq!(back.id, b_id, "same peer id after the resume");
+    assert_eq!(back.welcome["resumed"], true);
+    let mut b = RtcNode::start(back);
+    a.until_open_with(&[b_id]).await;
+    b.until_open_with(&[a_id]).await;
+    a.send(b_id, "glad you're back");
+    let got = b.until(|e| matches!(e, RtcEvent::Message(..))).await;
+    assert_eq!(got, RtcEvent::Message(a_id, "glad you're back".into()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_peers_follow_a_split_into_pairs_and_the_merge() {
     let hub = start_server().await;
     let mut nodes = Vec::new();

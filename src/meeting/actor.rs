@@ -6,7 +6,8 @@
 use super::core::{Effect, Identity, Input, Meeting, MeetingConfig, Millis};
 use crate::limits::MEETING_INBOX_LEN;
 use crate::protocol::{
-    ClientMessage, CloseCode, ErrorCode, PeerId, PeerLeftReason, RequestId, ServerMessage,
+    ClientMessage, CloseCode, ErrorCode, PeerId, PeerLeftReason, RequestId, ResumeRequest,
+    ServerMessage,
 };
 use axum::extract::ws::Utf8Bytes;
 use dashmap::DashMap;
@@ -50,6 +51,9 @@ impl KillSwitch {
 /// What the actor holds for each member's connection.
 #[derive(Debug, Clone)]
 pub struct ConnHandle {
+    /// Which socket this is (the peer id it first asked under; unique for the process). A late
+    /// `leave` from a replaced socket must not take out the socket that now holds the seat.
+    pub id: PeerId,
     /// Bounded (`outbound_queue_len`): a full queue means a slow consumer.
     pub tx: mpsc::Sender<Outbound>,
     pub kill: Arc<KillSwitch>,
@@ -61,18 +65,29 @@ enum Command {
     Join {
         peer: PeerId,
         identity: Identity,
+        resume: Option<ResumeRequest>,
         conn: ConnHandle,
         reply: oneshot::Sender<Result<PeerId, JoinError>>,
     },
     Leave {
         peer: PeerId,
-        reason: PeerLeftReason,
+        conn: PeerId,
+        end: SessionEnd,
     },
     Request {
         from: PeerId,
         id: Option<RequestId>,
         message: ClientMessage,
     },
+}
+
+/// How a member's connection ended, as its task saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionEnd {
+    /// Gone for good (a clean close, or closed by the hub for cause): leave the room at once.
+    Left(PeerLeftReason),
+    /// Dropped without a goodbye: hold the seat for `hello.resume`.
+    Dropped,
 }
 
 /// A refused join, to be sent to the client as `error` and a close.
@@ -105,9 +120,9 @@ impl MeetingHandle {
             .is_ok()
     }
 
-    /// Tells the meeting that this member's connection has ended.
-    pub async fn leave(&self, peer: PeerId, reason: PeerLeftReason) {
-        let _ = self.tx.send(Command::Leave { peer, reason }).await;
+    /// Tells the meeting that the connection `conn`, holding `peer`'s seat, has ended.
+    pub async fn leave(&self, peer: PeerId, conn: PeerId, end: SessionEnd) {
+        let _ = self.tx.send(Command::Leave { peer, conn, end }).await;
     }
 }
 
@@ -139,12 +154,13 @@ impl Directory {
 
     /// Puts `peer` into `meeting`, starting the meeting's actor if needed. On success the
     /// `welcome` is already in `conn`'s queue, and the returned id is the connection's peer id:
-    /// `peer`, or the seat it took over when the same person was already connected.
+    /// `peer`, or the seat it took over (the same person already connected, or a resume).
     pub async fn join(
         self: &Arc<Self>,
         meeting: &str,
         peer: PeerId,
         identity: Identity,
+        resume: Option<ResumeRequest>,
         conn: ConnHandle,
     ) -> Result<(MeetingHandle, PeerId), JoinError> {
         // An actor that just emptied removes itself and drops its inbox; a join that raced with
@@ -155,6 +171,7 @@ impl Directory {
             let command = Command::Join {
                 peer,
                 identity: identity.clone(),
+                resume: resume.clone(),
                 conn: conn.clone(),
                 reply,
             };
@@ -193,7 +210,8 @@ impl Directory {
         let (tx, rx) = mpsc::channel(MEETING_INBOX_LEN);
         let generation = self.generations.fetch_add(1, Ordering::Relaxed);
         let actor = Actor {
-            meeting: Meeting::new(meeting, self.config.clone(), rand::random()),
+            meeting: Meeting::new(meeting, self.config.clone(), rand::random())
+                .with_token_seed(rand::random()),
             conns: HashMap::new(),
             directory: Arc::clone(self),
             generation,
@@ -259,12 +277,22 @@ impl Actor {
             Command::Join {
                 peer,
                 identity,
+                resume,
                 conn,
                 reply,
             } => {
                 let role = identity.role;
+                let resuming = resume.is_some();
                 self.conns.insert(peer, conn);
-                let effects = self.meeting.handle(Input::Join { peer, identity }, now);
+                let input = match resume {
+                    Some(resume) => Input::Resume {
+                        peer,
+                        identity,
+                        resume,
+                    },
+                    None => Input::Join { peer, identity },
+                };
+                let effects = self.meeting.handle(input, now);
                 let refusal = effects.iter().find_map(|e| match e {
                     Effect::Refuse {
                         peer: p,
@@ -283,20 +311,28 @@ impl Actor {
                     }
                     None => {
                         let seat = self.seat_of(peer, &effects);
-                        if seat != peer {
+                        if resuming {
+                            tracing::info!(meeting = self.meeting.id(), peer = %seat, "resumed");
+                        } else if seat != peer {
                             tracing::info!(meeting = self.meeting.id(), peer = %seat, "connection replaced");
                         } else {
                             tracing::info!(meeting = self.meeting.id(), %peer, role = role.as_str(), members = self.meeting.len(), "joined");
                         }
                         self.dispatch(effects);
                         if reply.send(Ok(seat)).is_err() {
-                            // The connection gave up while waiting: take it out again.
-                            self.remove(seat, PeerLeftReason::Disconnected, None);
+                            // The connection gave up while waiting: it dropped.
+                            self.remove(seat, SessionEnd::Dropped, None);
                         }
                     }
                 }
             }
-            Command::Leave { peer, reason } => self.remove(peer, reason, None),
+            Command::Leave { peer, conn, end } => {
+                // Only the socket that holds the seat speaks for it: a replaced socket's late
+                // goodbye must not end its successor's session.
+                if self.conns.get(&peer).is_some_and(|c| c.id == conn) {
+                    self.remove(peer, end, None);
+                }
+            }
             Command::Request { from, id, message } => {
                 let effects = self
                     .meeting
@@ -325,18 +361,26 @@ impl Actor {
         peer
     }
 
-    /// Takes `peer` out of the meeting; `close` trips its connection's kill switch.
-    fn remove(&mut self, peer: PeerId, reason: PeerLeftReason, close: Option<CloseCode>) {
+    /// Ends `peer`'s connection: it leaves, or its seat is held (`Dropped`); `close` trips the
+    /// connection's kill switch.
+    fn remove(&mut self, peer: PeerId, end: SessionEnd, close: Option<CloseCode>) {
         if let Some(conn) = self.conns.remove(&peer) {
             if let Some(code) = close {
                 conn.kill.trip(code);
             }
         }
-        if self.meeting.contains(peer) {
-            tracing::info!(meeting = self.meeting.id(), %peer, ?reason, "left");
-            let effects = self
-                .meeting
-                .handle(Input::Leave { peer, reason }, now_millis());
+        if self.meeting.contains(peer) || self.meeting.is_waiting(peer) {
+            let input = match end {
+                SessionEnd::Left(reason) => {
+                    tracing::info!(meeting = self.meeting.id(), %peer, ?reason, "left");
+                    Input::Leave { peer, reason }
+                }
+                SessionEnd::Dropped => {
+                    tracing::info!(meeting = self.meeting.id(), %peer, "dropped; seat held");
+                    Input::Dropped { peer }
+                }
+            };
+            let effects = self.meeting.handle(input, now_millis());
             self.dispatch(effects);
         }
     }
@@ -384,11 +428,8 @@ impl Actor {
         slow.dedup();
         for peer in slow {
             tracing::info!(meeting = self.meeting.id(), %peer, "slow consumer disconnected");
-            self.remove(
-                peer,
-                PeerLeftReason::Disconnected,
-                Some(CloseCode::SlowConsumer),
-            );
+            // Reconnectable: the client resumes and replays what it missed from the history.
+            self.remove(peer, SessionEnd::Dropped, Some(CloseCode::SlowConsumer));
         }
     }
 }

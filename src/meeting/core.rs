@@ -7,12 +7,12 @@
 use crate::limits;
 use crate::protocol::{
     BreakoutRoomSpec, ChatMessage, ClientMessage, CloseCode, ErrorCode, IceServer, OpaqueJson,
-    Peer, PeerId, PeerLeftReason, RequestId, Role, RoomId, RoomInfo, ServerMessage, SplitStrategy,
-    PROTOCOL_VERSION,
+    Peer, PeerId, PeerLeftReason, RequestId, ResumeRequest, Role, RoomId, RoomInfo, ServerMessage,
+    SplitStrategy, PROTOCOL_VERSION,
 };
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 
 /// Milliseconds since the Unix epoch. Time is always passed in, never read here.
@@ -32,10 +32,20 @@ pub struct Identity {
 pub enum Input {
     /// An authenticated connection asks to enter, under a peer id the caller chose (unique).
     Join { peer: PeerId, identity: Identity },
-    /// A member's connection is gone.
+    /// A member's connection is gone for good (a clean close, or closed by the hub for cause).
     Leave {
         peer: PeerId,
         reason: PeerLeftReason,
+    },
+    /// A member's connection dropped without a goodbye (network loss, keepalive timeout, slow
+    /// consumer). The seat is held for the resume grace period; the room sees
+    /// `peer_reconnecting`, and `peer_left {timeout}` if no resume comes in time.
+    Dropped { peer: PeerId },
+    /// An authenticated connection asks to take back a held seat with `hello.resume`.
+    Resume {
+        peer: PeerId,
+        identity: Identity,
+        resume: ResumeRequest,
     },
     /// A decoded frame from a member. `id` is the frame's request id.
     Request {
@@ -48,6 +58,9 @@ pub enum Input {
 }
 
 /// What the caller must carry out, in order.
+// `Send` is by far the most common effect and the largest; boxing it would cost an allocation per
+// message on the relay path to save a few bytes on the rare small variants.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     /// Deliver `message` to every peer in `to` (serialize once, enqueue for each).
@@ -83,6 +96,8 @@ pub struct MeetingConfig {
     pub ice_servers: Vec<IceServer>,
     /// How long before a breakout timer ends everyone gets the closing notice.
     pub breakout_warning_ms: Millis,
+    /// How long a dropped member's seat is held for `hello.resume` (0: not at all).
+    pub resume_grace_ms: Millis,
 }
 
 impl Default for MeetingConfig {
@@ -91,6 +106,7 @@ impl Default for MeetingConfig {
             max_members: limits::MAX_MEETING_MEMBERS,
             ice_servers: Vec::new(),
             breakout_warning_ms: limits::BREAKOUT_WARNING_SECS * 1000,
+            resume_grace_ms: limits::RESUME_GRACE_SECS * 1000,
         }
     }
 }
@@ -99,6 +115,25 @@ impl Default for MeetingConfig {
 struct Member {
     identity: Identity,
     room: RoomId,
+    /// The secret that takes this seat back after a drop; a new one with every `welcome`.
+    resume_token: String,
+    /// While the connection is dropped: when the held seat is given up.
+    away_until: Option<Millis>,
+    /// The last private messages to or from this member, to replay those a dropped
+    /// connection lost in flight (group messages replay from the room's history).
+    recent_private: VecDeque<ChatMessage>,
+}
+
+impl Member {
+    fn new(identity: Identity, room: RoomId, resume_token: String) -> Self {
+        Member {
+            identity,
+            room,
+            resume_token,
+            away_until: None,
+            recent_private: VecDeque::new(),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -193,6 +228,8 @@ pub struct Meeting {
     asides: BTreeMap<RoomId, Vec<(PeerId, RoomId)>>,
     /// For the `random` strategy; seeded by the caller so tests are reproducible.
     rng: StdRng,
+    /// For resume tokens. The hub seeds it from the OS with [`Meeting::with_token_seed`].
+    tokens: StdRng,
 }
 
 /// A refusal of one request: the code and a human-readable reason.
@@ -221,7 +258,30 @@ impl Meeting {
             waiting: BTreeMap::new(),
             asides: BTreeMap::new(),
             rng: StdRng::seed_from_u64(seed),
+            tokens: StdRng::seed_from_u64(!seed),
         }
+    }
+
+    /// Seeds resume tokens with 256 bits the caller took from the OS, so they cannot be guessed.
+    pub fn with_token_seed(mut self, seed: [u8; 32]) -> Self {
+        self.tokens = StdRng::from_seed(seed);
+        self
+    }
+
+    fn new_resume_token(&mut self) -> String {
+        format!("{:032x}", self.tokens.random::<u128>())
+    }
+
+    /// Until when `peer`'s dropped seat is held, if it is.
+    pub fn away_until(&self, peer: PeerId) -> Option<Millis> {
+        self.members.get(&peer).and_then(|m| m.away_until)
+    }
+
+    /// Whether `peer`'s connection has dropped and its seat is held.
+    pub fn is_away(&self, peer: PeerId) -> bool {
+        self.members
+            .get(&peer)
+            .is_some_and(|m| m.away_until.is_some())
     }
 
     pub fn id(&self) -> &str {
@@ -283,13 +343,19 @@ impl Meeting {
         rooms.into_iter().map(|(id, _)| id.clone()).collect()
     }
 
-    /// When the caller must send [`Input::Tick`] next, if a breakout timer runs.
+    /// When the caller must send [`Input::Tick`] next: a breakout timer or a held seat's end.
     pub fn next_deadline(&self) -> Option<Millis> {
-        let closes_at = self.clock.closes_at?;
-        if self.clock.warned {
-            Some(closes_at)
-        } else {
-            Some(closes_at.saturating_sub(self.config.breakout_warning_ms))
+        let breakouts = self.clock.closes_at.map(|closes_at| {
+            if self.clock.warned {
+                closes_at
+            } else {
+                closes_at.saturating_sub(self.config.breakout_warning_ms)
+            }
+        });
+        let seats = self.members.values().filter_map(|m| m.away_until).min();
+        match (breakouts, seats) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
     }
 
@@ -299,6 +365,12 @@ impl Meeting {
         match input {
             Input::Join { peer, identity } => self.join(peer, identity, &mut effects),
             Input::Leave { peer, reason } => self.leave(peer, reason, &mut effects),
+            Input::Dropped { peer } => self.dropped(peer, now, &mut effects),
+            Input::Resume {
+                peer,
+                identity,
+                resume,
+            } => self.resume(peer, identity, resume, now, &mut effects),
             Input::Tick => self.tick(now, &mut effects),
             Input::Request { from, id, message } => {
                 if self.waiting.contains_key(&from) {
@@ -312,8 +384,13 @@ impl Meeting {
                     });
                     return effects;
                 }
-                if !self.members.contains_key(&from) {
-                    // A late frame from a connection that already left: nothing to answer.
+                if self
+                    .members
+                    .get(&from)
+                    .is_none_or(|m| m.away_until.is_some())
+                {
+                    // A late frame from a connection that already left or dropped: nothing to
+                    // answer (a held seat speaks again only after a resume).
                     return effects;
                 }
                 let action = message.kind();
@@ -492,6 +569,7 @@ impl Meeting {
             id,
             name: m.identity.name.clone(),
             role: m.identity.role,
+            reconnecting: m.away_until.is_some(),
         })
     }
 
@@ -617,6 +695,7 @@ impl Meeting {
             id: peer,
             name: identity.name.clone(),
             role: identity.role,
+            reconnecting: false,
         };
         self.waiting.insert(peer, identity);
         effects.push(Effect::Send {
@@ -641,6 +720,7 @@ impl Meeting {
                 id: *id,
                 name: w.name.clone(),
                 role: w.role,
+                reconnecting: false,
             })
             .collect();
         effects.push(Effect::Send {
@@ -692,13 +772,9 @@ impl Meeting {
     /// Makes an admitted person a member, in the main room, and tells everyone concerned.
     fn seat(&mut self, peer: PeerId, identity: Identity, effects: &mut Vec<Effect>) {
         let room_id = RoomId::main();
-        self.members.insert(
-            peer,
-            Member {
-                identity,
-                room: room_id.clone(),
-            },
-        );
+        let resume_token = self.new_resume_token();
+        self.members
+            .insert(peer, Member::new(identity, room_id.clone(), resume_token));
         let Some(room) = self.rooms.get_mut(&room_id) else {
             return;
         };
@@ -735,6 +811,8 @@ impl Meeting {
             rooms: self.room_list(),
             closes_at: self.clock.closes_at,
             choosing: self.clock.choosing,
+            resume_token: self.members.get(&peer)?.resume_token.clone(),
+            resumed: false,
         })
     }
 
@@ -747,11 +825,15 @@ impl Meeting {
         identity: Identity,
         effects: &mut Vec<Effect>,
     ) {
+        let resume_token = self.new_resume_token();
         let Some(member) = self.members.get_mut(&seat) else {
             return;
         };
-        // The fresher token's name and role win.
-        member.identity = identity;
+        // The fresher token's name wins; the role stays what the meeting made it, so a demoted
+        // cohost cannot win the role back by connecting again.
+        member.identity.name = identity.name;
+        member.resume_token = resume_token;
+        member.away_until = None;
         let room_id = member.room.clone();
         effects.push(Effect::TakeOver { seat, by });
         let Some(room) = self.rooms.get(&room_id) else {
@@ -819,6 +901,153 @@ impl Meeting {
             }
         }
         self.roster_changed(effects);
+    }
+
+    /// A member's connection dropped: hold the seat (the member stays in its room, keeps its
+    /// role and hand, can be moved) until the grace period ends or it resumes.
+    fn dropped(&mut self, peer: PeerId, now: Millis, effects: &mut Vec<Effect>) {
+        if self.waiting.contains_key(&peer) || self.config.resume_grace_ms == 0 {
+            // The waiting room holds no seats: come back and wait again.
+            self.leave(peer, PeerLeftReason::Disconnected, effects);
+            return;
+        }
+        let grace = self.config.resume_grace_ms;
+        let Some(member) = self.members.get_mut(&peer) else {
+            return;
+        };
+        if member.away_until.is_some() {
+            return;
+        }
+        member.away_until = Some(now + grace);
+        let room = member.room.clone();
+        let others: Vec<PeerId> = self
+            .room_members(&room)
+            .into_iter()
+            .filter(|p| *p != peer)
+            .collect();
+        if !others.is_empty() {
+            effects.push(Effect::Send {
+                to: others,
+                message: ServerMessage::PeerReconnecting { id: peer },
+            });
+        }
+    }
+
+    /// `hello.resume`: the connection asking as `by` takes back the held seat named by the
+    /// token, if it is the same person and the grace period has not ended (an ended grace has
+    /// already removed the seat, so its token names nothing).
+    fn resume(
+        &mut self,
+        by: PeerId,
+        identity: Identity,
+        resume: ResumeRequest,
+        now: Millis,
+        effects: &mut Vec<Effect>,
+    ) {
+        if self.banned.contains(&identity.sub) {
+            effects.push(Effect::Refuse {
+                peer: by,
+                code: ErrorCode::Forbidden,
+                message: "you were removed from this meeting".into(),
+            });
+            return;
+        }
+        let seat = self
+            .members
+            .iter()
+            .find(|(_, m)| {
+                m.resume_token == resume.token
+                    && m.identity.sub == identity.sub
+                    // A grace that ended but has not been ticked yet is over all the same.
+                    && m.away_until.is_none_or(|t| t > now)
+            })
+            .map(|(p, _)| *p);
+        let Some(seat) = seat else {
+            effects.push(Effect::Refuse {
+                peer: by,
+                code: ErrorCode::ResumeExpired,
+                message: "nothing to resume: join again".into(),
+            });
+            return;
+        };
+        let resume_token = self.new_resume_token();
+        let Some(member) = self.members.get_mut(&seat) else {
+            return;
+        };
+        member.identity.name = identity.name;
+        member.resume_token = resume_token;
+        member.away_until = None;
+        let room_id = member.room.clone();
+        // Private messages to or from this person that it may not have seen; group messages
+        // come from the room's history below.
+        let private: Vec<ChatMessage> = member
+            .recent_private
+            .iter()
+            .filter(|m| m.id > resume.last_chat)
+            .cloned()
+            .collect();
+        effects.push(Effect::TakeOver { seat, by });
+        let Some(room) = self.rooms.get(&room_id) else {
+            return;
+        };
+        let same_room = resume.room.as_ref() == Some(&room_id);
+        // Same room: exactly what was missed. Another room (moved or merged meanwhile): that
+        // room's history, as `room_changed` would have brought it.
+        let mut chat: Vec<ChatMessage> = room
+            .history
+            .iter()
+            .filter(|m| !same_room || m.id > resume.last_chat)
+            .cloned()
+            .chain(private)
+            .collect();
+        chat.sort_by_key(|m| m.id);
+        chat.dedup_by_key(|m| m.id);
+        let others: Vec<PeerId> = room
+            .members
+            .iter()
+            .copied()
+            .filter(|p| *p != seat)
+            .collect();
+        let Some(ServerMessage::Welcome {
+            protocol,
+            you,
+            meeting,
+            room,
+            peers,
+            chat: _,
+            ice_servers,
+            rooms,
+            closes_at,
+            choosing,
+            resume_token,
+            resumed: _,
+        }) = self.welcome_for(seat)
+        else {
+            return;
+        };
+        effects.push(Effect::Send {
+            to: vec![seat],
+            message: ServerMessage::Welcome {
+                protocol,
+                you,
+                meeting,
+                room,
+                peers,
+                chat,
+                ice_servers,
+                rooms,
+                closes_at,
+                choosing,
+                resume_token,
+                resumed: true,
+            },
+        });
+        if !others.is_empty() {
+            effects.push(Effect::Send {
+                to: others,
+                message: ServerMessage::PeerReconnected { id: seat },
+            });
+        }
     }
 
     fn moderators(&self) -> Vec<PeerId> {
@@ -1500,6 +1729,18 @@ impl Meeting {
     }
 
     fn tick(&mut self, now: Millis, effects: &mut Vec<Effect>) {
+        // One held seat per tick, the earliest: each batch of effects then describes one
+        // change (a roster in it is still true at its end). `next_deadline` stays due, so the
+        // caller ticks again at once for the next.
+        let expired = self
+            .members
+            .iter()
+            .filter_map(|(p, m)| m.away_until.filter(|t| *t <= now).map(|t| (t, *p)))
+            .min();
+        if let Some((_, peer)) = expired {
+            self.leave(peer, PeerLeftReason::Timeout, effects);
+            return;
+        }
         let Some(closes_at) = self.clock.closes_at else {
             return;
         };
@@ -1616,7 +1857,17 @@ impl Meeting {
             ts: now,
         };
         let recipients = match to {
-            Some(to) => vec![from, to],
+            Some(to) => {
+                for peer in [from, to] {
+                    if let Some(member) = self.members.get_mut(&peer) {
+                        member.recent_private.push_back(message.clone());
+                        if member.recent_private.len() > limits::RESUME_PRIVATE_REPLAY {
+                            member.recent_private.pop_front();
+                        }
+                    }
+                }
+                vec![from, to]
+            }
             None => {
                 room.push_history(message.clone());
                 room.members.iter().copied().collect()
@@ -2102,5 +2353,254 @@ mod tests {
             &json!({"candidate": {"candidate": "offer"}}).into()
         ));
         assert!(!is_offer(&json!("offer").into()));
+    }
+
+    fn welcome_of(effects: &[Effect], to: u64) -> Option<ServerMessage> {
+        effects.iter().find_map(|e| match e {
+            Effect::Send { to: t, message } if t == &vec![PeerId(to)] => match message {
+                ServerMessage::Welcome { .. } => Some(message.clone()),
+                _ => None,
+            },
+            _ => None,
+        })
+    }
+
+    fn resume_token(effects: &[Effect], peer: u64) -> String {
+        match welcome_of(effects, peer) {
+            Some(ServerMessage::Welcome { resume_token, .. }) => resume_token,
+            other => panic!("no welcome for {peer}: {other:?}"),
+        }
+    }
+
+    fn chat_ids(message: &ServerMessage) -> Vec<u64> {
+        match message {
+            ServerMessage::Welcome { chat, .. } => chat.iter().map(|c| c.id).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn sent_to(effects: &[Effect], peer: u64) -> Vec<ServerMessage> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Send { to, message } if to.contains(&PeerId(peer)) => Some(message.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn refused_as_expired(effects: &[Effect]) -> bool {
+        matches!(
+            effects,
+            [Effect::Refuse {
+                code: ErrorCode::ResumeExpired,
+                ..
+            }]
+        )
+    }
+
+    fn resume(
+        m: &mut Meeting,
+        peer: u64,
+        sub: &str,
+        token: &str,
+        room: Option<RoomId>,
+        last_chat: u64,
+        now: Millis,
+    ) -> Vec<Effect> {
+        let e = m.handle(
+            Input::Resume {
+                peer: PeerId(peer),
+                identity: who(sub, Role::Participant),
+                resume: ResumeRequest {
+                    token: token.to_owned(),
+                    room,
+                    last_chat,
+                },
+            },
+            now,
+        );
+        m.check_invariants().unwrap();
+        e
+    }
+
+    #[test]
+    fn a_dropped_seat_is_held_then_resumed_with_exactly_the_missed_chat() {
+        let mut m = meeting();
+        join(&mut m, 1, Role::Host);
+        let e = join(&mut m, 2, Role::Participant);
+        let token = resume_token(&e, 2);
+        let say = |m: &mut Meeting, from: u64, text: &str| {
+            request(
+                m,
+                from,
+                ClientMessage::Chat {
+                    text: text.into(),
+                    to: None,
+                },
+            )
+        };
+        say(&mut m, 1, "before"); // id 1: seen
+        say(&mut m, 1, "in flight"); // id 2: lost with the socket
+        let e = m.handle(Input::Dropped { peer: PeerId(2) }, 10);
+        assert!(m.is_away(PeerId(2)));
+        assert!(sent_to(&e, 1)
+            .iter()
+            .any(|msg| matches!(msg, ServerMessage::PeerReconnecting { id } if *id == PeerId(2))));
+        assert_eq!(m.next_deadline(), Some(10 + 30_000));
+        say(&mut m, 1, "while away"); // id 3
+        request(
+            &mut m,
+            1,
+            ClientMessage::Chat {
+                text: "private".into(),
+                to: Some(PeerId(2)),
+            },
+        ); // id 4
+           // A resume for someone else's seat, or with a wrong token, is refused.
+        let e = resume(&mut m, 9, "s1", &token, Some(RoomId::main()), 1, 20);
+        assert!(refused_as_expired(&e), "{e:?}");
+        let e = resume(&mut m, 9, "s2", &token, Some(RoomId::main()), 1, 20);
+        m.check_invariants().unwrap();
+        assert!(matches!(
+            e.first(),
+            Some(Effect::TakeOver {
+                seat: PeerId(2),
+                by: PeerId(9)
+            })
+        ));
+        let welcome = welcome_of(&e, 2).expect("resumed welcome");
+        assert_eq!(chat_ids(&welcome), vec![2, 3, 4]);
+        match &welcome {
+            ServerMessage::Welcome {
+                resumed,
+                you,
+                resume_token,
+                ..
+            } => {
+                assert!(resumed);
+                assert_eq!(you.id, PeerId(2));
+                assert_ne!(resume_token, &token, "a new token with every welcome");
+            }
+            _ => unreachable!(),
+        }
+        assert!(!m.is_away(PeerId(2)));
+        assert!(sent_to(&e, 1)
+            .iter()
+            .any(|msg| matches!(msg, ServerMessage::PeerReconnected { id } if *id == PeerId(2))));
+        // The old token is spent.
+        let e = resume(&mut m, 10, "s2", &token, None, 0, 21);
+        assert!(refused_as_expired(&e), "{e:?}");
+    }
+
+    #[test]
+    fn a_held_seat_times_out_and_then_resume_is_refused() {
+        let mut m = meeting();
+        join(&mut m, 1, Role::Host);
+        let e = join(&mut m, 2, Role::Participant);
+        let token = resume_token(&e, 2);
+        m.handle(Input::Dropped { peer: PeerId(2) }, 100);
+        // Not yet.
+        let e = m.handle(Input::Tick, 100 + 29_999);
+        assert!(m.contains(PeerId(2)) && e.is_empty());
+        let e = m.handle(Input::Tick, 100 + 30_000);
+        m.check_invariants().unwrap();
+        assert!(!m.contains(PeerId(2)));
+        assert!(sent_to(&e, 1).iter().any(|msg| matches!(
+            msg,
+            ServerMessage::PeerLeft {
+                id: PeerId(2),
+                reason: PeerLeftReason::Timeout
+            }
+        )));
+        let e = resume(
+            &mut m,
+            3,
+            "s2",
+            &token,
+            Some(RoomId::main()),
+            0,
+            100 + 31_000,
+        );
+        assert!(refused_as_expired(&e), "{e:?}");
+    }
+
+    #[test]
+    fn a_resume_after_a_move_lands_in_the_new_room_with_its_history() {
+        let mut m = meeting();
+        join(&mut m, 1, Role::Host);
+        let e = join(&mut m, 2, Role::Participant);
+        let token = resume_token(&e, 2);
+        join(&mut m, 3, Role::Participant);
+        request(
+            &mut m,
+            1,
+            ClientMessage::Chat {
+                text: "main".into(),
+                to: None,
+            },
+        );
+        m.handle(Input::Dropped { peer: PeerId(2) }, 10);
+        request(
+            &mut m,
+            1,
+            ClientMessage::Split {
+                strategy: SplitStrategy::Even,
+                count: Some(1),
+                rooms: Vec::new(),
+                topic: None,
+                duration_secs: None,
+                spread_mentors: None,
+            },
+        );
+        let room = m.room_of(PeerId(2)).cloned().expect("member");
+        assert!(!room.is_main(), "a held seat is moved like any other");
+        request(
+            &mut m,
+            3,
+            ClientMessage::Chat {
+                text: "breakout".into(),
+                to: None,
+            },
+        );
+        let e = resume(&mut m, 9, "s2", &token, Some(RoomId::main()), 1, 20);
+        match welcome_of(&e, 2) {
+            Some(ServerMessage::Welcome {
+                room: r,
+                chat,
+                resumed,
+                ..
+            }) => {
+                assert!(resumed);
+                assert_eq!(r, room);
+                assert_eq!(
+                    chat.iter().map(|c| c.text.as_str()).collect::<Vec<_>>(),
+                    vec!["breakout"],
+                    "the new room's history, to replace the old room's"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_clean_leave_and_a_waiting_drop_hold_nothing() {
+        let mut m = meeting();
+        join(&mut m, 1, Role::Host);
+        join(&mut m, 2, Role::Participant);
+        m.handle(
+            Input::Leave {
+                peer: PeerId(2),
+                reason: PeerLeftReason::Left,
+            },
+            10,
+        );
+        assert!(!m.contains(PeerId(2)));
+        request(&mut m, 1, ClientMessage::SetLobby { enabled: true });
+        join(&mut m, 3, Role::Participant);
+        assert!(m.is_waiting(PeerId(3)));
+        m.handle(Input::Dropped { peer: PeerId(3) }, 20);
+        assert!(!m.is_waiting(PeerId(3)));
+        m.check_invariants().unwrap();
     }
 }

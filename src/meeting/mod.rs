@@ -6,5 +6,7 @@ pub mod core;
 #[cfg(test)]
 mod proptests;
 
-pub use self::actor::{ConnHandle, Directory, JoinError, KillSwitch, MeetingHandle, Outbound};
+pub use self::actor::{
+    ConnHandle, Directory, JoinError, KillSwitch, MeetingHandle, Outbound, SessionEnd,
+};
 pub use self::core::{Effect, Identity, Input, Meeting, MeetingConfig, Millis};

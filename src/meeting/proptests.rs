@@ -1,11 +1,13 @@
 //! Property tests of the meeting core: random sequences of joins, leaves, splits (every strategy),
-//! moves, swaps, visits, merges, timer ticks, chat and signals, with the invariants checked after
-//! every step.
+//! moves, swaps, visits, merges, timer ticks, chat and signals, takeovers, removals and bans, the
+//! lobby, pull-asides, dropped connections and resumes, with the invariants checked after every
+//! step. Each seat's chat view is modelled as a client would build it, so a resume is checked to
+//! miss nothing and show nothing twice.
 
 use super::core::{Effect, Identity, Input, Meeting, MeetingConfig, Millis};
 use crate::protocol::{
-    BreakoutRoomSpec, ClientMessage, PeerId, PeerLeftReason, Role, RoomId, ServerMessage,
-    SplitStrategy,
+    BreakoutRoomSpec, ClientMessage, ErrorCode, PeerId, PeerLeftReason, ResumeRequest, Role,
+    RoomId, ServerMessage, SplitStrategy,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -94,6 +96,15 @@ enum Op {
     },
     AskHelp(usize),
     Broadcast(usize),
+    /// Member i's connection drops; the last `lost` frames sent to it never arrived.
+    Drop {
+        who: usize,
+        lost: u8,
+    },
+    /// A dropped member i comes back with `hello.resume`.
+    Resume(usize),
+    /// Someone tries to resume with a token that was already used or whose seat is gone.
+    ResumeStale(usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -124,6 +135,9 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (i(), i()).prop_map(|(who, to)| Op::Signal { who, to }),
         1 => i().prop_map(Op::AskHelp),
         1 => i().prop_map(Op::Broadcast),
+        2 => (i(), 0u8..4).prop_map(|(who, lost)| Op::Drop { who, lost }),
+        2 => i().prop_map(Op::Resume),
+        1 => i().prop_map(Op::ResumeStale),
     ]
 }
 
@@ -142,8 +156,59 @@ const STRATEGIES: [SplitStrategy; 5] = [
     SplitStrategy::Choose,
 ];
 
+/// A client's chat view: its room and the chat ids it shows, folded from the frames it got
+/// exactly as the SDK does (welcome and room_changed replace, chat appends).
+#[derive(Debug, Clone, Default)]
+struct View {
+    room: Option<RoomId>,
+    chat: Vec<u64>,
+}
+
+impl View {
+    fn apply(&mut self, message: &ServerMessage) {
+        match message {
+            ServerMessage::Welcome { room, chat, .. }
+            | ServerMessage::RoomChanged { room, chat, .. } => {
+                self.room = Some(room.clone());
+                self.chat = chat.iter().map(|c| c.id).collect();
+            }
+            ServerMessage::Chat(c) => self.chat.push(c.id),
+            _ => {}
+        }
+    }
+}
+
+/// One seat as its client sees it: a base view plus the frames addressed to the seat since.
+#[derive(Debug, Clone, Default)]
+struct Seat {
+    base: View,
+    frames: Vec<ServerMessage>,
+    /// How many of `frames` the current connection received (all of them while connected).
+    delivered: usize,
+    /// Fewest frames a drop can leave delivered (the welcome itself, which holds the token).
+    min_delivered: usize,
+    away: bool,
+    /// The resume token of the latest welcome.
+    token: String,
+    /// Tokens given out before, now spent.
+    spent: Vec<String>,
+}
+
+impl Seat {
+    fn view(&self, upto: usize) -> View {
+        let mut view = self.base.clone();
+        for frame in &self.frames[..upto] {
+            view.apply(frame);
+        }
+        view
+    }
+}
+
 struct Model {
     meeting: Meeting,
+    seats: HashMap<PeerId, Seat>,
+    /// Tokens of seats that are gone (left, removed, timed out): never valid again.
+    gone: Vec<(PeerId, String)>,
     now: Millis,
     next_peer: u64,
     last_seq: HashMap<RoomId, u64>,
@@ -193,10 +258,16 @@ impl Model {
     }
 
     fn step(&mut self, op: &Op) -> Result<(), TestCaseError> {
-        let before: BTreeSet<PeerId> = self.meeting.member_ids().into_iter().collect();
+        let before_members: BTreeSet<PeerId> = self.meeting.member_ids().into_iter().collect();
+        // Ticks end held seats whose grace is over.
         let membership_may_change = matches!(
             op,
-            Op::Join(_) | Op::Leave(_) | Op::Remove { .. } | Op::Lobby { .. } | Op::Admit { .. }
+            Op::Join(_)
+                | Op::Leave(_)
+                | Op::Remove { .. }
+                | Op::Lobby { .. }
+                | Op::Admit { .. }
+                | Op::Tick(_)
         );
         let effects = match op.clone() {
             Op::Join(role) => {
@@ -451,9 +522,236 @@ impl Model {
                     text: "back in 1 min".into(),
                 },
             ),
+            Op::Drop { who, lost } => {
+                let Some(peer) = self.pick(who) else {
+                    return Ok(());
+                };
+                if let Some(seat) = self.seats.get_mut(&peer) {
+                    if !seat.away {
+                        seat.away = true;
+                        seat.delivered = seat
+                            .frames
+                            .len()
+                            .saturating_sub(lost as usize)
+                            .max(seat.min_delivered);
+                    }
+                }
+                let effects = self.meeting.handle(Input::Dropped { peer }, self.now);
+                prop_assert!(self.meeting.is_away(peer), "a dropped seat is not held");
+                effects
+            }
+            Op::Resume(i) => {
+                let away: Vec<PeerId> = self
+                    .meeting
+                    .member_ids()
+                    .into_iter()
+                    .filter(|p| self.meeting.is_away(*p))
+                    .collect();
+                if away.is_empty() {
+                    return Ok(());
+                }
+                let peer = away[i % away.len()];
+                let Some(seat) = self.seats.get(&peer).cloned() else {
+                    return Ok(());
+                };
+                let expired = self.meeting.away_until(peer).is_some_and(|t| t <= self.now);
+                let before = seat.view(seat.delivered);
+                let ideal = seat.view(seat.frames.len());
+                self.next_peer += 1;
+                let by = PeerId(self.next_peer);
+                let effects = self.meeting.handle(
+                    Input::Resume {
+                        peer: by,
+                        identity: Identity {
+                            sub: format!("s{}", peer.0),
+                            name: "N3".into(),
+                            role: Role::Participant,
+                        },
+                        resume: ResumeRequest {
+                            token: seat.token.clone(),
+                            room: before.room.clone(),
+                            last_chat: before.chat.iter().copied().max().unwrap_or(0),
+                        },
+                    },
+                    self.now,
+                );
+                if expired {
+                    // The grace is over even if no tick has given up the seat yet.
+                    let refused = matches!(
+                        effects.as_slice(),
+                        [Effect::Refuse {
+                            code: ErrorCode::ResumeExpired,
+                            ..
+                        }]
+                    );
+                    prop_assert!(refused, "a late resume was not refused: {:?}", effects);
+                    prop_assert!(self.meeting.is_away(peer));
+                    return Ok(());
+                }
+                prop_assert!(
+                    effects.contains(&Effect::TakeOver { seat: peer, by }),
+                    "resume within the grace did not take the seat back: {:?}",
+                    effects
+                );
+                prop_assert!(!self.meeting.is_away(peer));
+                let welcome = effects.iter().find_map(|e| match e {
+                    Effect::Send { to, message } if to == &vec![peer] => match message {
+                        ServerMessage::Welcome { resumed: true, .. } => Some(message.clone()),
+                        _ => None,
+                    },
+                    _ => None,
+                });
+                let Some(ServerMessage::Welcome {
+                    room,
+                    chat,
+                    resume_token,
+                    you,
+                    ..
+                }) = welcome
+                else {
+                    return Err(TestCaseError::fail("no resumed welcome"));
+                };
+                prop_assert_eq!(you.id, peer, "a resume keeps the peer id");
+                prop_assert_eq!(Some(&room), self.meeting.room_of(peer), "resumed elsewhere");
+                prop_assert_eq!(
+                    Some(&room),
+                    ideal.room.as_ref(),
+                    "resumed view in another room"
+                );
+                let mut after = before.clone();
+                let replayed: Vec<u64> = chat.iter().map(|c| c.id).collect();
+                if before.room.as_ref() == Some(&room) {
+                    after.chat.extend(replayed);
+                } else {
+                    after.room = Some(room);
+                    after.chat = replayed;
+                }
+                prop_assert!(
+                    after.chat.windows(2).all(|w| w[0] < w[1]),
+                    "a resumed view shows a message twice or out of order: {:?}",
+                    after.chat
+                );
+                for id in &ideal.chat {
+                    prop_assert!(
+                        after.chat.contains(id),
+                        "resume missed chat {}: ideal {:?}, resumed {:?}",
+                        id,
+                        ideal.chat,
+                        after.chat
+                    );
+                }
+                RESUMES.fetch_add(1, Ordering::Relaxed);
+                let seat = self.seats.entry(peer).or_default();
+                seat.spent
+                    .push(std::mem::replace(&mut seat.token, resume_token));
+                seat.base = after;
+                seat.frames.clear();
+                seat.delivered = 0;
+                seat.min_delivered = 0;
+                seat.away = false;
+                effects
+            }
+            Op::ResumeStale(i) => {
+                let mut stale: Vec<(PeerId, String)> = self
+                    .seats
+                    .iter()
+                    .flat_map(|(p, s)| s.spent.iter().map(|t| (*p, t.clone())))
+                    .collect();
+                stale.extend(self.gone.iter().cloned());
+                if stale.is_empty() {
+                    return Ok(());
+                }
+                stale.sort();
+                let (peer, token) = stale[i % stale.len()].clone();
+                self.next_peer += 1;
+                let by = PeerId(self.next_peer);
+                let effects = self.meeting.handle(
+                    Input::Resume {
+                        peer: by,
+                        identity: Identity {
+                            sub: format!("s{}", peer.0),
+                            name: "N4".into(),
+                            role: Role::Participant,
+                        },
+                        resume: ResumeRequest {
+                            token,
+                            room: None,
+                            last_chat: 0,
+                        },
+                    },
+                    self.now,
+                );
+                let refused = matches!(
+                    effects.as_slice(),
+                    [Effect::Refuse {
+                        code: ErrorCode::ResumeExpired | ErrorCode::Forbidden,
+                        ..
+                    }]
+                );
+                prop_assert!(refused, "a stale resume was not refused: {:?}", effects);
+                effects
+            }
         };
         self.now += 1;
-        self.check(op, &before, membership_may_change, &effects)
+        self.track(&effects);
+        self.check(op, &before_members, membership_may_change, &effects)
+    }
+
+    /// Records the frames each seat was sent, as its client would receive them.
+    fn track(&mut self, effects: &[Effect]) {
+        for effect in effects {
+            let Effect::Send { to, message } = effect else {
+                continue;
+            };
+            match message {
+                ServerMessage::Welcome {
+                    resumed: false,
+                    resume_token,
+                    ..
+                } => {
+                    for r in to {
+                        let seat = self.seats.entry(*r).or_default();
+                        let mut spent = std::mem::take(&mut seat.spent);
+                        if !seat.token.is_empty() {
+                            spent.push(seat.token.clone());
+                        }
+                        *seat = Seat {
+                            frames: vec![message.clone()],
+                            min_delivered: 1,
+                            token: resume_token.clone(),
+                            spent,
+                            ..Seat::default()
+                        };
+                    }
+                }
+                ServerMessage::RoomChanged { .. } | ServerMessage::Chat(_) => {
+                    for r in to {
+                        if let Some(seat) = self.seats.get_mut(r) {
+                            seat.frames.push(message.clone());
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        for seat in self.seats.values_mut() {
+            if !seat.away {
+                seat.delivered = seat.frames.len();
+            }
+        }
+        let gone: Vec<PeerId> = self
+            .seats
+            .keys()
+            .copied()
+            .filter(|p| !self.meeting.contains(*p))
+            .collect();
+        for peer in gone {
+            if let Some(seat) = self.seats.remove(&peer) {
+                self.gone.push((peer, seat.token));
+                self.gone
+                    .extend(seat.spent.into_iter().map(|token| (peer, token)));
+            }
+        }
     }
 
     fn check(
@@ -595,6 +893,8 @@ impl Model {
 
 /// Room changes seen, so the test proves it exercised moves and not only refusals.
 static MOVES: AtomicUsize = AtomicUsize::new(0);
+/// Successful resumes, so the test proves it exercised them.
+static RESUMES: AtomicUsize = AtomicUsize::new(0);
 
 #[test]
 fn random_operation_sequences_keep_the_invariants() {
@@ -619,6 +919,8 @@ fn random_operation_sequences_keep_the_invariants() {
                     },
                     42,
                 ),
+                seats: HashMap::new(),
+                gone: Vec::new(),
                 now: 1_000_000,
                 next_peer: 0,
                 last_seq: HashMap::new(),
@@ -634,7 +936,12 @@ fn random_operation_sequences_keep_the_invariants() {
     let steps = STEPS.load(Ordering::Relaxed);
     assert!(steps >= 10_000 || cases < 256, "only {steps} steps ran");
     let moves = MOVES.load(Ordering::Relaxed);
-    eprintln!("meeting core property test: {cases} cases, {steps} steps, {moves} room changes");
+    let resumes = RESUMES.load(Ordering::Relaxed);
+    eprintln!("meeting core property test: {cases} cases, {steps} steps, {moves} room changes, {resumes} resumes");
+    assert!(
+        resumes >= steps / 200 || cases < 256,
+        "too few resumes ({resumes}) for {steps} steps"
+    );
     assert!(
         moves >= steps / 40,
         "too few room changes ({moves}) for {steps} steps"

@@ -1,6 +1,8 @@
 //! Client → hub messages: the one enum a connection decodes every inbound frame into.
 
-use super::types::{BreakoutRoomSpec, OpaqueJson, PeerId, RequestId, Role, RoomId, SplitStrategy};
+use super::types::{
+    BreakoutRoomSpec, OpaqueJson, PeerId, RequestId, ResumeRequest, Role, RoomId, SplitStrategy,
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +32,12 @@ pub enum ClientMessage {
         /// `meeting` claim, so a page that mixes up tokens is refused rather than put in the wrong group.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         meeting: Option<String>,
+        /// Optional: take back the seat of a connection that dropped, within the resume grace
+        /// period (same peer id, same place, the chat missed meanwhile). The token must still be
+        /// the same person's. A resume that comes too late is refused with `resume_expired`
+        /// (close 4106): join again without `resume`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume: Option<ResumeRequest>,
     },
     /// WebRTC signaling (SDP offer/answer, ICE candidate) for one peer in the sender's room. `data`
     /// is relayed untouched, except that observers may not send offers (`data.type` or

@@ -28,6 +28,9 @@ pub enum ErrorCode {
     /// Not possible in the meeting's current state (e.g. split while breakouts are open, extend
     /// with no timer running, choose a room when choosing is closed).
     Conflict,
+    /// `hello.resume` came too late (the grace period is over) or names no held seat. Join
+    /// again without `resume`.
+    ResumeExpired,
     /// Something went wrong in the hub; the request may be retried.
     Internal,
 }
@@ -45,6 +48,7 @@ impl ErrorCode {
             ErrorCode::MeetingFull => "meeting_full",
             ErrorCode::Conflict => "conflict",
             ErrorCode::MeetingLocked => "meeting_locked",
+            ErrorCode::ResumeExpired => "resume_expired",
             ErrorCode::Internal => "internal",
         }
     }
@@ -99,6 +103,9 @@ pub enum CloseCode {
     ServerFull = 4104,
     /// An internal failure in the hub. Reconnectable.
     Internal = 4105,
+    /// `hello.resume` was refused (too late, or no such seat). Reconnect at once without
+    /// `resume`, as a fresh join.
+    ResumeExpired = 4106,
 }
 
 impl CloseCode {
@@ -135,6 +142,7 @@ impl CloseCode {
             CloseCode::PingTimeout => "ping_timeout",
             CloseCode::ServerFull => "server_full",
             CloseCode::Internal => "internal",
+            CloseCode::ResumeExpired => "resume_expired",
         }
     }
 
@@ -144,7 +152,7 @@ impl CloseCode {
     }
 
     /// Every code, for documentation and tests.
-    pub const ALL: [CloseCode; 21] = [
+    pub const ALL: [CloseCode; 22] = [
         CloseCode::Normal,
         CloseCode::GoingAway,
         CloseCode::ProtocolError,
@@ -166,5 +174,6 @@ impl CloseCode {
         CloseCode::PingTimeout,
         CloseCode::ServerFull,
         CloseCode::Internal,
+        CloseCode::ResumeExpired,
     ];
 }

@@ -14,7 +14,7 @@ pub use codes::{CloseCode, ErrorCode};
 pub use server::ServerMessage;
 pub use types::{
     BreakoutRoomSpec, ChatMessage, IceServer, OpaqueJson, Peer, PeerId, PeerLeftReason, RequestId,
-    Role, RoomId, RoomInfo, SplitStrategy, MAIN_ROOM,
+    ResumeRequest, Role, RoomId, RoomInfo, SplitStrategy, MAIN_ROOM,
 };
 
 /// The protocol version this hub speaks. A `hello` with any other number is refused with

@@ -30,6 +30,14 @@ pub enum ServerMessage {
         closes_at: Option<u64>,
         /// True while participants may pick their own breakout room (`choose_room`).
         choosing: bool,
+        /// Send it back in `hello.resume` to take this seat again after a dropped connection.
+        /// A secret: keep it in memory only. Every `welcome` carries a new one.
+        resume_token: String,
+        /// True when this answers `hello.resume`: `you.id` is the same as before. If `room` is
+        /// the room named in `resume.room`, `chat` holds exactly the messages missed (append
+        /// them); otherwise `chat` is the new room's history (replace, as for `room_changed`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        resumed: bool,
     },
     /// You were moved to another room. Comes before any event from the new room. Tear down peer
     /// connections to people not in `peers` and connect to those who are.
@@ -105,6 +113,13 @@ pub enum ServerMessage {
     PeerJoined { peer: Peer },
     /// Someone left your room.
     PeerLeft { id: PeerId, reason: PeerLeftReason },
+    /// Someone's connection in your room dropped. The hub holds their seat for the resume grace
+    /// period: tear down the peer connection and show them as reconnecting. Either
+    /// `peer_reconnected` or `peer_left {reason: "timeout"}` follows.
+    PeerReconnecting { id: PeerId },
+    /// A reconnecting peer is back, with the same id, on a new connection: connect to it again
+    /// as for `peer_joined`.
+    PeerReconnected { id: PeerId },
     /// The request with this `id` was carried out.
     Ack {
         #[serde(rename = "ref")]

@@ -93,6 +93,28 @@ pub struct Peer {
     /// Display name from the token (trimmed, control characters removed, at most 64 characters).
     pub name: String,
     pub role: Role,
+    /// True while this person's connection has dropped and the hub holds their seat for the
+    /// resume grace period (see `peer_reconnecting`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub reconnecting: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// `hello.resume`: take back a seat after a dropped connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ResumeRequest {
+    /// The `resume_token` of the latest `welcome`.
+    pub token: String,
+    /// The room the client believes it is in. When the hub's answer names the same room, its
+    /// `chat` holds only what was missed; otherwise the new room's history (as `room_changed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room: Option<RoomId>,
+    /// The highest chat message `id` the client has received (0 if none).
+    #[serde(default)]
+    pub last_chat: u64,
 }
 
 /// Why a peer left a room, as told to the others in it.
@@ -112,6 +134,8 @@ pub enum PeerLeftReason {
     Removed,
     /// Stepped out for a private conversation with a host (where to is not said).
     SteppedOut,
+    /// The connection dropped and the resume grace period ended without a resume.
+    Timeout,
 }
 
 /// How `split` assigns people to breakout rooms.

@@ -4,10 +4,10 @@
 
 use super::AppState;
 use crate::limits;
-use crate::meeting::{ConnHandle, Identity, KillSwitch, MeetingHandle};
+use crate::meeting::{ConnHandle, Identity, KillSwitch, MeetingHandle, SessionEnd};
 use crate::protocol::{
     ClientFrame, ClientMessage, CloseCode, ErrorCode, FrameId, PeerId, PeerLeftReason,
-    ServerMessage, PROTOCOL_VERSION,
+    ResumeRequest, ServerMessage, PROTOCOL_VERSION,
 };
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::stream::{SplitSink, SplitStream};
@@ -64,6 +64,7 @@ pub(super) async fn run(
     let (tx, rx) = mpsc::channel(state.config.outbound_queue_len.max(1));
     let kill = Arc::new(KillSwitch::default());
     let conn = ConnHandle {
+        id: asked_as,
         tx,
         kill: Arc::clone(&kill),
     };
@@ -71,7 +72,7 @@ pub(super) async fn run(
     let meeting_id = hello.meeting.clone();
     let (meeting, peer) = match state
         .directory
-        .join(&hello.meeting, asked_as, hello.identity, conn)
+        .join(&hello.meeting, asked_as, hello.identity, hello.resume, conn)
         .await
     {
         Ok(joined) => joined,
@@ -85,6 +86,7 @@ pub(super) async fn run(
                 ErrorCode::MeetingFull => CloseCode::MeetingFull,
                 ErrorCode::Forbidden => CloseCode::Removed,
                 ErrorCode::MeetingLocked => CloseCode::MeetingLocked,
+                ErrorCode::ResumeExpired => CloseCode::ResumeExpired,
                 _ => CloseCode::Internal,
             };
             close_with(&mut sink, close).await;
@@ -109,9 +111,9 @@ pub(super) async fn run(
         sub,
         expires_at: hello.expires_at,
     };
-    let reason = session.pump(&mut stream, rx, &kill, &state).await;
-    if let Some(reason) = reason {
-        session.meeting.leave(peer, reason).await;
+    let end = session.pump(&mut stream, rx, &kill, &state).await;
+    if let Some(end) = end {
+        session.meeting.leave(peer, asked_as, end).await;
     }
     linger(&mut stream).await;
 }
@@ -140,6 +142,8 @@ struct Hello {
     identity: Identity,
     /// The token's `exp`, seconds since the epoch.
     expires_at: u64,
+    /// `hello.resume`, if the client asks for its held seat back.
+    resume: Option<ResumeRequest>,
 }
 
 /// Reads frames until the first meaningful one, which must be a valid `hello`.
@@ -188,6 +192,7 @@ async fn read_hello(stream: &mut Stream, state: &AppState) -> Result<Hello, Refu
             protocol,
             token,
             meeting,
+            resume,
         } = frame.message
         else {
             return Err(Refusal::new(
@@ -208,6 +213,7 @@ async fn read_hello(stream: &mut Stream, state: &AppState) -> Result<Hello, Refu
                 meeting: admission.meeting,
                 identity: admission.identity,
                 expires_at: admission.expires_at,
+                resume,
             }),
             Err(why) => {
                 // The reason stays in the debug log; the client learns only "unauthorized".
@@ -309,15 +315,19 @@ fn expiry_instant(exp: u64, leeway_secs: u64) -> tokio::time::Instant {
 }
 
 impl Session {
-    /// Relays until the connection ends. Returns the reason to report to the meeting, or `None`
-    /// when the meeting itself removed this peer (kill switch).
+    /// Relays until the connection ends. Returns how it ended, for the meeting, or `None` when
+    /// the meeting itself closed it (kill switch). A socket that simply fails (no close frame,
+    /// keepalive timeout, a write that cannot get through) is `Dropped`, and its seat is held
+    /// for a resume; a close frame or a close for cause is a leave.
     async fn pump(
         &mut self,
         stream: &mut Stream,
         mut outbound: mpsc::Receiver<Utf8Bytes>,
         kill: &KillSwitch,
         state: &AppState,
-    ) -> Option<PeerLeftReason> {
+    ) -> Option<SessionEnd> {
+        const GONE: Option<SessionEnd> = Some(SessionEnd::Left(PeerLeftReason::Disconnected));
+        const DROPPED: Option<SessionEnd> = Some(SessionEnd::Dropped);
         let ping_every = state.config.ping_interval();
         let idle_timeout = state.config.idle_timeout();
         let mut ping = interval_at(tokio::time::Instant::now() + ping_every, ping_every);
@@ -354,13 +364,13 @@ impl Session {
                     }
                 } => {
                     close_with(&mut self.sink, CloseCode::GoingAway).await;
-                    return Some(PeerLeftReason::Disconnected);
+                    return GONE;
                 }
                 _ = &mut expiry => {
                     tracing::info!(peer = %self.peer, "token expired");
                     self.reply(ServerMessage::error(ErrorCode::Unauthorized, "token expired", None)).await;
                     close_with(&mut self.sink, CloseCode::TokenExpired).await;
-                    return Some(PeerLeftReason::Disconnected);
+                    return GONE;
                 }
                 frame = stream.next() => {
                     last_heard = Instant::now();
@@ -368,14 +378,16 @@ impl Session {
                         Some(Ok(Message::Text(text))) => {
                             if let Err(code) = self.on_text(&text).await {
                                 close_with(&mut self.sink, code).await;
-                                return Some(PeerLeftReason::Disconnected);
+                                return GONE;
                             }
                         }
                         Some(Ok(Message::Binary(_))) => {
                             self.reply(ServerMessage::error(ErrorCode::BadRequest, "binary frames are not part of the protocol", None)).await;
                         }
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                        Some(Ok(Message::Close(_))) | None => return Some(PeerLeftReason::Left),
+                        Some(Ok(Message::Close(_))) => return Some(SessionEnd::Left(PeerLeftReason::Left)),
+                        // The stream ended without a close frame: the network dropped.
+                        None => return DROPPED,
                         Some(Err(e)) => {
                             let code = read_error_close(&e);
                             if code == Some(CloseCode::MessageTooBig) {
@@ -383,19 +395,20 @@ impl Session {
                             }
                             if let Some(code) = code {
                                 close_with(&mut self.sink, code).await;
+                                return GONE;
                             }
-                            return Some(PeerLeftReason::Disconnected);
+                            return DROPPED;
                         }
                     }
                 }
                 next = outbound.recv() => {
-                    let Some(frame) = next else { return Some(PeerLeftReason::Disconnected) };
+                    let Some(frame) = next else { return GONE };
                     match timeout(limits::WRITE_TIMEOUT, write_batch(&mut self.sink, frame, &mut outbound)).await {
                         Ok(Ok(())) => {}
-                        Ok(Err(_)) => return Some(PeerLeftReason::Disconnected),
+                        Ok(Err(_)) => return DROPPED,
                         Err(_) => {
                             close_with(&mut self.sink, CloseCode::SlowConsumer).await;
-                            return Some(PeerLeftReason::Disconnected);
+                            return DROPPED;
                         }
                     }
                 }
@@ -403,10 +416,10 @@ impl Session {
                     if last_heard.elapsed() >= idle_timeout {
                         tracing::info!(peer = %self.peer, "keepalive timeout");
                         close_with(&mut self.sink, CloseCode::PingTimeout).await;
-                        return Some(PeerLeftReason::Disconnected);
+                        return DROPPED;
                     }
                     if !matches!(timeout(limits::WRITE_TIMEOUT, self.sink.send(Message::Ping(Default::default()))).await, Ok(Ok(()))) {
-                        return Some(PeerLeftReason::Disconnected);
+                        return DROPPED;
                     }
                 }
             }
@@ -590,6 +603,10 @@ fn read_error_close(error: &axum::Error) -> Option<CloseCode> {
         match e.downcast_ref::<tungstenite::Error>() {
             Some(tungstenite::Error::Capacity(_)) => return Some(CloseCode::MessageTooBig),
             Some(tungstenite::Error::Utf8(_)) => return Some(CloseCode::InvalidData),
+            // The peer vanished without a close frame: the network dropped, not a bad client.
+            Some(tungstenite::Error::Protocol(
+                tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
+            )) => return None,
             Some(tungstenite::Error::Protocol(_)) => return Some(CloseCode::ProtocolError),
             _ => {}
         }

@@ -115,6 +115,7 @@ impl Server {
             max_members: config.max_meeting_members,
             ice_servers: config.ice_servers.clone(),
             breakout_warning_ms: config.breakout_warning_secs * 1000,
+            resume_grace_ms: config.resume_grace_secs.saturating_mul(1000),
         });
         let state = Arc::new(AppState {
             connection_permits: Arc::new(Semaphore::new(config.max_connections)),

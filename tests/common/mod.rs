@@ -183,6 +183,26 @@ impl Client {
         }
     }
 
+    /// The network drops: the TCP connection goes away without a WebSocket close frame.
+    pub fn drop_connection(self) {
+        drop(self.ws);
+    }
+
+    /// A `hello` asking to resume a held seat.
+    pub async fn hello_resume(
+        &mut self,
+        token: &str,
+        resume_token: &str,
+        room: &str,
+        last_chat: u64,
+    ) {
+        self.send(json!({
+            "type": "hello", "protocol": 1, "token": token,
+            "resume": {"token": resume_token, "room": room, "last_chat": last_chat},
+        }))
+        .await;
+    }
+
     pub async fn close(mut self) {
         let _ = self
             .ws

@@ -2,8 +2,9 @@
 //! trickle ICE travel as `signal` frames; each pair opens a data channel on loopback.
 //!
 //! A node follows the room: it connects to everyone the hub says is in its room (welcome,
-//! peer_joined, room_changed) and tears down connections to those who left. Of each pair, the
-//! peer with the lower id makes the offer, so there is no glare.
+//! peer_joined, room_changed, peer_reconnected) and tears down connections to those who left or
+//! whose connection dropped (peer_left, peer_reconnecting). Of each pair, the peer with the lower
+//! id makes the offer, so there is no glare.
 #![allow(dead_code)]
 
 use crate::common::{Client, DEADLINE};
@@ -43,6 +44,8 @@ enum Cmd {
     Send(u64, String),
     /// Send a frame to the hub.
     Hub(Value),
+    /// The network drops: the hub socket ends without a close frame, the peer connections close.
+    DropNetwork,
 }
 
 /// Internal notices from WebRTC callbacks to the node task.
@@ -98,6 +101,11 @@ impl RtcNode {
 
     pub fn hub(&self, frame: Value) {
         let _ = self.cmd.send(Cmd::Hub(frame));
+    }
+
+    /// Simulates a network drop (see [`Cmd::DropNetwork`]).
+    pub fn drop_network(&self) {
+        let _ = self.cmd.send(Cmd::DropNetwork);
     }
 
     /// The next event, within `give_up`; keeps [`RtcNode::open`] current.
@@ -177,14 +185,14 @@ async fn run(
                         let from = v["from"].as_u64().unwrap();
                         on_signal(&api, me, from, &v["data"], &mut links, &local_tx, &events, &mut sink).await;
                     }
-                    Some("peer_joined") => {
-                        let peer = v["peer"]["id"].as_u64().unwrap();
+                    Some("peer_joined") | Some("peer_reconnected") => {
+                        let peer = v["peer"]["id"].as_u64().or(v["id"].as_u64()).unwrap();
                         if let Some(offer) = ensure_link(&api, me, peer, &mut links, &local_tx, &events).await {
                             send_signal(&mut sink, peer, offer).await;
                         }
                         let _ = events.send(RtcEvent::Hub(v));
                     }
-                    Some("peer_left") => {
+                    Some("peer_left") | Some("peer_reconnecting") => {
                         let peer = v["id"].as_u64().unwrap();
                         drop_link(peer, &mut links, &events).await;
                         let _ = events.send(RtcEvent::Hub(v));
@@ -232,7 +240,7 @@ async fn run(
                     Some(Cmd::Hub(frame)) => {
                         let _ = sink.send(Message::text(frame.to_string())).await;
                     }
-                    None => break,
+                    Some(Cmd::DropNetwork) | None => break,
                 }
             }
         }
