@@ -76,11 +76,21 @@ export interface AuditEntry {
 }
 
 export interface MeetingEventMap {
-  welcome: { you: Peer; meeting: string; room: CurrentRoom; peers: Peer[]; chat: ChatMessage[] };
-  /** Everyone else in our room, after any change. */
+  /**
+   * Joined, or back after a drop. `resumed`: the hub gave our seat back (same `you.id`); the
+   * messages missed meanwhile then follow as `chat` events (each message reaches the app once),
+   * and `chat` here is the room's group log including them. Not resumed: `chat` is the room's
+   * history; replace the log with it.
+   */
+  welcome: { you: Peer; meeting: string; room: CurrentRoom; peers: Peer[]; chat: ChatMessage[]; resumed: boolean };
+  /** Everyone else in our room, after any change (`reconnecting: true` while someone's seat is held). */
   peers: { peers: Peer[] };
   'peer-joined': { peer: Peer };
   'peer-left': { id: PeerId; reason: PeerLeftReason; peer: Peer | null };
+  /** Their connection dropped; the hub holds their seat. Still on the roster, with `reconnecting: true`. */
+  'peer-reconnecting': { id: PeerId; peer: Peer };
+  /** Back with the same id; the SDK connects to them again. */
+  'peer-reconnected': { id: PeerId; peer: Peer };
   'room-changed': { room: CurrentRoom; peers: Peer[]; chat: ChatMessage[] };
   rooms: RoomsDetail;
   chat: { message: ChatMessage; private: boolean };
@@ -114,10 +124,17 @@ export interface MeetingEventMap {
   'media-error': { constraints: MediaStreamConstraints; name: string; message: string };
   /** A refusal not tied to a request of ours. */
   error: { code: ErrorCode; message: string };
-  /** The socket dropped with a reconnectable code; a fresh `hello` follows after `delayMs`. */
-  reconnecting: ClosedDetail & { attempt: number; delayMs: number };
-  /** Welcomed again after a reconnect (a new peer id: the hub has no session resume yet). */
-  reconnected: { you: Peer };
+  /**
+   * The socket dropped (or closed with a reconnectable code); the SDK connects again after
+   * `delayMs`, asking for its held seat back when `resuming`. Peer connections are closed
+   * meanwhile; `peers` stays as it was until the hub's answer.
+   */
+  reconnecting: ClosedDetail & { attempt: number; delayMs: number; resuming: boolean };
+  /**
+   * Welcomed again. `resumed`: same seat and peer id, nothing missed. Otherwise a new seat (the
+   * grace period was over, or the hub restarted): a new peer id and the room's history.
+   */
+  reconnected: { you: Peer; resumed: boolean };
   /** For good: `leave()`, or a terminal close code (40xx, 1009). */
   closed: ClosedDetail;
 }

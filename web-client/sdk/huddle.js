@@ -12,8 +12,8 @@
 import { Negotiator, isPolite } from './negotiation.js';
 import { HuddleError, MeetingState, Requests } from './state.js';
 import {
-  CLOSE_REASONS, MEDIA_STATE_KEY, PROTOCOL_VERSION, WS_PATH, backoffMs, closeKind, mergeFrame,
-  splitFrame,
+  CLOSE_REASONS, MEDIA_STATE_KEY, PROTOCOL_VERSION, RESUME_EXPIRED, WS_PATH, backoffMs, closeKind,
+  mergeFrame, splitFrame,
 } from './wire.js';
 
 export { HuddleError } from './state.js';
@@ -92,6 +92,8 @@ export class Meeting extends EventTarget {
     for (const [name, fn] of Object.entries(options.on ?? {})) {
       this.addEventListener(name, /** @type {EventListener} */ (fn));
     }
+    this.onOnline = () => this.retryNow();
+    if (typeof addEventListener === 'function') addEventListener('online', this.onOnline);
   }
 
   // ---- state ----
@@ -184,6 +186,9 @@ export class Meeting extends EventTarget {
       /** @type {import('./protocol').ClientHello} */
       const hello = { type: 'hello', protocol: PROTOCOL_VERSION, token: this.options.token };
       if (this.options.meeting) hello.meeting = this.options.meeting;
+      // After a drop: ask for our held seat back (same id, the chat we missed).
+      const resume = this.state.resumeRequest();
+      if (resume) hello.resume = resume;
       ws.send(JSON.stringify(hello));
     };
     ws.onmessage = (ev) => {
@@ -228,7 +233,7 @@ export class Meeting extends EventTarget {
     }
     for (const [name, detail] of out.events) this.emit(name, detail);
     if (msg.type === 'welcome') {
-      if (this.reconnectAttempt > 0) this.emit('reconnected', { you: msg.you });
+      if (this.reconnectAttempt > 0) this.emit('reconnected', { you: msg.you, resumed: msg.resumed === true });
       this.reconnectAttempt = 0;
       this.announceMedia();
       this.connecting?.resolve();
@@ -237,6 +242,9 @@ export class Meeting extends EventTarget {
       this.announceMedia();
     } else if (msg.type === 'peer_joined') {
       this.announceMedia(msg.peer.id);
+    } else if (msg.type === 'peer_reconnected') {
+      // Its new connection knows nothing of our microphone and camera.
+      this.announceMedia(msg.id);
     }
   }
 
@@ -244,13 +252,11 @@ export class Meeting extends EventTarget {
   onSocketClosed(code, reason) {
     this.ws = null;
     this.requests.failAll('the connection closed');
+    // Every peer connection goes, simple and robust: the welcome that answers our resume (or
+    // fresh hello) lists the room as it is now, and the mesh is rebuilt from it.
     for (const id of [...this.links.keys()]) this.closeLink(id);
-    // The hub does not resume sessions yet: a reconnect is a fresh `hello` with the same token,
-    // a new peer id and a fresh mesh; others see us leave (`disconnected`) and join again.
     this.joined = false;
-    this.state.peers.clear();
     if (this.left) return;
-    this.emit('peers', { peers: [] });
     const kind = closeKind(code);
     const detail = {
       code, reason: reason || CLOSE_REASONS[code] || '', error: this.lastError,
@@ -258,6 +264,10 @@ export class Meeting extends EventTarget {
     };
     if (kind !== 'reconnectable') {
       this.left = true;
+      this.state.forgetResume();
+      this.stopWatchingNetwork();
+      this.state.peers.clear();
+      this.emit('peers', { peers: [] });
       this.stopLocalMedia();
       this.emit('closed', detail);
       this.connecting?.reject(new HuddleError(this.lastError?.code ?? 'closed',
@@ -265,10 +275,26 @@ export class Meeting extends EventTarget {
       this.connecting = null;
       return;
     }
+    // The hub holds our seat for a while: the roster stays (the app can show it as it was)
+    // until the welcome says who is there now.
     this.reconnectAttempt += 1;
-    const delayMs = backoffMs(this.reconnectAttempt);
-    this.emit('reconnecting', { ...detail, attempt: this.reconnectAttempt, delayMs });
+    // 4106: the resume came too late (or the hub restarted); join afresh at once.
+    const expired = code === RESUME_EXPIRED;
+    if (expired) this.state.forgetResume();
+    const delayMs = expired ? 0 : backoffMs(this.reconnectAttempt);
+    this.emit('reconnecting', { ...detail, attempt: this.reconnectAttempt, delayMs, resuming: this.state.resumeToken != null });
     this.reconnectTimer = setTimeout(() => this.openSocket(), delayMs);
+  }
+
+  stopWatchingNetwork() {
+    if (typeof removeEventListener === 'function') removeEventListener('online', this.onOnline);
+  }
+
+  /** Back online (a phone found a network): try now instead of waiting out the backoff. */
+  retryNow() {
+    if (this.left || this.ws || !this.reconnectTimer) return;
+    clearTimeout(this.reconnectTimer);
+    this.openSocket();
   }
 
   /** Leaves the meeting: closes the socket and every peer connection. */
@@ -284,6 +310,8 @@ export class Meeting extends EventTarget {
     this.stopLocalMedia();
     this.connecting?.reject(new HuddleError('closed', 'left the meeting'));
     this.connecting = null;
+    this.state.forgetResume();
+    this.stopWatchingNetwork();
     this.emit('closed', { code: 1000, reason: 'left', error: null, reconnectable: false });
   }
 

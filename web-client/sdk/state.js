@@ -2,9 +2,11 @@
 //
 // `MeetingState.handle(message)` applies one server message and says what follows from it: the
 // events to give the app, and which peer connections to open or close (the WebRTC mesh always
-// matches the people in our current room). It also keeps what moderation shows: the waiting
-// room, raised hands, the lock, the audit feed, who stepped out, everyone's microphone and camera.
-// `Requests` pairs request ids with `ack` / `error`.
+// matches the people in our current room). It also keeps what moderation shows (the waiting
+// room, raised hands, the lock, the audit feed, who stepped out, everyone's microphone and
+// camera) and what resuming after a drop needs: the resume token, the last chat id, and the rule
+// that a resumed welcome appends the missed chat or replaces the log, so each message reaches the
+// app once. `Requests` pairs request ids with `ack` / `error`.
 
 import { mediaStateOf } from './wire.js';
 
@@ -36,6 +38,17 @@ import { mediaStateOf } from './wire.js';
  * audit log is the record.
  */
 export const AUDIT_KEEP = 200;
+
+/**
+ * Chat ids remembered to drop repeats. The hub repeats none on resume; this is the SDK's own
+ * guarantee to the app, and a repeat could only be recent.
+ */
+const SEEN_CHAT_KEEP = 2000;
+
+/**
+ * What `hello.resume` says.
+ * @typedef {{token: string, room: RoomId, last_chat: number}} ResumeRequest
+ */
 
 /**
  * What one message means for the app and for the mesh.
@@ -98,6 +111,49 @@ export class MeetingState {
      * but neither is a new breakout until its list arrives just after `room_changed`.
      */
     this.roomListed = true;
+    /**
+     * The latest welcome's `resume_token`. A secret: in memory only, never stored or logged.
+     * @type {string | null}
+     */
+    this.resumeToken = null;
+    /** The highest chat id received (`hello.resume.last_chat`). */
+    this.lastChat = 0;
+    /** Ids of chat messages the app has had, oldest first (bounded). @type {Set<number>} */
+    this.seenChat = new Set();
+    /** The room our pending `hello.resume` named, until its answer. @type {RoomId | null} */
+    this.resumeRoom = null;
+  }
+
+  /**
+   * What to put in `hello.resume` now (null: nothing to resume, send a plain hello), and note
+   * the room it names: the answer's chat is appended only if it names the same room.
+   * @returns {ResumeRequest | null}
+   */
+  resumeRequest() {
+    if (this.resumeToken == null || this.you == null) {
+      this.resumeRoom = null;
+      return null;
+    }
+    this.resumeRoom = this.room.id;
+    return { token: this.resumeToken, room: this.room.id, last_chat: this.lastChat };
+  }
+
+  /** The hub refused our resume (or we will not ask): the next hello joins afresh. */
+  forgetResume() {
+    this.resumeToken = null;
+    this.resumeRoom = null;
+  }
+
+  /** @param {ChatMessage} msg @returns {boolean} false when the app already had it */
+  noteChat(msg) {
+    if (this.seenChat.has(msg.id)) return false;
+    this.seenChat.add(msg.id);
+    if (this.seenChat.size > SEEN_CHAT_KEEP) {
+      const oldest = this.seenChat.values().next().value;
+      if (oldest !== undefined) this.seenChat.delete(oldest);
+    }
+    if (msg.id > this.lastChat) this.lastChat = msg.id;
+    return true;
   }
 
   /** Everyone else in our room, in id order. */
@@ -155,6 +211,13 @@ export class MeetingState {
     const out = { events: [], connect: [], disconnect: [] };
     switch (msg.type) {
       case 'welcome': {
+        // A resumed welcome keeps our seat (same id, role, hand); its chat is what we missed if
+        // it names the room our resume named, else the room's history (we were moved meanwhile).
+        const resumed = msg.resumed === true && this.you != null && msg.you.id === this.you.id;
+        const appendChat = resumed && msg.room === this.resumeRoom;
+        const movedMeanwhile = resumed && msg.room !== this.room.id;
+        this.resumeRoom = null;
+        this.resumeToken = msg.resume_token ?? null;
         this.you = msg.you;
         this.meeting = msg.meeting;
         this.iceServers = msg.ice_servers;
@@ -164,29 +227,54 @@ export class MeetingState {
         const info = this.rooms.find((r) => r.id === msg.room);
         // A private room is in no list; the hub names it.
         this.room = { id: msg.room, name: info?.name ?? (msg.room === 'main' ? 'Main room' : 'Private conversation'), topic: info?.topic ?? null };
+        // Every peer connection is made anew (after a drop they are all gone anyway).
         this.disconnectAll(out);
-        // A new seat: the hub has no hand of ours. What moderators were told belongs to the old
-        // seat (after a hub restart its ids even name other people); the hub tells again as
-        // things change.
-        this.handRaised = false;
-        this.hands = [];
-        this.audit = [];
-        this.lobby = { enabled: false, waiting: [] };
-        this.locked = false;
-        this.media.clear();
+        if (!resumed) {
+          // A new seat: the hub has no hand of ours. What moderators were told belongs to the
+          // old seat (after a hub restart its ids even name other people); the hub tells again
+          // as things change.
+          this.handRaised = false;
+          this.hands = [];
+          this.audit = [];
+          this.lobby = { enabled: false, waiting: [] };
+          this.locked = false;
+          this.media.clear();
+          this.seenChat.clear();
+          this.lastChat = 0;
+        }
         this.steppedOut.clear();
         for (const p of msg.peers) {
           this.peers.set(p.id, p);
           this.remember(p);
-          out.connect.push(p);
+          // Someone whose seat is held has no connection to negotiate with: `peer_reconnected`.
+          if (!p.reconnecting) out.connect.push(p);
         }
-        this.chat = [...msg.chat];
+        for (const id of this.media.keys()) if (!this.peers.has(id)) this.media.delete(id);
+        /** @type {ChatMessage[]} missed messages to give the app as `chat` events */
+        const missed = [];
+        if (appendChat) {
+          for (const m of msg.chat) {
+            if (!this.noteChat(m)) continue;
+            if (m.to == null) this.chat.push(m);
+            missed.push(m);
+          }
+        } else {
+          this.chat = msg.chat.filter((m) => m.to == null);
+          for (const m of msg.chat) {
+            // The history replaces the log; private messages in a resumed welcome were missed.
+            if (this.noteChat(m) && m.to != null && resumed) missed.push(m);
+          }
+        }
         out.events.push(['welcome', {
           you: msg.you, meeting: msg.meeting, room: { ...this.room }, peers: this.peerList(),
-          chat: [...this.chat],
+          chat: [...this.chat], resumed,
         }]);
+        if (movedMeanwhile || (resumed && !appendChat)) {
+          out.events.push(['room-changed', { room: { ...this.room }, peers: this.peerList(), chat: [...this.chat] }]);
+        }
         out.events.push(['rooms', this.roomsDetail()]);
         out.events.push(['peers', { peers: this.peerList() }]);
+        for (const m of missed) out.events.push(['chat', { message: m, private: m.to != null }]);
         break;
       }
       case 'room_changed': {
@@ -200,7 +288,11 @@ export class MeetingState {
         }
         for (const p of others) {
           this.remember(p);
-          if (!this.peers.has(p.id)) out.connect.push(p);
+          if (p.reconnecting) {
+            if (this.peers.has(p.id)) out.disconnect.push(p.id);
+          } else if (!this.peers.has(p.id)) {
+            out.connect.push(p);
+          }
         }
         this.peers = next;
         for (const id of this.media.keys()) if (!next.has(id)) this.media.delete(id);
@@ -208,6 +300,7 @@ export class MeetingState {
         this.room = { id: msg.room, name: msg.name, topic: msg.topic ?? null };
         this.roomListed = false;
         this.chat = [...msg.chat];
+        for (const m of msg.chat) this.noteChat(m);
         out.events.push(['room-changed', {
           room: { ...this.room }, peers: this.peerList(), chat: [...this.chat],
         }]);
@@ -228,7 +321,7 @@ export class MeetingState {
         // A new connection (or someone back from a private conversation) says its media anew.
         this.media.delete(msg.peer.id);
         this.steppedOut.delete(msg.peer.id);
-        out.connect.push(msg.peer);
+        if (!msg.peer.reconnecting) out.connect.push(msg.peer);
         out.events.push(['peer-joined', { peer: msg.peer }]);
         out.events.push(['peers', { peers: this.peerList() }]);
         this.syncOwnRoom(out);
@@ -252,6 +345,7 @@ export class MeetingState {
         const message = {
           id: msg.id, seq: msg.seq, room: msg.room, from: msg.from, text: msg.text, ts: msg.ts,
         };
+        if (!this.noteChat(message)) break;
         if (isPrivate) message.to = msg.to;
         else if (msg.room === this.room.id) this.chat.push(message);
         out.events.push(['chat', { message, private: isPrivate }]);
@@ -273,6 +367,33 @@ export class MeetingState {
       case 'signal':
         out.signal = { from: msg.from, data: msg.data };
         break;
+      case 'peer_reconnecting': {
+        // Their connection dropped; the hub holds their seat. They stay on the roster, marked,
+        // and the peer connection goes (it would only fail).
+        const peer = this.peers.get(msg.id);
+        if (!peer) break;
+        const held = { ...peer, reconnecting: true };
+        this.peers.set(msg.id, held);
+        this.remember(held);
+        out.disconnect.push(msg.id);
+        out.events.push(['peer-reconnecting', { id: msg.id, peer: held }]);
+        out.events.push(['peers', { peers: this.peerList() }]);
+        break;
+      }
+      case 'peer_reconnected': {
+        // Back with the same id on a new connection: a fresh peer connection, as for a join.
+        const peer = this.peers.get(msg.id);
+        if (!peer) break;
+        const back = { ...peer };
+        delete back.reconnecting;
+        this.peers.set(msg.id, back);
+        this.remember(back);
+        out.disconnect.push(msg.id);
+        out.connect.push(back);
+        out.events.push(['peer-reconnected', { id: msg.id, peer: back }]);
+        out.events.push(['peers', { peers: this.peerList() }]);
+        break;
+      }
       case 'peer_updated': {
         // A role change (promotion, demotion, host handover), possibly our own.
         this.remember(msg.peer);
@@ -332,7 +453,10 @@ export class MeetingState {
         out.answer = { ref: msg.ref };
         break;
       case 'error':
-        if (msg.ref != null) {
+        if (msg.code === 'resume_expired' && msg.ref == null) {
+          // The SDK's own business: close 4106 follows and it joins afresh at once.
+          this.forgetResume();
+        } else if (msg.ref != null) {
           out.answer = { ref: msg.ref, error: { code: msg.code, message: msg.message } };
         } else {
           out.events.push(['error', { code: msg.code, message: msg.message }]);

@@ -89,7 +89,11 @@ export const CLOSE_REASONS = /** @type {Record<number, string>} */ ({
   4103: 'ping_timeout',
   4104: 'server_full',
   4105: 'internal',
+  4106: 'resume_expired',
 });
+
+/** Close code of a refused `hello.resume`: reconnect at once, without `resume`. */
+export const RESUME_EXPIRED = 4106;
 
 /**
  * Delay before reconnect attempt `attempt` (1-based): 1 s, 2 s, 4 s … capped at 30 s, with up to
