@@ -23,6 +23,8 @@ const joinError = byId('join-error', HTMLParagraphElement);
 let session = null;
 /** `breakout_closing` notices received (for the test hook). */
 let closingNotices = 0;
+/** The last `reconnected` event's `resumed` (for the test hook). @type {boolean | null} */
+let lastResumed = null;
 
 function readToken() {
   const params = new URLSearchParams(location.hash.slice(1));
@@ -114,6 +116,7 @@ byId('join-form', HTMLFormElement).addEventListener('submit', async (e) => {
   session = { meeting, view, host };
   meeting.addEventListener('waiting', (ev) => showWaiting(meeting, /** @type {CustomEvent} */ (ev).detail));
   meeting.addEventListener('breakout-closing', () => { closingNotices += 1; });
+  meeting.addEventListener('reconnected', (ev) => { lastResumed = /** @type {CustomEvent} */ (ev).detail.resumed; });
   meeting.addEventListener('closed', (ev) => ended(/** @type {CustomEvent} */ (ev).detail));
   meeting.addEventListener('media-error', () => view.showStatus('Camera or microphone unavailable; you can still see, hear and chat.'));
   try {
@@ -201,6 +204,8 @@ const huddleTest = {
   chatLog: () => session?.view.chatEntries().map((e) => ({ from: e.fromName, text: e.text, private: e.private, to: e.toName })) ?? [],
   alerts: () => [...document.querySelectorAll('#alerts .alert .text')].map((n) => n.textContent ?? ''),
   closingNotices: () => closingNotices,
+  /** After a reconnect: whether the hub gave the seat back (null before any reconnect). */
+  lastResumed: () => lastResumed,
   banners: () => [...document.querySelectorAll('#banners .banner:not([hidden])')].map((n) => n.textContent ?? ''),
   /** Host panel: who is waiting, the hand queue, the activity feed (as shown). */
   lobby: () => [...document.querySelectorAll('#lobby-list .name')].map((n) => n.textContent ?? ''),

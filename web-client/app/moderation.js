@@ -130,7 +130,9 @@ export class Moderation {
     if (role && role !== 'participant') items.push(h('span', { class: `badge role ${role}` }, roleLabel(role)));
     const hand = m.hands.indexOf(id);
     if (hand >= 0) items.push(h('span', { class: 'badge hand', title: `Hand raised (${hand + 1} in the queue)` }, `Hand ${hand + 1}`));
-    if (id !== m.you?.id && m.peers.some((p) => p.id === id)) {
+    const here = m.peers.find((p) => p.id === id);
+    if (here?.reconnecting) items.push(h('span', { class: 'badge reconnecting' }, 'Reconnecting…'));
+    if (here) {
       const media = m.peerMedia(id);
       if (!media.audio) items.push(h('span', { class: 'badge muted' }, 'Muted'));
       if (!media.video) items.push(h('span', { class: 'badge camera-off' }, 'Camera off'));

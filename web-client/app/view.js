@@ -1,8 +1,9 @@
 // The therapy room as everyone sees it: room name and topic, the video grid (with who stepped
 // out), chat, host broadcasts, the breakout countdown, "Ask for help", the choose-a-room list,
-// raising a hand, and the notices moderation brings (a mute request, the lock, a private
-// conversation, a new role). Host controls live in host.js and moderation.js. The view only
-// reacts to SDK events and reads SDK state.
+// raising a hand, the notices moderation brings (a mute request, the lock, a private
+// conversation, a new role), and connection trouble: ours ("Connection lost — reconnecting…")
+// and other people's ("reconnecting…" on their tile). Host controls live in host.js and
+// moderation.js. The view only reacts to SDK events and reads SDK state.
 
 import { byId, clock, h, setOptions } from './dom.js';
 import { roleLabel } from './moderation.js';
@@ -64,6 +65,7 @@ export class MeetingView {
     this.asideEnd = byId('aside-end', HTMLButtonElement);
     this.asideBanner = byId('aside-banner', HTMLParagraphElement);
     this.lockedBanner = byId('locked-banner', HTMLParagraphElement);
+    this.reconnectBanner = byId('reconnect-banner', HTMLParagraphElement);
 
     this.bindControls();
     this.bindEvents();
@@ -141,7 +143,9 @@ export class MeetingView {
     const on = (name, fn) => m.addEventListener(name, (e) => fn(/** @type {CustomEvent} */ (e).detail), { signal: this.abort.signal });
     on('welcome', (d) => {
       this.setRoom(d.room);
-      this.setHistory(d.chat);
+      // Resumed: our log stands; what we missed comes as chat events (or, if we were moved
+      // meanwhile, with room-changed). Otherwise the room's history is the log.
+      if (!d.resumed) this.setHistory(d.chat);
       this.renderSelf();
     });
     on('room-changed', (d) => {
@@ -152,6 +156,7 @@ export class MeetingView {
     on('peers', () => this.syncTiles());
     on('peer-left', (d) => {
       if (d.reason === 'stepped_out' && d.peer) this.addNotice(`${d.peer.name} stepped out for a moment.`);
+      if (d.reason === 'timeout' && d.peer) this.addNotice(`${d.peer.name} lost their connection.`);
     });
     on('peer-joined', (d) => {
       if (this.awayTiles.has(d.peer.id)) this.addNotice(`${d.peer.name} is back.`);
@@ -202,8 +207,18 @@ export class MeetingView {
     on('chat', (d) => this.addChat(d.message));
     on('broadcast', (d) => this.addBroadcast(d.text, m.nameOf(d.from)));
     on('error', (d) => this.showStatus(`The hub refused something: ${d.code}`));
-    on('reconnecting', (d) => this.showStatus(`Connection lost; reconnecting in ${Math.round(d.delayMs / 1000)} s…`, true));
-    on('reconnected', () => this.showStatus('Reconnected.'));
+    on('reconnecting', (d) => {
+      this.reconnectBanner.hidden = false;
+      byId('reconnect-detail', HTMLSpanElement).textContent = d.attempt > 1
+        ? `Still trying (attempt ${d.attempt}). Check your network.`
+        : 'Your place in the meeting is kept for a short while.';
+      this.grid.classList.add('offline');
+    });
+    on('reconnected', (d) => {
+      this.reconnectBanner.hidden = true;
+      this.grid.classList.remove('offline');
+      this.showStatus(d.resumed ? 'Reconnected.' : 'Reconnected (you rejoined the meeting).');
+    });
     on('local-stream', () => this.renderSelf());
   }
 
@@ -291,7 +306,7 @@ export class MeetingView {
         const stream = m.remoteStream(peer.id);
         if (stream) tile.video.srcObject = stream;
       }
-      this.setBadges(tile, m.peerMedia(peer.id), peer.role, m.hands.includes(peer.id));
+      this.setBadges(tile, m.peerMedia(peer.id), peer.role, m.hands.includes(peer.id), !!peer.reconnecting);
     }
     this.syncAwayTiles();
     // The roster of a private conversation changes with its people.
@@ -332,7 +347,7 @@ export class MeetingView {
     if (m.localStream && tile.video.srcObject !== m.localStream) tile.video.srcObject = m.localStream;
     const caption = tile.el.querySelector('.name');
     if (caption) caption.textContent = `${m.you?.name ?? 'You'} (you)`;
-    this.setBadges(tile, { audio: m.audioEnabled && hasTrack(m, 'audio'), video: m.videoEnabled && hasTrack(m, 'video') }, m.you?.role ?? '', m.handRaised);
+    this.setBadges(tile, { audio: m.audioEnabled && hasTrack(m, 'audio'), video: m.videoEnabled && hasTrack(m, 'video') }, m.you?.role ?? '', m.handRaised, false);
     // Hosts run the session (they do not queue to speak); observers do not speak.
     const role = m.you?.role;
     this.handButton.hidden = role === 'host' || role === 'observer' || !m.you;
@@ -359,9 +374,12 @@ export class MeetingView {
   /**
    * @param {Tile} tile @param {{audio: boolean, video: boolean}} media @param {string} role
    * @param {boolean} hand raised (known to hosts, and for yourself)
+   * @param {boolean} reconnecting their connection dropped; the hub holds their seat
    */
-  setBadges(tile, media, role, hand) {
+  setBadges(tile, media, role, hand, reconnecting) {
     const items = [];
+    if (reconnecting) items.push(h('span', { class: 'badge reconnecting', title: 'Their connection dropped; they should be back shortly' }, 'Reconnecting…'));
+    tile.el.classList.toggle('reconnecting', reconnecting);
     if (role === 'host' || role === 'cohost' || role === 'mentor') items.push(h('span', { class: `badge role ${role}` }, roleLabel(role)));
     if (hand) items.push(h('span', { class: 'badge hand', title: 'Hand raised' }, 'Hand raised'));
     if (!media.audio) items.push(h('span', { class: 'badge muted', title: 'Microphone off' }, 'Muted'));
@@ -389,6 +407,8 @@ export class MeetingView {
 
   /** @param {ChatMessage} msg */
   addChat(msg) {
+    // Each message once, whatever path it came by (live, or replayed after a drop).
+    if (this.groupChat.some((c) => c.id === msg.id) || this.privateChat.some((c) => c.id === msg.id)) return;
     const e = this.entry(msg);
     if (e.private) this.privateChat.push(e);
     else if (msg.room === this.meeting.room.id) this.groupChat.push(e);
@@ -479,7 +499,8 @@ export class MeetingView {
     this.tiles.clear();
     this.awayTiles.clear();
     this.banners.querySelectorAll('.banner.notice, .banner.broadcast').forEach((b) => b.remove());
-    for (const el of [this.asideBanner, this.lockedBanner, this.asideEnd, this.handButton]) el.hidden = true;
+    for (const el of [this.asideBanner, this.lockedBanner, this.asideEnd, this.handButton, this.reconnectBanner]) el.hidden = true;
+    this.grid.classList.remove('offline');
   }
 }
 
