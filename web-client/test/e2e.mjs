@@ -1,14 +1,18 @@
 #!/usr/bin/env node
 // End-to-end: the real hub binary, Debian's Chromium (headless, fake camera and microphone), real
-// WebRTC between four pages, driven through the reference UI.
+// WebRTC between four pages (and a few more for a while), driven through the reference UI:
+// joining, media, chat, breakouts, a hub restart, an observer, then moderation (waiting room,
+// hands, mute requests, pull aside, lock, remove, deny, end) and a network drop that one page
+// resumes from, through a TCP proxy the test cuts.
 //
 //   HUDDLE_BIN=/path/to/huddle node web-client/test/e2e.mjs
 //
 // Meant to run inside a loopback-only network namespace (see scripts/test-web) so that every
-// packet stays on 127.0.0.1. Screenshots of the host's page go to test-artifacts/ at the repo
-// root. Tokens, chat text and SDP are never printed.
+// packet stays on 127.0.0.1. Screenshots go to test-artifacts/ at the repo root. Tokens, chat
+// text and SDP are never printed.
 
 import { spawn } from 'node:child_process';
+import { createServer, connect } from 'node:net';
 import { mkdirSync, writeFileSync, createWriteStream } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -114,6 +118,52 @@ async function startHub(port = 0, logName = 'hub.log') {
   const base = new URL(links[0].url).origin;
   if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(base)) throw new Error(`the hub is not on loopback: ${base}`);
   return { base, links, stop };
+}
+
+/**
+ * A TCP proxy on 127.0.0.1 in front of the hub, for one page: `cut()` is its network going away
+ * (open connections die without a goodbye; new ones hang, as packets would), `restore()` brings
+ * it back and lets the waiting connections through.
+ */
+async function startProxy(targetPort) {
+  const open = new Set();
+  let pending = [];
+  let down = false;
+  const relay = (client) => {
+    const upstream = connect(targetPort, '127.0.0.1');
+    const pair = [client, upstream];
+    for (const s of pair) {
+      open.add(s);
+      s.on('error', () => {});
+      s.on('close', () => { for (const t of pair) { open.delete(t); t.destroy(); } });
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+  };
+  // Paused on connect: while the network is down, what the page sends waits unread.
+  const server = createServer({ pauseOnConnect: true }, (client) => {
+    if (down) {
+      client.on('error', () => {});
+      pending.push(client);
+    } else relay(client);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(async () => {
+    for (const s of [...open, ...pending]) s.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  });
+  return {
+    base: `http://127.0.0.1:${server.address().port}`,
+    cut() {
+      down = true;
+      for (const s of open) s.destroy();
+    },
+    restore() {
+      down = false;
+      for (const client of pending.splice(0)) if (!client.destroyed) relay(client);
+      pending = [];
+    },
+  };
 }
 
 /** A token from `huddle token`, signed with this run's key (printed nowhere). */
@@ -512,14 +562,15 @@ async function main() {
     if (errors.length > 0) throw new Error(errors.join('\n'));
   });
 
-  await check('when the hub restarts, every page reconnects (fresh hello, same token) and the mesh comes back', async () => {
+  await check('when the hub restarts, every page reconnects (the new hub refuses the resume: 4106, then a fresh hello) and the mesh comes back', async () => {
     const reconnecting = (p) => hook(p.page, () => window.huddleTest.banners().some((b) => b.includes('reconnecting')));
     await hub.stop(); // going away: close 1001, reconnectable
     for (const p of [host, alex, sam]) await until(`${p.name} to say it is reconnecting`, () => reconnecting(p), Boolean);
     const port = new URL(base).port;
     await startHub(Number(port), 'hub-restarted.log');
     for (const p of [host, alex, sam]) {
-      await until(`${p.name} to be welcomed again`, () => hook(p.page, () => window.huddleTest.joined()), Boolean);
+      await until(`${p.name} to be welcomed again, as a new seat`, () => hook(p.page, () => [window.huddleTest.joined(), window.huddleTest.lastResumed()]),
+        ([joined, resumed]) => joined && resumed === false);
       await expectVideoFrom(p, others(p));
     }
     await screenshot(host.page, '05-reconnected.png');
@@ -550,6 +601,8 @@ async function main() {
   // ---- moderation: waiting room, hands, mute requests, pull aside, lock, remove, end ----
   const meetingPeople = [host, alex, sam];
   let casey = null;
+  // Casey's page reaches the hub through a proxy whose network the resume check cuts.
+  const proxy = await startProxy(Number(new URL(base).port));
   await check('the waiting room holds a newcomer on a waiting screen until the host admits them', async () => {
     await observer?.page.context().close(); // fewer pages on a small machine
     const lobbyToggle = host.page.getByLabel('Hold new arrivals in the waiting room');
@@ -561,7 +614,7 @@ async function main() {
     page.on('pageerror', (err) => errors.push(err.message));
     page.on('console', (msg) => { if (msg.type() === 'error') errors.push(msg.text()); });
     casey = { name: 'Casey', page, errors };
-    await page.goto(`${base}/?video=320x240#token=${token}`);
+    await page.goto(`${proxy.base}/?video=320x240#token=${token}`);
     await page.getByRole('button', { name: 'Join' }).click();
     await page.getByRole('heading', { name: 'Waiting for the host to let you in' }).waitFor();
     await until('the host to see Casey waiting', () => hook(host.page, () => window.huddleTest.lobby()), (l) => l.join() === 'Casey');
@@ -627,6 +680,44 @@ async function main() {
     for (const p of meetingPeople) await until(`${p.name} to show the lock`, () => locked(p), Boolean);
     await host.page.getByRole('button', { name: 'Unlock meeting' }).click();
     for (const p of meetingPeople) await until(`${p.name} to show it unlocked`, () => locked(p), (v) => v === false);
+  });
+
+  const say = async (p, text) => {
+    await p.page.getByLabel('Message', { exact: true }).fill(text);
+    await p.page.getByRole('button', { name: 'Send' }).click();
+  };
+  await check('Casey\'s network drops: the page resumes with the same peer id, the others see "reconnecting…" then Casey back, and chat sent meanwhile arrives once', async () => {
+    const myId = () => hook(casey.page, () => window.huddleTest.me()?.id ?? null);
+    const idBefore = await myId();
+    await say(alex, `Before the drop ${nonce}`);
+    await until('Casey to get the message before the drop', () => chatOf(casey),
+      (l) => l.some((m) => m.text === `Before the drop ${nonce}`), { show: (l) => `${l.length} messages` });
+    proxy.cut();
+    await until('Casey\'s page to say the connection is lost', () => hook(casey.page, () => window.huddleTest.banners()),
+      (b) => b.some((t) => t.includes('Connection lost — reconnecting')));
+    for (const p of [host, alex]) await until(`${p.name} to show Casey reconnecting`, () => tileBadges(p, 'Casey'), (b) => b.includes('Reconnecting…'));
+    await until('the host\'s roster to show Casey reconnecting', () => hook(host.page, () => window.huddleTest.roster().main ?? []),
+      (r) => r.some((e) => e.name === 'Casey' && e.badges.includes('Reconnecting…')));
+    await say(alex, `During the drop ${nonce}`);
+    await until('the host to get the message sent during the drop', () => chatOf(host),
+      (l) => l.some((m) => m.text === `During the drop ${nonce}`), { show: (l) => `${l.length} messages` });
+    await screenshot(host.page, '10-peer-reconnecting.png');
+    await snap(casey.page, '11-connection-lost.png');
+    proxy.restore();
+    await until('Casey to be back, resumed', () => hook(casey.page, () => [window.huddleTest.joined(), window.huddleTest.lastResumed()]),
+      ([joined, resumed]) => joined && resumed === true);
+    const idAfter = await myId();
+    if (idAfter !== idBefore) throw new Error(`Casey came back as peer ${idAfter}, not ${idBefore}`);
+    const log = await until('Casey to have the message sent during the drop', () => chatOf(casey),
+      (l) => l.some((m) => m.text === `During the drop ${nonce}`), { show: (l) => `${l.length} messages` });
+    for (const text of [`Before the drop ${nonce}`, `During the drop ${nonce}`]) {
+      const n = log.filter((m) => m.text === text).length;
+      if (n !== 1) throw new Error(`Casey has "${text.replace(nonce, '…')}" ${n} times`);
+    }
+    await until('Casey\'s banner to go', () => hook(casey.page, () => window.huddleTest.banners()), (b) => !b.some((t) => t.includes('Connection lost')));
+    for (const p of [host, alex]) await until(`${p.name} to show Casey back`, () => tileBadges(p, 'Casey'), (b) => !b.includes('Reconnecting…'));
+    await expectVideoFrom(casey, [host.name, alex.name, sam.name]);
+    await expectVideoFrom(host, [alex.name, sam.name, casey.name]);
   });
 
   await check('the host removes Casey after confirming; a second try waits and is turned away, each with a clear message', async () => {
