@@ -144,8 +144,12 @@ export class MeetingView {
     on('welcome', (d) => {
       this.setRoom(d.room);
       // Resumed: our log stands; what we missed comes as chat events (or, if we were moved
-      // meanwhile, with room-changed). Otherwise the room's history is the log.
-      if (!d.resumed) this.setHistory(d.chat);
+      // meanwhile, with room-changed). Otherwise the room's history is the log, and the tiles
+      // start over: a new seat's ids may name other people (a restarted hub numbers afresh).
+      if (!d.resumed) {
+        this.setHistory(d.chat);
+        this.dropRemoteTiles();
+      }
       this.renderSelf();
     });
     on('room-changed', (d) => {
@@ -306,6 +310,8 @@ export class MeetingView {
         const stream = m.remoteStream(peer.id);
         if (stream) tile.video.srcObject = stream;
       }
+      const caption = tile.el.querySelector('.name');
+      if (caption && caption.textContent !== peer.name) caption.textContent = peer.name;
       this.setBadges(tile, m.peerMedia(peer.id), peer.role, m.hands.includes(peer.id), !!peer.reconnecting);
     }
     this.syncAwayTiles();
@@ -313,6 +319,15 @@ export class MeetingView {
     if (m.inPrivateRoom) this.setRoom(m.room);
     this.renderRecipients();
     this.grid.dataset.count = String(this.tiles.size);
+  }
+
+  dropRemoteTiles() {
+    for (const [id, tile] of this.tiles) {
+      if (id === 'self') continue;
+      tile.video.srcObject = null;
+      tile.el.remove();
+      this.tiles.delete(id);
+    }
   }
 
   /** A quiet placeholder for each person who stepped out, until they are back. */
