@@ -710,9 +710,9 @@ async function main() {
     if (idAfter !== idBefore) throw new Error(`Casey came back as peer ${idAfter}, not ${idBefore}`);
     const log = await until('Casey to have the message sent during the drop', () => chatOf(casey),
       (l) => l.some((m) => m.text === `During the drop ${nonce}`), { show: (l) => `${l.length} messages` });
-    for (const text of [`Before the drop ${nonce}`, `During the drop ${nonce}`]) {
+    for (const [when, text] of [['before', `Before the drop ${nonce}`], ['during', `During the drop ${nonce}`]]) {
       const n = log.filter((m) => m.text === text).length;
-      if (n !== 1) throw new Error(`Casey has "${text.replace(nonce, '…')}" ${n} times`);
+      if (n !== 1) throw new Error(`Casey has the message sent ${when} the drop ${n} times, not once`);
     }
     await until('Casey\'s banner to go', () => hook(casey.page, () => window.huddleTest.banners()), (b) => !b.some((t) => t.includes('Connection lost')));
     for (const p of [host, alex]) await until(`${p.name} to show Casey back`, () => tileBadges(p, 'Casey'), (b) => !b.includes('Reconnecting…'));
