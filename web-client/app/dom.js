@@ -1,5 +1,5 @@
-// Small DOM helpers. Text always goes in as text (never as HTML): names, topics and chat come
-// from other people.
+// Small DOM helpers and the confirm dialog. Text always goes in as text (never as HTML): names,
+// topics and chat come from other people.
 
 /**
  * The element with this id, checked to be of `type`.
@@ -51,4 +51,23 @@ export function setOptions(select, options) {
 export function clock(secs) {
   const s = Math.max(0, Math.ceil(secs));
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+/**
+ * Asks before something that cannot be undone (removing someone, ending the meeting). Resolves
+ * true when confirmed; Cancel and Escape mean no, and Cancel has the focus.
+ * @param {string} text
+ * @param {string} yes the confirm button's label, saying what it does
+ * @returns {Promise<boolean>}
+ */
+export function ask(text, yes) {
+  const dialog = byId('confirm-dialog', HTMLDialogElement);
+  if (dialog.open) return Promise.resolve(false);
+  byId('confirm-text', HTMLParagraphElement).textContent = text;
+  byId('confirm-yes', HTMLButtonElement).textContent = yes;
+  dialog.returnValue = '';
+  return new Promise((resolve) => {
+    dialog.addEventListener('close', () => resolve(dialog.returnValue === 'yes'), { once: true });
+    dialog.showModal();
+  });
 }

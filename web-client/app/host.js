@@ -1,8 +1,10 @@
-// Host and cohost controls: the roster by room, move, visit, broadcast, merge (with countdown),
-// extend timer, help alerts, and the split dialog. Shown only to hosts and cohosts; the hub
-// checks the role of every action anyway.
+// Host and cohost controls: the roster by room (each person with their badges and actions from
+// moderation.js), move, visit, broadcast, merge (with countdown), extend timer, help alerts, and
+// the split dialog. Shown only to hosts and cohosts (also after a promotion); the hub checks the
+// role of every action anyway.
 
 import { byId, h, setOptions } from './dom.js';
+import { Moderation } from './moderation.js';
 import { describe } from './view.js';
 
 /** @typedef {import('../sdk/huddle.js').Meeting} Meeting */
@@ -14,6 +16,8 @@ export class HostPanel {
   /** @param {Meeting} meeting */
   constructor(meeting) {
     this.meeting = meeting;
+    /** Ends every DOM listener of this session (the elements outlive it). */
+    this.abort = new AbortController();
     /** @type {HelpAlert[]} */
     this.alerts = [];
     this.panel = byId('host-panel', HTMLElement);
@@ -32,24 +36,34 @@ export class HostPanel {
     this.peopleSet = byId('split-people', HTMLFieldSetElement);
     this.peopleList = byId('split-people-list', HTMLDivElement);
     this.splitError = byId('split-error', HTMLParagraphElement);
+    this.moderation = new Moderation(meeting, (action, done) => this.run(action, done), this.abort.signal);
     this.bind();
   }
 
   bind() {
     const m = this.meeting;
+    const signal = this.abort.signal;
     /** @param {string} name @param {(detail: any) => void} fn */
-    const on = (name, fn) => m.addEventListener(name, (e) => fn(/** @type {CustomEvent} */ (e).detail));
+    const on = (name, fn) => m.addEventListener(name, (e) => fn(/** @type {CustomEvent} */ (e).detail), { signal: this.abort.signal });
     on('welcome', () => { this.panel.hidden = !m.isHost; this.render(); });
+    on('peer-updated', () => {
+      // A promotion shows the panel, a demotion hides it; host-only actions follow the role.
+      this.panel.hidden = !m.isHost;
+      this.render();
+    });
     on('rooms', () => this.render());
     on('peers', () => this.render());
     on('room-changed', () => this.render());
+    on('peer-media', () => this.render());
+    on('hands', () => this.render());
+    on('lobby', () => this.render());
     on('help-requested', (d) => this.addAlert({ name: d.name, room: d.room, roomName: d.roomName, ts: d.ts }));
 
     /** @param {string} id @param {() => Promise<void>} action @param {string} done */
     const form = (id, action, done) => byId(id, HTMLFormElement).addEventListener('submit', (e) => {
       e.preventDefault();
       this.run(action, done);
-    });
+    }, { signal });
     form('move-form', () => m.move(Number(this.movePerson.value), this.moveRoom.value), 'Moved.');
     form('visit-form', () => m.visit(this.visitRoom.value), 'You changed rooms.');
     form('broadcast-form', async () => {
@@ -63,46 +77,74 @@ export class HostPanel {
     }, 'Rooms are closing.');
     form('extend-form', () => m.extendTimer(Number(byId('extend-secs', HTMLInputElement).value)), 'Timer extended.');
 
-    byId('split-open', HTMLButtonElement).addEventListener('click', () => this.openSplit());
-    byId('split-cancel', HTMLButtonElement).addEventListener('click', () => this.dialog.close());
-    this.strategy.addEventListener('change', () => this.renderSplitForm());
-    this.count.addEventListener('input', () => this.renderSplitForm());
+    byId('split-open', HTMLButtonElement).addEventListener('click', () => this.openSplit(), { signal });
+    byId('split-cancel', HTMLButtonElement).addEventListener('click', () => this.dialog.close(), { signal });
+    this.strategy.addEventListener('change', () => this.renderSplitForm(), { signal });
+    this.count.addEventListener('input', () => this.renderSplitForm(), { signal });
     byId('split-form', HTMLFormElement).addEventListener('submit', (e) => {
       e.preventDefault();
       this.submitSplit();
-    });
+    }, { signal });
+  }
+
+  /** The session ended: stop listening and clear what was shown. */
+  destroy() {
+    this.abort.abort();
+    this.panel.hidden = true;
+    this.roster.replaceChildren();
+    this.alertList.replaceChildren();
+    this.status.textContent = '';
+    for (const id of ['lobby-list', 'hand-queue', 'audit-log']) byId(id, HTMLElement).replaceChildren();
+    byId('lobby-banner', HTMLParagraphElement).hidden = true;
   }
 
   /** @param {() => Promise<void>} action @param {string} done */
   run(action, done) {
     this.status.textContent = '';
-    action().then(
-      () => { this.status.textContent = done; },
-      (err) => { this.status.textContent = `Refused: ${describe(err)}`; },
-    );
+    // An answer after the session ended (end meeting closes our socket too) is not news.
+    const say = (/** @type {string} */ text) => { if (!this.abort.signal.aborted) this.status.textContent = text; };
+    action().then(() => say(done), (err) => say(`Refused: ${describe(err)}`));
   }
 
   render() {
     const m = this.meeting;
     if (!m.isHost) return;
-    const { rooms, closesAt } = m.rooms;
+    const { rooms: listed, closesAt } = m.rooms;
     const me = m.you?.id;
     const here = m.room.id;
+    // A private conversation is in no room list; the host in it sees it at the top.
+    const rooms = m.inPrivateRoom && me != null
+      ? [{ id: here, name: m.room.name, topic: null, members: [me, ...m.peers.map((p) => p.id)] }, ...listed]
+      : listed;
+    // Re-rendering must not close the menu someone is using, nor lose their focus.
+    const open = [...this.roster.querySelectorAll('details.actions[open]')].map((d) => /** @type {HTMLElement} */ (d).dataset.peer);
+    const focused = this.roster.contains(document.activeElement) ? /** @type {HTMLElement} */ (document.activeElement).dataset.key : undefined;
     this.roster.replaceChildren(...rooms.map((r) => h('section', { class: `room${r.id === here ? ' here' : ''}`, 'data-room': r.id },
       h('h4', {}, r.name, r.id === here ? ' (you are here)' : ''),
       r.topic ? h('p', { class: 'topic' }, r.topic) : null,
-      h('ul', {}, ...r.members.map((id) => h('li', {}, id === me ? `${m.nameOf(id)} (you)` : m.nameOf(id)))),
+      h('ul', {}, ...r.members.map((id) => h('li', { class: 'person', 'data-peer': String(id) },
+        h('span', { class: 'name' }, id === me ? `${m.nameOf(id)} (you)` : m.nameOf(id)),
+        ...this.moderation.badges(id),
+        this.moderation.actions(id)))),
     )));
-    const people = rooms.flatMap((r) => r.members.filter((id) => id !== me).map((id) => ({
+    for (const peer of open) {
+      const details = this.roster.querySelector(`details.actions[data-peer="${peer}"]`);
+      if (details instanceof HTMLDetailsElement) details.open = true;
+    }
+    if (focused) {
+      const again = [...this.roster.querySelectorAll('[data-key]')].find((el) => /** @type {HTMLElement} */ (el).dataset.key === focused);
+      if (again instanceof HTMLElement) again.focus();
+    }
+    const people = listed.flatMap((r) => r.members.filter((id) => id !== me).map((id) => ({
       value: String(id), label: `${m.nameOf(id)} — ${r.name}`,
     })));
     setOptions(this.movePerson, people);
-    setOptions(this.moveRoom, rooms.map((r) => ({ value: r.id, label: r.name })));
-    setOptions(this.visitRoom, rooms.filter((r) => r.id !== here).map((r) => ({ value: r.id, label: r.name })));
+    setOptions(this.moveRoom, listed.map((r) => ({ value: r.id, label: r.name })));
+    setOptions(this.visitRoom, listed.filter((r) => r.id !== here).map((r) => ({ value: r.id, label: r.name })));
     for (const [form, empty] of /** @type {const} */ ([['visit-form', this.visitRoom.options.length === 0], ['move-form', people.length === 0]])) {
       for (const el of byId(form, HTMLFormElement).elements) /** @type {HTMLButtonElement} */ (el).disabled = empty;
     }
-    const breakouts = rooms.length > 1;
+    const breakouts = listed.length > 1;
     this.mergeButton.disabled = !breakouts;
     for (const el of this.extendForm.elements) /** @type {HTMLButtonElement} */ (el).disabled = closesAt == null;
     byId('split-open', HTMLButtonElement).disabled = breakouts;

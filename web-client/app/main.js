@@ -1,5 +1,6 @@
 // The reference therapy-room page: reads a join token from the URL fragment (`#token=...`, as in
-// the hub's dev-mode links) or from the join form, joins with the SDK, and wires the views.
+// the hub's dev-mode links) or from the join form, joins with the SDK, and wires the views. It
+// owns the screens: join, the waiting room, the meeting, and the ended screen with why it ended.
 // The fragment never reaches the server; it is removed from the address bar once read.
 
 import { Meeting, tokenRole } from '../sdk/huddle.js';
@@ -10,6 +11,8 @@ import { MeetingView, describe } from './view.js';
 const TOKEN_KEY = 'huddle.token';
 
 const joinScreen = byId('join-screen', HTMLElement);
+const waitingScreen = byId('waiting-screen', HTMLElement);
+const waitingPreview = byId('waiting-preview', HTMLVideoElement);
 const meetingEl = byId('meeting', HTMLDivElement);
 const endedScreen = byId('ended-screen', HTMLElement);
 const tokenInput = byId('join-token', HTMLTextAreaElement);
@@ -20,6 +23,8 @@ const joinError = byId('join-error', HTMLParagraphElement);
 let session = null;
 /** `breakout_closing` notices received (for the test hook). */
 let closingNotices = 0;
+/** The last `reconnected` event's `resumed` (for the test hook). @type {boolean | null} */
+let lastResumed = null;
 
 function readToken() {
   const params = new URLSearchParams(location.hash.slice(1));
@@ -59,10 +64,27 @@ function showJoin() {
   // A token from the link is not shown (it is a credential); it can be replaced.
   byId('join-token-field', HTMLDivElement).hidden = !!token;
   byId('join-other-token', HTMLButtonElement).hidden = !token;
-  joinScreen.hidden = false;
-  meetingEl.hidden = true;
-  endedScreen.hidden = true;
+  showScreen(joinScreen);
   (token ? joinButton : tokenInput).focus();
+}
+
+/** Shows one of the page's screens and hides the others. @param {HTMLElement} screen */
+function showScreen(screen) {
+  for (const el of [joinScreen, waitingScreen, meetingEl, endedScreen]) el.hidden = el !== screen;
+  if (screen !== waitingScreen) waitingPreview.srcObject = null;
+}
+
+/**
+ * The waiting room holds us: `join()` stays pending until a host lets us in, so the page
+ * says so instead of sitting on the join screen.
+ * @param {Meeting} meeting @param {{you: {name: string}, meeting: string}} d
+ */
+function showWaiting(meeting, d) {
+  byId('waiting-who', HTMLParagraphElement).textContent = `You are in the waiting room of “${d.meeting}” as ${d.you.name}.`;
+  waitingPreview.srcObject = meeting.localStream;
+  waitingPreview.closest('figure')?.toggleAttribute('hidden', !meeting.localStream?.getVideoTracks().length);
+  showScreen(waitingScreen);
+  byId('waiting-heading', HTMLHeadingElement).focus();
 }
 
 byId('join-other-token', HTMLButtonElement).addEventListener('click', () => {
@@ -92,7 +114,9 @@ byId('join-form', HTMLFormElement).addEventListener('submit', async (e) => {
   const view = new MeetingView(meeting);
   const host = new HostPanel(meeting);
   session = { meeting, view, host };
+  meeting.addEventListener('waiting', (ev) => showWaiting(meeting, /** @type {CustomEvent} */ (ev).detail));
   meeting.addEventListener('breakout-closing', () => { closingNotices += 1; });
+  meeting.addEventListener('reconnected', (ev) => { lastResumed = /** @type {CustomEvent} */ (ev).detail.resumed; });
   meeting.addEventListener('closed', (ev) => ended(/** @type {CustomEvent} */ (ev).detail));
   meeting.addEventListener('media-error', () => view.showStatus('Camera or microphone unavailable; you can still see, hear and chat.'));
   try {
@@ -101,38 +125,59 @@ byId('join-form', HTMLFormElement).addEventListener('submit', async (e) => {
     if (!audio) meeting.setAudioEnabled(false);
     if (!video) meeting.setVideoEnabled(false);
     view.renderSelf();
-    joinScreen.hidden = true;
-    meetingEl.hidden = false;
+    showScreen(meetingEl);
   } catch (err) {
     joinError.textContent = `Could not join: ${describe(err)}`;
     view.destroy();
-    session = null;
+    host.destroy();
+    if (session?.meeting === meeting) session = null;
   } finally {
     joinButton.disabled = false;
   }
 });
 
 byId('leave-button', HTMLButtonElement).addEventListener('click', () => session?.meeting.leave());
+byId('waiting-leave', HTMLButtonElement).addEventListener('click', () => session?.meeting.leave());
 byId('rejoin-button', HTMLButtonElement).addEventListener('click', showJoin);
 
 /** @param {{code: number, reason: string, error: {code: string, message: string} | null}} d */
 function ended(d) {
   if (!session) return;
+  const wasWaiting = session.meeting.waiting;
   session.view.destroy();
+  session.host.destroy();
   session = null;
-  const why = d.code === 1000 ? 'You left the meeting.'
-    : d.error?.code === 'unauthorized' ? 'Your join link was refused (expired or not for this meeting).'
-      : `The meeting connection ended (${d.reason || d.code}).`;
-  byId('ended-reason', HTMLParagraphElement).textContent = why;
+  byId('ended-reason', HTMLParagraphElement).textContent = endedReason(d, wasWaiting);
   if (d.error?.code === 'unauthorized') sessionStorage.removeItem(TOKEN_KEY);
-  meetingEl.hidden = true;
-  joinScreen.hidden = true;
-  endedScreen.hidden = false;
+  showScreen(endedScreen);
+}
+
+/**
+ * Why the meeting ended for us, in words (close codes: proto/PROTOCOL.md).
+ * @param {{code: number, reason: string, error: {code: string} | null}} d @param {boolean} wasWaiting
+ */
+function endedReason(d, wasWaiting) {
+  if (d.code === 1000) return wasWaiting ? 'You left the waiting room.' : 'You left the meeting.';
+  if (d.error?.code === 'unauthorized' || d.code === 4001) return 'Your join link was refused (expired or not for this meeting).';
+  switch (d.code) {
+    case 4006: return 'Your join link has expired. Ask for a new one to join again.';
+    case 4007: return 'You joined from another tab or device, so this page was disconnected.';
+    case 4008: return d.error?.code === 'forbidden'
+      ? 'You cannot join this meeting: a host removed you.' : 'A host removed you from the meeting.';
+    case 4009: return 'The meeting has ended. Thank you for being here.';
+    case 4010: return 'This meeting is locked, so no one new can join. Ask the host to unlock it.';
+    case 4011: return 'The host did not let you in this time.';
+    default: return `The meeting connection ended (${d.reason || d.code}).`;
+  }
 }
 
 // Read-only state for automated tests (plain data, nothing that changes the meeting).
 const huddleTest = {
   joined: () => !!session && session.meeting.joined,
+  /** Whether the waiting-room screen is shown. */
+  waiting: () => !waitingScreen.hidden,
+  /** The ended screen's message ('' while it is hidden). */
+  ended: () => (endedScreen.hidden ? '' : byId('ended-reason', HTMLParagraphElement).textContent ?? ''),
   me: () => session?.meeting.you ?? null,
   room: () => session?.meeting.room ?? null,
   /** The topic as shown on the page. */
@@ -148,16 +193,32 @@ const huddleTest = {
   negotiation: () => session?.meeting.negotiationState() ?? {},
   signalRefusals: () => ({ ...session?.meeting.signalRefusals }),
   /** Names on the video tiles shown (not counting yourself). */
-  tiles: () => [...document.querySelectorAll('#grid .tile:not(.self) .name')].map((n) => n.textContent ?? ''),
+  tiles: () => [...document.querySelectorAll('#grid .tile:not(.self):not(.away) .name')].map((n) => n.textContent ?? ''),
+  /** Names on the "stepped out" placeholders. */
+  steppedOut: () => [...document.querySelectorAll('#grid .tile.away .name')].map((n) => n.textContent ?? ''),
   /** Each remote tile: the name and badges shown (Host, Muted, Camera off). */
-  tileState: () => [...document.querySelectorAll('#grid .tile:not(.self)')].map((t) => ({
+  tileState: () => [...document.querySelectorAll('#grid .tile:not(.self):not(.away)')].map((t) => ({
     name: t.querySelector('.name')?.textContent ?? '',
     badges: [...t.querySelectorAll('.badge')].map((b) => b.textContent ?? ''),
   })),
   chatLog: () => session?.view.chatEntries().map((e) => ({ from: e.fromName, text: e.text, private: e.private, to: e.toName })) ?? [],
   alerts: () => [...document.querySelectorAll('#alerts .alert .text')].map((n) => n.textContent ?? ''),
   closingNotices: () => closingNotices,
+  /** After a reconnect: whether the hub gave the seat back (null before any reconnect). */
+  lastResumed: () => lastResumed,
   banners: () => [...document.querySelectorAll('#banners .banner:not([hidden])')].map((n) => n.textContent ?? ''),
+  /** Host panel: who is waiting, the hand queue, the activity feed (as shown). */
+  lobby: () => [...document.querySelectorAll('#lobby-list .name')].map((n) => n.textContent ?? ''),
+  hands: () => [...document.querySelectorAll('#hand-queue li')].map((n) => n.textContent ?? ''),
+  activity: () => [...document.querySelectorAll('#audit-log li')].map((n) => n.textContent ?? ''),
+  /** Roster entries: name and badges, by room id. */
+  roster: () => Object.fromEntries([...document.querySelectorAll('#roster .room')].map((r) => [
+    /** @type {HTMLElement} */ (r).dataset.room ?? '',
+    [...r.querySelectorAll('li.person')].map((li) => ({
+      name: li.querySelector('.name')?.textContent ?? '',
+      badges: [...li.querySelectorAll('.badge')].map((b) => b.textContent ?? ''),
+    })),
+  ])),
 };
 Object.assign(window, { huddleTest });
 

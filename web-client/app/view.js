@@ -1,8 +1,12 @@
-// The therapy room as everyone sees it: room name and topic, the video grid, chat, host
-// broadcasts, the breakout countdown, "Ask for help" and the choose-a-room list. Host controls
-// live in host.js. The view only reacts to SDK events and reads SDK state.
+// The therapy room as everyone sees it: room name and topic, the video grid (with who stepped
+// out), chat, host broadcasts, the breakout countdown, "Ask for help", the choose-a-room list,
+// raising a hand, the notices moderation brings (a mute request, the lock, a private
+// conversation, a new role), and connection trouble: ours ("Connection lost — reconnecting…")
+// and other people's ("reconnecting…" on their tile). Host controls live in host.js and
+// moderation.js. The view only reacts to SDK events and reads SDK state.
 
 import { byId, clock, h, setOptions } from './dom.js';
+import { roleLabel } from './moderation.js';
 
 /** @typedef {import('../sdk/huddle.js').Meeting} Meeting */
 /** @typedef {import('../sdk/protocol').Peer} Peer */
@@ -26,8 +30,12 @@ export class MeetingView {
   /** @param {Meeting} meeting */
   constructor(meeting) {
     this.meeting = meeting;
+    /** Ends every DOM listener of this session (the elements outlive it). */
+    this.abort = new AbortController();
     /** @type {Map<PeerId | 'self', Tile>} */
     this.tiles = new Map();
+    /** Placeholders for people who stepped out of the room. @type {Map<PeerId, HTMLElement>} */
+    this.awayTiles = new Map();
     /** Group messages of the current room. @type {ChatEntry[]} */
     this.groupChat = [];
     /** Private messages, kept across room changes. @type {ChatEntry[]} */
@@ -53,6 +61,11 @@ export class MeetingView {
     this.camButton = byId('cam-toggle', HTMLButtonElement);
     this.choosePanel = byId('choose-panel', HTMLElement);
     this.chooseList = byId('choose-list', HTMLUListElement);
+    this.handButton = byId('hand-toggle', HTMLButtonElement);
+    this.asideEnd = byId('aside-end', HTMLButtonElement);
+    this.asideBanner = byId('aside-banner', HTMLParagraphElement);
+    this.lockedBanner = byId('locked-banner', HTMLParagraphElement);
+    this.reconnectBanner = byId('reconnect-banner', HTMLParagraphElement);
 
     this.bindControls();
     this.bindEvents();
@@ -60,6 +73,7 @@ export class MeetingView {
 
   bindControls() {
     const m = this.meeting;
+    const signal = this.abort.signal;
     byId('chat-form', HTMLFormElement).addEventListener('submit', (e) => {
       e.preventDefault();
       const text = this.chatInput.value.trim();
@@ -68,15 +82,27 @@ export class MeetingView {
       const sent = to == null ? m.chat(text) : m.privateChat(to, text);
       this.chatInput.value = '';
       sent.catch((err) => this.showStatus(`Message not sent: ${describe(err)}`));
-    });
+    }, { signal });
     this.micButton.addEventListener('click', () => {
       m.setAudioEnabled(!m.audioEnabled);
       this.renderSelf();
-    });
+    }, { signal });
     this.camButton.addEventListener('click', () => {
       m.setVideoEnabled(!m.videoEnabled);
       this.renderSelf();
-    });
+    }, { signal });
+    this.handButton.addEventListener('click', () => {
+      const raise = !m.handRaised;
+      m.raiseHand(raise)
+        .then(() => this.showStatus(raise ? 'Your hand is raised; the host can see it.' : 'Your hand is lowered.'))
+        .catch((err) => this.showStatus(`Could not ${raise ? 'raise' : 'lower'} your hand: ${describe(err)}`));
+    }, { signal });
+    this.asideEnd.addEventListener('click', () => {
+      this.asideEnd.disabled = true;
+      m.endAside()
+        .catch((err) => this.showStatus(`Could not end the private conversation: ${describe(err)}`))
+        .finally(() => { this.asideEnd.disabled = false; });
+    }, { signal });
     const devices = byId('devices', HTMLDetailsElement);
     const cameraSelect = byId('camera-select', HTMLSelectElement);
     const micSelect = byId('mic-select', HTMLSelectElement);
@@ -95,29 +121,35 @@ export class MeetingView {
         const current = opts.find((o) => o.current);
         if (current) select.value = current.value;
       }
-    });
+    }, { signal });
     byId('devices-form', HTMLFormElement).addEventListener('submit', (e) => {
       e.preventDefault();
       m.selectDevices({ videoDeviceId: cameraSelect.value || undefined, audioDeviceId: micSelect.value || undefined })
         .then(() => this.showStatus('Devices switched.'))
         .catch((err) => this.showStatus(`Could not switch devices: ${describe(err)}`));
-    });
+    }, { signal });
     this.helpButton.addEventListener('click', () => {
       this.helpButton.disabled = true;
       m.askHelp()
         .then(() => this.showStatus('A host has been asked to come to your room.'))
         .catch((err) => this.showStatus(`Could not ask for help: ${describe(err)}`))
         .finally(() => { this.helpButton.disabled = false; });
-    });
+    }, { signal });
   }
 
   bindEvents() {
     const m = this.meeting;
     /** @param {string} name @param {(detail: any) => void} fn */
-    const on = (name, fn) => m.addEventListener(name, (e) => fn(/** @type {CustomEvent} */ (e).detail));
+    const on = (name, fn) => m.addEventListener(name, (e) => fn(/** @type {CustomEvent} */ (e).detail), { signal: this.abort.signal });
     on('welcome', (d) => {
       this.setRoom(d.room);
-      this.setHistory(d.chat);
+      // Resumed: our log stands; what we missed comes as chat events (or, if we were moved
+      // meanwhile, with room-changed). Otherwise the room's history is the log, and the tiles
+      // start over: a new seat's ids may name other people (a restarted hub numbers afresh).
+      if (!d.resumed) {
+        this.setHistory(d.chat);
+        this.dropRemoteTiles();
+      }
       this.renderSelf();
     });
     on('room-changed', (d) => {
@@ -126,6 +158,32 @@ export class MeetingView {
       this.addNotice(`You are now in ${d.room.name}.`);
     });
     on('peers', () => this.syncTiles());
+    on('peer-left', (d) => {
+      if (d.reason === 'stepped_out' && d.peer) this.addNotice(`${d.peer.name} stepped out for a moment.`);
+      if (d.reason === 'timeout' && d.peer) this.addNotice(`${d.peer.name} lost their connection.`);
+    });
+    on('peer-joined', (d) => {
+      if (this.awayTiles.has(d.peer.id)) this.addNotice(`${d.peer.name} is back.`);
+    });
+    on('peer-updated', (d) => {
+      if (d.peer.id === m.you?.id) {
+        const role = d.peer.role;
+        this.showStatus(role === 'host' ? 'You are now the host.' : role === 'cohost' ? 'You are now a co-host.' : `You are now ${role === 'observer' ? 'an observer' : `a ${role}`}.`);
+        this.setRoom(m.room);
+        this.renderSelf();
+      }
+    });
+    on('hands', () => this.syncTiles());
+    on('hand', () => this.renderSelf());
+    on('locked', (d) => {
+      this.renderLocked();
+      this.showStatus(`${d.by === m.you?.id ? 'You' : m.nameOf(d.by)} ${d.locked ? 'locked' : 'unlocked'} the meeting.`);
+    });
+    on('mute-requested', (d) => {
+      const what = d.audio && d.video ? 'your microphone and camera' : d.audio ? 'your microphone' : 'your camera';
+      this.renderSelf();
+      this.showNotice(`${d.name} asked you to turn off ${what}. You can turn ${d.audio && d.video ? 'them' : 'it'} back on when you are ready.`);
+    });
     on('rooms', (d) => {
       this.setRoom(m.room);
       if (d.closesAt !== this.closesAt) {
@@ -153,9 +211,23 @@ export class MeetingView {
     on('chat', (d) => this.addChat(d.message));
     on('broadcast', (d) => this.addBroadcast(d.text, m.nameOf(d.from)));
     on('error', (d) => this.showStatus(`The hub refused something: ${d.code}`));
-    on('reconnecting', (d) => this.showStatus(`Connection lost; reconnecting in ${Math.round(d.delayMs / 1000)} s…`, true));
-    on('reconnected', () => this.showStatus('Reconnected.'));
+    on('reconnecting', (d) => {
+      this.reconnectBanner.hidden = false;
+      byId('reconnect-detail', HTMLSpanElement).textContent = d.attempt > 1
+        ? `Still trying (attempt ${d.attempt}). Check your network.`
+        : 'Your place in the meeting is kept for a short while.';
+      this.grid.classList.add('offline');
+    });
+    on('reconnected', (d) => {
+      this.reconnectBanner.hidden = true;
+      this.grid.classList.remove('offline');
+      this.showStatus(d.resumed ? 'Reconnected.' : 'Reconnected (you rejoined the meeting).');
+    });
     on('local-stream', () => this.renderSelf());
+  }
+
+  renderLocked() {
+    this.lockedBanner.hidden = !this.meeting.locked;
   }
 
   // ---- room ----
@@ -166,10 +238,21 @@ export class MeetingView {
     this.roomTopic.textContent = room.topic ? `Topic: ${room.topic}` : '';
     this.roomTopic.hidden = !room.topic;
     document.title = `${room.name || 'Huddle'} · Huddle`;
+    const m = this.meeting;
+    const aside = m.inPrivateRoom;
     // Hosts run the rooms; asking for help is for everyone else in a breakout.
-    this.helpButton.hidden = room.id === 'main' || this.meeting.isHost;
+    this.helpButton.hidden = room.id === 'main' || m.isHost || aside;
+    this.asideEnd.hidden = !(aside && m.isHost);
+    this.asideBanner.hidden = !aside;
+    if (aside) {
+      const other = m.peers.map((p) => p.name).join(', ') || 'a host';
+      this.asideBanner.textContent = m.isHost
+        ? `You are talking privately with ${other}. Their room sees only that you both stepped out.`
+        : `You are in a private conversation with ${other}. The group sees only that you stepped out.`;
+    }
     document.body.dataset.room = room.id;
     this.renderCountdown();
+    this.renderLocked();
   }
 
   renderCountdown() {
@@ -227,10 +310,44 @@ export class MeetingView {
         const stream = m.remoteStream(peer.id);
         if (stream) tile.video.srcObject = stream;
       }
-      this.setBadges(tile, m.peerMedia(peer.id), peer.role);
+      const caption = tile.el.querySelector('.name');
+      if (caption && caption.textContent !== peer.name) caption.textContent = peer.name;
+      this.setBadges(tile, m.peerMedia(peer.id), peer.role, m.hands.includes(peer.id), !!peer.reconnecting);
     }
+    this.syncAwayTiles();
+    // The roster of a private conversation changes with its people.
+    if (m.inPrivateRoom) this.setRoom(m.room);
     this.renderRecipients();
     this.grid.dataset.count = String(this.tiles.size);
+  }
+
+  dropRemoteTiles() {
+    for (const [id, tile] of this.tiles) {
+      if (id === 'self') continue;
+      tile.video.srcObject = null;
+      tile.el.remove();
+      this.tiles.delete(id);
+    }
+  }
+
+  /** A quiet placeholder for each person who stepped out, until they are back. */
+  syncAwayTiles() {
+    const away = new Map(this.meeting.steppedOut.map((p) => [p.id, p]));
+    for (const [id, el] of this.awayTiles) {
+      if (!away.has(id)) {
+        el.remove();
+        this.awayTiles.delete(id);
+      }
+    }
+    for (const peer of away.values()) {
+      if (this.awayTiles.has(peer.id)) continue;
+      const el = h('figure', { class: 'tile away', 'data-peer': String(peer.id) },
+        h('p', { class: 'away-note' }, 'Stepped out'),
+        h('figcaption', {}, h('span', { class: 'name' }, peer.name),
+          h('span', { class: 'badges' }, h('span', { class: 'badge away' }, 'Stepped out'))));
+      this.awayTiles.set(peer.id, el);
+      this.grid.append(el);
+    }
   }
 
   renderSelf() {
@@ -245,7 +362,12 @@ export class MeetingView {
     if (m.localStream && tile.video.srcObject !== m.localStream) tile.video.srcObject = m.localStream;
     const caption = tile.el.querySelector('.name');
     if (caption) caption.textContent = `${m.you?.name ?? 'You'} (you)`;
-    this.setBadges(tile, { audio: m.audioEnabled && hasTrack(m, 'audio'), video: m.videoEnabled && hasTrack(m, 'video') }, m.you?.role ?? '');
+    this.setBadges(tile, { audio: m.audioEnabled && hasTrack(m, 'audio'), video: m.videoEnabled && hasTrack(m, 'video') }, m.you?.role ?? '', m.handRaised, false);
+    // Hosts run the session (they do not queue to speak); observers do not speak.
+    const role = m.you?.role;
+    this.handButton.hidden = role === 'host' || role === 'observer' || !m.you;
+    this.handButton.textContent = m.handRaised ? 'Lower hand' : 'Raise hand';
+    this.handButton.setAttribute('aria-pressed', String(m.handRaised));
     this.micButton.textContent = m.audioEnabled ? 'Mute microphone' : 'Unmute microphone';
     this.micButton.setAttribute('aria-pressed', String(!m.audioEnabled));
     this.camButton.textContent = m.videoEnabled ? 'Turn camera off' : 'Turn camera on';
@@ -264,10 +386,17 @@ export class MeetingView {
     return { el, video, badges };
   }
 
-  /** @param {Tile} tile @param {{audio: boolean, video: boolean}} media @param {string} role */
-  setBadges(tile, media, role) {
+  /**
+   * @param {Tile} tile @param {{audio: boolean, video: boolean}} media @param {string} role
+   * @param {boolean} hand raised (known to hosts, and for yourself)
+   * @param {boolean} reconnecting their connection dropped; the hub holds their seat
+   */
+  setBadges(tile, media, role, hand, reconnecting) {
     const items = [];
-    if (role === 'host' || role === 'cohost') items.push(h('span', { class: 'badge role' }, role === 'host' ? 'Host' : 'Co-host'));
+    if (reconnecting) items.push(h('span', { class: 'badge reconnecting', title: 'Their connection dropped; they should be back shortly' }, 'Reconnecting…'));
+    tile.el.classList.toggle('reconnecting', reconnecting);
+    if (role === 'host' || role === 'cohost' || role === 'mentor') items.push(h('span', { class: `badge role ${role}` }, roleLabel(role)));
+    if (hand) items.push(h('span', { class: 'badge hand', title: 'Hand raised' }, 'Hand raised'));
     if (!media.audio) items.push(h('span', { class: 'badge muted', title: 'Microphone off' }, 'Muted'));
     if (!media.video) items.push(h('span', { class: 'badge camera-off', title: 'Camera off' }, 'Camera off'));
     tile.badges.replaceChildren(...items);
@@ -293,6 +422,8 @@ export class MeetingView {
 
   /** @param {ChatMessage} msg */
   addChat(msg) {
+    // Each message once, whatever path it came by (live, or replayed after a drop).
+    if (this.groupChat.some((c) => c.id === msg.id) || this.privateChat.some((c) => c.id === msg.id)) return;
     const e = this.entry(msg);
     if (e.private) this.privateChat.push(e);
     else if (msg.room === this.meeting.room.id) this.groupChat.push(e);
@@ -352,6 +483,19 @@ export class MeetingView {
     this.banners.append(banner);
   }
 
+  /**
+   * A notice addressed to you (a host's mute request) that stays until dismissed; a newer one
+   * replaces it.
+   * @param {string} text
+   */
+  showNotice(text) {
+    this.banners.querySelector('.banner.notice')?.remove();
+    const close = h('button', { type: 'button', class: 'dismiss', 'aria-label': 'Dismiss notice' }, '×');
+    const banner = h('div', { class: 'banner notice', role: 'alert' }, h('span', { class: 'text' }, text), close);
+    close.addEventListener('click', () => banner.remove());
+    this.banners.append(banner);
+  }
+
   /** @param {string} text @param {boolean} [sticky] */
   showStatus(text, sticky = false) {
     this.status.textContent = text;
@@ -363,10 +507,15 @@ export class MeetingView {
   }
 
   destroy() {
+    this.abort.abort();
     if (this.timer) clearInterval(this.timer);
     for (const tile of this.tiles.values()) tile.video.srcObject = null;
     this.grid.replaceChildren();
     this.tiles.clear();
+    this.awayTiles.clear();
+    this.banners.querySelectorAll('.banner.notice, .banner.broadcast').forEach((b) => b.remove());
+    for (const el of [this.asideBanner, this.lockedBanner, this.asideEnd, this.handButton, this.reconnectBanner]) el.hidden = true;
+    this.grid.classList.remove('offline');
   }
 }
 

@@ -63,12 +63,34 @@ export interface ClosedDetail {
   reconnectable: boolean;
 }
 
+/** One moderator action (ids only; never chat text). */
+export interface AuditEntry {
+  by: PeerId;
+  /** The client message type of the action: `remove`, `lock`, `pull_aside`, `split`, … */
+  action: string;
+  /** The person it was done to, when there is one. */
+  subject: PeerId | null;
+  ts: number;
+  /** For `lock` and `set_lobby`: locked / waiting room on afterwards; null for other actions. */
+  on: boolean | null;
+}
+
 export interface MeetingEventMap {
-  welcome: { you: Peer; meeting: string; room: CurrentRoom; peers: Peer[]; chat: ChatMessage[] };
-  /** Everyone else in our room, after any change. */
+  /**
+   * Joined, or back after a drop. `resumed`: the hub gave our seat back (same `you.id`); the
+   * messages missed meanwhile then follow as `chat` events (each message reaches the app once),
+   * and `chat` here is the room's group log including them. Not resumed: `chat` is the room's
+   * history; replace the log with it.
+   */
+  welcome: { you: Peer; meeting: string; room: CurrentRoom; peers: Peer[]; chat: ChatMessage[]; resumed: boolean };
+  /** Everyone else in our room, after any change (`reconnecting: true` while someone's seat is held). */
   peers: { peers: Peer[] };
   'peer-joined': { peer: Peer };
   'peer-left': { id: PeerId; reason: PeerLeftReason; peer: Peer | null };
+  /** Their connection dropped; the hub holds their seat. Still on the roster, with `reconnecting: true`. */
+  'peer-reconnecting': { id: PeerId; peer: Peer };
+  /** Back with the same id; the SDK connects to them again. */
+  'peer-reconnected': { id: PeerId; peer: Peer };
   'room-changed': { room: CurrentRoom; peers: Peer[]; chat: ChatMessage[] };
   rooms: RoomsDetail;
   chat: { message: ChatMessage; private: boolean };
@@ -78,7 +100,7 @@ export interface MeetingEventMap {
   'help-requested': { from: PeerId; name: string; room: RoomId; roomName: string; ts: number };
   /** Someone's role changed (promotion, demotion, host handover) — possibly yours. */
   'peer-updated': { peer: Peer };
-  /** A host asked you to mute; the SDK has already turned those devices off. */
+  /** A host asked you to mute; the SDK has already turned those devices off (you may turn them on again). */
   'mute-requested': { by: PeerId; name: string; audio: boolean; video: boolean };
   /** Hosts and cohosts: raised hands, first raised first. */
   hands: { queue: PeerId[] };
@@ -88,7 +110,9 @@ export interface MeetingEventMap {
   /** Hosts and cohosts: who is in the waiting room. */
   lobby: { enabled: boolean; waiting: Peer[] };
   /** Hosts and cohosts: a moderator action (who, what, to whom). */
-  audit: { by: PeerId; action: string; subject: PeerId | null; ts: number };
+  audit: AuditEntry;
+  /** Your own hand went up or down (`raiseHand`, or back down when the hub refused it). */
+  hand: { raised: boolean };
   /** A remote track arrived (its stream is the peer's one MediaStream). */
   track: { peerId: PeerId; track: MediaStreamTrack; stream: MediaStream };
   /** A peer's media stream gained a track: attach it to a <video>. */
@@ -100,10 +124,17 @@ export interface MeetingEventMap {
   'media-error': { constraints: MediaStreamConstraints; name: string; message: string };
   /** A refusal not tied to a request of ours. */
   error: { code: ErrorCode; message: string };
-  /** The socket dropped with a reconnectable code; a fresh `hello` follows after `delayMs`. */
-  reconnecting: ClosedDetail & { attempt: number; delayMs: number };
-  /** Welcomed again after a reconnect (a new peer id: the hub has no session resume yet). */
-  reconnected: { you: Peer };
+  /**
+   * The socket dropped (or closed with a reconnectable code); the SDK connects again after
+   * `delayMs`, asking for its held seat back when `resuming`. Peer connections are closed
+   * meanwhile; `peers` stays as it was until the hub's answer.
+   */
+  reconnecting: ClosedDetail & { attempt: number; delayMs: number; resuming: boolean };
+  /**
+   * Welcomed again. `resumed`: same seat and peer id, nothing missed. Otherwise a new seat (the
+   * grace period was over, or the hub restarted): a new peer id and the room's history.
+   */
+  reconnected: { you: Peer; resumed: boolean };
   /** For good: `leave()`, or a terminal close code (40xx, 1009). */
   closed: ClosedDetail;
 }
@@ -140,6 +171,24 @@ export class Meeting extends EventTarget {
   readonly audioEnabled: boolean;
   readonly videoEnabled: boolean;
   nameOf(id: PeerId): string;
+  /** Name and current role of anyone seen in the meeting; null if never seen. */
+  person(id: PeerId): Peer | null;
+  /** True while the waiting room holds you (before `welcome`). */
+  readonly waiting: boolean;
+  /** Hosts and cohosts: the waiting room as last told (`lobby` events). */
+  readonly lobby: { enabled: boolean; waiting: Peer[] };
+  /** Hosts and cohosts: raised hands, first raised first. */
+  readonly hands: PeerId[];
+  /** Whether your own hand is up. */
+  readonly handRaised: boolean;
+  /** Whether the meeting is locked, as last told. */
+  readonly locked: boolean;
+  /** Hosts and cohosts: recent moderator actions, oldest first. */
+  readonly auditLog: AuditEntry[];
+  /** People who stepped out of your room for a private conversation with a host. */
+  readonly steppedOut: Peer[];
+  /** True while you are in a host's private (pull-aside) conversation. */
+  readonly inPrivateRoom: boolean;
   remoteStream(id: PeerId): MediaStream | null;
   peerMedia(id: PeerId): { audio: boolean; video: boolean };
 
@@ -157,6 +206,28 @@ export class Meeting extends EventTarget {
   reopen(options?: { durationSecs?: number }): Promise<void>;
   chooseRoom(room: RoomId): Promise<void>;
   askHelp(): Promise<void>;
+  /** Anyone but observers: raise or lower your hand (hosts and cohosts see the queue). */
+  raiseHand(raised?: boolean): Promise<void>;
+
+  /** Moderation: hosts and cohosts (`setRole`, `transferHost`: the host only). */
+  remove(peer: PeerId, options?: { ban?: boolean }): Promise<void>;
+  endMeeting(): Promise<void>;
+  /** Ask someone to turn off their microphone (default) and/or camera. */
+  requestMute(peer: PeerId, what?: { audio?: boolean; video?: boolean }): Promise<void>;
+  lock(locked?: boolean): Promise<void>;
+  /** The waiting room on or off (off lets everyone waiting in). */
+  setLobby(enabled: boolean): Promise<void>;
+  /** Let someone in from the waiting room; without `peer`, everyone waiting. */
+  admit(peer?: PeerId): Promise<void>;
+  /** Turn someone away from the waiting room (close 4011); without `peer`, everyone waiting. */
+  deny(peer?: PeerId): Promise<void>;
+  setRole(peer: PeerId, role: Role): Promise<void>;
+  /** Hand the host role over; you become a cohost. */
+  transferHost(peer: PeerId): Promise<void>;
+  /** A private 1:1 conversation with someone; their room sees that you both stepped out. */
+  pullAside(peer: PeerId): Promise<void>;
+  /** End the private conversation you are in. */
+  endAside(): Promise<void>;
 
   setAudioEnabled(on: boolean): void;
   setVideoEnabled(on: boolean): void;

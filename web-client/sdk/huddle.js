@@ -1,5 +1,5 @@
 // Huddle browser SDK: join a meeting through the hub, keep a WebRTC mesh with everyone in the
-// current room, chat, and (for hosts) run breakout rooms.
+// current room, chat, and (for hosts and cohosts) run breakout rooms and moderate.
 //
 //   import { join } from '/sdk/huddle.js';
 //   const meeting = await join({ token, media: { audio: true, video: true },
@@ -12,8 +12,8 @@
 import { Negotiator, isPolite } from './negotiation.js';
 import { HuddleError, MeetingState, Requests } from './state.js';
 import {
-  CLOSE_REASONS, MEDIA_STATE_KEY, PROTOCOL_VERSION, WS_PATH, backoffMs, closeKind, mergeFrame,
-  splitFrame,
+  CLOSE_REASONS, MEDIA_STATE_KEY, PROTOCOL_VERSION, RESUME_EXPIRED, WS_PATH, backoffMs, closeKind,
+  mergeFrame, splitFrame,
 } from './wire.js';
 
 export { HuddleError } from './state.js';
@@ -48,7 +48,6 @@ export { closeKind } from './wire.js';
  * @property {RTCPeerConnection} pc
  * @property {Negotiator} negotiator
  * @property {MediaStream} stream their media
- * @property {{audio: boolean, video: boolean}} media what they said they send
  */
 
 /** Joins a meeting; resolves once the hub has welcomed us. @param {JoinOptions} options */
@@ -93,6 +92,8 @@ export class Meeting extends EventTarget {
     for (const [name, fn] of Object.entries(options.on ?? {})) {
       this.addEventListener(name, /** @type {EventListener} */ (fn));
     }
+    this.onOnline = () => this.retryNow();
+    if (typeof addEventListener === 'function') addEventListener('online', this.onOnline);
   }
 
   // ---- state ----
@@ -114,15 +115,34 @@ export class Meeting extends EventTarget {
   }
   /** A display name for anyone seen in the meeting. @param {PeerId} id */
   nameOf(id) { return this.state.nameOf(id); }
+  /** Name and current role of anyone seen in the meeting (null if never seen). @param {PeerId} id */
+  person(id) {
+    const p = this.state.person(id);
+    return p ? { ...p } : null;
+  }
+  /** True while the waiting room holds us (`join()` resolves when a host lets us in). */
+  get waiting() { return this.state.waitingAs != null; }
+  /** Hosts and cohosts: the waiting room (on/off and who is waiting), as last told. */
+  get lobby() { return { enabled: this.state.lobby.enabled, waiting: [...this.state.lobby.waiting] }; }
+  /** Hosts and cohosts: raised hands, first raised first. */
+  get hands() { return [...this.state.hands]; }
+  /** Whether our own hand is up (as we asked). */
+  get handRaised() { return this.state.handRaised; }
+  /** Whether the meeting is locked (as last told; the hub says so when it changes). */
+  get locked() { return this.state.locked; }
+  /** Hosts and cohosts: recent moderator actions, oldest first (ids, never chat text). */
+  get auditLog() { return this.state.audit.map((e) => ({ ...e })); }
+  /** People who stepped out of our room for a private conversation with a host. */
+  get steppedOut() { return this.state.steppedOutList(); }
+  /** True while we are in a host's private (pull-aside) conversation. */
+  get inPrivateRoom() { return this.state.inPrivateRoom(); }
   /** The remote media of one peer (null before their first track). @param {PeerId} id */
   remoteStream(id) {
     const link = this.links.get(id);
     return link && link.stream.getTracks().length > 0 ? link.stream : null;
   }
   /** What a peer said about their microphone and camera. @param {PeerId} id */
-  peerMedia(id) {
-    return { ...(this.links.get(id)?.media ?? { audio: true, video: true }) };
-  }
+  peerMedia(id) { return this.state.mediaOf(id); }
 
   // ---- connection ----
 
@@ -166,6 +186,9 @@ export class Meeting extends EventTarget {
       /** @type {import('./protocol').ClientHello} */
       const hello = { type: 'hello', protocol: PROTOCOL_VERSION, token: this.options.token };
       if (this.options.meeting) hello.meeting = this.options.meeting;
+      // After a drop: ask for our held seat back (same id, the chat we missed).
+      const resume = this.state.resumeRequest();
+      if (resume) hello.resume = resume;
       ws.send(JSON.stringify(hello));
     };
     ws.onmessage = (ev) => {
@@ -202,14 +225,15 @@ export class Meeting extends EventTarget {
       this.joined = true;
       this.lastError = null;
     }
-    for (const [name, detail] of out.events) this.emit(name, detail);
-    if (msg.type === 'mute_requested') {
-      // A host's mute request is honoured at once; the app hears of it as 'mute-requested'.
+    if (msg.type === 'mute_requested' && this.joined) {
+      // A host's mute request is honoured at once, before the app hears of it
+      // ('mute-requested'), so what the app then reads is already off.
       if (msg.audio) this.setAudioEnabled(false);
       if (msg.video) this.setVideoEnabled(false);
     }
+    for (const [name, detail] of out.events) this.emit(name, detail);
     if (msg.type === 'welcome') {
-      if (this.reconnectAttempt > 0) this.emit('reconnected', { you: msg.you });
+      if (this.reconnectAttempt > 0) this.emit('reconnected', { you: msg.you, resumed: msg.resumed === true });
       this.reconnectAttempt = 0;
       this.announceMedia();
       this.connecting?.resolve();
@@ -218,6 +242,9 @@ export class Meeting extends EventTarget {
       this.announceMedia();
     } else if (msg.type === 'peer_joined') {
       this.announceMedia(msg.peer.id);
+    } else if (msg.type === 'peer_reconnected') {
+      // Its new connection knows nothing of our microphone and camera.
+      this.announceMedia(msg.id);
     }
   }
 
@@ -225,13 +252,11 @@ export class Meeting extends EventTarget {
   onSocketClosed(code, reason) {
     this.ws = null;
     this.requests.failAll('the connection closed');
+    // Every peer connection goes, simple and robust: the welcome that answers our resume (or
+    // fresh hello) lists the room as it is now, and the mesh is rebuilt from it.
     for (const id of [...this.links.keys()]) this.closeLink(id);
-    // The hub does not resume sessions yet: a reconnect is a fresh `hello` with the same token,
-    // a new peer id and a fresh mesh; others see us leave (`disconnected`) and join again.
     this.joined = false;
-    this.state.peers.clear();
     if (this.left) return;
-    this.emit('peers', { peers: [] });
     const kind = closeKind(code);
     const detail = {
       code, reason: reason || CLOSE_REASONS[code] || '', error: this.lastError,
@@ -239,6 +264,10 @@ export class Meeting extends EventTarget {
     };
     if (kind !== 'reconnectable') {
       this.left = true;
+      this.state.forgetResume();
+      this.stopWatchingNetwork();
+      this.state.peers.clear();
+      this.emit('peers', { peers: [] });
       this.stopLocalMedia();
       this.emit('closed', detail);
       this.connecting?.reject(new HuddleError(this.lastError?.code ?? 'closed',
@@ -246,10 +275,26 @@ export class Meeting extends EventTarget {
       this.connecting = null;
       return;
     }
+    // The hub holds our seat for a while: the roster stays (the app can show it as it was)
+    // until the welcome says who is there now.
     this.reconnectAttempt += 1;
-    const delayMs = backoffMs(this.reconnectAttempt);
-    this.emit('reconnecting', { ...detail, attempt: this.reconnectAttempt, delayMs });
+    // 4106: the resume came too late (or the hub restarted); join afresh at once.
+    const expired = code === RESUME_EXPIRED;
+    if (expired) this.state.forgetResume();
+    const delayMs = expired ? 0 : backoffMs(this.reconnectAttempt);
+    this.emit('reconnecting', { ...detail, attempt: this.reconnectAttempt, delayMs, resuming: this.state.resumeToken != null });
     this.reconnectTimer = setTimeout(() => this.openSocket(), delayMs);
+  }
+
+  stopWatchingNetwork() {
+    if (typeof removeEventListener === 'function') removeEventListener('online', this.onOnline);
+  }
+
+  /** Back online (a phone found a network): try now instead of waiting out the backoff. */
+  retryNow() {
+    if (this.left || this.ws || !this.reconnectTimer) return;
+    clearTimeout(this.reconnectTimer);
+    this.openSocket();
   }
 
   /** Leaves the meeting: closes the socket and every peer connection. */
@@ -265,6 +310,8 @@ export class Meeting extends EventTarget {
     this.stopLocalMedia();
     this.connecting?.reject(new HuddleError('closed', 'left the meeting'));
     this.connecting = null;
+    this.state.forgetResume();
+    this.stopWatchingNetwork();
     this.emit('closed', { code: 1000, reason: 'left', error: null, reconnectable: false });
   }
 
@@ -327,6 +374,55 @@ export class Meeting extends EventTarget {
   chooseRoom(room) { return this.request({ type: 'choose_room', room }); }
   /** In a breakout: ask the hosts for help. */
   askHelp() { return this.request({ type: 'ask_help' }); }
+
+  // ---- moderation (hosts and cohosts unless said otherwise; the hub checks every one) ----
+
+  /** Remove someone; with `ban` they cannot come back to this meeting. @param {PeerId} peer @param {{ban?: boolean}} [options] */
+  remove(peer, { ban = false } = {}) { return this.request({ type: 'remove', peer, ban }); }
+  /** End the meeting for everyone (close 4009). */
+  endMeeting() { return this.request({ type: 'end_meeting' }); }
+  /**
+   * Ask someone to turn off their microphone and/or camera (default: the microphone). Only they
+   * can turn them on again.
+   * @param {PeerId} peer @param {{audio?: boolean, video?: boolean}} [what]
+   */
+  requestMute(peer, { audio = true, video = false } = {}) {
+    return this.request({ type: 'request_mute', peer, audio, video });
+  }
+  /** Lock (no one new may join but hosts and cohosts) or unlock. @param {boolean} [locked] */
+  lock(locked = true) { return this.request({ type: 'lock', locked }); }
+  /** Turn the waiting room on or off (off lets everyone waiting in). @param {boolean} enabled */
+  setLobby(enabled) { return this.request({ type: 'set_lobby', enabled }); }
+  /** Let one person in from the waiting room, or everyone waiting. @param {PeerId} [peer] */
+  admit(peer) { return this.request(peer == null ? { type: 'admit' } : { type: 'admit', peer }); }
+  /** Turn one person away from the waiting room (close 4011), or everyone waiting. @param {PeerId} [peer] */
+  deny(peer) { return this.request(peer == null ? { type: 'deny' } : { type: 'deny', peer }); }
+  /** Host only: make someone a cohost, mentor, participant or observer. @param {PeerId} peer @param {import('./protocol').Role} role */
+  setRole(peer, role) { return this.request({ type: 'set_role', peer, role }); }
+  /** Host only: hand the host role to someone (you become a cohost). @param {PeerId} peer */
+  transferHost(peer) { return this.request({ type: 'transfer_host', peer }); }
+  /** Take someone into a private 1:1 conversation with you. @param {PeerId} peer */
+  pullAside(peer) { return this.request({ type: 'pull_aside', peer }); }
+  /** End the private conversation you are in: both go back where they came from. */
+  endAside() { return this.request({ type: 'end_aside' }); }
+  /**
+   * Anyone but observers: raise (or lower) your hand; hosts and cohosts see the queue.
+   * @param {boolean} [raised]
+   */
+  async raiseHand(raised = true) {
+    const before = this.state.handRaised;
+    this.state.handRaised = !!raised;
+    this.emit('hand', { raised: !!raised });
+    try {
+      await this.request({ type: 'raise_hand', raised: !!raised });
+    } catch (err) {
+      if (this.state.handRaised === !!raised) {
+        this.state.handRaised = before;
+        this.emit('hand', { raised: before });
+      }
+      throw err;
+    }
+  }
 
   // ---- local media ----
 
@@ -463,7 +559,7 @@ export class Meeting extends EventTarget {
       },
     });
     /** @type {PeerLink} */
-    const link = { peer, pc, negotiator, stream: new MediaStream(), media: { audio: true, video: true } };
+    const link = { peer, pc, negotiator, stream: new MediaStream() };
     this.links.set(peer.id, link);
     pc.onnegotiationneeded = () => { void negotiator.negotiationNeeded(); };
     pc.onicecandidate = (e) => negotiator.localCandidate(e.candidate);
@@ -523,21 +619,23 @@ export class Meeting extends EventTarget {
     });
   }
 
-  /** Tells the room (or one peer) whether our microphone and camera are on. @param {PeerId} [to] */
+  /**
+   * Tells the room whether our microphone and camera are on (`media_state`, which the hub also
+   * shows hosts), or one newcomer (app data: `media_state` cannot be addressed).
+   * @param {PeerId} [to]
+   */
   announceMedia(to) {
     if (!this.joined || !this.mayOffer() || !this.localStream) return;
-    const payload = { [MEDIA_STATE_KEY]: { audio: this.audioEnabled, video: this.videoEnabled } };
-    if (to == null && this.state.peers.size === 0) return;
-    this.sendData(payload, to).catch(() => {});
+    const media = { audio: this.audioEnabled, video: this.videoEnabled };
+    if (to != null) {
+      this.sendData({ [MEDIA_STATE_KEY]: media }, to).catch(() => {});
+    } else if (this.state.peers.size > 0) {
+      this.send({ type: 'media_state', ...media });
+    }
   }
 
   /** @param {string} name @param {unknown} detail */
   emit(name, detail) {
-    if (name === 'peer-media') {
-      const d = /** @type {{id: PeerId, audio: boolean, video: boolean}} */ (detail);
-      const link = this.links.get(d.id);
-      if (link) link.media = { audio: d.audio, video: d.video };
-    }
     this.dispatchEvent(new CustomEvent(name, { detail }));
   }
 }

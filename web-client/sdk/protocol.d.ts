@@ -21,6 +21,19 @@ export type OpaqueJson = unknown;
  */
 export type PeerId = number;
 
+/** `hello.resume`: take back a seat after a dropped connection. */
+export interface ResumeRequest {
+  /** The highest chat message `id` the client has received (0 if none). */
+  last_chat?: number;
+  /**
+   * The room the client believes it is in. When the hub's answer names the same room, its
+   * `chat` holds only what was missed; otherwise the new room's history (as `room_changed`).
+   */
+  room?: RoomId | null;
+  /** The `resume_token` of the latest `welcome`. */
+  token: string;
+}
+
 /**
  * What a person may do in a meeting. Comes from the token's `role` claim and is checked on every
  * message, not only at join.
@@ -44,6 +57,13 @@ export interface ClientHello {
   meeting?: string | null;
   /** Must be 1. */
   protocol: number;
+  /**
+   * Optional: take back the seat of a connection that dropped, within the resume grace
+   * period (same peer id, same place, the chat missed meanwhile). The token must still be
+   * the same person's. A resume that comes too late is refused with `resume_expired`
+   * (close 4106): join again without `resume`.
+   */
+  resume?: ResumeRequest | null;
   /** A JWT minted by the partner's backend (see PROTOCOL.md, "Tokens"). */
   token: string;
 }
@@ -366,7 +386,7 @@ export interface ChatMessage {
 }
 
 /** The `code` of an `error` frame. These strings are stable: clients branch on them. */
-export type ErrorCode = "bad_request" | "unauthorized" | "forbidden" | "not_found" | "too_large" | "rate_limited" | "unsupported_protocol" | "meeting_full" | "meeting_locked" | "conflict" | "internal";
+export type ErrorCode = "bad_request" | "unauthorized" | "forbidden" | "not_found" | "too_large" | "rate_limited" | "unsupported_protocol" | "meeting_full" | "meeting_locked" | "conflict" | "resume_expired" | "internal";
 
 /** One ICE server for `RTCPeerConnection`, as in the WebRTC `RTCIceServer` dictionary. */
 export interface IceServer {
@@ -380,11 +400,16 @@ export interface Peer {
   id: PeerId;
   /** Display name from the token (trimmed, control characters removed, at most 64 characters). */
   name: string;
+  /**
+   * True while this person's connection has dropped and the hub holds their seat for the
+   * resume grace period (see `peer_reconnecting`).
+   */
+  reconnecting?: boolean;
   role: Role;
 }
 
 /** Why a peer left a room, as told to the others in it. */
-export type PeerLeftReason = "left" | "disconnected" | "moved" | "replaced" | "removed" | "stepped_out";
+export type PeerLeftReason = "left" | "disconnected" | "moved" | "replaced" | "removed" | "stepped_out" | "timeout";
 
 /** A room as listed to everyone. */
 export interface RoomInfo {
@@ -409,6 +434,17 @@ export interface ServerWelcome {
   /** Everyone else in your room. */
   peers: Peer[];
   protocol: number;
+  /**
+   * Send it back in `hello.resume` to take this seat again after a dropped connection.
+   * A secret: keep it in memory only. Every `welcome` carries a new one.
+   */
+  resume_token: string;
+  /**
+   * True when this answers `hello.resume`: `you.id` is the same as before. If `room` is
+   * the room named in `resume.room`, `chat` holds exactly the messages missed (append
+   * them); otherwise `chat` is the new room's history (replace, as for `room_changed`).
+   */
+  resumed?: boolean;
   room: RoomId;
   /** The meeting's rooms, as in `rooms`. */
   rooms: RoomInfo[];
@@ -564,6 +600,25 @@ export interface ServerPeerLeft {
   reason: PeerLeftReason;
 }
 
+/**
+ * Someone's connection in your room dropped. The hub holds their seat for the resume grace
+ * period: tear down the peer connection and show them as reconnecting. Either
+ * `peer_reconnected` or `peer_left {reason: "timeout"}` follows.
+ */
+export interface ServerPeerReconnecting {
+  type: "peer_reconnecting";
+  id: PeerId;
+}
+
+/**
+ * A reconnecting peer is back, with the same id, on a new connection: connect to it again
+ * as for `peer_joined`.
+ */
+export interface ServerPeerReconnected {
+  type: "peer_reconnected";
+  id: PeerId;
+}
+
 /** The request with this `id` was carried out. */
 export interface ServerAck {
   type: "ack";
@@ -601,6 +656,8 @@ export type ServerMessage =
   | ServerData
   | ServerPeerJoined
   | ServerPeerLeft
+  | ServerPeerReconnecting
+  | ServerPeerReconnected
   | ServerAck
   | ServerError;
 
@@ -625,6 +682,8 @@ export interface ServerMessageByType {
   data: ServerData;
   peer_joined: ServerPeerJoined;
   peer_left: ServerPeerLeft;
+  peer_reconnecting: ServerPeerReconnecting;
+  peer_reconnected: ServerPeerReconnected;
   ack: ServerAck;
   error: ServerError;
 }

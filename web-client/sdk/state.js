@@ -2,7 +2,11 @@
 //
 // `MeetingState.handle(message)` applies one server message and says what follows from it: the
 // events to give the app, and which peer connections to open or close (the WebRTC mesh always
-// matches the people in our current room). `Requests` pairs request ids with `ack` / `error`.
+// matches the people in our current room). It also keeps what moderation shows (the waiting
+// room, raised hands, the lock, the audit feed, who stepped out, everyone's microphone and
+// camera) and what resuming after a drop needs: the resume token, the last chat id, and the rule
+// that a resumed welcome appends the missed chat or replaces the log, so each message reaches the
+// app once. `Requests` pairs request ids with `ack` / `error`.
 
 import { mediaStateOf } from './wire.js';
 
@@ -18,6 +22,32 @@ import { mediaStateOf } from './wire.js';
 /**
  * The room we are in.
  * @typedef {{id: RoomId, name: string, topic: string | null}} CurrentRoom
+ */
+
+/**
+ * One moderator action, as hosts and cohosts see it.
+ * @typedef {{by: PeerId, action: string, subject: PeerId | null, ts: number, on: boolean | null}} AuditEntry
+ *   `on`: for `lock` and `set_lobby`, which way (the hub's `audit` does not say; its `locked` or
+ *   `lobby` just before it does); null for other actions
+ */
+
+/** @typedef {{audio: boolean, video: boolean}} MediaState */
+
+/**
+ * Audit entries kept for the app (the newest): a feed to glance at, not a record — the hub's
+ * audit log is the record.
+ */
+export const AUDIT_KEEP = 200;
+
+/**
+ * Chat ids remembered to drop repeats. The hub repeats none on resume; this is the SDK's own
+ * guarantee to the app, and a repeat could only be recent.
+ */
+const SEEN_CHAT_KEEP = 2000;
+
+/**
+ * What `hello.resume` says.
+ * @typedef {{token: string, room: RoomId, last_chat: number}} ResumeRequest
  */
 
 /**
@@ -54,6 +84,76 @@ export class MeetingState {
     this.chat = [];
     /** @type {IceServer[]} */
     this.iceServers = [];
+    /** While the waiting room holds us: who the hub says we are. @type {Peer | null} */
+    this.waitingAs = null;
+    /** Hosts and cohosts: the waiting room. @type {{enabled: boolean, waiting: Peer[]}} */
+    this.lobby = { enabled: false, waiting: [] };
+    /** Hosts and cohosts: raised hands, first raised first. @type {PeerId[]} */
+    this.hands = [];
+    /**
+     * Our own hand. The hub tells only moderators about hands, so this is what we asked for;
+     * a new seat (a fresh welcome) starts with the hand down.
+     */
+    this.handRaised = false;
+    this.locked = false;
+    /** Hosts and cohosts: recent moderator actions, oldest first. @type {AuditEntry[]} */
+    this.audit = [];
+    /** Microphone and camera of people in our room, as they last said. @type {Map<PeerId, MediaState>} */
+    this.media = new Map();
+    /**
+     * People who left our room for a private conversation with a host (`stepped_out`), until
+     * they come back or we change rooms.
+     * @type {Map<PeerId, Peer>}
+     */
+    this.steppedOut = new Map();
+    /**
+     * Whether a room list arrived since we last changed rooms. A pull-aside room is in no list,
+     * but neither is a new breakout until its list arrives just after `room_changed`.
+     */
+    this.roomListed = true;
+    /**
+     * The latest welcome's `resume_token`. A secret: in memory only, never stored or logged.
+     * @type {string | null}
+     */
+    this.resumeToken = null;
+    /** The highest chat id received (`hello.resume.last_chat`). */
+    this.lastChat = 0;
+    /** Ids of chat messages the app has had, oldest first (bounded). @type {Set<number>} */
+    this.seenChat = new Set();
+    /** The room our pending `hello.resume` named, until its answer. @type {RoomId | null} */
+    this.resumeRoom = null;
+  }
+
+  /**
+   * What to put in `hello.resume` now (null: nothing to resume, send a plain hello), and note
+   * the room it names: the answer's chat is appended only if it names the same room.
+   * @returns {ResumeRequest | null}
+   */
+  resumeRequest() {
+    if (this.resumeToken == null || this.you == null) {
+      this.resumeRoom = null;
+      return null;
+    }
+    this.resumeRoom = this.room.id;
+    return { token: this.resumeToken, room: this.room.id, last_chat: this.lastChat };
+  }
+
+  /** The hub refused our resume (or we will not ask): the next hello joins afresh. */
+  forgetResume() {
+    this.resumeToken = null;
+    this.resumeRoom = null;
+  }
+
+  /** @param {ChatMessage} msg @returns {boolean} false when the app already had it */
+  noteChat(msg) {
+    if (this.seenChat.has(msg.id)) return false;
+    this.seenChat.add(msg.id);
+    if (this.seenChat.size > SEEN_CHAT_KEEP) {
+      const oldest = this.seenChat.values().next().value;
+      if (oldest !== undefined) this.seenChat.delete(oldest);
+    }
+    if (msg.id > this.lastChat) this.lastChat = msg.id;
+    return true;
   }
 
   /** Everyone else in our room, in id order. */
@@ -72,6 +172,30 @@ export class MeetingState {
     return this.rooms.find((r) => r.members.includes(id))?.id ?? null;
   }
 
+  /** Everyone we know of by id: their name and current role, also in other rooms. @param {PeerId} id */
+  person(id) {
+    if (this.you && id === this.you.id) return this.you;
+    return this.directory.get(id) ?? null;
+  }
+
+  /**
+   * True in a host's pull-aside room: the hub lists it in no `rooms`, so a room that the
+   * latest list (sent after we moved) leaves out is one.
+   */
+  inPrivateRoom() {
+    return this.roomListed && this.room.id !== 'main' && !this.rooms.some((r) => r.id === this.room.id);
+  }
+
+  /** What `id` last said about their microphone and camera (on, until told otherwise). @param {PeerId} id */
+  mediaOf(id) {
+    return { ...(this.media.get(id) ?? { audio: true, video: true }) };
+  }
+
+  /** People who stepped out of our room, in id order. */
+  steppedOutList() {
+    return [...this.steppedOut.values()].sort((a, b) => a.id - b.id);
+  }
+
   /** @param {Peer} p */
   remember(p) {
     this.directory.set(p.id, p);
@@ -87,25 +211,70 @@ export class MeetingState {
     const out = { events: [], connect: [], disconnect: [] };
     switch (msg.type) {
       case 'welcome': {
+        // A resumed welcome keeps our seat (same id, role, hand); its chat is what we missed if
+        // it names the room our resume named, else the room's history (we were moved meanwhile).
+        const resumed = msg.resumed === true && this.you != null && msg.you.id === this.you.id;
+        const appendChat = resumed && msg.room === this.resumeRoom;
+        const movedMeanwhile = resumed && msg.room !== this.room.id;
+        this.resumeRoom = null;
+        this.resumeToken = msg.resume_token ?? null;
         this.you = msg.you;
         this.meeting = msg.meeting;
         this.iceServers = msg.ice_servers;
+        this.waitingAs = null;
         this.setRooms(msg.rooms, msg.closes_at ?? null, msg.choosing);
+        this.roomListed = true;
         const info = this.rooms.find((r) => r.id === msg.room);
-        this.room = { id: msg.room, name: info?.name ?? msg.room, topic: info?.topic ?? null };
+        // A private room is in no list; the hub names it.
+        this.room = { id: msg.room, name: info?.name ?? (msg.room === 'main' ? 'Main room' : 'Private conversation'), topic: info?.topic ?? null };
+        // Every peer connection is made anew (after a drop they are all gone anyway).
         this.disconnectAll(out);
+        if (!resumed) {
+          // A new seat: the hub has no hand of ours. What moderators were told belongs to the
+          // old seat (after a hub restart its ids even name other people); the hub tells again
+          // as things change.
+          this.handRaised = false;
+          this.hands = [];
+          this.audit = [];
+          this.lobby = { enabled: false, waiting: [] };
+          this.locked = false;
+          this.media.clear();
+          this.seenChat.clear();
+          this.lastChat = 0;
+        }
+        this.steppedOut.clear();
         for (const p of msg.peers) {
           this.peers.set(p.id, p);
           this.remember(p);
-          out.connect.push(p);
+          // Someone whose seat is held has no connection to negotiate with: `peer_reconnected`.
+          if (!p.reconnecting) out.connect.push(p);
         }
-        this.chat = [...msg.chat];
+        for (const id of this.media.keys()) if (!this.peers.has(id)) this.media.delete(id);
+        /** @type {ChatMessage[]} missed messages to give the app as `chat` events */
+        const missed = [];
+        if (appendChat) {
+          for (const m of msg.chat) {
+            if (!this.noteChat(m)) continue;
+            if (m.to == null) this.chat.push(m);
+            missed.push(m);
+          }
+        } else {
+          this.chat = msg.chat.filter((m) => m.to == null);
+          for (const m of msg.chat) {
+            // The history replaces the log; private messages in a resumed welcome were missed.
+            if (this.noteChat(m) && m.to != null && resumed) missed.push(m);
+          }
+        }
         out.events.push(['welcome', {
           you: msg.you, meeting: msg.meeting, room: { ...this.room }, peers: this.peerList(),
-          chat: [...this.chat],
+          chat: [...this.chat], resumed,
         }]);
+        if (movedMeanwhile || (resumed && !appendChat)) {
+          out.events.push(['room-changed', { room: { ...this.room }, peers: this.peerList(), chat: [...this.chat] }]);
+        }
         out.events.push(['rooms', this.roomsDetail()]);
         out.events.push(['peers', { peers: this.peerList() }]);
+        for (const m of missed) out.events.push(['chat', { message: m, private: m.to != null }]);
         break;
       }
       case 'room_changed': {
@@ -119,11 +288,19 @@ export class MeetingState {
         }
         for (const p of others) {
           this.remember(p);
-          if (!this.peers.has(p.id)) out.connect.push(p);
+          if (p.reconnecting) {
+            if (this.peers.has(p.id)) out.disconnect.push(p.id);
+          } else if (!this.peers.has(p.id)) {
+            out.connect.push(p);
+          }
         }
         this.peers = next;
+        for (const id of this.media.keys()) if (!next.has(id)) this.media.delete(id);
+        this.steppedOut.clear();
         this.room = { id: msg.room, name: msg.name, topic: msg.topic ?? null };
+        this.roomListed = false;
         this.chat = [...msg.chat];
+        for (const m of msg.chat) this.noteChat(m);
         out.events.push(['room-changed', {
           room: { ...this.room }, peers: this.peerList(), chat: [...this.chat],
         }]);
@@ -132,6 +309,7 @@ export class MeetingState {
       }
       case 'rooms': {
         this.setRooms(msg.rooms, msg.closes_at ?? null, msg.choosing);
+        this.roomListed = true;
         const info = this.rooms.find((r) => r.id === this.room.id);
         if (info) this.room = { id: info.id, name: info.name, topic: info.topic ?? null };
         out.events.push(['rooms', this.roomsDetail()]);
@@ -140,7 +318,10 @@ export class MeetingState {
       case 'peer_joined': {
         this.peers.set(msg.peer.id, msg.peer);
         this.remember(msg.peer);
-        out.connect.push(msg.peer);
+        // A new connection (or someone back from a private conversation) says its media anew.
+        this.media.delete(msg.peer.id);
+        this.steppedOut.delete(msg.peer.id);
+        if (!msg.peer.reconnecting) out.connect.push(msg.peer);
         out.events.push(['peer-joined', { peer: msg.peer }]);
         out.events.push(['peers', { peers: this.peerList() }]);
         this.syncOwnRoom(out);
@@ -149,6 +330,9 @@ export class MeetingState {
       case 'peer_left': {
         const peer = this.peers.get(msg.id) ?? this.directory.get(msg.id) ?? null;
         this.peers.delete(msg.id);
+        this.media.delete(msg.id);
+        if (msg.reason === 'stepped_out' && peer) this.steppedOut.set(msg.id, peer);
+        else this.steppedOut.delete(msg.id);
         out.disconnect.push(msg.id);
         out.events.push(['peer-left', { id: msg.id, reason: msg.reason, peer }]);
         out.events.push(['peers', { peers: this.peerList() }]);
@@ -161,6 +345,7 @@ export class MeetingState {
         const message = {
           id: msg.id, seq: msg.seq, room: msg.room, from: msg.from, text: msg.text, ts: msg.ts,
         };
+        if (!this.noteChat(message)) break;
         if (isPrivate) message.to = msg.to;
         else if (msg.room === this.room.id) this.chat.push(message);
         out.events.push(['chat', { message, private: isPrivate }]);
@@ -182,40 +367,85 @@ export class MeetingState {
       case 'signal':
         out.signal = { from: msg.from, data: msg.data };
         break;
+      case 'peer_reconnecting': {
+        // Their connection dropped; the hub holds their seat. They stay on the roster, marked,
+        // and the peer connection goes (it would only fail).
+        const peer = this.peers.get(msg.id);
+        if (!peer) break;
+        const held = { ...peer, reconnecting: true };
+        this.peers.set(msg.id, held);
+        this.remember(held);
+        out.disconnect.push(msg.id);
+        out.events.push(['peer-reconnecting', { id: msg.id, peer: held }]);
+        out.events.push(['peers', { peers: this.peerList() }]);
+        break;
+      }
+      case 'peer_reconnected': {
+        // Back with the same id on a new connection: a fresh peer connection, as for a join.
+        const peer = this.peers.get(msg.id);
+        if (!peer) break;
+        const back = { ...peer };
+        delete back.reconnecting;
+        this.peers.set(msg.id, back);
+        this.remember(back);
+        out.disconnect.push(msg.id);
+        out.connect.push(back);
+        out.events.push(['peer-reconnected', { id: msg.id, peer: back }]);
+        out.events.push(['peers', { peers: this.peerList() }]);
+        break;
+      }
       case 'peer_updated': {
         // A role change (promotion, demotion, host handover), possibly our own.
         this.remember(msg.peer);
         if (this.peers.has(msg.peer.id)) this.peers.set(msg.peer.id, msg.peer);
-        if (this.you && this.you.id === msg.peer.id) this.you = { ...this.you, role: msg.peer.role };
+        if (this.steppedOut.has(msg.peer.id)) this.steppedOut.set(msg.peer.id, msg.peer);
+        if (this.you && this.you.id === msg.peer.id) {
+          this.you = { ...this.you, role: msg.peer.role };
+          // Observers have no hand (the hub drops it), and moderators' lists start over.
+          if (msg.peer.role === 'observer') this.handRaised = false;
+        }
         out.events.push(['peer-updated', { peer: msg.peer }]);
         out.events.push(['peers', { peers: this.peerList() }]);
         break;
       }
       case 'waiting':
         // The waiting room: `welcome` follows when a host lets us in.
+        this.waitingAs = msg.you;
         out.events.push(['waiting', { you: msg.you, meeting: msg.meeting }]);
         break;
       case 'lobby':
-        out.events.push(['lobby', { enabled: msg.enabled, waiting: msg.waiting }]);
+        this.lobby = { enabled: msg.enabled, waiting: [...msg.waiting] };
+        for (const p of msg.waiting) this.remember(p);
+        out.events.push(['lobby', { enabled: msg.enabled, waiting: [...msg.waiting] }]);
         break;
       case 'peer_media':
-        out.events.push(['peer-media', { id: msg.id, audio: msg.audio, video: msg.video }]);
+        this.setMedia(msg.id, { audio: msg.audio, video: msg.video }, out);
         break;
       case 'mute_requested':
         out.events.push(['mute-requested', { by: msg.by, name: this.nameOf(msg.by), audio: msg.audio, video: msg.video }]);
         break;
       case 'hands':
-        out.events.push(['hands', { queue: msg.queue }]);
+        this.hands = [...msg.queue];
+        out.events.push(['hands', { queue: [...msg.queue] }]);
         break;
       case 'locked':
+        this.locked = msg.locked;
         out.events.push(['locked', { locked: msg.locked, by: msg.by }]);
         break;
-      case 'audit':
-        out.events.push(['audit', { by: msg.by, action: msg.action, subject: msg.subject ?? null, ts: msg.ts }]);
+      case 'audit': {
+        const on = msg.action === 'lock' ? this.locked : msg.action === 'set_lobby' ? this.lobby.enabled : null;
+        /** @type {AuditEntry} */
+        const entry = { by: msg.by, action: msg.action, subject: msg.subject ?? null, ts: msg.ts, on };
+        this.audit.push(entry);
+        if (this.audit.length > AUDIT_KEEP) this.audit.splice(0, this.audit.length - AUDIT_KEEP);
+        out.events.push(['audit', { ...entry }]);
         break;
+      }
       case 'data': {
+        // Media state also comes as app data: to one newcomer (`media_state` has no `to`), and
+        // from SDKs older than `media_state`.
         const media = mediaStateOf(msg.payload);
-        if (media) out.events.push(['peer-media', { id: msg.from, ...media }]);
+        if (media) this.setMedia(msg.from, media, out);
         else out.events.push(['data', { from: msg.from, payload: msg.payload, private: msg.to != null }]);
         break;
       }
@@ -223,7 +453,10 @@ export class MeetingState {
         out.answer = { ref: msg.ref };
         break;
       case 'error':
-        if (msg.ref != null) {
+        if (msg.code === 'resume_expired' && msg.ref == null) {
+          // The SDK's own business: close 4106 follows and it joins afresh at once.
+          this.forgetResume();
+        } else if (msg.ref != null) {
           out.answer = { ref: msg.ref, error: { code: msg.code, message: msg.message } };
         } else {
           out.events.push(['error', { code: msg.code, message: msg.message }]);
@@ -234,6 +467,12 @@ export class MeetingState {
         break;
     }
     return out;
+  }
+
+  /** @param {PeerId} id @param {MediaState} media @param {Outcome} out */
+  setMedia(id, media, out) {
+    if (this.peers.has(id)) this.media.set(id, { ...media });
+    out.events.push(['peer-media', { id, ...media }]);
   }
 
   /** @param {RoomInfo[]} rooms @param {number | null} closesAt @param {boolean} choosing */

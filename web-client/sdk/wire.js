@@ -78,12 +78,22 @@ export const CLOSE_REASONS = /** @type {Record<number, string>} */ ({
   4003: 'protocol_violation',
   4004: 'meeting_full',
   4005: 'flood',
+  4006: 'token_expired',
+  4007: 'replaced',
+  4008: 'removed',
+  4009: 'meeting_ended',
+  4010: 'meeting_locked',
+  4011: 'denied',
   4101: 'hello_timeout',
   4102: 'slow_consumer',
   4103: 'ping_timeout',
   4104: 'server_full',
   4105: 'internal',
+  4106: 'resume_expired',
 });
+
+/** Close code of a refused `hello.resume`: reconnect at once, without `resume`. */
+export const RESUME_EXPIRED = 4106;
 
 /**
  * Delay before reconnect attempt `attempt` (1-based): 1 s, 2 s, 4 s … capped at 30 s, with up to

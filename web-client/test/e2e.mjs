@@ -1,14 +1,18 @@
 #!/usr/bin/env node
 // End-to-end: the real hub binary, Debian's Chromium (headless, fake camera and microphone), real
-// WebRTC between four pages, driven through the reference UI.
+// WebRTC between four pages (and a few more for a while), driven through the reference UI:
+// joining, media, chat, breakouts, a hub restart, an observer, then moderation (waiting room,
+// hands, mute requests, pull aside, lock, remove, deny, end) and a network drop that one page
+// resumes from, through a TCP proxy the test cuts.
 //
 //   HUDDLE_BIN=/path/to/huddle node web-client/test/e2e.mjs
 //
 // Meant to run inside a loopback-only network namespace (see scripts/test-web) so that every
-// packet stays on 127.0.0.1. Screenshots of the host's page go to test-artifacts/ at the repo
-// root. Tokens, chat text and SDP are never printed.
+// packet stays on 127.0.0.1. Screenshots go to test-artifacts/ at the repo root. Tokens, chat
+// text and SDP are never printed.
 
 import { spawn } from 'node:child_process';
+import { createServer, connect } from 'node:net';
 import { mkdirSync, writeFileSync, createWriteStream } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -114,6 +118,52 @@ async function startHub(port = 0, logName = 'hub.log') {
   const base = new URL(links[0].url).origin;
   if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(base)) throw new Error(`the hub is not on loopback: ${base}`);
   return { base, links, stop };
+}
+
+/**
+ * A TCP proxy on 127.0.0.1 in front of the hub, for one page: `cut()` is its network going away
+ * (open connections die without a goodbye; new ones hang, as packets would), `restore()` brings
+ * it back and lets the waiting connections through.
+ */
+async function startProxy(targetPort) {
+  const open = new Set();
+  let pending = [];
+  let down = false;
+  const relay = (client) => {
+    const upstream = connect(targetPort, '127.0.0.1');
+    const pair = [client, upstream];
+    for (const s of pair) {
+      open.add(s);
+      s.on('error', () => {});
+      s.on('close', () => { for (const t of pair) { open.delete(t); t.destroy(); } });
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+  };
+  // Paused on connect: while the network is down, what the page sends waits unread.
+  const server = createServer({ pauseOnConnect: true }, (client) => {
+    if (down) {
+      client.on('error', () => {});
+      pending.push(client);
+    } else relay(client);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(async () => {
+    for (const s of [...open, ...pending]) s.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  });
+  return {
+    base: `http://127.0.0.1:${server.address().port}`,
+    cut() {
+      down = true;
+      for (const s of open) s.destroy();
+    },
+    restore() {
+      down = false;
+      for (const client of pending.splice(0)) if (!client.destroyed) relay(client);
+      pending = [];
+    },
+  };
 }
 
 /** A token from `huddle token`, signed with this run's key (printed nowhere). */
@@ -223,6 +273,13 @@ async function screenshot(page, name) {
   const tile = page.locator('#grid .tile:not(.self) video').first();
   const tileBuf = await tile.screenshot();
   assertNotBlank(`${name} (remote video tile)`, tileBuf, { minColours: 20, maxTop: 0.9 });
+}
+
+/** A full-page screenshot that must not be blank (for pages without a remote video tile). */
+async function snap(page, name) {
+  const buf = await page.screenshot({ fullPage: true });
+  writeFileSync(join(artifacts, name), buf);
+  assertNotBlank(name, buf);
 }
 
 // ---- pages ----
@@ -505,14 +562,15 @@ async function main() {
     if (errors.length > 0) throw new Error(errors.join('\n'));
   });
 
-  await check('when the hub restarts, every page reconnects (fresh hello, same token) and the mesh comes back', async () => {
+  await check('when the hub restarts, every page reconnects (the new hub refuses the resume: 4106, then a fresh hello) and the mesh comes back', async () => {
     const reconnecting = (p) => hook(p.page, () => window.huddleTest.banners().some((b) => b.includes('reconnecting')));
     await hub.stop(); // going away: close 1001, reconnectable
     for (const p of [host, alex, sam]) await until(`${p.name} to say it is reconnecting`, () => reconnecting(p), Boolean);
     const port = new URL(base).port;
     await startHub(Number(port), 'hub-restarted.log');
     for (const p of [host, alex, sam]) {
-      await until(`${p.name} to be welcomed again`, () => hook(p.page, () => window.huddleTest.joined()), Boolean);
+      await until(`${p.name} to be welcomed again, as a new seat`, () => hook(p.page, () => [window.huddleTest.joined(), window.huddleTest.lastResumed()]),
+        ([joined, resumed]) => joined && resumed === false);
       await expectVideoFrom(p, others(p));
     }
     await screenshot(host.page, '05-reconnected.png');
@@ -540,7 +598,154 @@ async function main() {
     if (!mic) throw new Error('the observer page offers a microphone button');
   });
 
-  const pageErrors = [...everyone, ...(observer ? [observer] : []), ...(embed ? [embed] : [])].flatMap((p) => p.errors.map((e) => `${p.name}: ${e}`));
+  // ---- moderation: waiting room, hands, mute requests, pull aside, lock, remove, end ----
+  const meetingPeople = [host, alex, sam];
+  let casey = null;
+  // Casey's page reaches the hub through a proxy whose network the resume check cuts.
+  const proxy = await startProxy(Number(new URL(base).port));
+  await check('the waiting room holds a newcomer on a waiting screen until the host admits them', async () => {
+    await observer?.page.context().close(); // fewer pages on a small machine
+    const lobbyToggle = host.page.getByLabel('Hold new arrivals in the waiting room');
+    await lobbyToggle.check();
+    const token = await mintToken({ role: 'participant', sub: 'casey1', name: 'Casey' });
+    const context = await browser.newContext({ viewport: { width: 900, height: 700 } });
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    page.on('console', (msg) => { if (msg.type() === 'error') errors.push(msg.text()); });
+    casey = { name: 'Casey', page, errors };
+    await page.goto(`${proxy.base}/?video=320x240#token=${token}`);
+    await page.getByRole('button', { name: 'Join' }).click();
+    await page.getByRole('heading', { name: 'Waiting for the host to let you in' }).waitFor();
+    await until('the host to see Casey waiting', () => hook(host.page, () => window.huddleTest.lobby()), (l) => l.join() === 'Casey');
+    await until('the host\'s page to say someone is waiting', () => hook(host.page, () => window.huddleTest.banners()),
+      (b) => b.some((t) => t.includes('Casey is waiting to join')));
+    await snap(page, '06-waiting-room.png');
+    await screenshot(host.page, '07-lobby.png');
+    await host.page.getByRole('button', { name: 'Admit — Casey' }).click();
+    await until('Casey to be let in', () => hook(page, () => window.huddleTest.joined() && !window.huddleTest.waiting()), Boolean);
+    await expectVideoFrom(casey, meetingPeople.map((p) => p.name));
+    await lobbyToggle.uncheck();
+    await until('the host\'s lobby list to be empty', () => hook(host.page, () => window.huddleTest.lobby()), (l) => l.length === 0);
+  });
+  meetingPeople.push(casey);
+  const tileBadges = (p, name) => hook(p.page, () => window.huddleTest.tileState()).then((t) => t.find((x) => x.name === name)?.badges ?? []);
+  const activity = () => hook(host.page, () => window.huddleTest.activity());
+  const openActions = (name) => host.page.locator(`#roster summary[aria-label="Actions for ${name}"]`).click();
+
+  await check('a raised hand shows in the host\'s queue and on the tile; lowering it takes it out', async () => {
+    await alex.page.getByRole('button', { name: 'Raise hand' }).click();
+    await until('the host to see Alex in the hand queue', () => hook(host.page, () => window.huddleTest.hands()), (q) => q.join() === 'Alex');
+    await until('Alex\'s tile on the host\'s page to show the hand', () => tileBadges(host, 'Alex'), (b) => b.includes('Hand raised'));
+    await alex.page.getByRole('button', { name: 'Lower hand' }).click();
+    await until('the hand queue to be empty', () => hook(host.page, () => window.huddleTest.hands()), (q) => q.length === 0);
+  });
+
+  await check('the host asks Alex to mute: Alex is told and muted, the host sees it, the activity feed says so', async () => {
+    await openActions('Alex');
+    await host.page.getByRole('button', { name: 'Ask to mute microphone — Alex' }).click();
+    await until('Alex to be told', () => hook(alex.page, () => window.huddleTest.banners()),
+      (b) => b.some((t) => t.includes('Dr. Rivera asked you to turn off your microphone')));
+    await alex.page.getByRole('button', { name: 'Unmute microphone' }).waitFor();
+    for (const p of [host, sam, casey]) await until(`${p.name} to show Alex muted`, () => tileBadges(p, 'Alex'), (b) => b.includes('Muted'));
+    await until('the host\'s roster to show Alex muted', () => hook(host.page, () => window.huddleTest.roster().main ?? []),
+      (r) => r.some((e) => e.name === 'Alex' && e.badges.includes('Muted')));
+    await until('the activity feed to list it', activity, (a) => a.some((t) => t.includes('You asked Alex to mute')));
+    await alex.page.getByRole('button', { name: 'Unmute microphone' }).click();
+    await until('the host to show Alex unmuted', () => tileBadges(host, 'Alex'), (b) => !b.includes('Muted'));
+  });
+
+  await check('pulling Sam aside: the others see both "stepped out"; ending it brings them back', async () => {
+    await openActions('Sam');
+    await host.page.getByRole('button', { name: 'Talk privately (pull aside) — Sam' }).click();
+    for (const p of [alex, casey]) {
+      await until(`${p.name} to show Dr. Rivera and Sam as stepped out`, () => hook(p.page, () => window.huddleTest.steppedOut()),
+        (s) => [...s].sort().join() === 'Dr. Rivera,Sam');
+    }
+    await until('the host to be in the private conversation', () => hook(host.page, () => window.huddleTest.roomName()), (n) => n === 'Private conversation');
+    await expectVideoFrom(host, [sam.name]);
+    await screenshot(alex.page, '08-stepped-out.png');
+    await screenshot(host.page, '09-private-conversation.png');
+    await host.page.getByRole('button', { name: 'End private conversation' }).click();
+    for (const p of [alex, casey]) {
+      await until(`${p.name} to show no one stepped out`, () => hook(p.page, () => window.huddleTest.steppedOut()), (s) => s.length === 0);
+    }
+    await expectVideoFrom(alex, [host.name, sam.name, casey.name]);
+    await until('the activity feed to list it', activity, (a) => a.some((t) => t.includes('You started a private conversation')));
+  });
+
+  await check('locking the meeting shows a notice to everyone; unlocking clears it', async () => {
+    const locked = (p) => hook(p.page, () => window.huddleTest.banners().some((b) => b.includes('This meeting is locked')));
+    await host.page.getByRole('button', { name: 'Lock meeting' }).click();
+    for (const p of meetingPeople) await until(`${p.name} to show the lock`, () => locked(p), Boolean);
+    await host.page.getByRole('button', { name: 'Unlock meeting' }).click();
+    for (const p of meetingPeople) await until(`${p.name} to show it unlocked`, () => locked(p), (v) => v === false);
+  });
+
+  const say = async (p, text) => {
+    await p.page.getByLabel('Message', { exact: true }).fill(text);
+    await p.page.getByRole('button', { name: 'Send' }).click();
+  };
+  await check('Casey\'s network drops: the page resumes with the same peer id, the others see "reconnecting…" then Casey back, and chat sent meanwhile arrives once', async () => {
+    const myId = () => hook(casey.page, () => window.huddleTest.me()?.id ?? null);
+    const idBefore = await myId();
+    await say(alex, `Before the drop ${nonce}`);
+    await until('Casey to get the message before the drop', () => chatOf(casey),
+      (l) => l.some((m) => m.text === `Before the drop ${nonce}`), { show: (l) => `${l.length} messages` });
+    proxy.cut();
+    await until('Casey\'s page to say the connection is lost', () => hook(casey.page, () => window.huddleTest.banners()),
+      (b) => b.some((t) => t.includes('Connection lost — reconnecting')));
+    for (const p of [host, alex]) await until(`${p.name} to show Casey reconnecting`, () => tileBadges(p, 'Casey'), (b) => b.includes('Reconnecting…'));
+    await until('the host\'s roster to show Casey reconnecting', () => hook(host.page, () => window.huddleTest.roster().main ?? []),
+      (r) => r.some((e) => e.name === 'Casey' && e.badges.includes('Reconnecting…')));
+    await say(alex, `During the drop ${nonce}`);
+    await until('the host to get the message sent during the drop', () => chatOf(host),
+      (l) => l.some((m) => m.text === `During the drop ${nonce}`), { show: (l) => `${l.length} messages` });
+    await screenshot(host.page, '10-peer-reconnecting.png');
+    await snap(casey.page, '11-connection-lost.png');
+    proxy.restore();
+    await until('Casey to be back, resumed', () => hook(casey.page, () => [window.huddleTest.joined(), window.huddleTest.lastResumed()]),
+      ([joined, resumed]) => joined && resumed === true);
+    const idAfter = await myId();
+    if (idAfter !== idBefore) throw new Error(`Casey came back as peer ${idAfter}, not ${idBefore}`);
+    const log = await until('Casey to have the message sent during the drop', () => chatOf(casey),
+      (l) => l.some((m) => m.text === `During the drop ${nonce}`), { show: (l) => `${l.length} messages` });
+    for (const [when, text] of [['before', `Before the drop ${nonce}`], ['during', `During the drop ${nonce}`]]) {
+      const n = log.filter((m) => m.text === text).length;
+      if (n !== 1) throw new Error(`Casey has the message sent ${when} the drop ${n} times, not once`);
+    }
+    await until('Casey\'s banner to go', () => hook(casey.page, () => window.huddleTest.banners()), (b) => !b.some((t) => t.includes('Connection lost')));
+    for (const p of [host, alex]) await until(`${p.name} to show Casey back`, () => tileBadges(p, 'Casey'), (b) => !b.includes('Reconnecting…'));
+    await expectVideoFrom(casey, [host.name, alex.name, sam.name]);
+    await expectVideoFrom(host, [alex.name, sam.name, casey.name]);
+  });
+
+  await check('the host removes Casey after confirming; a second try waits and is turned away, each with a clear message', async () => {
+    await openActions('Casey');
+    await host.page.getByRole('button', { name: 'Remove — Casey' }).click();
+    const confirm = host.page.getByRole('dialog');
+    await confirm.getByText('Remove Casey from the meeting?').waitFor();
+    await confirm.getByRole('button', { name: 'Remove' }).click();
+    await until('Casey to be told', () => hook(casey.page, () => window.huddleTest.ended()), (t) => t.includes('A host removed you'));
+    await until('the host\'s grid to drop Casey', () => hook(host.page, () => window.huddleTest.tiles()), (t) => !t.includes('Casey'));
+    await host.page.getByLabel('Hold new arrivals in the waiting room').check();
+    await casey.page.getByRole('button', { name: 'Join again' }).click();
+    await casey.page.getByRole('button', { name: 'Join' }).click();
+    await casey.page.getByRole('heading', { name: 'Waiting for the host to let you in' }).waitFor();
+    await host.page.getByRole('button', { name: 'Deny — Casey' }).click();
+    await until('Casey to be told', () => hook(casey.page, () => window.huddleTest.ended()), (t) => t.includes('did not let you in'));
+    await host.page.getByLabel('Hold new arrivals in the waiting room').uncheck();
+  });
+
+  await check('"End meeting for all" (confirmed) ends it on every page', async () => {
+    await host.page.getByRole('button', { name: 'End meeting for all' }).click();
+    await host.page.getByRole('dialog').getByRole('button', { name: 'End meeting for all' }).click();
+    for (const p of [host, alex, sam]) {
+      await until(`${p.name} to show the meeting ended`, () => hook(p.page, () => window.huddleTest.ended()), (t) => t.includes('meeting has ended'));
+    }
+  });
+
+  const pageErrors = [...everyone, ...(observer ? [observer] : []), ...(embed ? [embed] : []), ...(casey ? [casey] : [])].flatMap((p) => p.errors.map((e) => `${p.name}: ${e}`));
   await check('no page errors in any page', async () => {
     if (pageErrors.length > 0) throw new Error(pageErrors.slice(0, 10).join('\n'));
   });

@@ -91,3 +91,31 @@ test('protocol.d.ts declares every message of both directions', () => {
     }
   }
 });
+
+test('the moderation methods send valid client frames', async () => {
+  const { validate } = validator('client');
+  // A Meeting with a stub socket: just enough to capture what the methods send.
+  globalThis.WebSocket ??= /** @type {any} */ ({ OPEN: 1 });
+  const { Meeting } = await import('../../sdk/huddle.js');
+  const m = new Meeting({ token: 'x.y.z' });
+  const sent = [];
+  m.ws = /** @type {any} */ ({ readyState: 1, send: (text) => sent.push(JSON.parse(text)) });
+  m.joined = true;
+  const calls = [
+    () => m.remove(9), () => m.remove(9, { ban: true }), () => m.endMeeting(),
+    () => m.requestMute(9), () => m.requestMute(9, { audio: false, video: true }),
+    () => m.lock(), () => m.lock(false), () => m.setLobby(true), () => m.admit(), () => m.admit(12),
+    () => m.deny(12), () => m.setRole(8, 'cohost'), () => m.transferHost(8), () => m.pullAside(9),
+    () => m.endAside(), () => m.raiseHand(), () => m.raiseHand(false),
+  ];
+  for (const call of calls) call().catch(() => {});
+  const types = sent.map((f) => f.type);
+  assert.deepEqual(types, ['remove', 'remove', 'end_meeting', 'request_mute', 'request_mute', 'lock', 'lock',
+    'set_lobby', 'admit', 'admit', 'deny', 'set_role', 'transfer_host', 'pull_aside', 'end_aside', 'raise_hand', 'raise_hand']);
+  for (const f of sent) assert.ok(validate(f), `${JSON.stringify(f)}: ${JSON.stringify(validate.errors)}`);
+  assert.equal(sent[1].ban, true);
+  assert.equal(sent[8].peer, undefined, 'admit without a peer admits everyone');
+  assert.deepEqual([sent[4].audio, sent[4].video], [false, true]);
+  assert.equal(m.handRaised, false, 'raised, then lowered');
+  m.requests.failAll('done');
+});

@@ -1,0 +1,242 @@
+// Moderation for hosts and cohosts: the waiting room (on/off, admit, deny), the raised-hand
+// queue, lock and end-meeting, the activity feed, and what can be done to each person (ask to
+// mute, pull aside, roles, host handover, remove, ban). The roster is host.js's; it asks this
+// module for each person's badges and actions. The hub checks the role of every action anyway;
+// the UI only leaves out what would be refused.
+
+import { ask, byId, h } from './dom.js';
+
+/** @typedef {import('../sdk/huddle.js').Meeting} Meeting */
+/** @typedef {import('../sdk/huddle.js').AuditEntry} AuditEntry */
+/** @typedef {import('../sdk/protocol').PeerId} PeerId */
+
+/** Activity entries shown (the SDK keeps more). */
+const AUDIT_SHOWN = 50;
+
+export class Moderation {
+  /**
+   * @param {Meeting} meeting
+   * @param {(action: () => Promise<void>, done: string) => void} run carries out a request and
+   *   says how it went in the host panel
+   * @param {AbortSignal} signal ends the DOM listeners with the session
+   */
+  constructor(meeting, run, signal) {
+    this.meeting = meeting;
+    this.run = run;
+    this.lobbyToggle = byId('lobby-toggle', HTMLInputElement);
+    this.lobbyList = byId('lobby-list', HTMLUListElement);
+    this.admitAll = byId('admit-all', HTMLButtonElement);
+    this.lobbyBanner = byId('lobby-banner', HTMLParagraphElement);
+    this.handQueue = byId('hand-queue', HTMLOListElement);
+    this.handsEmpty = byId('hands-empty', HTMLParagraphElement);
+    this.lockToggle = byId('lock-toggle', HTMLButtonElement);
+    this.endButton = byId('end-meeting', HTMLButtonElement);
+    this.auditList = byId('audit-log', HTMLOListElement);
+    this.bind(signal);
+  }
+
+  /** @param {AbortSignal} signal */
+  bind(signal) {
+    const m = this.meeting;
+    /** @param {string} name @param {(detail: any) => void} fn */
+    const on = (name, fn) => m.addEventListener(name, (e) => fn(/** @type {CustomEvent} */ (e).detail), { signal });
+    on('welcome', () => this.render());
+    on('peer-updated', () => this.render());
+    on('lobby', () => this.renderLobby());
+    on('hands', () => this.renderHands());
+    on('locked', () => this.renderLock());
+    on('audit', () => this.renderAudit());
+
+    this.lobbyToggle.addEventListener('change', () => {
+      const enable = this.lobbyToggle.checked;
+      this.run(() => m.setLobby(enable), enable ? 'New arrivals now wait until you let them in.' : 'The waiting room is off; everyone waiting was let in.');
+    }, { signal });
+    this.admitAll.addEventListener('click', () => this.run(() => m.admit(), 'Everyone waiting was let in.'), { signal });
+    byId('lobby-banner-show', HTMLButtonElement).addEventListener('click', () => {
+      const heading = byId('lobby-heading', HTMLHeadingElement);
+      heading.scrollIntoView({ block: 'start' });
+      heading.focus();
+    }, { signal });
+    this.lockToggle.addEventListener('click', () => {
+      const lock = !m.locked;
+      this.run(() => m.lock(lock), lock ? 'Locked: no one new can join.' : 'Unlocked.');
+    }, { signal });
+    this.endButton.addEventListener('click', async () => {
+      if (await ask('End the meeting for everyone? Everyone is disconnected, in every room.', 'End meeting for all')) {
+        this.run(() => m.endMeeting(), 'The meeting has ended.');
+      }
+    }, { signal });
+  }
+
+  render() {
+    this.renderLobby();
+    this.renderHands();
+    this.renderLock();
+    this.renderAudit();
+  }
+
+  renderLobby() {
+    const m = this.meeting;
+    const { enabled, waiting } = m.lobby;
+    this.lobbyToggle.checked = enabled;
+    this.lobbyList.replaceChildren(...waiting.map((p) => h('li', { 'data-peer': String(p.id) },
+      h('span', { class: 'name' }, p.name),
+      h('button', {
+        type: 'button', class: 'primary', 'aria-label': `Admit — ${p.name}`,
+        onclick: () => this.run(() => m.admit(p.id), `${p.name} was let in.`),
+      }, 'Admit'),
+      h('button', {
+        type: 'button', 'aria-label': `Deny — ${p.name}`,
+        onclick: () => this.run(() => m.deny(p.id), `${p.name} was turned away.`),
+      }, 'Deny'))));
+    this.admitAll.hidden = waiting.length < 2;
+    byId('lobby-heading', HTMLHeadingElement).textContent = waiting.length > 0 ? `Waiting room (${waiting.length})` : 'Waiting room';
+    // Hosts mostly look at the video: say it above the grid too.
+    this.lobbyBanner.hidden = !m.isHost || waiting.length === 0;
+    byId('lobby-banner-text', HTMLSpanElement).textContent = waiting.length === 1
+      ? `${waiting[0].name} is waiting to join.` : `${waiting.length} people are waiting to join.`;
+  }
+
+  renderHands() {
+    const m = this.meeting;
+    const queue = m.hands;
+    this.handQueue.replaceChildren(...queue.map((id) => h('li', { 'data-peer': String(id) }, m.nameOf(id))));
+    this.handsEmpty.hidden = queue.length > 0;
+  }
+
+  renderLock() {
+    const locked = this.meeting.locked;
+    this.lockToggle.textContent = locked ? 'Unlock meeting' : 'Lock meeting';
+    this.lockToggle.setAttribute('aria-pressed', String(locked));
+  }
+
+  renderAudit() {
+    const m = this.meeting;
+    const entries = m.auditLog.slice(-AUDIT_SHOWN).reverse();
+    this.auditList.replaceChildren(...entries.map((e) => h('li', {},
+      h('time', { datetime: new Date(e.ts).toISOString() }, timeOfDay(e.ts)), ' ', auditText(e, m))));
+  }
+
+  /**
+   * What the roster shows next to a name: the role (participants need none), the hand, and
+   * microphone and camera where known (the hub tells only the same room).
+   * @param {PeerId} id
+   * @returns {HTMLElement[]}
+   */
+  badges(id) {
+    const m = this.meeting;
+    const role = m.person(id)?.role;
+    const items = [];
+    if (role && role !== 'participant') items.push(h('span', { class: `badge role ${role}` }, roleLabel(role)));
+    const hand = m.hands.indexOf(id);
+    if (hand >= 0) items.push(h('span', { class: 'badge hand', title: `Hand raised (${hand + 1} in the queue)` }, `Hand ${hand + 1}`));
+    const here = m.peers.find((p) => p.id === id);
+    if (here?.reconnecting) items.push(h('span', { class: 'badge reconnecting' }, 'Reconnecting…'));
+    if (here) {
+      const media = m.peerMedia(id);
+      if (!media.audio) items.push(h('span', { class: 'badge muted' }, 'Muted'));
+      if (!media.video) items.push(h('span', { class: 'badge camera-off' }, 'Camera off'));
+    }
+    return items;
+  }
+
+  /**
+   * The actions menu for one person (null for yourself). A `details` element: keyboard and
+   * screen-reader friendly with no menu code.
+   * @param {PeerId} id
+   */
+  actions(id) {
+    const m = this.meeting;
+    const me = m.you;
+    const person = m.person(id);
+    if (!me || id === me.id || !person) return null;
+    const name = person.name;
+    const iAmHost = me.role === 'host';
+    const speaks = person.role !== 'observer';
+    const inRoom = m.peers.some((p) => p.id === id);
+    const media = inRoom ? m.peerMedia(id) : { audio: true, video: true };
+    /** @param {string} label @param {() => void} fn @param {string} [cls] */
+    const item = (label, fn, cls) => h('button', { type: 'button', class: cls, 'aria-label': `${label} — ${name}`, 'data-key': `${label}:${id}`, onclick: fn }, label);
+    /** @param {string} label @param {() => Promise<void>} action @param {string} done */
+    const act = (label, action, done, cls = '') => item(label, () => { closeMenu(); this.run(action, done); }, cls);
+    /** @param {string} label @param {string} question @param {() => Promise<void>} action @param {string} done */
+    const confirmed = (label, question, action, done) => item(label, async () => {
+      if (await ask(question, label)) {
+        closeMenu();
+        this.run(action, done);
+      }
+    }, 'danger');
+    const items = [];
+    if (speaks && media.audio) items.push(act('Ask to mute microphone', () => m.requestMute(id, { audio: true, video: false }), `Asked ${name} to mute their microphone.`));
+    if (speaks && media.video) items.push(act('Ask to turn camera off', () => m.requestMute(id, { audio: false, video: true }), `Asked ${name} to turn their camera off.`));
+    if (!m.inPrivateRoom) items.push(act('Talk privately (pull aside)', () => m.pullAside(id), `You are talking privately with ${name}.`));
+    if (iAmHost && person.role !== 'host') {
+      items.push(person.role === 'cohost'
+        ? act('Make participant', () => m.setRole(id, 'participant'), `${name} is a participant now.`)
+        : act('Make co-host', () => m.setRole(id, 'cohost'), `${name} is a co-host now.`));
+      items.push(confirmed('Make host', `Hand the host role to ${name}? You will become a co-host.`,
+        () => m.transferHost(id), `${name} is the host now; you are a co-host.`));
+    }
+    // A cohost cannot remove a host (the hub refuses it).
+    if (person.role !== 'host' || iAmHost) {
+      items.push(confirmed('Remove', `Remove ${name} from the meeting? They can come back with their link.`,
+        () => m.remove(id), `${name} was removed.`));
+      items.push(confirmed('Remove and ban', `Remove ${name} and keep them out of this meeting, even with a new link?`,
+        () => m.remove(id, { ban: true }), `${name} was removed and cannot come back to this meeting.`));
+    }
+    const menu = h('details', { class: 'actions', 'data-peer': String(id) },
+      h('summary', { 'aria-label': `Actions for ${name}`, 'data-key': `menu:${id}` }, 'Actions'),
+      h('div', { class: 'menu' }, ...items));
+    // Done with this person: the menu closes (the roster keeps open menus across updates).
+    function closeMenu() {
+      const summary = menu.querySelector('summary');
+      menu.open = false;
+      summary?.focus();
+    }
+    return menu;
+  }
+}
+
+/** @param {string} role */
+export function roleLabel(role) {
+  return ({ host: 'Host', cohost: 'Co-host', mentor: 'Mentor', observer: 'Observer' })[role] ?? 'Participant';
+}
+
+/** "14:05". @param {number} ts */
+function timeOfDay(ts) {
+  return new Date(ts).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+}
+
+/**
+ * One activity line, with names where known. Built only from the action and ids: the hub
+ * never puts chat or broadcast text in `audit`.
+ * @param {AuditEntry} e
+ * @param {Meeting} m
+ */
+export function auditText(e, m) {
+  const by = e.by === m.you?.id ? 'You' : m.nameOf(e.by);
+  const who = e.subject == null ? 'someone' : e.subject === m.you?.id ? 'you' : m.nameOf(e.subject);
+  /** @type {Record<string, string>} */
+  const what = {
+    remove: `removed ${who}`,
+    end_meeting: 'ended the meeting',
+    request_mute: `asked ${who} to mute`,
+    set_role: `changed the role of ${who}${e.subject != null && m.person(e.subject) ? ` (now ${roleLabel(m.person(e.subject)?.role ?? '').toLowerCase()})` : ''}`,
+    transfer_host: `made ${who} the host`,
+    lock: e.on ? 'locked the meeting' : 'unlocked the meeting',
+    set_lobby: e.on ? 'turned the waiting room on' : 'turned the waiting room off',
+    admit: 'let someone in from the waiting room',
+    deny: 'turned someone away from the waiting room',
+    pull_aside: 'started a private conversation',
+    end_aside: 'ended a private conversation',
+    split: 'opened breakout rooms',
+    move: `moved ${who}`,
+    swap: `swapped ${who} with someone`,
+    visit: 'went to another room',
+    broadcast: 'sent a message to every room',
+    merge: 'closed breakout rooms',
+    extend_timer: 'extended the breakout timer',
+    reopen: 'reopened breakout rooms',
+  };
+  return `${by} ${what[e.action] ?? `did “${e.action}”${e.subject != null ? ` to ${who}` : ''}`}`;
+}

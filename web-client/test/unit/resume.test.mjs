@@ -1,0 +1,228 @@
+// Resume after a drop, without a network: what `hello.resume` says, how a resumed welcome's
+// chat is appended or replaces the log (each message reaches the app once), peers whose seat
+// the hub holds (peer_reconnecting / peer_reconnected / timeout), and the Meeting's reconnect
+// loop against a fake WebSocket: resume after a drop, a fresh hello at once after 4106, and the
+// resume token kept out of storage.
+
+import { test, mock } from 'node:test';
+import assert from 'node:assert/strict';
+import { MeetingState } from '../../sdk/state.js';
+
+const host = { id: 7, name: 'Dr. Rivera', role: 'host' };
+const alex = { id: 8, name: 'Alex', role: 'participant' };
+const sam = { id: 9, name: 'Sam', role: 'participant' };
+const rooms = [{ id: 'main', name: 'Main room', members: [7, 8, 9] }];
+const chat = (id, from, text, extra = {}) => ({ id, seq: id, room: 'main', from, text, ts: 1000 + id, ...extra });
+
+/** A welcome for Alex; `over` replaces fields. */
+function welcome(over = {}) {
+  return {
+    type: 'welcome', protocol: 1, you: alex, meeting: 'demo', room: 'main', peers: [host, sam],
+    chat: [chat(1, 7, 'Welcome')], ice_servers: [], rooms, choosing: false, resume_token: 'tok-1', ...over,
+  };
+}
+
+/** Alex, welcomed, who then got two more messages (one private) and has the token `tok-1`. */
+function joined() {
+  const s = new MeetingState();
+  s.handle(welcome());
+  s.handle({ type: 'chat', ...chat(2, 9, 'hi') });
+  s.handle({ type: 'chat', ...chat(3, 7, 'psst', { to: 8 }) });
+  return s;
+}
+const names = (out) => out.events.map(([n]) => n);
+const chatEvents = (out) => out.events.filter(([n]) => n === 'chat').map(([, d]) => d.message.id);
+
+test('hello.resume: the latest token, our room and the highest chat id (group or private)', () => {
+  const s = new MeetingState();
+  assert.equal(s.resumeRequest(), null, 'nothing to resume before a welcome');
+  s.handle({ type: 'waiting', meeting: 'demo', you: alex });
+  assert.equal(s.resumeRequest(), null, 'the waiting room holds no seat');
+  const j = joined();
+  assert.deepEqual(j.resumeRequest(), { token: 'tok-1', room: 'main', last_chat: 3 });
+  j.handle({ type: 'room_changed', room: 'b1', name: 'Circle A', peers: [alex, sam], chat: [{ ...chat(5, 9, 'b1 talk'), room: 'b1' }] });
+  assert.deepEqual(j.resumeRequest(), { token: 'tok-1', room: 'b1', last_chat: 5 }, 'history received counts');
+});
+
+test('resumed welcome in the same room: missed messages are appended and given once, in order', () => {
+  const s = joined();
+  s.resumeRequest();
+  const out = s.handle(welcome({
+    resumed: true, resume_token: 'tok-2',
+    // The hub sends only what was missed; a repeat of one we had (id 2) must not reach the app twice.
+    chat: [chat(2, 9, 'hi'), chat(4, 7, 'missed group'), chat(5, 9, 'missed private', { to: 8 }), chat(6, 8, 'mine, lost in flight')],
+  }));
+  assert.deepEqual(names(out).slice(0, 3), ['welcome', 'rooms', 'peers']);
+  assert.equal(out.events[0][1].resumed, true);
+  assert.deepEqual(chatEvents(out), [4, 5, 6]);
+  assert.equal(out.events.find(([n, d]) => n === 'chat' && d.message.id === 5)[1].private, true);
+  assert.deepEqual(s.chat.map((m) => m.id), [1, 2, 4, 6], 'the group log: appended, private ones apart');
+  assert.deepEqual(out.events[0][1].chat.map((m) => m.id), [1, 2, 4, 6]);
+  assert.equal(s.resumeToken, 'tok-2', 'every welcome brings a new token');
+  assert.equal(s.resumeRequest().last_chat, 6);
+  // A live message the replay already brought is not given again.
+  assert.deepEqual(s.handle({ type: 'chat', ...chat(6, 8, 'mine, lost in flight') }).events, []);
+});
+
+test('resumed welcome in another room (moved meanwhile): the log is replaced, like room_changed', () => {
+  const s = joined();
+  s.resumeRequest(); // names "main"
+  const b1 = (id, from, text, extra) => ({ ...chat(id, from, text, extra), room: 'b1' });
+  const out = s.handle(welcome({
+    resumed: true, room: 'b1', peers: [sam],
+    rooms: [{ id: 'main', name: 'Main room', members: [7] }, { id: 'b1', name: 'Circle A', members: [8, 9] }],
+    chat: [b1(4, 9, 'earlier in b1'), b1(5, 7, 'missed private', { to: 8 })],
+  }));
+  assert.deepEqual(names(out).slice(0, 2), ['welcome', 'room-changed']);
+  assert.deepEqual(s.room, { id: 'b1', name: 'Circle A', topic: null });
+  assert.deepEqual(s.chat.map((m) => m.id), [4], 'replaced by the new room\'s history');
+  assert.deepEqual(chatEvents(out), [5], 'only the missed private message comes as an event');
+  assert.deepEqual(out.disconnect.sort(), [7, 9]);
+  assert.deepEqual(out.connect.map((p) => p.id), [9], 'the mesh is rebuilt from the welcome');
+});
+
+test('a fresh welcome after a refused resume: new id, the room\'s history, a new seat', () => {
+  const s = joined();
+  s.handRaised = true;
+  s.resumeRequest();
+  const refused = s.handle({ type: 'error', code: 'resume_expired', message: 'nothing to resume: join again' });
+  assert.deepEqual(refused.events, [], 'the SDK handles it; it is not the app\'s error');
+  assert.equal(s.resumeRequest(), null, 'the next hello has no resume');
+  const out = s.handle(welcome({ you: { ...alex, id: 12 }, chat: [chat(1, 7, 'Welcome'), chat(2, 9, 'hi')], resume_token: 'tok-3' }));
+  assert.equal(out.events[0][1].resumed, false);
+  assert.deepEqual(chatEvents(out), [], 'history is not news');
+  assert.deepEqual(s.chat.map((m) => m.id), [1, 2]);
+  assert.equal(s.handRaised, false);
+  assert.equal(s.resumeToken, 'tok-3');
+  assert.equal(s.resumeRequest().last_chat, 2);
+});
+
+test('a resumed welcome keeps the seat\'s hand and what moderators were told', () => {
+  const s = joined();
+  s.handRaised = true;
+  s.handle({ type: 'locked', locked: true, by: 7 });
+  s.resumeRequest();
+  s.handle(welcome({ resumed: true, chat: [] }));
+  assert.equal(s.handRaised, true);
+  assert.equal(s.locked, true);
+});
+
+test('peer_reconnecting keeps them on the roster, marked, without a connection; peer_reconnected connects again', () => {
+  const s = joined();
+  let out = s.handle({ type: 'peer_reconnecting', id: 9 });
+  assert.deepEqual(out.disconnect, [9]);
+  assert.deepEqual(out.connect, []);
+  assert.deepEqual(names(out), ['peer-reconnecting', 'peers']);
+  assert.deepEqual(s.peerList().map((p) => [p.id, !!p.reconnecting]), [[7, false], [9, true]]);
+  out = s.handle({ type: 'peer_reconnected', id: 9 });
+  assert.deepEqual(out.disconnect, [9], 'any old connection goes first');
+  assert.deepEqual(out.connect.map((p) => p.id), [9]);
+  assert.equal(s.peers.get(9).reconnecting, undefined);
+  assert.deepEqual(names(out), ['peer-reconnected', 'peers']);
+});
+
+test('peer_left timeout: the grace ended without a resume', () => {
+  const s = joined();
+  s.handle({ type: 'peer_reconnecting', id: 9 });
+  const out = s.handle({ type: 'peer_left', id: 9, reason: 'timeout' });
+  assert.deepEqual(out.events[0], ['peer-left', { id: 9, reason: 'timeout', peer: { ...sam, reconnecting: true } }]);
+  assert.deepEqual(s.peerList().map((p) => p.id), [7]);
+  assert.deepEqual(s.steppedOutList(), []);
+});
+
+test('people whose seat is held are not connected to from rosters (welcome, room_changed, peer_joined)', () => {
+  const s = new MeetingState();
+  let out = s.handle(welcome({ peers: [host, { ...sam, reconnecting: true }] }));
+  assert.deepEqual(out.connect.map((p) => p.id), [7]);
+  assert.equal(s.peers.get(9).reconnecting, true, 'but they are on the roster');
+  out = s.handle({ type: 'room_changed', room: 'b1', name: 'Circle A', peers: [alex, { ...host, reconnecting: true }], chat: [] });
+  assert.deepEqual(out.connect, []);
+  assert.deepEqual(out.disconnect.sort(), [7, 9]);
+  out = s.handle({ type: 'peer_joined', peer: { ...sam, reconnecting: true } });
+  assert.deepEqual(out.connect, []);
+  out = s.handle({ type: 'peer_reconnected', id: 9 });
+  assert.deepEqual(out.connect.map((p) => p.id), [9]);
+});
+
+// ---- the reconnect loop, with a fake WebSocket ----
+
+class FakeSocket {
+  static OPEN = 1;
+  /** @type {FakeSocket[]} */
+  static all = [];
+  constructor(url) {
+    this.url = url;
+    this.readyState = 0;
+    this.sent = [];
+    FakeSocket.all.push(this);
+  }
+  open() {
+    this.readyState = 1;
+    this.onopen?.();
+  }
+  send(text) { this.sent.push(JSON.parse(text)); }
+  close() { this.readyState = 3; }
+  receive(msg) { this.onmessage?.({ data: JSON.stringify(msg) }); }
+  drop(code = 1006) {
+    this.readyState = 3;
+    this.onclose?.({ code, reason: '' });
+  }
+}
+
+test('Meeting: after a drop it asks for its seat back; after 4106 it joins afresh at once', async (t) => {
+  const globals = { WebSocket: globalThis.WebSocket, sessionStorage: globalThis.sessionStorage, localStorage: globalThis.localStorage };
+  const stored = [];
+  const storage = { setItem: (k, v) => stored.push([k, v]), getItem: () => null, removeItem() {} };
+  Object.assign(globalThis, { WebSocket: FakeSocket, sessionStorage: storage, localStorage: storage });
+  t.after(() => Object.assign(globalThis, globals));
+  mock.timers.enable({ apis: ['setTimeout'] });
+  t.after(() => mock.timers.reset());
+  FakeSocket.all = [];
+  const { Meeting } = await import('../../sdk/huddle.js');
+  const events = [];
+  const m = new Meeting({ token: 'a.b.c', media: null });
+  for (const name of ['reconnecting', 'reconnected', 'chat', 'closed']) m.addEventListener(name, (e) => events.push([name, e.detail]));
+  const joinedP = m.connect();
+  await Promise.resolve();
+  let ws = FakeSocket.all.at(-1);
+  ws.open();
+  assert.equal(ws.sent[0].resume, undefined, 'the first hello has no resume');
+  ws.receive(welcome({ peers: [], chat: [chat(1, 7, 'Welcome'), chat(2, 9, 'hi')] }));
+  await joinedP;
+
+  ws.drop(1006);
+  assert.deepEqual(events.at(-1)[0], 'reconnecting');
+  assert.equal(events.at(-1)[1].resuming, true);
+  assert.ok(events.at(-1)[1].delayMs >= 1000, 'backoff');
+  mock.timers.tick(events.at(-1)[1].delayMs);
+  ws = FakeSocket.all.at(-1);
+  ws.open();
+  assert.deepEqual(ws.sent[0].resume, { token: 'tok-1', room: 'main', last_chat: 2 });
+  ws.receive(welcome({ peers: [], resumed: true, resume_token: 'tok-2', chat: [chat(3, 9, 'missed')] }));
+  assert.deepEqual(events.slice(-2).map(([n]) => n), ['chat', 'reconnected'], 'the missed message, then the all-clear');
+  assert.deepEqual(events.at(-1), ['reconnected', { you: alex, resumed: true }]);
+  assert.deepEqual(m.chatHistory.map((c) => c.id), [1, 2, 3]);
+
+  // The hub restarted (or the grace ended): the resume is refused; a plain hello follows at once.
+  ws.drop(1006);
+  mock.timers.tick(events.at(-1)[1].delayMs);
+  ws = FakeSocket.all.at(-1);
+  ws.open();
+  assert.equal(ws.sent[0].resume.token, 'tok-2');
+  ws.receive({ type: 'error', code: 'resume_expired', message: 'nothing to resume: join again' });
+  ws.drop(4106);
+  assert.equal(events.at(-1)[0], 'reconnecting');
+  assert.equal(events.at(-1)[1].delayMs, 0);
+  assert.equal(events.at(-1)[1].resuming, false);
+  mock.timers.tick(0);
+  ws = FakeSocket.all.at(-1);
+  ws.open();
+  assert.equal(ws.sent[0].type, 'hello');
+  assert.equal(ws.sent[0].resume, undefined);
+  ws.receive(welcome({ you: { ...alex, id: 14 }, peers: [], resume_token: 'tok-4', chat: [] }));
+  assert.deepEqual(events.at(-1), ['reconnected', { you: { ...alex, id: 14 }, resumed: false }]);
+
+  m.leave();
+  assert.equal(m.state.resumeToken, null, 'forgotten on leave');
+  assert.deepEqual(stored, [], 'nothing in storage');
+});
