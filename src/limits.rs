@@ -127,3 +127,11 @@ pub const ENDED_MEETING_MEMORY_SECS: u64 = 6 * 3600;
 /// Private messages kept per member to replay after a resume (group messages replay from the
 /// room's history, bounded by [`CHAT_HISTORY_LEN`] and [`CHAT_HISTORY_BYTES`]).
 pub const RESUME_PRIVATE_REPLAY: usize = 50;
+
+/// The close code a client sends when it gives up on a connection that looks dead and is
+/// about to resume: the hub holds the seat as for a drop instead of treating it as a goodbye.
+pub const CLIENT_RECONNECTING_CLOSE: u16 = 4100;
+
+/// Notices (broadcasts, help and mute requests, audit events, closing warnings) kept per held
+/// seat to replay after a resume.
+pub const RESUME_NOTICE_REPLAY: usize = 50;

@@ -144,9 +144,12 @@ async fn mute_requests_media_state_hands_and_roles() {
         .await["type"],
         "ack"
     );
-    let updated = sam.recv_type("peer_updated").await;
+    // (Earlier `peer_updated` frames show raised hands.)
+    let updated = sam
+        .recv_until(|f| f["type"] == "peer_updated" && f["peer"]["role"] == "cohost")
+        .await;
     assert_eq!(updated["peer"]["id"], alex.id);
-    assert_eq!(updated["peer"]["role"], "cohost");
+    assert_eq!(updated["peer"]["hand"], true, "Alex's hand is still up");
     // Alex can now run breakouts.
     assert_eq!(
         act(
@@ -413,4 +416,61 @@ async fn someone_who_gives_up_waiting_leaves_the_lobby_list() {
     kim.drop_connection();
     host.recv_until(|f| f["type"] == "lobby" && f["waiting"] == json!([]))
         .await;
+}
+
+#[tokio::test]
+async fn a_host_lowers_a_hand_and_everyone_sees_hands_on_the_roster() {
+    let hub = start_server().await;
+    let mut host = hub.join("m", "host", Role::Host).await;
+    let mut ola = hub.join("m", "ola", Role::Participant).await;
+    let ola_id = ola.id;
+    ola.send(json!({"type": "raise_hand", "raised": true}))
+        .await;
+    let mine = ola
+        .recv_until(|f| f["type"] == "peer_updated" && f["peer"]["id"] == ola_id)
+        .await;
+    assert_eq!(mine["peer"]["hand"], true, "the person sees their own hand");
+    host.recv_until(|f| f["type"] == "hands" && f["queue"] == json!([ola_id]))
+        .await;
+    // A late joiner sees the raised hand in the roster.
+    let pat = hub.join("m", "pat", Role::Participant).await;
+    let ola_seen = pat.welcome["peers"]
+        .as_array()
+        .expect("peers")
+        .iter()
+        .find(|p| p["id"] == ola.id)
+        .expect("ola")
+        .clone();
+    assert_eq!(ola_seen["hand"], true);
+    // Only hosts and cohosts lower someone else's hand.
+    let mut pat = pat;
+    assert_eq!(
+        act(
+            &mut pat,
+            json!({"type": "raise_hand", "raised": false, "peer": ola.id})
+        )
+        .await["code"],
+        "forbidden"
+    );
+    host.send(json!({"type": "raise_hand", "raised": false, "peer": ola.id, "id": 901}))
+        .await;
+    let audit = host.recv_until(|f| f["type"] == "audit").await;
+    assert_eq!(audit["action"], "raise_hand");
+    assert_eq!(audit["subject"], ola.id);
+    assert_eq!(audit["detail"], "lowered");
+    assert_eq!(host.recv_until(|f| f["ref"] == 901).await["type"], "ack");
+    let lowered = ola
+        .recv_until(|f| f["type"] == "peer_updated" && f["peer"]["id"] == ola_id)
+        .await;
+    assert_eq!(lowered["peer"].get("hand"), None, "lowered");
+    // A cohost promoted now gets the queue at once.
+    assert_eq!(
+        act(
+            &mut host,
+            json!({"type": "set_role", "peer": pat.id, "role": "cohost"})
+        )
+        .await["type"],
+        "ack"
+    );
+    assert_eq!(pat.recv_type("hands").await["queue"], json!([]));
 }

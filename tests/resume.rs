@@ -264,3 +264,40 @@ async fn a_meeting_whose_last_seat_times_out_is_forgotten() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test]
+async fn ping_is_answered_and_a_reconnecting_close_holds_the_seat() {
+    let hub = start_server().await;
+    let mut host = hub.join("m", "host", Role::Host).await;
+    let token = hub.token("m", "fay", "Fay", Role::Participant);
+    let mut fay = connect(&hub.url).await;
+    fay.hello(&token).await;
+    let welcome = fay.recv_type("welcome").await;
+    let fay_id = welcome["you"]["id"].clone();
+    let resume_token = welcome["resume_token"].as_str().expect("token").to_owned();
+    fay.send(json!({"type": "ping"})).await;
+    assert_eq!(fay.recv_type("pong").await, json!({"type": "pong"}));
+
+    // The page decided its connection looked dead: it closes with 4100 and resumes.
+    fay.ws
+        .close(Some(tokio_tungstenite::tungstenite::protocol::CloseFrame {
+            code: 4100.into(),
+            reason: "reconnecting".into(),
+        }))
+        .await
+        .expect("close");
+    let held = host.recv_until(|f| f["type"] == "peer_reconnecting").await;
+    assert_eq!(held["id"], fay_id);
+    host.send(json!({"type": "broadcast", "text": "five minutes left", "id": 3}))
+        .await;
+    host.recv_until(|f| f["ref"] == 3).await;
+
+    let mut back = connect(&hub.url).await;
+    back.hello_resume(&token, &resume_token, "main", 0).await;
+    let resumed = back.recv_type("welcome").await;
+    assert_eq!(resumed["you"]["id"], fay_id);
+    // The notice sent while the seat was held comes right after the welcome.
+    let notice = back.recv().await;
+    assert_eq!(notice["type"], "broadcast");
+    assert_eq!(notice["text"], "five minutes left");
+}

@@ -426,9 +426,10 @@ impl Actor {
                     by,
                     action,
                     subject,
+                    detail,
                 } => {
                     // The audit trail: who did what to whom. Ids only, never names or text.
-                    tracing::info!(target: "audit", meeting = self.meeting.id(), by = %by, action, subject = subject.map(|s| s.to_string()), "moderator action");
+                    tracing::info!(target: "audit", meeting = self.meeting.id(), by = %by, action, subject = subject.map(|s| s.to_string()), detail, "moderator action");
                 }
                 Effect::Refuse { .. } | Effect::TakeOver { .. } => {}
             }

@@ -86,6 +86,7 @@ pub enum Effect {
         by: PeerId,
         action: &'static str,
         subject: Option<PeerId>,
+        detail: Option<String>,
     },
 }
 
@@ -131,6 +132,9 @@ struct Member {
     recent_private: VecDeque<ChatMessage>,
     /// Microphone and camera on/off as last reported with `media_state`.
     media: Option<(bool, bool)>,
+    /// Notices (broadcasts, help requests, mute requests, audit events, closing warnings) sent
+    /// while the seat was held, replayed after the resumed `welcome`.
+    missed: VecDeque<ServerMessage>,
 }
 
 impl Member {
@@ -142,6 +146,7 @@ impl Member {
             away_until: None,
             recent_private: VecDeque::new(),
             media: None,
+            missed: VecDeque::new(),
         }
     }
 }
@@ -236,6 +241,9 @@ pub struct Meeting {
     waiting: BTreeMap<PeerId, Identity>,
     /// Pull-aside rooms and where each of their two people came from.
     asides: BTreeMap<RoomId, Vec<(PeerId, RoomId)>>,
+    /// Members whose seat is held (a mirror of `Member::away_until`, so the common case of
+    /// nobody away costs nothing per message).
+    away: BTreeSet<PeerId>,
     /// When a host or cohost ended the meeting, while that is remembered (see `end`).
     ended_at: Option<Millis>,
     /// For the `random` strategy; seeded by the caller so tests are reproducible.
@@ -269,6 +277,7 @@ impl Meeting {
             hands: Vec::new(),
             lobby_enabled: waiting_room,
             ended_at: None,
+            away: BTreeSet::new(),
             waiting: BTreeMap::new(),
             asides: BTreeMap::new(),
             rng: StdRng::seed_from_u64(seed),
@@ -284,6 +293,11 @@ impl Meeting {
 
     fn new_resume_token(&mut self) -> String {
         format!("{:032x}", self.tokens.random::<u128>())
+    }
+
+    /// Whether `peer`'s hand is raised.
+    pub fn hand_raised(&self, peer: PeerId) -> bool {
+        self.hands.contains(&peer)
     }
 
     /// Until when `peer`'s dropped seat is held, if it is.
@@ -414,23 +428,16 @@ impl Meeting {
                     return effects;
                 }
                 let action = message.kind();
-                let subject = match &message {
-                    ClientMessage::Move { peer, .. }
-                    | ClientMessage::Remove { peer, .. }
-                    | ClientMessage::RequestMute { peer, .. }
-                    | ClientMessage::SetRole { peer, .. }
-                    | ClientMessage::TransferHost { peer } => Some(*peer),
-                    ClientMessage::Swap { a, .. } => Some(*a),
-                    _ => None,
-                };
-                let moderator_action = is_moderator_action(&message);
+                let (subject, detail) = audit_terms(&message);
+                let moderator_action = is_moderator_action(&message)
+                    || matches!(&message, ClientMessage::RaiseHand { peer: Some(p), .. } if *p != from);
                 let outcome = if moderator_action && !self.role_of(from).is_moderator() {
                     Err((ErrorCode::Forbidden, "only hosts and cohosts may do this"))
                 } else {
                     self.request(from, message, now, &mut effects)
                 };
                 if moderator_action && outcome.is_ok() {
-                    self.audit(from, action, subject, now, &mut effects);
+                    self.audit(from, action, subject, detail, now, &mut effects);
                 }
                 match (outcome, id) {
                     // Ending the meeting closed the sender's socket too: no one to ack.
@@ -447,6 +454,9 @@ impl Meeting {
                 }
             }
         }
+        if !self.away.is_empty() {
+            self.hold_notices(&effects);
+        }
         effects
     }
 
@@ -459,10 +469,10 @@ impl Meeting {
     ) -> Outcome {
         use ClientMessage as M;
         match message {
-            // The connection handles `refresh` itself; it never reaches the meeting.
-            M::Refresh { .. } => Err((
+            // The connection handles `refresh` and `ping` itself; they never reach the meeting.
+            M::Refresh { .. } | M::Ping {} => Err((
                 ErrorCode::BadRequest,
-                "refresh is handled by the connection",
+                "refresh and ping are handled by the connection",
             )),
             M::Hello { .. } => Err((
                 ErrorCode::BadRequest,
@@ -543,17 +553,25 @@ impl Meeting {
                 }
                 Ok(())
             }
-            M::RaiseHand { raised } => {
-                if !self.role_of(from).may_speak() {
+            M::RaiseHand {
+                raised,
+                peer: Some(peer),
+            } if peer != from => {
+                // A host lowering someone's hand (the role check was done in `handle`).
+                if raised {
+                    return Err((ErrorCode::BadRequest, "you can only lower someone's hand"));
+                }
+                if !self.members.contains_key(&peer) {
+                    return Err((ErrorCode::NotFound, "no such peer in this meeting"));
+                }
+                self.set_hand(peer, false, effects);
+                Ok(())
+            }
+            M::RaiseHand { raised, .. } => {
+                if raised && !self.role_of(from).may_speak() {
                     return Err((ErrorCode::Forbidden, "observers cannot raise a hand"));
                 }
-                let queued = self.hands.contains(&from);
-                if raised && !queued {
-                    self.hands.push(from);
-                } else if !raised && queued {
-                    self.hands.retain(|p| *p != from);
-                }
-                self.announce_hands(effects);
+                self.set_hand(from, raised, effects);
                 Ok(())
             }
             M::SetRole { peer, role } => self.set_role(from, peer, role, effects),
@@ -595,6 +613,7 @@ impl Meeting {
             name: m.identity.name.clone(),
             role: m.identity.role,
             reconnecting: m.away_until.is_some(),
+            hand: self.hands.contains(&id),
             audio: m.media.map(|(audio, _)| audio),
             video: m.media.map(|(_, video)| video),
         })
@@ -735,6 +754,7 @@ impl Meeting {
             name: identity.name.clone(),
             role: identity.role,
             reconnecting: false,
+            hand: false,
             audio: None,
             video: None,
         };
@@ -751,9 +771,31 @@ impl Meeting {
 
     fn announce_lobby(&self, effects: &mut Vec<Effect>) {
         let to = self.moderators();
-        if to.is_empty() {
+        if !to.is_empty() {
+            effects.push(Effect::Send {
+                to,
+                message: self.lobby_message(),
+            });
+        }
+    }
+
+    /// After a moderator's `welcome` (join, takeover, resume) or a promotion: the waiting room
+    /// and the hand queue as they are now, which otherwise arrive only with the next change.
+    fn moderator_state(&self, peer: PeerId, effects: &mut Vec<Effect>) {
+        if !self.role_of(peer).is_moderator() {
             return;
         }
+        effects.push(Effect::Send {
+            to: vec![peer],
+            message: self.lobby_message(),
+        });
+        effects.push(Effect::Send {
+            to: vec![peer],
+            message: self.hands_message(),
+        });
+    }
+
+    fn lobby_message(&self) -> ServerMessage {
         let waiting = self
             .waiting
             .iter()
@@ -762,17 +804,15 @@ impl Meeting {
                 name: w.name.clone(),
                 role: w.role,
                 reconnecting: false,
+                hand: false,
                 audio: None,
                 video: None,
             })
             .collect();
-        effects.push(Effect::Send {
-            to,
-            message: ServerMessage::Lobby {
-                enabled: self.lobby_enabled,
-                waiting,
-            },
-        });
+        ServerMessage::Lobby {
+            enabled: self.lobby_enabled,
+            waiting,
+        }
     }
 
     /// Lets waiting people in (`None`: everyone waiting).
@@ -830,6 +870,7 @@ impl Meeting {
             to: vec![peer],
             message: welcome,
         });
+        self.moderator_state(peer, effects);
         if !others.is_empty() {
             effects.push(Effect::Send {
                 to: others,
@@ -854,6 +895,7 @@ impl Meeting {
             rooms: self.room_list(),
             closes_at: self.clock.closes_at,
             choosing: self.clock.choosing,
+            locked: self.locked,
             resume_token: self.members.get(&peer)?.resume_token.clone(),
             resumed: false,
         })
@@ -877,6 +919,9 @@ impl Meeting {
         member.identity.name = identity.name;
         member.resume_token = resume_token;
         member.away_until = None;
+        // A takeover is a fresh start for the client: nothing to replay.
+        member.missed.clear();
+        self.away.remove(&seat);
         let room_id = member.room.clone();
         effects.push(Effect::TakeOver { seat, by });
         let Some(room) = self.rooms.get(&room_id) else {
@@ -895,6 +940,7 @@ impl Meeting {
             to: vec![seat],
             message: welcome,
         });
+        self.moderator_state(seat, effects);
         if !others.is_empty() {
             effects.push(Effect::Send {
                 to: others.clone(),
@@ -918,20 +964,34 @@ impl Meeting {
         let Some(member) = self.members.remove(&peer) else {
             return;
         };
-        if self.asides.contains_key(&member.room) {
-            // A private conversation ends when either person leaves.
+        self.away.remove(&peer);
+        if self.hands.contains(&peer) {
             self.hands.retain(|p| *p != peer);
+            self.announce_hands(effects);
+        }
+        if let Some(origins) = self.asides.get(&member.room) {
+            // A private conversation ends when either person leaves. The room the leaver
+            // stepped out of saw it go as `stepped_out`: it hears that it is gone for good.
+            let origin = origins
+                .iter()
+                .find(|(p, _)| *p == peer)
+                .map(|(_, r)| r.clone());
             if let Some(room) = self.rooms.get_mut(&member.room) {
                 room.members.remove(&peer);
+            }
+            if let Some(origin) = origin.filter(|r| self.public_room(r)) {
+                let watchers = self.room_members(&origin);
+                if !watchers.is_empty() {
+                    effects.push(Effect::Send {
+                        to: watchers,
+                        message: ServerMessage::PeerLeft { id: peer, reason },
+                    });
+                }
             }
             let room = member.room.clone();
             self.end_aside(&room, effects);
             self.roster_changed(effects);
             return;
-        }
-        if self.hands.contains(&peer) {
-            self.hands.retain(|p| *p != peer);
-            self.announce_hands(effects);
         }
         if let Some(room) = self.rooms.get_mut(&member.room) {
             room.members.remove(&peer);
@@ -962,6 +1022,7 @@ impl Meeting {
             return;
         }
         member.away_until = Some(now + grace);
+        self.away.insert(peer);
         let room = member.room.clone();
         let others: Vec<PeerId> = self
             .room_members(&room)
@@ -1020,6 +1081,8 @@ impl Meeting {
         member.identity.name = identity.name;
         member.resume_token = resume_token;
         member.away_until = None;
+        let missed = std::mem::take(&mut member.missed);
+        self.away.remove(&seat);
         let room_id = member.room.clone();
         // Private messages to or from this person that it may not have seen; group messages
         // come from the room's history below.
@@ -1062,6 +1125,7 @@ impl Meeting {
             rooms,
             closes_at,
             choosing,
+            locked,
             resume_token,
             resumed: _,
         }) = self.welcome_for(seat)
@@ -1081,15 +1145,52 @@ impl Meeting {
                 rooms,
                 closes_at,
                 choosing,
+                locked,
                 resume_token,
                 resumed: true,
             },
         });
+        self.moderator_state(seat, effects);
+        for message in missed {
+            effects.push(Effect::Send {
+                to: vec![seat],
+                message,
+            });
+        }
         if !others.is_empty() {
             effects.push(Effect::Send {
                 to: others,
                 message: ServerMessage::PeerReconnected { id: seat },
             });
+        }
+    }
+
+    /// Keeps the notices addressed to held seats, to replay after a resume. Chat is not kept
+    /// here (it replays from history); rosters, rooms, the lock, the lobby and hands come back
+    /// as state with the resumed `welcome`.
+    fn hold_notices(&mut self, effects: &[Effect]) {
+        for effect in effects {
+            let Effect::Send { to, message } = effect else {
+                continue;
+            };
+            if !matches!(
+                message,
+                ServerMessage::Broadcast { .. }
+                    | ServerMessage::HelpRequested { .. }
+                    | ServerMessage::MuteRequested { .. }
+                    | ServerMessage::Audit { .. }
+                    | ServerMessage::BreakoutClosing { .. }
+            ) {
+                continue;
+            }
+            for peer in to.iter().filter(|p| self.away.contains(p)) {
+                if let Some(member) = self.members.get_mut(peer) {
+                    member.missed.push_back(message.clone());
+                    if member.missed.len() > limits::RESUME_NOTICE_REPLAY {
+                        member.missed.pop_front();
+                    }
+                }
+            }
         }
     }
 
@@ -1106,11 +1207,31 @@ impl Meeting {
         if !to.is_empty() {
             effects.push(Effect::Send {
                 to,
-                message: ServerMessage::Hands {
-                    queue: self.hands.clone(),
-                },
+                message: self.hands_message(),
             });
         }
+    }
+
+    fn hands_message(&self) -> ServerMessage {
+        ServerMessage::Hands {
+            queue: self.hands.clone(),
+        }
+    }
+
+    /// Raises or lowers `peer`'s hand. Hosts see the queue; everyone sees the hand on the
+    /// person (`peer_updated`), so the person learns it too when a host lowers it.
+    fn set_hand(&mut self, peer: PeerId, raised: bool, effects: &mut Vec<Effect>) {
+        let queued = self.hands.contains(&peer);
+        if raised == queued {
+            return;
+        }
+        if raised {
+            self.hands.push(peer);
+        } else {
+            self.hands.retain(|p| *p != peer);
+        }
+        self.announce_hands(effects);
+        self.announce_peer(peer, effects);
     }
 
     fn audit(
@@ -1118,6 +1239,7 @@ impl Meeting {
         by: PeerId,
         action: &'static str,
         subject: Option<PeerId>,
+        detail: Option<String>,
         now: Millis,
         effects: &mut Vec<Effect>,
     ) {
@@ -1125,6 +1247,7 @@ impl Meeting {
             by,
             action,
             subject,
+            detail: detail.clone(),
         });
         let to = self.moderators();
         if !to.is_empty() {
@@ -1134,6 +1257,7 @@ impl Meeting {
                     by,
                     action: action.to_owned(),
                     subject,
+                    detail,
                     ts: now,
                 },
             });
@@ -1184,6 +1308,7 @@ impl Meeting {
             });
         }
         self.members.clear();
+        self.away.clear();
         self.waiting.clear();
         self.asides.clear();
         self.rooms.clear();
@@ -1222,11 +1347,16 @@ impl Meeting {
                 "a host's role changes only by transfer_host",
             ));
         }
+        let promoted = role.is_moderator() && !member.identity.role.is_moderator();
         member.identity.role = role;
-        if !role.may_speak() {
+        if !role.may_speak() && self.hands.contains(&peer) {
             self.hands.retain(|p| *p != peer);
+            self.announce_hands(effects);
         }
         self.announce_peer(peer, effects);
+        if promoted {
+            self.moderator_state(peer, effects);
+        }
         Ok(())
     }
 
@@ -1243,12 +1373,16 @@ impl Meeting {
         let Some(member) = self.members.get_mut(&peer) else {
             return Err((ErrorCode::NotFound, "no such peer in this meeting"));
         };
+        let promoted = !member.identity.role.is_moderator();
         member.identity.role = Role::Host;
         if let Some(me) = self.members.get_mut(&by) {
             me.identity.role = Role::Cohost;
         }
         self.announce_peer(peer, effects);
         self.announce_peer(by, effects);
+        if promoted {
+            self.moderator_state(peer, effects);
+        }
         Ok(())
     }
 
@@ -1319,6 +1453,7 @@ impl Meeting {
                     topic: room.topic.clone(),
                     peers: self.peers_of(room.members.iter().copied()),
                     chat: room.history.iter().cloned().collect(),
+                    private: room.private,
                 },
             });
         }
@@ -2009,6 +2144,18 @@ impl Meeting {
         if self.waiting.keys().any(|p| self.members.contains_key(p)) {
             return Err("someone is both waiting and a member".into());
         }
+        let away: BTreeSet<PeerId> = self
+            .members
+            .iter()
+            .filter(|(_, m)| m.away_until.is_some())
+            .map(|(p, _)| *p)
+            .collect();
+        if away != self.away {
+            return Err(format!("held seats {away:?} but recorded {:?}", self.away));
+        }
+        if self.hands.iter().any(|p| !self.members.contains_key(p)) {
+            return Err("a raised hand of someone not in the meeting".into());
+        }
         let subs: HashSet<&str> = self
             .members
             .values()
@@ -2045,6 +2192,27 @@ pub fn is_offer(data: &OpaqueJson) -> bool {
 }
 
 /// Actions only hosts and cohosts may take (and that are audited).
+/// Whom a moderator action concerns and a word on how, for the audit trail (never text).
+fn audit_terms(message: &ClientMessage) -> (Option<PeerId>, Option<String>) {
+    use ClientMessage as M;
+    let on_off = |on: bool| Some(if on { "on" } else { "off" }.to_owned());
+    match message {
+        M::Move { peer, .. } | M::RequestMute { peer, .. } | M::TransferHost { peer } => {
+            (Some(*peer), None)
+        }
+        M::PullAside { peer } => (Some(*peer), None),
+        M::Admit { peer } | M::Deny { peer } => (*peer, peer.is_none().then(|| "all".to_owned())),
+        M::Remove { peer, ban } => (Some(*peer), ban.then(|| "ban".to_owned())),
+        M::SetRole { peer, role } => (Some(*peer), Some(role.as_str().to_owned())),
+        M::RaiseHand { peer, .. } => (*peer, Some("lowered".to_owned())),
+        M::Swap { a, .. } => (Some(*a), None),
+        M::Lock { locked } => (None, on_off(*locked)),
+        M::SetLobby { enabled } => (None, on_off(*enabled)),
+        M::Split { strategy, .. } => (None, Some(format!("{strategy:?}").to_lowercase())),
+        _ => (None, None),
+    }
+}
+
 fn is_moderator_action(message: &ClientMessage) -> bool {
     use ClientMessage as M;
     matches!(
@@ -2176,9 +2344,13 @@ mod tests {
     fn join_welcomes_and_announces() {
         let mut m = meeting();
         let e = join(&mut m, 1, Role::Host);
-        assert_eq!(e.len(), 2, "welcome, and the roster for the host");
+        assert_eq!(
+            e.len(),
+            4,
+            "welcome, the lobby and hands (for a host), and the roster"
+        );
         assert!(
-            matches!(&e[1], Effect::Send { to, message: ServerMessage::Rooms { .. } } if to == &vec![PeerId(1)])
+            matches!(&e[3], Effect::Send { to, message: ServerMessage::Rooms { .. } } if to == &vec![PeerId(1)])
         );
         let e = join(&mut m, 2, Role::Participant);
         match &e[0] {
@@ -2870,5 +3042,157 @@ mod tests {
             "deny",
         ];
         assert_eq!(audited, all.into_iter().collect::<BTreeSet<_>>());
+    }
+
+    #[test]
+    fn moderators_get_the_lobby_and_hands_with_every_welcome_and_promotion() {
+        let mut m = meeting();
+        let e = join(&mut m, 1, Role::Host);
+        let to_host = sent_to(&e, 1);
+        assert!(matches!(to_host[0], ServerMessage::Welcome { .. }));
+        assert!(to_host
+            .iter()
+            .any(|msg| matches!(msg, ServerMessage::Lobby { .. })));
+        assert!(to_host
+            .iter()
+            .any(|msg| matches!(msg, ServerMessage::Hands { .. })));
+        let e = join(&mut m, 2, Role::Participant);
+        assert!(!sent_to(&e, 2).iter().any(|msg| matches!(
+            msg,
+            ServerMessage::Lobby { .. } | ServerMessage::Hands { .. }
+        )));
+        request(
+            &mut m,
+            2,
+            ClientMessage::RaiseHand {
+                raised: true,
+                peer: None,
+            },
+        );
+        let e = request(
+            &mut m,
+            1,
+            ClientMessage::SetRole {
+                peer: PeerId(2),
+                role: Role::Cohost,
+            },
+        );
+        assert!(sent_to(&e, 2)
+            .iter()
+            .any(|msg| matches!(msg, ServerMessage::Hands { queue } if queue == &vec![PeerId(2)])));
+    }
+
+    #[test]
+    fn a_host_lowers_a_hand_and_the_person_hears_of_it() {
+        let mut m = meeting();
+        join(&mut m, 1, Role::Host);
+        join(&mut m, 2, Role::Participant);
+        join(&mut m, 3, Role::Participant);
+        let e = request(
+            &mut m,
+            2,
+            ClientMessage::RaiseHand {
+                raised: true,
+                peer: None,
+            },
+        );
+        assert!(sent_to(&e, 3).iter().any(|msg| matches!(
+            msg,
+            ServerMessage::PeerUpdated { peer } if peer.id == PeerId(2) && peer.hand
+        )));
+        let e = request(
+            &mut m,
+            3,
+            ClientMessage::RaiseHand {
+                raised: false,
+                peer: Some(PeerId(2)),
+            },
+        );
+        assert_eq!(error_code(&e), Some(ErrorCode::Forbidden));
+        let e = request(
+            &mut m,
+            1,
+            ClientMessage::RaiseHand {
+                raised: false,
+                peer: Some(PeerId(2)),
+            },
+        );
+        assert!(sent_to(&e, 2).iter().any(|msg| matches!(
+            msg,
+            ServerMessage::PeerUpdated { peer } if peer.id == PeerId(2) && !peer.hand
+        )));
+        assert!(e.iter().any(|e| matches!(
+            e,
+            Effect::Audit { action: "raise_hand", subject: Some(PeerId(2)), detail: Some(d), .. } if d == "lowered"
+        )));
+        assert!(sent_to(&e, 1)
+            .iter()
+            .any(|msg| matches!(msg, ServerMessage::Hands { queue } if queue.is_empty())));
+    }
+
+    #[test]
+    fn notices_sent_to_a_held_seat_are_replayed_after_the_resume() {
+        let mut m = meeting();
+        join(&mut m, 1, Role::Host);
+        let e = join(&mut m, 2, Role::Participant);
+        let token = resume_token(&e, 2);
+        m.handle(Input::Dropped { peer: PeerId(2) }, 10);
+        request(
+            &mut m,
+            1,
+            ClientMessage::Broadcast {
+                text: "back in five".into(),
+            },
+        );
+        request(
+            &mut m,
+            1,
+            ClientMessage::RequestMute {
+                peer: PeerId(2),
+                audio: true,
+                video: false,
+            },
+        );
+        let e = resume(&mut m, 9, "s2", &token, Some(RoomId::main()), 0, 20);
+        let to_seat = sent_to(&e, 2);
+        assert!(matches!(to_seat[0], ServerMessage::Welcome { .. }));
+        let kinds: Vec<&str> = to_seat[1..]
+            .iter()
+            .map(|msg| match msg {
+                ServerMessage::Broadcast { .. } => "broadcast",
+                ServerMessage::MuteRequested { .. } => "mute_requested",
+                _ => "other",
+            })
+            .collect();
+        assert_eq!(kinds, vec!["broadcast", "mute_requested"]);
+    }
+
+    #[test]
+    fn leaving_during_a_pull_aside_is_told_to_the_room_left_behind() {
+        let mut m = meeting();
+        join(&mut m, 1, Role::Host);
+        join(&mut m, 2, Role::Participant);
+        join(&mut m, 3, Role::Participant);
+        request(&mut m, 1, ClientMessage::PullAside { peer: PeerId(2) });
+        let e = m.handle(
+            Input::Leave {
+                peer: PeerId(2),
+                reason: PeerLeftReason::Left,
+            },
+            10,
+        );
+        m.check_invariants().unwrap();
+        assert!(sent_to(&e, 3).iter().any(|msg| matches!(
+            msg,
+            ServerMessage::PeerLeft {
+                id: PeerId(2),
+                reason: PeerLeftReason::Left
+            }
+        )));
+        assert_eq!(
+            m.room_of(PeerId(1)),
+            Some(&RoomId::main()),
+            "the host is back"
+        );
     }
 }

@@ -107,6 +107,12 @@ enum Op {
     ResumeStale(usize),
     /// A host or cohost ends the meeting.
     End(usize),
+    /// Someone raises or lowers their hand, or (with `by`) a host lowers theirs.
+    Hand {
+        who: usize,
+        raised: bool,
+        by: Option<usize>,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -141,6 +147,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => i().prop_map(Op::Resume),
         1 => i().prop_map(Op::ResumeStale),
         1 => i().prop_map(Op::End),
+        2 => (i(), any::<bool>(), proptest::option::of(i())).prop_map(|(who, raised, by)| Op::Hand { who, raised, by }),
     ]
 }
 
@@ -290,6 +297,35 @@ impl Model {
                 if ended && !role.is_moderator() {
                     prop_assert!(!self.meeting.contains(peer) && !self.meeting.is_waiting(peer));
                     prop_assert!(self.meeting.is_ended(), "a participant restarted a meeting");
+                }
+                effects
+            }
+            Op::Hand { who, raised, by } => {
+                let Some(who) = self.pick(who) else {
+                    return Ok(());
+                };
+                let (from, peer) = match by {
+                    Some(by) => (self.pick_by(by), Some(who)),
+                    None => (Some(who), None),
+                };
+                let effects = self.request(from, ClientMessage::RaiseHand { raised, peer });
+                let acked = effects.iter().any(|e| {
+                    matches!(
+                        e,
+                        Effect::Send {
+                            message: ServerMessage::Ack { .. },
+                            ..
+                        }
+                    )
+                });
+                if acked {
+                    let want = raised && (peer.is_none() || from == Some(who));
+                    let shown = self
+                        .meeting
+                        .member_ids()
+                        .contains(&who)
+                        .then(|| self.meeting.hand_raised(who));
+                    prop_assert_eq!(shown, Some(want), "hand state after {:?}", op);
                 }
                 effects
             }

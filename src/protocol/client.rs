@@ -121,8 +121,13 @@ pub enum ClientMessage {
     },
     /// Anyone: tell the room whether your microphone and camera are on (shown on the roster).
     MediaState { audio: bool, video: bool },
-    /// Anyone but observers: raise or lower your hand.
-    RaiseHand { raised: bool },
+    /// Anyone but observers: raise or lower your hand. Hosts and cohosts may lower someone
+    /// else's with `peer` (and `raised: false`).
+    RaiseHand {
+        raised: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        peer: Option<PeerId>,
+    },
     /// Host: make someone a cohost, mentor, participant or observer.
     SetRole { peer: PeerId, role: Role },
     /// Host: hand the host role to someone else (you become a cohost).
@@ -150,6 +155,9 @@ pub enum ClientMessage {
     /// A fresher token for the same person and meeting, before the current one expires. Without
     /// it the hub closes the socket at expiry (close 4006).
     Refresh { token: String },
+    /// A heartbeat the client can see: answered at once with `pong`. Browsers cannot see
+    /// WebSocket pings, so this is how a page notices a silently dead connection.
+    Ping {},
 }
 
 impl ClientFrame {
@@ -205,6 +213,7 @@ impl ClientMessage {
             ClientMessage::Reopen { .. } => "reopen",
             ClientMessage::AskHelp { .. } => "ask_help",
             ClientMessage::Refresh { .. } => "refresh",
+            ClientMessage::Ping {} => "ping",
             ClientMessage::Remove { .. } => "remove",
             ClientMessage::EndMeeting { .. } => "end_meeting",
             ClientMessage::RequestMute { .. } => "request_mute",

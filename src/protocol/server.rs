@@ -30,6 +30,9 @@ pub enum ServerMessage {
         closes_at: Option<u64>,
         /// True while participants may pick their own breakout room (`choose_room`).
         choosing: bool,
+        /// True while the meeting is locked (see `locked`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        locked: bool,
         /// Send it back in `hello.resume` to take this seat again after a dropped connection.
         /// A secret: keep it in memory only. Every `welcome` carries a new one.
         resume_token: String,
@@ -51,6 +54,9 @@ pub enum ServerMessage {
         peers: Vec<Peer>,
         /// The new room's recent group chat.
         chat: Vec<ChatMessage>,
+        /// True for a host's private 1:1 room (`pull_aside`): listed nowhere, closed by `end_aside`.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        private: bool,
     },
     /// The meeting's room list changed (split, move, merge, timer).
     Rooms {
@@ -94,6 +100,10 @@ pub enum ServerMessage {
         action: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         subject: Option<PeerId>,
+        /// A word on how: `on`/`off` (lock, set_lobby), `ban` (remove), the new role (set_role),
+        /// `lowered` (raise_hand on someone else), the strategy (split).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
         ts: u64,
     },
     /// To hosts and cohosts: someone in a breakout room asks for help.
@@ -120,6 +130,8 @@ pub enum ServerMessage {
     /// A reconnecting peer is back, with the same id, on a new connection: connect to it again
     /// as for `peer_joined`.
     PeerReconnected { id: PeerId },
+    /// The answer to `ping`.
+    Pong {},
     /// The request with this `id` was carried out.
     Ack {
         #[serde(rename = "ref")]

@@ -104,6 +104,9 @@ pub struct Peer {
     /// Whether their camera is on, likewise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub video: Option<bool>,
+    /// True while their hand is raised.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub hand: bool,
 }
 
 fn is_false(b: &bool) -> bool {

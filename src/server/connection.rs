@@ -282,7 +282,7 @@ impl RateLimits {
             ClientMessage::Signal { .. } => &self.signal,
             ClientMessage::Data { .. } => &self.data,
             ClientMessage::Hello { .. } => return true,
-            ClientMessage::Refresh { .. } => &self.control,
+            ClientMessage::Refresh { .. } | ClientMessage::Ping {} => &self.control,
         };
         bucket.check().is_ok()
     }
@@ -386,6 +386,8 @@ impl Session {
                             self.reply(ServerMessage::error(ErrorCode::BadRequest, "binary frames are not part of the protocol", None)).await;
                         }
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                        // 4100 is the client saying "my connection looks dead, I will resume".
+                        Some(Ok(Message::Close(Some(frame)))) if frame.code == limits::CLIENT_RECONNECTING_CLOSE => return DROPPED,
                         Some(Ok(Message::Close(_))) => return Some(SessionEnd::Left(PeerLeftReason::Left)),
                         // The stream ended without a close frame: the network dropped.
                         None => return DROPPED,
@@ -467,6 +469,14 @@ impl Session {
                 reference,
             ))
             .await;
+            return Ok(());
+        }
+        if matches!(message, ClientMessage::Ping {}) {
+            // Answered here, never queued behind the meeting: it measures this socket only.
+            if !self.limits.allow(&message) {
+                return Ok(());
+            }
+            self.reply(ServerMessage::Pong {}).await;
             return Ok(());
         }
         if let ClientMessage::Refresh { token } = &message {

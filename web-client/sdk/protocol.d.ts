@@ -218,10 +218,14 @@ export interface ClientMediaState {
   video: boolean;
 }
 
-/** Anyone but observers: raise or lower your hand. */
+/**
+ * Anyone but observers: raise or lower your hand. Hosts and cohosts may lower someone
+ * else's with `peer` (and `raised: false`).
+ */
 export interface ClientRaiseHand {
   type: "raise_hand";
   id?: number | null;
+  peer?: PeerId | null;
   raised: boolean;
 }
 
@@ -298,6 +302,15 @@ export interface ClientRefresh {
 }
 
 /**
+ * A heartbeat the client can see: answered at once with `pong`. Browsers cannot see
+ * WebSocket pings, so this is how a page notices a silently dead connection.
+ */
+export interface ClientPing {
+  type: "ping";
+  id?: number | null;
+}
+
+/**
  * One client frame: an optional request `id` (answered by `ack` or `error` with `ref`) and the
  * message itself. Unknown fields are ignored, so a field the hub sets (like `from`) cannot be
  * forged by putting it in a frame.
@@ -330,7 +343,8 @@ export type ClientFrame =
   | ClientDeny
   | ClientPullAside
   | ClientEndAside
-  | ClientRefresh;
+  | ClientRefresh
+  | ClientPing;
 
 /** Each ClientFrame by its `type`. */
 export interface ClientFrameByType {
@@ -362,6 +376,7 @@ export interface ClientFrameByType {
   pull_aside: ClientPullAside;
   end_aside: ClientEndAside;
   refresh: ClientRefresh;
+  ping: ClientPing;
 }
 
 export type ClientFrameType = ClientFrame['type'];
@@ -376,7 +391,11 @@ export interface ChatMessage {
   id: number;
   /** The room the sender was in when it was sent. */
   room: RoomId;
-  /** Orders the chat messages of `room`: strictly increasing within that room. */
+  /**
+   * Counts the group messages of `room`: 1, 2, 3… without gaps, so a client can tell when it
+   * missed one. Private messages carry 0 (they are ordered by `id`) so that they leave no
+   * trace in the room's count.
+   */
   seq: number;
   text: string;
   /** Present on private messages: the one recipient. */
@@ -386,7 +405,7 @@ export interface ChatMessage {
 }
 
 /** The `code` of an `error` frame. These strings are stable: clients branch on them. */
-export type ErrorCode = "bad_request" | "unauthorized" | "forbidden" | "not_found" | "too_large" | "rate_limited" | "unsupported_protocol" | "meeting_full" | "meeting_locked" | "conflict" | "resume_expired" | "internal";
+export type ErrorCode = "bad_request" | "unauthorized" | "forbidden" | "not_found" | "too_large" | "rate_limited" | "unsupported_protocol" | "meeting_full" | "meeting_locked" | "conflict" | "meeting_ended" | "resume_expired" | "internal";
 
 /** One ICE server for `RTCPeerConnection`, as in the WebRTC `RTCIceServer` dictionary. */
 export interface IceServer {
@@ -397,6 +416,13 @@ export interface IceServer {
 
 /** A person in the meeting as others see them. */
 export interface Peer {
+  /**
+   * Whether their microphone is on, as they last reported with `media_state` (absent until
+   * they do), so people who arrive later see who is muted.
+   */
+  audio?: boolean | null;
+  /** True while their hand is raised. */
+  hand?: boolean;
   id: PeerId;
   /** Display name from the token (trimmed, control characters removed, at most 64 characters). */
   name: string;
@@ -406,6 +432,8 @@ export interface Peer {
    */
   reconnecting?: boolean;
   role: Role;
+  /** Whether their camera is on, likewise. */
+  video?: boolean | null;
 }
 
 /** Why a peer left a room, as told to the others in it. */
@@ -430,6 +458,8 @@ export interface ServerWelcome {
   closes_at?: number | null;
   /** For `RTCPeerConnection({iceServers})`. */
   ice_servers: IceServer[];
+  /** True while the meeting is locked (see `locked`). */
+  locked?: boolean;
   meeting: string;
   /** Everyone else in your room. */
   peers: Peer[];
@@ -465,6 +495,8 @@ export interface ServerRoomChanged {
    * everyone moved into the room at once, so a thousand-person merge is serialized once.
    */
   peers: Peer[];
+  /** True for a host's private 1:1 room (`pull_aside`): listed nowhere, closed by `end_aside`. */
+  private?: boolean;
   room: RoomId;
   topic?: string | null;
 }
@@ -555,6 +587,11 @@ export interface ServerAudit {
   type: "audit";
   action: string;
   by: PeerId;
+  /**
+   * A word on how: `on`/`off` (lock, set_lobby), `ban` (remove), the new role (set_role),
+   * `lowered` (raise_hand on someone else), the strategy (split).
+   */
+  detail?: string | null;
   subject?: PeerId | null;
   ts: number;
 }
@@ -619,6 +656,11 @@ export interface ServerPeerReconnected {
   id: PeerId;
 }
 
+/** The answer to `ping`. */
+export interface ServerPong {
+  type: "pong";
+}
+
 /** The request with this `id` was carried out. */
 export interface ServerAck {
   type: "ack";
@@ -658,6 +700,7 @@ export type ServerMessage =
   | ServerPeerLeft
   | ServerPeerReconnecting
   | ServerPeerReconnected
+  | ServerPong
   | ServerAck
   | ServerError;
 
@@ -684,6 +727,7 @@ export interface ServerMessageByType {
   peer_left: ServerPeerLeft;
   peer_reconnecting: ServerPeerReconnecting;
   peer_reconnected: ServerPeerReconnected;
+  pong: ServerPong;
   ack: ServerAck;
   error: ServerError;
 }
