@@ -123,7 +123,7 @@ impl Server {
             connection_permits: Arc::new(Semaphore::new(config.max_connections)),
             verifier,
             directory: Arc::clone(&directory),
-            next_peer: AtomicU64::new(first_peer_id()),
+            next_peer: AtomicU64::new(1),
             shutdown: shutdown_rx.clone(),
             per_ip: Mutex::new(HashMap::new()),
             config,
@@ -209,13 +209,3 @@ async fn upgrade(
         .on_upgrade(move |socket| connection::run(socket, state, (permit, slot)))
 }
 
-/// Where this process starts counting peer ids: the clock, in units of a million ids per second
-/// of uptime before this start, so that a restarted hub does not hand out ids a client still
-/// remembers for someone else. Stays below 2^53 (exact in JavaScript) until the year 2255.
-fn first_peer_id() -> u64 {
-    let millis = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    millis.saturating_mul(1_000).max(1)
-}
