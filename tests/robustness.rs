@@ -175,3 +175,16 @@ async fn shutdown_tells_every_client_to_reconnect() {
     assert_eq!(a.expect_close().await.code, Some(1001));
     assert_eq!(b.expect_close().await.code, Some(1001));
 }
+
+#[tokio::test]
+async fn refresh_and_ping_are_rate_limited_like_everything_else() {
+    let hub = start_server().await;
+    let mut a = hub.join("m", "a", Role::Participant).await;
+    // Each refresh costs the hub a signature check: a burst past the control rate is refused.
+    for i in 0..40 {
+        a.send(json!({"type": "refresh", "token": "not-a-token", "id": i}))
+            .await;
+    }
+    let limited = a.recv_until(|f| f["code"] == "rate_limited").await;
+    assert!(limited["ref"].as_u64().is_some());
+}

@@ -471,31 +471,6 @@ impl Session {
             .await;
             return Ok(());
         }
-        if matches!(message, ClientMessage::Ping {}) {
-            // Answered here, never queued behind the meeting: it measures this socket only.
-            if !self.limits.allow(&message) {
-                return Ok(());
-            }
-            self.reply(ServerMessage::Pong {}).await;
-            return Ok(());
-        }
-        if let ClientMessage::Refresh { token } = &message {
-            let answer = match self.verifier_check(token) {
-                Ok(expires_at) => {
-                    self.expires_at = self.expires_at.max(expires_at);
-                    reference.map(|reference| ServerMessage::Ack { reference })
-                }
-                Err(why) => Some(ServerMessage::error(
-                    ErrorCode::Unauthorized,
-                    why,
-                    reference,
-                )),
-            };
-            if let Some(answer) = answer {
-                self.reply(answer).await;
-            }
-            return Ok(());
-        }
         if matches!(message, ClientMessage::Data { .. })
             && text.len() > limits::MAX_APP_DATA_FRAME_BYTES
         {
@@ -518,6 +493,30 @@ impl Session {
                 reference,
             ))
             .await;
+            return Ok(());
+        }
+        // Ping and refresh are the connection's own business; they come after the rate limit
+        // because a refresh costs a signature check.
+        if matches!(message, ClientMessage::Ping {}) {
+            // Answered here, never queued behind the meeting: it measures this socket only.
+            self.reply(ServerMessage::Pong {}).await;
+            return Ok(());
+        }
+        if let ClientMessage::Refresh { token } = &message {
+            let answer = match self.verifier_check(token) {
+                Ok(expires_at) => {
+                    self.expires_at = self.expires_at.max(expires_at);
+                    reference.map(|reference| ServerMessage::Ack { reference })
+                }
+                Err(why) => Some(ServerMessage::error(
+                    ErrorCode::Unauthorized,
+                    why,
+                    reference,
+                )),
+            };
+            if let Some(answer) = answer {
+                self.reply(answer).await;
+            }
             return Ok(());
         }
         if self.meeting.request(self.peer, reference, message).await {

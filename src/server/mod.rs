@@ -208,4 +208,3 @@ async fn upgrade(
         .max_frame_size(limits::HARD_FRAME_BYTES)
         .on_upgrade(move |socket| connection::run(socket, state, (permit, slot)))
 }
-
