@@ -22,6 +22,13 @@ export interface JoinOptions {
   media?: { audio?: boolean | MediaTrackConstraints; video?: boolean | MediaTrackConstraints } | MediaStream | null;
   /** Instead of the hub's `welcome.ice_servers`. */
   iceServers?: RTCIceServer[];
+  /**
+   * The SDK sends `ping` every `pingEveryMs` (default 10 s); when no frame at all has come for
+   * `deadAfterMs` (default 25 s) although it asked, it closes the socket with 4100 (the hub holds
+   * the seat) and resumes on a new one. `false` turns it off (the hub's own keepalive still ends
+   * a dead connection, after 45 s).
+   */
+  heartbeat?: { pingEveryMs?: number; deadAfterMs?: number } | false;
   /** Listeners to add before connecting, by event name. */
   on?: { [K in keyof MeetingEventMap]?: (event: CustomEvent<MeetingEventMap[K]>) => void };
 }
@@ -125,9 +132,10 @@ export interface MeetingEventMap {
   /** A refusal not tied to a request of ours. */
   error: { code: ErrorCode; message: string };
   /**
-   * The socket dropped (or closed with a reconnectable code); the SDK connects again after
-   * `delayMs`, asking for its held seat back when `resuming`. Peer connections are closed
-   * meanwhile; `peers` stays as it was until the hub's answer.
+   * The socket dropped (or closed with a reconnectable code, or went silent: code 4100 from the
+   * heartbeat); the SDK connects again after `delayMs`, asking for its held seat back when
+   * `resuming`. Peer connections are closed meanwhile; `peers` stays as it was until the hub's
+   * answer.
    */
   reconnecting: ClosedDetail & { attempt: number; delayMs: number; resuming: boolean };
   /**

@@ -6,14 +6,16 @@
 //                                on: { stream: (e) => show(e.detail.peerId, e.detail.stream) } });
 //
 // Layout: wire.js (frames, close codes, backoff), state.js (what a message means: events, mesh
-// changes, request answers), negotiation.js (perfect negotiation per peer). This file is the I/O:
-// the WebSocket, getUserMedia and the RTCPeerConnections. Public types: huddle.d.ts.
+// changes, request answers), negotiation.js (perfect negotiation per peer), heartbeat.js (when a
+// silent connection counts as dead). This file is the I/O: the WebSocket and its timers,
+// getUserMedia and the RTCPeerConnections. Public types: huddle.d.ts.
 
+import { Heartbeat } from './heartbeat.js';
 import { Negotiator, isPolite } from './negotiation.js';
 import { HuddleError, MeetingState, Requests } from './state.js';
 import {
-  CLOSE_REASONS, MEDIA_STATE_KEY, PROTOCOL_VERSION, RESUME_EXPIRED, WS_PATH, backoffMs, closeKind,
-  mergeFrame, splitFrame,
+  CLIENT_RECONNECTING, CLOSE_REASONS, MEDIA_STATE_KEY, PROTOCOL_VERSION, RESUME_EXPIRED, WS_PATH,
+  backoffMs, closeKind, mergeFrame, splitFrame,
 } from './wire.js';
 
 export { HuddleError } from './state.js';
@@ -38,6 +40,9 @@ export { closeKind } from './wire.js';
  *   | MediaStream | null} [media] what to send: constraints for getUserMedia (default audio and
  *   video), a stream the app owns, or null to only receive
  * @property {RTCIceServer[]} [iceServers] instead of the hub's `welcome.ice_servers`
+ * @property {import('./heartbeat.js').HeartbeatOptions | false} [heartbeat] how often to `ping`
+ *   and after how long without any frame the connection counts as dead (default 10 s / 25 s);
+ *   false: never (the hub's keepalive still ends a dead connection, after 45 s)
  * @property {Record<string, (event: CustomEvent) => void>} [on] listeners added before connecting
  */
 
@@ -83,6 +88,10 @@ export class Meeting extends EventTarget {
     this.reconnectAttempt = 0;
     /** @type {ReturnType<typeof setTimeout> | null} */
     this.reconnectTimer = null;
+    /** Null when turned off. */
+    this.heartbeat = options.heartbeat === false ? null : new Heartbeat(options.heartbeat ?? {});
+    /** @type {ReturnType<typeof setTimeout> | null} */
+    this.heartbeatTimer = null;
     /** The last `error` without `ref` (e.g. `unauthorized` just before close 4001). */
     this.lastError = /** @type {{code: string, message: string} | null} */ (null);
     /** @type {{resolve: () => void, reject: (e: Error) => void} | null} */
@@ -182,6 +191,7 @@ export class Meeting extends EventTarget {
     this.reconnectTimer = null;
     const ws = new WebSocket(this.wsUrl);
     this.ws = ws;
+    this.startHeartbeat(ws);
     ws.onopen = () => {
       /** @type {import('./protocol').ClientHello} */
       const hello = { type: 'hello', protocol: PROTOCOL_VERSION, token: this.options.token };
@@ -193,6 +203,7 @@ export class Meeting extends EventTarget {
     };
     ws.onmessage = (ev) => {
       if (ws !== this.ws || typeof ev.data !== 'string') return;
+      this.heartbeat?.heard(Date.now());
       /** @type {ServerMessage} */
       let msg;
       try {
@@ -205,6 +216,54 @@ export class Meeting extends EventTarget {
     ws.onclose = (ev) => {
       if (ws === this.ws) this.onSocketClosed(ev.code, ev.reason);
     };
+  }
+
+  /**
+   * Pings the hub and watches for silence on `ws`; when the connection looks dead, gives it up
+   * (close 4100: the hub holds our seat) and resumes on a new socket.
+   * @param {WebSocket} ws
+   */
+  startHeartbeat(ws) {
+    this.stopHeartbeat();
+    const heartbeat = this.heartbeat;
+    if (!heartbeat) return;
+    heartbeat.start(Date.now());
+    const step = () => {
+      this.heartbeatTimer = null;
+      if (ws !== this.ws) return;
+      const now = Date.now();
+      const { ping, dead, next } = heartbeat.check(now);
+      if (dead) {
+        this.abandonSocket(ws);
+        return;
+      }
+      if (ping && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'ping' }));
+      this.heartbeatTimer = setTimeout(step, next - now);
+    };
+    step();
+  }
+
+  stopHeartbeat() {
+    if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
+    this.heartbeatTimer = null;
+  }
+
+  /**
+   * Gives up on a socket that looks dead. Its close event could take a minute to come (the
+   * closing handshake waits on the same dead connection), so we do not wait for it.
+   * @param {WebSocket} ws
+   */
+  abandonSocket(ws) {
+    this.ws = null;
+    ws.onopen = null;
+    ws.onmessage = null;
+    ws.onclose = null;
+    try {
+      ws.close(CLIENT_RECONNECTING, 'reconnecting');
+    } catch {
+      // already closing
+    }
+    this.onSocketClosed(CLIENT_RECONNECTING, 'reconnecting');
   }
 
   /** @param {ServerMessage} msg */
@@ -251,6 +310,7 @@ export class Meeting extends EventTarget {
   /** @param {number} code @param {string} reason */
   onSocketClosed(code, reason) {
     this.ws = null;
+    this.stopHeartbeat();
     this.requests.failAll('the connection closed');
     // Every peer connection goes, simple and robust: the welcome that answers our resume (or
     // fresh hello) lists the room as it is now, and the mesh is rebuilt from it.
@@ -302,6 +362,7 @@ export class Meeting extends EventTarget {
     if (this.left) return;
     this.left = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.stopHeartbeat();
     const ws = this.ws;
     this.ws = null;
     ws?.close(1000, 'left');

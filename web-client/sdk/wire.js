@@ -84,6 +84,7 @@ export const CLOSE_REASONS = /** @type {Record<number, string>} */ ({
   4009: 'meeting_ended',
   4010: 'meeting_locked',
   4011: 'denied',
+  4100: 'reconnecting',
   4101: 'hello_timeout',
   4102: 'slow_consumer',
   4103: 'ping_timeout',
@@ -94,6 +95,12 @@ export const CLOSE_REASONS = /** @type {Record<number, string>} */ ({
 
 /** Close code of a refused `hello.resume`: reconnect at once, without `resume`. */
 export const RESUME_EXPIRED = 4106;
+
+/**
+ * The close code we send when our heartbeat finds the connection dead: the hub then holds our
+ * seat as for a drop (any other close frame from us is a goodbye), and we resume on a new socket.
+ */
+export const CLIENT_RECONNECTING = 4100;
 
 /**
  * Delay before reconnect attempt `attempt` (1-based): 1 s, 2 s, 4 s … capped at 30 s, with up to
