@@ -14,8 +14,8 @@ import { Heartbeat } from './heartbeat.js';
 import { Negotiator, isPolite } from './negotiation.js';
 import { HuddleError, MeetingState, Requests } from './state.js';
 import {
-  CLIENT_RECONNECTING, CLOSE_REASONS, MEDIA_STATE_KEY, PROTOCOL_VERSION, RESUME_EXPIRED, WS_PATH,
-  backoffMs, closeKind, mergeFrame, splitFrame,
+  CLIENT_RECONNECTING, CLOSE_REASONS, PROTOCOL_VERSION, RESUME_EXPIRED, WS_PATH, backoffMs,
+  closeKind, mergeFrame, splitFrame,
 } from './wire.js';
 
 export { HuddleError } from './state.js';
@@ -297,13 +297,6 @@ export class Meeting extends EventTarget {
       this.announceMedia();
       this.connecting?.resolve();
       this.connecting = null;
-    } else if (msg.type === 'room_changed') {
-      this.announceMedia();
-    } else if (msg.type === 'peer_joined') {
-      this.announceMedia(msg.peer.id);
-    } else if (msg.type === 'peer_reconnected') {
-      // Its new connection knows nothing of our microphone and camera.
-      this.announceMedia(msg.id);
     }
   }
 
@@ -467,23 +460,30 @@ export class Meeting extends EventTarget {
   /** End the private conversation you are in: both go back where they came from. */
   endAside() { return this.request({ type: 'end_aside' }); }
   /**
-   * Anyone but observers: raise (or lower) your hand; hosts and cohosts see the queue.
+   * Anyone but observers: raise (or lower) your hand. Hosts and cohosts see the queue; everyone
+   * sees the hand on you.
    * @param {boolean} [raised]
    */
   async raiseHand(raised = true) {
-    const before = this.state.handRaised;
-    this.state.handRaised = !!raised;
-    this.emit('hand', { raised: !!raised });
+    const state = this.state;
+    const before = state.handRaised;
+    state.handRaised = !!raised;
+    this.emit('hand', { raised: !!raised, byHost: false });
+    state.handRequests += 1;
     try {
       await this.request({ type: 'raise_hand', raised: !!raised });
     } catch (err) {
-      if (this.state.handRaised === !!raised) {
-        this.state.handRaised = before;
-        this.emit('hand', { raised: before });
+      if (state.handRaised === !!raised) {
+        state.handRaised = before;
+        this.emit('hand', { raised: before, byHost: false });
       }
       throw err;
+    } finally {
+      state.handRequests -= 1;
     }
   }
+  /** Lower someone else's raised hand. @param {PeerId} peer */
+  lowerHand(peer) { return this.request({ type: 'raise_hand', raised: false, peer }); }
 
   // ---- local media ----
 
@@ -532,6 +532,8 @@ export class Meeting extends EventTarget {
       }
     }
     this.emit('local-stream', { stream });
+    // A device that was missing may be there now.
+    this.announceMedia();
   }
 
   /** Per remote peer: connection state and decoded video frames (from `getStats`). */
@@ -681,18 +683,15 @@ export class Meeting extends EventTarget {
   }
 
   /**
-   * Tells the room whether our microphone and camera are on (`media_state`, which the hub also
-   * shows hosts), or one newcomer (app data: `media_state` cannot be addressed).
-   * @param {PeerId} [to]
+   * Tells the hub whether our microphone and camera are on (a device we do not have is off):
+   * our room gets `peer_media`, and the hub keeps it for the rosters of people who arrive or
+   * move in later. Sent after every welcome too, so a resumed seat catches up with a toggle made
+   * while we were away, and even when we are alone in the room.
    */
-  announceMedia(to) {
-    if (!this.joined || !this.mayOffer() || !this.localStream) return;
-    const media = { audio: this.audioEnabled, video: this.videoEnabled };
-    if (to != null) {
-      this.sendData({ [MEDIA_STATE_KEY]: media }, to).catch(() => {});
-    } else if (this.state.peers.size > 0) {
-      this.send({ type: 'media_state', ...media });
-    }
+  announceMedia() {
+    if (!this.joined || !this.mayOffer()) return;
+    const has = (/** @type {'audio' | 'video'} */ kind) => !!this.localStream?.getTracks().some((t) => t.kind === kind);
+    this.send({ type: 'media_state', audio: this.audioEnabled && has('audio'), video: this.videoEnabled && has('video') });
   }
 
   /** @param {string} name @param {unknown} detail */

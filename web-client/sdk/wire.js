@@ -112,21 +112,3 @@ export function backoffMs(attempt, random = Math.random()) {
   const base = Math.min(30_000, 1000 * 2 ** Math.max(0, attempt - 1));
   return Math.round(base * (1 + 0.2 * random));
 }
-
-/**
- * App data sent by the SDK itself (not by the app) uses this payload key, so a peer can show
- * whether someone's microphone or camera is off. The hub relays `data` untouched.
- */
-export const MEDIA_STATE_KEY = 'huddle_media';
-
-/**
- * @param {unknown} payload
- * @returns {{audio: boolean, video: boolean} | null} the media state, if this is SDK media data
- */
-export function mediaStateOf(payload) {
-  if (typeof payload !== 'object' || payload === null) return null;
-  const m = /** @type {Record<string, unknown>} */ (payload)[MEDIA_STATE_KEY];
-  if (typeof m !== 'object' || m === null) return null;
-  const { audio, video } = /** @type {Record<string, unknown>} */ (m);
-  return { audio: audio !== false, video: video !== false };
-}
