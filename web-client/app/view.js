@@ -166,6 +166,9 @@ export class MeetingView {
     on('peer-left', (d) => {
       if (d.reason === 'stepped_out' && d.peer) this.addNotice(`${d.peer.name} stepped out for a moment.`);
       if (d.reason === 'timeout' && d.peer) this.addNotice(`${d.peer.name} lost their connection.`);
+      // Someone who stepped out and left from the private conversation: their placeholder goes
+      // (with the `peers` event that follows), so say why.
+      else if (d.reason !== 'stepped_out' && d.peer && this.awayTiles.has(d.id)) this.addNotice(`${d.peer.name} left.`);
     });
     on('peer-joined', (d) => {
       if (this.awayTiles.has(d.peer.id)) this.addNotice(`${d.peer.name} is back.`);
