@@ -3,7 +3,8 @@
 // WebRTC between four pages (and a few more for a while), driven through the reference UI:
 // joining, media, chat, breakouts, a hub restart, an observer, then moderation (waiting room,
 // muted state from the roster for a late joiner, hands and a host lowering one, mute requests,
-// pull aside, lock, remove, deny, end, and joining an ended session), and two network failures
+// pull aside (and leaving during one), lock, remove, deny, end, and joining an ended session),
+// and two network failures
 // that one page resumes from, through a TCP proxy: a stalled connection its heartbeat gives up
 // on, and a cut.
 //
@@ -783,10 +784,21 @@ async function main() {
     await host.page.getByLabel('Hold new arrivals in the waiting room').uncheck();
   });
 
+  await check('Sam leaves during a private conversation: Alex\'s "stepped out" placeholder for Sam goes, the host comes back', async () => {
+    await openActions('Sam');
+    await host.page.getByRole('button', { name: 'Talk privately (pull aside) — Sam' }).click();
+    await until('Alex to show Dr. Rivera and Sam as stepped out', () => hook(alex.page, () => window.huddleTest.steppedOut()),
+      (s) => [...s].sort().join() === 'Dr. Rivera,Sam');
+    await sam.page.getByRole('button', { name: 'Leave' }).click();
+    await until('Alex to show no one stepped out', () => hook(alex.page, () => window.huddleTest.steppedOut()), (s) => s.length === 0);
+    await until('the host to be back in the main room', () => hook(host.page, () => window.huddleTest.roomName()), (n) => n === 'Main room');
+    await until('Alex to show only the host', () => hook(alex.page, () => window.huddleTest.tiles()), (t) => t.join() === 'Dr. Rivera');
+  });
+
   await check('"End meeting for all" (confirmed) ends it on every page; joining again says the session has ended', async () => {
     await host.page.getByRole('button', { name: 'End meeting for all' }).click();
     await host.page.getByRole('dialog').getByRole('button', { name: 'End meeting for all' }).click();
-    for (const p of [host, alex, sam]) {
+    for (const p of [host, alex]) {
       await until(`${p.name} to show the session ended`, () => hook(p.page, () => window.huddleTest.ended()), (t) => t.includes('This session has ended'));
     }
     await alex.page.getByRole('button', { name: 'Join again' }).click();
