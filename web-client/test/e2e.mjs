@@ -4,9 +4,8 @@
 // joining, media, chat, breakouts, a hub restart, an observer, then moderation (waiting room,
 // muted state from the roster for a late joiner, hands and a host lowering one, mute requests,
 // pull aside (and leaving during one), lock, remove, deny, end, and joining an ended session),
-// and two network failures
-// that one page resumes from, through a TCP proxy: a stalled connection its heartbeat gives up
-// on, and a cut.
+// and two network failures that one page resumes from, through a TCP proxy: a stalled
+// connection its heartbeat gives up on, and a cut.
 //
 //   HUDDLE_BIN=/path/to/huddle node web-client/test/e2e.mjs
 //
