@@ -25,6 +25,8 @@ let session = null;
 let closingNotices = 0;
 /** The last `reconnected` event's `resumed` (for the test hook). @type {boolean | null} */
 let lastResumed = null;
+/** Close codes that made us reconnect, oldest first (for the test hook; 4100: our heartbeat). @type {number[]} */
+const reconnectCodes = [];
 
 function readToken() {
   const params = new URLSearchParams(location.hash.slice(1));
@@ -48,6 +50,16 @@ function describeToken(token) {
     // not a JWT we can read: the hub will say so
   }
   return '';
+}
+
+/**
+ * The SDK's heartbeat: `?heartbeat=1000,4000` pings every second and gives up on a connection
+ * silent for 4 s (tests); default: the SDK's (10 s, 25 s).
+ * @returns {{pingEveryMs: number, deadAfterMs: number} | undefined}
+ */
+function heartbeatOption() {
+  const m = /^(\d+),(\d+)$/.exec(new URLSearchParams(location.search).get('heartbeat') ?? '');
+  return m && Number(m[1]) > 0 && Number(m[1]) < Number(m[2]) ? { pingEveryMs: Number(m[1]), deadAfterMs: Number(m[2]) } : undefined;
 }
 
 /** Camera size: `?video=320x240` (tests, weak machines); default 640x360. */
@@ -110,13 +122,14 @@ byId('join-form', HTMLFormElement).addEventListener('submit', async (e) => {
   joinError.textContent = '';
   const audio = byId('join-audio', HTMLInputElement).checked;
   const video = byId('join-video', HTMLInputElement).checked;
-  const meeting = new Meeting({ token, media: { audio: true, video: videoConstraints() } });
+  const meeting = new Meeting({ token, media: { audio: true, video: videoConstraints() }, heartbeat: heartbeatOption() });
   const view = new MeetingView(meeting);
   const host = new HostPanel(meeting);
   session = { meeting, view, host };
   meeting.addEventListener('waiting', (ev) => showWaiting(meeting, /** @type {CustomEvent} */ (ev).detail));
   meeting.addEventListener('breakout-closing', () => { closingNotices += 1; });
   meeting.addEventListener('reconnected', (ev) => { lastResumed = /** @type {CustomEvent} */ (ev).detail.resumed; });
+  meeting.addEventListener('reconnecting', (ev) => { reconnectCodes.push(/** @type {CustomEvent} */ (ev).detail.code); });
   meeting.addEventListener('closed', (ev) => ended(/** @type {CustomEvent} */ (ev).detail));
   meeting.addEventListener('media-error', () => view.showStatus('Camera or microphone unavailable; you can still see, hear and chat.'));
   try {
@@ -164,7 +177,10 @@ function endedReason(d, wasWaiting) {
     case 4007: return 'You joined from another tab or device, so this page was disconnected.';
     case 4008: return d.error?.code === 'forbidden'
       ? 'You cannot join this meeting: a host removed you.' : 'A host removed you from the meeting.';
-    case 4009: return 'The meeting has ended. Thank you for being here.';
+    // Refused at the door (`meeting_ended`): a host ended it, and only a host can start it again.
+    case 4009: return d.error?.code === 'meeting_ended'
+      ? 'This session has ended. You can join again once a host starts the next one.'
+      : 'This session has ended. Thank you for being here.';
     case 4010: return 'This meeting is locked, so no one new can join. Ask the host to unlock it.';
     case 4011: return 'The host did not let you in this time.';
     default: return `The meeting connection ended (${d.reason || d.code}).`;
@@ -206,10 +222,17 @@ const huddleTest = {
   closingNotices: () => closingNotices,
   /** After a reconnect: whether the hub gave the seat back (null before any reconnect). */
   lastResumed: () => lastResumed,
+  /** Why the page reconnected, by close code, oldest first (4100: the heartbeat gave up on a silent socket). */
+  reconnectCodes: () => [...reconnectCodes],
   banners: () => [...document.querySelectorAll('#banners .banner:not([hidden])')].map((n) => n.textContent ?? ''),
   /** Host panel: who is waiting, the hand queue, the activity feed (as shown). */
   lobby: () => [...document.querySelectorAll('#lobby-list .name')].map((n) => n.textContent ?? ''),
-  hands: () => [...document.querySelectorAll('#hand-queue li')].map((n) => n.textContent ?? ''),
+  hands: () => [...document.querySelectorAll('#hand-queue li .name')].map((n) => n.textContent ?? ''),
+  /** The Raise / Lower hand button: its label and whether it is pressed. */
+  handButton: () => {
+    const b = byId('hand-toggle', HTMLButtonElement);
+    return { label: b.textContent ?? '', pressed: b.getAttribute('aria-pressed') === 'true', hidden: b.hidden };
+  },
   activity: () => [...document.querySelectorAll('#audit-log li')].map((n) => n.textContent ?? ''),
   /** Roster entries: name and badges, by room id. */
   roster: () => Object.fromEntries([...document.querySelectorAll('#roster .room')].map((r) => [

@@ -1,6 +1,7 @@
 // Moderation for hosts and cohosts: the waiting room (on/off, admit, deny), the raised-hand
-// queue, lock and end-meeting, the activity feed, and what can be done to each person (ask to
-// mute, pull aside, roles, host handover, remove, ban). The roster is host.js's; it asks this
+// queue (and lowering someone's hand), lock and end-meeting, the activity feed, and what can be
+// done to each person (lower their hand, ask to mute, pull aside, roles, host handover, remove,
+// ban). The roster is host.js's; it asks this
 // module for each person's badges and actions. The hub checks the role of every action anyway;
 // the UI only leaves out what would be refused.
 
@@ -100,7 +101,14 @@ export class Moderation {
   renderHands() {
     const m = this.meeting;
     const queue = m.hands;
-    this.handQueue.replaceChildren(...queue.map((id) => h('li', { 'data-peer': String(id) }, m.nameOf(id))));
+    this.handQueue.replaceChildren(...queue.map((id) => {
+      const name = m.nameOf(id);
+      return h('li', { 'data-peer': String(id) }, h('span', { class: 'name' }, name), ' ',
+        h('button', {
+          type: 'button', class: 'small', 'aria-label': `Lower hand — ${name}`,
+          onclick: () => this.run(() => m.lowerHand(id), `${name}'s hand is lowered.`),
+        }, 'Lower hand'));
+    }));
     this.handsEmpty.hidden = queue.length > 0;
   }
 
@@ -167,6 +175,7 @@ export class Moderation {
       }
     }, 'danger');
     const items = [];
+    if (m.hands.includes(id)) items.push(act('Lower hand', () => m.lowerHand(id), `${name}'s hand is lowered.`));
     if (speaks && media.audio) items.push(act('Ask to mute microphone', () => m.requestMute(id, { audio: true, video: false }), `Asked ${name} to mute their microphone.`));
     if (speaks && media.video) items.push(act('Ask to turn camera off', () => m.requestMute(id, { audio: false, video: true }), `Asked ${name} to turn their camera off.`));
     if (!m.inPrivateRoom) items.push(act('Talk privately (pull aside)', () => m.pullAside(id), `You are talking privately with ${name}.`));
@@ -207,36 +216,58 @@ function timeOfDay(ts) {
   return new Date(ts).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 }
 
+/** Roles as words in a sentence. */
+const ROLE_WORDS = /** @type {Record<string, string>} */ ({
+  host: 'host', cohost: 'co-host', mentor: 'mentor', participant: 'participant', observer: 'observer',
+});
+
+/** How a split assigned people, by the hub's strategy word. */
+const SPLIT_HOW = /** @type {Record<string, string>} */ ({
+  even: 'assigned evenly', random: 'shuffled', pairs: 'in pairs', manual: 'assigned by hand', choose: 'participants choose',
+});
+
 /**
- * One activity line, with names where known. Built only from the action and ids: the hub
- * never puts chat or broadcast text in `audit`.
+ * One activity line, with names where known. Built only from the action, ids and the hub's
+ * one-word detail: the hub never puts chat or broadcast text in `audit`.
  * @param {AuditEntry} e
  * @param {Meeting} m
  */
 export function auditText(e, m) {
-  const by = e.by === m.you?.id ? 'You' : m.nameOf(e.by);
-  const who = e.subject == null ? 'someone' : e.subject === m.you?.id ? 'you' : m.nameOf(e.subject);
-  /** @type {Record<string, string>} */
+  const you = m.you?.id;
+  const by = e.by === you ? 'You' : m.nameOf(e.by);
+  const who = e.subject == null ? 'someone' : e.subject === you ? 'you' : m.nameOf(e.subject);
+  const whose = e.subject === you ? 'your' : `${who}'s`;
+  const d = e.detail;
+  /** @param {string} on @param {string} off */
+  const onOff = (on, off) => (d === 'off' ? off : on);
+  /** @type {Record<string, () => string>} */
   const what = {
-    remove: `removed ${who}`,
-    end_meeting: 'ended the meeting',
-    request_mute: `asked ${who} to mute`,
-    set_role: `changed the role of ${who}${e.subject != null && m.person(e.subject) ? ` (now ${roleLabel(m.person(e.subject)?.role ?? '').toLowerCase()})` : ''}`,
-    transfer_host: `made ${who} the host`,
-    lock: e.on ? 'locked the meeting' : 'unlocked the meeting',
-    set_lobby: e.on ? 'turned the waiting room on' : 'turned the waiting room off',
-    admit: 'let someone in from the waiting room',
-    deny: 'turned someone away from the waiting room',
-    pull_aside: 'started a private conversation',
-    end_aside: 'ended a private conversation',
-    split: 'opened breakout rooms',
-    move: `moved ${who}`,
-    swap: `swapped ${who} with someone`,
-    visit: 'went to another room',
-    broadcast: 'sent a message to every room',
-    merge: 'closed breakout rooms',
-    extend_timer: 'extended the breakout timer',
-    reopen: 'reopened breakout rooms',
+    remove: () => (d === 'ban' ? `removed and banned ${who}` : `removed ${who}`),
+    end_meeting: () => 'ended the meeting',
+    request_mute: () => `asked ${who} to mute`,
+    set_role: () => (d ? `made ${who} ${withArticle(ROLE_WORDS[d] ?? d)}` : `changed the role of ${who}`),
+    transfer_host: () => `made ${who} the host`,
+    lock: () => onOff('locked the meeting', 'unlocked the meeting'),
+    set_lobby: () => onOff('turned the waiting room on', 'turned the waiting room off'),
+    admit: () => (e.subject == null ? 'let everyone waiting in' : `let ${who} in from the waiting room`),
+    deny: () => (e.subject == null ? 'turned everyone waiting away' : `turned ${who} away from the waiting room`),
+    raise_hand: () => `lowered ${whose} hand`,
+    pull_aside: () => (e.subject == null ? 'started a private conversation' : `started a private conversation with ${who}`),
+    end_aside: () => 'ended a private conversation',
+    split: () => `opened breakout rooms${d ? ` (${SPLIT_HOW[d] ?? d})` : ''}`,
+    move: () => `moved ${who}`,
+    swap: () => `swapped ${who} with someone`,
+    visit: () => 'went to another room',
+    broadcast: () => 'sent a message to every room',
+    merge: () => 'closed breakout rooms',
+    extend_timer: () => 'extended the breakout timer',
+    reopen: () => 'reopened breakout rooms',
   };
-  return `${by} ${what[e.action] ?? `did “${e.action}”${e.subject != null ? ` to ${who}` : ''}`}`;
+  const text = what[e.action]?.() ?? `did “${e.action}”${e.subject != null ? ` to ${who}` : ''}`;
+  return `${by} ${text}`;
+}
+
+/** "a co-host", "an observer". @param {string} noun */
+function withArticle(noun) {
+  return `${/^[aeiou]/.test(noun) ? 'an' : 'a'} ${noun}`;
 }

@@ -1,9 +1,10 @@
 // The therapy room as everyone sees it: room name and topic, the video grid (with who stepped
-// out), chat, host broadcasts, the breakout countdown, "Ask for help", the choose-a-room list,
-// raising a hand, the notices moderation brings (a mute request, the lock, a private
-// conversation, a new role), and connection trouble: ours ("Connection lost — reconnecting…")
-// and other people's ("reconnecting…" on their tile). Host controls live in host.js and
-// moderation.js. The view only reacts to SDK events and reads SDK state.
+// out, who is muted, whose hand is up), chat, host broadcasts, the breakout countdown, "Ask for
+// help", the choose-a-room list, raising a hand, the notices moderation brings (a mute request,
+// a host lowering your hand, the lock, a private conversation, a new role), and connection
+// trouble: ours ("Connection lost — reconnecting…") and other people's ("reconnecting…" on their
+// tile). Host controls live in host.js and moderation.js. The view only reacts to SDK events and
+// reads SDK state.
 
 import { byId, clock, h, setOptions } from './dom.js';
 import { roleLabel } from './moderation.js';
@@ -14,8 +15,9 @@ import { roleLabel } from './moderation.js';
 /** @typedef {import('../sdk/protocol').ChatMessage} ChatMessage */
 
 /**
- * A chat line as shown.
- * @typedef {{id: number, ts: number, from: PeerId, fromName: string, text: string,
+ * A chat line as shown. `session`: chat ids count per hub session (they start over after a
+ * hub restart, when we get a new seat), so lines are ordered by session, then id.
+ * @typedef {{session: number, id: number, ts: number, from: PeerId, fromName: string, text: string,
  *   private: boolean, to: PeerId | null, toName: string | null}} ChatEntry
  */
 
@@ -40,6 +42,8 @@ export class MeetingView {
     this.groupChat = [];
     /** Private messages, kept across room changes. @type {ChatEntry[]} */
     this.privateChat = [];
+    /** Counts fresh (not resumed) welcomes: see ChatEntry. */
+    this.session = 0;
     /** The hub's `closes_at` we last saw. @type {number | null} */
     this.closesAt = null;
     /** Local deadline of the breakout timer (ms, our clock). @type {number | null} */
@@ -144,9 +148,10 @@ export class MeetingView {
     on('welcome', (d) => {
       this.setRoom(d.room);
       // Resumed: our log stands; what we missed comes as chat events (or, if we were moved
-      // meanwhile, with room-changed). Otherwise the room's history is the log, and the tiles
-      // start over: a new seat's ids may name other people (a restarted hub numbers afresh).
+      // meanwhile, with room-changed). Otherwise (a new seat) the room's history is the log, a
+      // new chat session begins (see ChatEntry), and the tiles start over with the roster.
       if (!d.resumed) {
+        this.session += 1;
         this.setHistory(d.chat);
         this.dropRemoteTiles();
       }
@@ -161,20 +166,26 @@ export class MeetingView {
     on('peer-left', (d) => {
       if (d.reason === 'stepped_out' && d.peer) this.addNotice(`${d.peer.name} stepped out for a moment.`);
       if (d.reason === 'timeout' && d.peer) this.addNotice(`${d.peer.name} lost their connection.`);
+      // Someone who stepped out and left from the private conversation: their placeholder goes
+      // (with the `peers` event that follows), so say why.
+      else if (d.reason !== 'stepped_out' && d.peer && this.awayTiles.has(d.id)) this.addNotice(`${d.peer.name} left.`);
     });
     on('peer-joined', (d) => {
       if (this.awayTiles.has(d.peer.id)) this.addNotice(`${d.peer.name} is back.`);
     });
     on('peer-updated', (d) => {
-      if (d.peer.id === m.you?.id) {
+      // Hand changes come this way too; only a new role is news here.
+      if (d.peer.id === m.you?.id && d.previous && d.previous.role !== d.peer.role) {
         const role = d.peer.role;
         this.showStatus(role === 'host' ? 'You are now the host.' : role === 'cohost' ? 'You are now a co-host.' : `You are now ${role === 'observer' ? 'an observer' : `a ${role}`}.`);
         this.setRoom(m.room);
         this.renderSelf();
       }
     });
-    on('hands', () => this.syncTiles());
-    on('hand', () => this.renderSelf());
+    on('hand', (d) => {
+      this.renderSelf();
+      if (d.byHost) this.showStatus('A host lowered your hand.');
+    });
     on('locked', (d) => {
       this.renderLocked();
       this.showStatus(`${d.by === m.you?.id ? 'You' : m.nameOf(d.by)} ${d.locked ? 'locked' : 'unlocked'} the meeting.`);
@@ -182,7 +193,8 @@ export class MeetingView {
     on('mute-requested', (d) => {
       const what = d.audio && d.video ? 'your microphone and camera' : d.audio ? 'your microphone' : 'your camera';
       this.renderSelf();
-      this.showNotice(`${d.name} asked you to turn off ${what}. You can turn ${d.audio && d.video ? 'them' : 'it'} back on when you are ready.`);
+      const when = d.replayed ? 'While you were reconnecting, ' : '';
+      this.showNotice(`${when}${d.name} asked you to turn off ${what}. You can turn ${d.audio && d.video ? 'them' : 'it'} back on when you are ready.`);
     });
     on('rooms', (d) => {
       this.setRoom(m.room);
@@ -197,7 +209,8 @@ export class MeetingView {
     });
     on('breakout-closing', (d) => {
       this.closesAt = d.closesAt;
-      this.deadline = Date.now() + d.seconds * 1000;
+      // `seconds` corrects for clock skew, but a replayed warning's were counted long ago.
+      this.deadline = d.replayed ? d.closesAt : Date.now() + d.seconds * 1000;
       this.renderCountdown();
     });
     on('stream', (d) => {
@@ -209,7 +222,7 @@ export class MeetingView {
       this.tiles.get(d.peerId)?.el.setAttribute('data-state', d.state);
     });
     on('chat', (d) => this.addChat(d.message));
-    on('broadcast', (d) => this.addBroadcast(d.text, m.nameOf(d.from)));
+    on('broadcast', (d) => this.addBroadcast(d.text, m.nameOf(d.from), d.replayed));
     on('error', (d) => this.showStatus(`The hub refused something: ${d.code}`));
     on('reconnecting', (d) => {
       this.reconnectBanner.hidden = false;
@@ -312,7 +325,7 @@ export class MeetingView {
       }
       const caption = tile.el.querySelector('.name');
       if (caption && caption.textContent !== peer.name) caption.textContent = peer.name;
-      this.setBadges(tile, m.peerMedia(peer.id), peer.role, m.hands.includes(peer.id), !!peer.reconnecting);
+      this.setBadges(tile, m.peerMedia(peer.id), peer.role, !!peer.hand, !!peer.reconnecting);
     }
     this.syncAwayTiles();
     // The roster of a private conversation changes with its people.
@@ -388,7 +401,7 @@ export class MeetingView {
 
   /**
    * @param {Tile} tile @param {{audio: boolean, video: boolean}} media @param {string} role
-   * @param {boolean} hand raised (known to hosts, and for yourself)
+   * @param {boolean} hand raised
    * @param {boolean} reconnecting their connection dropped; the hub holds their seat
    */
   setBadges(tile, media, role, hand, reconnecting) {
@@ -415,6 +428,7 @@ export class MeetingView {
   entry(msg) {
     const m = this.meeting;
     return {
+      session: this.session,
       id: msg.id, ts: msg.ts, from: msg.from, fromName: m.nameOf(msg.from), text: msg.text,
       private: msg.to != null, to: msg.to ?? null, toName: msg.to != null ? m.nameOf(msg.to) : null,
     };
@@ -423,7 +437,8 @@ export class MeetingView {
   /** @param {ChatMessage} msg */
   addChat(msg) {
     // Each message once, whatever path it came by (live, or replayed after a drop).
-    if (this.groupChat.some((c) => c.id === msg.id) || this.privateChat.some((c) => c.id === msg.id)) return;
+    const seen = (/** @type {ChatEntry} */ c) => c.session === this.session && c.id === msg.id;
+    if (this.groupChat.some(seen) || this.privateChat.some(seen)) return;
     const e = this.entry(msg);
     if (e.private) this.privateChat.push(e);
     else if (msg.room === this.meeting.room.id) this.groupChat.push(e);
@@ -438,7 +453,7 @@ export class MeetingView {
 
   renderChat() {
     const me = this.meeting.you?.id;
-    const all = [...this.groupChat, ...this.privateChat].sort((a, b) => a.ts - b.ts || a.id - b.id);
+    const all = this.chatEntries();
     this.chatLog.replaceChildren(...all.map((e) => {
       const who = e.from === me ? 'You' : e.fromName;
       const label = e.private
@@ -469,16 +484,22 @@ export class MeetingView {
 
   /** Entries for the test hook and for people reading the log. */
   chatEntries() {
-    return [...this.groupChat, ...this.privateChat].sort((a, b) => a.ts - b.ts || a.id - b.id);
+    // The hub's chat ids order a session's messages (`seq` counts group messages per room only).
+    return [...this.groupChat, ...this.privateChat].sort((a, b) => a.session - b.session || a.id - b.id);
   }
 
   // ---- banners ----
 
-  /** @param {string} text @param {string} from */
-  addBroadcast(text, from) {
+  /**
+   * A host's announcement, shown until dismissed; one sent while we were reconnecting comes
+   * after the resume and says so.
+   * @param {string} text @param {string} from @param {boolean} [replayed]
+   */
+  addBroadcast(text, from, replayed = false) {
     const close = h('button', { type: 'button', class: 'dismiss', 'aria-label': 'Dismiss announcement' }, '×');
     const banner = h('div', { class: 'banner broadcast', role: 'alert' },
-      h('strong', {}, `${from}: `), h('span', { class: 'text' }, text), close);
+      h('strong', {}, `${from}: `), h('span', { class: 'text' }, text),
+      replayed ? h('span', { class: 'when' }, '(while you were reconnecting)') : null, close);
     close.addEventListener('click', () => banner.remove());
     this.banners.append(banner);
   }

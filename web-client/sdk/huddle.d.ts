@@ -22,6 +22,13 @@ export interface JoinOptions {
   media?: { audio?: boolean | MediaTrackConstraints; video?: boolean | MediaTrackConstraints } | MediaStream | null;
   /** Instead of the hub's `welcome.ice_servers`. */
   iceServers?: RTCIceServer[];
+  /**
+   * The SDK sends `ping` every `pingEveryMs` (default 10 s); when no frame at all has come for
+   * `deadAfterMs` (default 25 s) although it asked, it closes the socket with 4100 (the hub holds
+   * the seat) and resumes on a new one. `false` turns it off (the hub's own keepalive still ends
+   * a dead connection, after 45 s).
+   */
+  heartbeat?: { pingEveryMs?: number; deadAfterMs?: number } | false;
   /** Listeners to add before connecting, by event name. */
   on?: { [K in keyof MeetingEventMap]?: (event: CustomEvent<MeetingEventMap[K]>) => void };
 }
@@ -68,11 +75,15 @@ export interface AuditEntry {
   by: PeerId;
   /** The client message type of the action: `remove`, `lock`, `pull_aside`, `split`, … */
   action: string;
-  /** The person it was done to, when there is one. */
+  /** The person it was done to, when there is one (`admit`/`deny` without one: everyone waiting). */
   subject: PeerId | null;
+  /**
+   * A word on how: `on`/`off` (`lock`, `set_lobby`), `ban` (`remove`), the new role
+   * (`set_role`), `lowered` (`raise_hand` on someone else), `all` (`admit`/`deny` of everyone),
+   * the strategy (`split`); null when the action needs none.
+   */
+  detail: string | null;
   ts: number;
-  /** For `lock` and `set_lobby`: locked / waiting room on afterwards; null for other actions. */
-  on: boolean | null;
 }
 
 export interface MeetingEventMap {
@@ -95,13 +106,26 @@ export interface MeetingEventMap {
   rooms: RoomsDetail;
   chat: { message: ChatMessage; private: boolean };
   data: { from: PeerId; payload: unknown; private: boolean };
-  broadcast: { from: PeerId; text: string; ts: number };
-  'breakout-closing': { closesAt: number; seconds: number };
-  'help-requested': { from: PeerId; name: string; room: RoomId; roomName: string; ts: number };
-  /** Someone's role changed (promotion, demotion, host handover) — possibly yours. */
-  'peer-updated': { peer: Peer };
+  /**
+   * `replayed` (here and on `breakout-closing`, `help-requested`, `mute-requested`): it came
+   * right after a resumed `welcome`, so it was most likely sent while our seat was held (the hub
+   * replays those notices; the frame itself does not say).
+   */
+  broadcast: { from: PeerId; text: string; ts: number; replayed: boolean };
+  /**
+   * The breakout timer runs out soon: `seconds` left when the hub sent it (use it against clock
+   * skew), at `closesAt` on the hub's clock. A replayed warning whose timer is no longer the
+   * meeting's is dropped; a replayed one's `seconds` are old, so count to `closesAt`.
+   */
+  'breakout-closing': { closesAt: number; seconds: number; replayed: boolean };
+  'help-requested': { from: PeerId; name: string; room: RoomId; roomName: string; ts: number; replayed: boolean };
+  /**
+   * Someone's role or hand changed (promotion, demotion, host handover, a hand raised or
+   * lowered) — possibly yours. `previous`: how we knew them before (null if we did not).
+   */
+  'peer-updated': { peer: Peer; previous: Peer | null };
   /** A host asked you to mute; the SDK has already turned those devices off (you may turn them on again). */
-  'mute-requested': { by: PeerId; name: string; audio: boolean; video: boolean };
+  'mute-requested': { by: PeerId; name: string; audio: boolean; video: boolean; replayed: boolean };
   /** Hosts and cohosts: raised hands, first raised first. */
   hands: { queue: PeerId[] };
   locked: { locked: boolean; by: PeerId };
@@ -111,13 +135,19 @@ export interface MeetingEventMap {
   lobby: { enabled: boolean; waiting: Peer[] };
   /** Hosts and cohosts: a moderator action (who, what, to whom). */
   audit: AuditEntry;
-  /** Your own hand went up or down (`raiseHand`, or back down when the hub refused it). */
-  hand: { raised: boolean };
+  /**
+   * Your own hand went up or down: `raiseHand` (and back when the hub refused it), or the hub
+   * says so. `byHost`: a host or cohost lowered it.
+   */
+  hand: { raised: boolean; byHost: boolean };
   /** A remote track arrived (its stream is the peer's one MediaStream). */
   track: { peerId: PeerId; track: MediaStreamTrack; stream: MediaStream };
   /** A peer's media stream gained a track: attach it to a <video>. */
   stream: { peerId: PeerId; stream: MediaStream };
-  /** What a peer says about their microphone and camera. */
+  /**
+   * A peer in your room turned their microphone or camera on or off. What people said before you
+   * arrived comes with them (`Peer.audio`, `Peer.video`); `peerMedia(id)` has both.
+   */
   'peer-media': { id: PeerId; audio: boolean; video: boolean };
   'connection-state': { peerId: PeerId; state: RTCPeerConnectionState };
   'local-stream': { stream: MediaStream };
@@ -125,9 +155,10 @@ export interface MeetingEventMap {
   /** A refusal not tied to a request of ours. */
   error: { code: ErrorCode; message: string };
   /**
-   * The socket dropped (or closed with a reconnectable code); the SDK connects again after
-   * `delayMs`, asking for its held seat back when `resuming`. Peer connections are closed
-   * meanwhile; `peers` stays as it was until the hub's answer.
+   * The socket dropped (or closed with a reconnectable code, or went silent: code 4100 from the
+   * heartbeat); the SDK connects again after `delayMs`, asking for its held seat back when
+   * `resuming`. Peer connections are closed meanwhile; `peers` stays as it was until the hub's
+   * answer.
    */
   reconnecting: ClosedDetail & { attempt: number; delayMs: number; resuming: boolean };
   /**
@@ -170,6 +201,10 @@ export class Meeting extends EventTarget {
   readonly localStream: MediaStream | null;
   readonly audioEnabled: boolean;
   readonly videoEnabled: boolean;
+  /**
+   * A display name for anyone seen in the meeting; for an id whose name we never learnt (someone
+   * only ever in another room), "Person 1", "Person 2", … numbered in this page.
+   */
   nameOf(id: PeerId): string;
   /** Name and current role of anyone seen in the meeting; null if never seen. */
   person(id: PeerId): Peer | null;
@@ -179,7 +214,7 @@ export class Meeting extends EventTarget {
   readonly lobby: { enabled: boolean; waiting: Peer[] };
   /** Hosts and cohosts: raised hands, first raised first. */
   readonly hands: PeerId[];
-  /** Whether your own hand is up. */
+  /** Whether your own hand is up (as the hub last said, or as you just asked). */
   readonly handRaised: boolean;
   /** Whether the meeting is locked, as last told. */
   readonly locked: boolean;
@@ -190,6 +225,7 @@ export class Meeting extends EventTarget {
   /** True while you are in a host's private (pull-aside) conversation. */
   readonly inPrivateRoom: boolean;
   remoteStream(id: PeerId): MediaStream | null;
+  /** Microphone and camera as the person last said (on until they say otherwise). */
   peerMedia(id: PeerId): { audio: boolean; video: boolean };
 
   /** Each request resolves on the hub's `ack` and rejects with a HuddleError. */
@@ -206,7 +242,7 @@ export class Meeting extends EventTarget {
   reopen(options?: { durationSecs?: number }): Promise<void>;
   chooseRoom(room: RoomId): Promise<void>;
   askHelp(): Promise<void>;
-  /** Anyone but observers: raise or lower your hand (hosts and cohosts see the queue). */
+  /** Anyone but observers: raise or lower your hand (hosts and cohosts see the queue; everyone sees the hand). */
   raiseHand(raised?: boolean): Promise<void>;
 
   /** Moderation: hosts and cohosts (`setRole`, `transferHost`: the host only). */
@@ -228,6 +264,8 @@ export class Meeting extends EventTarget {
   pullAside(peer: PeerId): Promise<void>;
   /** End the private conversation you are in. */
   endAside(): Promise<void>;
+  /** Lower someone else's raised hand (they see it go down). */
+  lowerHand(peer: PeerId): Promise<void>;
 
   setAudioEnabled(on: boolean): void;
   setVideoEnabled(on: boolean): void;

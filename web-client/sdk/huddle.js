@@ -6,14 +6,16 @@
 //                                on: { stream: (e) => show(e.detail.peerId, e.detail.stream) } });
 //
 // Layout: wire.js (frames, close codes, backoff), state.js (what a message means: events, mesh
-// changes, request answers), negotiation.js (perfect negotiation per peer). This file is the I/O:
-// the WebSocket, getUserMedia and the RTCPeerConnections. Public types: huddle.d.ts.
+// changes, request answers), negotiation.js (perfect negotiation per peer), heartbeat.js (when a
+// silent connection counts as dead). This file is the I/O: the WebSocket and its timers,
+// getUserMedia and the RTCPeerConnections. Public types: huddle.d.ts.
 
+import { Heartbeat } from './heartbeat.js';
 import { Negotiator, isPolite } from './negotiation.js';
 import { HuddleError, MeetingState, Requests } from './state.js';
 import {
-  CLOSE_REASONS, MEDIA_STATE_KEY, PROTOCOL_VERSION, RESUME_EXPIRED, WS_PATH, backoffMs, closeKind,
-  mergeFrame, splitFrame,
+  CLIENT_RECONNECTING, CLOSE_REASONS, PROTOCOL_VERSION, RESUME_EXPIRED, WS_PATH, backoffMs,
+  closeKind, mergeFrame, splitFrame,
 } from './wire.js';
 
 export { HuddleError } from './state.js';
@@ -38,6 +40,9 @@ export { closeKind } from './wire.js';
  *   | MediaStream | null} [media] what to send: constraints for getUserMedia (default audio and
  *   video), a stream the app owns, or null to only receive
  * @property {RTCIceServer[]} [iceServers] instead of the hub's `welcome.ice_servers`
+ * @property {import('./heartbeat.js').HeartbeatOptions | false} [heartbeat] how often to `ping`
+ *   and after how long without any frame the connection counts as dead (default 10 s / 25 s);
+ *   false: never (the hub's keepalive still ends a dead connection, after 45 s)
  * @property {Record<string, (event: CustomEvent) => void>} [on] listeners added before connecting
  */
 
@@ -83,6 +88,10 @@ export class Meeting extends EventTarget {
     this.reconnectAttempt = 0;
     /** @type {ReturnType<typeof setTimeout> | null} */
     this.reconnectTimer = null;
+    /** Null when turned off. */
+    this.heartbeat = options.heartbeat === false ? null : new Heartbeat(options.heartbeat ?? {});
+    /** @type {ReturnType<typeof setTimeout> | null} */
+    this.heartbeatTimer = null;
     /** The last `error` without `ref` (e.g. `unauthorized` just before close 4001). */
     this.lastError = /** @type {{code: string, message: string} | null} */ (null);
     /** @type {{resolve: () => void, reject: (e: Error) => void} | null} */
@@ -182,6 +191,7 @@ export class Meeting extends EventTarget {
     this.reconnectTimer = null;
     const ws = new WebSocket(this.wsUrl);
     this.ws = ws;
+    this.startHeartbeat(ws);
     ws.onopen = () => {
       /** @type {import('./protocol').ClientHello} */
       const hello = { type: 'hello', protocol: PROTOCOL_VERSION, token: this.options.token };
@@ -193,6 +203,7 @@ export class Meeting extends EventTarget {
     };
     ws.onmessage = (ev) => {
       if (ws !== this.ws || typeof ev.data !== 'string') return;
+      this.heartbeat?.heard(Date.now());
       /** @type {ServerMessage} */
       let msg;
       try {
@@ -205,6 +216,54 @@ export class Meeting extends EventTarget {
     ws.onclose = (ev) => {
       if (ws === this.ws) this.onSocketClosed(ev.code, ev.reason);
     };
+  }
+
+  /**
+   * Pings the hub and watches for silence on `ws`; when the connection looks dead, gives it up
+   * (close 4100: the hub holds our seat) and resumes on a new socket.
+   * @param {WebSocket} ws
+   */
+  startHeartbeat(ws) {
+    this.stopHeartbeat();
+    const heartbeat = this.heartbeat;
+    if (!heartbeat) return;
+    heartbeat.start(Date.now());
+    const step = () => {
+      this.heartbeatTimer = null;
+      if (ws !== this.ws) return;
+      const now = Date.now();
+      const { ping, dead, next } = heartbeat.check(now);
+      if (dead) {
+        this.abandonSocket(ws);
+        return;
+      }
+      if (ping && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'ping' }));
+      this.heartbeatTimer = setTimeout(step, next - now);
+    };
+    step();
+  }
+
+  stopHeartbeat() {
+    if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
+    this.heartbeatTimer = null;
+  }
+
+  /**
+   * Gives up on a socket that looks dead. Its close event could take a minute to come (the
+   * closing handshake waits on the same dead connection), so we do not wait for it.
+   * @param {WebSocket} ws
+   */
+  abandonSocket(ws) {
+    this.ws = null;
+    ws.onopen = null;
+    ws.onmessage = null;
+    ws.onclose = null;
+    try {
+      ws.close(CLIENT_RECONNECTING, 'reconnecting');
+    } catch {
+      // already closing
+    }
+    this.onSocketClosed(CLIENT_RECONNECTING, 'reconnecting');
   }
 
   /** @param {ServerMessage} msg */
@@ -238,19 +297,13 @@ export class Meeting extends EventTarget {
       this.announceMedia();
       this.connecting?.resolve();
       this.connecting = null;
-    } else if (msg.type === 'room_changed') {
-      this.announceMedia();
-    } else if (msg.type === 'peer_joined') {
-      this.announceMedia(msg.peer.id);
-    } else if (msg.type === 'peer_reconnected') {
-      // Its new connection knows nothing of our microphone and camera.
-      this.announceMedia(msg.id);
     }
   }
 
   /** @param {number} code @param {string} reason */
   onSocketClosed(code, reason) {
     this.ws = null;
+    this.stopHeartbeat();
     this.requests.failAll('the connection closed');
     // Every peer connection goes, simple and robust: the welcome that answers our resume (or
     // fresh hello) lists the room as it is now, and the mesh is rebuilt from it.
@@ -302,6 +355,7 @@ export class Meeting extends EventTarget {
     if (this.left) return;
     this.left = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.stopHeartbeat();
     const ws = this.ws;
     this.ws = null;
     ws?.close(1000, 'left');
@@ -406,23 +460,30 @@ export class Meeting extends EventTarget {
   /** End the private conversation you are in: both go back where they came from. */
   endAside() { return this.request({ type: 'end_aside' }); }
   /**
-   * Anyone but observers: raise (or lower) your hand; hosts and cohosts see the queue.
+   * Anyone but observers: raise (or lower) your hand. Hosts and cohosts see the queue; everyone
+   * sees the hand on you.
    * @param {boolean} [raised]
    */
   async raiseHand(raised = true) {
-    const before = this.state.handRaised;
-    this.state.handRaised = !!raised;
-    this.emit('hand', { raised: !!raised });
+    const state = this.state;
+    const before = state.handRaised;
+    state.handRaised = !!raised;
+    this.emit('hand', { raised: !!raised, byHost: false });
+    state.handRequests += 1;
     try {
       await this.request({ type: 'raise_hand', raised: !!raised });
     } catch (err) {
-      if (this.state.handRaised === !!raised) {
-        this.state.handRaised = before;
-        this.emit('hand', { raised: before });
+      if (state.handRaised === !!raised) {
+        state.handRaised = before;
+        this.emit('hand', { raised: before, byHost: false });
       }
       throw err;
+    } finally {
+      state.handRequests -= 1;
     }
   }
+  /** Lower someone else's raised hand. @param {PeerId} peer */
+  lowerHand(peer) { return this.request({ type: 'raise_hand', raised: false, peer }); }
 
   // ---- local media ----
 
@@ -471,6 +532,8 @@ export class Meeting extends EventTarget {
       }
     }
     this.emit('local-stream', { stream });
+    // A device that was missing may be there now.
+    this.announceMedia();
   }
 
   /** Per remote peer: connection state and decoded video frames (from `getStats`). */
@@ -620,18 +683,15 @@ export class Meeting extends EventTarget {
   }
 
   /**
-   * Tells the room whether our microphone and camera are on (`media_state`, which the hub also
-   * shows hosts), or one newcomer (app data: `media_state` cannot be addressed).
-   * @param {PeerId} [to]
+   * Tells the hub whether our microphone and camera are on (a device we do not have is off):
+   * our room gets `peer_media`, and the hub keeps it for the rosters of people who arrive or
+   * move in later. Sent after every welcome too, so a resumed seat catches up with a toggle made
+   * while we were away, and even when we are alone in the room.
    */
-  announceMedia(to) {
-    if (!this.joined || !this.mayOffer() || !this.localStream) return;
-    const media = { audio: this.audioEnabled, video: this.videoEnabled };
-    if (to != null) {
-      this.sendData({ [MEDIA_STATE_KEY]: media }, to).catch(() => {});
-    } else if (this.state.peers.size > 0) {
-      this.send({ type: 'media_state', ...media });
-    }
+  announceMedia() {
+    if (!this.joined || !this.mayOffer()) return;
+    const has = (/** @type {'audio' | 'video'} */ kind) => !!this.localStream?.getTracks().some((t) => t.kind === kind);
+    this.send({ type: 'media_state', audio: this.audioEnabled && has('audio'), video: this.videoEnabled && has('video') });
   }
 
   /** @param {string} name @param {unknown} detail */

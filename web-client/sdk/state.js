@@ -3,12 +3,12 @@
 // `MeetingState.handle(message)` applies one server message and says what follows from it: the
 // events to give the app, and which peer connections to open or close (the WebRTC mesh always
 // matches the people in our current room). It also keeps what moderation shows (the waiting
-// room, raised hands, the lock, the audit feed, who stepped out, everyone's microphone and
-// camera) and what resuming after a drop needs: the resume token, the last chat id, and the rule
-// that a resumed welcome appends the missed chat or replaces the log, so each message reaches the
-// app once. `Requests` pairs request ids with `ack` / `error`.
-
-import { mediaStateOf } from './wire.js';
+// room, raised hands, the lock, the audit feed, who stepped out; microphone, camera and hand are
+// on each person as the hub's rosters and updates say) and what resuming after a drop needs: the
+// resume token, the last chat id, the rule that a resumed welcome appends the missed chat or
+// replaces the log (so each message reaches the app once), and which notices right after it are
+// replays of what was sent while our seat was held. `Requests` pairs request ids with `ack` /
+// `error`.
 
 /** @typedef {import('./protocol').ServerMessage} ServerMessage */
 /** @typedef {import('./protocol').Peer} Peer */
@@ -26,12 +26,24 @@ import { mediaStateOf } from './wire.js';
 
 /**
  * One moderator action, as hosts and cohosts see it.
- * @typedef {{by: PeerId, action: string, subject: PeerId | null, ts: number, on: boolean | null}} AuditEntry
- *   `on`: for `lock` and `set_lobby`, which way (the hub's `audit` does not say; its `locked` or
- *   `lobby` just before it does); null for other actions
+ * @typedef {{by: PeerId, action: string, subject: PeerId | null, detail: string | null, ts: number}} AuditEntry
+ *   `detail`: the hub's word on how (`on`/`off`, `ban`, the new role, `lowered`, `all`, the
+ *   split strategy), or null
  */
 
 /** @typedef {{audio: boolean, video: boolean}} MediaState */
+
+/**
+ * What the hub sends a resumed seat right after its `welcome`: moderators' `lobby` and `hands`,
+ * then the notices addressed to the seat while it was held. While only these have come since a
+ * resumed welcome, a notice is (most likely) such a replay: nothing in the frame says so.
+ */
+const REPLAY_TYPES = new Set(['lobby', 'hands', 'broadcast', 'help_requested', 'mute_requested', 'audit', 'breakout_closing']);
+
+/** @param {string | undefined} role */
+function isModerator(role) {
+  return role === 'host' || role === 'cohost';
+}
 
 /**
  * Audit entries kept for the app (the newest): a feed to glance at, not a record — the hub's
@@ -58,6 +70,8 @@ const SEEN_CHAT_KEEP = 2000;
  * @property {PeerId[]} disconnect close the peer connection to each
  * @property {{from: PeerId, data: unknown}} [signal] a signal for the connection to `from`
  * @property {{ref: number, error?: {code: ErrorCode, message: string}}} [answer] ack or error to a request
+ * @property {true} [pong] the answer to our heartbeat `ping` (every frame counts as a sign of
+ *   life; this one says nothing else)
  */
 
 export class MeetingState {
@@ -91,26 +105,31 @@ export class MeetingState {
     /** Hosts and cohosts: raised hands, first raised first. @type {PeerId[]} */
     this.hands = [];
     /**
-     * Our own hand. The hub tells only moderators about hands, so this is what we asked for;
-     * a new seat (a fresh welcome) starts with the hand down.
+     * Our own hand, as the hub last said (`welcome.you.hand`, `peer_updated` about us), or as
+     * we just asked until it answers.
      */
     this.handRaised = false;
+    /** Our `raise_hand` requests not yet answered: a change meanwhile may be our own echo. */
+    this.handRequests = 0;
     this.locked = false;
     /** Hosts and cohosts: recent moderator actions, oldest first. @type {AuditEntry[]} */
     this.audit = [];
-    /** Microphone and camera of people in our room, as they last said. @type {Map<PeerId, MediaState>} */
-    this.media = new Map();
     /**
      * People who left our room for a private conversation with a host (`stepped_out`), until
-     * they come back or we change rooms.
+     * they come back, leave for good, or we change rooms.
      * @type {Map<PeerId, Peer>}
      */
     this.steppedOut = new Map();
+    /** Whether our room is a host's private (pull-aside) conversation. */
+    this.privateRoom = false;
+    /** Only replayable notices have come since a resumed welcome (see REPLAY_TYPES). */
+    this.replaying = false;
     /**
-     * Whether a room list arrived since we last changed rooms. A pull-aside room is in no list,
-     * but neither is a new breakout until its list arrives just after `room_changed`.
+     * Display labels for ids we never learnt a name for (people in other rooms): small numbers
+     * in order of asking, since peer ids are large clock-based numbers.
+     * @type {Map<PeerId, string>}
      */
-    this.roomListed = true;
+    this.unnamed = new Map();
     /**
      * The latest welcome's `resume_token`. A secret: in memory only, never stored or logged.
      * @type {string | null}
@@ -164,7 +183,14 @@ export class MeetingState {
   /** A display name for a peer id, also for people in other rooms. @param {PeerId} id */
   nameOf(id) {
     if (this.you && id === this.you.id) return this.you.name;
-    return this.directory.get(id)?.name ?? `Person ${id}`;
+    const known = this.directory.get(id)?.name;
+    if (known != null) return known;
+    let label = this.unnamed.get(id);
+    if (label == null) {
+      label = `Person ${this.unnamed.size + 1}`;
+      this.unnamed.set(id, label);
+    }
+    return label;
   }
 
   /** The room `id` is in, per the last room list. @param {PeerId} id */
@@ -178,17 +204,19 @@ export class MeetingState {
     return this.directory.get(id) ?? null;
   }
 
-  /**
-   * True in a host's pull-aside room: the hub lists it in no `rooms`, so a room that the
-   * latest list (sent after we moved) leaves out is one.
-   */
+  /** True in a host's pull-aside room. */
   inPrivateRoom() {
-    return this.roomListed && this.room.id !== 'main' && !this.rooms.some((r) => r.id === this.room.id);
+    return this.privateRoom;
   }
 
-  /** What `id` last said about their microphone and camera (on, until told otherwise). @param {PeerId} id */
+  /**
+   * What `id` last said about their microphone and camera (on until they say otherwise). Exact
+   * for our room (`peer_media`); for other rooms as of the last roster or `peer_updated`.
+   * @param {PeerId} id
+   */
   mediaOf(id) {
-    return { ...(this.media.get(id) ?? { audio: true, video: true }) };
+    const p = this.peers.get(id) ?? this.directory.get(id);
+    return { audio: p?.audio !== false, video: p?.video !== false };
   }
 
   /** People who stepped out of our room, in id order. */
@@ -209,6 +237,7 @@ export class MeetingState {
   handle(msg) {
     /** @type {Outcome} */
     const out = { events: [], connect: [], disconnect: [] };
+    if (this.replaying && !REPLAY_TYPES.has(msg.type)) this.replaying = false;
     switch (msg.type) {
       case 'welcome': {
         // A resumed welcome keeps our seat (same id, role, hand); its chat is what we missed if
@@ -223,22 +252,20 @@ export class MeetingState {
         this.iceServers = msg.ice_servers;
         this.waitingAs = null;
         this.setRooms(msg.rooms, msg.closes_at ?? null, msg.choosing);
-        this.roomListed = true;
         const info = this.rooms.find((r) => r.id === msg.room);
-        // A private room is in no list; the hub names it.
+        // Unlike room_changed, a welcome has no `private` flag; but its room list is complete
+        // at that instant, and a pull-aside room (after a resume into one) is in no list.
+        this.privateRoom = !info && msg.room !== 'main';
         this.room = { id: msg.room, name: info?.name ?? (msg.room === 'main' ? 'Main room' : 'Private conversation'), topic: info?.topic ?? null };
+        this.locked = msg.locked === true;
+        this.setOwnHand(!!msg.you.hand, resumed, out);
+        this.replaying = resumed;
+        // Moderators get `lobby` and `hands` right after this; anyone else is told neither.
+        if (!isModerator(msg.you.role)) this.forgetModeratorState();
         // Every peer connection is made anew (after a drop they are all gone anyway).
         this.disconnectAll(out);
         if (!resumed) {
-          // A new seat: the hub has no hand of ours. What moderators were told belongs to the
-          // old seat (after a hub restart its ids even name other people); the hub tells again
-          // as things change.
-          this.handRaised = false;
-          this.hands = [];
-          this.audit = [];
-          this.lobby = { enabled: false, waiting: [] };
-          this.locked = false;
-          this.media.clear();
+          // Chat ids are the hub's per meeting session: after a hub restart they start over.
           this.seenChat.clear();
           this.lastChat = 0;
         }
@@ -249,7 +276,6 @@ export class MeetingState {
           // Someone whose seat is held has no connection to negotiate with: `peer_reconnected`.
           if (!p.reconnecting) out.connect.push(p);
         }
-        for (const id of this.media.keys()) if (!this.peers.has(id)) this.media.delete(id);
         /** @type {ChatMessage[]} missed messages to give the app as `chat` events */
         const missed = [];
         if (appendChat) {
@@ -295,10 +321,9 @@ export class MeetingState {
           }
         }
         this.peers = next;
-        for (const id of this.media.keys()) if (!next.has(id)) this.media.delete(id);
         this.steppedOut.clear();
         this.room = { id: msg.room, name: msg.name, topic: msg.topic ?? null };
-        this.roomListed = false;
+        this.privateRoom = msg.private === true;
         this.chat = [...msg.chat];
         for (const m of msg.chat) this.noteChat(m);
         out.events.push(['room-changed', {
@@ -309,17 +334,15 @@ export class MeetingState {
       }
       case 'rooms': {
         this.setRooms(msg.rooms, msg.closes_at ?? null, msg.choosing);
-        this.roomListed = true;
         const info = this.rooms.find((r) => r.id === this.room.id);
         if (info) this.room = { id: info.id, name: info.name, topic: info.topic ?? null };
         out.events.push(['rooms', this.roomsDetail()]);
         break;
       }
       case 'peer_joined': {
+        // Microphone, camera and hand come with the person (the hub keeps the last state).
         this.peers.set(msg.peer.id, msg.peer);
         this.remember(msg.peer);
-        // A new connection (or someone back from a private conversation) says its media anew.
-        this.media.delete(msg.peer.id);
         this.steppedOut.delete(msg.peer.id);
         if (!msg.peer.reconnecting) out.connect.push(msg.peer);
         out.events.push(['peer-joined', { peer: msg.peer }]);
@@ -330,7 +353,8 @@ export class MeetingState {
       case 'peer_left': {
         const peer = this.peers.get(msg.id) ?? this.directory.get(msg.id) ?? null;
         this.peers.delete(msg.id);
-        this.media.delete(msg.id);
+        // Someone who stepped out and then left (or whose held seat timed out) is told to the
+        // room they stepped out of: the placeholder goes.
         if (msg.reason === 'stepped_out' && peer) this.steppedOut.set(msg.id, peer);
         else this.steppedOut.delete(msg.id);
         out.disconnect.push(msg.id);
@@ -352,16 +376,21 @@ export class MeetingState {
         break;
       }
       case 'broadcast':
-        out.events.push(['broadcast', { from: msg.from, text: msg.text, ts: msg.ts }]);
+        out.events.push(['broadcast', { from: msg.from, text: msg.text, ts: msg.ts, replayed: this.replaying }]);
         break;
       case 'breakout_closing':
+        // A replayed warning is stale unless the welcome's timer is still the one it warned
+        // of (the rooms may have closed, or the timer been extended, meanwhile); its `seconds`
+        // were counted when it was sent, so then `closesAt` is what holds.
+        if (this.replaying && msg.closes_at !== this.closesAt) break;
         this.closesAt = msg.closes_at;
-        out.events.push(['breakout-closing', { closesAt: msg.closes_at, seconds: msg.seconds }]);
+        out.events.push(['breakout-closing', { closesAt: msg.closes_at, seconds: msg.seconds, replayed: this.replaying }]);
         break;
       case 'help_requested':
         out.events.push(['help-requested', {
           from: msg.from, name: this.nameOf(msg.from), room: msg.room,
           roomName: this.rooms.find((r) => r.id === msg.room)?.name ?? msg.room, ts: msg.ts,
+          replayed: this.replaying,
         }]);
         break;
       case 'signal':
@@ -395,16 +424,18 @@ export class MeetingState {
         break;
       }
       case 'peer_updated': {
-        // A role change (promotion, demotion, host handover), possibly our own.
+        // A role or hand change (the whole meeting hears of both), possibly our own.
+        const previous = this.person(msg.peer.id);
         this.remember(msg.peer);
         if (this.peers.has(msg.peer.id)) this.peers.set(msg.peer.id, msg.peer);
         if (this.steppedOut.has(msg.peer.id)) this.steppedOut.set(msg.peer.id, msg.peer);
         if (this.you && this.you.id === msg.peer.id) {
-          this.you = { ...this.you, role: msg.peer.role };
-          // Observers have no hand (the hub drops it), and moderators' lists start over.
-          if (msg.peer.role === 'observer') this.handRaised = false;
+          this.you = msg.peer;
+          // No longer told about the waiting room and hands (a promotion brings both anew).
+          if (!isModerator(msg.peer.role)) this.forgetModeratorState();
         }
-        out.events.push(['peer-updated', { peer: msg.peer }]);
+        out.events.push(['peer-updated', { peer: msg.peer, previous: previous ? { ...previous } : null }]);
+        if (this.you?.id === msg.peer.id) this.setOwnHand(!!msg.peer.hand, true, out);
         out.events.push(['peers', { peers: this.peerList() }]);
         break;
       }
@@ -418,11 +449,20 @@ export class MeetingState {
         for (const p of msg.waiting) this.remember(p);
         out.events.push(['lobby', { enabled: msg.enabled, waiting: [...msg.waiting] }]);
         break;
-      case 'peer_media':
-        this.setMedia(msg.id, { audio: msg.audio, video: msg.video }, out);
+      case 'peer_media': {
+        const peer = this.peers.get(msg.id);
+        if (peer) {
+          const updated = { ...peer, audio: msg.audio, video: msg.video };
+          this.peers.set(msg.id, updated);
+          this.remember(updated);
+        }
+        out.events.push(['peer-media', { id: msg.id, audio: msg.audio, video: msg.video }]);
         break;
+      }
       case 'mute_requested':
-        out.events.push(['mute-requested', { by: msg.by, name: this.nameOf(msg.by), audio: msg.audio, video: msg.video }]);
+        out.events.push(['mute-requested', {
+          by: msg.by, name: this.nameOf(msg.by), audio: msg.audio, video: msg.video, replayed: this.replaying,
+        }]);
         break;
       case 'hands':
         this.hands = [...msg.queue];
@@ -433,24 +473,21 @@ export class MeetingState {
         out.events.push(['locked', { locked: msg.locked, by: msg.by }]);
         break;
       case 'audit': {
-        const on = msg.action === 'lock' ? this.locked : msg.action === 'set_lobby' ? this.lobby.enabled : null;
         /** @type {AuditEntry} */
-        const entry = { by: msg.by, action: msg.action, subject: msg.subject ?? null, ts: msg.ts, on };
+        const entry = { by: msg.by, action: msg.action, subject: msg.subject ?? null, detail: msg.detail ?? null, ts: msg.ts };
         this.audit.push(entry);
         if (this.audit.length > AUDIT_KEEP) this.audit.splice(0, this.audit.length - AUDIT_KEEP);
         out.events.push(['audit', { ...entry }]);
         break;
       }
-      case 'data': {
-        // Media state also comes as app data: to one newcomer (`media_state` has no `to`), and
-        // from SDKs older than `media_state`.
-        const media = mediaStateOf(msg.payload);
-        if (media) this.setMedia(msg.from, media, out);
-        else out.events.push(['data', { from: msg.from, payload: msg.payload, private: msg.to != null }]);
+      case 'data':
+        out.events.push(['data', { from: msg.from, payload: msg.payload, private: msg.to != null }]);
         break;
-      }
       case 'ack':
         out.answer = { ref: msg.ref };
+        break;
+      case 'pong':
+        out.pong = true;
         break;
       case 'error':
         if (msg.code === 'resume_expired' && msg.ref == null) {
@@ -469,10 +506,21 @@ export class MeetingState {
     return out;
   }
 
-  /** @param {PeerId} id @param {MediaState} media @param {Outcome} out */
-  setMedia(id, media, out) {
-    if (this.peers.has(id)) this.media.set(id, { ...media });
-    out.events.push(['peer-media', { id, ...media }]);
+  /**
+   * Our hand as the hub says it. `byHub`: not our own optimistic change; when it lowers a hand we
+   * had up and none of our requests is pending, a host lowered it.
+   * @param {boolean} raised @param {boolean} byHub @param {Outcome} out
+   */
+  setOwnHand(raised, byHub, out) {
+    if (raised === this.handRaised) return;
+    this.handRaised = raised;
+    if (byHub) out.events.push(['hand', { raised, byHost: !raised && this.handRequests === 0 }]);
+  }
+
+  /** Moderators' lists, when we stop being told about them. */
+  forgetModeratorState() {
+    this.hands = [];
+    this.lobby = { enabled: false, waiting: [] };
   }
 
   /** @param {RoomInfo[]} rooms @param {number | null} closesAt @param {boolean} choosing */

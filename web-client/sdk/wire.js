@@ -84,6 +84,7 @@ export const CLOSE_REASONS = /** @type {Record<number, string>} */ ({
   4009: 'meeting_ended',
   4010: 'meeting_locked',
   4011: 'denied',
+  4100: 'reconnecting',
   4101: 'hello_timeout',
   4102: 'slow_consumer',
   4103: 'ping_timeout',
@@ -96,6 +97,12 @@ export const CLOSE_REASONS = /** @type {Record<number, string>} */ ({
 export const RESUME_EXPIRED = 4106;
 
 /**
+ * The close code we send when our heartbeat finds the connection dead: the hub then holds our
+ * seat as for a drop (any other close frame from us is a goodbye), and we resume on a new socket.
+ */
+export const CLIENT_RECONNECTING = 4100;
+
+/**
  * Delay before reconnect attempt `attempt` (1-based): 1 s, 2 s, 4 s … capped at 30 s, with up to
  * 20 % random jitter (`random` in [0, 1)) so a hub restart is not met by every client at once.
  * @param {number} attempt
@@ -104,22 +111,4 @@ export const RESUME_EXPIRED = 4106;
 export function backoffMs(attempt, random = Math.random()) {
   const base = Math.min(30_000, 1000 * 2 ** Math.max(0, attempt - 1));
   return Math.round(base * (1 + 0.2 * random));
-}
-
-/**
- * App data sent by the SDK itself (not by the app) uses this payload key, so a peer can show
- * whether someone's microphone or camera is off. The hub relays `data` untouched.
- */
-export const MEDIA_STATE_KEY = 'huddle_media';
-
-/**
- * @param {unknown} payload
- * @returns {{audio: boolean, video: boolean} | null} the media state, if this is SDK media data
- */
-export function mediaStateOf(payload) {
-  if (typeof payload !== 'object' || payload === null) return null;
-  const m = /** @type {Record<string, unknown>} */ (payload)[MEDIA_STATE_KEY];
-  if (typeof m !== 'object' || m === null) return null;
-  const { audio, video } = /** @type {Record<string, unknown>} */ (m);
-  return { audio: audio !== false, video: video !== false };
 }

@@ -2,8 +2,10 @@
 // End-to-end: the real hub binary, Debian's Chromium (headless, fake camera and microphone), real
 // WebRTC between four pages (and a few more for a while), driven through the reference UI:
 // joining, media, chat, breakouts, a hub restart, an observer, then moderation (waiting room,
-// hands, mute requests, pull aside, lock, remove, deny, end) and a network drop that one page
-// resumes from, through a TCP proxy the test cuts.
+// muted state from the roster for a late joiner, hands and a host lowering one, mute requests,
+// pull aside (and leaving during one), lock, remove, deny, end, and joining an ended session),
+// and two network failures that one page resumes from, through a TCP proxy: a stalled
+// connection its heartbeat gives up on, and a cut.
 //
 //   HUDDLE_BIN=/path/to/huddle node web-client/test/e2e.mjs
 //
@@ -123,7 +125,8 @@ async function startHub(port = 0, logName = 'hub.log') {
 /**
  * A TCP proxy on 127.0.0.1 in front of the hub, for one page: `cut()` is its network going away
  * (open connections die without a goodbye; new ones hang, as packets would), `restore()` brings
- * it back and lets the waiting connections through.
+ * it back and lets the waiting connections through. `stall()` is a half-open connection: the
+ * open ones stay open but nothing moves either way any more, while new connections work.
  */
 async function startProxy(targetPort) {
   const open = new Set();
@@ -157,6 +160,12 @@ async function startProxy(targetPort) {
     cut() {
       down = true;
       for (const s of open) s.destroy();
+    },
+    stall() {
+      for (const s of open) {
+        s.unpipe();
+        s.pause();
+      }
     },
     restore() {
       down = false;
@@ -614,7 +623,8 @@ async function main() {
     page.on('pageerror', (err) => errors.push(err.message));
     page.on('console', (msg) => { if (msg.type() === 'error') errors.push(msg.text()); });
     casey = { name: 'Casey', page, errors };
-    await page.goto(`${proxy.base}/?video=320x240#token=${token}`);
+    // A short heartbeat, so that the stalled-connection check is quick.
+    await page.goto(`${proxy.base}/?video=320x240&heartbeat=1000,4000#token=${token}`);
     await page.getByRole('button', { name: 'Join' }).click();
     await page.getByRole('heading', { name: 'Waiting for the host to let you in' }).waitFor();
     await until('the host to see Casey waiting', () => hook(host.page, () => window.huddleTest.lobby()), (l) => l.join() === 'Casey');
@@ -622,8 +632,18 @@ async function main() {
       (b) => b.some((t) => t.includes('Casey is waiting to join')));
     await snap(page, '06-waiting-room.png');
     await screenshot(host.page, '07-lobby.png');
+    // Muted before Casey arrives: Casey's page learns it from the roster (the SDK sends no app
+    // data for it any more).
+    await alex.page.getByRole('button', { name: 'Mute microphone' }).click();
+    await until('the host to show Alex muted', () => hook(host.page, () => window.huddleTest.tileState()),
+      (t) => t.some((x) => x.name === 'Alex' && x.badges.includes('Muted')));
     await host.page.getByRole('button', { name: 'Admit — Casey' }).click();
     await until('Casey to be let in', () => hook(page, () => window.huddleTest.joined() && !window.huddleTest.waiting()), Boolean);
+    await until('Casey to show Alex muted, from the roster', () => hook(page, () => window.huddleTest.tileState()),
+      (t) => t.some((x) => x.name === 'Alex' && x.badges.includes('Muted')));
+    await alex.page.getByRole('button', { name: 'Unmute microphone' }).click();
+    await until('Casey to show Alex unmuted', () => hook(page, () => window.huddleTest.tileState()),
+      (t) => t.some((x) => x.name === 'Alex' && !x.badges.includes('Muted')));
     await expectVideoFrom(casey, meetingPeople.map((p) => p.name));
     await lobbyToggle.uncheck();
     await until('the host\'s lobby list to be empty', () => hook(host.page, () => window.huddleTest.lobby()), (l) => l.length === 0);
@@ -633,12 +653,17 @@ async function main() {
   const activity = () => hook(host.page, () => window.huddleTest.activity());
   const openActions = (name) => host.page.locator(`#roster summary[aria-label="Actions for ${name}"]`).click();
 
-  await check('a raised hand shows in the host\'s queue and on the tile; lowering it takes it out', async () => {
+  await check('a raised hand shows in the host\'s queue and on everyone\'s tile; the host lowers it and Alex\'s button flips back', async () => {
     await alex.page.getByRole('button', { name: 'Raise hand' }).click();
     await until('the host to see Alex in the hand queue', () => hook(host.page, () => window.huddleTest.hands()), (q) => q.join() === 'Alex');
-    await until('Alex\'s tile on the host\'s page to show the hand', () => tileBadges(host, 'Alex'), (b) => b.includes('Hand raised'));
-    await alex.page.getByRole('button', { name: 'Lower hand' }).click();
+    for (const p of [host, sam]) await until(`Alex's tile on ${p.name}'s page to show the hand`, () => tileBadges(p, 'Alex'), (b) => b.includes('Hand raised'));
+    await host.page.locator('#hand-queue').getByRole('button', { name: 'Lower hand — Alex' }).click();
     await until('the hand queue to be empty', () => hook(host.page, () => window.huddleTest.hands()), (q) => q.length === 0);
+    await until('Alex\'s button to flip back', () => hook(alex.page, () => window.huddleTest.handButton()),
+      (b) => b.label === 'Raise hand' && !b.pressed);
+    await until('Alex to be told', () => alex.page.locator('#connection-status').textContent(), (t) => t.includes('A host lowered your hand'));
+    await until('Sam to show the hand gone', () => tileBadges(sam, 'Alex'), (b) => !b.includes('Hand raised'));
+    await until('the activity feed to list it', activity, (a) => a.some((t) => t.includes('You lowered Alex\'s hand')));
   });
 
   await check('the host asks Alex to mute: Alex is told and muted, the host sees it, the activity feed says so', async () => {
@@ -680,13 +705,29 @@ async function main() {
     for (const p of meetingPeople) await until(`${p.name} to show the lock`, () => locked(p), Boolean);
     await host.page.getByRole('button', { name: 'Unlock meeting' }).click();
     for (const p of meetingPeople) await until(`${p.name} to show it unlocked`, () => locked(p), (v) => v === false);
+    await until('the activity feed to say which way, each time', activity,
+      (a) => a.some((t) => t.endsWith('You locked the meeting')) && a.some((t) => t.endsWith('You unlocked the meeting')));
   });
 
   const say = async (p, text) => {
     await p.page.getByLabel('Message', { exact: true }).fill(text);
     await p.page.getByRole('button', { name: 'Send' }).click();
   };
-  await check('Casey\'s network drops: the page resumes with the same peer id, the others see "reconnecting…" then Casey back, and chat sent meanwhile arrives once', async () => {
+  await check('Casey\'s connection stalls without closing: the heartbeat gives up on it (4100) and the page resumes with the same peer id', async () => {
+    const myId = () => hook(casey.page, () => window.huddleTest.me()?.id ?? null);
+    const idBefore = await myId();
+    proxy.stall();
+    await until('Casey\'s page to give up on the silent socket and resume', () => hook(casey.page, () => [
+      window.huddleTest.reconnectCodes(), window.huddleTest.joined(), window.huddleTest.lastResumed(),
+    ]), ([codes, joined, resumed]) => codes.join() === '4100' && joined && resumed === true, { timeout: 20_000 });
+    const idAfter = await myId();
+    if (idAfter !== idBefore) throw new Error(`Casey came back as peer ${idAfter}, not ${idBefore}`);
+    for (const p of [host, alex]) await until(`${p.name} to show Casey, not reconnecting`, () => tileBadges(p, 'Casey'), (b) => !b.includes('Reconnecting…'));
+    await until('the host to connect to Casey again', () => stats(host.page),
+      (s) => Object.values(s).some((v) => v.name === 'Casey' && v.connectionState === 'connected'));
+  });
+
+  await check('Casey\'s network drops: the page resumes with the same peer id, the others see "reconnecting…" then Casey back, chat sent meanwhile arrives once, and a broadcast sent meanwhile is shown after', async () => {
     const myId = () => hook(casey.page, () => window.huddleTest.me()?.id ?? null);
     const idBefore = await myId();
     await say(alex, `Before the drop ${nonce}`);
@@ -701,6 +742,9 @@ async function main() {
     await say(alex, `During the drop ${nonce}`);
     await until('the host to get the message sent during the drop', () => chatOf(host),
       (l) => l.some((m) => m.text === `During the drop ${nonce}`), { show: (l) => `${l.length} messages` });
+    await host.page.getByLabel('Message to every room').fill(`Sent while Casey was away ${nonce}`);
+    await host.page.getByRole('button', { name: 'Broadcast' }).click();
+    await until('the host\'s broadcast to be sent', () => host.page.locator('#host-status').textContent(), (t) => t.includes('Sent to every room'));
     await screenshot(host.page, '10-peer-reconnecting.png');
     await snap(casey.page, '11-connection-lost.png');
     proxy.restore();
@@ -715,6 +759,8 @@ async function main() {
       if (n !== 1) throw new Error(`Casey has the message sent ${when} the drop ${n} times, not once`);
     }
     await until('Casey\'s banner to go', () => hook(casey.page, () => window.huddleTest.banners()), (b) => !b.some((t) => t.includes('Connection lost')));
+    await until('Casey to be shown the broadcast sent meanwhile (the hub replays it after the resume)', () => hook(casey.page, () => window.huddleTest.banners()),
+      (b) => b.some((t) => t.includes(`Sent while Casey was away ${nonce}`) && t.includes('while you were reconnecting')));
     for (const p of [host, alex]) await until(`${p.name} to show Casey back`, () => tileBadges(p, 'Casey'), (b) => !b.includes('Reconnecting…'));
     await expectVideoFrom(casey, [host.name, alex.name, sam.name]);
     await expectVideoFrom(host, [alex.name, sam.name, casey.name]);
@@ -737,12 +783,27 @@ async function main() {
     await host.page.getByLabel('Hold new arrivals in the waiting room').uncheck();
   });
 
-  await check('"End meeting for all" (confirmed) ends it on every page', async () => {
+  await check('Sam leaves during a private conversation: Alex\'s "stepped out" placeholder for Sam goes, the host comes back', async () => {
+    await openActions('Sam');
+    await host.page.getByRole('button', { name: 'Talk privately (pull aside) — Sam' }).click();
+    await until('Alex to show Dr. Rivera and Sam as stepped out', () => hook(alex.page, () => window.huddleTest.steppedOut()),
+      (s) => [...s].sort().join() === 'Dr. Rivera,Sam');
+    await sam.page.getByRole('button', { name: 'Leave' }).click();
+    await until('Alex to show no one stepped out', () => hook(alex.page, () => window.huddleTest.steppedOut()), (s) => s.length === 0);
+    await until('the host to be back in the main room', () => hook(host.page, () => window.huddleTest.roomName()), (n) => n === 'Main room');
+    await until('Alex to show only the host', () => hook(alex.page, () => window.huddleTest.tiles()), (t) => t.join() === 'Dr. Rivera');
+  });
+
+  await check('"End meeting for all" (confirmed) ends it on every page; joining again says the session has ended', async () => {
     await host.page.getByRole('button', { name: 'End meeting for all' }).click();
     await host.page.getByRole('dialog').getByRole('button', { name: 'End meeting for all' }).click();
-    for (const p of [host, alex, sam]) {
-      await until(`${p.name} to show the meeting ended`, () => hook(p.page, () => window.huddleTest.ended()), (t) => t.includes('meeting has ended'));
+    for (const p of [host, alex]) {
+      await until(`${p.name} to show the session ended`, () => hook(p.page, () => window.huddleTest.ended()), (t) => t.includes('This session has ended'));
     }
+    await alex.page.getByRole('button', { name: 'Join again' }).click();
+    await alex.page.getByRole('button', { name: 'Join' }).click();
+    await until('Alex to be told the session has ended (meeting_ended, 4009)', () => hook(alex.page, () => window.huddleTest.ended()),
+      (t) => t.includes('This session has ended') && t.includes('once a host starts'));
   });
 
   const pageErrors = [...everyone, ...(observer ? [observer] : []), ...(embed ? [embed] : []), ...(casey ? [casey] : [])].flatMap((p) => p.errors.map((e) => `${p.name}: ${e}`));

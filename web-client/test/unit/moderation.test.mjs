@@ -1,25 +1,30 @@
-// Moderation state without a socket: the waiting room, raised hands, the lock, the audit feed,
-// who stepped out (pull aside), whose microphone is off, and role changes, as MeetingState keeps
-// them from hub messages.
+// Moderation state without a socket: the waiting room, raised hands (the queue, and the hand on
+// each person, ours included), the lock, the audit feed, who stepped out (pull aside), whose
+// microphone is off (from rosters and updates), and role changes, as MeetingState keeps them
+// from hub messages.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MeetingState, AUDIT_KEEP } from '../../sdk/state.js';
-import { MEDIA_STATE_KEY } from '../../sdk/wire.js';
 
 const host = { id: 7, name: 'Dr. Rivera', role: 'host' };
 const alex = { id: 8, name: 'Alex', role: 'participant' };
 const sam = { id: 9, name: 'Sam', role: 'participant' };
 const casey = { id: 12, name: 'Casey', role: 'participant' };
 
-/** A state welcomed as `you` into the main room with `peers`. */
-function welcomed(you = host, peers = [alex, sam]) {
-  const s = new MeetingState();
-  s.handle({
+/** A welcome as `you` into the main room with `peers`; `over` replaces fields. */
+function welcome(you = host, peers = [alex, sam], over = {}) {
+  return {
     type: 'welcome', protocol: 1, you, meeting: 'demo', room: 'main', peers, chat: [], ice_servers: [],
     rooms: [{ id: 'main', name: 'Main room', members: [you.id, ...peers.map((p) => p.id)].sort((a, b) => a - b) }],
-    choosing: false,
-  });
+    choosing: false, ...over,
+  };
+}
+
+/** A state welcomed as `you` into the main room with `peers`. */
+function welcomed(you = host, peers = [alex, sam], over = {}) {
+  const s = new MeetingState();
+  s.handle(welcome(you, peers, over));
   return s;
 }
 const names = (out) => out.events.map(([n]) => n);
@@ -45,51 +50,95 @@ test('lobby: the list replaces the last one, and waiting people get names', () =
   assert.deepEqual(s.lobby, { enabled: false, waiting: [] });
 });
 
-test('hands: the queue as the hub orders it; our own hand is what we asked, reset by a new seat', () => {
+test('hands: the queue as the hub orders it; everyone sees the hand on the person', () => {
   const s = welcomed();
   s.handle({ type: 'hands', queue: [9, 8] });
   assert.deepEqual(s.hands, [9, 8]);
-  s.handRaised = true;
-  s.handle({ type: 'welcome', protocol: 1, you: host, meeting: 'demo', room: 'main', peers: [alex], chat: [],
-    ice_servers: [], rooms: [{ id: 'main', name: 'Main room', members: [7, 8] }], choosing: false });
-  assert.equal(s.handRaised, false, 'a fresh seat has no hand up on the hub');
-  assert.deepEqual(s.hands, [], 'the queue comes again with the next change');
+  const out = s.handle({ type: 'peer_updated', peer: { ...sam, hand: true } });
+  assert.deepEqual(names(out), ['peer-updated', 'peers']);
+  assert.deepEqual(out.events[0][1].previous, sam, 'how we knew them before');
+  assert.equal(s.peers.get(9).hand, true);
+  const p = welcomed(alex, [host, { ...sam, hand: true }]);
+  assert.equal(p.peers.get(9).hand, true, 'a participant sees hands from the roster too');
+  assert.deepEqual(p.hands, [], 'but not the queue (moderators only)');
 });
 
-test('locked and audit: kept, and the feed is bounded', () => {
+test('our own hand follows the hub: a host lowering it is told as such, our own echo is not', () => {
+  const s = welcomed(alex, [host, sam], { you: { ...alex, hand: true } });
+  assert.equal(s.handRaised, true, 'the welcome says it (a takeover keeps the seat\'s hand)');
+  let out = s.handle({ type: 'peer_updated', peer: { ...alex } });
+  assert.equal(s.handRaised, false);
+  assert.deepEqual(out.events.filter(([n]) => n === 'hand'), [['hand', { raised: false, byHost: true }]]);
+  // We raise it (the SDK sets it and counts the request); the hub's peer_updated is our echo.
+  s.handRaised = true;
+  s.handRequests = 1;
+  out = s.handle({ type: 'peer_updated', peer: { ...alex, hand: true } });
+  assert.deepEqual(out.events.filter(([n]) => n === 'hand'), [], 'no change, no event');
+  // We lower and raise again quickly: the hub's answers to the first arrive while we wait.
+  s.handRequests = 2;
+  out = s.handle({ type: 'peer_updated', peer: { ...alex } });
+  assert.deepEqual(out.events.filter(([n]) => n === 'hand'), [['hand', { raised: false, byHost: false }]]);
+  // A role change is not a hand change; a demotion to observer drops the hand on the hub.
+  s.handRequests = 0;
+  s.handle({ type: 'peer_updated', peer: { ...alex, hand: true } });
+  s.handle({ type: 'peer_updated', peer: { ...alex, role: 'observer' } });
+  assert.equal(s.handRaised, false);
+  assert.equal(s.you.role, 'observer');
+});
+
+test('moderator state: a moderator\'s welcome keeps the lists until lobby and hands follow; others and demotions forget them', () => {
+  const s = welcomed();
+  s.handle({ type: 'hands', queue: [9] });
+  s.handle({ type: 'lobby', enabled: true, waiting: [casey] });
+  // A fresh welcome (e.g. after the hub restarted): lobby and hands come right after it.
+  s.handle(welcome(host, [alex, sam], { locked: true }));
+  assert.equal(s.locked, true, 'the lock is in the welcome');
+  s.handle({ type: 'lobby', enabled: false, waiting: [] });
+  s.handle({ type: 'hands', queue: [] });
+  assert.deepEqual([s.lobby, s.hands], [{ enabled: false, waiting: [] }, []]);
+  s.handle({ type: 'hands', queue: [8] });
+  s.handle({ type: 'peer_updated', peer: { ...host, role: 'participant' } });
+  assert.deepEqual(s.hands, [], 'demoted: no longer told, so not kept');
+  const p = welcomed(alex, [host, sam]);
+  p.hands = [9];
+  p.handle(welcome(alex, [host, sam]));
+  assert.deepEqual(p.hands, []);
+  assert.equal(p.locked, false, 'no `locked` in the welcome: unlocked');
+});
+
+test('locked and audit: kept, with the hub\'s detail, and the feed is bounded', () => {
   const s = welcomed();
   s.handle({ type: 'locked', locked: true, by: 7 });
   assert.equal(s.locked, true);
-  const out = s.handle({ type: 'audit', by: 7, action: 'remove', subject: 9, ts: 5 });
-  assert.deepEqual(out.events, [['audit', { by: 7, action: 'remove', subject: 9, ts: 5, on: null }]]);
-  s.handle({ type: 'audit', by: 7, action: 'lock', ts: 6 });
-  assert.deepEqual(s.audit.at(-1), { by: 7, action: 'lock', subject: null, ts: 6, on: true }, 'which way, from the locked before it');
-  s.handle({ type: 'lobby', enabled: false, waiting: [] });
-  s.handle({ type: 'audit', by: 7, action: 'set_lobby', ts: 7 });
-  assert.equal(s.audit.at(-1).on, false);
+  const out = s.handle({ type: 'audit', by: 7, action: 'remove', subject: 9, detail: 'ban', ts: 5 });
+  assert.deepEqual(out.events, [['audit', { by: 7, action: 'remove', subject: 9, detail: 'ban', ts: 5 }]]);
+  s.handle({ type: 'audit', by: 7, action: 'lock', detail: 'on', ts: 6 });
+  assert.deepEqual(s.audit.at(-1), { by: 7, action: 'lock', subject: null, detail: 'on', ts: 6 });
+  s.handle({ type: 'audit', by: 7, action: 'move', subject: 8, ts: 7 });
+  assert.equal(s.audit.at(-1).detail, null);
   for (let i = 0; i < AUDIT_KEEP + 10; i++) s.handle({ type: 'audit', by: 7, action: 'move', subject: 8, ts: 100 + i });
   assert.equal(s.audit.length, AUDIT_KEEP);
   assert.equal(s.audit.at(-1).ts, 100 + AUDIT_KEEP + 9, 'the newest are kept');
-  s.handle({ type: 'lobby', enabled: true, waiting: [casey] });
-  // A fresh seat (after a hub restart, ids even name other people): what we were told is gone.
-  s.handle({ type: 'welcome', protocol: 1, you: host, meeting: 'demo', room: 'main', peers: [], chat: [],
-    ice_servers: [], rooms: [{ id: 'main', name: 'Main room', members: [7] }], choosing: false });
-  assert.deepEqual([s.audit, s.locked, s.lobby], [[], false, { enabled: false, waiting: [] }]);
+  // Peer ids are never reused by a hub (clock-based), so the feed stays true across a new seat.
+  s.handle(welcome(host, []));
+  assert.equal(s.audit.length, AUDIT_KEEP);
 });
 
-test('media: peer_media and SDK media data both count; forgotten when the person leaves or reconnects', () => {
-  const s = welcomed();
-  assert.deepEqual(s.mediaOf(8), { audio: true, video: true }, 'on until told otherwise');
-  let out = s.handle({ type: 'peer_media', id: 8, audio: false, video: true });
-  assert.deepEqual(out.events, [['peer-media', { id: 8, audio: false, video: true }]]);
-  assert.deepEqual(s.mediaOf(8), { audio: false, video: true });
-  s.handle({ type: 'data', from: 9, payload: { [MEDIA_STATE_KEY]: { audio: true, video: false } } });
-  assert.deepEqual(s.mediaOf(9), { audio: true, video: false });
+test('media: from the roster (also for people muted before we came), then peer_media and peer_updated', () => {
+  const s = welcomed(host, [{ ...alex, audio: false, video: true }, sam]);
+  assert.deepEqual(s.mediaOf(8), { audio: false, video: true }, 'muted before we arrived');
+  assert.deepEqual(s.mediaOf(9), { audio: true, video: true }, 'on until told otherwise');
+  let out = s.handle({ type: 'peer_media', id: 8, audio: true, video: false });
+  assert.deepEqual(out.events, [['peer-media', { id: 8, audio: true, video: false }]]);
+  assert.deepEqual(s.mediaOf(8), { audio: true, video: false });
+  assert.equal(s.peers.get(8).video, false, 'kept on the person');
+  s.handle({ type: 'peer_updated', peer: { ...sam, role: 'cohost', audio: false, video: false } });
+  assert.deepEqual(s.mediaOf(9), { audio: false, video: false });
   s.handle({ type: 'peer_left', id: 8, reason: 'replaced' });
-  s.handle({ type: 'peer_joined', peer: alex });
-  assert.deepEqual(s.mediaOf(8), { audio: true, video: true }, 'a new connection says its state anew');
-  out = s.handle({ type: 'room_changed', room: 'b1', name: 'Circle A', peers: [host, alex], chat: [] });
-  assert.deepEqual(s.mediaOf(9), { audio: true, video: true }, 'people left behind are forgotten');
+  s.handle({ type: 'peer_joined', peer: { ...alex, audio: false } });
+  assert.deepEqual(s.mediaOf(8), { audio: false, video: true }, 'the hub keeps a seat\'s state across a takeover');
+  out = s.handle({ type: 'room_changed', room: 'b1', name: 'Circle A', peers: [host, { ...casey, video: false }], chat: [] });
+  assert.deepEqual(s.mediaOf(12), { audio: true, video: false });
 });
 
 test('pull aside: the room sees who stepped out until they come back', () => {
@@ -106,20 +155,35 @@ test('pull aside: the room sees who stepped out until they come back', () => {
   assert.deepEqual(s.steppedOutList(), [], 'leaving for good is not stepping out');
 });
 
-test('pull aside: a room in no list (after the list that follows the move) is private', () => {
+test('pull aside: the room stepped out of hears when they leave the meeting from the private room', () => {
+  const s = welcomed(alex, [host, sam]);
+  s.handle({ type: 'peer_left', id: 7, reason: 'stepped_out' });
+  s.handle({ type: 'peer_left', id: 9, reason: 'stepped_out' });
+  // Sam's held seat ran out; the conversation ended and the host comes back.
+  let out = s.handle({ type: 'peer_left', id: 9, reason: 'timeout' });
+  assert.deepEqual(out.events[0], ['peer-left', { id: 9, reason: 'timeout', peer: sam }]);
+  assert.deepEqual(s.steppedOutList().map((p) => p.id), [7]);
+  out = s.handle({ type: 'peer_joined', peer: host });
+  assert.deepEqual(s.steppedOutList(), []);
+  assert.deepEqual(s.peerList().map((p) => p.id), [7]);
+});
+
+test('pull aside: room_changed says the room is private; a welcome into one (a resume) has no list entry', () => {
   const s = welcomed();
-  s.handle({ type: 'room_changed', room: 'a3', name: 'Private conversation', peers: [host, sam], chat: [] });
-  assert.equal(s.inPrivateRoom(), false, 'not before the room list that follows the move');
+  s.handle({ type: 'room_changed', room: 'a3', name: 'Private conversation', peers: [host, sam], chat: [], private: true });
+  assert.equal(s.inPrivateRoom(), true, 'at once, without waiting for a room list');
+  assert.deepEqual(s.peerList().map((p) => p.id), [9]);
   s.handle({ type: 'rooms', rooms: [{ id: 'main', name: 'Main room', members: [8] }], choosing: false });
   assert.equal(s.inPrivateRoom(), true);
-  assert.deepEqual(s.peerList().map((p) => p.id), [9]);
   s.handle({ type: 'room_changed', room: 'main', name: 'Main room', peers: [host, alex, sam], chat: [] });
-  s.handle({ type: 'rooms', rooms: [{ id: 'main', name: 'Main room', members: [7, 8, 9] }], choosing: false });
   assert.equal(s.inPrivateRoom(), false);
-  // A breakout is listed by the rooms that follow the split.
+  // A breakout is not private, before its room list too.
   s.handle({ type: 'room_changed', room: 'b4', name: 'Room 1', peers: [host, alex], chat: [] });
-  s.handle({ type: 'rooms', rooms: [{ id: 'main', name: 'Main room', members: [9] }, { id: 'b4', name: 'Room 1', members: [7, 8] }], choosing: false });
   assert.equal(s.inPrivateRoom(), false);
+  // Resumed into a private conversation.
+  s.handle(welcome(host, [sam], { room: 'a5', rooms: [{ id: 'main', name: 'Main room', members: [8] }] }));
+  assert.equal(s.inPrivateRoom(), true);
+  assert.equal(s.room.name, 'Private conversation');
 });
 
 test('peer_updated: roles change on the roster, for people stepped out, and for ourselves', () => {
@@ -128,9 +192,8 @@ test('peer_updated: roles change on the roster, for people stepped out, and for 
   s.handle({ type: 'peer_updated', peer: { ...sam, role: 'cohost' } });
   assert.equal(s.steppedOutList()[0].role, 'cohost');
   assert.equal(s.person(9).role, 'cohost');
-  s.handRaised = true;
-  s.handle({ type: 'peer_updated', peer: { ...alex, role: 'observer' } });
+  const out = s.handle({ type: 'peer_updated', peer: { ...alex, role: 'observer' } });
   assert.equal(s.you.role, 'observer');
-  assert.equal(s.handRaised, false, 'observers have no hand');
+  assert.equal(out.events[0][1].previous.role, 'participant');
   assert.equal(s.person(8).role, 'observer');
 });

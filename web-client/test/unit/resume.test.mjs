@@ -97,14 +97,50 @@ test('a fresh welcome after a refused resume: new id, the room\'s history, a new
   assert.equal(s.resumeRequest().last_chat, 2);
 });
 
-test('a resumed welcome keeps the seat\'s hand and what moderators were told', () => {
+test('a resumed welcome says the seat\'s hand and the lock as they are now', () => {
   const s = joined();
-  s.handRaised = true;
-  s.handle({ type: 'locked', locked: true, by: 7 });
   s.resumeRequest();
-  s.handle(welcome({ resumed: true, chat: [] }));
+  s.handle(welcome({ resumed: true, chat: [], you: { ...alex, hand: true }, locked: true }));
   assert.equal(s.handRaised, true);
   assert.equal(s.locked, true);
+  // A host lowered it and unlocked while we were away.
+  s.resumeRequest();
+  const out = s.handle(welcome({ resumed: true, chat: [], resume_token: 'tok-3' }));
+  assert.equal(s.handRaised, false);
+  assert.equal(s.locked, false);
+  assert.deepEqual(out.events.find(([n]) => n === 'hand'), ['hand', { raised: false, byHost: true }]);
+});
+
+test('notices replayed after a resumed welcome: marked, and a closing warning whose timer is gone is dropped', () => {
+  const s = joined();
+  s.resumeRequest();
+  // The rooms closed while we were away: the welcome has no timer.
+  s.handle(welcome({ resumed: true, chat: [], resume_token: 'tok-2' }));
+  let out = s.handle({ type: 'breakout_closing', closes_at: 5000, seconds: 60 });
+  assert.deepEqual(out.events, [], 'no stale countdown');
+  assert.equal(s.closesAt, null);
+  out = s.handle({ type: 'broadcast', from: 7, text: 'Back in five', ts: 4000 });
+  assert.deepEqual(out.events, [['broadcast', { from: 7, text: 'Back in five', ts: 4000, replayed: true }]]);
+  out = s.handle({ type: 'mute_requested', by: 7, audio: true, video: false });
+  assert.equal(out.events[0][1].replayed, true);
+  // Anything else ends the replay: what follows is live.
+  s.handle({ type: 'pong' });
+  out = s.handle({ type: 'broadcast', from: 7, text: 'Now', ts: 6000 });
+  assert.equal(out.events[0][1].replayed, false);
+  out = s.handle({ type: 'breakout_closing', closes_at: 9000, seconds: 60 });
+  assert.deepEqual(out.events, [['breakout-closing', { closesAt: 9000, seconds: 60, replayed: false }]],
+    'a live warning comes before the room list that carries its timer');
+});
+
+test('a replayed closing warning for the timer still running is kept, to count to closes_at', () => {
+  const s = joined();
+  s.resumeRequest();
+  s.handle(welcome({ resumed: true, chat: [], closes_at: 9000, rooms: [...rooms, { id: 'b1', name: 'Circle A', members: [] }] }));
+  const out = s.handle({ type: 'breakout_closing', closes_at: 9000, seconds: 60 });
+  assert.deepEqual(out.events, [['breakout-closing', { closesAt: 9000, seconds: 60, replayed: true }]]);
+  // A fresh seat replays nothing.
+  s.handle(welcome({ you: { ...alex, id: 20 }, chat: [] }));
+  assert.equal(s.handle({ type: 'broadcast', from: 7, text: 'x', ts: 1 }).events[0][1].replayed, false);
 });
 
 test('peer_reconnecting keeps them on the roster, marked, without a connection; peer_reconnected connects again', () => {

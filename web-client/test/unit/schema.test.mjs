@@ -67,7 +67,9 @@ test('frames the SDK builds are valid client frames', () => {
     { type: 'hello', protocol: 1, token: 'x.y.z', meeting: 'demo' },
     { type: 'signal', id: 4, to: 7, data: { candidate: { candidate: 'candidate:1', sdpMid: '0' } } },
     { type: 'chat', id: 5, text: 'hi', to: 7 },
-    { type: 'data', id: 6, payload: { huddle_media: { audio: false, video: true } } },
+    { type: 'data', id: 6, payload: { exercise: 'breathing', step: 3 } },
+    { type: 'media_state', audio: false, video: true },
+    { type: 'ping' },
     { type: 'extend_timer', id: 7, secs: 120 },
     { type: 'reopen', id: 8, duration_secs: 300 },
   ];
@@ -106,16 +108,18 @@ test('the moderation methods send valid client frames', async () => {
     () => m.requestMute(9), () => m.requestMute(9, { audio: false, video: true }),
     () => m.lock(), () => m.lock(false), () => m.setLobby(true), () => m.admit(), () => m.admit(12),
     () => m.deny(12), () => m.setRole(8, 'cohost'), () => m.transferHost(8), () => m.pullAside(9),
-    () => m.endAside(), () => m.raiseHand(), () => m.raiseHand(false),
+    () => m.endAside(), () => m.raiseHand(), () => m.raiseHand(false), () => m.lowerHand(1795000000009),
   ];
   for (const call of calls) call().catch(() => {});
   const types = sent.map((f) => f.type);
   assert.deepEqual(types, ['remove', 'remove', 'end_meeting', 'request_mute', 'request_mute', 'lock', 'lock',
-    'set_lobby', 'admit', 'admit', 'deny', 'set_role', 'transfer_host', 'pull_aside', 'end_aside', 'raise_hand', 'raise_hand']);
+    'set_lobby', 'admit', 'admit', 'deny', 'set_role', 'transfer_host', 'pull_aside', 'end_aside', 'raise_hand', 'raise_hand',
+    'raise_hand']);
   for (const f of sent) assert.ok(validate(f), `${JSON.stringify(f)}: ${JSON.stringify(validate.errors)}`);
   assert.equal(sent[1].ban, true);
   assert.equal(sent[8].peer, undefined, 'admit without a peer admits everyone');
   assert.deepEqual([sent[4].audio, sent[4].video], [false, true]);
   assert.equal(m.handRaised, false, 'raised, then lowered');
+  assert.deepEqual([sent.at(-1).raised, sent.at(-1).peer], [false, 1795000000009], 'lowering someone else\'s hand');
   m.requests.failAll('done');
 });

@@ -7,7 +7,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MeetingState, Requests, HuddleError } from '../../sdk/state.js';
-import { backoffMs, closeKind, mediaStateOf, MEDIA_STATE_KEY } from '../../sdk/wire.js';
+import { backoffMs, closeKind } from '../../sdk/wire.js';
 import { hubSocketUrl, tokenRole } from '../../sdk/huddle.js';
 
 const host = { id: 7, name: 'Dr. Rivera', role: 'host' };
@@ -49,7 +49,7 @@ test('every server example is handled without throwing', () => {
     // The examples are about Alex (8) as others see him, or addressed to him.
     const s = welcomed(/^peer_reconnect/.test(f) ? host : alex);
     const out = s.handle(JSON.parse(readFileSync(join(dir, f), 'utf8')));
-    assert.ok(out.events.length > 0 || out.signal || out.answer, f);
+    assert.ok(out.events.length > 0 || out.signal || out.answer || out.pong, f);
   }
 });
 
@@ -97,31 +97,55 @@ test('chat: group messages join the history, private ones do not', () => {
   const s = welcomed();
   let out = s.handle({ type: 'chat', id: 2, seq: 2, room: 'main', from: 9, text: 'hello', ts: 3 });
   assert.equal(out.events[0][1].private, false);
-  out = s.handle({ type: 'chat', id: 3, seq: 3, room: 'main', from: 9, to: 8, text: 'psst', ts: 4 });
+  out = s.handle({ type: 'chat', id: 3, seq: 0, room: 'main', from: 9, to: 8, text: 'psst', ts: 4 });
   assert.equal(out.events[0][1].private, true);
   assert.equal(out.events[0][1].message.to, 8);
   assert.deepEqual(s.chat.map((m) => m.id), [1, 2]);
 });
 
-test('signals go to the mesh; SDK media state is not app data', () => {
+test('signals go to the mesh; app data goes to the app, whatever its keys', () => {
   const s = welcomed();
   const sig = s.handle({ type: 'signal', from: 9, data: { candidate: { candidate: 'c' } } });
   assert.deepEqual(sig.signal, { from: 9, data: { candidate: { candidate: 'c' } } });
   assert.deepEqual(sig.events, []);
-  const media = s.handle({ type: 'data', from: 9, payload: { [MEDIA_STATE_KEY]: { audio: false, video: true } } });
-  assert.deepEqual(media.events, [['peer-media', { id: 9, audio: false, video: true }]]);
   const app = s.handle({ type: 'data', from: 9, payload: { step: 3 } });
-  assert.equal(app.events[0][0], 'data');
-  assert.equal(mediaStateOf({ step: 3 }), null);
+  assert.deepEqual(app.events, [['data', { from: 9, payload: { step: 3 }, private: false }]]);
+  // The key older SDKs used for media state is nobody's business now: plain app data.
+  const old = s.handle({ type: 'data', from: 9, payload: { huddle_media: { audio: false, video: true } } });
+  assert.equal(old.events[0][0], 'data');
+  assert.deepEqual(s.mediaOf(9), { audio: true, video: true });
+});
+
+test('pong is recognised and means nothing else', () => {
+  const s = welcomed();
+  assert.deepEqual(s.handle({ type: 'pong' }), { events: [], connect: [], disconnect: [], pong: true });
+});
+
+test('peer ids are large clock-based numbers: exact, ordered, and never shown as labels', () => {
+  const big = 1795000123456789; // < 2^53
+  const s = new MeetingState();
+  s.handle({
+    type: 'welcome', protocol: 1, you: { ...alex, id: big + 1 }, meeting: 'demo', room: 'main',
+    peers: [{ ...host, id: big }], chat: [], ice_servers: [],
+    rooms: [{ id: 'main', name: 'Main room', members: [big, big + 1, big + 7, big + 9] }], choosing: false,
+  });
+  const parsed = JSON.parse(`{"id": ${big + 9}}`).id;
+  assert.equal(parsed, big + 9, 'JSON numbers this size are exact');
+  assert.equal(s.nameOf(big), 'Dr. Rivera');
+  // Someone only ever in another room: a small label of our own, the same each time.
+  assert.equal(s.nameOf(big + 9), 'Person 1');
+  assert.equal(s.nameOf(big + 7), 'Person 2');
+  assert.equal(s.nameOf(big + 9), 'Person 1');
+  assert.ok(!s.nameOf(big + 7).includes(String(big)));
 });
 
 test('host-facing events name people and rooms', () => {
   const s = welcomed();
   s.handle({ type: 'rooms', rooms: [{ id: 'main', name: 'Main room', members: [7, 8] }, { id: 'b1', name: 'Circle A', members: [9] }], choosing: false });
   const out = s.handle({ type: 'help_requested', from: 9, room: 'b1', ts: 5 });
-  assert.deepEqual(out.events[0], ['help-requested', { from: 9, name: 'Sam', room: 'b1', roomName: 'Circle A', ts: 5 }]);
+  assert.deepEqual(out.events[0], ['help-requested', { from: 9, name: 'Sam', room: 'b1', roomName: 'Circle A', ts: 5, replayed: false }]);
   const closing = s.handle({ type: 'breakout_closing', closes_at: 100, seconds: 60 });
-  assert.deepEqual(closing.events[0], ['breakout-closing', { closesAt: 100, seconds: 60 }]);
+  assert.deepEqual(closing.events[0], ['breakout-closing', { closesAt: 100, seconds: 60, replayed: false }]);
   assert.equal(s.closesAt, 100);
 });
 
