@@ -296,6 +296,7 @@ async fn ping_is_answered_and_a_reconnecting_close_holds_the_seat() {
     back.hello_resume(&token, &resume_token, "main", 0).await;
     let resumed = back.recv_type("welcome").await;
     assert_eq!(resumed["you"]["id"], fay_id);
+    assert_eq!(resumed["replayed"], 1, "one notice follows");
     // The notice sent while the seat was held comes right after the welcome.
     let notice = back.recv().await;
     assert_eq!(notice["type"], "broadcast");

@@ -427,9 +427,10 @@ impl Actor {
                     action,
                     subject,
                     detail,
+                    other,
                 } => {
                     // The audit trail: who did what to whom. Ids only, never names or text.
-                    tracing::info!(target: "audit", meeting = self.meeting.id(), by = %by, action, subject = subject.map(|s| s.to_string()), detail, "moderator action");
+                    tracing::info!(target: "audit", meeting = self.meeting.id(), by = %by, action, subject = subject.map(|s| s.to_string()), other = other.map(|s| s.to_string()), detail, "moderator action");
                 }
                 Effect::Refuse { .. } | Effect::TakeOver { .. } => {}
             }

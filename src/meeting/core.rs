@@ -87,6 +87,7 @@ pub enum Effect {
         action: &'static str,
         subject: Option<PeerId>,
         detail: Option<String>,
+        other: Option<PeerId>,
     },
 }
 
@@ -428,7 +429,7 @@ impl Meeting {
                     return effects;
                 }
                 let action = message.kind();
-                let (subject, detail) = audit_terms(&message);
+                let terms = audit_terms(&message);
                 let moderator_action = is_moderator_action(&message)
                     || matches!(&message, ClientMessage::RaiseHand { peer: Some(p), .. } if *p != from);
                 let outcome = if moderator_action && !self.role_of(from).is_moderator() {
@@ -437,7 +438,7 @@ impl Meeting {
                     self.request(from, message, now, &mut effects)
                 };
                 if moderator_action && outcome.is_ok() {
-                    self.audit(from, action, subject, detail, now, &mut effects);
+                    self.audit(from, action, terms, now, &mut effects);
                 }
                 match (outcome, id) {
                     // Ending the meeting closed the sender's socket too: no one to ack.
@@ -563,6 +564,9 @@ impl Meeting {
                 }
                 if !self.members.contains_key(&peer) {
                     return Err((ErrorCode::NotFound, "no such peer in this meeting"));
+                }
+                if !self.hands.contains(&peer) {
+                    return Err((ErrorCode::Conflict, "that hand is not raised"));
                 }
                 self.set_hand(peer, false, effects);
                 Ok(())
@@ -896,6 +900,8 @@ impl Meeting {
             closes_at: self.clock.closes_at,
             choosing: self.clock.choosing,
             locked: self.locked,
+            private: room.private,
+            replayed: 0,
             resume_token: self.members.get(&peer)?.resume_token.clone(),
             resumed: false,
         })
@@ -1081,7 +1087,20 @@ impl Meeting {
         member.identity.name = identity.name;
         member.resume_token = resume_token;
         member.away_until = None;
-        let missed = std::mem::take(&mut member.missed);
+        let missed: Vec<ServerMessage> = std::mem::take(&mut member.missed)
+            .into_iter()
+            .filter_map(|notice| match notice {
+                // A closing warning only while that timer still runs, with the time left now.
+                ServerMessage::BreakoutClosing { closes_at, .. } => (self.clock.closes_at
+                    == Some(closes_at)
+                    && closes_at > now)
+                    .then(|| ServerMessage::BreakoutClosing {
+                        closes_at,
+                        seconds: (closes_at - now).div_ceil(1000),
+                    }),
+                other => Some(other),
+            })
+            .collect();
         self.away.remove(&seat);
         let room_id = member.room.clone();
         // Private messages to or from this person that it may not have seen; group messages
@@ -1126,6 +1145,8 @@ impl Meeting {
             closes_at,
             choosing,
             locked,
+            private,
+            replayed: _,
             resume_token,
             resumed: _,
         }) = self.welcome_for(seat)
@@ -1146,6 +1167,8 @@ impl Meeting {
                 closes_at,
                 choosing,
                 locked,
+                private,
+                replayed: u32::try_from(missed.len()).unwrap_or(u32::MAX),
                 resume_token,
                 resumed: true,
             },
@@ -1238,16 +1261,21 @@ impl Meeting {
         &self,
         by: PeerId,
         action: &'static str,
-        subject: Option<PeerId>,
-        detail: Option<String>,
+        terms: AuditTerms,
         now: Millis,
         effects: &mut Vec<Effect>,
     ) {
+        let AuditTerms {
+            subject,
+            detail,
+            other,
+        } = terms;
         effects.push(Effect::Audit {
             by,
             action,
             subject,
             detail: detail.clone(),
+            other,
         });
         let to = self.moderators();
         if !to.is_empty() {
@@ -1258,6 +1286,7 @@ impl Meeting {
                     action: action.to_owned(),
                     subject,
                     detail,
+                    other,
                     ts: now,
                 },
             });
@@ -2193,10 +2222,17 @@ pub fn is_offer(data: &OpaqueJson) -> bool {
 
 /// Actions only hosts and cohosts may take (and that are audited).
 /// Whom a moderator action concerns and a word on how, for the audit trail (never text).
-fn audit_terms(message: &ClientMessage) -> (Option<PeerId>, Option<String>) {
+#[derive(Debug, Default)]
+struct AuditTerms {
+    subject: Option<PeerId>,
+    detail: Option<String>,
+    other: Option<PeerId>,
+}
+
+fn audit_terms(message: &ClientMessage) -> AuditTerms {
     use ClientMessage as M;
     let on_off = |on: bool| Some(if on { "on" } else { "off" }.to_owned());
-    match message {
+    let (subject, detail) = match message {
         M::Move { peer, .. } | M::RequestMute { peer, .. } | M::TransferHost { peer } => {
             (Some(*peer), None)
         }
@@ -2205,11 +2241,22 @@ fn audit_terms(message: &ClientMessage) -> (Option<PeerId>, Option<String>) {
         M::Remove { peer, ban } => (Some(*peer), ban.then(|| "ban".to_owned())),
         M::SetRole { peer, role } => (Some(*peer), Some(role.as_str().to_owned())),
         M::RaiseHand { peer, .. } => (*peer, Some("lowered".to_owned())),
-        M::Swap { a, .. } => (Some(*a), None),
+        M::Swap { a, b } => {
+            return AuditTerms {
+                subject: Some(*a),
+                detail: None,
+                other: Some(*b),
+            }
+        }
         M::Lock { locked } => (None, on_off(*locked)),
         M::SetLobby { enabled } => (None, on_off(*enabled)),
         M::Split { strategy, .. } => (None, Some(format!("{strategy:?}").to_lowercase())),
         _ => (None, None),
+    };
+    AuditTerms {
+        subject,
+        detail,
+        other: None,
     }
 }
 
@@ -3109,14 +3156,11 @@ mod tests {
             },
         );
         assert_eq!(error_code(&e), Some(ErrorCode::Forbidden));
-        let e = request(
-            &mut m,
-            1,
-            ClientMessage::RaiseHand {
-                raised: false,
-                peer: Some(PeerId(2)),
-            },
-        );
+        let lower = ClientMessage::RaiseHand {
+            raised: false,
+            peer: Some(PeerId(2)),
+        };
+        let e = request(&mut m, 1, lower.clone());
         assert!(sent_to(&e, 2).iter().any(|msg| matches!(
             msg,
             ServerMessage::PeerUpdated { peer } if peer.id == PeerId(2) && !peer.hand
@@ -3128,6 +3172,49 @@ mod tests {
         assert!(sent_to(&e, 1)
             .iter()
             .any(|msg| matches!(msg, ServerMessage::Hands { queue } if queue.is_empty())));
+        // Lowering a hand that is down is a conflict, not a second audit entry.
+        let e = request(&mut m, 1, lower);
+        assert_eq!(error_code(&e), Some(ErrorCode::Conflict));
+    }
+
+    #[test]
+    fn a_replayed_closing_warning_is_current_or_dropped() {
+        let mut m = Meeting::new(
+            "m",
+            MeetingConfig {
+                breakout_warning_ms: 10_000,
+                ..MeetingConfig::default()
+            },
+            5,
+        );
+        join(&mut m, 1, Role::Host);
+        let e = join(&mut m, 2, Role::Participant);
+        let token = resume_token(&e, 2);
+        join(&mut m, 3, Role::Participant);
+        request(
+            &mut m,
+            1,
+            ClientMessage::Split {
+                strategy: SplitStrategy::Even,
+                count: Some(1),
+                rooms: Vec::new(),
+                topic: None,
+                duration_secs: Some(60),
+                spread_mentors: None,
+            },
+        );
+        // The request helper runs at t = 5: the rooms close at 60,005; the warning is due at 50,005.
+        m.handle(Input::Dropped { peer: PeerId(2) }, 40_000);
+        m.handle(Input::Tick, 50_005);
+        let e = resume(&mut m, 9, "s2", &token, None, 0, 55_005);
+        let closing: Vec<u64> = sent_to(&e, 2)
+            .iter()
+            .filter_map(|msg| match msg {
+                ServerMessage::BreakoutClosing { seconds, .. } => Some(*seconds),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(closing, vec![5], "recounted from the resume time");
     }
 
     #[test]
@@ -3155,7 +3242,10 @@ mod tests {
         );
         let e = resume(&mut m, 9, "s2", &token, Some(RoomId::main()), 0, 20);
         let to_seat = sent_to(&e, 2);
-        assert!(matches!(to_seat[0], ServerMessage::Welcome { .. }));
+        assert!(matches!(
+            to_seat[0],
+            ServerMessage::Welcome { replayed: 2, .. }
+        ));
         let kinds: Vec<&str> = to_seat[1..]
             .iter()
             .map(|msg| match msg {

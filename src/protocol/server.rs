@@ -33,6 +33,13 @@ pub enum ServerMessage {
         /// True while the meeting is locked (see `locked`).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         locked: bool,
+        /// True when `room` is a host's private 1:1 room (`pull_aside`), as in `room_changed`.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        private: bool,
+        /// On a resumed `welcome`: how many notices sent while the seat was held follow it
+        /// (after `lobby` and `hands` for hosts and cohosts). Absent when none.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        replayed: u32,
         /// Send it back in `hello.resume` to take this seat again after a dropped connection.
         /// A secret: keep it in memory only. Every `welcome` carries a new one.
         resume_token: String,
@@ -104,6 +111,9 @@ pub enum ServerMessage {
         /// `lowered` (raise_hand on someone else), the strategy (split).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         detail: Option<String>,
+        /// The second person, for actions on two (`swap`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        other: Option<PeerId>,
         ts: u64,
     },
     /// To hosts and cohosts: someone in a breakout room asks for help.
@@ -160,4 +170,8 @@ impl ServerMessage {
             reference,
         }
     }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }

@@ -256,7 +256,7 @@ export function auditText(e, m) {
     end_aside: () => 'ended a private conversation',
     split: () => `opened breakout rooms${d ? ` (${SPLIT_HOW[d] ?? d})` : ''}`,
     move: () => `moved ${who}`,
-    swap: () => `swapped ${who} with someone`,
+    swap: () => `swapped ${who} with ${e.other == null ? 'someone' : e.other === you ? 'you' : m.nameOf(e.other)}`,
     visit: () => 'went to another room',
     broadcast: () => 'sent a message to every room',
     merge: () => 'closed breakout rooms',

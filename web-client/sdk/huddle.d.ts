@@ -83,6 +83,8 @@ export interface AuditEntry {
    * the strategy (`split`); null when the action needs none.
    */
   detail: string | null;
+  /** The second person of a `swap`; null otherwise. */
+  other: PeerId | null;
   ts: number;
 }
 
@@ -107,15 +109,15 @@ export interface MeetingEventMap {
   chat: { message: ChatMessage; private: boolean };
   data: { from: PeerId; payload: unknown; private: boolean };
   /**
-   * `replayed` (here and on `breakout-closing`, `help-requested`, `mute-requested`): it came
-   * right after a resumed `welcome`, so it was most likely sent while our seat was held (the hub
-   * replays those notices; the frame itself does not say).
+   * `replayed` (here and on `breakout-closing`, `help-requested`, `mute-requested`): it was sent
+   * while our seat was held and replayed after the resumed `welcome` (which counts them in
+   * `replayed`).
    */
   broadcast: { from: PeerId; text: string; ts: number; replayed: boolean };
   /**
    * The breakout timer runs out soon: `seconds` left when the hub sent it (use it against clock
-   * skew), at `closesAt` on the hub's clock. A replayed warning whose timer is no longer the
-   * meeting's is dropped; a replayed one's `seconds` are old, so count to `closesAt`.
+   * skew), at `closesAt` on the hub's clock. The hub replays a warning only while its timer
+   * still runs, with `seconds` counted from the resume.
    */
   'breakout-closing': { closesAt: number; seconds: number; replayed: boolean };
   'help-requested': { from: PeerId; name: string; room: RoomId; roomName: string; ts: number; replayed: boolean };

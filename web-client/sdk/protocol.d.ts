@@ -463,7 +463,14 @@ export interface ServerWelcome {
   meeting: string;
   /** Everyone else in your room. */
   peers: Peer[];
+  /** True when `room` is a host's private 1:1 room (`pull_aside`), as in `room_changed`. */
+  private?: boolean;
   protocol: number;
+  /**
+   * On a resumed `welcome`: how many notices sent while the seat was held follow it
+   * (after `lobby` and `hands` for hosts and cohosts). Absent when none.
+   */
+  replayed?: number;
   /**
    * Send it back in `hello.resume` to take this seat again after a dropped connection.
    * A secret: keep it in memory only. Every `welcome` carries a new one.
@@ -592,6 +599,8 @@ export interface ServerAudit {
    * `lowered` (raise_hand on someone else), the strategy (split).
    */
   detail?: string | null;
+  /** The second person, for actions on two (`swap`). */
+  other?: PeerId | null;
   subject?: PeerId | null;
   ts: number;
 }

@@ -26,19 +26,18 @@
 
 /**
  * One moderator action, as hosts and cohosts see it.
- * @typedef {{by: PeerId, action: string, subject: PeerId | null, detail: string | null, ts: number}} AuditEntry
+ * @typedef {{by: PeerId, action: string, subject: PeerId | null, detail: string | null, other: PeerId | null, ts: number}} AuditEntry
  *   `detail`: the hub's word on how (`on`/`off`, `ban`, the new role, `lowered`, `all`, the
- *   split strategy), or null
+ *   split strategy), or null; `other`: the second person of a `swap`, or null
  */
 
 /** @typedef {{audio: boolean, video: boolean}} MediaState */
 
 /**
- * What the hub sends a resumed seat right after its `welcome`: moderators' `lobby` and `hands`,
- * then the notices addressed to the seat while it was held. While only these have come since a
- * resumed welcome, a notice is (most likely) such a replay: nothing in the frame says so.
+ * The notices the hub keeps for a held seat and sends right after the resumed `welcome` (after
+ * moderators' `lobby` and `hands`); `welcome.replayed` says how many follow.
  */
-const REPLAY_TYPES = new Set(['lobby', 'hands', 'broadcast', 'help_requested', 'mute_requested', 'audit', 'breakout_closing']);
+const REPLAY_TYPES = new Set(['broadcast', 'help_requested', 'mute_requested', 'audit', 'breakout_closing']);
 
 /** @param {string | undefined} role */
 function isModerator(role) {
@@ -122,8 +121,8 @@ export class MeetingState {
     this.steppedOut = new Map();
     /** Whether our room is a host's private (pull-aside) conversation. */
     this.privateRoom = false;
-    /** Only replayable notices have come since a resumed welcome (see REPLAY_TYPES). */
-    this.replaying = false;
+    /** Replayed notices still to come after a resumed welcome (`welcome.replayed`). */
+    this.replayLeft = 0;
     /**
      * Display labels for ids we never learnt a name for (people in other rooms): small numbers
      * in order of asking, since peer ids are large clock-based numbers.
@@ -237,7 +236,9 @@ export class MeetingState {
   handle(msg) {
     /** @type {Outcome} */
     const out = { events: [], connect: [], disconnect: [] };
-    if (this.replaying && !REPLAY_TYPES.has(msg.type)) this.replaying = false;
+    // The first `welcome.replayed` notices after a resumed welcome were sent while we were away.
+    const replayed = this.replayLeft > 0 && REPLAY_TYPES.has(msg.type);
+    if (replayed) this.replayLeft -= 1;
     switch (msg.type) {
       case 'welcome': {
         // A resumed welcome keeps our seat (same id, role, hand); its chat is what we missed if
@@ -253,13 +254,11 @@ export class MeetingState {
         this.waitingAs = null;
         this.setRooms(msg.rooms, msg.closes_at ?? null, msg.choosing);
         const info = this.rooms.find((r) => r.id === msg.room);
-        // Unlike room_changed, a welcome has no `private` flag; but its room list is complete
-        // at that instant, and a pull-aside room (after a resume into one) is in no list.
-        this.privateRoom = !info && msg.room !== 'main';
+        this.privateRoom = msg.private === true;
         this.room = { id: msg.room, name: info?.name ?? (msg.room === 'main' ? 'Main room' : 'Private conversation'), topic: info?.topic ?? null };
         this.locked = msg.locked === true;
         this.setOwnHand(!!msg.you.hand, resumed, out);
-        this.replaying = resumed;
+        this.replayLeft = resumed ? (msg.replayed ?? 0) : 0;
         // Moderators get `lobby` and `hands` right after this; anyone else is told neither.
         if (!isModerator(msg.you.role)) this.forgetModeratorState();
         // Every peer connection is made anew (after a drop they are all gone anyway).
@@ -376,21 +375,21 @@ export class MeetingState {
         break;
       }
       case 'broadcast':
-        out.events.push(['broadcast', { from: msg.from, text: msg.text, ts: msg.ts, replayed: this.replaying }]);
+        out.events.push(['broadcast', { from: msg.from, text: msg.text, ts: msg.ts, replayed }]);
         break;
       case 'breakout_closing':
         // A replayed warning is stale unless the welcome's timer is still the one it warned
         // of (the rooms may have closed, or the timer been extended, meanwhile); its `seconds`
         // were counted when it was sent, so then `closesAt` is what holds.
-        if (this.replaying && msg.closes_at !== this.closesAt) break;
+        if (replayed && msg.closes_at !== this.closesAt) break;
         this.closesAt = msg.closes_at;
-        out.events.push(['breakout-closing', { closesAt: msg.closes_at, seconds: msg.seconds, replayed: this.replaying }]);
+        out.events.push(['breakout-closing', { closesAt: msg.closes_at, seconds: msg.seconds, replayed }]);
         break;
       case 'help_requested':
         out.events.push(['help-requested', {
           from: msg.from, name: this.nameOf(msg.from), room: msg.room,
           roomName: this.rooms.find((r) => r.id === msg.room)?.name ?? msg.room, ts: msg.ts,
-          replayed: this.replaying,
+          replayed,
         }]);
         break;
       case 'signal':
@@ -461,7 +460,7 @@ export class MeetingState {
       }
       case 'mute_requested':
         out.events.push(['mute-requested', {
-          by: msg.by, name: this.nameOf(msg.by), audio: msg.audio, video: msg.video, replayed: this.replaying,
+          by: msg.by, name: this.nameOf(msg.by), audio: msg.audio, video: msg.video, replayed,
         }]);
         break;
       case 'hands':
@@ -474,7 +473,10 @@ export class MeetingState {
         break;
       case 'audit': {
         /** @type {AuditEntry} */
-        const entry = { by: msg.by, action: msg.action, subject: msg.subject ?? null, detail: msg.detail ?? null, ts: msg.ts };
+        const entry = {
+          by: msg.by, action: msg.action, subject: msg.subject ?? null, detail: msg.detail ?? null,
+          other: msg.other ?? null, ts: msg.ts,
+        };
         this.audit.push(entry);
         if (this.audit.length > AUDIT_KEEP) this.audit.splice(0, this.audit.length - AUDIT_KEEP);
         out.events.push(['audit', { ...entry }]);

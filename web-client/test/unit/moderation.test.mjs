@@ -111,9 +111,11 @@ test('locked and audit: kept, with the hub\'s detail, and the feed is bounded', 
   s.handle({ type: 'locked', locked: true, by: 7 });
   assert.equal(s.locked, true);
   const out = s.handle({ type: 'audit', by: 7, action: 'remove', subject: 9, detail: 'ban', ts: 5 });
-  assert.deepEqual(out.events, [['audit', { by: 7, action: 'remove', subject: 9, detail: 'ban', ts: 5 }]]);
+  assert.deepEqual(out.events, [['audit', { by: 7, action: 'remove', subject: 9, detail: 'ban', other: null, ts: 5 }]]);
   s.handle({ type: 'audit', by: 7, action: 'lock', detail: 'on', ts: 6 });
-  assert.deepEqual(s.audit.at(-1), { by: 7, action: 'lock', subject: null, detail: 'on', ts: 6 });
+  assert.deepEqual(s.audit.at(-1), { by: 7, action: 'lock', subject: null, detail: 'on', other: null, ts: 6 });
+  s.handle({ type: 'audit', by: 7, action: 'swap', subject: 8, other: 9, ts: 6 });
+  assert.equal(s.audit.at(-1).other, 9, 'the second person of a swap');
   s.handle({ type: 'audit', by: 7, action: 'move', subject: 8, ts: 7 });
   assert.equal(s.audit.at(-1).detail, null);
   for (let i = 0; i < AUDIT_KEEP + 10; i++) s.handle({ type: 'audit', by: 7, action: 'move', subject: 8, ts: 100 + i });
@@ -168,7 +170,7 @@ test('pull aside: the room stepped out of hears when they leave the meeting from
   assert.deepEqual(s.peerList().map((p) => p.id), [7]);
 });
 
-test('pull aside: room_changed says the room is private; a welcome into one (a resume) has no list entry', () => {
+test('pull aside: room_changed and welcome say the room is private', () => {
   const s = welcomed();
   s.handle({ type: 'room_changed', room: 'a3', name: 'Private conversation', peers: [host, sam], chat: [], private: true });
   assert.equal(s.inPrivateRoom(), true, 'at once, without waiting for a room list');
@@ -181,7 +183,7 @@ test('pull aside: room_changed says the room is private; a welcome into one (a r
   s.handle({ type: 'room_changed', room: 'b4', name: 'Room 1', peers: [host, alex], chat: [] });
   assert.equal(s.inPrivateRoom(), false);
   // Resumed into a private conversation.
-  s.handle(welcome(host, [sam], { room: 'a5', rooms: [{ id: 'main', name: 'Main room', members: [8] }] }));
+  s.handle(welcome(host, [sam], { room: 'a5', private: true, rooms: [{ id: 'main', name: 'Main room', members: [8] }] }));
   assert.equal(s.inPrivateRoom(), true);
   assert.equal(s.room.name, 'Private conversation');
 });

@@ -114,8 +114,8 @@ test('a resumed welcome says the seat\'s hand and the lock as they are now', () 
 test('notices replayed after a resumed welcome: marked, and a closing warning whose timer is gone is dropped', () => {
   const s = joined();
   s.resumeRequest();
-  // The rooms closed while we were away: the welcome has no timer.
-  s.handle(welcome({ resumed: true, chat: [], resume_token: 'tok-2' }));
+  // The rooms closed while we were away: the welcome has no timer. Three notices follow it.
+  s.handle(welcome({ resumed: true, chat: [], resume_token: 'tok-2', replayed: 3 }));
   let out = s.handle({ type: 'breakout_closing', closes_at: 5000, seconds: 60 });
   assert.deepEqual(out.events, [], 'no stale countdown');
   assert.equal(s.closesAt, null);
@@ -123,8 +123,7 @@ test('notices replayed after a resumed welcome: marked, and a closing warning wh
   assert.deepEqual(out.events, [['broadcast', { from: 7, text: 'Back in five', ts: 4000, replayed: true }]]);
   out = s.handle({ type: 'mute_requested', by: 7, audio: true, video: false });
   assert.equal(out.events[0][1].replayed, true);
-  // Anything else ends the replay: what follows is live.
-  s.handle({ type: 'pong' });
+  // `welcome.replayed` counted three: what follows is live, whatever its type.
   out = s.handle({ type: 'broadcast', from: 7, text: 'Now', ts: 6000 });
   assert.equal(out.events[0][1].replayed, false);
   out = s.handle({ type: 'breakout_closing', closes_at: 9000, seconds: 60 });
@@ -135,7 +134,7 @@ test('notices replayed after a resumed welcome: marked, and a closing warning wh
 test('a replayed closing warning for the timer still running is kept, to count to closes_at', () => {
   const s = joined();
   s.resumeRequest();
-  s.handle(welcome({ resumed: true, chat: [], closes_at: 9000, rooms: [...rooms, { id: 'b1', name: 'Circle A', members: [] }] }));
+  s.handle(welcome({ resumed: true, chat: [], closes_at: 9000, replayed: 1, rooms: [...rooms, { id: 'b1', name: 'Circle A', members: [] }] }));
   const out = s.handle({ type: 'breakout_closing', closes_at: 9000, seconds: 60 });
   assert.deepEqual(out.events, [['breakout-closing', { closesAt: 9000, seconds: 60, replayed: true }]]);
   // A fresh seat replays nothing.
