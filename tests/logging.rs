@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use huddle::protocol::Role;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
@@ -91,6 +91,8 @@ async fn no_chat_sdp_names_or_tokens_in_the_log() {
     host.recv_until(|f| f["type"] == "rooms" && f["rooms"][1]["members"] == json!([]))
         .await;
 
+    every_moderator_action(&hub).await;
+
     let log = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     assert!(log.contains("joined"), "the capture works: {log}");
     assert!(log.contains("resumed"), "the resume is logged (ids only)");
@@ -104,7 +106,7 @@ async fn no_chat_sdp_names_or_tokens_in_the_log() {
         assert!(!log.contains(token.as_str()), "token in the log");
     }
     let audit: Vec<&str> = log.lines().filter(|l| l.contains(" INFO audit:")).collect();
-    for action in ["request_mute", "lock", "split"] {
+    for action in MODERATOR_ACTIONS {
         assert!(
             audit
                 .iter()
@@ -133,10 +135,139 @@ async fn no_chat_sdp_names_or_tokens_in_the_log() {
         "Thistlewood",
         "host-sub",
         "guest-sub",
+        "Waiting Person",
+        "two minutes left",
     ] {
         assert!(
             !info_and_above.contains(secret),
             "{secret:?} logged at INFO+:\n{info_and_above}"
         );
     }
+}
+
+/// Every moderator action of the protocol; each must leave an audit line.
+const MODERATOR_ACTIONS: [&str; 20] = [
+    "request_mute",
+    "lock",
+    "set_lobby",
+    "admit",
+    "deny",
+    "set_role",
+    "split",
+    "swap",
+    "move",
+    "visit",
+    "broadcast",
+    "extend_timer",
+    "merge",
+    "reopen",
+    "pull_aside",
+    "end_aside",
+    "raise_hand",
+    "remove",
+    "transfer_host",
+    "end_meeting",
+];
+
+/// Sends `frame` with a request id, checks the hub acks it, and returns the frames that came
+/// before the ack.
+async fn act(c: &mut Client, mut frame: Value) -> Vec<Value> {
+    frame["id"] = json!(777);
+    c.send(frame.clone()).await;
+    let mut before = Vec::new();
+    loop {
+        let f = c.recv().await;
+        if f["ref"] == 777 {
+            assert_eq!(f["type"], "ack", "{frame} answered {f}");
+            return before;
+        }
+        before.push(f);
+    }
+}
+
+/// A host runs every moderator action once, over the wire, in a meeting of its own.
+async fn every_moderator_action(hub: &TestServer) {
+    let mut host = hub.join("m2", "h", Role::Host).await;
+    let mut p1 = hub.join("m2", "p1", Role::Participant).await;
+    let mut p2 = hub.join("m2", "p2", Role::Participant).await;
+    let p3 = hub.join("m2", "p3", Role::Participant).await;
+    let (id1, id2, id3) = (p1.id, p2.id, p3.id);
+    act(
+        &mut host,
+        json!({"type": "request_mute", "peer": id1, "audio": true}),
+    )
+    .await;
+    act(&mut host, json!({"type": "lock", "locked": true})).await;
+    act(&mut host, json!({"type": "lock", "locked": false})).await;
+    act(&mut host, json!({"type": "set_lobby", "enabled": true})).await;
+    for sub in ["w1", "w2"] {
+        let mut w = connect(&hub.url).await;
+        w.hello(&hub.token("m2", sub, "Waiting Person", Role::Participant))
+            .await;
+        w.recv_type("waiting").await;
+        let first = sub == "w1";
+        let waiting = host
+            .recv_until(|f| {
+                f["type"] == "lobby" && f["waiting"].as_array().is_some_and(|l| !l.is_empty())
+            })
+            .await;
+        if first {
+            let peer = waiting["waiting"][0]["id"].clone();
+            act(&mut host, json!({"type": "admit", "peer": peer})).await;
+        } else {
+            act(&mut host, json!({"type": "deny"})).await;
+        }
+    }
+    act(&mut host, json!({"type": "set_lobby", "enabled": false})).await;
+    act(
+        &mut host,
+        json!({"type": "set_role", "peer": id1, "role": "cohost"}),
+    )
+    .await;
+    let seen = act(
+        &mut host,
+        json!({"type": "split", "strategy": "manual", "duration_secs": 600,
+            "rooms": [{"name": "A", "members": [id1, id2]}, {"name": "B", "members": [id3]}]}),
+    )
+    .await;
+    let rooms = seen
+        .into_iter()
+        .find(|f| f["type"] == "rooms")
+        .expect("the room list before the ack");
+    let (room_a, room_b) = (
+        rooms["rooms"][1]["id"].clone(),
+        rooms["rooms"][2]["id"].clone(),
+    );
+    act(&mut host, json!({"type": "swap", "a": id2, "b": id3})).await;
+    act(
+        &mut host,
+        json!({"type": "move", "peer": id2, "room": room_a}),
+    )
+    .await;
+    act(&mut host, json!({"type": "visit", "room": room_b})).await;
+    act(
+        &mut host,
+        json!({"type": "broadcast", "text": "two minutes left"}),
+    )
+    .await;
+    act(&mut host, json!({"type": "extend_timer", "secs": 60})).await;
+    act(&mut host, json!({"type": "merge"})).await;
+    act(&mut host, json!({"type": "reopen"})).await;
+    act(&mut host, json!({"type": "merge"})).await;
+    act(&mut host, json!({"type": "pull_aside", "peer": id3})).await;
+    act(&mut host, json!({"type": "end_aside"})).await;
+    act(&mut p2, json!({"type": "raise_hand", "raised": true})).await;
+    act(
+        &mut host,
+        json!({"type": "raise_hand", "raised": false, "peer": id2}),
+    )
+    .await;
+    act(
+        &mut host,
+        json!({"type": "remove", "peer": id2, "ban": true}),
+    )
+    .await;
+    act(&mut host, json!({"type": "transfer_host", "peer": id1})).await;
+    p1.send(json!({"type": "end_meeting"})).await;
+    assert_eq!(p1.expect_close().await.code, Some(4009));
 }
