@@ -125,7 +125,7 @@ export class MeetingState {
     this.replayLeft = 0;
     /**
      * Display labels for ids we never learnt a name for (people in other rooms): small numbers
-     * in order of asking, since peer ids are large clock-based numbers.
+     * in order of asking (a peer id means nothing to people, and may be large).
      * @type {Map<PeerId, string>}
      */
     this.unnamed = new Map();
@@ -264,9 +264,13 @@ export class MeetingState {
         // Every peer connection is made anew (after a drop they are all gone anyway).
         this.disconnectAll(out);
         if (!resumed) {
-          // Chat ids are the hub's per meeting session: after a hub restart they start over.
+          // A fresh seat may be in a new id space (a restarted hub counts peer and chat ids
+          // from 1 again): forget everything keyed by an old id.
           this.seenChat.clear();
           this.lastChat = 0;
+          this.directory.clear();
+          this.unnamed.clear();
+          this.audit = [];
         }
         this.steppedOut.clear();
         for (const p of msg.peers) {

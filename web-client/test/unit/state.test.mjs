@@ -121,7 +121,7 @@ test('pong is recognised and means nothing else', () => {
   assert.deepEqual(s.handle({ type: 'pong' }), { events: [], connect: [], disconnect: [], pong: true });
 });
 
-test('peer ids are large clock-based numbers: exact, ordered, and never shown as labels', () => {
+test('peer ids may be large numbers (up to 2^53): exact, ordered, and never shown as labels', () => {
   const big = 1795000123456789; // < 2^53
   const s = new MeetingState();
   s.handle({
