@@ -474,3 +474,45 @@ async fn a_host_lowers_a_hand_and_everyone_sees_hands_on_the_roster() {
     );
     assert_eq!(pat.recv_type("hands").await["queue"], json!([]));
 }
+
+#[tokio::test]
+async fn hosts_can_name_everyone_in_every_room() {
+    let hub = start_server().await;
+    let mut host = hub.join("m", "host", Role::Host).await;
+    let a = hub.join("m", "a", Role::Participant).await;
+    let b = hub.join("m", "b", Role::Participant).await;
+    let seen = host
+        .recv_until(|f| f["type"] == "peer_joined" && f["peer"]["id"] == b.id)
+        .await;
+    assert_eq!(seen["peer"]["name"], "Name of b");
+    // Breakouts open; the host visits one. Someone new arrives in the main room.
+    host.send(json!({"type": "split", "strategy": "even", "count": 2}))
+        .await;
+    let rooms = host
+        .recv_until(|f| f["type"] == "rooms" && f["rooms"].as_array().is_some_and(|r| r.len() == 3))
+        .await;
+    let breakout = rooms["rooms"][1]["id"].clone();
+    assert_eq!(
+        act(&mut host, json!({"type": "visit", "room": breakout})).await["type"],
+        "ack"
+    );
+    let late = hub.join("m", "late", Role::Participant).await;
+    let named = host
+        .recv_until(|f| f["type"] == "peer_updated" && f["peer"]["id"] == late.id)
+        .await;
+    assert_eq!(named["peer"]["name"], "Name of late");
+    // A cohost who arrives now gets everyone, in every room, with names.
+    let co = hub.join("m", "co", Role::Cohost).await;
+    let mut co = co;
+    let people = co.recv_type("people").await;
+    let mut ids: Vec<u64> = people["peers"]
+        .as_array()
+        .expect("peers")
+        .iter()
+        .map(|p| p["id"].as_u64().expect("id"))
+        .collect();
+    ids.sort_unstable();
+    let mut want = vec![host.id, a.id, b.id, late.id, co.id];
+    want.sort_unstable();
+    assert_eq!(ids, want);
+}

@@ -791,6 +791,12 @@ impl Meeting {
         }
         effects.push(Effect::Send {
             to: vec![peer],
+            message: ServerMessage::People {
+                peers: self.peers_of(self.members.keys().copied()),
+            },
+        });
+        effects.push(Effect::Send {
+            to: vec![peer],
             message: self.lobby_message(),
         });
         effects.push(Effect::Send {
@@ -875,6 +881,18 @@ impl Meeting {
             message: welcome,
         });
         self.moderator_state(peer, effects);
+        // Hosts elsewhere (in a breakout, say) learn the newcomer's name too.
+        let elsewhere: Vec<PeerId> = self
+            .moderators()
+            .into_iter()
+            .filter(|m| *m != peer && !others.contains(m))
+            .collect();
+        if !elsewhere.is_empty() {
+            effects.push(Effect::Send {
+                to: elsewhere,
+                message: ServerMessage::PeerUpdated { peer: you.clone() },
+            });
+        }
         if !others.is_empty() {
             effects.push(Effect::Send {
                 to: others,
@@ -2393,11 +2411,11 @@ mod tests {
         let e = join(&mut m, 1, Role::Host);
         assert_eq!(
             e.len(),
-            4,
-            "welcome, the lobby and hands (for a host), and the roster"
+            5,
+            "welcome, everyone, the lobby and hands (for a host), and the roster"
         );
         assert!(
-            matches!(&e[3], Effect::Send { to, message: ServerMessage::Rooms { .. } } if to == &vec![PeerId(1)])
+            matches!(&e[4], Effect::Send { to, message: ServerMessage::Rooms { .. } } if to == &vec![PeerId(1)])
         );
         let e = join(&mut m, 2, Role::Participant);
         match &e[0] {
@@ -3103,6 +3121,9 @@ mod tests {
         assert!(to_host
             .iter()
             .any(|msg| matches!(msg, ServerMessage::Hands { .. })));
+        assert!(to_host
+            .iter()
+            .any(|msg| matches!(msg, ServerMessage::People { peers } if peers.len() == 1)));
         let e = join(&mut m, 2, Role::Participant);
         assert!(!sent_to(&e, 2).iter().any(|msg| matches!(
             msg,

@@ -89,8 +89,12 @@ pub enum ServerMessage {
         audio: bool,
         video: bool,
     },
-    /// A person's role changed (promotion, demotion, host handover). Sent to the whole meeting.
+    /// A person's role or hand changed (sent to the whole meeting), or — to hosts and cohosts
+    /// outside that person's room — someone joined the meeting, so they can name everyone.
     PeerUpdated { peer: Peer },
+    /// To hosts and cohosts, right after their `welcome` and on promotion: everyone in the
+    /// meeting, in every room (names for the ids in `rooms`, `help_requested`, `audit`).
+    People { peers: Vec<Peer> },
     /// To hosts and cohosts: raised hands, first raised first.
     Hands { queue: Vec<PeerId> },
     /// Instead of `welcome` while the waiting room is on: you wait until a host lets you in

@@ -550,10 +550,22 @@ export interface ServerPeerMedia {
   video: boolean;
 }
 
-/** A person's role changed (promotion, demotion, host handover). Sent to the whole meeting. */
+/**
+ * A person's role or hand changed (sent to the whole meeting), or — to hosts and cohosts
+ * outside that person's room — someone joined the meeting, so they can name everyone.
+ */
 export interface ServerPeerUpdated {
   type: "peer_updated";
   peer: Peer;
+}
+
+/**
+ * To hosts and cohosts, right after their `welcome` and on promotion: everyone in the
+ * meeting, in every room (names for the ids in `rooms`, `help_requested`, `audit`).
+ */
+export interface ServerPeople {
+  type: "people";
+  peers: Peer[];
 }
 
 /** To hosts and cohosts: raised hands, first raised first. */
@@ -696,6 +708,7 @@ export type ServerMessage =
   | ServerMuteRequested
   | ServerPeerMedia
   | ServerPeerUpdated
+  | ServerPeople
   | ServerHands
   | ServerWaiting
   | ServerLobby
@@ -723,6 +736,7 @@ export interface ServerMessageByType {
   mute_requested: ServerMuteRequested;
   peer_media: ServerPeerMedia;
   peer_updated: ServerPeerUpdated;
+  people: ServerPeople;
   hands: ServerHands;
   waiting: ServerWaiting;
   lobby: ServerLobby;

@@ -442,6 +442,11 @@ export class MeetingState {
         out.events.push(['peers', { peers: this.peerList() }]);
         break;
       }
+      case 'people':
+        // To hosts and cohosts: everyone in every room, so ids elsewhere have names.
+        for (const p of msg.peers) this.remember(p);
+        out.events.push(['rooms', this.roomsDetail()]);
+        break;
       case 'waiting':
         // The waiting room: `welcome` follows when a host lets us in.
         this.waitingAs = msg.you;

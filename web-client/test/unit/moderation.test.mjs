@@ -207,3 +207,11 @@ test('a fresh welcome forgets the activity feed and names (a restarted hub reuse
   assert.deepEqual(s.audit, [], 'a fresh seat starts a new feed');
   assert.equal(s.nameOf(sam.id).startsWith('Person'), true, 'no name from the old id space');
 });
+
+test('people: a host learns the names of everyone in every room', () => {
+  const s = welcomed(host, []);
+  assert.match(s.nameOf(sam.id), /^Person /, 'unknown before');
+  s.handle({ type: 'people', peers: [host, alex, sam] });
+  assert.equal(s.nameOf(sam.id), 'Sam');
+  assert.equal(s.nameOf(alex.id), 'Alex');
+});
