@@ -128,6 +128,10 @@ pub const ENDED_MEETING_MEMORY_SECS: u64 = 6 * 3600;
 /// room's history, bounded by [`CHAT_HISTORY_LEN`] and [`CHAT_HISTORY_BYTES`]).
 pub const RESUME_PRIVATE_REPLAY: usize = 50;
 
+/// Text bytes of those private messages kept per member: at most 64 MiB in a 2,000-person
+/// meeting, whoever sends them.
+pub const RESUME_PRIVATE_REPLAY_BYTES: usize = 32 * 1024;
+
 /// The close code a client sends when it gives up on a connection that looks dead and is
 /// about to resume: the hub holds the seat as for a drop instead of treating it as a goodbye.
 pub const CLIENT_RECONNECTING_CLOSE: u16 = 4100;

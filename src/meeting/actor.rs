@@ -76,6 +76,7 @@ enum Command {
     },
     Request {
         from: PeerId,
+        conn: PeerId,
         id: Option<RequestId>,
         message: ClientMessage,
     },
@@ -106,16 +107,23 @@ pub struct MeetingHandle {
 }
 
 impl MeetingHandle {
-    /// Forwards a member's request. Waits if the meeting's inbox is full (backpressure onto this
-    /// one connection). Returns false if the meeting is gone.
+    /// Forwards a request of member `from`, read from connection `conn`. Waits if the meeting's
+    /// inbox is full (backpressure onto this one connection). Returns false if the meeting is
+    /// gone.
     pub async fn request(
         &self,
         from: PeerId,
+        conn: PeerId,
         id: Option<RequestId>,
         message: ClientMessage,
     ) -> bool {
         self.tx
-            .send(Command::Request { from, id, message })
+            .send(Command::Request {
+                from,
+                conn,
+                id,
+                message,
+            })
             .await
             .is_ok()
     }
@@ -238,24 +246,32 @@ fn now_millis() -> Millis {
 
 impl Actor {
     async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
+        // Breakout timers, held seats and ended meetings run on the hub's clock, whoever is
+        // connected. One timer, re-armed only when the deadline moves: commands (every relayed
+        // signal) must not each set up a timer while a seat is held.
+        let timer = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(timer);
+        let mut armed: Option<Millis> = None;
         loop {
-            // Breakout timers, held seats and ended meetings run on the hub's clock, whoever is
-            // connected: `None` here means the deadline came first.
-            let command = match self.meeting.next_deadline() {
-                Some(at) => {
+            let deadline = self.meeting.next_deadline();
+            if deadline != armed {
+                if let Some(at) = deadline {
                     let wait = Duration::from_millis(at.saturating_sub(now_millis()));
-                    tokio::select! {
-                        command = rx.recv() => match command {
-                            Some(command) => Some(command),
-                            None => break,
-                        },
-                        _ = tokio::time::sleep(wait) => None,
-                    }
+                    timer.as_mut().reset(tokio::time::Instant::now() + wait);
                 }
-                None => match rx.recv().await {
+                armed = deadline;
+            }
+            // `None`: the deadline came first.
+            let command = tokio::select! {
+                command = rx.recv() => match command {
                     Some(command) => Some(command),
                     None => break,
                 },
+                _ = &mut timer, if armed.is_some() => {
+                    // Re-arm next time round even if the deadline stays (still due: tick again).
+                    armed = None;
+                    None
+                }
             };
             match command {
                 Some(command) => self.apply(command),
@@ -341,7 +357,18 @@ impl Actor {
                     self.remove(peer, end, None);
                 }
             }
-            Command::Request { from, id, message } => {
+            Command::Request {
+                from,
+                conn,
+                id,
+                message,
+            } => {
+                // Frames still buffered on a socket that was replaced (a takeover, or a resume
+                // before the hub saw the old socket die) are not the new connection's: their
+                // answers would resolve its requests.
+                if self.conns.get(&from).is_none_or(|c| c.id != conn) {
+                    return;
+                }
                 let effects = self
                     .meeting
                     .handle(Input::Request { from, id, message }, now);
@@ -435,10 +462,11 @@ impl Actor {
                 Effect::Refuse { .. } | Effect::TakeOver { .. } => {}
             }
         }
+        slow.sort_unstable();
         slow.dedup();
         for peer in slow {
             tracing::info!(meeting = self.meeting.id(), %peer, "slow consumer disconnected");
-            // Reconnectable: the client resumes and replays what it missed from the history.
+            // Reconnectable: the client resumes; the chat it missed replays from the history.
             self.remove(peer, SessionEnd::Dropped, Some(CloseCode::SlowConsumer));
         }
     }

@@ -131,6 +131,8 @@ struct Member {
     /// The last private messages to or from this member, to replay those a dropped
     /// connection lost in flight (group messages replay from the room's history).
     recent_private: VecDeque<ChatMessage>,
+    /// Text bytes in `recent_private` (bounded: anyone may send private messages).
+    recent_private_bytes: usize,
     /// Microphone and camera on/off as last reported with `media_state`.
     media: Option<(bool, bool)>,
     /// Notices (broadcasts, help requests, mute requests, audit events, closing warnings) sent
@@ -139,6 +141,21 @@ struct Member {
 }
 
 impl Member {
+    /// Keeps a private message for replay, within [`limits::RESUME_PRIVATE_REPLAY`] messages and
+    /// [`limits::RESUME_PRIVATE_REPLAY_BYTES`].
+    fn remember_private(&mut self, message: &ChatMessage) {
+        self.recent_private_bytes += message.text.len();
+        self.recent_private.push_back(message.clone());
+        while self.recent_private.len() > limits::RESUME_PRIVATE_REPLAY
+            || self.recent_private_bytes > limits::RESUME_PRIVATE_REPLAY_BYTES
+        {
+            match self.recent_private.pop_front() {
+                Some(old) => self.recent_private_bytes -= old.text.len(),
+                None => break,
+            }
+        }
+    }
+
     fn new(identity: Identity, room: RoomId, resume_token: String) -> Self {
         Member {
             identity,
@@ -146,6 +163,7 @@ impl Member {
             resume_token,
             away_until: None,
             recent_private: VecDeque::new(),
+            recent_private_bytes: 0,
             media: None,
             missed: VecDeque::new(),
         }
@@ -242,9 +260,9 @@ pub struct Meeting {
     waiting: BTreeMap<PeerId, Identity>,
     /// Pull-aside rooms and where each of their two people came from.
     asides: BTreeMap<RoomId, Vec<(PeerId, RoomId)>>,
-    /// Members whose seat is held (a mirror of `Member::away_until`, so the common case of
-    /// nobody away costs nothing per message).
-    away: BTreeSet<PeerId>,
+    /// Held seats by when they end (an index of `Member::away_until`): the next deadline is
+    /// its first entry, and nobody held costs nothing per message.
+    held: BTreeSet<(Millis, PeerId)>,
     /// When a host or cohost ended the meeting, while that is remembered (see `end`).
     ended_at: Option<Millis>,
     /// For the `random` strategy; seeded by the caller so tests are reproducible.
@@ -278,7 +296,7 @@ impl Meeting {
             hands: Vec::new(),
             lobby_enabled: waiting_room,
             ended_at: None,
-            away: BTreeSet::new(),
+            held: BTreeSet::new(),
             waiting: BTreeMap::new(),
             asides: BTreeMap::new(),
             rng: StdRng::seed_from_u64(seed),
@@ -387,7 +405,7 @@ impl Meeting {
                 closes_at.saturating_sub(self.config.breakout_warning_ms)
             }
         });
-        let seats = self.members.values().filter_map(|m| m.away_until).min();
+        let seats = self.held.first().map(|(until, _)| *until);
         let forget = self
             .ended_at
             .map(|t| t.saturating_add(self.config.ended_meeting_memory_ms));
@@ -429,15 +447,15 @@ impl Meeting {
                     return effects;
                 }
                 let action = message.kind();
-                let terms = audit_terms(&message);
                 let moderator_action = is_moderator_action(&message)
                     || matches!(&message, ClientMessage::RaiseHand { peer: Some(p), .. } if *p != from);
+                let terms = moderator_action.then(|| audit_terms(&message));
                 let outcome = if moderator_action && !self.role_of(from).is_moderator() {
                     Err((ErrorCode::Forbidden, "only hosts and cohosts may do this"))
                 } else {
                     self.request(from, message, now, &mut effects)
                 };
-                if moderator_action && outcome.is_ok() {
+                if let (Some(terms), Ok(())) = (terms, &outcome) {
                     self.audit(from, action, terms, now, &mut effects);
                 }
                 match (outcome, id) {
@@ -455,7 +473,7 @@ impl Meeting {
                 }
             }
         }
-        if !self.away.is_empty() {
+        if !self.held.is_empty() {
             self.hold_notices(&effects);
         }
         effects
@@ -677,17 +695,13 @@ impl Meeting {
     }
 
     fn join(&mut self, peer: PeerId, identity: Identity, effects: &mut Vec<Effect>) {
-        if self.ended_at.is_some() {
-            if !identity.role.is_moderator() {
-                effects.push(Effect::Refuse {
-                    peer,
-                    code: ErrorCode::MeetingEnded,
-                    message: "the host ended this meeting".into(),
-                });
-                return;
-            }
-            // A host or cohost starts the next session under the same id.
-            self.ended_at = None;
+        if self.ended_at.is_some() && !identity.role.is_moderator() {
+            effects.push(Effect::Refuse {
+                peer,
+                code: ErrorCode::MeetingEnded,
+                message: "the host ended this meeting".into(),
+            });
+            return;
         }
         if self.banned.contains(&identity.sub) {
             effects.push(Effect::Refuse {
@@ -734,6 +748,9 @@ impl Meeting {
             self.wait(peer, identity, effects);
             return;
         }
+        // A host or cohost who gets in starts the next session of an ended meeting (only once
+        // every refusal is past: a banned cohost must not reopen it).
+        self.ended_at = None;
         self.seat(peer, identity, effects);
     }
 
@@ -940,12 +957,14 @@ impl Meeting {
         };
         // The fresher token's name wins; the role stays what the meeting made it, so a demoted
         // cohost cannot win the role back by connecting again.
+        let renamed = member.identity.name != identity.name;
         member.identity.name = identity.name;
         member.resume_token = resume_token;
-        member.away_until = None;
+        if let Some(until) = member.away_until.take() {
+            self.held.remove(&(until, seat));
+        }
         // A takeover is a fresh start for the client: nothing to replay.
         member.missed.clear();
-        self.away.remove(&seat);
         let room_id = member.room.clone();
         effects.push(Effect::TakeOver { seat, by });
         let Some(room) = self.rooms.get(&room_id) else {
@@ -978,6 +997,10 @@ impl Meeting {
                 message: ServerMessage::PeerJoined { peer: you },
             });
         }
+        if renamed {
+            // The room heard the new name in `peer_joined`; hosts elsewhere hear it here.
+            self.announce_peer(seat, effects);
+        }
     }
 
     fn leave(&mut self, peer: PeerId, reason: PeerLeftReason, effects: &mut Vec<Effect>) {
@@ -988,7 +1011,9 @@ impl Meeting {
         let Some(member) = self.members.remove(&peer) else {
             return;
         };
-        self.away.remove(&peer);
+        if let Some(until) = member.away_until {
+            self.held.remove(&(until, peer));
+        }
         if self.hands.contains(&peer) {
             self.hands.retain(|p| *p != peer);
             self.announce_hands(effects);
@@ -1045,8 +1070,9 @@ impl Meeting {
         if member.away_until.is_some() {
             return;
         }
-        member.away_until = Some(now + grace);
-        self.away.insert(peer);
+        let until = now.saturating_add(grace);
+        member.away_until = Some(until);
+        self.held.insert((until, peer));
         let room = member.room.clone();
         let others: Vec<PeerId> = self
             .room_members(&room)
@@ -1080,6 +1106,16 @@ impl Meeting {
             });
             return;
         }
+        if self.ended_at.is_some() {
+            // Not `resume_expired`: a client would join afresh at once, and a cohost doing so
+            // would reopen the meeting by accident.
+            effects.push(Effect::Refuse {
+                peer: by,
+                code: ErrorCode::MeetingEnded,
+                message: "the host ended this meeting".into(),
+            });
+            return;
+        }
         let seat = self
             .members
             .iter()
@@ -1102,9 +1138,12 @@ impl Meeting {
         let Some(member) = self.members.get_mut(&seat) else {
             return;
         };
+        let renamed = member.identity.name != identity.name;
         member.identity.name = identity.name;
         member.resume_token = resume_token;
-        member.away_until = None;
+        if let Some(until) = member.away_until.take() {
+            self.held.remove(&(until, seat));
+        }
         let missed: Vec<ServerMessage> = std::mem::take(&mut member.missed)
             .into_iter()
             .filter_map(|notice| match notice {
@@ -1119,7 +1158,6 @@ impl Meeting {
                 other => Some(other),
             })
             .collect();
-        self.away.remove(&seat);
         let room_id = member.room.clone();
         // Private messages to or from this person that it may not have seen; group messages
         // come from the room's history below.
@@ -1143,8 +1181,8 @@ impl Meeting {
             .cloned()
             .chain(private)
             .collect();
+        // History and private messages never share a message, so sorting by id is enough.
         chat.sort_by_key(|m| m.id);
-        chat.dedup_by_key(|m| m.id);
         let others: Vec<PeerId> = room
             .members
             .iter()
@@ -1204,6 +1242,9 @@ impl Meeting {
                 message: ServerMessage::PeerReconnected { id: seat },
             });
         }
+        if renamed {
+            self.announce_peer(seat, effects);
+        }
     }
 
     /// Keeps the notices addressed to held seats, to replay after a resume. Chat is not kept
@@ -1224,8 +1265,12 @@ impl Meeting {
             ) {
                 continue;
             }
-            for peer in to.iter().filter(|p| self.away.contains(p)) {
-                if let Some(member) = self.members.get_mut(peer) {
+            for peer in to {
+                if let Some(member) = self
+                    .members
+                    .get_mut(peer)
+                    .filter(|m| m.away_until.is_some())
+                {
                     member.missed.push_back(message.clone());
                     if member.missed.len() > limits::RESUME_NOTICE_REPLAY {
                         member.missed.pop_front();
@@ -1259,8 +1304,9 @@ impl Meeting {
         }
     }
 
-    /// Raises or lowers `peer`'s hand. Hosts see the queue; everyone sees the hand on the
-    /// person (`peer_updated`), so the person learns it too when a host lowers it.
+    /// Raises or lowers `peer`'s hand. Hosts see the queue; the person's room and the hosts
+    /// see the hand on the person (`peer_updated`), so the person learns it too when a host
+    /// lowers it. Not the whole meeting: anyone may toggle a hand ten times a second.
     fn set_hand(&mut self, peer: PeerId, raised: bool, effects: &mut Vec<Effect>) {
         let queued = self.hands.contains(&peer);
         if raised == queued {
@@ -1272,7 +1318,20 @@ impl Meeting {
             self.hands.retain(|p| *p != peer);
         }
         self.announce_hands(effects);
-        self.announce_peer(peer, effects);
+        let Some((room, p)) = self.room_of(peer).cloned().zip(self.peer_of(peer)) else {
+            return;
+        };
+        let mut to = self.room_members(&room);
+        let elsewhere: Vec<PeerId> = self
+            .moderators()
+            .into_iter()
+            .filter(|m| !to.contains(m))
+            .collect();
+        to.extend(elsewhere);
+        effects.push(Effect::Send {
+            to,
+            message: ServerMessage::PeerUpdated { peer: p },
+        });
     }
 
     fn audit(
@@ -1355,7 +1414,7 @@ impl Meeting {
             });
         }
         self.members.clear();
-        self.away.clear();
+        self.held.clear();
         self.waiting.clear();
         self.asides.clear();
         self.rooms.clear();
@@ -1420,6 +1479,10 @@ impl Meeting {
         let Some(member) = self.members.get_mut(&peer) else {
             return Err((ErrorCode::NotFound, "no such peer in this meeting"));
         };
+        if member.away_until.is_some() {
+            // If the seat timed out, the meeting would be left without a host.
+            return Err((ErrorCode::Conflict, "that person is reconnecting"));
+        }
         let promoted = !member.identity.role.is_moderator();
         member.identity.role = Role::Host;
         if let Some(me) = self.members.get_mut(&by) {
@@ -1559,6 +1622,9 @@ impl Meeting {
         }
         if !self.members.contains_key(&peer) {
             return Err((ErrorCode::NotFound, "no such peer in this meeting"));
+        }
+        if self.is_away(peer) {
+            return Err((ErrorCode::Conflict, "that person is reconnecting"));
         }
         if self.in_private_room(host) || self.in_private_room(peer) {
             return Err((ErrorCode::Conflict, "already in a private conversation"));
@@ -1971,10 +2037,10 @@ impl Meeting {
         // change (a roster in it is still true at its end). `next_deadline` stays due, so the
         // caller ticks again at once for the next.
         let expired = self
-            .members
-            .iter()
-            .filter_map(|(p, m)| m.away_until.filter(|t| *t <= now).map(|t| (t, *p)))
-            .min();
+            .held
+            .first()
+            .filter(|(until, _)| *until <= now)
+            .copied();
         if let Some((_, peer)) = expired {
             self.leave(peer, PeerLeftReason::Timeout, effects);
             return;
@@ -2105,10 +2171,7 @@ impl Meeting {
             Some(to) => {
                 for peer in [from, to] {
                     if let Some(member) = self.members.get_mut(&peer) {
-                        member.recent_private.push_back(message.clone());
-                        if member.recent_private.len() > limits::RESUME_PRIVATE_REPLAY {
-                            member.recent_private.pop_front();
-                        }
+                        member.remember_private(&message);
                     }
                 }
                 vec![from, to]
@@ -2191,14 +2254,13 @@ impl Meeting {
         if self.waiting.keys().any(|p| self.members.contains_key(p)) {
             return Err("someone is both waiting and a member".into());
         }
-        let away: BTreeSet<PeerId> = self
+        let held: BTreeSet<(Millis, PeerId)> = self
             .members
             .iter()
-            .filter(|(_, m)| m.away_until.is_some())
-            .map(|(p, _)| *p)
+            .filter_map(|(p, m)| m.away_until.map(|t| (t, *p)))
             .collect();
-        if away != self.away {
-            return Err(format!("held seats {away:?} but recorded {:?}", self.away));
+        if held != self.held {
+            return Err(format!("held seats {held:?} but indexed {:?}", self.held));
         }
         if self.hands.iter().any(|p| !self.members.contains_key(p)) {
             return Err("a raised hand of someone not in the meeting".into());
@@ -3305,5 +3367,68 @@ mod tests {
             Some(&RoomId::main()),
             "the host is back"
         );
+    }
+
+    #[test]
+    fn an_ended_meeting_is_not_reopened_by_a_resume_or_a_banned_cohost() {
+        let mut m = meeting();
+        join(&mut m, 1, Role::Host);
+        let e = join(&mut m, 2, Role::Cohost);
+        let token = resume_token(&e, 2);
+        join(&mut m, 3, Role::Cohost);
+        request(
+            &mut m,
+            1,
+            ClientMessage::Remove {
+                peer: PeerId(3),
+                ban: true,
+            },
+        );
+        m.handle(Input::Dropped { peer: PeerId(2) }, 10);
+        request(&mut m, 1, ClientMessage::EndMeeting {});
+        // The held seat's owner comes back: told the meeting ended, not "join afresh".
+        let e = m.handle(
+            Input::Resume {
+                peer: PeerId(9),
+                identity: who("s2", Role::Cohost),
+                resume: ResumeRequest {
+                    token,
+                    room: Some(RoomId::main()),
+                    last_chat: 0,
+                },
+            },
+            20,
+        );
+        assert!(matches!(
+            e.as_slice(),
+            [Effect::Refuse {
+                code: ErrorCode::MeetingEnded,
+                ..
+            }]
+        ));
+        // The banned cohost is refused and the meeting stays ended.
+        let e = join(&mut m, 3, Role::Cohost);
+        assert_eq!(error_code(&e), None);
+        assert!(matches!(
+            e.as_slice(),
+            [Effect::Refuse {
+                code: ErrorCode::Forbidden,
+                ..
+            }]
+        ));
+        assert!(m.is_ended() && !m.can_stop());
+    }
+
+    #[test]
+    fn the_host_role_is_not_handed_to_a_held_seat() {
+        let mut m = meeting();
+        join(&mut m, 1, Role::Host);
+        join(&mut m, 2, Role::Participant);
+        m.handle(Input::Dropped { peer: PeerId(2) }, 10);
+        let e = request(&mut m, 1, ClientMessage::TransferHost { peer: PeerId(2) });
+        assert_eq!(error_code(&e), Some(ErrorCode::Conflict));
+        let e = request(&mut m, 1, ClientMessage::PullAside { peer: PeerId(2) });
+        assert_eq!(error_code(&e), Some(ErrorCode::Conflict));
+        assert_eq!(m.role(PeerId(1)), Some(Role::Host));
     }
 }

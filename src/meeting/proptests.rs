@@ -751,7 +751,9 @@ impl Model {
                 let refused = matches!(
                     effects.as_slice(),
                     [Effect::Refuse {
-                        code: ErrorCode::ResumeExpired | ErrorCode::Forbidden,
+                        code: ErrorCode::ResumeExpired
+                            | ErrorCode::Forbidden
+                            | ErrorCode::MeetingEnded,
                         ..
                     }]
                 );

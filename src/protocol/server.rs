@@ -37,7 +37,7 @@ pub enum ServerMessage {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         private: bool,
         /// On a resumed `welcome`: how many notices sent while the seat was held follow it
-        /// (after `lobby` and `hands` for hosts and cohosts). Absent when none.
+        /// (after `people`, `lobby` and `hands` for hosts and cohosts). Absent when none.
         #[serde(default, skip_serializing_if = "is_zero")]
         replayed: u32,
         /// Send it back in `hello.resume` to take this seat again after a dropped connection.
@@ -89,8 +89,9 @@ pub enum ServerMessage {
         audio: bool,
         video: bool,
     },
-    /// A person's role or hand changed (sent to the whole meeting), or — to hosts and cohosts
-    /// outside that person's room — someone joined the meeting, so they can name everyone.
+    /// A person's role or name changed (sent to the whole meeting) or their hand (their room
+    /// and the hosts), or — to hosts and cohosts outside that person's room — someone joined
+    /// the meeting, so they can name everyone.
     PeerUpdated { peer: Peer },
     /// To hosts and cohosts, right after their `welcome` and on promotion: everyone in the
     /// meeting, in every room (names for the ids in `rooms`, `help_requested`, `audit`).

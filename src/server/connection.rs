@@ -98,6 +98,7 @@ pub(super) async fn run(
 
     let mut session = Session {
         peer,
+        conn: asked_as,
         meeting,
         limits: RateLimits::new(&state.config),
         refusals: RateLimiter::direct(
@@ -291,6 +292,9 @@ impl RateLimits {
 /// A joined connection.
 struct Session {
     peer: PeerId,
+    /// This socket's own id (the peer id it asked under), which the meeting checks a request
+    /// against: after a takeover `peer` is the seat's id and `conn` tells the sockets apart.
+    conn: PeerId,
     meeting: MeetingHandle,
     limits: RateLimits,
     /// Refused-for-rate messages: a client that keeps sending past `rate_limited` errors drains
@@ -519,7 +523,11 @@ impl Session {
             }
             return Ok(());
         }
-        if self.meeting.request(self.peer, reference, message).await {
+        if self
+            .meeting
+            .request(self.peer, self.conn, reference, message)
+            .await
+        {
             Ok(())
         } else {
             Err(CloseCode::Internal)

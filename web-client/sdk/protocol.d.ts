@@ -468,7 +468,7 @@ export interface ServerWelcome {
   protocol: number;
   /**
    * On a resumed `welcome`: how many notices sent while the seat was held follow it
-   * (after `lobby` and `hands` for hosts and cohosts). Absent when none.
+   * (after `people`, `lobby` and `hands` for hosts and cohosts). Absent when none.
    */
   replayed?: number;
   /**
@@ -551,8 +551,9 @@ export interface ServerPeerMedia {
 }
 
 /**
- * A person's role or hand changed (sent to the whole meeting), or — to hosts and cohosts
- * outside that person's room — someone joined the meeting, so they can name everyone.
+ * A person's role or name changed (sent to the whole meeting) or their hand (their room
+ * and the hosts), or — to hosts and cohosts outside that person's room — someone joined
+ * the meeting, so they can name everyone.
  */
 export interface ServerPeerUpdated {
   type: "peer_updated";
