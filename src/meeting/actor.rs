@@ -351,9 +351,7 @@ impl Actor {
                 }
             }
             Command::Leave { peer, conn, end } => {
-                // Only the socket that holds the seat speaks for it: a replaced socket's late
-                // goodbye must not end its successor's session.
-                if self.conns.get(&peer).is_some_and(|c| c.id == conn) {
+                if self.holds_seat(peer, conn) {
                     self.remove(peer, end, None);
                 }
             }
@@ -363,10 +361,7 @@ impl Actor {
                 id,
                 message,
             } => {
-                // Frames still buffered on a socket that was replaced (a takeover, or a resume
-                // before the hub saw the old socket die) are not the new connection's: their
-                // answers would resolve its requests.
-                if self.conns.get(&from).is_none_or(|c| c.id != conn) {
+                if !self.holds_seat(from, conn) {
                     return;
                 }
                 let effects = self
@@ -394,6 +389,13 @@ impl Actor {
             }
         }
         peer
+    }
+
+    /// Whether socket `conn` is the one holding `peer`'s seat. Only that socket speaks for the
+    /// seat: after a takeover or a resume, the replaced socket's late goodbye must not end its
+    /// successor's session, nor its still-buffered frames be answered to the successor.
+    fn holds_seat(&self, peer: PeerId, conn: PeerId) -> bool {
+        self.conns.get(&peer).is_some_and(|c| c.id == conn)
     }
 
     /// Ends `peer`'s connection: it leaves, or its seat is held (`Dropped`); `close` trips the

@@ -387,6 +387,14 @@ impl Meeting {
             .unwrap_or_default()
     }
 
+    /// Everyone in `peer`'s room but `peer`, in stable order.
+    fn roommates(&self, peer: PeerId) -> Vec<PeerId> {
+        self.room_of(peer)
+            .and_then(|r| self.rooms.get(r))
+            .map(|r| r.members.iter().copied().filter(|p| *p != peer).collect())
+            .unwrap_or_default()
+    }
+
     /// Ids of all rooms, main first.
     pub fn room_ids(&self) -> Vec<RoomId> {
         // Private (pull-aside) rooms are nobody's business: left out of every list.
@@ -554,12 +562,7 @@ impl Meeting {
                 if let Some(member) = self.members.get_mut(&from) {
                     member.media = Some((audio, video));
                 }
-                let room = self.room_of(from).cloned().unwrap_or_else(RoomId::main);
-                let others: Vec<PeerId> = self
-                    .room_members(&room)
-                    .into_iter()
-                    .filter(|p| *p != from)
-                    .collect();
+                let others = self.roommates(from);
                 if !others.is_empty() {
                     effects.push(Effect::Send {
                         to: others,
@@ -770,15 +773,7 @@ impl Meeting {
                 code: CloseCode::Replaced,
             });
         }
-        let you = Peer {
-            id: peer,
-            name: identity.name.clone(),
-            role: identity.role,
-            reconnecting: false,
-            hand: false,
-            audio: None,
-            video: None,
-        };
+        let you = waiting_peer(peer, &identity);
         self.waiting.insert(peer, identity);
         effects.push(Effect::Send {
             to: vec![peer],
@@ -826,15 +821,7 @@ impl Meeting {
         let waiting = self
             .waiting
             .iter()
-            .map(|(id, w)| Peer {
-                id: *id,
-                name: w.name.clone(),
-                role: w.role,
-                reconnecting: false,
-                hand: false,
-                audio: None,
-                video: None,
-            })
+            .map(|(id, w)| waiting_peer(*id, w))
             .collect();
         ServerMessage::Lobby {
             enabled: self.lobby_enabled,
@@ -951,31 +938,14 @@ impl Meeting {
         identity: Identity,
         effects: &mut Vec<Effect>,
     ) {
-        let resume_token = self.new_resume_token();
-        let Some(member) = self.members.get_mut(&seat) else {
+        let Some(renamed) = self.reseat(seat, by, identity, effects) else {
             return;
         };
-        // The fresher token's name wins; the role stays what the meeting made it, so a demoted
-        // cohost cannot win the role back by connecting again.
-        let renamed = member.identity.name != identity.name;
-        member.identity.name = identity.name;
-        member.resume_token = resume_token;
-        if let Some(until) = member.away_until.take() {
-            self.held.remove(&(until, seat));
+        if let Some(member) = self.members.get_mut(&seat) {
+            // A takeover is a fresh start for the client: nothing to replay.
+            member.missed.clear();
         }
-        // A takeover is a fresh start for the client: nothing to replay.
-        member.missed.clear();
-        let room_id = member.room.clone();
-        effects.push(Effect::TakeOver { seat, by });
-        let Some(room) = self.rooms.get(&room_id) else {
-            return;
-        };
-        let others: Vec<PeerId> = room
-            .members
-            .iter()
-            .copied()
-            .filter(|p| *p != seat)
-            .collect();
+        let others = self.roommates(seat);
         let (Some(welcome), Some(you)) = (self.welcome_for(seat), self.peer_of(seat)) else {
             return;
         };
@@ -1073,12 +1043,7 @@ impl Meeting {
         let until = now.saturating_add(grace);
         member.away_until = Some(until);
         self.held.insert((until, peer));
-        let room = member.room.clone();
-        let others: Vec<PeerId> = self
-            .room_members(&room)
-            .into_iter()
-            .filter(|p| *p != peer)
-            .collect();
+        let others = self.roommates(peer);
         if !others.is_empty() {
             effects.push(Effect::Send {
                 to: others,
@@ -1134,16 +1099,12 @@ impl Meeting {
             });
             return;
         };
-        let resume_token = self.new_resume_token();
+        let Some(renamed) = self.reseat(seat, by, identity, effects) else {
+            return;
+        };
         let Some(member) = self.members.get_mut(&seat) else {
             return;
         };
-        let renamed = member.identity.name != identity.name;
-        member.identity.name = identity.name;
-        member.resume_token = resume_token;
-        if let Some(until) = member.away_until.take() {
-            self.held.remove(&(until, seat));
-        }
         let missed: Vec<ServerMessage> = std::mem::take(&mut member.missed)
             .into_iter()
             .filter_map(|notice| match notice {
@@ -1167,7 +1128,6 @@ impl Meeting {
             .filter(|m| m.id > resume.last_chat)
             .cloned()
             .collect();
-        effects.push(Effect::TakeOver { seat, by });
         let Some(room) = self.rooms.get(&room_id) else {
             return;
         };
@@ -1183,51 +1143,24 @@ impl Meeting {
             .collect();
         // History and private messages never share a message, so sorting by id is enough.
         chat.sort_by_key(|m| m.id);
-        let others: Vec<PeerId> = room
-            .members
-            .iter()
-            .copied()
-            .filter(|p| *p != seat)
-            .collect();
-        let Some(ServerMessage::Welcome {
-            protocol,
-            you,
-            meeting,
-            room,
-            peers,
-            chat: _,
-            ice_servers,
-            rooms,
-            closes_at,
-            choosing,
-            locked,
-            private,
-            replayed: _,
-            resume_token,
-            resumed: _,
-        }) = self.welcome_for(seat)
-        else {
+        let others = self.roommates(seat);
+        let Some(mut welcome) = self.welcome_for(seat) else {
             return;
         };
+        if let ServerMessage::Welcome {
+            chat: missed_chat,
+            replayed,
+            resumed,
+            ..
+        } = &mut welcome
+        {
+            *missed_chat = chat;
+            *replayed = u32::try_from(missed.len()).unwrap_or(u32::MAX);
+            *resumed = true;
+        }
         effects.push(Effect::Send {
             to: vec![seat],
-            message: ServerMessage::Welcome {
-                protocol,
-                you,
-                meeting,
-                room,
-                peers,
-                chat,
-                ice_servers,
-                rooms,
-                closes_at,
-                choosing,
-                locked,
-                private,
-                replayed: u32::try_from(missed.len()).unwrap_or(u32::MAX),
-                resume_token,
-                resumed: true,
-            },
+            message: welcome,
         });
         self.moderator_state(seat, effects);
         for message in missed {
@@ -1278,6 +1211,29 @@ impl Meeting {
                 }
             }
         }
+    }
+
+    /// A new connection (`by`) takes seat `seat`, whether a takeover or a resume: a new resume
+    /// token, the fresher token's name, the hold released. The role stays what the meeting made
+    /// it, so a demoted cohost cannot win the role back by connecting again. Returns whether the
+    /// name changed (`None`: no such seat).
+    fn reseat(
+        &mut self,
+        seat: PeerId,
+        by: PeerId,
+        identity: Identity,
+        effects: &mut Vec<Effect>,
+    ) -> Option<bool> {
+        let resume_token = self.new_resume_token();
+        let member = self.members.get_mut(&seat)?;
+        let renamed = member.identity.name != identity.name;
+        member.identity.name = identity.name;
+        member.resume_token = resume_token;
+        if let Some(until) = member.away_until.take() {
+            self.held.remove(&(until, seat));
+        }
+        effects.push(Effect::TakeOver { seat, by });
+        Some(renamed)
     }
 
     fn moderators(&self) -> Vec<PeerId> {
@@ -2301,6 +2257,19 @@ pub fn is_offer(data: &OpaqueJson) -> bool {
 }
 
 /// Actions only hosts and cohosts may take (and that are audited).
+/// Someone in the waiting room as hosts (and they themselves) see them: no room, no media yet.
+fn waiting_peer(id: PeerId, identity: &Identity) -> Peer {
+    Peer {
+        id,
+        name: identity.name.clone(),
+        role: identity.role,
+        reconnecting: false,
+        hand: false,
+        audio: None,
+        video: None,
+    }
+}
+
 /// Whom a moderator action concerns and a word on how, for the audit trail (never text).
 #[derive(Debug, Default)]
 struct AuditTerms {

@@ -95,7 +95,7 @@ pub struct Peer {
     pub role: Role,
     /// True while this person's connection has dropped and the hub holds their seat for the
     /// resume grace period (see `peer_reconnecting`).
-    #[serde(default, skip_serializing_if = "is_false")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub reconnecting: bool,
     /// Whether their microphone is on, as they last reported with `media_state` (absent until
     /// they do), so people who arrive later see who is muted.
@@ -105,12 +105,8 @@ pub struct Peer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub video: Option<bool>,
     /// True while their hand is raised.
-    #[serde(default, skip_serializing_if = "is_false")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub hand: bool,
-}
-
-fn is_false(b: &bool) -> bool {
-    !*b
 }
 
 /// `hello.resume`: take back a seat after a dropped connection.
