@@ -3,6 +3,7 @@
 
 use crate::auth::{TokenAlgorithm, Verifier, VerifyKey};
 use crate::limits;
+use crate::meeting::MeetingConfig;
 use crate::protocol::IceServer;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -160,6 +161,18 @@ impl Config {
                 .ok_or_else(|| format!("unknown jwt_algorithm {a:?}: use HS256, RS256, ES256 or EdDSA")),
             (None, Some(_)) => Err("jwt_public_key is set: also set jwt_algorithm (HUDDLE_JWT_ALGORITHM) to RS256, ES256 or EdDSA".into()),
             (None, None) => Ok(TokenAlgorithm::Hs256),
+        }
+    }
+
+    /// The settings every meeting starts with, in the core's units (milliseconds).
+    pub fn meeting_config(&self) -> MeetingConfig {
+        MeetingConfig {
+            max_members: self.max_meeting_members,
+            ice_servers: self.ice_servers.clone(),
+            breakout_warning_ms: self.breakout_warning_secs.saturating_mul(1000),
+            resume_grace_ms: self.resume_grace_secs.saturating_mul(1000),
+            waiting_room: self.waiting_room,
+            ended_meeting_memory_ms: limits::ENDED_MEETING_MEMORY_SECS * 1000,
         }
     }
 

@@ -2,15 +2,30 @@
 //!
 //! Layout (one line per module; start here):
 //! - [`protocol`] — the wire protocol as Rust types: client and server messages, error and close
-//!   codes. `proto/` is generated from and checked against it.
+//!   codes, refusals, and each message's policy (who may send it, its rate class, its audit
+//!   terms). `proto/` and the SDK's types and constants are generated from and checked against it.
 //! - [`auth`] — JWT verification with a pinned algorithm; token minting for dev mode and tools.
-//! - [`meeting`] — the sans-IO meeting core (`Meeting::handle(input, now) -> effects`), the actor
-//!   task that owns one meeting, and the directory of running meetings.
+//! - [`meeting`] — the sans-IO meeting core (`meeting/core/`, one file per PROTOCOL.md chapter),
+//!   the actor task that owns one meeting (`meeting/actor.rs`), and the directory of running
+//!   meetings (`meeting/directory.rs`).
 //! - [`server`] — HTTP routes, WebSocket upgrade, connection cap, and the per-connection task.
-//! - [`config`] — configuration layering (defaults, TOML, env, flags) and the key setup.
+//! - [`config`] — configuration layering (defaults, TOML, env, flags), the key setup and the
+//!   meetings' settings.
 //! - [`limits`] — every size, rate and timeout limit with the reason for its value.
-//! - [`schema`] — JSON Schema generation for `proto/schema/`.
+//! - [`schema`] — JSON Schema and protocol constants for `proto/schema/`.
 //! - [`fuzzing`] — fuzz entry points (targets in `fuzz/`, corpus replayed by a test).
+//!
+//! Error policy, one for the crate, sorted by what happens next (as Galène does):
+//! - A client's request the meeting will not carry out is answered with `error {code}` (a stable
+//!   [`protocol::ErrorCode`]) and the connection stays: the core returns it as a `Rejection`.
+//! - A connection that cannot be let in or must go is closed with a [`protocol::Refusal`]: the
+//!   `error` frame (if any) and the close code are decided together, once, where the refusal is
+//!   made (the core for the meeting's door, the connection for `hello`).
+//! - Operator mistakes at start-up (missing key, unreadable file, bad setting) are `String`
+//!   messages that say what to set; the binary prints them and exits non-zero.
+//! - Anything that came off the network is parsed, never `unwrap`ped: a broken frame costs its
+//!   sender an error or its connection, never the hub a panic. I/O errors end only the
+//!   connection they happened on and are logged at DEBUG.
 
 pub mod auth;
 pub mod config;

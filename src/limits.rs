@@ -132,10 +132,6 @@ pub const RESUME_PRIVATE_REPLAY: usize = 50;
 /// meeting, whoever sends them.
 pub const RESUME_PRIVATE_REPLAY_BYTES: usize = 32 * 1024;
 
-/// The close code a client sends when it gives up on a connection that looks dead and is
-/// about to resume: the hub holds the seat as for a drop instead of treating it as a goodbye.
-pub const CLIENT_RECONNECTING_CLOSE: u16 = 4100;
-
 /// Notices (broadcasts, help and mute requests, audit events, closing warnings) kept per held
 /// seat to replay after a resume.
 pub const RESUME_NOTICE_REPLAY: usize = 50;

@@ -13,30 +13,13 @@ async fn group(hub: &TestServer, n: usize) -> (Client, Vec<Client>) {
     let mut people: Vec<Client> = Vec::new();
     for i in 0..n {
         let c = hub.join("m", &format!("p{i}"), Role::Participant).await;
-        host.recv_until(|f| f["type"] == "peer_joined" && f["peer"]["id"] == c.id)
-            .await;
+        host.wait_joined(c.id).await;
         for p in people.iter_mut() {
-            p.recv_until(|f| f["type"] == "peer_joined" && f["peer"]["id"] == c.id)
-                .await;
+            p.wait_joined(c.id).await;
         }
         people.push(c);
     }
     (host, people)
-}
-
-/// Sends a frame with an `id`, waits for its ack, and returns the frames that came before it.
-async fn act(c: &mut Client, mut frame: Value) -> Vec<Value> {
-    frame["id"] = json!(777);
-    c.send(frame).await;
-    let mut seen = Vec::new();
-    loop {
-        let f = c.recv().await;
-        if f["ref"] == 777 {
-            assert_eq!(f["type"], "ack", "refused: {f}");
-            return seen;
-        }
-        seen.push(f);
-    }
 }
 
 /// The last frame of `kind` among `frames`.
@@ -73,7 +56,7 @@ fn ids(peers: &Value) -> Vec<u64> {
 async fn split_even_gives_everyone_one_room_and_the_host_stays() {
     let hub = start_server().await;
     let (mut host, mut people) = group(&hub, 4).await;
-    let split = act(&mut host, json!({"type": "split", "strategy": "even", "count": 2,
+    let split = host.act(json!({"type": "split", "strategy": "even", "count": 2,
         "rooms": [{"name": "Circle A", "topic": "A small win this week"}, {"topic": "Something you look forward to"}]}))
     .await;
 
@@ -129,7 +112,7 @@ async fn split_even_gives_everyone_one_room_and_the_host_stays() {
     assert_eq!(own["text"], "main marker", "the host saw no breakout chat");
 
     // Merge: everyone back, main history continues.
-    act(&mut host, json!({"type": "merge"})).await;
+    host.act(json!({"type": "merge"})).await;
     for p in people.iter_mut() {
         let back = p.recv_type("room_changed").await;
         assert_eq!(back["room"], "main");
@@ -159,12 +142,10 @@ async fn split_even_gives_everyone_one_room_and_the_host_stays() {
 async fn move_swap_and_visit() {
     let hub = start_server().await;
     let (mut host, mut people) = group(&hub, 4).await;
-    let seen = act(
-        &mut host,
-        json!({"type": "split", "strategy": "manual", "rooms": [
-        {"members": [people[0].id, people[1].id]}, {"members": [people[2].id, people[3].id]}]}),
-    )
-    .await;
+    let seen = host
+        .act(json!({"type": "split", "strategy": "manual", "rooms": [
+        {"members": [people[0].id, people[1].id]}, {"members": [people[2].id, people[3].id]}]}))
+        .await;
     let list = last(&seen, "rooms");
     let b1 = list["rooms"][1]["id"].as_str().unwrap().to_owned();
     let b2 = list["rooms"][2]["id"].as_str().unwrap().to_owned();
@@ -173,11 +154,8 @@ async fn move_swap_and_visit() {
     }
 
     // Move p0 to b2: p0 gets room_changed first; b1 sees peer_left(moved); b2 sees peer_joined.
-    act(
-        &mut host,
-        json!({"type": "move", "peer": people[0].id, "room": b2}),
-    )
-    .await;
+    host.act(json!({"type": "move", "peer": people[0].id, "room": b2}))
+        .await;
     let changed = people[0].recv().await;
     assert_eq!(changed["type"], "room_changed");
     assert_eq!(changed["room"], b2.as_str());
@@ -205,11 +183,8 @@ async fn move_swap_and_visit() {
     assert_eq!(code, "not_found");
 
     // Swap p1 (b1) and p2 (b2).
-    act(
-        &mut host,
-        json!({"type": "swap", "a": people[1].id, "b": people[2].id}),
-    )
-    .await;
+    host.act(json!({"type": "swap", "a": people[1].id, "b": people[2].id}))
+        .await;
     assert_eq!(
         people[1].recv_type("room_changed").await["room"],
         b2.as_str()
@@ -221,7 +196,7 @@ async fn move_swap_and_visit() {
 
     // Visit b1 and come back.
     let there = last(
-        &act(&mut host, json!({"type": "visit", "room": b1})).await,
+        &host.act(json!({"type": "visit", "room": b1})).await,
         "room_changed",
     );
     assert_eq!(there["room"], b1.as_str());
@@ -234,7 +209,7 @@ async fn move_swap_and_visit() {
         people[2].recv_type("peer_joined").await["peer"]["id"],
         host.id
     );
-    let back = act(&mut host, json!({"type": "visit", "room": "main"})).await;
+    let back = host.act(json!({"type": "visit", "room": "main"})).await;
     assert_eq!(last(&back, "room_changed")["room"], "main");
     assert_eq!(people[2].recv_type("peer_left").await["reason"], "moved");
 
@@ -270,21 +245,19 @@ async fn move_swap_and_visit() {
 async fn broadcast_and_ask_for_help() {
     let hub = start_server().await;
     let (mut host, mut people) = group(&hub, 2).await;
-    act(&mut host, json!({"type": "split", "strategy": "pairs"})).await;
+    host.act(json!({"type": "split", "strategy": "pairs"}))
+        .await;
     for p in people.iter_mut() {
         p.recv_type("room_changed").await;
     }
-    act(
-        &mut host,
-        json!({"type": "broadcast", "text": "Two minutes left, wrap up"}),
-    )
-    .await;
+    host.act(json!({"type": "broadcast", "text": "Two minutes left, wrap up"}))
+        .await;
     for p in people.iter_mut() {
         let b = p.recv_type("broadcast").await;
         assert_eq!(b["text"], "Two minutes left, wrap up");
         assert_eq!(b["from"], host.id);
     }
-    act(&mut people[0], json!({"type": "ask_help"})).await;
+    people[0].act(json!({"type": "ask_help"})).await;
     let help = host.recv_type("help_requested").await;
     assert_eq!(help["from"], people[0].id);
     assert!(help["room"].as_str().unwrap().starts_with('b'));
@@ -303,11 +276,8 @@ async fn timer_warns_then_closes_on_its_own_even_without_the_host() {
     let hub = start_server().await;
     let (mut host, mut people) = group(&hub, 2).await;
     // 1 s breakouts: inside the 60 s warning lead, so the notice comes at once.
-    act(
-        &mut host,
-        json!({"type": "split", "strategy": "even", "count": 1, "duration_secs": 1}),
-    )
-    .await;
+    host.act(json!({"type": "split", "strategy": "even", "count": 1, "duration_secs": 1}))
+        .await;
     host.close().await;
     for p in people.iter_mut() {
         p.recv_type("room_changed").await;
@@ -325,11 +295,9 @@ async fn timer_warns_then_closes_on_its_own_even_without_the_host() {
 async fn merge_with_countdown_extend_and_reopen() {
     let hub = start_server().await;
     let (mut host, mut people) = group(&hub, 4).await;
-    let seen = act(
-        &mut host,
-        json!({"type": "split", "strategy": "random", "count": 2, "duration_secs": 600}),
-    )
-    .await;
+    let seen = host
+        .act(json!({"type": "split", "strategy": "random", "count": 2, "duration_secs": 600}))
+        .await;
     let mut before = Vec::new();
     for p in people.iter_mut() {
         before.push(
@@ -341,11 +309,12 @@ async fn merge_with_countdown_extend_and_reopen() {
     }
     let list = last(&seen, "rooms");
     let closes_at = list["closes_at"].as_u64().unwrap();
-    let seen = act(&mut host, json!({"type": "extend_timer", "secs": 120})).await;
+    let seen = host.act(json!({"type": "extend_timer", "secs": 120})).await;
     let list = last(&seen, "rooms");
     assert_eq!(list["closes_at"].as_u64().unwrap(), closes_at + 120_000);
 
-    act(&mut host, json!({"type": "merge", "countdown_secs": 1})).await;
+    host.act(json!({"type": "merge", "countdown_secs": 1}))
+        .await;
     for p in people.iter_mut() {
         let notice = p.recv_type("breakout_closing").await;
         assert_eq!(notice["seconds"], 1);
@@ -354,7 +323,7 @@ async fn merge_with_countdown_extend_and_reopen() {
         assert_eq!(p.recv_type("room_changed").await["room"], "main");
     }
     // Re-open: the same people together again (in fresh room ids).
-    act(&mut host, json!({"type": "reopen"})).await;
+    host.act(json!({"type": "reopen"})).await;
     let mut after = Vec::new();
     for p in people.iter_mut() {
         let changed = p.recv_type("room_changed").await;
@@ -382,11 +351,9 @@ async fn merge_with_countdown_extend_and_reopen() {
 async fn merge_selected_rooms_into_one() {
     let hub = start_server().await;
     let (mut host, mut people) = group(&hub, 6).await;
-    let seen = act(
-        &mut host,
-        json!({"type": "split", "strategy": "even", "count": 3}),
-    )
-    .await;
+    let seen = host
+        .act(json!({"type": "split", "strategy": "even", "count": 3}))
+        .await;
     let list = last(&seen, "rooms");
     let rooms: Vec<String> = list["rooms"].as_array().unwrap()[1..]
         .iter()
@@ -395,11 +362,9 @@ async fn merge_selected_rooms_into_one() {
     for p in people.iter_mut() {
         p.recv_type("room_changed").await;
     }
-    let seen = act(
-        &mut host,
-        json!({"type": "merge", "rooms": [rooms[0], rooms[1]]}),
-    )
-    .await;
+    let seen = host
+        .act(json!({"type": "merge", "rooms": [rooms[0], rooms[1]]}))
+        .await;
     let list = last(&seen, "rooms");
     let remaining: Vec<&str> = list["rooms"]
         .as_array()
@@ -416,7 +381,9 @@ async fn merge_selected_rooms_into_one() {
 async fn pairs_and_choose_strategies() {
     let hub = start_server().await;
     let (mut host, mut people) = group(&hub, 5).await;
-    let seen = act(&mut host, json!({"type": "split", "strategy": "pairs"})).await;
+    let seen = host
+        .act(json!({"type": "split", "strategy": "pairs"}))
+        .await;
     let list = last(&seen, "rooms");
     let mut sizes: Vec<usize> = list["rooms"].as_array().unwrap()[1..]
         .iter()
@@ -424,13 +391,11 @@ async fn pairs_and_choose_strategies() {
         .collect();
     sizes.sort();
     assert_eq!(sizes, [2, 3], "an odd one out joins a pair");
-    act(&mut host, json!({"type": "merge"})).await;
+    host.act(json!({"type": "merge"})).await;
 
-    let seen = act(
-        &mut host,
-        json!({"type": "split", "strategy": "choose", "count": 2, "topic": "Pick one"}),
-    )
-    .await;
+    let seen = host
+        .act(json!({"type": "split", "strategy": "choose", "count": 2, "topic": "Pick one"}))
+        .await;
     let list = last(&seen, "rooms");
     assert_eq!(list["choosing"], true);
     let b = list["rooms"][2]["id"].as_str().unwrap().to_owned();
@@ -439,7 +404,9 @@ async fn pairs_and_choose_strategies() {
             .await;
     }
     let changed = last(
-        &act(&mut people[3], json!({"type": "choose_room", "room": b})).await,
+        &people[3]
+            .act(json!({"type": "choose_room", "room": b}))
+            .await,
         "room_changed",
     );
     assert_eq!(changed["room"], b.as_str());
@@ -473,11 +440,9 @@ async fn participants_and_observers_cannot_run_the_room() {
             "observer: {frame}"
         );
     }
-    let seen = act(
-        &mut host,
-        json!({"type": "split", "strategy": "choose", "count": 1}),
-    )
-    .await;
+    let seen = host
+        .act(json!({"type": "split", "strategy": "choose", "count": 1}))
+        .await;
     let list = last(&seen, "rooms");
     let b = list["rooms"][1]["id"].as_str().unwrap().to_owned();
     assert_eq!(

@@ -134,8 +134,7 @@ async fn private_chat_reaches_only_its_recipient() {
     let mut host = hub.join("m1", "host", Role::Host).await;
     let mut a = hub.join("m1", "a", Role::Participant).await;
     let mut b = hub.join("m1", "b", Role::Participant).await;
-    host.recv_until(|f| f["type"] == "peer_joined" && f["peer"]["id"] == b.id)
-        .await;
+    host.wait_joined(b.id).await;
     a.recv_type("peer_joined").await;
 
     a.send(json!({"type": "chat", "text": "just for you", "to": b.id, "id": 7}))
@@ -211,10 +210,8 @@ async fn app_data_goes_to_the_room_or_one_peer() {
     let mut a = hub.join("m1", "a", Role::Participant).await;
     let mut b = hub.join("m1", "b", Role::Participant).await;
     let mut c = hub.join("m1", "c", Role::Participant).await;
-    a.recv_until(|f| f["type"] == "peer_joined" && f["peer"]["id"] == c.id)
-        .await;
-    b.recv_until(|f| f["type"] == "peer_joined" && f["peer"]["id"] == c.id)
-        .await;
+    a.wait_joined(c.id).await;
+    b.wait_joined(c.id).await;
 
     a.send(json!({"type": "data", "payload": {"card": 3}}))
         .await;
@@ -410,12 +407,8 @@ async fn slow_consumer_is_disconnected_others_unaffected() {
     let mut talker = hub.join("m1", "talker", Role::Participant).await;
     let mut reader = hub.join("m1", "reader", Role::Participant).await;
     let mut sleeper = hub.join("m1", "sleeper", Role::Participant).await;
-    talker
-        .recv_until(|f| f["type"] == "peer_joined" && f["peer"]["id"] == sleeper.id)
-        .await;
-    reader
-        .recv_until(|f| f["type"] == "peer_joined" && f["peer"]["id"] == sleeper.id)
-        .await;
+    talker.wait_joined(sleeper.id).await;
+    reader.wait_joined(sleeper.id).await;
     let sleeper_id = sleeper.id;
 
     // The sleeper never reads. Large messages fill its socket buffers, then its queue.

@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use huddle::protocol::Role;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
@@ -169,22 +169,6 @@ const MODERATOR_ACTIONS: [&str; 20] = [
     "end_meeting",
 ];
 
-/// Sends `frame` with a request id, checks the hub acks it, and returns the frames that came
-/// before the ack.
-async fn act(c: &mut Client, mut frame: Value) -> Vec<Value> {
-    frame["id"] = json!(777);
-    c.send(frame.clone()).await;
-    let mut before = Vec::new();
-    loop {
-        let f = c.recv().await;
-        if f["ref"] == 777 {
-            assert_eq!(f["type"], "ack", "{frame} answered {f}");
-            return before;
-        }
-        before.push(f);
-    }
-}
-
 /// A host runs every moderator action once, over the wire, in a meeting of its own.
 async fn every_moderator_action(hub: &TestServer) {
     let mut host = hub.join("m2", "h", Role::Host).await;
@@ -192,14 +176,12 @@ async fn every_moderator_action(hub: &TestServer) {
     let mut p2 = hub.join("m2", "p2", Role::Participant).await;
     let p3 = hub.join("m2", "p3", Role::Participant).await;
     let (id1, id2, id3) = (p1.id, p2.id, p3.id);
-    act(
-        &mut host,
-        json!({"type": "request_mute", "peer": id1, "audio": true}),
-    )
-    .await;
-    act(&mut host, json!({"type": "lock", "locked": true})).await;
-    act(&mut host, json!({"type": "lock", "locked": false})).await;
-    act(&mut host, json!({"type": "set_lobby", "enabled": true})).await;
+    host.act(json!({"type": "request_mute", "peer": id1, "audio": true}))
+        .await;
+    host.act(json!({"type": "lock", "locked": true})).await;
+    host.act(json!({"type": "lock", "locked": false})).await;
+    host.act(json!({"type": "set_lobby", "enabled": true}))
+        .await;
     for sub in ["w1", "w2"] {
         let mut w = connect(&hub.url).await;
         w.hello(&hub.token("m2", sub, "Waiting Person", Role::Participant))
@@ -213,23 +195,21 @@ async fn every_moderator_action(hub: &TestServer) {
             .await;
         if first {
             let peer = waiting["waiting"][0]["id"].clone();
-            act(&mut host, json!({"type": "admit", "peer": peer})).await;
+            host.act(json!({"type": "admit", "peer": peer})).await;
         } else {
-            act(&mut host, json!({"type": "deny"})).await;
+            host.act(json!({"type": "deny"})).await;
         }
     }
-    act(&mut host, json!({"type": "set_lobby", "enabled": false})).await;
-    act(
-        &mut host,
-        json!({"type": "set_role", "peer": id1, "role": "cohost"}),
-    )
-    .await;
-    let seen = act(
-        &mut host,
-        json!({"type": "split", "strategy": "manual", "duration_secs": 600,
+    host.act(json!({"type": "set_lobby", "enabled": false}))
+        .await;
+    host.act(json!({"type": "set_role", "peer": id1, "role": "cohost"}))
+        .await;
+    let seen = host
+        .act(
+            json!({"type": "split", "strategy": "manual", "duration_secs": 600,
             "rooms": [{"name": "A", "members": [id1, id2]}, {"name": "B", "members": [id3]}]}),
-    )
-    .await;
+        )
+        .await;
     let rooms = seen
         .into_iter()
         .find(|f| f["type"] == "rooms")
@@ -238,36 +218,25 @@ async fn every_moderator_action(hub: &TestServer) {
         rooms["rooms"][1]["id"].clone(),
         rooms["rooms"][2]["id"].clone(),
     );
-    act(&mut host, json!({"type": "swap", "a": id2, "b": id3})).await;
-    act(
-        &mut host,
-        json!({"type": "move", "peer": id2, "room": room_a}),
-    )
-    .await;
-    act(&mut host, json!({"type": "visit", "room": room_b})).await;
-    act(
-        &mut host,
-        json!({"type": "broadcast", "text": "two minutes left"}),
-    )
-    .await;
-    act(&mut host, json!({"type": "extend_timer", "secs": 60})).await;
-    act(&mut host, json!({"type": "merge"})).await;
-    act(&mut host, json!({"type": "reopen"})).await;
-    act(&mut host, json!({"type": "merge"})).await;
-    act(&mut host, json!({"type": "pull_aside", "peer": id3})).await;
-    act(&mut host, json!({"type": "end_aside"})).await;
-    act(&mut p2, json!({"type": "raise_hand", "raised": true})).await;
-    act(
-        &mut host,
-        json!({"type": "raise_hand", "raised": false, "peer": id2}),
-    )
-    .await;
-    act(
-        &mut host,
-        json!({"type": "remove", "peer": id2, "ban": true}),
-    )
-    .await;
-    act(&mut host, json!({"type": "transfer_host", "peer": id1})).await;
+    host.act(json!({"type": "swap", "a": id2, "b": id3})).await;
+    host.act(json!({"type": "move", "peer": id2, "room": room_a}))
+        .await;
+    host.act(json!({"type": "visit", "room": room_b})).await;
+    host.act(json!({"type": "broadcast", "text": "two minutes left"}))
+        .await;
+    host.act(json!({"type": "extend_timer", "secs": 60})).await;
+    host.act(json!({"type": "merge"})).await;
+    host.act(json!({"type": "reopen"})).await;
+    host.act(json!({"type": "merge"})).await;
+    host.act(json!({"type": "pull_aside", "peer": id3})).await;
+    host.act(json!({"type": "end_aside"})).await;
+    p2.act(json!({"type": "raise_hand", "raised": true})).await;
+    host.act(json!({"type": "raise_hand", "raised": false, "peer": id2}))
+        .await;
+    host.act(json!({"type": "remove", "peer": id2, "ban": true}))
+        .await;
+    host.act(json!({"type": "transfer_host", "peer": id1}))
+        .await;
     p1.send(json!({"type": "end_meeting"})).await;
     assert_eq!(p1.expect_close().await.code, Some(4009));
 }

@@ -5,13 +5,7 @@ mod common;
 
 use common::*;
 use huddle::protocol::Role;
-use serde_json::{json, Value};
-
-async fn act(c: &mut Client, mut frame: Value) -> Value {
-    frame["id"] = json!(900);
-    c.send(frame).await;
-    c.recv_until(|f| f["ref"] == 900).await
-}
+use serde_json::json;
 
 #[tokio::test]
 async fn remove_with_ban_keeps_the_person_out() {
@@ -20,25 +14,25 @@ async fn remove_with_ban_keeps_the_person_out() {
     let mut cohost = hub.join("m", "co", Role::Cohost).await;
     let mut troll = hub.join("m", "troll", Role::Participant).await;
     let mut calm = hub.join("m", "calm", Role::Participant).await;
-    host.recv_until(|f| f["type"] == "peer_joined" && f["peer"]["id"] == calm.id)
-        .await;
+    host.wait_joined(calm.id).await;
 
     // A participant cannot remove anyone.
-    let refused = act(&mut troll, json!({"type": "remove", "peer": calm.id})).await;
+    let refused = troll
+        .request(json!({"type": "remove", "peer": calm.id}))
+        .await;
     assert_eq!(refused["code"], "forbidden");
     // A cohost cannot remove the host.
     assert_eq!(
-        act(&mut cohost, json!({"type": "remove", "peer": host.id})).await["code"],
+        cohost
+            .request(json!({"type": "remove", "peer": host.id}))
+            .await["code"],
         "forbidden"
     );
 
     let troll_id = troll.id;
     assert_eq!(
-        act(
-            &mut host,
-            json!({"type": "remove", "peer": troll_id, "ban": true})
-        )
-        .await["type"],
+        host.request(json!({"type": "remove", "peer": troll_id, "ban": true}))
+            .await["type"],
         "ack"
     );
     assert_eq!(troll.expect_close().await.code, Some(4008));
@@ -69,16 +63,12 @@ async fn mute_requests_media_state_hands_and_roles() {
     let mut host = hub.join("m", "host", Role::Host).await;
     let mut alex = hub.join("m", "alex", Role::Participant).await;
     let mut sam = hub.join("m", "sam", Role::Participant).await;
-    host.recv_until(|f| f["type"] == "peer_joined" && f["peer"]["id"] == sam.id)
-        .await;
+    host.wait_joined(sam.id).await;
     alex.recv_type("peer_joined").await;
 
     assert_eq!(
-        act(
-            &mut host,
-            json!({"type": "request_mute", "peer": alex.id, "audio": true})
-        )
-        .await["type"],
+        host.request(json!({"type": "request_mute", "peer": alex.id, "audio": true}))
+            .await["type"],
         "ack"
     );
     let asked = alex.recv_type("mute_requested").await;
@@ -105,11 +95,8 @@ async fn mute_requests_media_state_hands_and_roles() {
     assert_eq!(alex_seen["audio"], false);
     assert_eq!(alex_seen["video"], true);
     assert_eq!(
-        act(
-            &mut sam,
-            json!({"type": "request_mute", "peer": alex.id, "audio": true})
-        )
-        .await["code"],
+        sam.request(json!({"type": "request_mute", "peer": alex.id, "audio": true}))
+            .await["code"],
         "forbidden"
     );
 
@@ -129,19 +116,13 @@ async fn mute_requests_media_state_hands_and_roles() {
 
     // Promote Alex to cohost, then hand the host role to Sam.
     assert_eq!(
-        act(
-            &mut alex,
-            json!({"type": "set_role", "peer": sam.id, "role": "cohost"})
-        )
-        .await["code"],
+        alex.request(json!({"type": "set_role", "peer": sam.id, "role": "cohost"}))
+            .await["code"],
         "forbidden"
     );
     assert_eq!(
-        act(
-            &mut host,
-            json!({"type": "set_role", "peer": alex.id, "role": "cohost"})
-        )
-        .await["type"],
+        host.request(json!({"type": "set_role", "peer": alex.id, "role": "cohost"}))
+            .await["type"],
         "ack"
     );
     // (Earlier `peer_updated` frames show raised hands.)
@@ -152,15 +133,13 @@ async fn mute_requests_media_state_hands_and_roles() {
     assert_eq!(updated["peer"]["hand"], true, "Alex's hand is still up");
     // Alex can now run breakouts.
     assert_eq!(
-        act(
-            &mut alex,
-            json!({"type": "broadcast", "text": "hello from the cohost"})
-        )
-        .await["type"],
+        alex.request(json!({"type": "broadcast", "text": "hello from the cohost"}))
+            .await["type"],
         "ack"
     );
     assert_eq!(
-        act(&mut host, json!({"type": "transfer_host", "peer": sam.id})).await["type"],
+        host.request(json!({"type": "transfer_host", "peer": sam.id}))
+            .await["type"],
         "ack"
     );
     let a = alex
@@ -173,11 +152,8 @@ async fn mute_requests_media_state_hands_and_roles() {
     assert_eq!(b["peer"]["role"], "cohost");
     // The former host is a cohost now: it cannot change roles any more.
     assert_eq!(
-        act(
-            &mut host,
-            json!({"type": "set_role", "peer": alex.id, "role": "participant"})
-        )
-        .await["code"],
+        host.request(json!({"type": "set_role", "peer": alex.id, "role": "participant"}))
+            .await["code"],
         "forbidden"
     );
 }
@@ -188,11 +164,11 @@ async fn lock_keeps_newcomers_out_but_not_hosts_and_end_meeting_closes_everyone(
     let mut host = hub.join("m", "host", Role::Host).await;
     let mut p = hub.join("m", "p", Role::Participant).await;
     assert_eq!(
-        act(&mut p, json!({"type": "lock", "locked": true})).await["code"],
+        p.request(json!({"type": "lock", "locked": true})).await["code"],
         "forbidden"
     );
     assert_eq!(
-        act(&mut host, json!({"type": "lock", "locked": true})).await["type"],
+        host.request(json!({"type": "lock", "locked": true})).await["type"],
         "ack"
     );
     assert_eq!(
@@ -213,7 +189,7 @@ async fn lock_keeps_newcomers_out_but_not_hosts_and_end_meeting_closes_everyone(
     );
 
     assert_eq!(
-        act(&mut p, json!({"type": "end_meeting"})).await["code"],
+        p.request(json!({"type": "end_meeting"})).await["code"],
         "forbidden"
     );
     host.send(json!({"type": "chat", "text": "see you next week"}))
@@ -241,14 +217,16 @@ async fn the_waiting_room_holds_people_until_a_host_lets_them_in() {
     let hub = start_server().await;
     let mut host = hub.join("m", "host", Role::Host).await;
     let mut member = hub.join("m", "member", Role::Participant).await;
-    host.recv_until(|f| f["type"] == "peer_joined" && f["peer"]["id"] == member.id)
-        .await;
+    host.wait_joined(member.id).await;
     assert_eq!(
-        act(&mut member, json!({"type": "set_lobby", "enabled": true})).await["code"],
+        member
+            .request(json!({"type": "set_lobby", "enabled": true}))
+            .await["code"],
         "forbidden"
     );
     assert_eq!(
-        act(&mut host, json!({"type": "set_lobby", "enabled": true})).await["type"],
+        host.request(json!({"type": "set_lobby", "enabled": true}))
+            .await["type"],
         "ack"
     );
 
@@ -279,7 +257,7 @@ async fn the_waiting_room_holds_people_until_a_host_lets_them_in() {
 
     // Admit Ann: she gets her welcome; the room sees her join. Deny Ben: he is closed with 4011.
     assert_eq!(
-        act(&mut host, json!({"type": "admit", "peer": a_id})).await["type"],
+        host.request(json!({"type": "admit", "peer": a_id})).await["type"],
         "ack"
     );
     let welcome = a.recv_type("welcome").await;
@@ -291,12 +269,12 @@ async fn the_waiting_room_holds_people_until_a_host_lets_them_in() {
         "Ann"
     );
     assert_eq!(
-        act(&mut host, json!({"type": "deny", "peer": b_id})).await["type"],
+        host.request(json!({"type": "deny", "peer": b_id})).await["type"],
         "ack"
     );
     assert_eq!(b.expect_close().await.code, Some(4011));
     assert_eq!(
-        act(&mut host, json!({"type": "admit", "peer": b_id})).await["code"],
+        host.request(json!({"type": "admit", "peer": b_id})).await["code"],
         "not_found"
     );
 
@@ -306,7 +284,8 @@ async fn the_waiting_room_holds_people_until_a_host_lets_them_in() {
         .await;
     c.recv_type("waiting").await;
     assert_eq!(
-        act(&mut host, json!({"type": "set_lobby", "enabled": false})).await["type"],
+        host.request(json!({"type": "set_lobby", "enabled": false}))
+            .await["type"],
         "ack"
     );
     assert_eq!(c.recv_type("welcome").await["type"], "welcome");
@@ -318,16 +297,17 @@ async fn pull_aside_is_private_and_one_action_brings_both_back() {
     let mut host = hub.join("m", "host", Role::Host).await;
     let mut alex = hub.join("m", "alex", Role::Participant).await;
     let mut sam = hub.join("m", "sam", Role::Participant).await;
-    host.recv_until(|f| f["type"] == "peer_joined" && f["peer"]["id"] == sam.id)
-        .await;
+    host.wait_joined(sam.id).await;
     alex.recv_type("peer_joined").await;
 
     assert_eq!(
-        act(&mut alex, json!({"type": "pull_aside", "peer": sam.id})).await["code"],
+        alex.request(json!({"type": "pull_aside", "peer": sam.id}))
+            .await["code"],
         "forbidden"
     );
     assert_eq!(
-        act(&mut host, json!({"type": "pull_aside", "peer": alex.id})).await["type"],
+        host.request(json!({"type": "pull_aside", "peer": alex.id}))
+            .await["type"],
         "ack"
     );
     let aside = alex.recv_type("room_changed").await;
@@ -345,15 +325,13 @@ async fn pull_aside_is_private_and_one_action_brings_both_back() {
     // Nobody can be moved in, and the two cannot be moved out by others.
     let mut cohost = hub.join("m", "co", Role::Cohost).await;
     assert_eq!(
-        act(&mut cohost, json!({"type": "visit", "room": room})).await["code"],
+        cohost.request(json!({"type": "visit", "room": room})).await["code"],
         "not_found"
     );
     assert_eq!(
-        act(
-            &mut cohost,
-            json!({"type": "move", "peer": alex.id, "room": "main"})
-        )
-        .await["code"],
+        cohost
+            .request(json!({"type": "move", "peer": alex.id, "room": "main"}))
+            .await["code"],
         "conflict"
     );
     // Alex's chat there reaches the host only.
@@ -361,13 +339,11 @@ async fn pull_aside_is_private_and_one_action_brings_both_back() {
     assert_eq!(host.recv_type("chat").await["room"], room.as_str());
 
     assert_eq!(
-        act(&mut host, json!({"type": "end_aside"})).await["type"],
+        host.request(json!({"type": "end_aside"})).await["type"],
         "ack"
     );
     assert_eq!(alex.recv_type("room_changed").await["room"], "main");
-    let back = sam
-        .recv_until(|f| f["type"] == "peer_joined" && f["peer"]["id"] == alex.id)
-        .await;
+    let back = sam.wait_joined(alex.id).await;
     assert_eq!(back["peer"]["name"], "Name of alex");
     sam.send(json!({"type": "chat", "text": "welcome back"}))
         .await;
@@ -381,11 +357,8 @@ async fn a_demoted_cohost_does_not_win_the_role_back_by_connecting_again() {
     // The partner minted a cohost token; the host demotes this person during the session.
     let co = hub.join("m", "co", Role::Cohost).await;
     assert_eq!(
-        act(
-            &mut host,
-            json!({"type": "set_role", "peer": co.id, "role": "participant"})
-        )
-        .await["type"],
+        host.request(json!({"type": "set_role", "peer": co.id, "role": "participant"}))
+            .await["type"],
         "ack"
     );
     // The same cohost token from a second tab takes over the seat, but not the old role.
@@ -399,7 +372,8 @@ async fn someone_who_gives_up_waiting_leaves_the_lobby_list() {
     let hub = start_server().await;
     let mut host = hub.join("m", "host", Role::Host).await;
     assert_eq!(
-        act(&mut host, json!({"type": "set_lobby", "enabled": true})).await["type"],
+        host.request(json!({"type": "set_lobby", "enabled": true}))
+            .await["type"],
         "ack"
     );
     let token = hub.token("m", "kim", "Kim", Role::Participant);
@@ -445,11 +419,8 @@ async fn a_host_lowers_a_hand_and_everyone_sees_hands_on_the_roster() {
     // Only hosts and cohosts lower someone else's hand.
     let mut pat = pat;
     assert_eq!(
-        act(
-            &mut pat,
-            json!({"type": "raise_hand", "raised": false, "peer": ola.id})
-        )
-        .await["code"],
+        pat.request(json!({"type": "raise_hand", "raised": false, "peer": ola.id}))
+            .await["code"],
         "forbidden"
     );
     host.send(json!({"type": "raise_hand", "raised": false, "peer": ola.id, "id": 901}))
@@ -465,11 +436,8 @@ async fn a_host_lowers_a_hand_and_everyone_sees_hands_on_the_roster() {
     assert_eq!(lowered["peer"].get("hand"), None, "lowered");
     // A cohost promoted now gets the queue at once.
     assert_eq!(
-        act(
-            &mut host,
-            json!({"type": "set_role", "peer": pat.id, "role": "cohost"})
-        )
-        .await["type"],
+        host.request(json!({"type": "set_role", "peer": pat.id, "role": "cohost"}))
+            .await["type"],
         "ack"
     );
     assert_eq!(pat.recv_type("hands").await["queue"], json!([]));
@@ -481,9 +449,7 @@ async fn hosts_can_name_everyone_in_every_room() {
     let mut host = hub.join("m", "host", Role::Host).await;
     let a = hub.join("m", "a", Role::Participant).await;
     let b = hub.join("m", "b", Role::Participant).await;
-    let seen = host
-        .recv_until(|f| f["type"] == "peer_joined" && f["peer"]["id"] == b.id)
-        .await;
+    let seen = host.wait_joined(b.id).await;
     assert_eq!(seen["peer"]["name"], "Name of b");
     // Breakouts open; the host visits one. Someone new arrives in the main room.
     host.send(json!({"type": "split", "strategy": "even", "count": 2}))
@@ -493,7 +459,8 @@ async fn hosts_can_name_everyone_in_every_room() {
         .await;
     let breakout = rooms["rooms"][1]["id"].clone();
     assert_eq!(
-        act(&mut host, json!({"type": "visit", "room": breakout})).await["type"],
+        host.request(json!({"type": "visit", "room": breakout}))
+            .await["type"],
         "ack"
     );
     let late = hub.join("m", "late", Role::Participant).await;

@@ -19,9 +19,7 @@ async fn a_flooder_is_throttled_then_disconnected_and_others_get_everything() {
     let mut flooder = hub.join("m", "flood", Role::Participant).await;
     let mut calm = hub.join("m", "calm", Role::Participant).await;
     let mut reader = hub.join("m", "reader", Role::Participant).await;
-    flooder
-        .recv_until(|f| f["type"] == "peer_joined" && f["peer"]["id"] == reader.id)
-        .await;
+    flooder.wait_joined(reader.id).await;
     calm.recv_type("peer_joined").await;
 
     for i in 0..200 {

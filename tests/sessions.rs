@@ -14,8 +14,7 @@ async fn a_second_connection_of_the_same_person_takes_over_the_seat() {
     let mut host = hub.join("m", "host", Role::Host).await;
     let mut first = hub.join("m", "alice", Role::Participant).await;
     let mut other = hub.join("m", "bob", Role::Participant).await;
-    host.recv_until(|f| f["type"] == "peer_joined" && f["peer"]["id"] == other.id)
-        .await;
+    host.wait_joined(other.id).await;
     first.recv_type("peer_joined").await;
     // Alice is in a breakout when she opens a second tab.
     host.send(json!({"type": "split", "strategy": "manual", "rooms": [{"members": [first.id, other.id]}]})).await;

@@ -1,18 +1,17 @@
 //! The meeting actor: one task per meeting owning its [`Meeting`] core and the outbound queues of
 //! its members. Commands come in over one bounded channel; effects go out with `try_send` so the
-//! actor never waits on a connection. The [`Directory`] maps meeting ids to actors and is nothing
-//! more than that.
+//! actor never waits on a connection. The directory (`directory.rs`) finds or starts them.
 
-use super::core::{Effect, Identity, Input, Meeting, MeetingConfig, Millis};
+use super::core::{Effect, Identity, Input, Meeting, Millis};
+use super::directory::Directory;
 use crate::limits::MEETING_INBOX_LEN;
 use crate::protocol::{
-    ClientMessage, CloseCode, ErrorCode, PeerId, PeerLeftReason, RequestId, ResumeRequest,
+    ClientMessage, CloseCode, PeerId, PeerLeftReason, Refusal, RequestId, ResumeRequest,
     ServerMessage,
 };
 use axum::extract::ws::Utf8Bytes;
-use dashmap::DashMap;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot, Notify};
@@ -61,13 +60,13 @@ pub struct ConnHandle {
 
 /// Commands a connection sends its meeting.
 #[derive(Debug)]
-enum Command {
+pub(super) enum Command {
     Join {
         peer: PeerId,
         identity: Identity,
         resume: Option<ResumeRequest>,
         conn: ConnHandle,
-        reply: oneshot::Sender<Result<PeerId, JoinError>>,
+        reply: oneshot::Sender<Result<PeerId, Refusal>>,
     },
     Leave {
         peer: PeerId,
@@ -91,19 +90,12 @@ pub enum SessionEnd {
     Dropped,
 }
 
-/// A refused join, to be sent to the client as `error` and a close.
-#[derive(Debug, Clone)]
-pub struct JoinError {
-    pub code: ErrorCode,
-    pub message: String,
-}
-
 /// A cheap handle to a running meeting actor.
 #[derive(Debug, Clone)]
 pub struct MeetingHandle {
-    tx: mpsc::Sender<Command>,
+    pub(super) tx: mpsc::Sender<Command>,
     /// Tells this actor apart from a later one for the same meeting id.
-    generation: u64,
+    pub(super) generation: u64,
 }
 
 impl MeetingHandle {
@@ -134,107 +126,24 @@ impl MeetingHandle {
     }
 }
 
-/// Meeting id → running actor. Only a directory: all meeting state lives in the actors.
-#[derive(Debug)]
-pub struct Directory {
-    meetings: DashMap<String, MeetingHandle>,
-    generations: AtomicU64,
-    config: MeetingConfig,
-}
-
-impl Directory {
-    pub fn new(config: MeetingConfig) -> Arc<Self> {
-        Arc::new(Directory {
-            meetings: DashMap::new(),
-            generations: AtomicU64::new(0),
-            config,
-        })
-    }
-
-    /// Number of meetings with a running actor.
-    pub fn len(&self) -> usize {
-        self.meetings.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.meetings.is_empty()
-    }
-
-    /// Puts `peer` into `meeting`, starting the meeting's actor if needed. On success the
-    /// `welcome` is already in `conn`'s queue, and the returned id is the connection's peer id:
-    /// `peer`, or the seat it took over (the same person already connected, or a resume).
-    pub async fn join(
-        self: &Arc<Self>,
-        meeting: &str,
-        peer: PeerId,
-        identity: Identity,
-        resume: Option<ResumeRequest>,
-        conn: ConnHandle,
-    ) -> Result<(MeetingHandle, PeerId), JoinError> {
-        // An actor that just emptied removes itself and drops its inbox; a join that raced with
-        // that sees a closed channel or a dropped reply and tries again with a fresh actor.
-        for _ in 0..8 {
-            let handle = self.handle_for(meeting);
-            let (reply, answer) = oneshot::channel();
-            let command = Command::Join {
-                peer,
-                identity: identity.clone(),
-                resume: resume.clone(),
-                conn: conn.clone(),
-                reply,
-            };
-            if handle.tx.send(command).await.is_err() {
-                continue;
-            }
-            match answer.await {
-                Ok(Ok(seat)) => return Ok((handle, seat)),
-                Ok(Err(refused)) => return Err(refused),
-                Err(_) => continue,
-            }
-        }
-        Err(JoinError {
-            code: ErrorCode::Internal,
-            message: "meeting is restarting, retry".into(),
-        })
-    }
-
-    fn handle_for(self: &Arc<Self>, meeting: &str) -> MeetingHandle {
-        if let Some(handle) = self.meetings.get(meeting) {
-            if !handle.tx.is_closed() {
-                return handle.clone();
-            }
-        }
-        let mut entry = self
-            .meetings
-            .entry(meeting.to_owned())
-            .or_insert_with(|| self.spawn(meeting));
-        if entry.tx.is_closed() {
-            *entry = self.spawn(meeting);
-        }
-        entry.clone()
-    }
-
-    fn spawn(self: &Arc<Self>, meeting: &str) -> MeetingHandle {
-        let (tx, rx) = mpsc::channel(MEETING_INBOX_LEN);
-        let generation = self.generations.fetch_add(1, Ordering::Relaxed);
-        let actor = Actor {
-            meeting: Meeting::new(meeting, self.config.clone(), rand::random())
-                .with_token_seed(rand::random()),
-            conns: HashMap::new(),
-            directory: Arc::clone(self),
-            generation,
-        };
-        tokio::spawn(actor.run(rx));
-        tracing::debug!(meeting, generation, "meeting actor started");
-        MeetingHandle { tx, generation }
-    }
-}
-
 struct Actor {
     meeting: Meeting,
     conns: HashMap<PeerId, ConnHandle>,
     directory: Arc<Directory>,
     generation: u64,
+}
+
+/// Starts the actor task of `meeting`, which removes itself from `directory` when it stops.
+pub(super) fn spawn(meeting: Meeting, directory: Arc<Directory>, generation: u64) -> MeetingHandle {
+    let (tx, rx) = mpsc::channel(MEETING_INBOX_LEN);
+    let actor = Actor {
+        meeting,
+        conns: HashMap::new(),
+        directory,
+        generation,
+    };
+    tokio::spawn(actor.run(rx));
+    MeetingHandle { tx, generation }
 }
 
 fn now_millis() -> Millis {
@@ -283,10 +192,7 @@ impl Actor {
             if self.meeting.can_stop() {
                 // Leave the directory before closing the inbox so no new join can reach a
                 // closing actor unnoticed (see Directory::join).
-                let generation = self.generation;
-                self.directory
-                    .meetings
-                    .remove_if(self.meeting.id(), |_, h| h.generation == generation);
+                self.directory.forget(self.meeting.id(), self.generation);
                 rx.close();
                 // Commands already queued are dropped: joins see their reply dropped and retry.
                 break;
@@ -318,14 +224,7 @@ impl Actor {
                 };
                 let effects = self.meeting.handle(input, now);
                 let refusal = effects.iter().find_map(|e| match e {
-                    Effect::Refuse {
-                        peer: p,
-                        code,
-                        message,
-                    } if *p == peer => Some(JoinError {
-                        code: *code,
-                        message: message.clone(),
-                    }),
+                    Effect::Refuse { peer: p, refusal } if *p == peer => Some(*refusal),
                     _ => None,
                 });
                 match refusal {

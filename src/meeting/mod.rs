@@ -1,12 +1,22 @@
-//! Meetings: the sans-IO core ([`core`]), the actor task that owns one meeting's core and its
-//! connections ([`actor`]), and the directory that finds or starts a meeting's actor.
+//! Meetings: the sans-IO core, the actor task that owns one meeting's core and its connections,
+//! and the directory that finds or starts a meeting's actor.
+//!
+//! - [`core`] — `Meeting::handle(input, now) -> effects`; its files follow PROTOCOL.md's chapters:
+//!   `core/membership.rs`, `resume.rs`, `waiting_room.rs`, `moderation.rs`, `breakouts.rs`,
+//!   `rooms.rs`, `relay.rs`, `invariants.rs`; the owners of shared invariants
+//!   (`held_seats.rs`, `hand_queue.rs`, `waiting_list.rs`, `bounded_log.rs`); unit tests in
+//!   `core/tests/` on the harness `core/harness.rs`.
+//! - `actor.rs` — one task per meeting: commands in over a bounded channel, effects out with
+//!   `try_send`; never awaits a connection.
+//! - `directory.rs` — meeting id → actor handle.
+//! - `proptests/` — random operation sequences against the core (ops, model, checks).
 
 mod actor;
 pub mod core;
+mod directory;
 #[cfg(test)]
 mod proptests;
 
-pub use self::actor::{
-    ConnHandle, Directory, JoinError, KillSwitch, MeetingHandle, Outbound, SessionEnd,
-};
+pub use self::actor::{ConnHandle, KillSwitch, MeetingHandle, Outbound, SessionEnd};
 pub use self::core::{Effect, Identity, Input, Meeting, MeetingConfig, Millis};
+pub use self::directory::Directory;

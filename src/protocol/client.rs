@@ -194,43 +194,6 @@ struct SignalFrame<'a> {
     data: &'a serde_json::value::RawValue,
 }
 
-impl ClientMessage {
-    /// The `type` tag, for logs and metrics (never the content).
-    pub fn kind(&self) -> &'static str {
-        match self {
-            ClientMessage::Hello { .. } => "hello",
-            ClientMessage::Signal { .. } => "signal",
-            ClientMessage::Chat { .. } => "chat",
-            ClientMessage::Data { .. } => "data",
-            ClientMessage::Split { .. } => "split",
-            ClientMessage::Move { .. } => "move",
-            ClientMessage::Swap { .. } => "swap",
-            ClientMessage::Visit { .. } => "visit",
-            ClientMessage::ChooseRoom { .. } => "choose_room",
-            ClientMessage::Broadcast { .. } => "broadcast",
-            ClientMessage::Merge { .. } => "merge",
-            ClientMessage::ExtendTimer { .. } => "extend_timer",
-            ClientMessage::Reopen { .. } => "reopen",
-            ClientMessage::AskHelp { .. } => "ask_help",
-            ClientMessage::Refresh { .. } => "refresh",
-            ClientMessage::Ping {} => "ping",
-            ClientMessage::Remove { .. } => "remove",
-            ClientMessage::EndMeeting { .. } => "end_meeting",
-            ClientMessage::RequestMute { .. } => "request_mute",
-            ClientMessage::MediaState { .. } => "media_state",
-            ClientMessage::RaiseHand { .. } => "raise_hand",
-            ClientMessage::SetRole { .. } => "set_role",
-            ClientMessage::TransferHost { .. } => "transfer_host",
-            ClientMessage::Lock { .. } => "lock",
-            ClientMessage::SetLobby { .. } => "set_lobby",
-            ClientMessage::PullAside { .. } => "pull_aside",
-            ClientMessage::EndAside { .. } => "end_aside",
-            ClientMessage::Admit { .. } => "admit",
-            ClientMessage::Deny { .. } => "deny",
-        }
-    }
-}
-
 /// Just the `id` of a frame, read when the frame as a whole does not decode, so the error can
 /// still carry `ref`.
 #[derive(Debug, Deserialize)]

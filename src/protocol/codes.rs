@@ -37,26 +37,6 @@ pub enum ErrorCode {
     Internal,
 }
 
-impl ErrorCode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::BadRequest => "bad_request",
-            ErrorCode::Unauthorized => "unauthorized",
-            ErrorCode::Forbidden => "forbidden",
-            ErrorCode::NotFound => "not_found",
-            ErrorCode::TooLarge => "too_large",
-            ErrorCode::RateLimited => "rate_limited",
-            ErrorCode::UnsupportedProtocol => "unsupported_protocol",
-            ErrorCode::MeetingFull => "meeting_full",
-            ErrorCode::Conflict => "conflict",
-            ErrorCode::MeetingLocked => "meeting_locked",
-            ErrorCode::ResumeExpired => "resume_expired",
-            ErrorCode::MeetingEnded => "meeting_ended",
-            ErrorCode::Internal => "internal",
-        }
-    }
-}
-
 /// WebSocket close codes the hub sends. `40xx` are terminal: reconnecting with the same token
 /// will fail the same way. `41xx` (and 1001) are reconnectable: the client should reconnect with
 /// backoff. 1009 is the standard "message too big".
@@ -96,6 +76,9 @@ pub enum CloseCode {
     MeetingLocked = 4010,
     /// A host turned you away from the waiting room. Terminal.
     Denied = 4011,
+    /// Sent by a *client* whose heartbeat found its connection dead: "hold my seat, I will
+    /// resume on a new socket". The hub treats it as a drop, not a goodbye.
+    Reconnecting = 4100,
     /// No valid `hello` within the hello timeout. Reconnectable.
     HelloTimeout = 4101,
     /// The client did not read its messages fast enough and its queue overflowed. Reconnectable.
@@ -121,6 +104,17 @@ impl CloseCode {
         matches!(self.code(), 1001 | 4100..=4199)
     }
 
+    /// What a client does after this close: `normal` (the answer to its own close), `terminal`
+    /// (the same token would fail the same way) or `reconnectable`. Exported to the SDK through
+    /// `proto/schema/constants.json`.
+    pub fn kind(self) -> &'static str {
+        match self {
+            CloseCode::Normal => "normal",
+            c if c.is_reconnectable() => "reconnectable",
+            _ => "terminal",
+        }
+    }
+
     /// The close frame's reason text: the code's stable name.
     pub fn reason(self) -> &'static str {
         match self {
@@ -140,6 +134,7 @@ impl CloseCode {
             CloseCode::MeetingEnded => "meeting_ended",
             CloseCode::MeetingLocked => "meeting_locked",
             CloseCode::Denied => "denied",
+            CloseCode::Reconnecting => "reconnecting",
             CloseCode::HelloTimeout => "hello_timeout",
             CloseCode::SlowConsumer => "slow_consumer",
             CloseCode::PingTimeout => "ping_timeout",
@@ -155,7 +150,7 @@ impl CloseCode {
     }
 
     /// Every code, for documentation and tests.
-    pub const ALL: [CloseCode; 22] = [
+    pub const ALL: [CloseCode; 23] = [
         CloseCode::Normal,
         CloseCode::GoingAway,
         CloseCode::ProtocolError,
@@ -172,6 +167,7 @@ impl CloseCode {
         CloseCode::MeetingEnded,
         CloseCode::MeetingLocked,
         CloseCode::Denied,
+        CloseCode::Reconnecting,
         CloseCode::HelloTimeout,
         CloseCode::SlowConsumer,
         CloseCode::PingTimeout,
@@ -179,4 +175,34 @@ impl CloseCode {
         CloseCode::Internal,
         CloseCode::ResumeExpired,
     ];
+}
+
+/// Why a connection is turned away (at `hello`, or at the door of its meeting): the `error`
+/// frame to send first, if any, and the close code. The meeting core decides both for its own
+/// refusals, so the code and the close never drift apart on the way out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refusal {
+    pub error: Option<ErrorCode>,
+    pub message: &'static str,
+    pub close: CloseCode,
+}
+
+impl Refusal {
+    /// An `error {code, message}` frame, then a close with `close`.
+    pub const fn new(error: ErrorCode, message: &'static str, close: CloseCode) -> Self {
+        Refusal {
+            error: Some(error),
+            message,
+            close,
+        }
+    }
+
+    /// A close with no `error` frame first (a broken or missing frame: nothing to answer).
+    pub const fn close_only(close: CloseCode) -> Self {
+        Refusal {
+            error: None,
+            message: "",
+            close,
+        }
+    }
 }

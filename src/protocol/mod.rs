@@ -6,11 +6,13 @@
 
 mod client;
 mod codes;
+mod policy;
 mod server;
 mod types;
 
 pub use client::{ClientFrame, ClientMessage, FrameId};
-pub use codes::{CloseCode, ErrorCode};
+pub use codes::{CloseCode, ErrorCode, Refusal};
+pub use policy::{Access, AuditTerms, Policy, RateClass};
 pub use server::ServerMessage;
 pub use types::{
     BreakoutRoomSpec, ChatMessage, IceServer, OpaqueJson, Peer, PeerId, PeerLeftReason, RequestId,
@@ -20,3 +22,13 @@ pub use types::{
 /// The protocol version this hub speaks. A `hello` with any other number is refused with
 /// `unsupported_protocol` (close code 4002).
 pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The hub-to-client notices kept for a held seat and replayed after its resumed `welcome`
+/// (`welcome.replayed` counts them). Everything else comes back as state with the `welcome`.
+pub const REPLAYED_NOTICES: [&str; 5] = [
+    "broadcast",
+    "help_requested",
+    "mute_requested",
+    "audit",
+    "breakout_closing",
+];

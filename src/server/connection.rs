@@ -6,8 +6,8 @@ use super::AppState;
 use crate::limits;
 use crate::meeting::{ConnHandle, Identity, KillSwitch, MeetingHandle, SessionEnd};
 use crate::protocol::{
-    ClientFrame, ClientMessage, CloseCode, ErrorCode, FrameId, PeerId, PeerLeftReason,
-    ResumeRequest, ServerMessage, PROTOCOL_VERSION,
+    ClientFrame, ClientMessage, CloseCode, ErrorCode, FrameId, PeerId, PeerLeftReason, RateClass,
+    Refusal, ResumeRequest, ServerMessage, PROTOCOL_VERSION,
 };
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::stream::{SplitSink, SplitStream};
@@ -38,11 +38,11 @@ pub(super) async fn run(
     {
         Ok(Ok(admission)) => admission,
         Ok(Err(Refusal {
-            code,
+            error,
             message,
             close,
         })) => {
-            if let Some(code) = code {
+            if let Some(code) = error {
                 send_now(&mut sink, &ServerMessage::error(code, message, None)).await;
             }
             close_with(&mut sink, close).await;
@@ -77,20 +77,11 @@ pub(super) async fn run(
     {
         Ok(joined) => joined,
         Err(refused) => {
-            send_now(
-                &mut sink,
-                &ServerMessage::error(refused.code, refused.message, None),
-            )
-            .await;
-            let close = match refused.code {
-                ErrorCode::MeetingFull => CloseCode::MeetingFull,
-                ErrorCode::Forbidden => CloseCode::Removed,
-                ErrorCode::MeetingLocked => CloseCode::MeetingLocked,
-                ErrorCode::ResumeExpired => CloseCode::ResumeExpired,
-                ErrorCode::MeetingEnded => CloseCode::MeetingEnded,
-                _ => CloseCode::Internal,
-            };
-            close_with(&mut sink, close).await;
+            if let Some(code) = refused.error {
+                let error = ServerMessage::error(code, refused.message, None);
+                send_now(&mut sink, &error).await;
+            }
+            close_with(&mut sink, refused.close).await;
             linger(&mut stream).await;
             return;
         }
@@ -118,24 +109,6 @@ pub(super) async fn run(
         session.meeting.leave(peer, asked_as, end).await;
     }
     linger(&mut stream).await;
-}
-
-/// Why the hello phase ended without a session.
-struct Refusal {
-    /// The `error` frame to send first, if any.
-    code: Option<ErrorCode>,
-    message: &'static str,
-    close: CloseCode,
-}
-
-impl Refusal {
-    fn new(code: ErrorCode, message: &'static str, close: CloseCode) -> Self {
-        Refusal {
-            code: Some(code),
-            message,
-            close,
-        }
-    }
 }
 
 /// A token that passed verification.
@@ -169,11 +142,7 @@ async fn read_hello(stream: &mut Stream, state: &AppState) -> Result<Hello, Refu
                 ))
             }
             Some(Ok(Message::Close(_))) | Some(Err(_)) | None => {
-                return Err(Refusal {
-                    code: None,
-                    message: "",
-                    close: CloseCode::Normal,
-                })
+                return Err(Refusal::close_only(CloseCode::Normal))
             }
         };
         if text.len() > limits::MAX_FRAME_BYTES {
@@ -255,35 +224,12 @@ impl RateLimits {
     }
 
     fn allow(&self, message: &ClientMessage) -> bool {
-        let bucket = match message {
-            ClientMessage::Chat { .. }
-            | ClientMessage::Broadcast { .. }
-            | ClientMessage::AskHelp {} => &self.chat,
-            ClientMessage::Split { .. }
-            | ClientMessage::Move { .. }
-            | ClientMessage::Swap { .. }
-            | ClientMessage::Visit { .. }
-            | ClientMessage::ChooseRoom { .. }
-            | ClientMessage::Merge { .. }
-            | ClientMessage::ExtendTimer { .. }
-            | ClientMessage::Reopen { .. }
-            | ClientMessage::Remove { .. }
-            | ClientMessage::EndMeeting {}
-            | ClientMessage::RequestMute { .. }
-            | ClientMessage::MediaState { .. }
-            | ClientMessage::RaiseHand { .. }
-            | ClientMessage::SetRole { .. }
-            | ClientMessage::TransferHost { .. }
-            | ClientMessage::Lock { .. }
-            | ClientMessage::SetLobby { .. }
-            | ClientMessage::PullAside { .. }
-            | ClientMessage::EndAside { .. }
-            | ClientMessage::Admit { .. }
-            | ClientMessage::Deny { .. } => &self.control,
-            ClientMessage::Signal { .. } => &self.signal,
-            ClientMessage::Data { .. } => &self.data,
-            ClientMessage::Hello { .. } => return true,
-            ClientMessage::Refresh { .. } | ClientMessage::Ping {} => &self.control,
+        let bucket = match message.policy().rate {
+            RateClass::Free => return true,
+            RateClass::Chat => &self.chat,
+            RateClass::Signal => &self.signal,
+            RateClass::Data => &self.data,
+            RateClass::Control => &self.control,
         };
         bucket.check().is_ok()
     }
@@ -391,7 +337,7 @@ impl Session {
                         }
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                         // 4100 is the client saying "my connection looks dead, I will resume".
-                        Some(Ok(Message::Close(Some(frame)))) if frame.code == limits::CLIENT_RECONNECTING_CLOSE => return DROPPED,
+                        Some(Ok(Message::Close(Some(frame)))) if frame.code == CloseCode::Reconnecting.code() => return DROPPED,
                         Some(Ok(Message::Close(_))) => return Some(SessionEnd::Left(PeerLeftReason::Left)),
                         // The stream ended without a close frame: the network dropped.
                         None => return DROPPED,

@@ -6,7 +6,7 @@ mod connection;
 use crate::auth::Verifier;
 use crate::config::Config;
 use crate::limits;
-use crate::meeting::{Directory, MeetingConfig};
+use crate::meeting::Directory;
 use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -111,14 +111,7 @@ impl Server {
     ) -> Result<Server, String> {
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let directory = Directory::new(MeetingConfig {
-            max_members: config.max_meeting_members,
-            ice_servers: config.ice_servers.clone(),
-            breakout_warning_ms: config.breakout_warning_secs * 1000,
-            resume_grace_ms: config.resume_grace_secs.saturating_mul(1000),
-            waiting_room: config.waiting_room,
-            ended_meeting_memory_ms: limits::ENDED_MEETING_MEMORY_SECS * 1000,
-        });
+        let directory = Directory::new(config.meeting_config());
         let state = Arc::new(AppState {
             connection_permits: Arc::new(Semaphore::new(config.max_connections)),
             verifier,

@@ -42,6 +42,9 @@ impl TestServer {
 }
 
 /// A hub with an HS256 test key and default limits.
+/// The request id `request` and `act` put on their frames.
+const REQUEST_ID: u64 = 777;
+
 pub async fn start_server() -> TestServer {
     start_server_with(|_| {}).await
 }
@@ -152,6 +155,35 @@ impl Client {
 
     pub async fn recv_type(&mut self, kind: &str) -> Value {
         self.recv_until(|f| f["type"] == kind).await
+    }
+
+    /// Skips frames until `peer_joined` for `peer`.
+    pub async fn wait_joined(&mut self, peer: u64) -> Value {
+        self.recv_until(|f| f["type"] == "peer_joined" && f["peer"]["id"] == peer)
+            .await
+    }
+
+    /// Sends `frame` with a request id and returns the hub's answer to it (`ack` or `error`).
+    pub async fn request(&mut self, mut frame: Value) -> Value {
+        frame["id"] = json!(REQUEST_ID);
+        self.send(frame).await;
+        self.recv_until(|f| f["ref"] == REQUEST_ID).await
+    }
+
+    /// Sends `frame` with a request id, checks that the hub acks it, and returns the frames that
+    /// came before the ack.
+    pub async fn act(&mut self, mut frame: Value) -> Vec<Value> {
+        frame["id"] = json!(REQUEST_ID);
+        self.send(frame.clone()).await;
+        let mut before = Vec::new();
+        loop {
+            let f = self.recv().await;
+            if f["ref"] == REQUEST_ID {
+                assert_eq!(f["type"], "ack", "{frame} answered {f}");
+                return before;
+            }
+            before.push(f);
+        }
     }
 
     /// Reads until the hub closes the socket; returns the close code and frames seen before.

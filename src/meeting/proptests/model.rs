@@ -1,181 +1,28 @@
-//! Property tests of the meeting core: random sequences of joins, leaves, splits (every strategy),
-//! moves, swaps, visits, merges, timer ticks, chat and signals, takeovers, removals and bans, the
-//! lobby, pull-asides, dropped connections and resumes, with the invariants checked after every
-//! step. Each seat's chat view is modelled as a client would build it, so a resume is checked to
-//! miss nothing and show nothing twice.
+//! The model: the meeting under test, each seat's view as its client builds it, and one step of
+//! the test (an operation applied, with what must be true right after it).
 
-use super::core::{Effect, Identity, Input, Meeting, MeetingConfig, Millis};
+use super::super::core::harness::named;
+use super::super::core::{Effect, Input, Meeting, Millis};
+use super::ops::{Op, ROLES, STRATEGIES};
+use super::RESUMES;
 use crate::protocol::{
-    BreakoutRoomSpec, ClientMessage, ErrorCode, PeerId, PeerLeftReason, ResumeRequest, Role,
-    RoomId, ServerMessage, SplitStrategy,
+    BreakoutRoomSpec, ClientMessage, ErrorCode, PeerId, PeerLeftReason, Refusal, ResumeRequest,
+    Role, RoomId, ServerMessage, SplitStrategy,
 };
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
 use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-#[derive(Debug, Clone)]
-enum Op {
-    Join(u8),
-    /// The same person as member i connects again (takeover).
-    Rejoin(usize),
-    /// A host removes member `who`, banning them when `ban`.
-    Remove {
-        by: usize,
-        who: usize,
-        ban: bool,
-    },
-    /// Someone banned earlier tries to come back with a fresh connection.
-    ReturnBanned(usize),
-    Lobby {
-        by: usize,
-        enabled: bool,
-    },
-    PullAside {
-        by: usize,
-        who: usize,
-    },
-    EndAside(usize),
-    Admit {
-        by: usize,
-        who: Option<usize>,
-    },
-    Deny {
-        by: usize,
-        who: Option<usize>,
-    },
-    Leave(usize),
-    Split {
-        strategy: u8,
-        count: u8,
-        duration: Option<u8>,
-        spread: bool,
-        by: usize,
-    },
-    Move {
-        by: usize,
-        who: usize,
-        room: usize,
-    },
-    Swap {
-        by: usize,
-        a: usize,
-        b: usize,
-    },
-    Visit {
-        by: usize,
-        room: usize,
-    },
-    Choose {
-        who: usize,
-        room: usize,
-    },
-    MergeAll {
-        by: usize,
-        countdown: Option<u8>,
-    },
-    MergeSome {
-        by: usize,
-        rooms: Vec<usize>,
-    },
-    Extend {
-        by: usize,
-        secs: u8,
-    },
-    Reopen {
-        by: usize,
-    },
-    Tick(u16),
-    Chat {
-        who: usize,
-        to: Option<usize>,
-    },
-    Signal {
-        who: usize,
-        to: usize,
-    },
-    AskHelp(usize),
-    Broadcast(usize),
-    /// Member i's connection drops; the last `lost` frames sent to it never arrived.
-    Drop {
-        who: usize,
-        lost: u8,
-    },
-    /// A dropped member i comes back with `hello.resume`.
-    Resume(usize),
-    /// Someone tries to resume with a token that was already used or whose seat is gone.
-    ResumeStale(usize),
-    /// A host or cohost ends the meeting.
-    End(usize),
-    /// Someone raises or lowers their hand, or (with `by`) a host lowers theirs.
-    Hand {
-        who: usize,
-        raised: bool,
-        by: Option<usize>,
-    },
-}
-
-fn op() -> impl Strategy<Value = Op> {
-    let i = || any::<usize>();
-    prop_oneof![
-        4 => (0u8..5).prop_map(Op::Join),
-        1 => any::<usize>().prop_map(Op::Rejoin),
-        1 => (any::<usize>(), any::<usize>(), any::<bool>()).prop_map(|(by, who, ban)| Op::Remove { by, who, ban }),
-        1 => any::<usize>().prop_map(Op::ReturnBanned),
-        1 => (any::<usize>(), any::<bool>()).prop_map(|(by, enabled)| Op::Lobby { by, enabled }),
-        1 => (any::<usize>(), any::<usize>()).prop_map(|(by, who)| Op::PullAside { by, who }),
-        1 => any::<usize>().prop_map(Op::EndAside),
-        1 => (any::<usize>(), proptest::option::of(any::<usize>())).prop_map(|(by, who)| Op::Admit { by, who }),
-        1 => (any::<usize>(), proptest::option::of(any::<usize>())).prop_map(|(by, who)| Op::Deny { by, who }),
-        1 => i().prop_map(Op::Leave),
-        2 => (0u8..5, 0u8..6, proptest::option::of(1u8..120), any::<bool>(), i())
-            .prop_map(|(strategy, count, duration, spread, by)| Op::Split { strategy, count, duration, spread, by }),
-        2 => (i(), i(), i()).prop_map(|(by, who, room)| Op::Move { by, who, room }),
-        1 => (i(), i(), i()).prop_map(|(by, a, b)| Op::Swap { by, a, b }),
-        1 => (i(), i()).prop_map(|(by, room)| Op::Visit { by, room }),
-        1 => (i(), i()).prop_map(|(who, room)| Op::Choose { who, room }),
-        1 => (i(), proptest::option::of(0u8..30)).prop_map(|(by, countdown)| Op::MergeAll { by, countdown }),
-        1 => (i(), proptest::collection::vec(i(), 0..4)).prop_map(|(by, rooms)| Op::MergeSome { by, rooms }),
-        1 => (i(), 0u8..90).prop_map(|(by, secs)| Op::Extend { by, secs }),
-        1 => i().prop_map(|by| Op::Reopen { by }),
-        2 => (0u16..40_000).prop_map(Op::Tick),
-        3 => (i(), proptest::option::of(i())).prop_map(|(who, to)| Op::Chat { who, to }),
-        2 => (i(), i()).prop_map(|(who, to)| Op::Signal { who, to }),
-        1 => i().prop_map(Op::AskHelp),
-        1 => i().prop_map(Op::Broadcast),
-        2 => (i(), 0u8..4).prop_map(|(who, lost)| Op::Drop { who, lost }),
-        2 => i().prop_map(Op::Resume),
-        1 => i().prop_map(Op::ResumeStale),
-        1 => i().prop_map(Op::End),
-        2 => (i(), any::<bool>(), proptest::option::of(i())).prop_map(|(who, raised, by)| Op::Hand { who, raised, by }),
-    ]
-}
-
-const ROLES: [Role; 5] = [
-    Role::Host,
-    Role::Cohost,
-    Role::Mentor,
-    Role::Participant,
-    Role::Participant,
-];
-const STRATEGIES: [SplitStrategy; 5] = [
-    SplitStrategy::Even,
-    SplitStrategy::Random,
-    SplitStrategy::Pairs,
-    SplitStrategy::Manual,
-    SplitStrategy::Choose,
-];
+use std::sync::atomic::Ordering;
 
 /// A client's chat view: its room and the chat ids it shows, folded from the frames it got
 /// exactly as the SDK does (welcome and room_changed replace, chat appends).
 #[derive(Debug, Clone, Default)]
-struct View {
-    room: Option<RoomId>,
-    chat: Vec<u64>,
+pub(super) struct View {
+    pub(super) room: Option<RoomId>,
+    pub(super) chat: Vec<u64>,
 }
 
 impl View {
-    fn apply(&mut self, message: &ServerMessage) {
+    pub(super) fn apply(&mut self, message: &ServerMessage) {
         match message {
             ServerMessage::Welcome { room, chat, .. }
             | ServerMessage::RoomChanged { room, chat, .. } => {
@@ -190,22 +37,22 @@ impl View {
 
 /// One seat as its client sees it: a base view plus the frames addressed to the seat since.
 #[derive(Debug, Clone, Default)]
-struct Seat {
-    base: View,
-    frames: Vec<ServerMessage>,
+pub(super) struct Seat {
+    pub(super) base: View,
+    pub(super) frames: Vec<ServerMessage>,
     /// How many of `frames` the current connection received (all of them while connected).
-    delivered: usize,
+    pub(super) delivered: usize,
     /// Fewest frames a drop can leave delivered (the welcome itself, which holds the token).
-    min_delivered: usize,
-    away: bool,
+    pub(super) min_delivered: usize,
+    pub(super) away: bool,
     /// The resume token of the latest welcome.
-    token: String,
+    pub(super) token: String,
     /// Tokens given out before, now spent.
-    spent: Vec<String>,
+    pub(super) spent: Vec<String>,
 }
 
 impl Seat {
-    fn view(&self, upto: usize) -> View {
+    pub(super) fn view(&self, upto: usize) -> View {
         let mut view = self.base.clone();
         for frame in &self.frames[..upto] {
             view.apply(frame);
@@ -214,16 +61,16 @@ impl Seat {
     }
 }
 
-struct Model {
-    meeting: Meeting,
-    seats: HashMap<PeerId, Seat>,
+pub(super) struct Model {
+    pub(super) meeting: Meeting,
+    pub(super) seats: HashMap<PeerId, Seat>,
     /// Tokens of seats that are gone (left, removed, timed out): never valid again.
-    gone: Vec<(PeerId, String)>,
-    now: Millis,
-    next_peer: u64,
-    last_seq: HashMap<RoomId, u64>,
+    pub(super) gone: Vec<(PeerId, String)>,
+    pub(super) now: Millis,
+    pub(super) next_peer: u64,
+    pub(super) last_seq: HashMap<RoomId, u64>,
     /// Subs removed with a ban.
-    banned: Vec<String>,
+    pub(super) banned: Vec<String>,
 }
 
 impl Model {
@@ -267,7 +114,7 @@ impl Model {
         }
     }
 
-    fn step(&mut self, op: &Op) -> Result<(), TestCaseError> {
+    pub(super) fn step(&mut self, op: &Op) -> Result<(), TestCaseError> {
         let before_members: BTreeSet<PeerId> = self.meeting.member_ids().into_iter().collect();
         // Ticks end held seats whose grace is over.
         let membership_may_change = matches!(
@@ -285,11 +132,7 @@ impl Model {
                 self.next_peer += 1;
                 let peer = PeerId(self.next_peer);
                 let role = ROLES[role as usize];
-                let identity = Identity {
-                    sub: format!("s{}", peer.0),
-                    name: "N".into(),
-                    role,
-                };
+                let identity = named(format!("s{}", peer.0), "N", role);
                 let ended = self.meeting.is_ended();
                 let effects = self
                     .meeting
@@ -351,11 +194,7 @@ impl Model {
             Op::Rejoin(i) => match self.pick(i) {
                 Some(seat) => {
                     self.next_peer += 1;
-                    let identity = Identity {
-                        sub: format!("s{}", seat.0),
-                        name: "N2".into(),
-                        role: Role::Participant,
-                    };
+                    let identity = named(format!("s{}", seat.0), "N2", Role::Participant);
                     let room = self.meeting.room_of(seat).cloned();
                     let effects = self.meeting.handle(
                         Input::Join {
@@ -404,11 +243,7 @@ impl Model {
                 let sub = self.banned[i % self.banned.len()].clone();
                 self.next_peer += 1;
                 let peer = PeerId(self.next_peer);
-                let identity = Identity {
-                    sub,
-                    name: "again".into(),
-                    role: Role::Participant,
-                };
+                let identity = named(sub, "again", Role::Participant);
                 let effects = self
                     .meeting
                     .handle(Input::Join { peer, identity }, self.now);
@@ -629,11 +464,7 @@ impl Model {
                 let effects = self.meeting.handle(
                     Input::Resume {
                         peer: by,
-                        identity: Identity {
-                            sub: format!("s{}", peer.0),
-                            name: "N3".into(),
-                            role: Role::Participant,
-                        },
+                        identity: named(format!("s{}", peer.0), "N3", Role::Participant),
                         resume: ResumeRequest {
                             token: seat.token.clone(),
                             room: before.room.clone(),
@@ -647,7 +478,10 @@ impl Model {
                     let refused = matches!(
                         effects.as_slice(),
                         [Effect::Refuse {
-                            code: ErrorCode::ResumeExpired,
+                            refusal: Refusal {
+                                error: Some(ErrorCode::ResumeExpired),
+                                ..
+                            },
                             ..
                         }]
                     );
@@ -735,11 +569,7 @@ impl Model {
                 let effects = self.meeting.handle(
                     Input::Resume {
                         peer: by,
-                        identity: Identity {
-                            sub: format!("s{}", peer.0),
-                            name: "N4".into(),
-                            role: Role::Participant,
-                        },
+                        identity: named(format!("s{}", peer.0), "N4", Role::Participant),
                         resume: ResumeRequest {
                             token,
                             room: None,
@@ -751,9 +581,14 @@ impl Model {
                 let refused = matches!(
                     effects.as_slice(),
                     [Effect::Refuse {
-                        code: ErrorCode::ResumeExpired
-                            | ErrorCode::Forbidden
-                            | ErrorCode::MeetingEnded,
+                        refusal: Refusal {
+                            error: Some(
+                                ErrorCode::ResumeExpired
+                                    | ErrorCode::Forbidden
+                                    | ErrorCode::MeetingEnded
+                            ),
+                            ..
+                        },
                         ..
                     }]
                 );
@@ -765,259 +600,4 @@ impl Model {
         self.track(&effects);
         self.check(op, &before_members, membership_may_change, &effects)
     }
-
-    /// Records the frames each seat was sent, as its client would receive them.
-    fn track(&mut self, effects: &[Effect]) {
-        for effect in effects {
-            let Effect::Send { to, message } = effect else {
-                continue;
-            };
-            match message {
-                ServerMessage::Welcome {
-                    resumed: false,
-                    resume_token,
-                    ..
-                } => {
-                    for r in to {
-                        let seat = self.seats.entry(*r).or_default();
-                        let mut spent = std::mem::take(&mut seat.spent);
-                        if !seat.token.is_empty() {
-                            spent.push(seat.token.clone());
-                        }
-                        *seat = Seat {
-                            frames: vec![message.clone()],
-                            min_delivered: 1,
-                            token: resume_token.clone(),
-                            spent,
-                            ..Seat::default()
-                        };
-                    }
-                }
-                ServerMessage::RoomChanged { .. } | ServerMessage::Chat(_) => {
-                    for r in to {
-                        if let Some(seat) = self.seats.get_mut(r) {
-                            seat.frames.push(message.clone());
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-        for seat in self.seats.values_mut() {
-            if !seat.away {
-                seat.delivered = seat.frames.len();
-            }
-        }
-        let gone: Vec<PeerId> = self
-            .seats
-            .keys()
-            .copied()
-            .filter(|p| !self.meeting.contains(*p))
-            .collect();
-        for peer in gone {
-            if let Some(seat) = self.seats.remove(&peer) {
-                self.gone.push((peer, seat.token));
-                self.gone
-                    .extend(seat.spent.into_iter().map(|token| (peer, token)));
-            }
-        }
-    }
-
-    fn check(
-        &mut self,
-        op: &Op,
-        before: &BTreeSet<PeerId>,
-        membership_may_change: bool,
-        effects: &[Effect],
-    ) -> Result<(), TestCaseError> {
-        let m = &self.meeting;
-        m.check_invariants().map_err(TestCaseError::fail)?;
-        let after: BTreeSet<PeerId> = m.member_ids().into_iter().collect();
-        if !membership_may_change {
-            prop_assert_eq!(before, &after, "{:?} changed who is in the meeting", op);
-        }
-        let room_of = |p: &PeerId| m.room_of(*p).cloned();
-        let mut first_seen: HashMap<PeerId, &ServerMessage> = HashMap::new();
-        for effect in effects {
-            let Effect::Send { to, message } = effect else {
-                continue;
-            };
-            for r in to {
-                prop_assert!(
-                    after.contains(r) || m.is_waiting(*r),
-                    "delivery to a non-member {} ({:?})",
-                    r,
-                    message
-                );
-                // Room-scoped events only: meeting-wide notices may come first.
-                if matches!(
-                    message,
-                    ServerMessage::Chat(_)
-                        | ServerMessage::Signal { .. }
-                        | ServerMessage::Data { .. }
-                        | ServerMessage::PeerJoined { .. }
-                        | ServerMessage::PeerLeft { .. }
-                        | ServerMessage::RoomChanged { .. }
-                ) {
-                    first_seen.entry(*r).or_insert(message);
-                }
-            }
-            match message {
-                ServerMessage::Chat(c) => {
-                    match c.to {
-                        None => {
-                            for r in to {
-                                prop_assert_eq!(
-                                    room_of(r),
-                                    Some(c.room.clone()),
-                                    "group chat outside its room"
-                                );
-                            }
-                        }
-                        Some(dest) => {
-                            let want: BTreeSet<PeerId> = [c.from, dest].into();
-                            prop_assert_eq!(to.iter().copied().collect::<BTreeSet<_>>(), want);
-                        }
-                    }
-                    if c.to.is_none() {
-                        // Group messages of a room count 1, 2, 3… without gaps.
-                        let last = self.last_seq.entry(c.room.clone()).or_insert(0);
-                        prop_assert_eq!(c.seq, *last + 1, "seq gap or repeat in {}", c.room);
-                        *last = c.seq;
-                    } else {
-                        prop_assert_eq!(c.seq, 0, "a private message took a group seq");
-                    }
-                }
-                ServerMessage::Signal { from, .. } | ServerMessage::Data { from, .. } => {
-                    for r in to {
-                        prop_assert_eq!(room_of(r), room_of(from), "signal/data across rooms");
-                    }
-                }
-                ServerMessage::PeerJoined { peer } => {
-                    for r in to {
-                        prop_assert_eq!(
-                            room_of(r),
-                            room_of(&peer.id),
-                            "peer_joined to another room"
-                        );
-                    }
-                }
-                ServerMessage::PeerLeft {
-                    id,
-                    reason: PeerLeftReason::Moved | PeerLeftReason::SteppedOut,
-                } => {
-                    for r in to {
-                        prop_assert_ne!(
-                            room_of(r),
-                            room_of(id),
-                            "peer_left(moved) to the peer's new room"
-                        );
-                    }
-                }
-                ServerMessage::RoomChanged { room, peers, .. } => {
-                    MOVES.fetch_add(to.len(), Ordering::Relaxed);
-                    let listed: BTreeSet<PeerId> = peers.iter().map(|p| p.id).collect();
-                    let actual: BTreeSet<PeerId> = m.room_members(room).into_iter().collect();
-                    prop_assert_eq!(listed, actual);
-                    for r in to {
-                        prop_assert_eq!(room_of(r), Some(room.clone()));
-                        prop_assert!(
-                            matches!(first_seen.get(r), Some(ServerMessage::RoomChanged { .. })),
-                            "an event of the room came before room_changed"
-                        );
-                    }
-                }
-                _ => {}
-            }
-        }
-        let merged = matches!(
-            op,
-            Op::MergeAll {
-                countdown: None | Some(0),
-                ..
-            } | Op::MergeSome { .. }
-                | Op::Tick(_)
-        );
-        let acked = effects.iter().any(|e| {
-            matches!(
-                e,
-                Effect::Send {
-                    message: ServerMessage::Ack { .. },
-                    ..
-                }
-            )
-        });
-        if merged && (acked || matches!(op, Op::Tick(_))) {
-            for room in m.room_ids().iter().filter(|r| !r.is_main()) {
-                if matches!(op, Op::MergeAll { .. }) {
-                    prop_assert!(false, "breakout {} left after merging all", room);
-                }
-                if matches!(op, Op::MergeSome { .. }) {
-                    prop_assert!(
-                        !m.room_members(room).is_empty(),
-                        "empty room {} lingers after a merge",
-                        room
-                    );
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Room changes seen, so the test proves it exercised moves and not only refusals.
-static MOVES: AtomicUsize = AtomicUsize::new(0);
-/// Successful resumes, so the test proves it exercised them.
-static RESUMES: AtomicUsize = AtomicUsize::new(0);
-
-#[test]
-fn random_operation_sequences_keep_the_invariants() {
-    static STEPS: AtomicUsize = AtomicUsize::new(0);
-    let cases = std::env::var("HUDDLE_PROPTEST_CASES")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(256);
-    let mut runner = TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    });
-    runner
-        .run(&proptest::collection::vec(op(), 20..100), |ops| {
-            let mut model = Model {
-                meeting: Meeting::new(
-                    "m",
-                    MeetingConfig {
-                        breakout_warning_ms: 10_000,
-                        ..MeetingConfig::default()
-                    },
-                    42,
-                ),
-                seats: HashMap::new(),
-                gone: Vec::new(),
-                now: 1_000_000,
-                next_peer: 0,
-                last_seq: HashMap::new(),
-                banned: Vec::new(),
-            };
-            for op in &ops {
-                model.step(op)?;
-                STEPS.fetch_add(1, Ordering::Relaxed);
-            }
-            Ok(())
-        })
-        .unwrap();
-    let steps = STEPS.load(Ordering::Relaxed);
-    assert!(steps >= 10_000 || cases < 256, "only {steps} steps ran");
-    let moves = MOVES.load(Ordering::Relaxed);
-    let resumes = RESUMES.load(Ordering::Relaxed);
-    eprintln!("meeting core property test: {cases} cases, {steps} steps, {moves} room changes, {resumes} resumes");
-    assert!(
-        resumes >= steps / 200 || cases < 256,
-        "too few resumes ({resumes}) for {steps} steps"
-    );
-    assert!(
-        moves >= steps / 40,
-        "too few room changes ({moves}) for {steps} steps"
-    );
 }

@@ -1,0 +1,268 @@
+//! Joining, one seat per person, leaving (PROTOCOL.md "Joining, one seat per person,
+//! leaving"): who gets in and in what order the refusals apply, taking a seat, a second connection
+//! taking the seat over, a clean leave and a dropped connection whose seat is held.
+
+use super::{Effect, Identity, Meeting, Member, Millis, Sends};
+use crate::protocol::{
+    CloseCode, ErrorCode, PeerId, PeerLeftReason, Refusal, RoomId, ServerMessage, PROTOCOL_VERSION,
+};
+
+/// Every way the door can refuse someone, with the close code that goes with it.
+pub(super) mod refusals {
+    use super::{CloseCode, ErrorCode, Refusal};
+
+    pub const ENDED: Refusal = Refusal::new(
+        ErrorCode::MeetingEnded,
+        "the host ended this meeting",
+        CloseCode::MeetingEnded,
+    );
+    pub const BANNED: Refusal = Refusal::new(
+        ErrorCode::Forbidden,
+        "you were removed from this meeting",
+        CloseCode::Removed,
+    );
+    pub const ID_IN_USE: Refusal = Refusal::new(
+        ErrorCode::Internal,
+        "peer id already in use",
+        CloseCode::Internal,
+    );
+    pub const LOCKED: Refusal = Refusal::new(
+        ErrorCode::MeetingLocked,
+        "the meeting is locked",
+        CloseCode::MeetingLocked,
+    );
+    pub const FULL: Refusal = Refusal::new(
+        ErrorCode::MeetingFull,
+        "the meeting is full",
+        CloseCode::MeetingFull,
+    );
+    pub const RESUME_EXPIRED: Refusal = Refusal::new(
+        ErrorCode::ResumeExpired,
+        "nothing to resume: join again",
+        CloseCode::ResumeExpired,
+    );
+}
+
+impl Meeting {
+    pub(super) fn join(&mut self, peer: PeerId, identity: Identity, effects: &mut Vec<Effect>) {
+        if self.ended_at.is_some() && !identity.role.is_moderator() {
+            effects.push(Effect::Refuse {
+                peer,
+                refusal: refusals::ENDED,
+            });
+            return;
+        }
+        if self.banned.contains(&identity.sub) {
+            effects.push(Effect::Refuse {
+                peer,
+                refusal: refusals::BANNED,
+            });
+            return;
+        }
+        if let Some(seat) = self
+            .members
+            .iter()
+            .find(|(_, m)| m.identity.sub == identity.sub)
+            .map(|(p, _)| *p)
+        {
+            self.take_over(seat, peer, identity, effects);
+            return;
+        }
+        if self.members.contains_key(&peer) {
+            effects.push(Effect::Refuse {
+                peer,
+                refusal: refusals::ID_IN_USE,
+            });
+            return;
+        }
+        if self.locked && !identity.role.is_moderator() {
+            effects.push(Effect::Refuse {
+                peer,
+                refusal: refusals::LOCKED,
+            });
+            return;
+        }
+        if self.members.len() >= self.config.max_members {
+            effects.push(Effect::Refuse {
+                peer,
+                refusal: refusals::FULL,
+            });
+            return;
+        }
+        if self.lobby_enabled && !identity.role.is_moderator() {
+            self.wait(peer, identity, effects);
+            return;
+        }
+        // A host or cohost who gets in starts the next session of an ended meeting (only once
+        // every refusal is past: a banned cohost must not reopen it).
+        self.ended_at = None;
+        self.seat(peer, identity, effects);
+    }
+
+    /// Makes an admitted person a member, in the main room, and tells everyone concerned.
+    pub(super) fn seat(&mut self, peer: PeerId, identity: Identity, effects: &mut Vec<Effect>) {
+        let room_id = RoomId::main();
+        let resume_token = self.new_resume_token();
+        self.members
+            .insert(peer, Member::new(identity, room_id.clone(), resume_token));
+        let Some(room) = self.rooms.get_mut(&room_id) else {
+            return;
+        };
+        let others: Vec<PeerId> = room.members.iter().copied().collect();
+        room.members.insert(peer);
+        let (Some(welcome), Some(you)) = (self.welcome_for(peer), self.peer_of(peer)) else {
+            return;
+        };
+        effects.send_one(peer, welcome);
+        self.moderator_state(peer, effects);
+        // Hosts elsewhere (in a breakout, say) learn the newcomer's name too.
+        let elsewhere: Vec<PeerId> = self
+            .moderators()
+            .into_iter()
+            .filter(|m| *m != peer && !others.contains(m))
+            .collect();
+        effects.send(elsewhere, ServerMessage::PeerUpdated { peer: you.clone() });
+        effects.send(others, ServerMessage::PeerJoined { peer: you });
+        self.roster_changed(effects);
+    }
+
+    /// The `welcome` for member `peer`: its room as it is now, everyone else in it, its history.
+    pub(super) fn welcome_for(&self, peer: PeerId) -> Option<ServerMessage> {
+        let room_id = self.room_of(peer)?.clone();
+        let room = self.rooms.get(&room_id)?;
+        Some(ServerMessage::Welcome {
+            protocol: PROTOCOL_VERSION,
+            you: self.peer_of(peer)?,
+            meeting: self.id.clone(),
+            peers: self.peers_of(room.members.iter().copied().filter(|p| *p != peer)),
+            chat: room.history.iter().cloned().collect(),
+            room: room_id,
+            ice_servers: self.config.ice_servers.clone(),
+            rooms: self.room_list(),
+            closes_at: self.clock.closes_at,
+            choosing: self.clock.choosing,
+            locked: self.locked,
+            private: room.private,
+            replayed: 0,
+            resume_token: self.members.get(&peer)?.resume_token.clone(),
+            resumed: false,
+        })
+    }
+
+    /// A second connection of the same person: it inherits the seat; the room sees that seat
+    /// leave and come back (so everyone renegotiates media with the new connection).
+    pub(super) fn take_over(
+        &mut self,
+        seat: PeerId,
+        by: PeerId,
+        identity: Identity,
+        effects: &mut Vec<Effect>,
+    ) {
+        let Some(renamed) = self.reseat(seat, by, identity, effects) else {
+            return;
+        };
+        if let Some(member) = self.members.get_mut(&seat) {
+            // A takeover is a fresh start for the client: nothing to replay.
+            member.missed.clear();
+        }
+        let others = self.roommates(seat);
+        let (Some(welcome), Some(you)) = (self.welcome_for(seat), self.peer_of(seat)) else {
+            return;
+        };
+        effects.send_one(seat, welcome);
+        self.moderator_state(seat, effects);
+        let replaced = ServerMessage::PeerLeft {
+            id: seat,
+            reason: PeerLeftReason::Replaced,
+        };
+        effects.send(others.clone(), replaced);
+        effects.send(others, ServerMessage::PeerJoined { peer: you });
+        if renamed {
+            // The room heard the new name in `peer_joined`; hosts elsewhere hear it here.
+            self.announce_peer(seat, effects);
+        }
+    }
+
+    /// A new connection (`by`) takes seat `seat`, whether a takeover or a resume: a new resume
+    /// token, the fresher token's name, the hold released. The role stays what the meeting made
+    /// it, so a demoted cohost cannot win the role back by connecting again. Returns whether the
+    /// name changed (`None`: no such seat).
+    pub(super) fn reseat(
+        &mut self,
+        seat: PeerId,
+        by: PeerId,
+        identity: Identity,
+        effects: &mut Vec<Effect>,
+    ) -> Option<bool> {
+        let resume_token = self.new_resume_token();
+        let member = self.members.get_mut(&seat)?;
+        let renamed = member.identity.name != identity.name;
+        member.identity.name = identity.name;
+        member.resume_token = resume_token;
+        self.held.release(seat);
+        effects.push(Effect::TakeOver { seat, by });
+        Some(renamed)
+    }
+
+    pub(super) fn leave(
+        &mut self,
+        peer: PeerId,
+        reason: PeerLeftReason,
+        effects: &mut Vec<Effect>,
+    ) {
+        if self.waiting.remove(peer).is_some() {
+            self.announce_lobby(effects);
+            return;
+        }
+        let Some(member) = self.members.remove(&peer) else {
+            return;
+        };
+        self.held.release(peer);
+        if self.hands.set(peer, false) {
+            self.announce_hands(effects);
+        }
+        if let Some(origins) = self.asides.get(&member.room) {
+            // A private conversation ends when either person leaves. The room the leaver
+            // stepped out of saw it go as `stepped_out`: it hears that it is gone for good.
+            let origin = origins
+                .iter()
+                .find(|(p, _)| *p == peer)
+                .map(|(_, r)| r.clone());
+            if let Some(room) = self.rooms.get_mut(&member.room) {
+                room.members.remove(&peer);
+            }
+            if let Some(origin) = origin.filter(|r| self.public_room(r)) {
+                let watchers = self.room_members(&origin);
+                effects.send(watchers, ServerMessage::PeerLeft { id: peer, reason });
+            }
+            let room = member.room.clone();
+            self.end_aside(&room, effects);
+            self.roster_changed(effects);
+            return;
+        }
+        if let Some(room) = self.rooms.get_mut(&member.room) {
+            room.members.remove(&peer);
+            let others: Vec<PeerId> = room.members.iter().copied().collect();
+            effects.send(others, ServerMessage::PeerLeft { id: peer, reason });
+        }
+        self.roster_changed(effects);
+    }
+
+    /// A member's connection dropped: hold the seat (the member stays in its room, keeps its
+    /// role and hand, can be moved) until the grace period ends or it resumes.
+    pub(super) fn dropped(&mut self, peer: PeerId, now: Millis, effects: &mut Vec<Effect>) {
+        if self.waiting.contains(peer) || self.config.resume_grace_ms == 0 {
+            // The waiting room holds no seats: come back and wait again.
+            self.leave(peer, PeerLeftReason::Disconnected, effects);
+            return;
+        }
+        let until = now.saturating_add(self.config.resume_grace_ms);
+        if !self.members.contains_key(&peer) || !self.held.hold(peer, until) {
+            return;
+        }
+        effects.send(
+            self.roommates(peer),
+            ServerMessage::PeerReconnecting { id: peer },
+        );
+    }
+}

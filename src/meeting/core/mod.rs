@@ -1,0 +1,637 @@
+//! The sans-IO meeting core: all state of one meeting (main room, breakout rooms, members, chat
+//! histories, the breakout timer) and every rule about who may do what to whom.
+//! `handle(input, now)` is the only way in and returns the effects to carry out; no sockets, clocks
+//! or tasks in here, so tests drive it directly and deterministically. Split, merge and move are
+//! single calls on `&mut self`: atomic, and every client sees one order of events.
+//!
+//! This file holds the types, the queries, `handle`, the request table (every arm delegates) and
+//! `tick`. The rules live in one file per chapter of `proto/PROTOCOL.md`:
+//! - [`membership`] — "Joining, one seat per person, leaving": join, seat, takeover, leave, drop.
+//! - [`resume`] — "Resume after a drop": taking a held seat back, the notices replayed.
+//! - [`waiting_room`] — "Waiting room": `set_lobby`, `admit`, `deny`.
+//! - [`moderation`] — "Moderation": remove, end, roles, host handover, lock, hands, mute
+//!   requests, media state, pull-aside, the audit trail.
+//! - [`breakouts`] — "Breakout rooms": split, move, swap, visit, choose, broadcast, merge, the
+//!   timer, reopen, help requests.
+//! - [`rooms`] — "Rooms": room lists, and moving people between rooms in one step.
+//! - [`relay`] — "Relay": signal, chat, data.
+//! - [`invariants`] — what must hold after every step (checked by the tests).
+//!
+//! Invariants that several rules touch have one owner each: [`held_seats`], [`hand_queue`],
+//! [`waiting_list`] and [`bounded_log`] (chat history, private replay, held notices).
+
+mod bounded_log;
+mod breakouts;
+mod hand_queue;
+mod held_seats;
+mod invariants;
+mod membership;
+mod moderation;
+mod relay;
+mod resume;
+mod rooms;
+mod waiting_list;
+mod waiting_room;
+
+#[cfg(test)]
+pub(crate) mod harness;
+#[cfg(test)]
+mod tests;
+
+pub use self::relay::is_offer;
+
+use self::bounded_log::BoundedLog;
+use self::breakouts::SplitRequest;
+use self::hand_queue::HandQueue;
+use self::held_seats::HeldSeats;
+use self::waiting_list::WaitingList;
+use crate::limits;
+use crate::protocol::{
+    Access, ChatMessage, ClientMessage, CloseCode, ErrorCode, IceServer, Peer, PeerId,
+    PeerLeftReason, Refusal, RequestId, ResumeRequest, Role, RoomId, ServerMessage,
+};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+/// Milliseconds since the Unix epoch. Time is always passed in, never read here.
+pub type Millis = u64;
+
+/// Who a connection is, as proven by its token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The partner's opaque user id (`sub`). Never sent to other clients.
+    pub sub: String,
+    pub name: String,
+    pub role: Role,
+}
+
+/// What happens to a meeting.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    /// An authenticated connection asks to enter, under a peer id the caller chose (unique).
+    Join { peer: PeerId, identity: Identity },
+    /// A member's connection is gone for good (a clean close, or closed by the hub for cause).
+    Leave {
+        peer: PeerId,
+        reason: PeerLeftReason,
+    },
+    /// A member's connection dropped without a goodbye (network loss, keepalive timeout, slow
+    /// consumer). The seat is held for the resume grace period; the room sees
+    /// `peer_reconnecting`, and `peer_left {timeout}` if no resume comes in time.
+    Dropped { peer: PeerId },
+    /// An authenticated connection asks to take back a held seat with `hello.resume`.
+    Resume {
+        peer: PeerId,
+        identity: Identity,
+        resume: ResumeRequest,
+    },
+    /// A decoded frame from a member. `id` is the frame's request id.
+    Request {
+        from: PeerId,
+        id: Option<RequestId>,
+        message: ClientMessage,
+    },
+    /// Time passed: the caller sends this at (or after) [`Meeting::next_deadline`].
+    Tick,
+}
+
+/// What the caller must carry out, in order.
+// `Send` is by far the most common effect and the largest; boxing it would cost an allocation per
+// message on the relay path to save a few bytes on the rare small variants.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Deliver `message` to every peer in `to` (serialize once, enqueue for each).
+    Send {
+        to: Vec<PeerId>,
+        message: ServerMessage,
+    },
+    /// The join of `peer` was refused: tell that connection why and close it as `refusal` says.
+    Refuse { peer: PeerId, refusal: Refusal },
+    /// The connection that asked to join as `by` is the same person (`sub`) as member `seat`: it
+    /// takes over that seat (id, room, role) and the old connection is closed as replaced.
+    /// Carried out before the effects that follow it, which address the seat.
+    TakeOver { seat: PeerId, by: PeerId },
+    /// Close `peer`'s connection with `code` (removed, meeting ended). The core has already
+    /// taken the peer out; sends after this one skip it.
+    Close { peer: PeerId, code: CloseCode },
+    /// A moderator action, for the audit log (who, what, to whom). Never carries chat text.
+    Audit {
+        by: PeerId,
+        action: &'static str,
+        subject: Option<PeerId>,
+        detail: Option<String>,
+        other: Option<PeerId>,
+    },
+}
+
+/// Settings a meeting is created with.
+#[derive(Debug, Clone)]
+pub struct MeetingConfig {
+    pub max_members: usize,
+    pub ice_servers: Vec<IceServer>,
+    /// How long before a breakout timer ends everyone gets the closing notice.
+    pub breakout_warning_ms: Millis,
+    /// How long a dropped member's seat is held for `hello.resume` (0: not at all).
+    pub resume_grace_ms: Millis,
+    /// Meetings start with the waiting room on: nobody but hosts and cohosts gets in before a
+    /// host or cohost admits them.
+    pub waiting_room: bool,
+    /// How long an ended meeting stays closed to everyone but hosts and cohosts.
+    pub ended_meeting_memory_ms: Millis,
+}
+
+impl Default for MeetingConfig {
+    fn default() -> Self {
+        MeetingConfig {
+            max_members: limits::MAX_MEETING_MEMBERS,
+            ice_servers: Vec::new(),
+            breakout_warning_ms: limits::BREAKOUT_WARNING_SECS * 1000,
+            resume_grace_ms: limits::RESUME_GRACE_SECS * 1000,
+            waiting_room: false,
+            ended_meeting_memory_ms: limits::ENDED_MEETING_MEMORY_SECS * 1000,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Member {
+    identity: Identity,
+    room: RoomId,
+    /// The secret that takes this seat back after a drop; a new one with every `welcome`.
+    resume_token: String,
+    /// The last private messages to or from this member, to replay those a dropped
+    /// connection lost in flight (group messages replay from the room's history). Bounded in
+    /// bytes too: anyone may send private messages.
+    recent_private: BoundedLog<ChatMessage>,
+    /// Microphone and camera on/off as last reported with `media_state`.
+    media: Option<(bool, bool)>,
+    /// Notices (broadcasts, help requests, mute requests, audit events, closing warnings) sent
+    /// while the seat was held, replayed after the resumed `welcome`.
+    missed: BoundedLog<ServerMessage>,
+}
+
+impl Member {
+    fn new(identity: Identity, room: RoomId, resume_token: String) -> Self {
+        Member {
+            identity,
+            room,
+            resume_token,
+            recent_private: BoundedLog::new(
+                limits::RESUME_PRIVATE_REPLAY,
+                limits::RESUME_PRIVATE_REPLAY_BYTES,
+            ),
+            media: None,
+            missed: BoundedLog::new(limits::RESUME_NOTICE_REPLAY, usize::MAX),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Room {
+    /// Creation order: the main room is 0, breakouts count up. Lists are sorted by it.
+    order: u64,
+    /// A host's 1:1 "pull aside" room: listed to no one, and no one else can enter it.
+    private: bool,
+    name: String,
+    topic: Option<String>,
+    /// Ordered so that rosters and fan-out are in a stable order.
+    members: BTreeSet<PeerId>,
+    /// Last `seq` given to a chat message of this room.
+    seq: u64,
+    /// Recent group messages, oldest first, bounded by count and bytes.
+    history: BoundedLog<ChatMessage>,
+}
+
+impl Room {
+    fn new(order: u64, name: String, topic: Option<String>) -> Self {
+        Room {
+            order,
+            private: false,
+            name,
+            topic,
+            members: BTreeSet::new(),
+            seq: 0,
+            history: BoundedLog::new(limits::CHAT_HISTORY_LEN, limits::CHAT_HISTORY_BYTES),
+        }
+    }
+}
+
+/// The breakout rooms' shared timer and mode.
+#[derive(Debug, Default)]
+struct BreakoutClock {
+    /// When the open breakouts close on their own.
+    closes_at: Option<Millis>,
+    /// Whether the closing notice for `closes_at` has gone out.
+    warned: bool,
+    /// Participants may pick their own room.
+    choosing: bool,
+}
+
+/// What the last merge closed, for `reopen`.
+#[derive(Debug, Clone)]
+struct ClosedRoom {
+    name: String,
+    topic: Option<String>,
+    members: Vec<PeerId>,
+}
+
+/// One meeting: its rooms and members. Owned by exactly one actor task.
+#[derive(Debug)]
+pub struct Meeting {
+    id: String,
+    config: MeetingConfig,
+    members: BTreeMap<PeerId, Member>,
+    rooms: BTreeMap<RoomId, Room>,
+    /// Last chat message id given out (unique within the meeting).
+    chat_id: u64,
+    /// Last breakout number given out; breakout ids are never reused within a meeting, so a stale
+    /// reference to a closed room cannot reach a new one.
+    room_counter: u64,
+    clock: BreakoutClock,
+    last_split: Vec<ClosedRoom>,
+    /// People (`sub`) removed with a ban: refused for the rest of the meeting.
+    banned: HashSet<String>,
+    /// While locked, only hosts and cohosts may join.
+    locked: bool,
+    /// Raised hands, first raised first.
+    hands: HandQueue,
+    /// With the waiting room on, people other than hosts and cohosts wait here until admitted.
+    lobby_enabled: bool,
+    /// Connected but not admitted: not members, in no room, they see no one and nothing.
+    waiting: WaitingList,
+    /// Pull-aside rooms and where each of their two people came from.
+    asides: BTreeMap<RoomId, Vec<(PeerId, RoomId)>>,
+    /// Seats whose connection dropped, held for a resume until their deadline.
+    held: HeldSeats,
+    /// When a host or cohost ended the meeting, while that is remembered (see `end`).
+    ended_at: Option<Millis>,
+    /// For the `random` strategy; seeded by the caller so tests are reproducible.
+    rng: StdRng,
+    /// For resume tokens. The hub seeds it from the OS with [`Meeting::with_token_seed`].
+    tokens: StdRng,
+}
+
+/// A refused request: the `error` code and a human-readable reason; the connection stays.
+type Rejection = (ErrorCode, &'static str);
+type Outcome = Result<(), Rejection>;
+
+const MAIN_ROOM_NAME: &str = "Main room";
+
+impl Meeting {
+    pub fn new(id: impl Into<String>, config: MeetingConfig, seed: u64) -> Self {
+        let mut rooms = BTreeMap::new();
+        rooms.insert(RoomId::main(), Room::new(0, MAIN_ROOM_NAME.into(), None));
+        let waiting_room = config.waiting_room;
+        Meeting {
+            id: id.into(),
+            config,
+            members: BTreeMap::new(),
+            rooms,
+            chat_id: 0,
+            room_counter: 0,
+            clock: BreakoutClock::default(),
+            last_split: Vec::new(),
+            banned: HashSet::new(),
+            locked: false,
+            hands: HandQueue::default(),
+            lobby_enabled: waiting_room,
+            ended_at: None,
+            held: HeldSeats::default(),
+            waiting: WaitingList::default(),
+            asides: BTreeMap::new(),
+            rng: StdRng::seed_from_u64(seed),
+            tokens: StdRng::seed_from_u64(!seed),
+        }
+    }
+
+    /// Seeds resume tokens with 256 bits the caller took from the OS, so they cannot be guessed.
+    pub fn with_token_seed(mut self, seed: [u8; 32]) -> Self {
+        self.tokens = StdRng::from_seed(seed);
+        self
+    }
+
+    fn new_resume_token(&mut self) -> String {
+        format!("{:032x}", self.tokens.random::<u128>())
+    }
+
+    /// Whether `peer`'s hand is raised.
+    pub fn hand_raised(&self, peer: PeerId) -> bool {
+        self.hands.contains(peer)
+    }
+
+    /// Until when `peer`'s dropped seat is held, if it is.
+    pub fn away_until(&self, peer: PeerId) -> Option<Millis> {
+        self.held.until(peer)
+    }
+
+    /// Whether `peer`'s connection has dropped and its seat is held.
+    pub fn is_away(&self, peer: PeerId) -> bool {
+        self.held.is_held(peer)
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// No members, no one waiting, and no recently ended session to remember: the meeting's
+    /// actor may stop.
+    pub fn can_stop(&self) -> bool {
+        self.members.is_empty() && self.waiting.is_empty() && self.ended_at.is_none()
+    }
+
+    /// Whether the meeting was ended by a host and no host has started it again.
+    pub fn is_ended(&self) -> bool {
+        self.ended_at.is_some()
+    }
+
+    pub fn member_count(&self) -> usize {
+        self.members.len()
+    }
+
+    pub fn contains(&self, peer: PeerId) -> bool {
+        self.members.contains_key(&peer)
+    }
+
+    /// Every member, in id order.
+    pub fn member_ids(&self) -> Vec<PeerId> {
+        self.members.keys().copied().collect()
+    }
+
+    /// Whether `peer` is in the waiting room.
+    pub fn is_waiting(&self, peer: PeerId) -> bool {
+        self.waiting.contains(peer)
+    }
+
+    /// Everyone in the waiting room, in id order.
+    pub fn waiting_ids(&self) -> Vec<PeerId> {
+        self.waiting.ids()
+    }
+
+    /// The role of a member.
+    pub fn role(&self, peer: PeerId) -> Option<Role> {
+        self.members.get(&peer).map(|m| m.identity.role)
+    }
+
+    /// The room `peer` is in, if it is a member.
+    pub fn room_of(&self, peer: PeerId) -> Option<&RoomId> {
+        self.members.get(&peer).map(|m| &m.room)
+    }
+
+    /// Members of `room` in stable order (empty if there is no such room).
+    pub fn room_members(&self, room: &RoomId) -> Vec<PeerId> {
+        self.rooms
+            .get(room)
+            .map(|r| r.members.iter().copied().collect())
+            .unwrap_or_default()
+    }
+
+    /// Everyone in `peer`'s room but `peer`, in stable order.
+    fn roommates(&self, peer: PeerId) -> Vec<PeerId> {
+        self.room_of(peer)
+            .and_then(|r| self.rooms.get(r))
+            .map(|r| r.members.iter().copied().filter(|p| *p != peer).collect())
+            .unwrap_or_default()
+    }
+
+    /// Ids of all rooms, main first.
+    pub fn room_ids(&self) -> Vec<RoomId> {
+        // Private (pull-aside) rooms are nobody's business: left out of every list.
+        let mut rooms: Vec<(&RoomId, &Room)> =
+            self.rooms.iter().filter(|(_, r)| !r.private).collect();
+        rooms.sort_by_key(|(_, r)| r.order);
+        rooms.into_iter().map(|(id, _)| id.clone()).collect()
+    }
+
+    /// When the caller must send [`Input::Tick`] next: a breakout timer or a held seat's end.
+    pub fn next_deadline(&self) -> Option<Millis> {
+        let breakouts = self.clock.closes_at.map(|closes_at| {
+            if self.clock.warned {
+                closes_at
+            } else {
+                closes_at.saturating_sub(self.config.breakout_warning_ms)
+            }
+        });
+        let seats = self.held.next_deadline();
+        let forget = self
+            .ended_at
+            .map(|t| t.saturating_add(self.config.ended_meeting_memory_ms));
+        [breakouts, seats, forget].into_iter().flatten().min()
+    }
+
+    /// The single entry point: apply `input` at time `now` and return what to do.
+    pub fn handle(&mut self, input: Input, now: Millis) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        match input {
+            Input::Join { peer, identity } => self.join(peer, identity, &mut effects),
+            Input::Leave { peer, reason } => self.leave(peer, reason, &mut effects),
+            Input::Dropped { peer } => self.dropped(peer, now, &mut effects),
+            Input::Resume {
+                peer,
+                identity,
+                resume,
+            } => self.resume(peer, identity, resume, now, &mut effects),
+            Input::Tick => self.tick(now, &mut effects),
+            Input::Request { from, id, message } => {
+                self.answer(from, id, message, now, &mut effects)
+            }
+        }
+        if !self.held.is_empty() {
+            self.hold_notices(&effects);
+        }
+        effects
+    }
+
+    /// A member's request: the coarse role gate from the message's policy, the request itself,
+    /// its audit line, then `ack` or `error` to the sender.
+    fn answer(
+        &mut self,
+        from: PeerId,
+        id: Option<RequestId>,
+        message: ClientMessage,
+        now: Millis,
+        effects: &mut Vec<Effect>,
+    ) {
+        if self.waiting.contains(from) {
+            let refusal =
+                ServerMessage::error(ErrorCode::Forbidden, "waiting for a host to let you in", id);
+            effects.send_one(from, refusal);
+            return;
+        }
+        if !self.members.contains_key(&from) || self.held.is_held(from) {
+            // A late frame from a connection that already left or dropped: nothing to
+            // answer (a held seat speaks again only after a resume).
+            return;
+        }
+        let action = message.kind();
+        let moderator_action = message.access_from(from) == Access::Moderator;
+        let terms = moderator_action.then(|| message.audit_terms());
+        let outcome = if moderator_action && !self.role_of(from).is_moderator() {
+            Err((ErrorCode::Forbidden, "only hosts and cohosts may do this"))
+        } else {
+            self.request(from, message, now, effects)
+        };
+        if let (Some(terms), Ok(())) = (terms, &outcome) {
+            self.audit(from, action, terms, now, effects);
+        }
+        match (outcome, id) {
+            // Ending the meeting closed the sender's socket too: no one to ack.
+            (Ok(()), Some(_)) if !self.members.contains_key(&from) => {}
+            (Ok(()), Some(reference)) => effects.send_one(from, ServerMessage::Ack { reference }),
+            (Ok(()), None) => {}
+            (Err((code, why)), reference) => {
+                effects.send_one(from, ServerMessage::error(code, why, reference))
+            }
+        }
+    }
+
+    /// The request table: one arm per message, each delegating to its chapter's file.
+    fn request(
+        &mut self,
+        from: PeerId,
+        message: ClientMessage,
+        now: Millis,
+        effects: &mut Vec<Effect>,
+    ) -> Outcome {
+        use ClientMessage as M;
+        match message {
+            // The connection handles `refresh` and `ping` itself; they never reach the meeting.
+            M::Refresh { .. } | M::Ping {} => Err((
+                ErrorCode::BadRequest,
+                "refresh and ping are handled by the connection",
+            )),
+            M::Hello { .. } => Err((
+                ErrorCode::BadRequest,
+                "hello is only accepted as the first frame",
+            )),
+            // Relay
+            M::Signal { to, data } => self.signal(from, to, data, effects),
+            M::Chat { text, to } => self.chat(from, text, to, now, effects),
+            M::Data { payload, to } => self.app_data(from, payload, to, effects),
+            // Breakout rooms
+            M::Split {
+                strategy,
+                count,
+                rooms,
+                topic,
+                duration_secs,
+                spread_mentors,
+            } => self.split(
+                SplitRequest {
+                    strategy,
+                    count,
+                    rooms,
+                    topic,
+                    duration_secs,
+                    spread_mentors: spread_mentors.unwrap_or(true),
+                },
+                now,
+                effects,
+            ),
+            M::Move { peer, room } => self.move_one(peer, room, effects),
+            M::Swap { a, b } => self.swap(a, b, effects),
+            M::Visit { room } => self.move_one(from, room, effects),
+            M::ChooseRoom { room } => self.choose_room(from, room, effects),
+            M::Broadcast { text } => self.broadcast(from, text, now, effects),
+            M::Merge {
+                countdown_secs,
+                rooms,
+            } => self.merge(countdown_secs, rooms, now, effects),
+            M::ExtendTimer { secs } => self.extend_timer(secs, now, effects),
+            M::Reopen { duration_secs } => self.reopen(duration_secs, now, effects),
+            M::AskHelp {} => self.ask_help(from, now, effects),
+            // Moderation
+            M::Remove { peer, ban } => self.remove(from, peer, ban, effects),
+            M::EndMeeting {} => self.end_meeting(now, effects),
+            M::RequestMute { peer, audio, video } => {
+                self.request_mute(from, peer, audio, video, effects)
+            }
+            M::MediaState { audio, video } => self.media_state(from, audio, video, effects),
+            M::RaiseHand { raised, peer } => self.raise_hand(from, raised, peer, effects),
+            M::SetRole { peer, role } => self.set_role(from, peer, role, effects),
+            M::TransferHost { peer } => self.transfer_host(from, peer, effects),
+            M::Lock { locked } => self.lock(from, locked, effects),
+            M::PullAside { peer } => self.pull_aside(from, peer, effects),
+            M::EndAside {} => self.end_own_aside(from, effects),
+            // Waiting room
+            M::SetLobby { enabled } => self.set_lobby(enabled, effects),
+            M::Admit { peer } => self.admit(peer, effects),
+            M::Deny { peer } => self.deny(peer, effects),
+        }
+    }
+
+    fn peer_of(&self, id: PeerId) -> Option<Peer> {
+        self.members.get(&id).map(|m| Peer {
+            id,
+            name: m.identity.name.clone(),
+            role: m.identity.role,
+            reconnecting: self.held.is_held(id),
+            hand: self.hands.contains(id),
+            audio: m.media.map(|(audio, _)| audio),
+            video: m.media.map(|(_, video)| video),
+        })
+    }
+
+    fn peers_of(&self, ids: impl IntoIterator<Item = PeerId>) -> Vec<Peer> {
+        ids.into_iter().filter_map(|p| self.peer_of(p)).collect()
+    }
+
+    fn role_of(&self, peer: PeerId) -> Role {
+        self.members
+            .get(&peer)
+            .map(|m| m.identity.role)
+            .unwrap_or(Role::Observer)
+    }
+
+    fn moderators(&self) -> Vec<PeerId> {
+        self.members
+            .iter()
+            .filter(|(_, m)| m.identity.role.is_moderator())
+            .map(|(p, _)| *p)
+            .collect()
+    }
+
+    /// Time passed: an ended meeting's memory, then one held seat whose grace is over, then
+    /// the breakout timer.
+    fn tick(&mut self, now: Millis, effects: &mut Vec<Effect>) {
+        if self
+            .ended_at
+            .is_some_and(|t| now >= t.saturating_add(self.config.ended_meeting_memory_ms))
+        {
+            self.ended_at = None;
+        }
+        // One held seat per tick, the earliest: each batch of effects then describes one
+        // change (a roster in it is still true at its end). `next_deadline` stays due, so the
+        // caller ticks again at once for the next.
+        if let Some(peer) = self.held.first_due(now) {
+            self.leave(peer, PeerLeftReason::Timeout, effects);
+            return;
+        }
+        self.breakout_tick(now, effects);
+    }
+}
+
+/// Building effects: the one way the core addresses people, so every site skips an empty
+/// audience the same way.
+trait Sends {
+    /// `message` to everyone in `to` (serialized once by the caller); nothing if `to` is empty.
+    fn send(&mut self, to: Vec<PeerId>, message: ServerMessage);
+    /// `message` to one person.
+    fn send_one(&mut self, to: PeerId, message: ServerMessage);
+}
+
+impl Sends for Vec<Effect> {
+    fn send(&mut self, to: Vec<PeerId>, message: ServerMessage) {
+        if !to.is_empty() {
+            self.push(Effect::Send { to, message });
+        }
+    }
+
+    fn send_one(&mut self, to: PeerId, message: ServerMessage) {
+        self.push(Effect::Send {
+            to: vec![to],
+            message,
+        });
+    }
+}

@@ -1,0 +1,362 @@
+//! Moderation (PROTOCOL.md "Moderation"): what hosts and cohosts do to people — remove and ban,
+//! end the meeting, roles and the host handover, the lock, mute requests, hands, pull-aside —
+//! plus media state, and the audit trail every moderator action leaves.
+
+use super::{BreakoutClock, Effect, Meeting, Millis, Outcome, Room, Sends, MAIN_ROOM_NAME};
+use crate::protocol::{
+    AuditTerms, CloseCode, ErrorCode, PeerId, PeerLeftReason, Role, RoomId, ServerMessage,
+};
+
+impl Meeting {
+    /// After a moderator's `welcome` (join, takeover, resume) or a promotion: the waiting room
+    /// and the hand queue as they are now, which otherwise arrive only with the next change.
+    pub(super) fn moderator_state(&self, peer: PeerId, effects: &mut Vec<Effect>) {
+        if !self.role_of(peer).is_moderator() {
+            return;
+        }
+        let people = ServerMessage::People {
+            peers: self.peers_of(self.members.keys().copied()),
+        };
+        effects.send_one(peer, people);
+        effects.send_one(peer, self.lobby_message());
+        effects.send_one(peer, self.hands_message());
+    }
+
+    pub(super) fn announce_hands(&self, effects: &mut Vec<Effect>) {
+        effects.send(self.moderators(), self.hands_message());
+    }
+
+    pub(super) fn hands_message(&self) -> ServerMessage {
+        ServerMessage::Hands {
+            queue: self.hands.queue(),
+        }
+    }
+
+    /// Raises or lowers `peer`'s hand. Hosts see the queue; the person's room and the hosts
+    /// see the hand on the person (`peer_updated`), so the person learns it too when a host
+    /// lowers it. Not the whole meeting: anyone may toggle a hand ten times a second.
+    pub(super) fn set_hand(&mut self, peer: PeerId, raised: bool, effects: &mut Vec<Effect>) {
+        if !self.hands.set(peer, raised) {
+            return;
+        }
+        self.announce_hands(effects);
+        let Some((room, p)) = self.room_of(peer).cloned().zip(self.peer_of(peer)) else {
+            return;
+        };
+        let mut to = self.room_members(&room);
+        let elsewhere: Vec<PeerId> = self
+            .moderators()
+            .into_iter()
+            .filter(|m| !to.contains(m))
+            .collect();
+        to.extend(elsewhere);
+        effects.send(to, ServerMessage::PeerUpdated { peer: p });
+    }
+
+    pub(super) fn audit(
+        &self,
+        by: PeerId,
+        action: &'static str,
+        terms: AuditTerms,
+        now: Millis,
+        effects: &mut Vec<Effect>,
+    ) {
+        let AuditTerms {
+            subject,
+            detail,
+            other,
+        } = terms;
+        effects.push(Effect::Audit {
+            by,
+            action,
+            subject,
+            detail: detail.clone(),
+            other,
+        });
+        let notice = ServerMessage::Audit {
+            by,
+            action: action.to_owned(),
+            subject,
+            detail,
+            other,
+            ts: now,
+        };
+        effects.send(self.moderators(), notice);
+    }
+
+    pub(super) fn remove(
+        &mut self,
+        by: PeerId,
+        peer: PeerId,
+        ban: bool,
+        effects: &mut Vec<Effect>,
+    ) -> Outcome {
+        if peer == by {
+            return Err((ErrorCode::BadRequest, "you cannot remove yourself"));
+        }
+        let Some(member) = self.members.get(&peer) else {
+            return Err((ErrorCode::NotFound, "no such peer in this meeting"));
+        };
+        if member.identity.role == Role::Host && self.role_of(by) != Role::Host {
+            return Err((ErrorCode::Forbidden, "only a host can remove a host"));
+        }
+        if ban {
+            self.banned.insert(member.identity.sub.clone());
+        }
+        effects.push(Effect::Close {
+            peer,
+            code: CloseCode::Removed,
+        });
+        self.leave(peer, PeerLeftReason::Removed, effects);
+        Ok(())
+    }
+
+    /// `end_meeting`: see [`Meeting::end`].
+    pub(super) fn end_meeting(&mut self, now: Millis, effects: &mut Vec<Effect>) -> Outcome {
+        self.end(now, effects);
+        Ok(())
+    }
+
+    /// Ends the session: everyone out, every trace of it (chat, rooms, timer, hands) gone. The
+    /// meeting id stays closed to everyone but hosts and cohosts for
+    /// `ended_meeting_memory_ms`, so nobody can slip back into an unsupervised group; a host
+    /// joining starts a new session (bans still hold).
+    pub(super) fn end(&mut self, now: Millis, effects: &mut Vec<Effect>) {
+        for peer in self.member_ids().into_iter().chain(self.waiting.ids()) {
+            effects.push(Effect::Close {
+                peer,
+                code: CloseCode::MeetingEnded,
+            });
+        }
+        self.members.clear();
+        self.held.clear();
+        self.waiting.clear();
+        self.asides.clear();
+        self.rooms.clear();
+        self.rooms
+            .insert(RoomId::main(), Room::new(0, MAIN_ROOM_NAME.into(), None));
+        self.clock = BreakoutClock::default();
+        self.last_split.clear();
+        self.hands.clear();
+        self.locked = false;
+        self.lobby_enabled = self.config.waiting_room;
+        self.ended_at = Some(now);
+    }
+
+    pub(super) fn set_role(
+        &mut self,
+        by: PeerId,
+        peer: PeerId,
+        role: Role,
+        effects: &mut Vec<Effect>,
+    ) -> Outcome {
+        if self.role_of(by) != Role::Host {
+            return Err((ErrorCode::Forbidden, "only the host changes roles"));
+        }
+        if role == Role::Host {
+            return Err((
+                ErrorCode::BadRequest,
+                "use transfer_host to hand over the host role",
+            ));
+        }
+        let Some(member) = self.members.get_mut(&peer) else {
+            return Err((ErrorCode::NotFound, "no such peer in this meeting"));
+        };
+        if member.identity.role == Role::Host {
+            return Err((
+                ErrorCode::Forbidden,
+                "a host's role changes only by transfer_host",
+            ));
+        }
+        let promoted = role.is_moderator() && !member.identity.role.is_moderator();
+        member.identity.role = role;
+        if !role.may_speak() && self.hands.set(peer, false) {
+            self.announce_hands(effects);
+        }
+        self.announce_peer(peer, effects);
+        if promoted {
+            self.moderator_state(peer, effects);
+        }
+        Ok(())
+    }
+
+    pub(super) fn transfer_host(
+        &mut self,
+        by: PeerId,
+        peer: PeerId,
+        effects: &mut Vec<Effect>,
+    ) -> Outcome {
+        if self.role_of(by) != Role::Host {
+            return Err((
+                ErrorCode::Forbidden,
+                "only the host hands over the host role",
+            ));
+        }
+        if peer == by {
+            return Err((ErrorCode::BadRequest, "you are the host already"));
+        }
+        if self.held.is_held(peer) {
+            // If the seat timed out, the meeting would be left without a host.
+            return Err((ErrorCode::Conflict, "that person is reconnecting"));
+        }
+        let Some(member) = self.members.get_mut(&peer) else {
+            return Err((ErrorCode::NotFound, "no such peer in this meeting"));
+        };
+        let promoted = !member.identity.role.is_moderator();
+        member.identity.role = Role::Host;
+        if let Some(me) = self.members.get_mut(&by) {
+            me.identity.role = Role::Cohost;
+        }
+        self.announce_peer(peer, effects);
+        self.announce_peer(by, effects);
+        if promoted {
+            self.moderator_state(peer, effects);
+        }
+        Ok(())
+    }
+
+    pub(super) fn announce_peer(&self, peer: PeerId, effects: &mut Vec<Effect>) {
+        if let Some(p) = self.peer_of(peer) {
+            effects.send(self.member_ids(), ServerMessage::PeerUpdated { peer: p });
+        }
+    }
+
+    pub(super) fn pull_aside(
+        &mut self,
+        host: PeerId,
+        peer: PeerId,
+        effects: &mut Vec<Effect>,
+    ) -> Outcome {
+        if peer == host {
+            return Err((ErrorCode::BadRequest, "pull someone else aside"));
+        }
+        if !self.members.contains_key(&peer) {
+            return Err((ErrorCode::NotFound, "no such peer in this meeting"));
+        }
+        if self.is_away(peer) {
+            return Err((ErrorCode::Conflict, "that person is reconnecting"));
+        }
+        if self.in_private_room(host) || self.in_private_room(peer) {
+            return Err((ErrorCode::Conflict, "already in a private conversation"));
+        }
+        self.room_counter += 1;
+        let id = RoomId(format!("a{}", self.room_counter));
+        let mut room = Room::new(self.room_counter, "Private conversation".into(), None);
+        room.private = true;
+        self.rooms.insert(id.clone(), room);
+        let origins: Vec<(PeerId, RoomId)> = [host, peer]
+            .into_iter()
+            .filter_map(|p| self.room_of(p).cloned().map(|r| (p, r)))
+            .collect();
+        self.asides.insert(id.clone(), origins);
+        self.relocate(vec![(host, id.clone()), (peer, id)], effects);
+        self.announce_rooms(effects);
+        Ok(())
+    }
+
+    /// Everyone in pull-aside room `room` goes back where they came from (the main room if that
+    /// room has closed meanwhile); the room closes.
+    pub(super) fn end_aside(&mut self, room: &RoomId, effects: &mut Vec<Effect>) {
+        let origins = self.asides.remove(room).unwrap_or_default();
+        let moves: Vec<(PeerId, RoomId)> = self
+            .room_members(room)
+            .into_iter()
+            .map(|p| {
+                let back = origins
+                    .iter()
+                    .find(|(q, _)| *q == p)
+                    .map(|(_, r)| r.clone())
+                    .filter(|r| self.public_room(r))
+                    .unwrap_or_else(RoomId::main);
+                (p, back)
+            })
+            .collect();
+        self.relocate(moves, effects);
+        self.rooms.remove(room);
+        self.announce_rooms(effects);
+    }
+
+    /// `end_aside` from someone in a pull-aside room.
+    pub(super) fn end_own_aside(&mut self, from: PeerId, effects: &mut Vec<Effect>) -> Outcome {
+        match self.room_of(from).cloned() {
+            Some(room) if self.asides.contains_key(&room) => {
+                self.end_aside(&room, effects);
+                Ok(())
+            }
+            _ => Err((ErrorCode::Conflict, "you are not in a private conversation")),
+        }
+    }
+
+    pub(super) fn request_mute(
+        &mut self,
+        by: PeerId,
+        peer: PeerId,
+        audio: bool,
+        video: bool,
+        effects: &mut Vec<Effect>,
+    ) -> Outcome {
+        if !self.members.contains_key(&peer) {
+            return Err((ErrorCode::NotFound, "no such peer in this meeting"));
+        }
+        effects.send_one(peer, ServerMessage::MuteRequested { by, audio, video });
+        Ok(())
+    }
+
+    /// `media_state`: kept for rosters, told to the room.
+    pub(super) fn media_state(
+        &mut self,
+        from: PeerId,
+        audio: bool,
+        video: bool,
+        effects: &mut Vec<Effect>,
+    ) -> Outcome {
+        if let Some(member) = self.members.get_mut(&from) {
+            member.media = Some((audio, video));
+        }
+        let media = ServerMessage::PeerMedia {
+            id: from,
+            audio,
+            video,
+        };
+        effects.send(self.roommates(from), media);
+        Ok(())
+    }
+
+    /// `raise_hand`: one's own hand up or down, or (a moderator, checked by `handle`) someone
+    /// else's hand down.
+    pub(super) fn raise_hand(
+        &mut self,
+        from: PeerId,
+        raised: bool,
+        peer: Option<PeerId>,
+        effects: &mut Vec<Effect>,
+    ) -> Outcome {
+        match peer {
+            Some(peer) if peer != from => {
+                if raised {
+                    return Err((ErrorCode::BadRequest, "you can only lower someone's hand"));
+                }
+                if !self.members.contains_key(&peer) {
+                    return Err((ErrorCode::NotFound, "no such peer in this meeting"));
+                }
+                if !self.hands.contains(peer) {
+                    return Err((ErrorCode::Conflict, "that hand is not raised"));
+                }
+                self.set_hand(peer, false, effects);
+            }
+            _ => {
+                if raised && !self.role_of(from).may_speak() {
+                    return Err((ErrorCode::Forbidden, "observers cannot raise a hand"));
+                }
+                self.set_hand(from, raised, effects);
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn lock(&mut self, by: PeerId, locked: bool, effects: &mut Vec<Effect>) -> Outcome {
+        self.locked = locked;
+        effects.send(self.member_ids(), ServerMessage::Locked { locked, by });
+        Ok(())
+    }
+}

@@ -1,0 +1,152 @@
+//! Relay (PROTOCOL.md "Relay: signal, chat, data"): what members send each other through the
+//! hub, and to whom it may go.
+
+use super::{Effect, Meeting, Millis, Outcome, Rejection, Sends};
+use crate::limits;
+use crate::protocol::{ChatMessage, ErrorCode, OpaqueJson, PeerId, RoomId, ServerMessage};
+
+impl Meeting {
+    /// The room of `from` if `to` is in it too (and is not `from`).
+    pub(super) fn same_room(&self, from: PeerId, to: PeerId) -> Result<(), Rejection> {
+        if from == to {
+            return Err((ErrorCode::BadRequest, "cannot address yourself"));
+        }
+        match (self.members.get(&from), self.members.get(&to)) {
+            (Some(a), Some(b)) if a.room == b.room => Ok(()),
+            _ => Err((ErrorCode::NotFound, "no such peer in your room")),
+        }
+    }
+
+    pub(super) fn signal(
+        &mut self,
+        from: PeerId,
+        to: PeerId,
+        data: OpaqueJson,
+        effects: &mut Vec<Effect>,
+    ) -> Result<(), Rejection> {
+        if !self.role_of(from).may_speak() && is_offer(&data) {
+            return Err((ErrorCode::Forbidden, "observers cannot offer media"));
+        }
+        self.same_room(from, to)?;
+        effects.send_one(to, ServerMessage::Signal { from, data });
+        Ok(())
+    }
+
+    pub(super) fn chat(
+        &mut self,
+        from: PeerId,
+        text: String,
+        to: Option<PeerId>,
+        now: Millis,
+        effects: &mut Vec<Effect>,
+    ) -> Result<(), Rejection> {
+        let role = self.role_of(from);
+        if !role.may_speak() {
+            return Err((ErrorCode::Forbidden, "observers cannot chat"));
+        }
+        check_chat_text(&text)?;
+        if let Some(to) = to {
+            if role.is_moderator() {
+                // Hosts and cohosts may reach anyone in the meeting, in any room.
+                if to == from {
+                    return Err((ErrorCode::BadRequest, "cannot address yourself"));
+                }
+                if !self.members.contains_key(&to) {
+                    return Err((ErrorCode::NotFound, "no such peer in this meeting"));
+                }
+            } else {
+                self.same_room(from, to)?;
+            }
+        }
+        let room_id = self
+            .members
+            .get(&from)
+            .map(|m| m.room.clone())
+            .unwrap_or_else(RoomId::main);
+        let Some(room) = self.rooms.get_mut(&room_id) else {
+            return Err((ErrorCode::Internal, "room missing"));
+        };
+        // Only group messages count in the room's `seq`: were private ones counted, everyone in
+        // the room could see from the gaps that private messages were exchanged.
+        let seq = if to.is_none() {
+            room.seq += 1;
+            room.seq
+        } else {
+            0
+        };
+        self.chat_id += 1;
+        let message = ChatMessage {
+            id: self.chat_id,
+            seq,
+            room: room_id,
+            from,
+            to,
+            text,
+            ts: now,
+        };
+        let recipients = match to {
+            Some(to) => {
+                for peer in [from, to] {
+                    if let Some(member) = self.members.get_mut(&peer) {
+                        member.recent_private.push(message.clone());
+                    }
+                }
+                vec![from, to]
+            }
+            None => {
+                room.history.push(message.clone());
+                room.members.iter().copied().collect()
+            }
+        };
+        effects.send(recipients, ServerMessage::Chat(message));
+        Ok(())
+    }
+
+    pub(super) fn app_data(
+        &mut self,
+        from: PeerId,
+        payload: OpaqueJson,
+        to: Option<PeerId>,
+        effects: &mut Vec<Effect>,
+    ) -> Result<(), Rejection> {
+        if !self.role_of(from).may_speak() {
+            return Err((ErrorCode::Forbidden, "observers cannot send app data"));
+        }
+        let recipients = match to {
+            Some(to) => {
+                self.same_room(from, to)?;
+                vec![to]
+            }
+            None => {
+                let room = self.room_of(from).cloned().unwrap_or_else(RoomId::main);
+                self.room_members(&room)
+                    .into_iter()
+                    .filter(|&p| p != from)
+                    .collect()
+            }
+        };
+        effects.send(recipients, ServerMessage::Data { from, payload, to });
+        Ok(())
+    }
+}
+
+/// Whether a signal's opaque `data` is an SDP offer, in either shape clients use:
+/// `{"type":"offer",...}` or `{"description":{"type":"offer",...}}`.
+pub fn is_offer(data: &OpaqueJson) -> bool {
+    let Ok(data) = serde_json::from_str::<serde_json::Value>(data.get()) else {
+        return false;
+    };
+    let data = &data;
+    let kind = |v: &serde_json::Value| v.get("type").and_then(|t| t.as_str()) == Some("offer");
+    kind(data) || data.get("description").is_some_and(kind)
+}
+
+pub(super) fn check_chat_text(text: &str) -> Outcome {
+    if text.trim().is_empty() {
+        return Err((ErrorCode::BadRequest, "empty message"));
+    }
+    if text.len() > limits::MAX_CHAT_TEXT_BYTES {
+        return Err((ErrorCode::TooLarge, "message too long"));
+    }
+    Ok(())
+}

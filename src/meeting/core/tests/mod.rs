@@ -1,0 +1,6 @@
+//! Unit tests of the meeting core, one file per chapter (the harness is `super::harness`).
+
+mod membership;
+mod moderation;
+mod relay;
+mod resume;
