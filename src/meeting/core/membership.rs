@@ -45,6 +45,9 @@ pub(super) mod refusals {
 
 impl Meeting {
     pub(super) fn join(&mut self, peer: PeerId, identity: Identity, effects: &mut Vec<Effect>) {
+        // The role a host gave this person wins over the token's, before any rule that
+        // depends on the role (the lock, the waiting room, an ended meeting).
+        let identity = self.with_assigned_role(identity);
         if self.ended_at.is_some() && !identity.role.is_moderator() {
             effects.push(Effect::Refuse {
                 peer,
@@ -264,5 +267,13 @@ impl Meeting {
             self.roommates(peer),
             ServerMessage::PeerReconnecting { id: peer },
         );
+    }
+
+    /// `identity` with the role a host assigned this person in this meeting, if any.
+    pub(super) fn with_assigned_role(&self, mut identity: Identity) -> Identity {
+        if let Some(role) = self.assigned_roles.get(&identity.sub) {
+            identity.role = *role;
+        }
+        identity
     }
 }

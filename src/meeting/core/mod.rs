@@ -52,7 +52,7 @@ use crate::protocol::{
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// Milliseconds since the Unix epoch. Time is always passed in, never read here.
 pub type Millis = u64;
@@ -253,6 +253,10 @@ pub struct Meeting {
     last_split: Vec<ClosedRoom>,
     /// People (`sub`) removed with a ban: refused for the rest of the meeting.
     banned: HashSet<String>,
+    /// Roles a host gave people (`set_role`, `transfer_host`), by `sub`: they hold for the rest
+    /// of the meeting whatever token the person comes back with, so a demoted cohost cannot
+    /// leave and rejoin to moderate again, and a host handover never leaves two hosts.
+    assigned_roles: HashMap<String, Role>,
     /// While locked, only hosts and cohosts may join.
     locked: bool,
     /// Raised hands, first raised first.
@@ -294,6 +298,7 @@ impl Meeting {
             clock: BreakoutClock::default(),
             last_split: Vec::new(),
             banned: HashSet::new(),
+            assigned_roles: HashMap::new(),
             locked: false,
             hands: HandQueue::default(),
             lobby_enabled: waiting_room,

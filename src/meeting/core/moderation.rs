@@ -170,6 +170,8 @@ impl Meeting {
         }
         let promoted = role.is_moderator() && !member.identity.role.is_moderator();
         member.identity.role = role;
+        self.assigned_roles
+            .insert(member.identity.sub.clone(), role);
         if !role.may_speak() && self.hands.set(peer, false) {
             self.announce_hands(effects);
         }
@@ -204,8 +206,12 @@ impl Meeting {
         };
         let promoted = !member.identity.role.is_moderator();
         member.identity.role = Role::Host;
+        self.assigned_roles
+            .insert(member.identity.sub.clone(), Role::Host);
         if let Some(me) = self.members.get_mut(&by) {
             me.identity.role = Role::Cohost;
+            self.assigned_roles
+                .insert(me.identity.sub.clone(), Role::Cohost);
         }
         self.announce_peer(peer, effects);
         self.announce_peer(by, effects);

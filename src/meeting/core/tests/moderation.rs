@@ -2,7 +2,7 @@
 
 use super::super::harness::*;
 use super::super::*;
-use crate::protocol::SplitStrategy;
+use crate::protocol::{Refusal, SplitStrategy};
 
 #[test]
 fn an_ended_meeting_stays_closed_to_participants_until_a_host_starts_it_again() {
@@ -394,4 +394,88 @@ fn the_host_role_is_not_handed_to_a_held_seat() {
     let e = request(&mut m, 1, ClientMessage::PullAside { peer: PeerId(2) });
     assert_eq!(error_code(&e), Some(ErrorCode::Conflict));
     assert_eq!(m.role(PeerId(1)), Some(Role::Host));
+}
+
+/// Leaves cleanly and comes back as a new connection `peer` of the same person `sub`, holding
+/// a token for `role`; returns the effects of the join.
+fn rejoin(m: &mut Meeting, left: u64, peer: u64, sub: &str, role: Role) -> Vec<Effect> {
+    m.handle(
+        Input::Leave {
+            peer: PeerId(left),
+            reason: PeerLeftReason::Left,
+        },
+        10,
+    );
+    let e = m.handle(
+        Input::Join {
+            peer: PeerId(peer),
+            identity: who(sub, role),
+        },
+        11,
+    );
+    m.check_invariants().unwrap();
+    e
+}
+
+#[test]
+fn a_demotion_holds_when_the_person_comes_back_with_the_old_token() {
+    let (mut m, _) = host_and(Role::Cohost);
+    join(&mut m, 3, Role::Participant);
+    let demote = ClientMessage::SetRole {
+        peer: PeerId(2),
+        role: Role::Participant,
+    };
+    assert_eq!(error_code(&request(&mut m, 1, demote)), None);
+    assert_eq!(
+        error_code(&request(&mut m, 1, ClientMessage::Lock { locked: true })),
+        None
+    );
+    // The cohost token no longer gets past the lock...
+    let e = rejoin(&mut m, 2, 4, "s2", Role::Cohost);
+    assert!(
+        matches!(
+            e.as_slice(),
+            [Effect::Refuse {
+                refusal: Refusal {
+                    error: Some(ErrorCode::MeetingLocked),
+                    ..
+                },
+                ..
+            }]
+        ),
+        "{e:?}"
+    );
+    // ...nor past the waiting room, and once in, it does not moderate.
+    request(&mut m, 1, ClientMessage::Lock { locked: false });
+    request(&mut m, 1, ClientMessage::SetLobby { enabled: true });
+    rejoin(&mut m, 4, 5, "s2", Role::Cohost);
+    assert!(m.is_waiting(PeerId(5)));
+    request(
+        &mut m,
+        1,
+        ClientMessage::Admit {
+            peer: Some(PeerId(5)),
+        },
+    );
+    assert_eq!(m.role(PeerId(5)), Some(Role::Participant));
+    let e = request(&mut m, 5, ClientMessage::Lock { locked: true });
+    assert_eq!(error_code(&e), Some(ErrorCode::Forbidden));
+}
+
+#[test]
+fn a_host_who_handed_over_comes_back_as_cohost_so_there_is_one_host() {
+    let (mut m, _) = host_and(Role::Participant);
+    let handover = ClientMessage::TransferHost { peer: PeerId(2) };
+    assert_eq!(error_code(&request(&mut m, 1, handover)), None);
+    rejoin(&mut m, 1, 6, "s1", Role::Host);
+    assert_eq!(m.role(PeerId(6)), Some(Role::Cohost));
+    let hosts = m
+        .member_ids()
+        .into_iter()
+        .filter(|p| m.role(*p) == Some(Role::Host))
+        .count();
+    assert_eq!(hosts, 1);
+    // And the new host stays host when they reconnect with a participant's link.
+    rejoin(&mut m, 2, 7, "s2", Role::Participant);
+    assert_eq!(m.role(PeerId(7)), Some(Role::Host));
 }
