@@ -5,6 +5,7 @@ use crate::auth::{TokenAlgorithm, Verifier, VerifyKey};
 use crate::limits;
 use crate::meeting::MeetingConfig;
 use crate::protocol::IceServer;
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -35,8 +36,17 @@ pub struct Config {
     pub ice_servers: Vec<IceServer>,
     /// Cap on open WebSocket connections; more are refused with HTTP 503.
     pub max_connections: usize,
-    /// Cap on open sockets from one client address; more get HTTP 429.
+    /// Cap on open sockets from one client address (IPv6: one /64); more get HTTP 429.
     pub max_connections_per_ip: usize,
+    /// Cap on TCP connections that are not (yet) WebSockets; more are closed at once.
+    pub max_http_connections: usize,
+    /// Cap on WebSockets that have not said `hello` yet; more get HTTP 503.
+    pub max_pending_hellos: usize,
+    /// Time a TCP connection has to send a complete request head, milliseconds.
+    pub header_timeout_ms: u64,
+    /// Proxies (addresses or CIDR ranges) whose `Forwarded` / `X-Forwarded-For` headers are
+    /// believed about the client's address. Empty: the TCP peer is the client.
+    pub trusted_proxies: Vec<String>,
     /// Browser origins allowed to open the WebSocket (exact `scheme://host[:port]`). Empty: any.
     pub allowed_origins: Vec<String>,
     /// Cap on people per meeting.
@@ -97,6 +107,10 @@ impl Default for Config {
             ice_servers: Vec::new(),
             max_connections: limits::MAX_CONNECTIONS,
             max_connections_per_ip: limits::MAX_CONNECTIONS_PER_IP,
+            max_http_connections: limits::MAX_HTTP_CONNECTIONS,
+            max_pending_hellos: limits::MAX_PENDING_HELLOS,
+            header_timeout_ms: limits::HEADER_TIMEOUT.as_millis() as u64,
+            trusted_proxies: Vec::new(),
             allowed_origins: Vec::new(),
             max_meeting_members: limits::MAX_MEETING_MEMBERS,
             outbound_queue_len: limits::OUTBOUND_QUEUE_LEN,
@@ -141,6 +155,23 @@ impl Config {
         fig.merge(Serialized::defaults(overrides))
             .extract()
             .map_err(|e| e.to_string())
+    }
+
+    pub fn header_timeout(&self) -> Duration {
+        Duration::from_millis(self.header_timeout_ms.max(1))
+    }
+
+    /// `trusted_proxies` parsed: each an address (`10.0.0.5`) or a range (`10.0.0.0/8`).
+    pub fn trusted_proxy_nets(&self) -> Result<Vec<IpNet>, String> {
+        self.trusted_proxies
+            .iter()
+            .map(|p| {
+                let p = p.trim();
+                p.parse::<IpNet>()
+                    .or_else(|_| p.parse::<std::net::IpAddr>().map(IpNet::from))
+                    .map_err(|_| format!("trusted_proxies: {p:?} is not an address or CIDR range"))
+            })
+            .collect()
     }
 
     pub fn hello_timeout(&self) -> Duration {

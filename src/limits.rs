@@ -35,7 +35,8 @@ pub const MAX_MEETING_MEMBERS: usize = 2_000;
 /// Default cap on open WebSocket connections per hub. Each idle connection costs a few KiB.
 pub const MAX_CONNECTIONS: usize = 20_000;
 
-/// Default cap on open connections from one client address. A clinic behind one NAT can have
+/// Default cap on open connections from one client address (an IPv6 client counts by its /64,
+/// which one subscriber usually holds whole). A clinic behind one NAT can have
 /// many people; one address with thousands of sockets is an attack or a load test (raise it
 /// for those).
 pub const MAX_CONNECTIONS_PER_IP: usize = 1_000;
@@ -52,8 +53,26 @@ pub const OUTBOUND_QUEUE_LEN: usize = 4_096;
 /// when it is full; the actor never waits on a connection.
 pub const MEETING_INBOX_LEN: usize = 4_096;
 
-/// Default time a new socket has to send a valid `hello`.
-pub const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time a new socket has to send a valid `hello`. A client sends it as soon as the socket
+/// opens, one round trip after the upgrade, so a few seconds are plenty even on a bad phone
+/// network; a socket that says nothing holds a pre-hello place ([`MAX_PENDING_HELLOS`]) no longer.
+pub const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Default time a TCP connection has to send a complete request head (request line and headers).
+/// Without it a connection that sends nothing, or half a request, stays open for ever.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Default cap on TCP connections that have not (yet) become a WebSocket: page loads, the SDK's
+/// files and upgrade requests. Upgraded sockets count against [`MAX_CONNECTIONS`] instead, so
+/// every TCP connection the hub holds is under one of the two caps. Past it a new connection is
+/// closed at once, before any byte of it is read.
+pub const MAX_HTTP_CONNECTIONS: usize = 2_048;
+
+/// Default cap on WebSockets that have not said a valid `hello` yet: a small budget of its own, so
+/// sockets without a token cannot take the places of people in meetings. Past it an upgrade gets
+/// HTTP 503. A join storm of thousands (a 1,000-person merge reconnecting) passes because each
+/// socket holds its place for one round trip.
+pub const MAX_PENDING_HELLOS: usize = 1_024;
 
 /// Default interval between keepalive pings.
 pub const PING_INTERVAL: Duration = Duration::from_secs(20);

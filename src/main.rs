@@ -85,6 +85,23 @@ struct ConfigArgs {
     #[arg(long, env = "HUDDLE_MAX_CONNECTIONS_PER_IP")]
     #[serde(skip_serializing_if = "Option::is_none")]
     max_connections_per_ip: Option<usize>,
+    /// Cap on TCP connections that are not (yet) WebSockets [default: 2048].
+    #[arg(long, env = "HUDDLE_MAX_HTTP_CONNECTIONS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_http_connections: Option<usize>,
+    /// Cap on WebSockets that have not said hello yet [default: 1024].
+    #[arg(long, env = "HUDDLE_MAX_PENDING_HELLOS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_pending_hellos: Option<usize>,
+    /// Milliseconds a TCP connection has to send a complete request head [default: 10000].
+    #[arg(long, env = "HUDDLE_HEADER_TIMEOUT_MS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    header_timeout_ms: Option<u64>,
+    /// Proxies (addresses or CIDR ranges, comma-separated) whose Forwarded / X-Forwarded-For
+    /// headers name the client's address. Unset: the TCP peer is the client.
+    #[arg(long, env = "HUDDLE_TRUSTED_PROXIES", value_delimiter = ',')]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trusted_proxies: Option<Vec<String>>,
     /// Browser origins allowed to connect, comma-separated (e.g. https://app.partner.example).
     /// Unset: any origin.
     #[arg(long, env = "HUDDLE_ALLOWED_ORIGINS", value_delimiter = ',')]
@@ -98,7 +115,7 @@ struct ConfigArgs {
     #[arg(long, env = "HUDDLE_OUTBOUND_QUEUE_LEN")]
     #[serde(skip_serializing_if = "Option::is_none")]
     outbound_queue_len: Option<usize>,
-    /// Milliseconds a new socket has to send hello [default: 10000].
+    /// Milliseconds a new socket has to send hello [default: 5000].
     #[arg(long, env = "HUDDLE_HELLO_TIMEOUT_MS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     hello_timeout_ms: Option<u64>,

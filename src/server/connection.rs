@@ -23,11 +23,12 @@ type Sink = SplitSink<WebSocket, Message>;
 type Stream = SplitStream<WebSocket>;
 
 /// Runs one connection to the end. `_places` are held so the connection caps (total and per
-/// address) count this socket.
+/// address) count this socket; `hello_place` only until the hello phase is over.
 pub(super) async fn run(
     socket: WebSocket,
     state: Arc<AppState>,
     _places: (OwnedSemaphorePermit, super::IpSlot),
+    hello_place: OwnedSemaphorePermit,
 ) {
     let (mut sink, mut stream) = socket.split();
     let hello = match timeout(
@@ -36,7 +37,10 @@ pub(super) async fn run(
     )
     .await
     {
-        Ok(Ok(admission)) => admission,
+        Ok(Ok(admission)) => {
+            drop(hello_place);
+            admission
+        }
         Ok(Err(Refusal {
             error,
             message,

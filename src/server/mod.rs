@@ -1,6 +1,8 @@
 //! The network edge: binds the listener, routes HTTP (`/v1/ws`, `/healthz`, the web client at
 //! `/`), caps connections, and hands each upgraded socket to [`connection`].
 
+mod accept;
+mod client_addr;
 mod connection;
 
 use crate::auth::Verifier;
@@ -11,8 +13,8 @@ use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use axum::Router;
+use ipnet::IpNet;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::AtomicU64;
@@ -35,9 +37,14 @@ pub(crate) struct AppState {
     pub next_peer: AtomicU64,
     /// Flips to true on shutdown; every connection closes with 1001 (reconnectable).
     pub shutdown: watch::Receiver<bool>,
-    /// Open sockets per client address. A std `Mutex`: held only to bump a counter, never
-    /// across an `.await`.
+    /// Open sockets per client address (IPv6: per /64). A std `Mutex`: held only to bump a
+    /// counter, never across an `.await`.
     per_ip: Mutex<HashMap<IpAddr, usize>>,
+    /// Sockets that have not said `hello` yet: a small budget of their own (see
+    /// `limits::MAX_PENDING_HELLOS`); the permit is dropped when the hello phase ends.
+    pub pending_hellos: Arc<Semaphore>,
+    /// Proxies whose forwarding headers name the client (`trusted_proxies`).
+    trusted_proxies: Vec<IpNet>,
 }
 
 /// One socket's place in the per-address count; gives it back when dropped.
@@ -60,6 +67,7 @@ impl Drop for IpSlot {
 
 impl AppState {
     fn take_ip_slot(self: &Arc<Self>, ip: IpAddr) -> Option<IpSlot> {
+        let ip = client_addr::ip_key(ip);
         let mut counts = self.per_ip.lock().unwrap_or_else(|e| e.into_inner());
         let n = counts.entry(ip).or_insert(0);
         if *n >= self.config.max_connections_per_ip {
@@ -112,8 +120,13 @@ impl Server {
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let directory = Directory::new(config.meeting_config());
+        let trusted_proxies = config.trusted_proxy_nets()?;
+        let max_http = config.max_http_connections;
+        let header_timeout = config.header_timeout();
         let state = Arc::new(AppState {
             connection_permits: Arc::new(Semaphore::new(config.max_connections)),
+            pending_hellos: Arc::new(Semaphore::new(config.max_pending_hellos.max(1))),
+            trusted_proxies,
             verifier,
             directory: Arc::clone(&directory),
             next_peer: AtomicU64::new(1),
@@ -136,21 +149,13 @@ impl Server {
                     .service(ServeDir::new(&state.config.web_root)),
             )
             .with_state(state);
-        // Small signaling frames must not wait for ACKs (Nagle): p99 latency depends on it.
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let mut stop = shutdown_rx;
-        let task = tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|&s| s).await;
-            })
-            .await
-        });
+        let task = tokio::spawn(accept::serve(
+            listener,
+            app,
+            max_http,
+            header_timeout,
+            shutdown_rx,
+        ));
         tracing::info!(%addr, "huddle listening");
         Ok(Server {
             addr,
@@ -185,7 +190,8 @@ async fn upgrade(
     if !state.origin_allowed(&headers) {
         return (StatusCode::FORBIDDEN, "origin not allowed\n").into_response();
     }
-    let Some(slot) = state.take_ip_slot(client.ip()) else {
+    let client = client_addr::client_ip(client.ip(), &headers, &state.trusted_proxies);
+    let Some(slot) = state.take_ip_slot(client) else {
         return (
             StatusCode::TOO_MANY_REQUESTS,
             "too many connections from this address\n",
@@ -195,9 +201,16 @@ async fn upgrade(
     let Ok(permit) = Arc::clone(&state.connection_permits).try_acquire_owned() else {
         return (StatusCode::SERVICE_UNAVAILABLE, "server full\n").into_response();
     };
+    let Ok(hello_place) = Arc::clone(&state.pending_hellos).try_acquire_owned() else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many connections waiting to say hello\n",
+        )
+            .into_response();
+    };
     ws.read_buffer_size(limits::READ_BUFFER_BYTES)
         .write_buffer_size(limits::WRITE_BUFFER_BYTES)
         .max_message_size(limits::HARD_FRAME_BYTES)
         .max_frame_size(limits::HARD_FRAME_BYTES)
-        .on_upgrade(move |socket| connection::run(socket, state, (permit, slot)))
+        .on_upgrade(move |socket| connection::run(socket, state, (permit, slot), hello_place))
 }

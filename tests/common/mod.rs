@@ -41,10 +41,10 @@ impl TestServer {
     }
 }
 
-/// A hub with an HS256 test key and default limits.
 /// The request id `request` and `act` put on their frames.
 const REQUEST_ID: u64 = 777;
 
+/// A hub with an HS256 test key and default limits.
 pub async fn start_server() -> TestServer {
     start_server_with(|_| {}).await
 }

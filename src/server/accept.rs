@@ -1,0 +1,91 @@
+//! The TCP accept loop, ours rather than `axum::serve`'s because that one has neither a time
+//! limit on reading a request head nor a cap on connections: a client that connects and sends
+//! nothing, or half a request, would hold a socket and a task for ever. Here every connection
+//! takes a place under `max_http_connections` before a byte is read (a full hub closes the new
+//! connection at once), and hyper closes one whose request head is not complete within
+//! `header_timeout_ms`. A connection that upgrades to a WebSocket gives its place back: the socket
+//! then counts under `max_connections` (and, until `hello`, `max_pending_hellos`).
+
+use axum::extract::ConnectInfo;
+use axum::Router;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::Request;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+
+/// How long an HTTP connection still serving a request may finish it after shutdown begins.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+
+/// Serves `app` on `listener` until `stop` turns true.
+pub(super) async fn serve(
+    listener: TcpListener,
+    app: Router,
+    max_connections: usize,
+    header_timeout: Duration,
+    mut stop: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    // Places for TCP connections that are not WebSockets (yet). A semaphore: a place is taken
+    // without waiting and given back by dropping the permit, whichever way the connection ends.
+    let places = Arc::new(Semaphore::new(max_connections.max(1)));
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => Some(accepted),
+            _ = stop.wait_for(|&s| s) => None,
+        };
+        let (tcp, peer) = match accepted {
+            None => return Ok(()),
+            Some(Ok(accepted)) => accepted,
+            Some(Err(e)) => {
+                // Out of file descriptors and the like: nothing to do for this one; give the
+                // process a moment instead of spinning on the same error.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(place) = Arc::clone(&places).try_acquire_owned() else {
+            tracing::debug!("http connection cap reached: connection closed");
+            drop(tcp);
+            continue;
+        };
+        // Small signaling frames must not wait for ACKs (Nagle): p99 latency depends on it.
+        let _ = tcp.set_nodelay(true);
+        let router = app.clone();
+        let mut stop = stop.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                // A `Router` is always ready; calling it directly is what axum::serve does too.
+                tower::Service::call(&mut router.clone(), request.map(axum::body::Body::new))
+            });
+            let mut builder = http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout);
+            let connection = builder
+                .serve_connection(TokioIo::new(tcp), service)
+                .with_upgrades();
+            tokio::pin!(connection);
+            let stopping = tokio::select! {
+                result = connection.as_mut() => {
+                    if let Err(e) = result {
+                        tracing::debug!(error = %e, "http connection ended with an error");
+                    }
+                    false
+                }
+                _ = stop.wait_for(|&s| s) => true,
+            };
+            if stopping {
+                // Finish the request in flight, briefly; a half-sent request does not hold
+                // shutdown up.
+                connection.as_mut().graceful_shutdown();
+                let _ = tokio::time::timeout(SHUTDOWN_GRACE, connection).await;
+            }
+            drop(place);
+        });
+    }
+}
