@@ -289,7 +289,10 @@ export class Meeting extends EventTarget {
 /** Joins a meeting; resolves once the hub has welcomed us. */
 export function join(options: JoinOptions): Promise<Meeting>;
 
-/** What a close code means: 40xx and 1009 terminal, 41xx and 1001 reconnectable. */
+/**
+ * What a close code means (the hub's table, proto/schema/constants.json): e.g. 40xx, 1002, 1007
+ * and 1009 terminal; 41xx, 1001 and codes the hub never sends (1006) reconnectable.
+ */
 export function closeKind(code: number): 'normal' | 'terminal' | 'reconnectable';
 /** The hub's WebSocket URL for a hub URL (or the page's origin). */
 export function hubSocketUrl(url?: string): string;

@@ -258,12 +258,13 @@ export class Meeting extends EventTarget {
     ws.onopen = null;
     ws.onmessage = null;
     ws.onclose = null;
+    const reason = CLOSE_REASONS[CLIENT_RECONNECTING];
     try {
-      ws.close(CLIENT_RECONNECTING, 'reconnecting');
+      ws.close(CLIENT_RECONNECTING, reason);
     } catch {
       // already closing
     }
-    this.onSocketClosed(CLIENT_RECONNECTING, 'reconnecting');
+    this.onSocketClosed(CLIENT_RECONNECTING, reason);
   }
 
   /** @param {ServerMessage} msg */

@@ -10,6 +10,8 @@
 // replays of what was sent while our seat was held. `Requests` pairs request ids with `ack` /
 // `error`.
 
+import { REPLAYED_NOTICES } from './constants.js';
+
 /** @typedef {import('./protocol').ServerMessage} ServerMessage */
 /** @typedef {import('./protocol').Peer} Peer */
 /** @typedef {import('./protocol').PeerId} PeerId */
@@ -33,11 +35,6 @@
 
 /** @typedef {{audio: boolean, video: boolean}} MediaState */
 
-/**
- * The notices the hub keeps for a held seat and sends right after the resumed `welcome` (after
- * moderators' `lobby` and `hands`); `welcome.replayed` says how many follow.
- */
-const REPLAY_TYPES = new Set(['broadcast', 'help_requested', 'mute_requested', 'audit', 'breakout_closing']);
 
 /** @param {string | undefined} role */
 function isModerator(role) {
@@ -237,7 +234,7 @@ export class MeetingState {
     /** @type {Outcome} */
     const out = { events: [], connect: [], disconnect: [] };
     // The first `welcome.replayed` notices after a resumed welcome were sent while we were away.
-    const replayed = this.replayLeft > 0 && REPLAY_TYPES.has(msg.type);
+    const replayed = this.replayLeft > 0 && REPLAYED_NOTICES.has(msg.type);
     if (replayed) this.replayLeft -= 1;
     switch (msg.type) {
       case 'welcome': {

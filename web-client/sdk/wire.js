@@ -1,6 +1,7 @@
 // The wire protocol as the SDK speaks it: frame builders (camelCase SDK options to the hub's
-// snake_case frames), close-code rules and reconnect backoff. Pure functions; the message types
-// come from protocol.d.ts, generated from proto/schema/ (see tools/gen-types.mjs).
+// snake_case frames) and reconnect backoff. Pure functions. The message types come from
+// protocol.d.ts and the protocol's constants (version, close codes) from constants.js, both
+// generated from proto/schema/ (see tools/gen-types.mjs); re-exported here for the SDK.
 
 /** @typedef {import('./protocol').ClientFrame} ClientFrame */
 /** @typedef {import('./protocol').ClientSplit} ClientSplit */
@@ -9,7 +10,10 @@
 /** @typedef {import('./protocol').PeerId} PeerId */
 /** @typedef {import('./protocol').RoomId} RoomId */
 
-export const PROTOCOL_VERSION = 1;
+export {
+  CLIENT_RECONNECTING, CLOSE_REASONS, PROTOCOL_VERSION, RESUME_EXPIRED, closeKind,
+} from './constants.js';
+
 export const WS_PATH = '/v1/ws';
 
 /**
@@ -52,55 +56,6 @@ export function mergeFrame(o = {}) {
   if (o.rooms && o.rooms.length > 0) f.rooms = o.rooms;
   return f;
 }
-
-/**
- * What to do after the socket closed with `code` (PROTOCOL.md, "Close codes"): 40xx and 1009 are
- * terminal (the same token would fail the same way), 41xx and 1001 are reconnectable, 1000 is
- * the answer to our own close. Codes the hub never sends (1006: the connection dropped without
- * a close frame, e.g. the network went away) are treated as reconnectable.
- * @param {number} code
- * @returns {'normal' | 'terminal' | 'reconnectable'}
- */
-export function closeKind(code) {
-  if (code === 1000) return 'normal';
-  if (code === 1009) return 'terminal';
-  if (code >= 4000 && code < 4100) return 'terminal';
-  return 'reconnectable';
-}
-
-/** Hub close codes by number, for messages (the reason string is also sent by the hub). */
-export const CLOSE_REASONS = /** @type {Record<number, string>} */ ({
-  1000: 'normal',
-  1001: 'going_away',
-  1009: 'too_large',
-  4001: 'unauthorized',
-  4002: 'unsupported_protocol',
-  4003: 'protocol_violation',
-  4004: 'meeting_full',
-  4005: 'flood',
-  4006: 'token_expired',
-  4007: 'replaced',
-  4008: 'removed',
-  4009: 'meeting_ended',
-  4010: 'meeting_locked',
-  4011: 'denied',
-  4100: 'reconnecting',
-  4101: 'hello_timeout',
-  4102: 'slow_consumer',
-  4103: 'ping_timeout',
-  4104: 'server_full',
-  4105: 'internal',
-  4106: 'resume_expired',
-});
-
-/** Close code of a refused `hello.resume`: reconnect at once, without `resume`. */
-export const RESUME_EXPIRED = 4106;
-
-/**
- * The close code we send when our heartbeat finds the connection dead: the hub then holds our
- * seat as for a drop (any other close frame from us is a goodbye), and we resume on a new socket.
- */
-export const CLIENT_RECONNECTING = 4100;
 
 /**
  * Delay before reconnect attempt `attempt` (1-based): 1 s, 2 s, 4 s … capped at 30 s, with up to

@@ -1,9 +1,12 @@
 #!/usr/bin/env node
-// Generates web-client/sdk/protocol.d.ts (TypeScript typedefs for every client and server message)
-// from the protocol's JSON Schema in proto/schema/, which is itself generated from the Rust types.
+// Generates from proto/schema/, which is itself generated from the Rust types:
+// - web-client/sdk/protocol.d.ts: TypeScript typedefs for every client and server message, from
+//   the JSON Schema (client.schema.json, server.schema.json);
+// - web-client/sdk/constants.js: the protocol version, the close codes (reason and what a client
+//   does next) and the notices replayed after a resume, from constants.json.
 //
-//   node web-client/tools/gen-types.mjs           write sdk/protocol.d.ts
-//   node web-client/tools/gen-types.mjs --check   exit 1 when sdk/protocol.d.ts is out of date
+//   node web-client/tools/gen-types.mjs           write both
+//   node web-client/tools/gen-types.mjs --check   exit 1 when either is out of date
 //
 // Only the subset of JSON Schema that schemars emits for our types is understood: `type` (one or a
 // list, with "null"), `const`, `enum`, `oneOf`/`anyOf`, `$ref` to `#/$defs/...`, `items`,
@@ -18,7 +21,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const webClient = join(here, '..');
 const repo = join(webClient, '..');
 const schemaDir = join(repo, 'proto', 'schema');
-const outFile = join(webClient, 'sdk', 'protocol.d.ts');
+const typesFile = join(webClient, 'sdk', 'protocol.d.ts');
+const constantsFile = join(webClient, 'sdk', 'constants.js');
 
 /** @param {string} s */
 function pascal(s) {
@@ -151,7 +155,7 @@ function direction(schema, prefix, unionName, emitted) {
   return out;
 }
 
-export function generate() {
+export function generateTypes() {
   const client = JSON.parse(readFileSync(join(schemaDir, 'client.schema.json'), 'utf8'));
   const server = JSON.parse(readFileSync(join(schemaDir, 'server.schema.json'), 'utf8'));
   const emitted = new Map();
@@ -164,26 +168,128 @@ export function generate() {
   return out.trimEnd() + '\n';
 }
 
+// ---- constants.js ----
+
+const CLOSE_KINDS = ['normal', 'terminal', 'reconnectable'];
+
+/**
+ * Close codes the SDK names, by the hub's reason for them (the number comes from the table).
+ * @type {{name: string, reason: string, doc: string}[]}
+ */
+const NAMED_CLOSE_CODES = [
+  {
+    name: 'RESUME_EXPIRED',
+    reason: 'resume_expired',
+    doc: 'Close code of a refused `hello.resume`: reconnect at once, without `resume`.',
+  },
+  {
+    name: 'CLIENT_RECONNECTING',
+    reason: 'reconnecting',
+    doc: 'The close code we send when our heartbeat finds the connection dead: the hub then holds our\n' +
+      'seat as for a drop (any other close frame from us is a goodbye), and we resume on a new socket.',
+  },
+];
+
+/**
+ * Checks the shape of constants.json, so that a change to it is noticed here rather than
+ * generated into something the SDK misreads.
+ * @param {any} c
+ * @returns {{protocolVersion: number, closeCodes: {code: number, reason: string, kind: string}[], replayed: string[]}}
+ */
+function readConstants(c) {
+  const fail = (/** @type {string} */ what) => { throw new Error(`gen-types: constants.json: ${what}`); };
+  if (!c || typeof c !== 'object') fail('not an object');
+  const keys = Object.keys(c).sort().join();
+  if (keys !== 'close_codes,protocol_version,replayed_notices') fail(`unexpected keys ${keys}`);
+  if (!Number.isInteger(c.protocol_version) || c.protocol_version < 1) fail('protocol_version is not a positive integer');
+  if (!Array.isArray(c.close_codes) || c.close_codes.length === 0) fail('close_codes is not a list');
+  const seen = new Set();
+  const closeCodes = c.close_codes.map((/** @type {any} */ e) => {
+    const ek = Object.keys(e ?? {}).sort().join();
+    if (ek !== 'code,kind,reason') fail(`a close code has keys ${ek}`);
+    if (!Number.isInteger(e.code) || e.code < 1000 || e.code > 4999) fail(`close code ${e.code} is not in 1000..4999`);
+    if (typeof e.reason !== 'string' || !/^[a-z0-9_]+$/.test(e.reason)) fail(`close code ${e.code}: reason ${JSON.stringify(e.reason)}`);
+    if (!CLOSE_KINDS.includes(e.kind)) fail(`close code ${e.code}: kind ${JSON.stringify(e.kind)}`);
+    if (seen.has(e.code)) fail(`close code ${e.code} twice`);
+    seen.add(e.code);
+    return { code: e.code, reason: e.reason, kind: e.kind };
+  }).sort((/** @type {{code: number}} */ a, /** @type {{code: number}} */ b) => a.code - b.code);
+  if (!Array.isArray(c.replayed_notices)) fail('replayed_notices is not a list');
+  for (const t of c.replayed_notices) {
+    if (typeof t !== 'string' || !/^[a-z_]+$/.test(t)) fail(`replayed notice ${JSON.stringify(t)}`);
+  }
+  return { protocolVersion: c.protocol_version, closeCodes, replayed: [...new Set(c.replayed_notices)].sort() };
+}
+
+/** constants.js for the parsed constants.json (default: the one in proto/schema/). @param {unknown} [json] */
+export function generateConstants(json = JSON.parse(readFileSync(join(schemaDir, 'constants.json'), 'utf8'))) {
+  const { protocolVersion, closeCodes, replayed } = readConstants(json);
+  const table = (/** @type {(e: {code: number, reason: string, kind: string}) => string} */ value) =>
+    closeCodes.map((e) => `  ${e.code}: ${value(e)},`).join('\n');
+  let out = `// Generated by web-client/tools/gen-types.mjs from proto/schema/constants.json. Do not edit:\n`;
+  out += `// run \`node web-client/tools/gen-types.mjs\` after the schema changes.\n//\n`;
+  out += `// Protocol facts the hub owns (proto/PROTOCOL.md): the protocol version, what each close code\n`;
+  out += `// means for a client, and which notices the hub replays after a resumed welcome.\n\n`;
+  out += `/** The \`hello.protocol\` this SDK speaks. */\n`;
+  out += `export const PROTOCOL_VERSION = ${protocolVersion};\n\n`;
+  out += `/** @typedef {'normal' | 'terminal' | 'reconnectable'} CloseKind */\n\n`;
+  out += `/** Hub close codes by number, for messages (the hub also sends the reason). */\n`;
+  out += `export const CLOSE_REASONS = /** @type {Readonly<Record<number, string>>} */ (Object.freeze({\n`;
+  out += `${table((e) => `'${e.reason}'`)}\n}));\n\n`;
+  out += `/** What a client does after each close code the hub sends. */\n`;
+  out += `const CLOSE_KINDS = /** @type {Readonly<Record<number, CloseKind>>} */ (Object.freeze({\n`;
+  out += `${table((e) => `'${e.kind}'`)}\n}));\n\n`;
+  out += `/**\n`;
+  out += ` * What to do after the socket closed with \`code\` (PROTOCOL.md, "Close codes"): \`terminal\` (the\n`;
+  out += ` * same token would fail the same way), \`reconnectable\`, or \`normal\` (the answer to our own\n`;
+  out += ` * close). Codes the hub never sends (1006: the connection dropped without a close frame, e.g.\n`;
+  out += ` * the network went away) are reconnectable; a 40xx code a newer hub may add is terminal, as\n`;
+  out += ` * every 40xx is.\n`;
+  out += ` * @param {number} code\n`;
+  out += ` * @returns {CloseKind}\n`;
+  out += ` */\n`;
+  out += `export function closeKind(code) {\n`;
+  out += `  return CLOSE_KINDS[code] ?? (code >= 4000 && code < 4100 ? 'terminal' : 'reconnectable');\n`;
+  out += `}\n\n`;
+  for (const { name, reason, doc: text } of NAMED_CLOSE_CODES) {
+    const entry = closeCodes.find((e) => e.reason === reason);
+    if (!entry) throw new Error(`gen-types: constants.json has no close code with reason ${reason} (${name})`);
+    out += doc(text, '');
+    out += `export const ${name} = ${entry.code};\n\n`;
+  }
+  out += `/**\n`;
+  out += ` * The notices the hub keeps for a held seat and sends right after the resumed \`welcome\` (after\n`;
+  out += ` * moderators' \`lobby\` and \`hands\`); \`welcome.replayed\` says how many follow.\n`;
+  out += ` * @type {ReadonlySet<import('./protocol').ServerMessageType>}\n`;
+  out += ` */\n`;
+  out += `export const REPLAYED_NOTICES = new Set([${replayed.map((t) => `'${t}'`).join(', ')}]);\n`;
+  return out;
+}
+
 function main() {
   const check = process.argv.includes('--check');
-  const text = generate();
-  const rel = relative(process.cwd(), outFile) || outFile;
-  if (check) {
+  let stale = false;
+  for (const [file, text] of /** @type {const} */ ([[typesFile, generateTypes()], [constantsFile, generateConstants()]])) {
+    const rel = relative(process.cwd(), file) || file;
+    if (!check) {
+      writeFileSync(file, text);
+      console.log(`gen-types: wrote ${rel}`);
+      continue;
+    }
     let current = '';
     try {
-      current = readFileSync(outFile, 'utf8');
+      current = readFileSync(file, 'utf8');
     } catch {
       // missing counts as out of date
     }
-    if (current !== text) {
+    if (current === text) {
+      console.log(`gen-types: ${rel} is up to date`);
+    } else {
       console.error(`gen-types: ${rel} is out of date with proto/schema/; run node web-client/tools/gen-types.mjs`);
-      process.exit(1);
+      stale = true;
     }
-    console.log(`gen-types: ${rel} is up to date`);
-    return;
   }
-  writeFileSync(outFile, text);
-  console.log(`gen-types: wrote ${rel}`);
+  if (stale) process.exit(1);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) main();

@@ -83,6 +83,41 @@ test('gen-types --check: sdk/protocol.d.ts matches proto/schema', () => {
   assert.equal(r.status, 0, r.stderr);
 });
 
+test('constants.js says what proto/schema/constants.json says', async () => {
+  const json = JSON.parse(readFileSync(join(root, 'proto', 'schema', 'constants.json'), 'utf8'));
+  const c = await import('../../sdk/constants.js');
+  assert.equal(c.PROTOCOL_VERSION, json.protocol_version);
+  for (const { code, reason, kind } of json.close_codes) {
+    assert.equal(c.CLOSE_REASONS[code], reason, String(code));
+    assert.equal(c.closeKind(code), kind, String(code));
+  }
+  const byReason = (r) => json.close_codes.find((e) => e.reason === r).code;
+  assert.equal(c.RESUME_EXPIRED, byReason('resume_expired'));
+  assert.equal(c.CLIENT_RECONNECTING, byReason('reconnecting'));
+  assert.deepEqual([...c.REPLAYED_NOTICES].sort(), [...json.replayed_notices].sort());
+  // Every replayed notice is a server message (tsc checks the same through REPLAYED_NOTICES' type).
+  const serverTypes = typesOf(validator('server').schema);
+  for (const t of c.REPLAYED_NOTICES) assert.ok(serverTypes.includes(t), t);
+});
+
+test('gen-types refuses a constants.json it does not understand', async () => {
+  const { generateConstants } = await import('../../tools/gen-types.mjs');
+  const json = JSON.parse(readFileSync(join(root, 'proto', 'schema', 'constants.json'), 'utf8'));
+  const ok = generateConstants(json);
+  // Key order inside objects is not part of the format.
+  const sorted = { ...json, close_codes: json.close_codes.map(({ reason, kind, code }) => ({ code, kind, reason })).reverse() };
+  assert.equal(generateConstants(sorted), ok);
+  const bad = [
+    { ...json, extra: 1 },
+    { ...json, protocol_version: '1' },
+    { ...json, close_codes: [...json.close_codes, { code: 4200, reason: 'new', kind: 'maybe' }] },
+    { ...json, close_codes: [...json.close_codes, json.close_codes[0]] },
+    { ...json, close_codes: json.close_codes.filter((e) => e.reason !== 'resume_expired') },
+    { ...json, replayed_notices: ['broadcast', 7] },
+  ];
+  for (const b of bad) assert.throws(() => generateConstants(b), /gen-types/, JSON.stringify(b).slice(0, 80));
+});
+
 test('protocol.d.ts declares every message of both directions', () => {
   const dts = readFileSync(join(root, 'web-client', 'sdk', 'protocol.d.ts'), 'utf8');
   const pascal = (s) => s.split('_').map((w) => w[0].toUpperCase() + w.slice(1)).join('');

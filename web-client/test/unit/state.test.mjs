@@ -179,6 +179,11 @@ test('close codes: 40xx and 1009 terminal, 41xx and 1001 reconnectable', () => {
   assert.equal(closeKind(1000), 'normal');
 });
 
+test('close codes outside the hub\'s table: a 40xx a newer hub adds is terminal, anything else reconnectable', () => {
+  for (const c of [4012, 4099]) assert.equal(closeKind(c), 'terminal', String(c));
+  for (const c of [1005, 1006, 1011, 4107, 4199, 4500]) assert.equal(closeKind(c), 'reconnectable', String(c));
+});
+
 test('backoff: 1 s, 2 s, 4 s … capped at 30 s, jitter at most 20 %', () => {
   assert.deepEqual([1, 2, 3, 4, 5, 6, 7, 20].map((n) => backoffMs(n, 0)), [1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]);
   assert.equal(backoffMs(1, 0.999), 1200);
