@@ -1,5 +1,22 @@
-// Small DOM helpers and the confirm dialog. Text always goes in as text (never as HTML): names,
-// topics and chat come from other people.
+// Small DOM helpers, the one way the UI listens to the meeting (`on`, typed by the SDK's event
+// map), and the confirm dialog. Text always goes in as text (never as HTML): names, topics and
+// chat come from other people.
+
+/** @typedef {import('../sdk/huddle.js').Meeting} Meeting */
+/** @typedef {import('../sdk/huddle.js').MeetingEventMap} MeetingEventMap */
+
+/**
+ * Calls `fn` with the detail of each `name` event of the meeting (typed by the event map, so a
+ * misspelt name or a wrong field fails tsc), until `signal` aborts.
+ * @template {keyof MeetingEventMap} K
+ * @param {Meeting} meeting
+ * @param {K} name
+ * @param {(detail: MeetingEventMap[K]) => void} fn
+ * @param {AbortSignal} [signal]
+ */
+export function on(meeting, name, fn, signal) {
+  meeting.addEventListener(name, (event) => fn(event.detail), { signal });
+}
 
 /**
  * The element with this id, checked to be of `type`.

@@ -3,7 +3,7 @@
 // the split dialog. Shown only to hosts and cohosts (also after a promotion); the hub checks the
 // role of every action anyway.
 
-import { byId, h, setOptions } from './dom.js';
+import { byId, h, on, setOptions } from './dom.js';
 import { Moderation } from './moderation.js';
 import { describe } from './view.js';
 
@@ -43,21 +43,19 @@ export class HostPanel {
   bind() {
     const m = this.meeting;
     const signal = this.abort.signal;
-    /** @param {string} name @param {(detail: any) => void} fn */
-    const on = (name, fn) => m.addEventListener(name, (e) => fn(/** @type {CustomEvent} */ (e).detail), { signal: this.abort.signal });
-    on('welcome', () => { this.panel.hidden = !m.isHost; this.render(); });
-    on('peer-updated', () => {
+    on(m, 'welcome', () => { this.panel.hidden = !m.isHost; this.render(); }, signal);
+    on(m, 'peer-updated', () => {
       // A promotion shows the panel, a demotion hides it; host-only actions follow the role.
       this.panel.hidden = !m.isHost;
       this.render();
-    });
-    on('rooms', () => this.render());
-    on('peers', () => this.render());
-    on('room-changed', () => this.render());
-    on('peer-media', () => this.render());
-    on('hands', () => this.render());
-    on('lobby', () => this.render());
-    on('help-requested', (d) => this.addAlert({ name: d.name, room: d.room, roomName: d.roomName, ts: d.ts }));
+    }, signal);
+    on(m, 'rooms', () => this.render(), signal);
+    on(m, 'peers', () => this.render(), signal);
+    on(m, 'room-changed', () => this.render(), signal);
+    on(m, 'peer-media', () => this.render(), signal);
+    on(m, 'hands', () => this.render(), signal);
+    on(m, 'lobby', () => this.render(), signal);
+    on(m, 'help-requested', (d) => this.addAlert({ name: d.name, room: d.room, roomName: d.roomName, ts: d.ts }), signal);
 
     /** @param {string} id @param {() => Promise<void>} action @param {string} done */
     const form = (id, action, done) => byId(id, HTMLFormElement).addEventListener('submit', (e) => {

@@ -4,9 +4,12 @@
 // The fragment never reaches the server; it is removed from the address bar once read.
 
 import { Meeting, tokenRole } from '../sdk/huddle.js';
-import { byId } from './dom.js';
+import { byId, on } from './dom.js';
 import { HostPanel } from './host.js';
 import { MeetingView, describe } from './view.js';
+
+/** @typedef {import('../sdk/huddle.js').MeetingEventMap} MeetingEventMap */
+/** @typedef {import('../sdk/huddle.js').ClosedDetail} ClosedDetail */
 
 const TOKEN_KEY = 'huddle.token';
 
@@ -89,7 +92,7 @@ function showScreen(screen) {
 /**
  * The waiting room holds us: `join()` stays pending until a host lets us in, so the page
  * says so instead of sitting on the join screen.
- * @param {Meeting} meeting @param {{you: {name: string}, meeting: string}} d
+ * @param {Meeting} meeting @param {MeetingEventMap['waiting']} d
  */
 function showWaiting(meeting, d) {
   byId('waiting-who', HTMLParagraphElement).textContent = `You are in the waiting room of “${d.meeting}” as ${d.you.name}.`;
@@ -126,12 +129,12 @@ byId('join-form', HTMLFormElement).addEventListener('submit', async (e) => {
   const view = new MeetingView(meeting);
   const host = new HostPanel(meeting);
   session = { meeting, view, host };
-  meeting.addEventListener('waiting', (ev) => showWaiting(meeting, /** @type {CustomEvent} */ (ev).detail));
-  meeting.addEventListener('breakout-closing', () => { closingNotices += 1; });
-  meeting.addEventListener('reconnected', (ev) => { lastResumed = /** @type {CustomEvent} */ (ev).detail.resumed; });
-  meeting.addEventListener('reconnecting', (ev) => { reconnectCodes.push(/** @type {CustomEvent} */ (ev).detail.code); });
-  meeting.addEventListener('closed', (ev) => ended(/** @type {CustomEvent} */ (ev).detail));
-  meeting.addEventListener('media-error', () => view.showStatus('Camera or microphone unavailable; you can still see, hear and chat.'));
+  on(meeting, 'waiting', (d) => showWaiting(meeting, d));
+  on(meeting, 'breakout-closing', () => { closingNotices += 1; });
+  on(meeting, 'reconnected', (d) => { lastResumed = d.resumed; });
+  on(meeting, 'reconnecting', (d) => { reconnectCodes.push(d.code); });
+  on(meeting, 'closed', (d) => ended(d));
+  on(meeting, 'media-error', () => view.showStatus('Camera or microphone unavailable; you can still see, hear and chat.'));
   try {
     await meeting.connect();
     sessionStorage.setItem(TOKEN_KEY, token);
@@ -153,7 +156,7 @@ byId('leave-button', HTMLButtonElement).addEventListener('click', () => session?
 byId('waiting-leave', HTMLButtonElement).addEventListener('click', () => session?.meeting.leave());
 byId('rejoin-button', HTMLButtonElement).addEventListener('click', showJoin);
 
-/** @param {{code: number, reason: string, error: {code: string, message: string} | null}} d */
+/** @param {ClosedDetail} d */
 function ended(d) {
   if (!session) return;
   const wasWaiting = session.meeting.waiting;
@@ -167,7 +170,7 @@ function ended(d) {
 
 /**
  * Why the meeting ended for us, in words (close codes: proto/PROTOCOL.md).
- * @param {{code: number, reason: string, error: {code: string} | null}} d @param {boolean} wasWaiting
+ * @param {ClosedDetail} d @param {boolean} wasWaiting
  */
 function endedReason(d, wasWaiting) {
   if (d.code === 1000) return wasWaiting ? 'You left the waiting room.' : 'You left the meeting.';

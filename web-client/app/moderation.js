@@ -5,7 +5,7 @@
 // module for each person's badges and actions. The hub checks the role of every action anyway;
 // the UI only leaves out what would be refused.
 
-import { ask, byId, h } from './dom.js';
+import { ask, byId, h, on } from './dom.js';
 
 /** @typedef {import('../sdk/huddle.js').Meeting} Meeting */
 /** @typedef {import('../sdk/huddle.js').AuditEntry} AuditEntry */
@@ -39,14 +39,12 @@ export class Moderation {
   /** @param {AbortSignal} signal */
   bind(signal) {
     const m = this.meeting;
-    /** @param {string} name @param {(detail: any) => void} fn */
-    const on = (name, fn) => m.addEventListener(name, (e) => fn(/** @type {CustomEvent} */ (e).detail), { signal });
-    on('welcome', () => this.render());
-    on('peer-updated', () => this.render());
-    on('lobby', () => this.renderLobby());
-    on('hands', () => this.renderHands());
-    on('locked', () => this.renderLock());
-    on('audit', () => this.renderAudit());
+    on(m, 'welcome', () => this.render(), signal);
+    on(m, 'peer-updated', () => this.render(), signal);
+    on(m, 'lobby', () => this.renderLobby(), signal);
+    on(m, 'hands', () => this.renderHands(), signal);
+    on(m, 'locked', () => this.renderLock(), signal);
+    on(m, 'audit', () => this.renderAudit(), signal);
 
     this.lobbyToggle.addEventListener('change', () => {
       const enable = this.lobbyToggle.checked;

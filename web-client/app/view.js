@@ -6,7 +6,7 @@
 // tile). Host controls live in host.js and moderation.js. The view only reacts to SDK events and
 // reads SDK state.
 
-import { byId, clock, h, setOptions } from './dom.js';
+import { byId, clock, h, on, setOptions } from './dom.js';
 import { roleLabel } from './moderation.js';
 
 /** @typedef {import('../sdk/huddle.js').Meeting} Meeting */
@@ -143,9 +143,8 @@ export class MeetingView {
 
   bindEvents() {
     const m = this.meeting;
-    /** @param {string} name @param {(detail: any) => void} fn */
-    const on = (name, fn) => m.addEventListener(name, (e) => fn(/** @type {CustomEvent} */ (e).detail), { signal: this.abort.signal });
-    on('welcome', (d) => {
+    const signal = this.abort.signal;
+    on(m, 'welcome', (d) => {
       this.setRoom(d.room);
       // Resumed: our log stands; what we missed comes as chat events (or, if we were moved
       // meanwhile, with room-changed). Otherwise (a new seat) the room's history is the log, a
@@ -156,24 +155,24 @@ export class MeetingView {
         this.dropRemoteTiles();
       }
       this.renderSelf();
-    });
-    on('room-changed', (d) => {
+    }, signal);
+    on(m, 'room-changed', (d) => {
       this.setRoom(d.room);
       this.setHistory(d.chat);
       this.addNotice(`You are now in ${d.room.name}.`);
-    });
-    on('peers', () => this.syncTiles());
-    on('peer-left', (d) => {
+    }, signal);
+    on(m, 'peers', () => this.syncTiles(), signal);
+    on(m, 'peer-left', (d) => {
       if (d.reason === 'stepped_out' && d.peer) this.addNotice(`${d.peer.name} stepped out for a moment.`);
       if (d.reason === 'timeout' && d.peer) this.addNotice(`${d.peer.name} lost their connection.`);
       // Someone who stepped out and left from the private conversation: their placeholder goes
       // (with the `peers` event that follows), so say why.
       else if (d.reason !== 'stepped_out' && d.peer && this.awayTiles.has(d.id)) this.addNotice(`${d.peer.name} left.`);
-    });
-    on('peer-joined', (d) => {
+    }, signal);
+    on(m, 'peer-joined', (d) => {
       if (this.awayTiles.has(d.peer.id)) this.addNotice(`${d.peer.name} is back.`);
-    });
-    on('peer-updated', (d) => {
+    }, signal);
+    on(m, 'peer-updated', (d) => {
       // Hand changes come this way too; only a new role is news here.
       if (d.peer.id === m.you?.id && d.previous && d.previous.role !== d.peer.role) {
         const role = d.peer.role;
@@ -181,22 +180,22 @@ export class MeetingView {
         this.setRoom(m.room);
         this.renderSelf();
       }
-    });
-    on('hand', (d) => {
+    }, signal);
+    on(m, 'hand', (d) => {
       this.renderSelf();
       if (d.byHost) this.showStatus('A host lowered your hand.');
-    });
-    on('locked', (d) => {
+    }, signal);
+    on(m, 'locked', (d) => {
       this.renderLocked();
       this.showStatus(`${d.by === m.you?.id ? 'You' : m.nameOf(d.by)} ${d.locked ? 'locked' : 'unlocked'} the meeting.`);
-    });
-    on('mute-requested', (d) => {
+    }, signal);
+    on(m, 'mute-requested', (d) => {
       const what = d.audio && d.video ? 'your microphone and camera' : d.audio ? 'your microphone' : 'your camera';
       this.renderSelf();
       const when = d.replayed ? 'While you were reconnecting, ' : '';
       this.showNotice(`${when}${d.name} asked you to turn off ${what}. You can turn ${d.audio && d.video ? 'them' : 'it'} back on when you are ready.`);
-    });
-    on('rooms', (d) => {
+    }, signal);
+    on(m, 'rooms', (d) => {
       this.setRoom(m.room);
       if (d.closesAt !== this.closesAt) {
         // The hub's clock; a `breakout_closing` (seconds left) corrects for skew.
@@ -206,37 +205,37 @@ export class MeetingView {
       this.renderCountdown();
       this.renderChoose(d);
       this.renderRecipients();
-    });
-    on('breakout-closing', (d) => {
+    }, signal);
+    on(m, 'breakout-closing', (d) => {
       this.closesAt = d.closesAt;
       // `seconds` corrects for clock skew, but a replayed warning's were counted long ago.
       this.deadline = d.replayed ? d.closesAt : Date.now() + d.seconds * 1000;
       this.renderCountdown();
-    });
-    on('stream', (d) => {
+    }, signal);
+    on(m, 'stream', (d) => {
       const tile = this.tiles.get(d.peerId);
       if (tile && tile.video.srcObject !== d.stream) tile.video.srcObject = d.stream;
-    });
-    on('peer-media', () => this.syncTiles());
-    on('connection-state', (d) => {
+    }, signal);
+    on(m, 'peer-media', () => this.syncTiles(), signal);
+    on(m, 'connection-state', (d) => {
       this.tiles.get(d.peerId)?.el.setAttribute('data-state', d.state);
-    });
-    on('chat', (d) => this.addChat(d.message));
-    on('broadcast', (d) => this.addBroadcast(d.text, m.nameOf(d.from), d.replayed));
-    on('error', (d) => this.showStatus(`The hub refused something: ${d.code}`));
-    on('reconnecting', (d) => {
+    }, signal);
+    on(m, 'chat', (d) => this.addChat(d.message), signal);
+    on(m, 'broadcast', (d) => this.addBroadcast(d.text, m.nameOf(d.from), d.replayed), signal);
+    on(m, 'error', (d) => this.showStatus(`The hub refused something: ${d.code}`), signal);
+    on(m, 'reconnecting', (d) => {
       this.reconnectBanner.hidden = false;
       byId('reconnect-detail', HTMLSpanElement).textContent = d.attempt > 1
         ? `Still trying (attempt ${d.attempt}). Check your network.`
         : 'Your place in the meeting is kept for a short while.';
       this.grid.classList.add('offline');
-    });
-    on('reconnected', (d) => {
+    }, signal);
+    on(m, 'reconnected', (d) => {
       this.reconnectBanner.hidden = true;
       this.grid.classList.remove('offline');
       this.showStatus(d.resumed ? 'Reconnected.' : 'Reconnected (you rejoined the meeting).');
-    });
-    on('local-stream', () => this.renderSelf());
+    }, signal);
+    on(m, 'local-stream', () => this.renderSelf(), signal);
   }
 
   renderLocked() {

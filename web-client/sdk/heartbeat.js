@@ -5,7 +5,7 @@
 // asked, the connection is dead. Meeting (huddle.js) drives this with one timer and the clock;
 // the rule itself is here so that it can be tested with plain numbers.
 
-/** @typedef {{pingEveryMs?: number, deadAfterMs?: number}} HeartbeatOptions */
+/** @typedef {import('./types').HeartbeatOptions} HeartbeatOptions */
 
 /** PROTOCOL.md (`ping`): a ping every 10 s or so, dead after about 25 s without a frame. */
 export const PING_EVERY_MS = 10_000;

@@ -5,10 +5,11 @@
 //   const meeting = await join({ token, media: { audio: true, video: true },
 //                                on: { stream: (e) => show(e.detail.peerId, e.detail.stream) } });
 //
-// Layout: wire.js (frames, close codes, backoff), state.js (what a message means: events, mesh
-// changes, request answers), negotiation.js (perfect negotiation per peer), heartbeat.js (when a
-// silent connection counts as dead). This file is the I/O: the WebSocket and its timers,
-// getUserMedia and the RTCPeerConnections. Public types: huddle.d.ts.
+// Layout: wire.js (frames, backoff), constants.js (version, close codes; generated), state.js
+// (what a message means: events, mesh changes, request answers), negotiation.js (perfect
+// negotiation per peer), heartbeat.js (when a silent connection counts as dead). This file is the
+// I/O: the WebSocket and its timers, getUserMedia and the RTCPeerConnections. Public types:
+// huddle.d.ts, with options, event details and the event map in types.d.ts.
 
 import { Heartbeat } from './heartbeat.js';
 import { Negotiator, isPolite } from './negotiation.js';
@@ -26,25 +27,15 @@ export { closeKind } from './wire.js';
 /** @typedef {import('./protocol').RoomId} RoomId */
 /** @typedef {import('./protocol').ClientFrame} ClientFrame */
 /** @typedef {import('./protocol').ServerMessage} ServerMessage */
-/** @typedef {import('./wire.js').SplitOptions} SplitOptions */
+/** @typedef {import('./types').JoinOptions} JoinOptions */
+/** @typedef {import('./types').SplitOptions} SplitOptions */
+/** @typedef {import('./types').MergeOptions} MergeOptions */
+/** @typedef {import('./types').ReopenOptions} ReopenOptions */
+/** @typedef {import('./types').RemoveOptions} RemoveOptions */
+/** @typedef {import('./types').MuteRequest} MuteRequest */
+/** @typedef {import('./types').DeviceSelection} DeviceSelection */
+/** @typedef {import('./types').MeetingEventMap} MeetingEventMap */
 /** @typedef {import('./negotiation.js').SignalData} SignalData */
-
-/**
- * @typedef {object} JoinOptions
- * @property {string} token a JWT minted by the partner's backend; sent only in `hello`
- * @property {string} [url] the hub (`https://hub.example`, `wss://hub.example/v1/ws`);
- *   default: the page's origin
- * @property {string} [meeting] the meeting the page means to join; the hub refuses a token for
- *   another meeting
- * @property {{audio?: boolean | MediaTrackConstraints, video?: boolean | MediaTrackConstraints}
- *   | MediaStream | null} [media] what to send: constraints for getUserMedia (default audio and
- *   video), a stream the app owns, or null to only receive
- * @property {RTCIceServer[]} [iceServers] instead of the hub's `welcome.ice_servers`
- * @property {import('./heartbeat.js').HeartbeatOptions | false} [heartbeat] how often to `ping`
- *   and after how long without any frame the connection counts as dead (default 10 s / 25 s);
- *   false: never (the hub's keepalive still ends a dead connection, after 45 s)
- * @property {Record<string, (event: CustomEvent) => void>} [on] listeners added before connecting
- */
 
 /**
  * One remote person's connection.
@@ -62,6 +53,13 @@ export async function join(options) {
   return meeting;
 }
 
+/**
+ * The public contract (huddle.d.ts) without the typed event listener overloads, which EventTarget
+ * provides untyped; `@implements` makes tsc check this class against the rest of it.
+ * @typedef {Omit<import('./huddle').Meeting, 'addEventListener' | 'removeEventListener'>} MeetingContract
+ */
+
+/** @implements {MeetingContract} */
 export class Meeting extends EventTarget {
   /** @param {JoinOptions} options */
   constructor(options) {
@@ -416,11 +414,11 @@ export class Meeting extends EventTarget {
   visit(room) { return this.request({ type: 'visit', room }); }
   /** Host: a notice to every room. @param {string} text */
   broadcast(text) { return this.request({ type: 'broadcast', text }); }
-  /** Host: close breakouts (all, optionally after a countdown; or merge some). @param {{countdownSecs?: number, rooms?: RoomId[]}} [options] */
+  /** Host: close breakouts (all, optionally after a countdown; or merge some). @param {MergeOptions} [options] */
   merge(options) { return this.request(mergeFrame(options)); }
   /** Host: add time to the breakout timer. @param {number} secs */
   extendTimer(secs) { return this.request({ type: 'extend_timer', secs }); }
-  /** Host: re-open the rooms the last merge closed. @param {{durationSecs?: number}} [options] */
+  /** Host: re-open the rooms the last merge closed. @param {ReopenOptions} [options] */
   reopen(options = {}) {
     return this.request(options.durationSecs != null
       ? { type: 'reopen', duration_secs: options.durationSecs } : { type: 'reopen' });
@@ -432,14 +430,14 @@ export class Meeting extends EventTarget {
 
   // ---- moderation (hosts and cohosts unless said otherwise; the hub checks every one) ----
 
-  /** Remove someone; with `ban` they cannot come back to this meeting. @param {PeerId} peer @param {{ban?: boolean}} [options] */
+  /** Remove someone; with `ban` they cannot come back to this meeting. @param {PeerId} peer @param {RemoveOptions} [options] */
   remove(peer, { ban = false } = {}) { return this.request({ type: 'remove', peer, ban }); }
   /** End the meeting for everyone (close 4009). */
   endMeeting() { return this.request({ type: 'end_meeting' }); }
   /**
    * Ask someone to turn off their microphone and/or camera (default: the microphone). Only they
    * can turn them on again.
-   * @param {PeerId} peer @param {{audio?: boolean, video?: boolean}} [what]
+   * @param {PeerId} peer @param {MuteRequest} [what]
    */
   requestMute(peer, { audio = true, video = false } = {}) {
     return this.request({ type: 'request_mute', peer, audio, video });
@@ -505,7 +503,7 @@ export class Meeting extends EventTarget {
   /**
    * Switches microphone and/or camera; peers get the new tracks without renegotiation where a
    * track of that kind was already sent.
-   * @param {{audioDeviceId?: string, videoDeviceId?: string}} devices
+   * @param {DeviceSelection} devices
    */
   async selectDevices({ audioDeviceId, videoDeviceId }) {
     const fresh = await navigator.mediaDevices.getUserMedia({
@@ -695,7 +693,11 @@ export class Meeting extends EventTarget {
     this.send({ type: 'media_state', audio: this.audioEnabled && has('audio'), video: this.videoEnabled && has('video') });
   }
 
-  /** @param {string} name @param {unknown} detail */
+  /**
+   * Gives the app one event; its name and detail are checked against the event map (types.d.ts).
+   * @template {keyof MeetingEventMap} K
+   * @param {K} name @param {MeetingEventMap[K]} detail
+   */
   emit(name, detail) {
     this.dispatchEvent(new CustomEvent(name, { detail }));
   }

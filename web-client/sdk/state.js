@@ -21,20 +21,9 @@ import { REPLAYED_NOTICES } from './constants.js';
 /** @typedef {import('./protocol').IceServer} IceServer */
 /** @typedef {import('./protocol').ErrorCode} ErrorCode */
 
-/**
- * The room we are in.
- * @typedef {{id: RoomId, name: string, topic: string | null}} CurrentRoom
- */
-
-/**
- * One moderator action, as hosts and cohosts see it.
- * @typedef {{by: PeerId, action: string, subject: PeerId | null, detail: string | null, other: PeerId | null, ts: number}} AuditEntry
- *   `detail`: the hub's word on how (`on`/`off`, `ban`, the new role, `lowered`, `all`, the
- *   split strategy), or null; `other`: the second person of a `swap`, or null
- */
-
-/** @typedef {{audio: boolean, video: boolean}} MediaState */
-
+/** @typedef {import('./types').CurrentRoom} CurrentRoom */
+/** @typedef {import('./types').AuditEntry} AuditEntry */
+/** @typedef {import('./types').MeetingEvent} MeetingEvent */
 
 /** @param {string | undefined} role */
 function isModerator(role) {
@@ -61,7 +50,7 @@ const SEEN_CHAT_KEEP = 2000;
 /**
  * What one message means for the app and for the mesh.
  * @typedef {object} Outcome
- * @property {[string, any][]} events app events, in order: [name, detail]
+ * @property {MeetingEvent[]} events app events, in order: [name, detail]
  * @property {Peer[]} connect open a peer connection to each
  * @property {PeerId[]} disconnect close the peer connection to each
  * @property {{from: PeerId, data: unknown}} [signal] a signal for the connection to `from`

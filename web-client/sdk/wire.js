@@ -6,26 +6,14 @@
 /** @typedef {import('./protocol').ClientFrame} ClientFrame */
 /** @typedef {import('./protocol').ClientSplit} ClientSplit */
 /** @typedef {import('./protocol').ClientMerge} ClientMerge */
-/** @typedef {import('./protocol').SplitStrategy} SplitStrategy */
-/** @typedef {import('./protocol').PeerId} PeerId */
-/** @typedef {import('./protocol').RoomId} RoomId */
+/** @typedef {import('./types').SplitOptions} SplitOptions */
+/** @typedef {import('./types').MergeOptions} MergeOptions */
 
 export {
   CLIENT_RECONNECTING, CLOSE_REASONS, PROTOCOL_VERSION, RESUME_EXPIRED, closeKind,
 } from './constants.js';
 
 export const WS_PATH = '/v1/ws';
-
-/**
- * Options of `Meeting.split`.
- * @typedef {object} SplitOptions
- * @property {SplitStrategy} strategy
- * @property {number} [count] rooms for `even`, `random`, `choose`
- * @property {{name?: string, topic?: string, members?: PeerId[]}[]} [rooms]
- * @property {string} [topic] for rooms without their own
- * @property {number} [durationSecs] start the breakout timer
- * @property {boolean} [spreadMentors]
- */
 
 /** @param {SplitOptions} o @returns {ClientSplit} */
 export function splitFrame(o) {
@@ -48,7 +36,7 @@ export function splitFrame(o) {
   return f;
 }
 
-/** @param {{countdownSecs?: number, rooms?: RoomId[]}} [o] @returns {ClientMerge} */
+/** @param {MergeOptions} [o] @returns {ClientMerge} */
 export function mergeFrame(o = {}) {
   /** @type {ClientMerge} */
   const f = { type: 'merge' };

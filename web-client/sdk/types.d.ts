@@ -1,0 +1,222 @@
+// The Huddle SDK's data types: options, event details and the event map (event name -> detail).
+// Defined once, here: huddle.d.ts re-exports them as the public contract, and the SDK's modules
+// use them from JSDoc (`import('./types').JoinOptions`), so the state module's events and the
+// Meeting's `emit` are checked against the same map the app listens with.
+
+import type {
+  ChatMessage, ErrorCode, Peer, PeerId, PeerLeftReason, RoomId, RoomInfo, SplitStrategy,
+} from './protocol';
+
+/**
+ * The heartbeat: the SDK sends `ping` every `pingEveryMs` (default 10 s); when no frame at all
+ * has come for `deadAfterMs` (default 25 s) although it asked, it closes the socket with 4100 (the
+ * hub holds the seat) and resumes on a new one.
+ */
+export interface HeartbeatOptions {
+  pingEveryMs?: number;
+  deadAfterMs?: number;
+}
+
+export interface JoinOptions {
+  /** A JWT minted by your backend. Sent only in the `hello` frame, never in a URL. */
+  token: string;
+  /** The hub: `https://hub.example`, `wss://hub.example/v1/ws`. Default: the page's origin. */
+  url?: string;
+  /** The meeting this page means to join; a token for another meeting is then refused. */
+  meeting?: string;
+  /**
+   * What to send: getUserMedia constraints (default `{audio: true, video: true}`; falls back to
+   * audio only, then to receive only), a stream the app owns (not stopped on leave), or null to
+   * only receive. Observers never send.
+   */
+  media?: { audio?: boolean | MediaTrackConstraints; video?: boolean | MediaTrackConstraints } | MediaStream | null;
+  /** Instead of the hub's `welcome.ice_servers`. */
+  iceServers?: RTCIceServer[];
+  /** The heartbeat's timing; `false` turns it off (the hub's own keepalive still ends a dead connection, after 45 s). */
+  heartbeat?: HeartbeatOptions | false;
+  /** Listeners to add before connecting, by event name. */
+  on?: { [K in MeetingEventName]?: (event: CustomEvent<MeetingEventMap[K]>) => void };
+}
+
+export interface CurrentRoom {
+  id: RoomId;
+  name: string;
+  topic: string | null;
+}
+
+export interface RoomsDetail {
+  /** Every room, main first, with member ids. */
+  rooms: RoomInfo[];
+  /** When breakouts close (ms since the epoch), while a timer runs. */
+  closesAt: number | null;
+  /** Participants may pick a room (`chooseRoom`). */
+  choosing: boolean;
+}
+
+export interface SplitOptions {
+  strategy: SplitStrategy;
+  /** Rooms, for `even`, `random` and `choose`. */
+  count?: number;
+  /** Per room: name, topic, and for `manual` its members. */
+  rooms?: { name?: string; topic?: string; members?: PeerId[] }[];
+  /** Topic for rooms without their own. */
+  topic?: string;
+  /** Start the breakout timer. */
+  durationSecs?: number;
+  /** Mentors one per room first (default true). */
+  spreadMentors?: boolean;
+}
+
+/** Options of `Meeting.merge`: close all breakouts (optionally after a countdown), or some. */
+export interface MergeOptions {
+  /** Seconds before the rooms close (0 or absent: now). */
+  countdownSecs?: number;
+  /** Merge only these rooms back. */
+  rooms?: RoomId[];
+}
+
+/** Options of `Meeting.reopen`. */
+export interface ReopenOptions {
+  /** Start the breakout timer again. */
+  durationSecs?: number;
+}
+
+/** Options of `Meeting.remove`. */
+export interface RemoveOptions {
+  /** Keep them out of this meeting, even with a new token. */
+  ban?: boolean;
+}
+
+/** What `Meeting.requestMute` asks to turn off (default: the microphone only). */
+export interface MuteRequest {
+  audio?: boolean;
+  video?: boolean;
+}
+
+/** Devices for `Meeting.selectDevices` (ids from `enumerateDevices`). */
+export interface DeviceSelection {
+  audioDeviceId?: string;
+  videoDeviceId?: string;
+}
+
+/** Microphone and camera as someone last said (on until they say otherwise). */
+export interface MediaState {
+  audio: boolean;
+  video: boolean;
+}
+
+export interface ClosedDetail {
+  code: number;
+  reason: string;
+  /** The hub's last `error` before closing (e.g. `unauthorized`). */
+  error: { code: string; message: string } | null;
+  reconnectable: boolean;
+}
+
+/** One moderator action (ids only; never chat text). */
+export interface AuditEntry {
+  by: PeerId;
+  /** The client message type of the action: `remove`, `lock`, `pull_aside`, `split`, … */
+  action: string;
+  /** The person it was done to, when there is one (`admit`/`deny` without one: everyone waiting). */
+  subject: PeerId | null;
+  /**
+   * A word on how: `on`/`off` (`lock`, `set_lobby`), `ban` (`remove`), the new role
+   * (`set_role`), `lowered` (`raise_hand` on someone else), `all` (`admit`/`deny` of everyone),
+   * the strategy (`split`); null when the action needs none.
+   */
+  detail: string | null;
+  /** The second person of a `swap`; null otherwise. */
+  other: PeerId | null;
+  ts: number;
+}
+
+export interface MeetingEventMap {
+  /**
+   * Joined, or back after a drop. `resumed`: the hub gave our seat back (same `you.id`); the
+   * messages missed meanwhile then follow as `chat` events (each message reaches the app once),
+   * and `chat` here is the room's group log including them. Not resumed: `chat` is the room's
+   * history; replace the log with it.
+   */
+  welcome: { you: Peer; meeting: string; room: CurrentRoom; peers: Peer[]; chat: ChatMessage[]; resumed: boolean };
+  /** Everyone else in our room, after any change (`reconnecting: true` while someone's seat is held). */
+  peers: { peers: Peer[] };
+  'peer-joined': { peer: Peer };
+  'peer-left': { id: PeerId; reason: PeerLeftReason; peer: Peer | null };
+  /** Their connection dropped; the hub holds their seat. Still on the roster, with `reconnecting: true`. */
+  'peer-reconnecting': { id: PeerId; peer: Peer };
+  /** Back with the same id; the SDK connects to them again. */
+  'peer-reconnected': { id: PeerId; peer: Peer };
+  'room-changed': { room: CurrentRoom; peers: Peer[]; chat: ChatMessage[] };
+  rooms: RoomsDetail;
+  chat: { message: ChatMessage; private: boolean };
+  data: { from: PeerId; payload: unknown; private: boolean };
+  /**
+   * `replayed` (here and on `breakout-closing`, `help-requested`, `mute-requested`): it was sent
+   * while our seat was held and replayed after the resumed `welcome` (which counts them in
+   * `replayed`).
+   */
+  broadcast: { from: PeerId; text: string; ts: number; replayed: boolean };
+  /**
+   * The breakout timer runs out soon: `seconds` left when the hub sent it (use it against clock
+   * skew), at `closesAt` on the hub's clock. The hub replays a warning only while its timer
+   * still runs, with `seconds` counted from the resume.
+   */
+  'breakout-closing': { closesAt: number; seconds: number; replayed: boolean };
+  'help-requested': { from: PeerId; name: string; room: RoomId; roomName: string; ts: number; replayed: boolean };
+  /**
+   * Someone's role or hand changed (promotion, demotion, host handover, a hand raised or
+   * lowered) — possibly yours. `previous`: how we knew them before (null if we did not).
+   */
+  'peer-updated': { peer: Peer; previous: Peer | null };
+  /** A host asked you to mute; the SDK has already turned those devices off (you may turn them on again). */
+  'mute-requested': { by: PeerId; name: string; audio: boolean; video: boolean; replayed: boolean };
+  /** Hosts and cohosts: raised hands, first raised first. */
+  hands: { queue: PeerId[] };
+  locked: { locked: boolean; by: PeerId };
+  /** The meeting's waiting room holds us; `welcome` (and `join()` resolving) follows on admission. */
+  waiting: { you: Peer; meeting: string };
+  /** Hosts and cohosts: who is in the waiting room. */
+  lobby: { enabled: boolean; waiting: Peer[] };
+  /** Hosts and cohosts: a moderator action (who, what, to whom). */
+  audit: AuditEntry;
+  /**
+   * Your own hand went up or down: `raiseHand` (and back when the hub refused it), or the hub
+   * says so. `byHost`: a host or cohost lowered it.
+   */
+  hand: { raised: boolean; byHost: boolean };
+  /** A remote track arrived (its stream is the peer's one MediaStream). */
+  track: { peerId: PeerId; track: MediaStreamTrack; stream: MediaStream };
+  /** A peer's media stream gained a track: attach it to a <video>. */
+  stream: { peerId: PeerId; stream: MediaStream };
+  /**
+   * A peer in your room turned their microphone or camera on or off. What people said before you
+   * arrived comes with them (`Peer.audio`, `Peer.video`); `peerMedia(id)` has both.
+   */
+  'peer-media': { id: PeerId; audio: boolean; video: boolean };
+  'connection-state': { peerId: PeerId; state: RTCPeerConnectionState };
+  'local-stream': { stream: MediaStream };
+  'media-error': { constraints: MediaStreamConstraints; name: string; message: string };
+  /** A refusal not tied to a request of ours. */
+  error: { code: ErrorCode; message: string };
+  /**
+   * The socket dropped (or closed with a reconnectable code, or went silent: code 4100 from the
+   * heartbeat); the SDK connects again after `delayMs`, asking for its held seat back when
+   * `resuming`. Peer connections are closed meanwhile; `peers` stays as it was until the hub's
+   * answer.
+   */
+  reconnecting: ClosedDetail & { attempt: number; delayMs: number; resuming: boolean };
+  /**
+   * Welcomed again. `resumed`: same seat and peer id, nothing missed. Otherwise a new seat (the
+   * grace period was over, or the hub restarted): a new peer id and the room's history.
+   */
+  reconnected: { you: Peer; resumed: boolean };
+  /** For good: `leave()`, or a terminal close code (40xx, 1009). */
+  closed: ClosedDetail;
+}
+
+/** The name of an event of `Meeting`. */
+export type MeetingEventName = keyof MeetingEventMap;
+
+/** An event as the SDK's state module produces it: its name and its detail, as the map says. */
+export type MeetingEvent = { [K in MeetingEventName]: [name: K, detail: MeetingEventMap[K]] }[MeetingEventName];
