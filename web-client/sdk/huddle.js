@@ -35,6 +35,7 @@ export { closeKind } from './wire.js';
 /** @typedef {import('./types').MuteRequest} MuteRequest */
 /** @typedef {import('./types').DeviceSelection} DeviceSelection */
 /** @typedef {import('./types').MeetingEventMap} MeetingEventMap */
+/** @typedef {import('./types').MeetingEvent} MeetingEvent */
 /** @typedef {import('./negotiation.js').SignalData} SignalData */
 
 /**
@@ -90,8 +91,6 @@ export class Meeting extends EventTarget {
     this.heartbeat = options.heartbeat === false ? null : new Heartbeat(options.heartbeat ?? {});
     /** @type {ReturnType<typeof setTimeout> | null} */
     this.heartbeatTimer = null;
-    /** The last `error` without `ref` (e.g. `unauthorized` just before close 4001). */
-    this.lastError = /** @type {{code: string, message: string} | null} */ (null);
     /** @type {{resolve: () => void, reject: (e: Error) => void} | null} */
     this.connecting = null;
     /** Signals the hub refused, by error code (expected: a few `not_found` around moves). */
@@ -268,7 +267,6 @@ export class Meeting extends EventTarget {
   /** @param {ServerMessage} msg */
   onMessage(msg) {
     const out = this.state.handle(msg);
-    if (msg.type === 'error' && msg.ref == null) this.lastError = { code: msg.code, message: msg.message };
     for (const id of out.disconnect) this.closeLink(id);
     for (const peer of out.connect) this.openLink(peer);
     if (out.signal) {
@@ -279,17 +277,14 @@ export class Meeting extends EventTarget {
       this.links.get(out.signal.from)?.negotiator.signal(out.signal.data);
     }
     if (out.answer) this.requests.settle(out.answer);
-    if (msg.type === 'welcome') {
-      this.joined = true;
-      this.lastError = null;
-    }
+    if (msg.type === 'welcome') this.joined = true;
     if (msg.type === 'mute_requested' && this.joined) {
       // A host's mute request is honoured at once, before the app hears of it
       // ('mute-requested'), so what the app then reads is already off.
       if (msg.audio) this.setAudioEnabled(false);
       if (msg.video) this.setVideoEnabled(false);
     }
-    for (const [name, detail] of out.events) this.emit(name, detail);
+    this.emitAll(out.events);
     if (msg.type === 'welcome') {
       if (this.reconnectAttempt > 0) this.emit('reconnected', { you: msg.you, resumed: msg.resumed === true });
       this.reconnectAttempt = 0;
@@ -310,20 +305,19 @@ export class Meeting extends EventTarget {
     this.joined = false;
     if (this.left) return;
     const kind = closeKind(code);
+    const error = this.state.lastError;
     const detail = {
-      code, reason: reason || CLOSE_REASONS[code] || '', error: this.lastError,
+      code, reason: reason || CLOSE_REASONS[code] || '', error,
       reconnectable: kind === 'reconnectable',
     };
     if (kind !== 'reconnectable') {
       this.left = true;
-      this.state.forgetResume();
       this.stopWatchingNetwork();
-      this.state.peers.clear();
-      this.emit('peers', { peers: [] });
+      this.emitAll(this.state.closed());
       this.stopLocalMedia();
       this.emit('closed', detail);
-      this.connecting?.reject(new HuddleError(this.lastError?.code ?? 'closed',
-        this.lastError?.message ?? `the hub closed the connection (${code} ${detail.reason})`));
+      this.connecting?.reject(new HuddleError(error?.code ?? 'closed',
+        error?.message ?? `the hub closed the connection (${code} ${detail.reason})`));
       this.connecting = null;
       return;
     }
@@ -464,22 +458,16 @@ export class Meeting extends EventTarget {
    * @param {boolean} [raised]
    */
   async raiseHand(raised = true) {
-    const state = this.state;
-    const before = state.handRaised;
-    state.handRaised = !!raised;
-    this.emit('hand', { raised: !!raised, byHost: false });
-    state.handRequests += 1;
+    const wanted = !!raised;
+    const { before, events } = this.state.askHand(wanted);
+    this.emitAll(events);
     try {
-      await this.request({ type: 'raise_hand', raised: !!raised });
+      await this.request({ type: 'raise_hand', raised: wanted });
     } catch (err) {
-      if (state.handRaised === !!raised) {
-        state.handRaised = before;
-        this.emit('hand', { raised: before, byHost: false });
-      }
+      this.emitAll(this.state.handAnswered(wanted, before, true));
       throw err;
-    } finally {
-      state.handRequests -= 1;
     }
+    this.state.handAnswered(wanted, before, false);
   }
   /** Lower someone else's raised hand. @param {PeerId} peer */
   lowerHand(peer) { return this.request({ type: 'raise_hand', raised: false, peer }); }
@@ -700,6 +688,11 @@ export class Meeting extends EventTarget {
    */
   emit(name, detail) {
     this.dispatchEvent(new CustomEvent(name, { detail }));
+  }
+
+  /** Gives the app the events the state module produced, in order. @param {MeetingEvent[]} events */
+  emitAll(events) {
+    for (const [name, detail] of events) this.emit(name, detail);
   }
 }
 

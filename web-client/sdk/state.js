@@ -126,6 +126,12 @@ export class MeetingState {
     this.seenChat = new Set();
     /** The room our pending `hello.resume` named, until its answer. @type {RoomId | null} */
     this.resumeRoom = null;
+    /**
+     * The hub's last `error` without `ref` since the last welcome (e.g. `unauthorized` just
+     * before close 4001): why the connection is about to close.
+     * @type {{code: ErrorCode, message: string} | null}
+     */
+    this.lastError = null;
   }
 
   /**
@@ -146,6 +152,43 @@ export class MeetingState {
   forgetResume() {
     this.resumeToken = null;
     this.resumeRoom = null;
+  }
+
+  /**
+   * The connection closed for good (a terminal close code): nothing to resume, and no one is in
+   * our room any more.
+   * @returns {MeetingEvent[]}
+   */
+  closed() {
+    this.forgetResume();
+    this.peers.clear();
+    return [['peers', { peers: [] }]];
+  }
+
+  /**
+   * We ask the hub to raise or lower our hand: it shows at once, and the request is counted
+   * until answered (a change the hub tells meanwhile may be our own echo: see setOwnHand).
+   * @param {boolean} raised
+   * @returns {{before: boolean, events: MeetingEvent[]}} `before`: our hand before we asked
+   */
+  askHand(raised) {
+    const before = this.handRaised;
+    this.handRaised = raised;
+    this.handRequests += 1;
+    return { before, events: [['hand', { raised, byHost: false }]] };
+  }
+
+  /**
+   * The hub answered our `askHand(raised)`. Refused: the hand goes back to `before`, unless it
+   * changed since we asked.
+   * @param {boolean} raised @param {boolean} before @param {boolean} refused
+   * @returns {MeetingEvent[]}
+   */
+  handAnswered(raised, before, refused) {
+    this.handRequests -= 1;
+    if (!refused || this.handRaised !== raised) return [];
+    this.handRaised = before;
+    return [['hand', { raised: before, byHost: false }]];
   }
 
   /** @param {ChatMessage} msg @returns {boolean} false when the app already had it */
@@ -234,6 +277,7 @@ export class MeetingState {
         const movedMeanwhile = resumed && msg.room !== this.room.id;
         this.resumeRoom = null;
         this.resumeToken = msg.resume_token ?? null;
+        this.lastError = null;
         this.you = msg.you;
         this.meeting = msg.meeting;
         this.iceServers = msg.ice_servers;
@@ -487,6 +531,7 @@ export class MeetingState {
         out.pong = true;
         break;
       case 'error':
+        if (msg.ref == null) this.lastError = { code: msg.code, message: msg.message };
         if (msg.code === 'resume_expired' && msg.ref == null) {
           // The SDK's own business: close 4106 follows and it joins afresh at once.
           this.forgetResume();

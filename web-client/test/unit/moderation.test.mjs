@@ -86,6 +86,26 @@ test('our own hand follows the hub: a host lowering it is told as such, our own 
   assert.equal(s.you.role, 'observer');
 });
 
+test('asking for our hand: shown at once and counted until answered; a refusal puts it back unless it changed since', () => {
+  const s = welcomed(alex, [host, sam]);
+  let asked = s.askHand(true);
+  assert.deepEqual(asked, { before: false, events: [['hand', { raised: true, byHost: false }]] });
+  assert.deepEqual([s.handRaised, s.handRequests], [true, 1]);
+  // The hub's echo while the request is pending is not a host's doing.
+  assert.deepEqual(s.handle({ type: 'peer_updated', peer: { ...alex, hand: true } }).events.filter(([n]) => n === 'hand'), []);
+  assert.deepEqual(s.handAnswered(true, asked.before, false), [], 'granted: nothing changes');
+  assert.deepEqual([s.handRaised, s.handRequests], [true, 0]);
+  // Lowering refused: back up.
+  asked = s.askHand(false);
+  assert.deepEqual(s.handAnswered(false, asked.before, true), [['hand', { raised: true, byHost: false }]]);
+  assert.deepEqual([s.handRaised, s.handRequests], [true, 0]);
+  // Raised again while a refused lowering was pending: the later wish stands.
+  const lower = s.askHand(false);
+  s.askHand(true);
+  assert.deepEqual(s.handAnswered(false, lower.before, true), []);
+  assert.deepEqual([s.handRaised, s.handRequests], [true, 1]);
+});
+
 test('moderator state: a moderator\'s welcome keeps the lists until lobby and hands follow; others and demotions forget them', () => {
   const s = welcomed();
   s.handle({ type: 'hands', queue: [9] });

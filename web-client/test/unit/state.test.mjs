@@ -168,6 +168,28 @@ test('ack and error answer requests; errors without ref are events', async () =>
   assert.deepEqual(general.events, [['error', { code: 'rate_limited', message: 'slow down' }]]);
 });
 
+test('lastError: the last error without ref (why a close is coming), until the next welcome', () => {
+  const s = new MeetingState();
+  s.handle({ type: 'error', code: 'unauthorized', message: 'bad token' });
+  assert.deepEqual(s.lastError, { code: 'unauthorized', message: 'bad token' });
+  s.handle({ type: 'error', code: 'forbidden', message: 'hosts only', ref: 3 });
+  assert.equal(s.lastError.code, 'unauthorized', 'an answer to a request is not it');
+  const w = welcomed();
+  w.handle({ type: 'error', code: 'resume_expired', message: 'nothing to resume' });
+  assert.equal(w.lastError.code, 'resume_expired', 'also the one the SDK handles itself');
+  w.handle({ type: 'welcome', protocol: 1, you: alex, meeting: 'demo', room: 'main', peers: [], chat: [],
+    ice_servers: [], rooms: [{ id: 'main', name: 'Main room', members: [8] }], choosing: false });
+  assert.equal(w.lastError, null);
+});
+
+test('closed for good: nothing to resume, no one in the room', () => {
+  const s = welcomed();
+  assert.deepEqual(s.closed(), [['peers', { peers: [] }]]);
+  assert.deepEqual(s.peerList(), []);
+  assert.equal(s.resumeRequest(), null);
+  assert.equal(s.nameOf(7), 'Dr. Rivera', 'names stay for what the app still shows');
+});
+
 test('unknown message types from a newer hub are ignored', () => {
   const s = welcomed();
   assert.deepEqual(s.handle({ type: 'future_thing' }), { events: [], connect: [], disconnect: [] });
