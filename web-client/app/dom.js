@@ -88,3 +88,12 @@ export function ask(text, yes) {
     dialog.showModal();
   });
 }
+
+/** An error as words for the page: the hub's message and code. @param {unknown} err */
+export function describe(err) {
+  if (err && typeof err === 'object' && 'code' in err) {
+    const e = /** @type {{code: string, message?: string}} */ (err);
+    return e.message ? `${e.message} (${e.code})` : e.code;
+  }
+  return err instanceof Error ? err.message : String(err);
+}

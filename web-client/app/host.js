@@ -3,9 +3,8 @@
 // the split dialog. Shown only to hosts and cohosts (also after a promotion); the hub checks the
 // role of every action anyway.
 
-import { byId, h, on, setOptions } from './dom.js';
+import { byId, describe, h, on, setOptions } from './dom.js';
 import { Moderation } from './moderation.js';
-import { describe } from './view.js';
 
 /** @typedef {import('../sdk/huddle.js').Meeting} Meeting */
 /** @typedef {import('../sdk/protocol').SplitStrategy} SplitStrategy */

@@ -4,9 +4,9 @@
 // The fragment never reaches the server; it is removed from the address bar once read.
 
 import { Meeting, tokenRole } from '../sdk/huddle.js';
-import { byId, on } from './dom.js';
+import { byId, describe, on } from './dom.js';
 import { HostPanel } from './host.js';
-import { MeetingView, describe } from './view.js';
+import { MeetingView } from './view.js';
 
 /** @typedef {import('../sdk/huddle.js').MeetingEventMap} MeetingEventMap */
 /** @typedef {import('../sdk/huddle.js').ClosedDetail} ClosedDetail */
@@ -220,7 +220,7 @@ const huddleTest = {
     name: t.querySelector('.name')?.textContent ?? '',
     badges: [...t.querySelectorAll('.badge')].map((b) => b.textContent ?? ''),
   })),
-  chatLog: () => session?.view.chatEntries().map((e) => ({ from: e.fromName, text: e.text, private: e.private, to: e.toName })) ?? [],
+  chatLog: () => session?.view.chat.entries().map((e) => ({ from: e.fromName, text: e.text, private: e.private, to: e.toName })) ?? [],
   alerts: () => [...document.querySelectorAll('#alerts .alert .text')].map((n) => n.textContent ?? ''),
   closingNotices: () => closingNotices,
   /** After a reconnect: whether the hub gave the seat back (null before any reconnect). */

@@ -1,0 +1,137 @@
+// The chat panel: the room's group messages and our private ones (each message once, whatever
+// path it came by), notices about the room in the log, and who a message can go to. It follows
+// the SDK's events; view.js adds the notices that need the grid (someone stepped out, is back).
+
+import { byId, describe, h, on, setOptions } from './dom.js';
+
+/** @typedef {import('../sdk/huddle.js').Meeting} Meeting */
+/** @typedef {import('../sdk/protocol').PeerId} PeerId */
+/** @typedef {import('../sdk/protocol').ChatMessage} ChatMessage */
+
+/**
+ * A chat line as shown. `session`: chat ids count per hub session (they start over after a
+ * hub restart, when we get a new seat), so lines are ordered by session, then id.
+ * @typedef {{session: number, id: number, ts: number, from: PeerId, fromName: string, text: string,
+ *   private: boolean, to: PeerId | null, toName: string | null}} ChatEntry
+ */
+
+export class ChatPanel {
+  /**
+   * @param {Meeting} meeting
+   * @param {(text: string) => void} showStatus says what went wrong (a message not sent)
+   * @param {AbortSignal} signal ends the listeners with the session
+   */
+  constructor(meeting, showStatus, signal) {
+    this.meeting = meeting;
+    this.showStatus = showStatus;
+    /** Group messages of the current room. @type {ChatEntry[]} */
+    this.groupChat = [];
+    /** Private messages, kept across room changes. @type {ChatEntry[]} */
+    this.privateChat = [];
+    /** Counts fresh (not resumed) welcomes: see ChatEntry. */
+    this.session = 0;
+    this.log = byId('chat-log', HTMLOListElement);
+    this.to = byId('chat-to', HTMLSelectElement);
+    this.input = byId('chat-input', HTMLInputElement);
+    this.bind(signal);
+  }
+
+  /** @param {AbortSignal} signal */
+  bind(signal) {
+    const m = this.meeting;
+    byId('chat-form', HTMLFormElement).addEventListener('submit', (e) => {
+      e.preventDefault();
+      const text = this.input.value.trim();
+      if (!text) return;
+      const to = this.to.value ? Number(this.to.value) : null;
+      const sent = to == null ? m.chat(text) : m.privateChat(to, text);
+      this.input.value = '';
+      sent.catch((err) => this.showStatus(`Message not sent: ${describe(err)}`));
+    }, { signal });
+    on(m, 'welcome', (d) => {
+      // Resumed: our log stands; what we missed comes as chat events (or, if we were moved
+      // meanwhile, with room-changed). Otherwise (a new seat) the room's history is the log and
+      // a new chat session begins (see ChatEntry).
+      if (d.resumed) return;
+      this.session += 1;
+      this.setHistory(d.chat);
+    }, signal);
+    on(m, 'room-changed', (d) => {
+      this.setHistory(d.chat);
+      this.addNotice(`You are now in ${d.room.name}.`);
+    }, signal);
+    on(m, 'chat', (d) => this.addChat(d.message), signal);
+    on(m, 'peers', () => this.renderRecipients(), signal);
+    on(m, 'rooms', () => this.renderRecipients(), signal);
+  }
+
+  /** @param {ChatMessage[]} history */
+  setHistory(history) {
+    this.groupChat = history.map((msg) => this.entry(msg));
+    this.render();
+  }
+
+  /** @param {ChatMessage} msg @returns {ChatEntry} */
+  entry(msg) {
+    const m = this.meeting;
+    return {
+      session: this.session,
+      id: msg.id, ts: msg.ts, from: msg.from, fromName: m.nameOf(msg.from), text: msg.text,
+      private: msg.to != null, to: msg.to ?? null, toName: msg.to != null ? m.nameOf(msg.to) : null,
+    };
+  }
+
+  /** @param {ChatMessage} msg */
+  addChat(msg) {
+    // Each message once, whatever path it came by (live, or replayed after a drop).
+    const seen = (/** @type {ChatEntry} */ c) => c.session === this.session && c.id === msg.id;
+    if (this.groupChat.some(seen) || this.privateChat.some(seen)) return;
+    const e = this.entry(msg);
+    if (e.private) this.privateChat.push(e);
+    else if (msg.room === this.meeting.room.id) this.groupChat.push(e);
+    else return;
+    this.render();
+  }
+
+  /** A line about the room in the log (until the log is replaced). @param {string} text */
+  addNotice(text) {
+    this.log.append(h('li', { class: 'notice' }, text));
+  }
+
+  render() {
+    const me = this.meeting.you?.id;
+    const all = this.entries();
+    this.log.replaceChildren(...all.map((e) => {
+      const who = e.from === me ? 'You' : e.fromName;
+      const label = e.private
+        ? (e.from === me ? `You → ${e.toName} (private)` : `${who} → you (private)`)
+        : who;
+      return h('li', { class: e.private ? 'private' : null, 'data-from': String(e.from) },
+        h('span', { class: 'from' }, label), h('span', { class: 'text' }, e.text));
+    }));
+    this.log.scrollTop = this.log.scrollHeight;
+  }
+
+  /** Who a private message can go to: the room, or everyone for hosts. */
+  renderRecipients() {
+    const m = this.meeting;
+    const me = m.you?.id;
+    /** @type {Map<number, string>} */
+    const people = new Map(m.peers.map((p) => [p.id, p.name]));
+    if (m.isHost) {
+      for (const r of m.rooms.rooms) {
+        for (const id of r.members) if (id !== me) people.set(id, m.nameOf(id));
+      }
+    }
+    setOptions(this.to, [
+      { value: '', label: 'Everyone in this room' },
+      ...[...people].sort((a, b) => a[1].localeCompare(b[1])).map(([id, name]) => ({ value: String(id), label: `${name} (private)` })),
+    ]);
+  }
+
+  /** Entries for the test hook and for people reading the log. */
+  entries() {
+    // The hub's chat ids order a session's messages (`seq` counts group messages per room only).
+    return [...this.groupChat, ...this.privateChat].sort((a, b) => a.session - b.session || a.id - b.id);
+  }
+}
