@@ -3,9 +3,10 @@
 // stalled one is closed with 4100 and the seat resumed on a new socket, and a hidden tab whose
 // timers run late does not reconnect for nothing.
 
-import { test, mock } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Heartbeat, PING_EVERY_MS, DEAD_AFTER_MS } from '../../sdk/heartbeat.js';
+import { FakeSocket, advance, fakeNetwork, joinedMeeting } from './helpers.mjs';
 
 test('defaults: a ping every 10 s, dead after 25 s', () => {
   assert.equal(PING_EVERY_MS, 10_000);
@@ -77,32 +78,6 @@ test('timers running late (a hidden tab) do not make a healthy connection look d
 
 // ---- the Meeting with a fake socket and fake timers ----
 
-class FakeSocket {
-  static CONNECTING = 0;
-  static OPEN = 1;
-  /** @type {FakeSocket[]} */
-  static all = [];
-  constructor(url) {
-    this.url = url;
-    this.readyState = 0;
-    this.sent = [];
-    this.closedWith = null;
-    FakeSocket.all.push(this);
-  }
-  open() {
-    this.readyState = 1;
-    this.onopen?.();
-  }
-  send(text) { this.sent.push(JSON.parse(text)); }
-  /** A stalled connection: the close frame goes nowhere and no close event comes. */
-  close(code, reason) {
-    this.closedWith = { code, reason };
-    this.readyState = 2;
-  }
-  receive(msg) { this.onmessage?.({ data: JSON.stringify(msg) }); }
-  pings() { return this.sent.filter((f) => f.type === 'ping').length; }
-}
-
 const alex = { id: 1795000000008, name: 'Alex', role: 'participant' };
 const welcome = (over = {}) => ({
   type: 'welcome', protocol: 1, you: alex, meeting: 'demo', room: 'main', peers: [], chat: [],
@@ -110,40 +85,14 @@ const welcome = (over = {}) => ({
   resume_token: 'tok-1', ...over,
 });
 
-/**
- * Moves the fake clock in small steps: a single `tick` runs every due callback at the end time
- * (Date included), which is not how time passes.
- */
-function advance(ms, step = 100) {
-  for (let left = ms; left > 0; left -= step) mock.timers.tick(Math.min(step, left));
-}
-
-/** A Meeting welcomed on a fake socket, with fake timers (enabled by the first call in a test). */
-async function joinedMeeting(t, options = {}) {
-  if (!globalThis.WebSocket || globalThis.WebSocket !== FakeSocket) {
-    const saved = globalThis.WebSocket;
-    globalThis.WebSocket = FakeSocket;
-    t.after(() => { globalThis.WebSocket = saved; });
-    mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
-    t.after(() => mock.timers.reset());
-  }
-  FakeSocket.all = [];
-  const { Meeting } = await import('../../sdk/huddle.js');
-  const m = new Meeting({ token: 'a.b.c', media: null, ...options });
-  const events = [];
-  for (const name of ['reconnecting', 'reconnected', 'closed']) m.addEventListener(name, (e) => events.push([name, e.detail]));
-  const joined = m.connect();
-  await Promise.resolve();
-  const ws = FakeSocket.all.at(-1);
-  ws.open();
-  ws.receive(welcome());
-  await joined;
-  t.after(() => m.leave());
-  return { m, ws, events };
+/** A Meeting welcomed on a fake socket, with fake timers. */
+function joined(t, options = {}) {
+  fakeNetwork(t);
+  return joinedMeeting(t, welcome(), { options });
 }
 
 test('Meeting: pings on a healthy socket and leaves it alone while frames come', async (t) => {
-  const { m, ws, events } = await joinedMeeting(t);
+  const { m, ws, events } = await joined(t);
   for (let i = 0; i < 12; i++) {
     advance(10_000, 1000);
     ws.receive({ type: 'pong' });
@@ -155,7 +104,7 @@ test('Meeting: pings on a healthy socket and leaves it alone while frames come',
 });
 
 test('Meeting: a stalled socket is closed with 4100 and the seat resumed on a new one', async (t) => {
-  const { m, ws, events } = await joinedMeeting(t, { heartbeat: { pingEveryMs: 1000, deadAfterMs: 4000 } });
+  const { m, ws, events } = await joined(t, { heartbeat: { pingEveryMs: 1000, deadAfterMs: 4000 } });
   advance(3900);
   assert.equal(ws.closedWith, null, 'not before the deadline');
   assert.equal(ws.pings(), 3);
@@ -181,11 +130,11 @@ test('Meeting: a stalled socket is closed with 4100 and the seat resumed on a ne
 });
 
 test('Meeting: `heartbeat: false` sends no pings; leave() stops the timer', async (t) => {
-  const { m, ws } = await joinedMeeting(t, { heartbeat: false });
+  const { m, ws } = await joined(t, { heartbeat: false });
   advance(120_000, 1000);
   assert.equal(ws.pings(), 0);
   assert.equal(ws.closedWith, null);
-  const { m: m2, ws: ws2 } = await joinedMeeting(t);
+  const { m: m2, ws: ws2 } = await joined(t);
   m2.leave();
   advance(120_000, 1000);
   assert.equal(ws2.pings(), 0);

@@ -5,7 +5,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MeetingState, AUDIT_KEEP } from '../../sdk/state.js';
+import { MeetingState, AUDIT_KEEP, HuddleError } from '../../sdk/state.js';
+import { fakeNetwork, joinedMeeting } from './helpers.mjs';
 
 const host = { id: 7, name: 'Dr. Rivera', role: 'host' };
 const alex = { id: 8, name: 'Alex', role: 'participant' };
@@ -234,4 +235,26 @@ test('people: a host learns the names of everyone in every room', () => {
   s.handle({ type: 'people', peers: [host, alex, sam] });
   assert.equal(s.nameOf(sam.id), 'Sam');
   assert.equal(s.nameOf(alex.id), 'Alex');
+});
+
+test('Meeting.raiseHand: the hand shows at once, and goes back down when the hub refuses', async (t) => {
+  fakeNetwork(t);
+  const { m, ws, events } = await joinedMeeting(t, welcome(alex, []), { listen: ['hand'] });
+  const asked = m.raiseHand();
+  assert.equal(m.handRaised, true);
+  assert.deepEqual(events, [['hand', { raised: true, byHost: false }]]);
+  const frame = ws.sent.at(-1);
+  assert.deepEqual([frame.type, frame.raised], ['raise_hand', true]);
+  ws.receive({ type: 'error', code: 'forbidden', message: 'observers do not raise hands', ref: frame.id });
+  await assert.rejects(asked, (e) => e instanceof HuddleError && e.code === 'forbidden');
+  assert.equal(m.handRaised, false);
+  assert.deepEqual(events.at(-1), ['hand', { raised: false, byHost: false }]);
+  // Granted: it stays up, and the hub's echo is not news.
+  const again = m.raiseHand();
+  ws.receive({ type: 'peer_updated', peer: { ...alex, hand: true } });
+  ws.receive({ type: 'ack', ref: ws.sent.at(-1).id });
+  await again;
+  assert.equal(m.handRaised, true);
+  assert.equal(m.state.handRequests, 0);
+  assert.equal(events.length, 3);
 });

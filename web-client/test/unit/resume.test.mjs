@@ -7,6 +7,7 @@
 import { test, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { MeetingState } from '../../sdk/state.js';
+import { FakeSocket, fakeNetwork, joinedMeeting } from './helpers.mjs';
 
 const host = { id: 7, name: 'Dr. Rivera', role: 'host' };
 const alex = { id: 8, name: 'Alex', role: 'participant' };
@@ -181,49 +182,17 @@ test('people whose seat is held are not connected to from rosters (welcome, room
 
 // ---- the reconnect loop, with a fake WebSocket ----
 
-class FakeSocket {
-  static OPEN = 1;
-  /** @type {FakeSocket[]} */
-  static all = [];
-  constructor(url) {
-    this.url = url;
-    this.readyState = 0;
-    this.sent = [];
-    FakeSocket.all.push(this);
-  }
-  open() {
-    this.readyState = 1;
-    this.onopen?.();
-  }
-  send(text) { this.sent.push(JSON.parse(text)); }
-  close() { this.readyState = 3; }
-  receive(msg) { this.onmessage?.({ data: JSON.stringify(msg) }); }
-  drop(code = 1006) {
-    this.readyState = 3;
-    this.onclose?.({ code, reason: '' });
-  }
-}
-
 test('Meeting: after a drop it asks for its seat back; after 4106 it joins afresh at once', async (t) => {
-  const globals = { WebSocket: globalThis.WebSocket, sessionStorage: globalThis.sessionStorage, localStorage: globalThis.localStorage };
+  const globals = { sessionStorage: globalThis.sessionStorage, localStorage: globalThis.localStorage };
   const stored = [];
   const storage = { setItem: (k, v) => stored.push([k, v]), getItem: () => null, removeItem() {} };
-  Object.assign(globalThis, { WebSocket: FakeSocket, sessionStorage: storage, localStorage: storage });
+  Object.assign(globalThis, { sessionStorage: storage, localStorage: storage });
   t.after(() => Object.assign(globalThis, globals));
-  mock.timers.enable({ apis: ['setTimeout'] });
-  t.after(() => mock.timers.reset());
-  FakeSocket.all = [];
-  const { Meeting } = await import('../../sdk/huddle.js');
-  const events = [];
-  const m = new Meeting({ token: 'a.b.c', media: null });
-  for (const name of ['reconnecting', 'reconnected', 'chat', 'closed']) m.addEventListener(name, (e) => events.push([name, e.detail]));
-  const joinedP = m.connect();
-  await Promise.resolve();
-  let ws = FakeSocket.all.at(-1);
-  ws.open();
+  fakeNetwork(t, { apis: ['setTimeout'] });
+  const { m, events, ws: first } = await joinedMeeting(t, welcome({ peers: [], chat: [chat(1, 7, 'Welcome'), chat(2, 9, 'hi')] }),
+    { listen: ['reconnecting', 'reconnected', 'chat', 'closed'] });
+  let ws = first;
   assert.equal(ws.sent[0].resume, undefined, 'the first hello has no resume');
-  ws.receive(welcome({ peers: [], chat: [chat(1, 7, 'Welcome'), chat(2, 9, 'hi')] }));
-  await joinedP;
 
   ws.drop(1006);
   assert.deepEqual(events.at(-1)[0], 'reconnecting');
@@ -260,4 +229,23 @@ test('Meeting: after a drop it asks for its seat back; after 4106 it joins afres
   m.leave();
   assert.equal(m.state.resumeToken, null, 'forgotten on leave');
   assert.deepEqual(stored, [], 'nothing in storage');
+});
+
+test('Meeting: a terminal close empties the roster, says why, and does not reconnect', async (t) => {
+  fakeNetwork(t, { apis: ['setTimeout'] });
+  // People whose seat is held: on the roster, with no peer connection (there is no WebRTC here).
+  const held = [host, sam].map((p) => ({ ...p, reconnecting: true }));
+  const { m, ws, events } = await joinedMeeting(t, welcome({ peers: held }), { listen: ['peers', 'reconnecting', 'closed'] });
+  assert.deepEqual(m.peers.map((p) => p.id), [7, 9]);
+  ws.receive({ type: 'error', code: 'forbidden', message: 'removed by a host' });
+  ws.drop(4008);
+  assert.deepEqual(events.slice(-2), [
+    ['peers', { peers: [] }],
+    ['closed', { code: 4008, reason: 'removed', error: { code: 'forbidden', message: 'removed by a host' }, reconnectable: false }],
+  ]);
+  assert.deepEqual(m.peers, []);
+  assert.equal(m.state.resumeRequest(), null, 'nothing to resume');
+  mock.timers.tick(60_000);
+  assert.equal(FakeSocket.all.length, 1, 'no new socket');
+  assert.equal(events.filter(([n]) => n === 'reconnecting').length, 0);
 });

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { splitFrame, mergeFrame } from '../../sdk/wire.js';
+import { FakeSocket } from './helpers.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const proto = join(root, 'proto');
@@ -131,13 +132,15 @@ test('protocol.d.ts declares every message of both directions', () => {
 
 test('the moderation methods send valid client frames', async () => {
   const { validate } = validator('client');
-  // A Meeting with a stub socket: just enough to capture what the methods send.
-  globalThis.WebSocket ??= /** @type {any} */ ({ OPEN: 1 });
+  // A Meeting on an open fake socket, never connected: just enough to capture what the methods send.
+  globalThis.WebSocket ??= FakeSocket;
   const { Meeting } = await import('../../sdk/huddle.js');
   const m = new Meeting({ token: 'x.y.z' });
-  const sent = [];
-  m.ws = /** @type {any} */ ({ readyState: 1, send: (text) => sent.push(JSON.parse(text)) });
+  const ws = new FakeSocket('');
+  ws.readyState = FakeSocket.OPEN;
+  m.ws = ws;
   m.joined = true;
+  const sent = ws.sent;
   const calls = [
     () => m.remove(9), () => m.remove(9, { ban: true }), () => m.endMeeting(),
     () => m.requestMute(9), () => m.requestMute(9, { audio: false, video: true }),

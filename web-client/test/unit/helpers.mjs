@@ -1,0 +1,85 @@
+// Test doubles shared by the SDK's unit tests (not a test file itself: not *.test.mjs): a fake
+// WebSocket the test drives by hand, fake timers, and a Meeting joined over the fake socket.
+
+import { mock } from 'node:test';
+
+/** A WebSocket whose far end is the test: it opens, receives and drops when told to. */
+export class FakeSocket {
+  static CONNECTING = 0;
+  static OPEN = 1;
+  /** Every socket made since the last `fakeNetwork`, oldest first. @type {FakeSocket[]} */
+  static all = [];
+  constructor(url) {
+    this.url = url;
+    this.readyState = FakeSocket.CONNECTING;
+    /** Frames sent, parsed. */
+    this.sent = [];
+    /** Our own close: `{code, reason}`, or null. */
+    this.closedWith = null;
+    FakeSocket.all.push(this);
+  }
+  open() {
+    this.readyState = FakeSocket.OPEN;
+    this.onopen?.();
+  }
+  send(text) { this.sent.push(JSON.parse(text)); }
+  /** As on a stalled connection: the close frame goes nowhere and no close event comes. */
+  close(code, reason) {
+    this.closedWith = { code, reason };
+    this.readyState = 2;
+  }
+  /** A frame from the hub. */
+  receive(msg) { this.onmessage?.({ data: JSON.stringify(msg) }); }
+  /** The connection ends with `code` (1006: dropped without a close frame). */
+  drop(code = 1006) {
+    this.readyState = 3;
+    this.onclose?.({ code, reason: '' });
+  }
+  pings() { return this.sent.filter((f) => f.type === 'ping').length; }
+}
+
+/**
+ * Makes FakeSocket the WebSocket and fakes the timers in `apis` until test `t` ends; called again
+ * in the same test, it only forgets the sockets made so far.
+ * @param {import('node:test').TestContext} t
+ * @param {{apis?: ('setTimeout' | 'setInterval' | 'Date')[], now?: number}} [options]
+ */
+export function fakeNetwork(t, { apis = ['setTimeout', 'Date'], now = 1_000_000 } = {}) {
+  FakeSocket.all = [];
+  if (globalThis.WebSocket === FakeSocket) return;
+  const saved = globalThis.WebSocket;
+  globalThis.WebSocket = FakeSocket;
+  t.after(() => { globalThis.WebSocket = saved; });
+  mock.timers.enable({ apis, now });
+  t.after(() => mock.timers.reset());
+}
+
+/**
+ * Moves the fake clock in small steps: a single `tick` runs every due callback at the end time
+ * (Date included), which is not how time passes.
+ */
+export function advance(ms, step = 100) {
+  for (let left = ms; left > 0; left -= step) mock.timers.tick(Math.min(step, left));
+}
+
+/**
+ * A Meeting (no media) that connected over a FakeSocket and got `welcome` (call `fakeNetwork`
+ * first). `events` records the events named in `listen` as [name, detail]; `ws` is the socket.
+ * @param {import('node:test').TestContext} t
+ * @param {object} welcome the hub's answer to the hello
+ * @param {{options?: object, listen?: string[]}} [how] more join options; events to record
+ */
+export async function joinedMeeting(t, welcome, { options = {}, listen = ['reconnecting', 'reconnected', 'closed'] } = {}) {
+  const { Meeting } = await import('../../sdk/huddle.js');
+  const m = new Meeting({ token: 'a.b.c', media: null, ...options });
+  const events = [];
+  for (const name of listen) m.addEventListener(name, (e) => events.push([name, e.detail]));
+  const joined = m.connect();
+  await Promise.resolve();
+  const ws = FakeSocket.all.at(-1);
+  ws.open();
+  ws.receive(welcome);
+  await joined;
+  t.after(() => m.leave());
+  return { m, ws, events };
+}
