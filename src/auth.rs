@@ -25,6 +25,9 @@ pub struct Claims {
     pub exp: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nbf: Option<u64>,
+    /// Issued at; with `exp` it gives the token's whole lifetime (see `max_token_lifetime_secs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<u64>,
 }
 
 /// Which algorithm family a deployment uses. One only: HS256 with a shared secret, or one
@@ -70,6 +73,8 @@ pub enum AuthError {
     BadMeetingId,
     #[error("empty subject")]
     EmptySubject,
+    #[error("token lives longer than max_token_lifetime_secs allows")]
+    TooLong,
 }
 
 /// A verified token: who, in which meeting, until when.
@@ -84,6 +89,9 @@ pub struct Admission {
 pub struct Verifier {
     key: DecodingKey,
     validation: Validation,
+    /// Longest lifetime a token may have, seconds (0: no limit). A leaked token is only as
+    /// dangerous as it is long-lived.
+    max_lifetime_secs: u64,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -140,7 +148,17 @@ impl Verifier {
         validation.validate_exp = true;
         validation.validate_nbf = true;
         validation.leeway = leeway_secs.min(MAX_JWT_LEEWAY_SECS);
-        Ok(Verifier { key, validation })
+        Ok(Verifier {
+            key,
+            validation,
+            max_lifetime_secs: 0,
+        })
+    }
+
+    /// Refuses tokens whose `exp − iat` (without `iat`: `exp − now`) is over `secs` (0: no limit).
+    pub fn with_max_lifetime(mut self, secs: u64) -> Self {
+        self.max_lifetime_secs = secs;
+        self
     }
 
     /// Verifies `token`; if `meeting` is given it must match the token's meeting.
@@ -156,6 +174,12 @@ impl Verifier {
         if claims.sub.is_empty() {
             return Err(AuthError::EmptySubject);
         }
+        if self.max_lifetime_secs > 0 {
+            let from = claims.iat.unwrap_or_else(unix_now);
+            if claims.exp.saturating_sub(from) > self.max_lifetime_secs {
+                return Err(AuthError::TooLong);
+            }
+        }
         Ok(Admission {
             meeting: claims.meeting,
             identity: Identity {
@@ -166,6 +190,14 @@ impl Verifier {
             expires_at: claims.exp,
         })
     }
+}
+
+/// Seconds since the Unix epoch.
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
 }
 
 /// Meeting ids: 1–128 characters of `A–Z a–z 0–9 . _ : -`.
@@ -258,10 +290,7 @@ impl Minter {
         role: Role,
         ttl: Duration,
     ) -> Result<String, String> {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs();
+        let now = unix_now();
         let claims = Claims {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
@@ -269,8 +298,9 @@ impl Minter {
             name: name.into(),
             meeting: meeting.into(),
             role,
-            exp: now + ttl.as_secs(),
+            exp: now.saturating_add(ttl.as_secs()),
             nbf: Some(now.saturating_sub(1)),
+            iat: Some(now),
         };
         self.sign(&claims)
     }

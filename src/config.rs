@@ -30,6 +30,9 @@ pub struct Config {
     pub jwt_audience: String,
     /// Clock skew allowed on `exp`/`nbf`, seconds, at most 30.
     pub jwt_leeway_secs: u64,
+    /// Longest token lifetime accepted (`exp − iat`, or `exp − now` without `iat`), seconds;
+    /// 0: no limit.
+    pub max_token_lifetime_secs: u64,
     /// Directory served at `/` (the reference web client).
     pub web_root: PathBuf,
     /// ICE servers handed to clients in `welcome`.
@@ -103,6 +106,7 @@ impl Default for Config {
             jwt_issuer: "huddle".into(),
             jwt_audience: "huddle".into(),
             jwt_leeway_secs: 5,
+            max_token_lifetime_secs: limits::MAX_TOKEN_LIFETIME_SECS,
             web_root: default_web_root(),
             ice_servers: Vec::new(),
             max_connections: limits::MAX_CONNECTIONS,
@@ -238,5 +242,6 @@ impl Config {
             &self.jwt_audience,
             self.jwt_leeway_secs,
         )
+        .map(|v| v.with_max_lifetime(self.max_token_lifetime_secs))
     }
 }

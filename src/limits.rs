@@ -119,6 +119,14 @@ pub mod rates {
     pub const REFUSALS_BURST: u32 = 50;
 }
 
+/// Default longest lifetime of a token (`exp − iat`), refused beyond: a leaked link is only as
+/// dangerous as it is long-lived, and the SDK refreshes its token before expiry.
+pub const MAX_TOKEN_LIFETIME_SECS: u64 = 24 * 3600;
+
+/// The longest any timer of the hub waits (a token's expiry with no lifetime limit): far beyond
+/// any session, and far from overflowing the clock.
+pub const LONGEST_SLEEP: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// Longest accepted clock skew between the token issuer and the hub.
 pub const MAX_JWT_LEEWAY_SECS: u64 = 30;
 

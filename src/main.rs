@@ -85,6 +85,11 @@ struct ConfigArgs {
     #[arg(long, env = "HUDDLE_MAX_CONNECTIONS_PER_IP")]
     #[serde(skip_serializing_if = "Option::is_none")]
     max_connections_per_ip: Option<usize>,
+    /// Longest token lifetime accepted, seconds (exp − iat, or exp − now without iat); 0: no
+    /// limit [default: 86400].
+    #[arg(long, env = "HUDDLE_MAX_TOKEN_LIFETIME_SECS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_token_lifetime_secs: Option<u64>,
     /// Cap on TCP connections that are not (yet) WebSockets [default: 2048].
     #[arg(long, env = "HUDDLE_MAX_HTTP_CONNECTIONS")]
     #[serde(skip_serializing_if = "Option::is_none")]

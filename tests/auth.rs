@@ -213,3 +213,36 @@ async fn a_hub_without_a_key_refuses_to_start() {
     };
     assert!(huddle::Server::start(config).await.is_err());
 }
+
+#[tokio::test]
+async fn tokens_that_live_too_long_are_refused() {
+    let hub = start_server().await;
+    let mut long = claims(&hub);
+    long["exp"] = json!(now() + 2 * 86_400);
+    assert_refused(&hub, &hub.minter.sign(&long).unwrap(), None).await;
+    // With `iat`, the whole lifetime counts, not what is left of it.
+    let mut old = claims(&hub);
+    old["iat"] = json!(now() - 2 * 86_400);
+    assert_refused(&hub, &hub.minter.sign(&old).unwrap(), None).await;
+    // A day-long token minted now is fine.
+    let mut day = claims(&hub);
+    day["iat"] = json!(now());
+    day["exp"] = json!(now() + 86_400);
+    let mut c = connect(&hub.url).await;
+    c.hello(&hub.minter.sign(&day).unwrap()).await;
+    c.recv_type("welcome").await;
+}
+
+#[tokio::test]
+async fn an_exp_near_the_end_of_time_neither_panics_nor_leaves_a_ghost() {
+    let hub = start_server_with(|c| c.max_token_lifetime_secs = 0).await;
+    let mut forever = claims(&hub);
+    forever["exp"] = json!(u64::MAX - 1);
+    let mut ghost = connect(&hub.url).await;
+    ghost.hello(&hub.minter.sign(&forever).unwrap()).await;
+    let id = ghost.recv_type("welcome").await["you"]["id"].clone();
+    let mut other = hub.join("m1", "other", huddle::protocol::Role::Host).await;
+    ghost.close().await;
+    let left = other.recv_type("peer_left").await;
+    assert_eq!(left["id"], id, "the connection task lived to say goodbye");
+}

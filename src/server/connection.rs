@@ -265,7 +265,12 @@ fn expiry_instant(exp: u64, leeway_secs: u64) -> tokio::time::Instant {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs();
-    let left = (exp + leeway_secs.min(limits::MAX_JWT_LEEWAY_SECS)).saturating_sub(now);
+    // Saturating, and capped: a token with `exp` near u64::MAX (allowed when
+    // `max_token_lifetime_secs` is 0) must not overflow the clock and panic this task.
+    let left = exp
+        .saturating_add(leeway_secs.min(limits::MAX_JWT_LEEWAY_SECS))
+        .saturating_sub(now)
+        .min(limits::LONGEST_SLEEP.as_secs());
     tokio::time::Instant::now() + std::time::Duration::from_secs(left)
 }
 
