@@ -5,6 +5,7 @@ use crate::auth::{TokenAlgorithm, Verifier, VerifyKey};
 use crate::limits;
 use crate::meeting::MeetingConfig;
 use crate::protocol::IceServer;
+use crate::pseudonym::Pseudonyms;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -30,6 +31,9 @@ pub struct Config {
     pub jwt_audience: String,
     /// Clock skew allowed on `exp`/`nbf`, seconds, at most 30.
     pub jwt_leeway_secs: u64,
+    /// Key for the pseudonyms of people in join and audit log lines (HMAC of `sub`), at least
+    /// 16 bytes. Unset: a random key per process (pseudonyms then change on restart).
+    pub audit_key: Option<String>,
     /// Longest token lifetime accepted (`exp − iat`, or `exp − now` without `iat`), seconds;
     /// 0: no limit.
     pub max_token_lifetime_secs: u64,
@@ -86,6 +90,7 @@ impl std::fmt::Debug for Config {
                 "jwt_secret",
                 &self.jwt_secret.as_ref().map(|_| "<redacted>"),
             )
+            .field("audit_key", &self.audit_key.as_ref().map(|_| "<redacted>"))
             .field("jwt_public_key", &self.jwt_public_key)
             .field("jwt_algorithm", &self.jwt_algorithm)
             .field("jwt_issuer", &self.jwt_issuer)
@@ -107,6 +112,7 @@ impl Default for Config {
             jwt_audience: "huddle".into(),
             jwt_leeway_secs: 5,
             max_token_lifetime_secs: limits::MAX_TOKEN_LIFETIME_SECS,
+            audit_key: None,
             web_root: default_web_root(),
             ice_servers: Vec::new(),
             max_connections: limits::MAX_CONNECTIONS,
@@ -196,6 +202,15 @@ impl Config {
                 .ok_or_else(|| format!("unknown jwt_algorithm {a:?}: use HS256, RS256, ES256 or EdDSA")),
             (None, Some(_)) => Err("jwt_public_key is set: also set jwt_algorithm (HUDDLE_JWT_ALGORITHM) to RS256, ES256 or EdDSA".into()),
             (None, None) => Ok(TokenAlgorithm::Hs256),
+        }
+    }
+
+    /// The pseudonym key for log lines, or why the configured one is refused.
+    pub fn pseudonyms(&self) -> Result<Pseudonyms, String> {
+        match &self.audit_key {
+            Some(key) if key.len() < 16 => Err("audit_key must be at least 16 bytes".into()),
+            Some(key) => Ok(Pseudonyms::new(key.as_bytes())),
+            None => Ok(Pseudonyms::random()),
         }
     }
 

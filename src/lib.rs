@@ -11,6 +11,7 @@
 //! - [`server`] — HTTP routes, WebSocket upgrade, connection cap, and the per-connection task.
 //! - [`config`] — configuration layering (defaults, TOML, env, flags), the key setup and the
 //!   meetings' settings.
+//! - [`pseudonym`] — keyed pseudonyms of people (`sub`) for join and audit log lines.
 //! - [`limits`] — every size, rate and timeout limit with the reason for its value.
 //! - [`schema`] — JSON Schema and protocol constants for `proto/schema/`.
 //! - [`fuzzing`] — fuzz entry points (targets in `fuzz/`, corpus replayed by a test).
@@ -33,6 +34,7 @@ pub mod fuzzing;
 pub mod limits;
 pub mod meeting;
 pub mod protocol;
+pub mod pseudonym;
 pub mod schema;
 pub mod server;
 

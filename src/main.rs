@@ -85,6 +85,11 @@ struct ConfigArgs {
     #[arg(long, env = "HUDDLE_MAX_CONNECTIONS_PER_IP")]
     #[serde(skip_serializing_if = "Option::is_none")]
     max_connections_per_ip: Option<usize>,
+    /// Key for the pseudonyms of people in join and audit log lines (HMAC of sub), at least 16
+    /// bytes. Unset: random per process.
+    #[arg(long, env = "HUDDLE_AUDIT_KEY", hide_env_values = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    audit_key: Option<String>,
     /// Longest token lifetime accepted, seconds (exp − iat, or exp − now without iat); 0: no
     /// limit [default: 86400].
     #[arg(long, env = "HUDDLE_MAX_TOKEN_LIFETIME_SECS")]

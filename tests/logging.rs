@@ -5,9 +5,13 @@ mod common;
 
 use common::*;
 use huddle::protocol::Role;
+use huddle::pseudonym::Pseudonyms;
 use serde_json::json;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
+
+/// The hub's pseudonym key in this test, so the test can compute the pseudonyms it expects.
+const AUDIT_KEY: &str = "log-test-audit-key-0123";
 
 #[derive(Clone, Default)]
 struct Capture(Arc<Mutex<Vec<u8>>>);
@@ -32,7 +36,11 @@ async fn no_chat_sdp_names_or_tokens_in_the_log() {
         .with_max_level(tracing::Level::TRACE)
         .init();
 
-    let hub = start_server().await;
+    let hub = start_server_with(|c| {
+        c.audit_key = Some(AUDIT_KEY.into());
+        c.resume_grace_secs = 1;
+    })
+    .await;
     let host_token = hub.token("m1", "host-sub", "Zanzibar Quokka", Role::Host);
     let mut host = connect(&hub.url).await;
     host.hello(&host_token).await;
@@ -93,9 +101,66 @@ async fn no_chat_sdp_names_or_tokens_in_the_log() {
 
     every_moderator_action(&hub).await;
 
+    // A held seat given up after the grace, and someone only waiting in the lobby.
+    let mut host2 = hub.join("m3", "host3", Role::Host).await;
+    let dropper = hub.join("m3", "dropper-sub", Role::Participant).await;
+    let dropper_id = dropper.id;
+    dropper.drop_connection();
+    host2
+        .recv_until(|f| {
+            f["type"] == "peer_left" && f["id"] == dropper_id && f["reason"] == "timeout"
+        })
+        .await;
+    host2
+        .request(json!({"type": "set_lobby", "enabled": true}))
+        .await;
+    let mut waiter = connect(&hub.url).await;
+    waiter
+        .hello(&hub.token("m3", "waiter-sub", "Wanda", Role::Participant))
+        .await;
+    waiter.recv_type("waiting").await;
+    host2
+        .recv_until(|f| {
+            f["type"] == "lobby" && f["waiting"].as_array().is_some_and(|w| !w.is_empty())
+        })
+        .await;
+
     let log = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     assert!(log.contains("joined"), "the capture works: {log}");
     assert!(log.contains("resumed"), "the resume is logged (ids only)");
+    // Join and audit lines name people by keyed pseudonym only.
+    let pseudonyms = Pseudonyms::new(AUDIT_KEY.as_bytes());
+    let host = pseudonyms.of("host-sub");
+    assert!(
+        log.lines()
+            .any(|l| l.contains("joined") && l.contains(&format!("who=\"{host}\""))),
+        "the host's join carries its pseudonym"
+    );
+    assert!(
+        log.lines().any(|l| l.contains(" INFO audit:")
+            && l.contains("action=\"lock\"")
+            && l.contains(&format!("by_who=\"{host}\""))),
+        "the lock's audit line says who (as a pseudonym)"
+    );
+    let guest_pseudonym = pseudonyms.of("guest-sub");
+    assert!(
+        log.lines().any(|l| l.contains("action=\"request_mute\"")
+            && l.contains(&format!("subject_who=\"{guest_pseudonym}\""))),
+        "the audit line says whom (as a pseudonym)"
+    );
+    assert!(
+        log.lines().any(|l| l.contains("held seat given up")),
+        "a held seat given up after the grace is logged"
+    );
+    assert!(
+        log.lines().any(|l| l.contains("waiting in the lobby")),
+        "someone waiting is logged as waiting"
+    );
+    assert!(
+        !log.lines()
+            .any(|l| l.contains("joined") && l.contains("members=0")),
+        "nobody only waiting is logged as joined"
+    );
     for secret in [&first_resume_token, &second_resume_token] {
         assert!(!log.contains(secret.as_str()), "a resume token in the log");
     }
@@ -125,6 +190,9 @@ async fn no_chat_sdp_names_or_tokens_in_the_log() {
         .join("\n");
     assert!(!info_and_above.is_empty());
     for secret in [
+        "host-sub",
+        "guest-sub",
+        "waiter-sub",
         "I feel anxious",
         "my diagnosis",
         "4611731400430051336",

@@ -9,6 +9,7 @@ use crate::protocol::{
     ClientMessage, CloseCode, PeerId, PeerLeftReason, Refusal, RequestId, ResumeRequest,
     ServerMessage,
 };
+use crate::pseudonym::Pseudonyms;
 use axum::extract::ws::Utf8Bytes;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU16, Ordering};
@@ -130,16 +131,24 @@ struct Actor {
     meeting: Meeting,
     conns: HashMap<PeerId, ConnHandle>,
     directory: Arc<Directory>,
+    /// Keyed pseudonyms of people for log lines (never a `sub` or a name in the log).
+    pseudonyms: Arc<Pseudonyms>,
     generation: u64,
 }
 
 /// Starts the actor task of `meeting`, which removes itself from `directory` when it stops.
-pub(super) fn spawn(meeting: Meeting, directory: Arc<Directory>, generation: u64) -> MeetingHandle {
+pub(super) fn spawn(
+    meeting: Meeting,
+    directory: Arc<Directory>,
+    pseudonyms: Arc<Pseudonyms>,
+    generation: u64,
+) -> MeetingHandle {
     let (tx, rx) = mpsc::channel(MEETING_INBOX_LEN);
     let actor = Actor {
         meeting,
         conns: HashMap::new(),
         directory,
+        pseudonyms,
         generation,
     };
     tokio::spawn(actor.run(rx));
@@ -185,7 +194,11 @@ impl Actor {
             match command {
                 Some(command) => self.apply(command),
                 None => {
-                    let effects = self.meeting.handle(Input::Tick, now_millis());
+                    let now = now_millis();
+                    if let Some(peer) = self.meeting.due_held_seat(now) {
+                        tracing::info!(meeting = self.meeting.id(), %peer, "held seat given up: no resume within the grace period");
+                    }
+                    let effects = self.meeting.handle(Input::Tick, now);
                     self.dispatch(effects);
                 }
             }
@@ -212,6 +225,7 @@ impl Actor {
                 reply,
             } => {
                 let role = identity.role;
+                let who = self.pseudonyms.of(&identity.sub);
                 let resuming = resume.is_some();
                 self.conns.insert(peer, conn);
                 let input = match resume {
@@ -234,12 +248,15 @@ impl Actor {
                     }
                     None => {
                         let seat = self.seat_of(peer, &effects);
+                        let meeting = self.meeting.id();
                         if resuming {
-                            tracing::info!(meeting = self.meeting.id(), peer = %seat, "resumed");
+                            tracing::info!(meeting, peer = %seat, who, "resumed");
                         } else if seat != peer {
-                            tracing::info!(meeting = self.meeting.id(), peer = %seat, "connection replaced");
+                            tracing::info!(meeting, peer = %seat, who, "connection replaced");
+                        } else if self.meeting.is_waiting(peer) {
+                            tracing::info!(meeting, %peer, who, role = role.as_str(), "waiting in the lobby");
                         } else {
-                            tracing::info!(meeting = self.meeting.id(), %peer, role = role.as_str(), members = self.meeting.member_count(), "joined");
+                            tracing::info!(meeting, %peer, who, role = role.as_str(), members = self.meeting.member_count(), "joined");
                         }
                         self.dispatch(effects);
                         if reply.send(Ok(seat)).is_err() {
@@ -356,9 +373,24 @@ impl Actor {
                     subject,
                     detail,
                     other,
+                    subs,
                 } => {
-                    // The audit trail: who did what to whom. Ids only, never names or text.
-                    tracing::info!(target: "audit", meeting = self.meeting.id(), by = %by, action, subject = subject.map(|s| s.to_string()), other = other.map(|s| s.to_string()), detail, "moderator action");
+                    // The audit trail: who did what to whom. Ids and keyed pseudonyms only, never
+                    // names, `sub`s or text.
+                    let who = |sub: Option<String>| sub.map(|s| self.pseudonyms.of(&s));
+                    tracing::info!(
+                        target: "audit",
+                        meeting = self.meeting.id(),
+                        by = %by,
+                        by_who = who(subs.by),
+                        action,
+                        subject = subject.map(|s| s.to_string()),
+                        subject_who = who(subs.subject),
+                        other = other.map(|s| s.to_string()),
+                        other_who = who(subs.other),
+                        detail,
+                        "moderator action"
+                    );
                 }
                 Effect::Refuse { .. } | Effect::TakeOver { .. } => {}
             }

@@ -5,6 +5,7 @@
 use super::actor::{self, Command, ConnHandle, MeetingHandle};
 use super::core::{Identity, Meeting, MeetingConfig};
 use crate::protocol::{CloseCode, ErrorCode, PeerId, Refusal, ResumeRequest};
+use crate::pseudonym::Pseudonyms;
 use dashmap::DashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -16,14 +17,17 @@ pub struct Directory {
     meetings: DashMap<String, MeetingHandle>,
     generations: AtomicU64,
     config: MeetingConfig,
+    /// Pseudonyms of people for the actors' log lines.
+    pseudonyms: Arc<Pseudonyms>,
 }
 
 impl Directory {
-    pub fn new(config: MeetingConfig) -> Arc<Self> {
+    pub fn new(config: MeetingConfig, pseudonyms: Arc<Pseudonyms>) -> Arc<Self> {
         Arc::new(Directory {
             meetings: DashMap::new(),
             generations: AtomicU64::new(0),
             config,
+            pseudonyms,
         })
     }
 
@@ -96,7 +100,12 @@ impl Directory {
         let core = Meeting::new(meeting, self.config.clone(), rand::random())
             .with_token_seed(rand::random());
         tracing::debug!(meeting, generation, "meeting actor started");
-        actor::spawn(core, Arc::clone(self), generation)
+        actor::spawn(
+            core,
+            Arc::clone(self),
+            Arc::clone(&self.pseudonyms),
+            generation,
+        )
     }
 
     /// Called by an actor that stops: removes it, unless a later actor already took its place.

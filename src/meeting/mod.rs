@@ -18,5 +18,5 @@ mod directory;
 mod proptests;
 
 pub use self::actor::{ConnHandle, KillSwitch, MeetingHandle, Outbound, SessionEnd};
-pub use self::core::{Effect, Identity, Input, Meeting, MeetingConfig, Millis};
+pub use self::core::{AuditSubs, Effect, Identity, Input, Meeting, MeetingConfig, Millis};
 pub use self::directory::Directory;

@@ -119,7 +119,7 @@ impl Server {
     ) -> Result<Server, String> {
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let directory = Directory::new(config.meeting_config());
+        let directory = Directory::new(config.meeting_config(), Arc::new(config.pseudonyms()?));
         let trusted_proxies = config.trusted_proxy_nets()?;
         let max_http = config.max_http_connections;
         let header_timeout = config.header_timeout();

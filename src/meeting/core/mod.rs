@@ -117,13 +117,25 @@ pub enum Effect {
     /// taken the peer out; sends after this one skip it.
     Close { peer: PeerId, code: CloseCode },
     /// A moderator action, for the audit log (who, what, to whom). Never carries chat text.
+    /// `subs` are the people's `sub`s as they were when the action was asked for (a removed
+    /// subject is gone by the time this is carried out), for the log's keyed pseudonyms.
     Audit {
         by: PeerId,
         action: &'static str,
         subject: Option<PeerId>,
         detail: Option<String>,
         other: Option<PeerId>,
+        subs: AuditSubs,
     },
+}
+
+/// The `sub`s behind an audit line's peer ids (never sent to clients; logged only as keyed
+/// pseudonyms).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditSubs {
+    pub by: Option<String>,
+    pub subject: Option<String>,
+    pub other: Option<String>,
 }
 
 /// Settings a meeting is created with.
@@ -374,6 +386,19 @@ impl Meeting {
         self.waiting.ids()
     }
 
+    /// The `sub` of a member or of someone waiting.
+    pub fn sub_of(&self, peer: PeerId) -> Option<String> {
+        match self.members.get(&peer) {
+            Some(m) => Some(m.identity.sub.clone()),
+            None => self.waiting.identity(peer).map(|i| i.sub.clone()),
+        }
+    }
+
+    /// The held seat whose grace is over at `now`, if any: the next tick gives it up.
+    pub fn due_held_seat(&self, now: Millis) -> Option<PeerId> {
+        self.held.first_due(now)
+    }
+
     /// The role of a member.
     pub fn role(&self, peer: PeerId) -> Option<Role> {
         self.members.get(&peer).map(|m| m.identity.role)
@@ -472,13 +497,18 @@ impl Meeting {
         let action = message.kind();
         let moderator_action = message.access_from(from) == Access::Moderator;
         let terms = moderator_action.then(|| message.audit_terms());
+        let subs = terms.as_ref().map(|t| AuditSubs {
+            by: self.sub_of(from),
+            subject: t.subject.and_then(|p| self.sub_of(p)),
+            other: t.other.and_then(|p| self.sub_of(p)),
+        });
         let outcome = if moderator_action && !self.role_of(from).is_moderator() {
             Err((ErrorCode::Forbidden, "only hosts and cohosts may do this"))
         } else {
             self.request(from, message, now, effects)
         };
-        if let (Some(terms), Ok(())) = (terms, &outcome) {
-            self.audit(from, action, terms, now, effects);
+        if let (Some(terms), Some(subs), Ok(())) = (terms, subs, &outcome) {
+            self.audit(from, action, terms, subs, now, effects);
         }
         match (outcome, id) {
             // Ending the meeting closed the sender's socket too: no one to ack.

@@ -2,7 +2,9 @@
 //! end the meeting, roles and the host handover, the lock, mute requests, hands, pull-aside —
 //! plus media state, and the audit trail every moderator action leaves.
 
-use super::{BreakoutClock, Effect, Meeting, Millis, Outcome, Room, Sends, MAIN_ROOM_NAME};
+use super::{
+    AuditSubs, BreakoutClock, Effect, Meeting, Millis, Outcome, Room, Sends, MAIN_ROOM_NAME,
+};
 use crate::protocol::{
     AuditTerms, CloseCode, ErrorCode, PeerId, PeerLeftReason, Role, RoomId, ServerMessage,
 };
@@ -58,6 +60,7 @@ impl Meeting {
         by: PeerId,
         action: &'static str,
         terms: AuditTerms,
+        subs: AuditSubs,
         now: Millis,
         effects: &mut Vec<Effect>,
     ) {
@@ -72,6 +75,7 @@ impl Meeting {
             subject,
             detail: detail.clone(),
             other,
+            subs,
         });
         let notice = ServerMessage::Audit {
             by,

@@ -29,6 +29,10 @@ impl WaitingList {
         self.0.remove(&peer)
     }
 
+    pub(super) fn identity(&self, peer: PeerId) -> Option<&Identity> {
+        self.0.get(&peer)
+    }
+
     pub(super) fn contains(&self, peer: PeerId) -> bool {
         self.0.contains_key(&peer)
     }
