@@ -60,6 +60,8 @@ pub struct Config {
     pub max_meeting_members: usize,
     /// Messages queued per connection before it is dropped as a slow consumer.
     pub outbound_queue_len: usize,
+    /// Bytes queued per connection before it is dropped as a slow consumer.
+    pub outbound_queue_bytes: usize,
     /// Time a new socket has to send `hello`, milliseconds.
     pub hello_timeout_ms: u64,
     /// Keepalive ping interval, milliseconds.
@@ -124,6 +126,7 @@ impl Default for Config {
             allowed_origins: Vec::new(),
             max_meeting_members: limits::MAX_MEETING_MEMBERS,
             outbound_queue_len: limits::OUTBOUND_QUEUE_LEN,
+            outbound_queue_bytes: limits::OUTBOUND_QUEUE_BYTES,
             hello_timeout_ms: limits::HELLO_TIMEOUT.as_millis() as u64,
             ping_interval_ms: limits::PING_INTERVAL.as_millis() as u64,
             idle_timeout_ms: limits::IDLE_TIMEOUT.as_millis() as u64,

@@ -49,6 +49,11 @@ pub const MAX_CONNECTIONS_PER_IP: usize = 1_000;
 /// the queue could fill with chat.
 pub const OUTBOUND_QUEUE_LEN: usize = 4_096;
 
+/// Bytes queued for one connection before it counts as a slow consumer (whichever of this and
+/// [`OUTBOUND_QUEUE_LEN`] comes first). Room for a welcome with a full chat history (256 KiB), a
+/// 1,000-person room list and a burst of signals; not for a reader that stopped reading.
+pub const OUTBOUND_QUEUE_BYTES: usize = 4 * 1024 * 1024;
+
 /// Commands queued for one meeting actor. Connections wait (backpressure onto their own socket)
 /// when it is full; the actor never waits on a connection.
 pub const MEETING_INBOX_LEN: usize = 4_096;
@@ -139,6 +144,15 @@ pub const MAX_ROOM_TOPIC_CHARS: usize = 500;
 
 /// Longest breakout duration, countdown or extension: a therapy session is not longer than this.
 pub const MAX_BREAKOUT_SECS: u64 = 6 * 3600;
+
+/// A help request from a breakout room within this long of the last one from the same room is
+/// acknowledged but not sent again: the hosts already know, and a frightened or mischievous
+/// participant cannot flood the therapist's screen.
+pub const HELP_REPEAT_MS: u64 = 30_000;
+
+/// Least time between two raises of one person's hand (lowering is always allowed): each raise
+/// notifies the room and every host.
+pub const HAND_RAISE_MIN_MS: u64 = 1_000;
 
 /// Default lead time of the "breakouts closing" notice before a timer ends.
 pub const BREAKOUT_WARNING_SECS: u64 = 60;

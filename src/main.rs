@@ -125,6 +125,10 @@ struct ConfigArgs {
     #[arg(long, env = "HUDDLE_OUTBOUND_QUEUE_LEN")]
     #[serde(skip_serializing_if = "Option::is_none")]
     outbound_queue_len: Option<usize>,
+    /// Per-connection outbound queue in bytes before a slow consumer is dropped [default: 4194304].
+    #[arg(long, env = "HUDDLE_OUTBOUND_QUEUE_BYTES")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outbound_queue_bytes: Option<usize>,
     /// Milliseconds a new socket has to send hello [default: 5000].
     #[arg(long, env = "HUDDLE_HELLO_TIMEOUT_MS")]
     #[serde(skip_serializing_if = "Option::is_none")]

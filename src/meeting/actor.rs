@@ -4,6 +4,7 @@
 
 use super::core::{Effect, Identity, Input, Meeting, Millis};
 use super::directory::Directory;
+use super::outbound::{OutboundTx, QueueError};
 use crate::limits::MEETING_INBOX_LEN;
 use crate::protocol::{
     ClientMessage, CloseCode, PeerId, PeerLeftReason, Refusal, RequestId, ResumeRequest,
@@ -54,8 +55,9 @@ pub struct ConnHandle {
     /// Which socket this is (the peer id it first asked under; unique for the process). A late
     /// `leave` from a replaced socket must not take out the socket that now holds the seat.
     pub id: PeerId,
-    /// Bounded (`outbound_queue_len`): a full queue means a slow consumer.
-    pub tx: mpsc::Sender<Outbound>,
+    /// Bounded in frames (`outbound_queue_len`) and bytes (`outbound_queue_bytes`): a full
+    /// queue means a slow consumer.
+    pub tx: OutboundTx,
     pub kill: Arc<KillSwitch>,
 }
 
@@ -80,6 +82,8 @@ pub(super) enum Command {
         id: Option<RequestId>,
         message: ClientMessage,
     },
+    /// A barrier: answered once every command queued before it is carried out.
+    Flush { reply: oneshot::Sender<()> },
 }
 
 /// How a member's connection ended, as its task saw it.
@@ -119,6 +123,17 @@ impl MeetingHandle {
             })
             .await
             .is_ok()
+    }
+
+    /// Waits until the meeting has carried out every request this connection sent before, so
+    /// their acks and echoes are in the connection's queue (a connection about to be closed for
+    /// flooding owes its client those). False if the meeting is gone.
+    pub async fn flush(&self) -> bool {
+        let (reply, done) = oneshot::channel();
+        if self.tx.send(Command::Flush { reply }).await.is_err() {
+            return false;
+        }
+        done.await.is_ok()
     }
 
     /// Tells the meeting that the connection `conn`, holding `peer`'s seat, has ended.
@@ -285,6 +300,11 @@ impl Actor {
                     .handle(Input::Request { from, id, message }, now);
                 self.dispatch(effects);
             }
+            // Everything this connection sent before has been carried out, and its answers are
+            // in the connection's queue.
+            Command::Flush { reply } => {
+                let _ = reply.send(());
+            }
         }
     }
 
@@ -356,9 +376,9 @@ impl Actor {
                         };
                         match conn.tx.try_send(frame.clone()) {
                             Ok(()) => {}
-                            Err(mpsc::error::TrySendError::Full(_)) => slow.push(peer),
+                            Err(QueueError::Full) => slow.push(peer),
                             // The connection task has ended; its Leave is on the way.
-                            Err(mpsc::error::TrySendError::Closed(_)) => {}
+                            Err(QueueError::Closed) => {}
                         }
                     }
                 }

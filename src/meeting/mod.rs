@@ -9,14 +9,17 @@
 //! - `actor.rs` — one task per meeting: commands in over a bounded channel, effects out with
 //!   `try_send`; never awaits a connection.
 //! - `directory.rs` — meeting id → actor handle.
+//! - `outbound.rs` — one connection's outbound queue, bounded in frames and in bytes.
 //! - `proptests/` — random operation sequences against the core (ops, model, checks).
 
 mod actor;
 pub mod core;
 mod directory;
+mod outbound;
 #[cfg(test)]
 mod proptests;
 
 pub use self::actor::{ConnHandle, KillSwitch, MeetingHandle, Outbound, SessionEnd};
 pub use self::core::{AuditSubs, Effect, Identity, Input, Meeting, MeetingConfig, Millis};
 pub use self::directory::Directory;
+pub use self::outbound::{outbound_queue, OutboundRx, OutboundTx, QueueError};

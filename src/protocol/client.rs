@@ -150,8 +150,13 @@ pub enum ClientMessage {
     /// Host/cohost: take someone aside into a private 1:1 room with you. The group sees only that
     /// you both stepped out; nobody else can enter or see into the room.
     PullAside { peer: PeerId },
-    /// Host/cohost in a pull-aside room: both go back where they came from.
-    EndAside {},
+    /// Host/cohost: end a private conversation; everyone in it goes back where they came from.
+    /// Without `peer`: the one you are in. With `peer`: the one that person is in (so a host can
+    /// end another moderator's).
+    EndAside {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        peer: Option<PeerId>,
+    },
     /// A fresher token for the same person and meeting, before the current one expires. Without
     /// it the hub closes the socket at expiry (close 4006).
     Refresh { token: String },

@@ -85,7 +85,7 @@ impl ClientMessage {
             M::Lock { .. } => ("lock", Moderator, Control),
             M::SetLobby { .. } => ("set_lobby", Moderator, Control),
             M::PullAside { .. } => ("pull_aside", Moderator, Control),
-            M::EndAside {} => ("end_aside", Moderator, Control),
+            M::EndAside { .. } => ("end_aside", Moderator, Control),
             M::Admit { .. } => ("admit", Moderator, Control),
             M::Deny { .. } => ("deny", Moderator, Control),
         };
@@ -115,6 +115,7 @@ impl ClientMessage {
             | M::RequestMute { peer, .. }
             | M::TransferHost { peer }
             | M::PullAside { peer } => (Some(*peer), None),
+            M::EndAside { peer } => (*peer, None),
             M::Admit { peer } | M::Deny { peer } => {
                 (*peer, peer.is_none().then(|| "all".to_owned()))
             }

@@ -4,7 +4,9 @@
 
 use super::AppState;
 use crate::limits;
-use crate::meeting::{ConnHandle, Identity, KillSwitch, MeetingHandle, SessionEnd};
+use crate::meeting::{
+    outbound_queue, ConnHandle, Identity, KillSwitch, MeetingHandle, OutboundRx, SessionEnd,
+};
 use crate::protocol::{
     ClientFrame, ClientMessage, CloseCode, ErrorCode, FrameId, PeerId, PeerLeftReason, RateClass,
     Refusal, ResumeRequest, ServerMessage, PROTOCOL_VERSION,
@@ -16,7 +18,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::sync::{mpsc, OwnedSemaphorePermit};
+use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{interval_at, timeout, MissedTickBehavior};
 
 type Sink = SplitSink<WebSocket, Message>;
@@ -65,7 +67,10 @@ pub(super) async fn run(
             .next_peer
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
     );
-    let (tx, rx) = mpsc::channel(state.config.outbound_queue_len.max(1));
+    let (tx, rx) = outbound_queue(
+        state.config.outbound_queue_len,
+        state.config.outbound_queue_bytes,
+    );
     let kill = Arc::new(KillSwitch::default());
     let conn = ConnHandle {
         id: asked_as,
@@ -237,6 +242,12 @@ impl RateLimits {
         };
         bucket.check().is_ok()
     }
+
+    /// Whether an unusable frame (malformed, unknown, too large, binary) may be answered: it
+    /// draws from the control bucket.
+    fn allow_invalid(&self) -> bool {
+        self.control.check().is_ok()
+    }
 }
 
 /// A joined connection.
@@ -282,7 +293,7 @@ impl Session {
     async fn pump(
         &mut self,
         stream: &mut Stream,
-        mut outbound: mpsc::Receiver<Utf8Bytes>,
+        mut outbound: OutboundRx,
         kill: &KillSwitch,
         state: &AppState,
     ) -> Option<SessionEnd> {
@@ -337,12 +348,20 @@ impl Session {
                     match frame {
                         Some(Ok(Message::Text(text))) => {
                             if let Err(code) = self.on_text(&text).await {
+                                if code == CloseCode::Flood {
+                                    self.settle(&mut outbound).await;
+                                }
                                 close_with(&mut self.sink, code).await;
                                 return GONE;
                             }
                         }
                         Some(Ok(Message::Binary(_))) => {
-                            self.reply(ServerMessage::error(ErrorCode::BadRequest, "binary frames are not part of the protocol", None)).await;
+                            let refusal = ServerMessage::error(ErrorCode::BadRequest, "binary frames are not part of the protocol", None);
+                            if let Err(code) = self.refuse(refusal).await {
+                                self.settle(&mut outbound).await;
+                                close_with(&mut self.sink, code).await;
+                                return GONE;
+                            }
                         }
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                         // 4100 is the client saying "my connection looks dead, I will resume".
@@ -393,13 +412,13 @@ impl Session {
         if text.len() > limits::MAX_FRAME_BYTES {
             let reference = frame_ref(text);
             let message = format!("frame over {} bytes", limits::MAX_FRAME_BYTES);
-            self.reply(ServerMessage::error(
-                ErrorCode::TooLarge,
-                message,
-                reference,
-            ))
-            .await;
-            return Ok(());
+            return self
+                .refuse(ServerMessage::error(
+                    ErrorCode::TooLarge,
+                    message,
+                    reference,
+                ))
+                .await;
         }
         let frame = match ClientFrame::decode(text) {
             Ok(frame) => frame,
@@ -410,36 +429,27 @@ impl Session {
                 } else {
                     format!("invalid message: {e}")
                 };
-                self.reply(ServerMessage::error(
-                    ErrorCode::BadRequest,
-                    message,
-                    reference,
-                ))
-                .await;
-                return Ok(());
+                return self
+                    .refuse(ServerMessage::error(
+                        ErrorCode::BadRequest,
+                        message,
+                        reference,
+                    ))
+                    .await;
             }
         };
         let reference = frame.id;
         let message = frame.message;
         if matches!(message, ClientMessage::Hello { .. }) {
-            self.reply(ServerMessage::error(
-                ErrorCode::BadRequest,
-                "already joined",
-                reference,
-            ))
-            .await;
-            return Ok(());
+            let error = ServerMessage::error(ErrorCode::BadRequest, "already joined", reference);
+            return self.refuse(error).await;
         }
         if matches!(message, ClientMessage::Data { .. })
             && text.len() > limits::MAX_APP_DATA_FRAME_BYTES
         {
-            self.reply(ServerMessage::error(
-                ErrorCode::TooLarge,
-                "app data frame too large",
-                reference,
-            ))
-            .await;
-            return Ok(());
+            let error =
+                ServerMessage::error(ErrorCode::TooLarge, "app data frame too large", reference);
+            return self.refuse(error).await;
         }
         if !self.limits.allow(&message) {
             if self.refusals.check().is_err() {
@@ -501,6 +511,40 @@ impl Session {
         }
     }
 
+    /// Answers a frame the hub could not use (too large, malformed, unknown, binary). Such frames
+    /// cost like any other: they draw from the control bucket, and past it they count as refusals
+    /// toward the flood close, so garbage cannot be sent faster than requests.
+    async fn refuse(&mut self, error: ServerMessage) -> Result<(), CloseCode> {
+        if !self.limits.allow_invalid() {
+            if self.refusals.check().is_err() {
+                tracing::info!(peer = %self.peer, "flooding with invalid frames: disconnected");
+                return Err(CloseCode::Flood);
+            }
+            let slow_down = ServerMessage::error(ErrorCode::RateLimited, "slow down", None);
+            self.reply(slow_down).await;
+            return Ok(());
+        }
+        self.reply(error).await;
+        Ok(())
+    }
+
+    /// Before a close for flooding: waits until the meeting has carried out everything this
+    /// connection sent, then writes what is queued for it, so every message carried out is
+    /// acknowledged (and echoed) before the close, as the others received it.
+    async fn settle(&mut self, outbound: &mut OutboundRx) {
+        let drained = async {
+            if !self.meeting.flush().await {
+                return;
+            }
+            while let Some(frame) = outbound.try_recv() {
+                if write_batch(&mut self.sink, frame, outbound).await.is_err() {
+                    return;
+                }
+            }
+        };
+        let _ = timeout(limits::WRITE_TIMEOUT, drained).await;
+    }
+
     /// Sends a reply that does not involve the meeting (decode errors, rate limits).
     async fn reply(&mut self, message: ServerMessage) {
         send_now(&mut self.sink, &message).await;
@@ -518,13 +562,13 @@ async fn send_now(sink: &mut Sink, message: &ServerMessage) {
 async fn write_batch(
     sink: &mut Sink,
     first: Utf8Bytes,
-    queued: &mut mpsc::Receiver<Utf8Bytes>,
+    queued: &mut OutboundRx,
 ) -> Result<(), axum::Error> {
     sink.feed(Message::Text(first)).await?;
     for _ in 1..limits::WRITE_BATCH {
         match queued.try_recv() {
-            Ok(frame) => sink.feed(Message::Text(frame)).await?,
-            Err(_) => break,
+            Some(frame) => sink.feed(Message::Text(frame)).await?,
+            None => break,
         }
     }
     sink.flush().await

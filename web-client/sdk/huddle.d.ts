@@ -104,7 +104,8 @@ export class Meeting extends EventTarget {
   /** A private 1:1 conversation with someone; their room sees that you both stepped out. */
   pullAside(peer: PeerId): Promise<void>;
   /** End the private conversation you are in. */
-  endAside(): Promise<void>;
+  /** End your private conversation, or (with `peer`) the one that person is in. */
+  endAside(peer?: number): Promise<void>;
   /** Lower someone else's raised hand (they see it go down). */
   lowerHand(peer: PeerId): Promise<void>;
 

@@ -451,7 +451,8 @@ export class Meeting extends EventTarget {
   /** Take someone into a private 1:1 conversation with you. @param {PeerId} peer */
   pullAside(peer) { return this.request({ type: 'pull_aside', peer }); }
   /** End the private conversation you are in: both go back where they came from. */
-  endAside() { return this.request({ type: 'end_aside' }); }
+  /** @param {number} [peer] end the conversation this person is in (default: your own) */
+  endAside(peer) { return this.request(peer == null ? { type: 'end_aside' } : { type: 'end_aside', peer }); }
   /**
    * Anyone but observers: raise (or lower) your hand. Hosts and cohosts see the queue; everyone
    * sees the hand on you.

@@ -285,10 +285,15 @@ export interface ClientPullAside {
   peer: PeerId;
 }
 
-/** Host/cohost in a pull-aside room: both go back where they came from. */
+/**
+ * Host/cohost: end a private conversation; everyone in it goes back where they came from.
+ * Without `peer`: the one you are in. With `peer`: the one that person is in (so a host can
+ * end another moderator's).
+ */
 export interface ClientEndAside {
   type: "end_aside";
   id?: number | null;
+  peer?: PeerId | null;
 }
 
 /**

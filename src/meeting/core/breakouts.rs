@@ -413,6 +413,16 @@ impl Meeting {
         if hosts.is_empty() {
             return Err((ErrorCode::NotFound, "no host is in the meeting right now"));
         }
+        if let Some(asked) = self.rooms.get_mut(&room) {
+            if asked
+                .help_asked_at
+                .is_some_and(|t| now < t.saturating_add(limits::HELP_REPEAT_MS))
+            {
+                // The hosts were told a moment ago: acknowledged, not repeated.
+                return Ok(());
+            }
+            asked.help_asked_at = Some(now);
+        }
         effects.send(
             hosts,
             ServerMessage::HelpRequested {

@@ -32,6 +32,9 @@ impl Meeting {
             if room.private && (room.members.is_empty() || !self.asides.contains_key(id)) {
                 return Err(format!("private room {id} empty or untracked"));
             }
+            if room.private && !room.members.iter().any(|p| self.role_of(*p).is_moderator()) {
+                return Err(format!("private room {id} without a host or cohost"));
+            }
         }
         if self.asides.keys().any(|id| !self.rooms.contains_key(id)) {
             return Err("a pull-aside record without its room".into());

@@ -93,6 +93,16 @@ impl Meeting {
             return;
         }
         if self.lobby_enabled && !identity.role.is_moderator() {
+            // The waiting room is bounded too: as many waiting as the meeting holds (the same
+            // person again replaces their older place, so a reconnect always fits).
+            let again = self.waiting.iter().any(|(_, w)| w.sub == identity.sub);
+            if !again && self.waiting.len() >= self.config.max_members {
+                effects.push(Effect::Refuse {
+                    peer,
+                    refusal: refusals::FULL,
+                });
+                return;
+            }
             self.wait(peer, identity, effects);
             return;
         }

@@ -179,6 +179,8 @@ struct Member {
     recent_private: BoundedLog<ChatMessage>,
     /// Microphone and camera on/off as last reported with `media_state`.
     media: Option<(bool, bool)>,
+    /// When this person last raised their hand (see `limits::HAND_RAISE_MIN_MS`).
+    hand_raised_at: Option<Millis>,
     /// Notices (broadcasts, help requests, mute requests, audit events, closing warnings) sent
     /// while the seat was held, replayed after the resumed `welcome`.
     missed: BoundedLog<ServerMessage>,
@@ -195,6 +197,7 @@ impl Member {
                 limits::RESUME_PRIVATE_REPLAY_BYTES,
             ),
             media: None,
+            hand_raised_at: None,
             missed: BoundedLog::new(limits::RESUME_NOTICE_REPLAY, usize::MAX),
         }
     }
@@ -214,6 +217,8 @@ struct Room {
     seq: u64,
     /// Recent group messages, oldest first, bounded by count and bytes.
     history: BoundedLog<ChatMessage>,
+    /// When the hosts were last asked for help from this room (see `limits::HELP_REPEAT_MS`).
+    help_asked_at: Option<Millis>,
 }
 
 impl Room {
@@ -226,6 +231,7 @@ impl Room {
             members: BTreeSet::new(),
             seq: 0,
             history: BoundedLog::new(limits::CHAT_HISTORY_LEN, limits::CHAT_HISTORY_BYTES),
+            help_asked_at: None,
         }
     }
 }
@@ -583,12 +589,12 @@ impl Meeting {
                 self.request_mute(from, peer, audio, video, effects)
             }
             M::MediaState { audio, video } => self.media_state(from, audio, video, effects),
-            M::RaiseHand { raised, peer } => self.raise_hand(from, raised, peer, effects),
+            M::RaiseHand { raised, peer } => self.raise_hand(from, raised, peer, now, effects),
             M::SetRole { peer, role } => self.set_role(from, peer, role, effects),
             M::TransferHost { peer } => self.transfer_host(from, peer, effects),
             M::Lock { locked } => self.lock(from, locked, effects),
             M::PullAside { peer } => self.pull_aside(from, peer, effects),
-            M::EndAside {} => self.end_own_aside(from, effects),
+            M::EndAside { peer } => self.end_aside_of(peer.unwrap_or(from), effects),
             // Waiting room
             M::SetLobby { enabled } => self.set_lobby(enabled, effects),
             M::Admit { peer } => self.admit(peer, effects),

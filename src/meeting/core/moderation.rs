@@ -5,6 +5,7 @@
 use super::{
     AuditSubs, BreakoutClock, Effect, Meeting, Millis, Outcome, Room, Sends, MAIN_ROOM_NAME,
 };
+use crate::limits;
 use crate::protocol::{
     AuditTerms, CloseCode, ErrorCode, PeerId, PeerLeftReason, Role, RoomId, ServerMessage,
 };
@@ -98,6 +99,19 @@ impl Meeting {
         if peer == by {
             return Err((ErrorCode::BadRequest, "you cannot remove yourself"));
         }
+        if let Some(waiting) = self.waiting.remove(peer) {
+            // Someone in the waiting room: turned away, and with `ban` for good (a `deny` lets
+            // them knock again).
+            if ban {
+                self.banned.insert(waiting.sub);
+            }
+            effects.push(Effect::Close {
+                peer,
+                code: CloseCode::Removed,
+            });
+            self.announce_lobby(effects);
+            return Ok(());
+        }
         let Some(member) = self.members.get(&peer) else {
             return Err((ErrorCode::NotFound, "no such peer in this meeting"));
         };
@@ -180,6 +194,9 @@ impl Meeting {
             self.announce_hands(effects);
         }
         self.announce_peer(peer, effects);
+        if !role.is_moderator() {
+            self.end_unsupervised_aside(peer, effects);
+        }
         if promoted {
             self.moderator_state(peer, effects);
         }
@@ -246,8 +263,12 @@ impl Meeting {
         if self.is_away(peer) {
             return Err((ErrorCode::Conflict, "that person is reconnecting"));
         }
-        if self.in_private_room(host) || self.in_private_room(peer) {
+        if self.in_private_room(host) {
             return Err((ErrorCode::Conflict, "already in a private conversation"));
+        }
+        if self.in_private_room(peer) {
+            // Another moderator's conversation with this person: join it.
+            return self.join_aside(host, peer, effects);
         }
         self.room_counter += 1;
         let id = RoomId(format!("a{}", self.room_counter));
@@ -286,14 +307,49 @@ impl Meeting {
         self.announce_rooms(effects);
     }
 
-    /// `end_aside` from someone in a pull-aside room.
-    pub(super) fn end_own_aside(&mut self, from: PeerId, effects: &mut Vec<Effect>) -> Outcome {
-        match self.room_of(from).cloned() {
+    /// `end_aside`: ends the private conversation `peer` is in (the sender's own, or another
+    /// moderator's).
+    pub(super) fn end_aside_of(&mut self, peer: PeerId, effects: &mut Vec<Effect>) -> Outcome {
+        match self.room_of(peer).cloned() {
             Some(room) if self.asides.contains_key(&room) => {
                 self.end_aside(&room, effects);
                 Ok(())
             }
-            _ => Err((ErrorCode::Conflict, "you are not in a private conversation")),
+            _ => Err((ErrorCode::Conflict, "not in a private conversation")),
+        }
+    }
+
+    /// A moderator joins the private conversation `peer` is in (another moderator's): the
+    /// moderator's way back is recorded like the others'.
+    fn join_aside(&mut self, host: PeerId, peer: PeerId, effects: &mut Vec<Effect>) -> Outcome {
+        let Some(room) = self.room_of(peer).cloned() else {
+            return Err((ErrorCode::NotFound, "no such peer in this meeting"));
+        };
+        let Some(origin) = self.room_of(host).cloned() else {
+            return Err((ErrorCode::NotFound, "no such peer in this meeting"));
+        };
+        if let Some(origins) = self.asides.get_mut(&room) {
+            origins.push((host, origin));
+        }
+        self.relocate(vec![(host, room)], effects);
+        Ok(())
+    }
+
+    /// After someone in a private conversation lost the moderator role: if no moderator is left
+    /// in it, it ends, so a participant is never left alone in private with a non-moderator.
+    fn end_unsupervised_aside(&mut self, peer: PeerId, effects: &mut Vec<Effect>) {
+        let Some(room) = self.room_of(peer).cloned() else {
+            return;
+        };
+        if !self.asides.contains_key(&room) {
+            return;
+        }
+        let supervised = self
+            .room_members(&room)
+            .iter()
+            .any(|p| self.role_of(*p).is_moderator());
+        if !supervised {
+            self.end_aside(&room, effects);
         }
     }
 
@@ -339,6 +395,7 @@ impl Meeting {
         from: PeerId,
         raised: bool,
         peer: Option<PeerId>,
+        now: Millis,
         effects: &mut Vec<Effect>,
     ) -> Outcome {
         match peer {
@@ -357,6 +414,21 @@ impl Meeting {
             _ => {
                 if raised && !self.role_of(from).may_speak() {
                     return Err((ErrorCode::Forbidden, "observers cannot raise a hand"));
+                }
+                if raised && !self.hands.contains(from) {
+                    let member = self.members.get_mut(&from);
+                    if let Some(member) = member {
+                        if member
+                            .hand_raised_at
+                            .is_some_and(|t| now < t.saturating_add(limits::HAND_RAISE_MIN_MS))
+                        {
+                            return Err((
+                                ErrorCode::RateLimited,
+                                "raise your hand again in a moment",
+                            ));
+                        }
+                        member.hand_raised_at = Some(now);
+                    }
                 }
                 self.set_hand(from, raised, effects);
             }

@@ -37,6 +37,10 @@ impl WaitingList {
         self.0.contains_key(&peer)
     }
 
+    pub(super) fn len(&self) -> usize {
+        self.0.len()
+    }
+
     pub(super) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

@@ -54,6 +54,8 @@ impl Meeting {
     pub(super) fn admit(&mut self, peer: Option<PeerId>, effects: &mut Vec<Effect>) -> Outcome {
         for p in self.chosen_waiting(peer)? {
             if self.members.len() >= self.config.max_members {
+                // Those let in so far are in: the hosts' lobby list must say so.
+                self.announce_lobby(effects);
                 return Err((ErrorCode::MeetingFull, "the meeting is full"));
             }
             if let Some(identity) = self.waiting.remove(p) {

@@ -177,7 +177,7 @@ fn every_moderator_action_is_audited() {
         },
     );
     act(&mut m, 1, ClientMessage::PullAside { peer: PeerId(3) });
-    act(&mut m, 1, ClientMessage::EndAside {});
+    act(&mut m, 1, ClientMessage::EndAside { peer: None });
     act(
         &mut m,
         1,

@@ -1,0 +1,186 @@
+//! Moderation that sticks and notices that cannot flood (issue #11, items 3 and 9): each test
+//! fails on the core before its rule.
+
+use super::super::harness::*;
+use super::super::*;
+use crate::protocol::{Refusal, SplitStrategy};
+
+fn sent(effects: &[Effect], pick: impl Fn(&ServerMessage) -> bool) -> usize {
+    effects
+        .iter()
+        .filter(|e| matches!(e, Effect::Send { message, .. } if pick(message)))
+        .count()
+}
+
+fn knock(m: &mut Meeting, peer: u64, sub: &str) -> Vec<Effect> {
+    let e = m.handle(
+        Input::Join {
+            peer: PeerId(peer),
+            identity: who(sub, Role::Participant),
+        },
+        2,
+    );
+    m.check_invariants().unwrap();
+    e
+}
+
+fn refused(effects: &[Effect], code: ErrorCode) -> bool {
+    matches!(
+        effects,
+        [Effect::Refuse {
+            refusal: Refusal { error: Some(c), .. },
+            ..
+        }] if *c == code
+    )
+}
+
+#[test]
+fn someone_waiting_can_be_banned_and_does_not_come_back() {
+    let mut m = meeting();
+    join(&mut m, 1, Role::Host);
+    request(&mut m, 1, ClientMessage::SetLobby { enabled: true });
+    knock(&mut m, 2, "pest");
+    assert!(m.is_waiting(PeerId(2)));
+    let ban = ClientMessage::Remove {
+        peer: PeerId(2),
+        ban: true,
+    };
+    let e = request(&mut m, 1, ban);
+    assert_eq!(error_code(&e), None, "{e:?}");
+    assert!(e.contains(&Effect::Close {
+        peer: PeerId(2),
+        code: CloseCode::Removed
+    }));
+    assert!(!m.is_waiting(PeerId(2)));
+    assert!(refused(&knock(&mut m, 3, "pest"), ErrorCode::Forbidden));
+}
+
+#[test]
+fn the_waiting_room_is_bounded_and_a_partial_admit_updates_the_lobby() {
+    // The harness meeting holds 4.
+    let mut m = meeting();
+    join(&mut m, 1, Role::Host);
+    join(&mut m, 2, Role::Participant);
+    join(&mut m, 3, Role::Participant);
+    request(&mut m, 1, ClientMessage::SetLobby { enabled: true });
+    for (peer, sub) in [(10, "a"), (11, "b"), (12, "c"), (13, "d")] {
+        knock(&mut m, peer, sub);
+    }
+    assert!(refused(&knock(&mut m, 14, "e"), ErrorCode::MeetingFull));
+    // The same person knocking again takes their own place back.
+    knock(&mut m, 15, "a");
+    assert!(m.is_waiting(PeerId(15)) && !m.is_waiting(PeerId(10)));
+    // Room for one: one gets in, and the hosts' list shows the three still waiting.
+    let e = request(&mut m, 1, ClientMessage::Admit { peer: None });
+    assert_eq!(error_code(&e), Some(ErrorCode::MeetingFull));
+    assert_eq!(m.member_count(), 4);
+    let lobby = e.iter().rev().find_map(|e| match e {
+        Effect::Send {
+            message: ServerMessage::Lobby { waiting, .. },
+            ..
+        } => Some(waiting.len()),
+        _ => None,
+    });
+    assert_eq!(lobby, Some(3));
+}
+
+#[test]
+fn a_host_ends_or_joins_another_moderators_private_conversation() {
+    let mut m = meeting();
+    join(&mut m, 1, Role::Host);
+    join(&mut m, 2, Role::Cohost);
+    join(&mut m, 3, Role::Participant);
+    request(&mut m, 2, ClientMessage::PullAside { peer: PeerId(3) });
+    let aside = m.room_of(PeerId(3)).cloned().unwrap();
+    assert!(!aside.is_main());
+    // The host joins by pulling the same person aside.
+    let e = request(&mut m, 1, ClientMessage::PullAside { peer: PeerId(3) });
+    assert_eq!(error_code(&e), None, "{e:?}");
+    assert_eq!(m.room_members(&aside).len(), 3);
+    // And ends it, by naming someone in it.
+    let end = ClientMessage::EndAside {
+        peer: Some(PeerId(3)),
+    };
+    assert_eq!(error_code(&request(&mut m, 1, end)), None);
+    for p in [1, 2, 3] {
+        assert_eq!(m.room_of(PeerId(p)), Some(&RoomId::main()));
+    }
+}
+
+#[test]
+fn a_demoted_cohost_is_not_left_alone_in_private_with_a_participant() {
+    let mut m = meeting();
+    join(&mut m, 1, Role::Host);
+    join(&mut m, 2, Role::Cohost);
+    join(&mut m, 3, Role::Participant);
+    request(&mut m, 2, ClientMessage::PullAside { peer: PeerId(3) });
+    assert!(!m.room_of(PeerId(3)).unwrap().is_main());
+    let demote = ClientMessage::SetRole {
+        peer: PeerId(2),
+        role: Role::Participant,
+    };
+    assert_eq!(error_code(&request(&mut m, 1, demote)), None);
+    assert_eq!(m.room_of(PeerId(3)), Some(&RoomId::main()));
+    assert_eq!(m.room_of(PeerId(2)), Some(&RoomId::main()));
+}
+
+#[test]
+fn help_requests_from_one_room_are_not_repeated_within_half_a_minute() {
+    let mut m = meeting();
+    join(&mut m, 1, Role::Host);
+    join(&mut m, 2, Role::Participant);
+    join(&mut m, 3, Role::Participant);
+    let split = ClientMessage::Split {
+        strategy: SplitStrategy::Even,
+        count: Some(1),
+        rooms: Vec::new(),
+        topic: None,
+        duration_secs: None,
+        spread_mentors: None,
+    };
+    request(&mut m, 1, split);
+    let help = |m: &mut Meeting, from: u64, now: Millis| {
+        m.handle(
+            Input::Request {
+                from: PeerId(from),
+                id: Some(9),
+                message: ClientMessage::AskHelp {},
+            },
+            now,
+        )
+    };
+    let is_help = |msg: &ServerMessage| matches!(msg, ServerMessage::HelpRequested { .. });
+    assert_eq!(sent(&help(&mut m, 2, 1_000), is_help), 1);
+    let again = help(&mut m, 3, 2_000);
+    assert_eq!(sent(&again, is_help), 0, "the hosts know already");
+    assert_eq!(error_code(&again), None, "and the asker is not refused");
+    assert_eq!(sent(&help(&mut m, 2, 31_000), is_help), 1);
+}
+
+#[test]
+fn a_hand_cannot_be_raised_again_within_a_second() {
+    let mut m = meeting();
+    join(&mut m, 1, Role::Host);
+    join(&mut m, 2, Role::Participant);
+    let hand = |m: &mut Meeting, raised: bool, now: Millis| {
+        let e = m.handle(
+            Input::Request {
+                from: PeerId(2),
+                id: Some(9),
+                message: ClientMessage::RaiseHand { raised, peer: None },
+            },
+            now,
+        );
+        error_code(&e)
+    };
+    assert_eq!(hand(&mut m, true, 10_000), None);
+    assert_eq!(
+        hand(&mut m, false, 10_100),
+        None,
+        "lowering is always allowed"
+    );
+    assert_eq!(hand(&mut m, true, 10_200), Some(ErrorCode::RateLimited));
+    assert!(!m.hand_raised(PeerId(2)));
+    assert_eq!(hand(&mut m, true, 11_000), None);
+    assert!(m.hand_raised(PeerId(2)));
+}
