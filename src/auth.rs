@@ -214,7 +214,7 @@ pub fn clean_name(name: &str) -> String {
     let cleaned: String = name
         .trim()
         .chars()
-        .filter(|c| !c.is_control())
+        .filter(|c| !c.is_control() && !is_invisible_or_reordering(*c))
         .take(MAX_NAME_CHARS)
         .collect();
     let cleaned = cleaned.trim();
@@ -223,6 +223,26 @@ pub fn clean_name(name: &str) -> String {
     } else {
         cleaned.to_owned()
     }
+}
+
+/// Characters that let one name pass for another on screen: bidirectional embeddings, overrides
+/// and isolates (a name that renders reversed), zero-width and other invisible format characters
+/// (`Dr.\u{200B} Rivera` looks like the therapist), and the BOM.
+fn is_invisible_or_reordering(c: char) -> bool {
+    matches!(c,
+        '\u{061C}'                 // Arabic letter mark
+        | '\u{115F}' | '\u{1160}' // Hangul fillers
+        | '\u{180E}'               // Mongolian vowel separator
+        | '\u{200B}'..='\u{200F}' // zero-width space, (non-)joiner, LRM, RLM
+        | '\u{202A}'..='\u{202E}' // embeddings and overrides
+        | '\u{2060}'..='\u{206F}' // word joiner, invisible operators, isolates, deprecated
+        | '\u{3164}'               // Hangul filler
+        | '\u{FE00}'..='\u{FE0F}' // variation selectors
+        | '\u{FEFF}'               // BOM / zero-width no-break space
+        | '\u{FFA0}'               // halfwidth Hangul filler
+        | '\u{FFF9}'..='\u{FFFB}' // interlinear annotation
+        | '\u{E0000}'..='\u{E007F}' // tags
+    )
 }
 
 /// A fresh random HS256 secret (64 hex characters) for dev mode and tests.
@@ -329,6 +349,16 @@ mod tests {
         )
         .unwrap();
         (m, v)
+    }
+
+    #[test]
+    fn names_cannot_hide_or_reverse_characters() {
+        assert_eq!(clean_name("Dr.\u{200B} Rivera"), "Dr. Rivera");
+        assert_eq!(clean_name("\u{202E}areviR .rD"), "areviR .rD");
+        assert_eq!(clean_name("Sam\u{2066}\u{FEFF}\u{200D}"), "Sam");
+        assert_eq!(clean_name("\u{200B}\u{200B}"), "Guest");
+        // Letters of every script stay.
+        assert_eq!(clean_name("José Müller 李雷 محمد"), "José Müller 李雷 محمد");
     }
 
     #[test]
