@@ -54,6 +54,9 @@ pub struct Config {
     /// Proxies (addresses or CIDR ranges) whose `Forwarded` / `X-Forwarded-For` headers are
     /// believed about the client's address. Empty: the TCP peer is the client.
     pub trusted_proxies: Vec<String>,
+    /// CSP `frame-ancestors` of the reference UI: who may embed it in an iframe (`'self'`,
+    /// `'none'`, or origins such as `https://app.partner.example`).
+    pub frame_ancestors: String,
     /// Browser origins allowed to open the WebSocket (exact `scheme://host[:port]`). Empty: any.
     pub allowed_origins: Vec<String>,
     /// Cap on people per meeting.
@@ -124,6 +127,7 @@ impl Default for Config {
             header_timeout_ms: limits::HEADER_TIMEOUT.as_millis() as u64,
             trusted_proxies: Vec::new(),
             allowed_origins: Vec::new(),
+            frame_ancestors: "'self'".into(),
             max_meeting_members: limits::MAX_MEETING_MEMBERS,
             outbound_queue_len: limits::OUTBOUND_QUEUE_LEN,
             outbound_queue_bytes: limits::OUTBOUND_QUEUE_BYTES,

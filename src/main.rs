@@ -112,6 +112,11 @@ struct ConfigArgs {
     #[arg(long, env = "HUDDLE_TRUSTED_PROXIES", value_delimiter = ',')]
     #[serde(skip_serializing_if = "Option::is_none")]
     trusted_proxies: Option<Vec<String>>,
+    /// Who may embed the reference UI in an iframe (CSP frame-ancestors), e.g.
+    /// "'self' https://app.partner.example" [default: 'self'].
+    #[arg(long, env = "HUDDLE_FRAME_ANCESTORS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    frame_ancestors: Option<String>,
     /// Browser origins allowed to connect, comma-separated (e.g. https://app.partner.example).
     /// Unset: any origin.
     #[arg(long, env = "HUDDLE_ALLOWED_ORIGINS", value_delimiter = ',')]
@@ -191,6 +196,10 @@ struct ServeArgs {
     /// meeting (one host, three participants) printed at start.
     #[arg(long)]
     dev: bool,
+    /// With --dev: allow a listen address other than loopback. Dev links carry tokens anyone
+    /// on the network could use, and the key is ephemeral: only for a trusted network.
+    #[arg(long, requires = "dev")]
+    dev_allow_remote: bool,
     #[command(flatten)]
     config: ConfigArgs,
 }
@@ -257,6 +266,21 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     let dev_minter = if args.dev {
         if config.jwt_public_key.is_some() {
             return Err("--dev signs its own HS256 tokens: unset HUDDLE_JWT_PUBLIC_KEY".into());
+        }
+        if !config.listen.ip().is_loopback() && !args.dev_allow_remote {
+            return Err(format!(
+                "--dev listens on loopback only (asked for {}): its links hold tokens and its key is \
+                 a demo key. Add --dev-allow-remote to serve a trusted network anyway",
+                config.listen
+            ));
+        }
+        if config.jwt_secret.is_some() {
+            // Not an error (it lets `huddle token` mint more demo tokens), but a production
+            // secret must not end up signing demo links by accident.
+            eprintln!(
+                "huddle: --dev is signing its demo links with HUDDLE_JWT_SECRET from the \
+                 environment; do not use a production secret for a demo"
+            );
         }
         // An ephemeral key unless HUDDLE_JWT_SECRET is set (then `huddle token` can mint more).
         let secret = config

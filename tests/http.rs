@@ -50,3 +50,54 @@ async fn health_ui_and_sdk_are_served() {
     let favicon = get(&hub, "/favicon.ico").await;
     assert!(favicon.starts_with("HTTP/1.1 204"));
 }
+
+/// The head of a response, lower-cased.
+fn head(response: &str) -> String {
+    response
+        .split("\r\n\r\n")
+        .next()
+        .unwrap_or_default()
+        .to_lowercase()
+}
+
+#[tokio::test]
+async fn only_the_ui_and_sdk_are_served_with_safe_headers() {
+    let hub = start_server_with(|c| c.frame_ancestors = "https://app.partner.example".into()).await;
+    // The web root's tests, tools and dependencies are not the public's business.
+    for path in [
+        "/test/e2e.mjs",
+        "/tools/gen-types.mjs",
+        "/package.json",
+        "/node_modules/typescript/package.json",
+        "/README.md",
+    ] {
+        let response = get(&hub, path).await;
+        assert!(
+            response.starts_with("HTTP/1.1 404"),
+            "{path}: {}",
+            head(&response)
+        );
+    }
+    for path in [
+        "/",
+        "/index.html",
+        "/app/main.js",
+        "/sdk/huddle.js",
+        "/examples/embed.html",
+    ] {
+        let response = get(&hub, path).await;
+        assert!(response.starts_with("HTTP/1.1 200"), "{path}");
+        assert!(
+            head(&response).contains("x-content-type-options: nosniff"),
+            "{path}: {}",
+            head(&response)
+        );
+    }
+    let page = head(&get(&hub, "/").await);
+    assert!(page.contains("content-security-policy:"), "{page}");
+    assert!(
+        page.contains("frame-ancestors https://app.partner.example"),
+        "{page}"
+    );
+    assert!(page.contains("object-src 'none'"), "{page}");
+}

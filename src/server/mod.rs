@@ -4,13 +4,14 @@
 mod accept;
 mod client_addr;
 mod connection;
+mod web;
 
 use crate::auth::Verifier;
 use crate::config::Config;
 use crate::limits;
 use crate::meeting::Directory;
 use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -22,8 +23,6 @@ use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
-use tower_http::services::ServeDir;
-use tower_http::set_header::SetResponseHeaderLayer;
 
 /// State shared by every connection: read-mostly, cheap to clone behind an `Arc`.
 pub(crate) struct AppState {
@@ -134,20 +133,12 @@ impl Server {
             per_ip: Mutex::new(HashMap::new()),
             config,
         });
+        let files = web::routes(&state.config.web_root, &state.config.frame_ancestors)?;
         let app = Router::new()
             .route("/v1/ws", get(upgrade))
             .route("/healthz", get(|| async { "ok\n" }))
             .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
-            // The SDK is public code that partner pages import cross-origin as ES modules,
-            // which browsers only allow with CORS. No credentials are involved.
-            .fallback_service(
-                tower::ServiceBuilder::new()
-                    .layer(SetResponseHeaderLayer::if_not_present(
-                        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-                        HeaderValue::from_static("*"),
-                    ))
-                    .service(ServeDir::new(&state.config.web_root)),
-            )
+            .merge(files)
             .with_state(state);
         let task = tokio::spawn(accept::serve(
             listener,
