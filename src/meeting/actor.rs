@@ -149,6 +149,7 @@ struct Actor {
     /// Keyed pseudonyms of people for log lines (never a `sub` or a name in the log).
     pseudonyms: Arc<Pseudonyms>,
     generation: u64,
+    clock: Clock,
 }
 
 /// Starts the actor task of `meeting`, which removes itself from `directory` when it stops.
@@ -165,16 +166,39 @@ pub(super) fn spawn(
         directory,
         pseudonyms,
         generation,
+        clock: Clock::start(),
     };
     tokio::spawn(actor.run(rx));
     MeetingHandle { tx, generation }
 }
 
-fn now_millis() -> Millis {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+/// The meeting's clock: milliseconds since the Unix epoch, read from the wall clock once when the
+/// actor starts and advanced by the monotonic clock from then on. Held seats, breakout timers and
+/// the ended-meeting memory run on it, so a wall-clock step (NTP, an operator) neither expires
+/// every held seat at once nor stretches a breakout; timestamps sent to clients stay wall time
+/// within the drift of one meeting's life.
+#[derive(Debug, Clone, Copy)]
+struct Clock {
+    wall_at_start: Millis,
+    started: tokio::time::Instant,
+}
+
+impl Clock {
+    fn start() -> Self {
+        let wall_at_start = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        Clock {
+            wall_at_start,
+            started: tokio::time::Instant::now(),
+        }
+    }
+
+    fn now(&self) -> Millis {
+        let elapsed = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.wall_at_start.saturating_add(elapsed)
+    }
 }
 
 impl Actor {
@@ -189,7 +213,7 @@ impl Actor {
             let deadline = self.meeting.next_deadline();
             if deadline != armed {
                 if let Some(at) = deadline {
-                    let wait = Duration::from_millis(at.saturating_sub(now_millis()));
+                    let wait = Duration::from_millis(at.saturating_sub(self.clock.now()));
                     timer.as_mut().reset(tokio::time::Instant::now() + wait);
                 }
                 armed = deadline;
@@ -209,7 +233,7 @@ impl Actor {
             match command {
                 Some(command) => self.apply(command),
                 None => {
-                    let now = now_millis();
+                    let now = self.clock.now();
                     if let Some(peer) = self.meeting.due_held_seat(now) {
                         tracing::info!(meeting = self.meeting.id(), %peer, "held seat given up: no resume within the grace period");
                     }
@@ -230,7 +254,7 @@ impl Actor {
     }
 
     fn apply(&mut self, command: Command) {
-        let now = now_millis();
+        let now = self.clock.now();
         match command {
             Command::Join {
                 peer,
@@ -353,7 +377,7 @@ impl Actor {
                     Input::Dropped { peer }
                 }
             };
-            let effects = self.meeting.handle(input, now_millis());
+            let effects = self.meeting.handle(input, self.clock.now());
             self.dispatch(effects);
         }
     }
