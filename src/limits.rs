@@ -85,6 +85,10 @@ pub const PING_INTERVAL: Duration = Duration::from_secs(20);
 /// Default time without any frame (a pong included) after which a connection is dropped.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(45);
 
+/// How long shutdown waits for every WebSocket to be closed with 1001 (each lingers up to
+/// [`CLOSE_LINGER`] for the client's reply).
+pub const SHUTDOWN_DRAIN: Duration = Duration::from_secs(5);
+
 /// A write to a socket that takes longer than this marks the client as a slow consumer.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 

@@ -23,6 +23,7 @@ use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
+use tokio_util::task::TaskTracker;
 
 /// State shared by every connection: read-mostly, cheap to clone behind an `Arc`.
 pub(crate) struct AppState {
@@ -44,6 +45,9 @@ pub(crate) struct AppState {
     pub pending_hellos: Arc<Semaphore>,
     /// Proxies whose forwarding headers name the client (`trusted_proxies`).
     trusted_proxies: Vec<IpNet>,
+    /// Every WebSocket task (they run detached from the HTTP connection that upgraded): on
+    /// shutdown the hub waits, bounded, until each has sent its 1001 and ended.
+    tasks: TaskTracker,
 }
 
 /// One socket's place in the per-address count; gives it back when dropped.
@@ -98,6 +102,7 @@ pub struct Server {
     shutdown: watch::Sender<bool>,
     task: JoinHandle<std::io::Result<()>>,
     directory: Arc<Directory>,
+    tasks: TaskTracker,
 }
 
 impl Server {
@@ -120,12 +125,14 @@ impl Server {
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let directory = Directory::new(config.meeting_config(), Arc::new(config.pseudonyms()?));
         let trusted_proxies = config.trusted_proxy_nets()?;
+        let tasks = TaskTracker::new();
         let max_http = config.max_http_connections;
         let header_timeout = config.header_timeout();
         let state = Arc::new(AppState {
             connection_permits: Arc::new(Semaphore::new(config.max_connections)),
             pending_hellos: Arc::new(Semaphore::new(config.max_pending_hellos.max(1))),
             trusted_proxies,
+            tasks: tasks.clone(),
             verifier,
             directory: Arc::clone(&directory),
             next_peer: AtomicU64::new(1),
@@ -153,6 +160,7 @@ impl Server {
             shutdown: shutdown_tx,
             task,
             directory,
+            tasks,
         })
     }
 
@@ -165,10 +173,21 @@ impl Server {
         self.directory.len()
     }
 
-    /// Tells every client to reconnect elsewhere (close 1001) and waits for the listener to stop.
+    /// Tells every client to reconnect elsewhere (close 1001), stops listening, and waits
+    /// (at most [`limits::SHUTDOWN_DRAIN`]) until every WebSocket task has closed its socket.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
         let _ = self.task.await;
+        self.tasks.close();
+        if tokio::time::timeout(limits::SHUTDOWN_DRAIN, self.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                left = self.tasks.len(),
+                "shutdown: connections still open after the drain time"
+            );
+        }
     }
 }
 
@@ -203,5 +222,8 @@ async fn upgrade(
         .write_buffer_size(limits::WRITE_BUFFER_BYTES)
         .max_message_size(limits::HARD_FRAME_BYTES)
         .max_frame_size(limits::HARD_FRAME_BYTES)
-        .on_upgrade(move |socket| connection::run(socket, state, (permit, slot), hello_place))
+        .on_upgrade(move |socket| {
+            let tasks = state.tasks.clone();
+            tasks.track_future(connection::run(socket, state, (permit, slot), hello_place))
+        })
 }
