@@ -19,7 +19,7 @@ export HUDDLE_JWT_SECRET="${HUDDLE_JWT_SECRET:-$(head -c 32 /dev/urandom | od -A
 
 case "$which" in
   huddle)
-    HUDDLE_SIGNAL_RATE=1000000 HUDDLE_SIGNAL_BURST=1000000 HUDDLE_MAX_CONNECTIONS_PER_IP=100000 \
+    HUDDLE_SIGNAL_RATE=1000000 HUDDLE_SIGNAL_BURST=1000000 HUDDLE_MAX_CONNECTIONS_PER_IP=100000 HUDDLE_WAIT_FOR_HOST=false \
       HUDDLE_LOG=warn valgrind --tool=callgrind --callgrind-out-file="$OUT.out" \
       "$BIN/huddle" serve --listen 127.0.0.1:18080 >"$OUT.log" 2>&1 &
     URL=ws://127.0.0.1:18080/v1/ws PORT=18080 ;;

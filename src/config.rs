@@ -77,6 +77,8 @@ pub struct Config {
     pub resume_grace_secs: u64,
     /// Meetings start with the waiting room on (a host or cohost admits everyone else).
     pub waiting_room: bool,
+    /// Participants who arrive before any host or cohost wait and are let in when one arrives.
+    pub wait_for_host: bool,
     /// Per-connection token buckets: steady rate per second and burst size.
     pub chat_rate: u32,
     pub chat_burst: u32,
@@ -137,6 +139,7 @@ impl Default for Config {
             breakout_warning_secs: limits::BREAKOUT_WARNING_SECS,
             resume_grace_secs: limits::RESUME_GRACE_SECS,
             waiting_room: false,
+            wait_for_host: true,
             chat_rate: limits::rates::CHAT_PER_SEC,
             chat_burst: limits::rates::CHAT_BURST,
             signal_rate: limits::rates::SIGNAL_PER_SEC,
@@ -230,6 +233,7 @@ impl Config {
             resume_grace_ms: self.resume_grace_secs.saturating_mul(1000),
             waiting_room: self.waiting_room,
             ended_meeting_memory_ms: limits::ENDED_MEETING_MEMORY_SECS * 1000,
+            wait_for_host: self.wait_for_host,
         }
     }
 

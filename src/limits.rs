@@ -169,6 +169,11 @@ pub const RESUME_GRACE_SECS: u64 = 30;
 /// not longer than [`MAX_BREAKOUT_SECS`]; tokens minted for it will have expired by then).
 pub const ENDED_MEETING_MEMORY_SECS: u64 = 6 * 3600;
 
+/// How long a meeting's moderation decisions (bans, roles given, the lock, the waiting room)
+/// are kept after everyone has left, for a fresh start of the same meeting: a therapy session
+/// is not longer than this, so the decisions hold for the session's whole life.
+pub const MODERATION_MEMORY: Duration = Duration::from_secs(ENDED_MEETING_MEMORY_SECS);
+
 /// Private messages kept per member to replay after a resume (group messages replay from the
 /// room's history, bounded by [`CHAT_HISTORY_LEN`] and [`CHAT_HISTORY_BYTES`]).
 pub const RESUME_PRIVATE_REPLAY: usize = 50;

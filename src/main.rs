@@ -85,6 +85,11 @@ struct ConfigArgs {
     #[arg(long, env = "HUDDLE_MAX_CONNECTIONS_PER_IP")]
     #[serde(skip_serializing_if = "Option::is_none")]
     max_connections_per_ip: Option<usize>,
+    /// Participants who arrive before any host or cohost wait, and are let in when one arrives
+    /// [default: true]. The load generator's host-less scenarios need it off.
+    #[arg(long, env = "HUDDLE_WAIT_FOR_HOST")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wait_for_host: Option<bool>,
     /// Key for the pseudonyms of people in join and audit log lines (HMAC of sub), at least 16
     /// bytes. Unset: random per process.
     #[arg(long, env = "HUDDLE_AUDIT_KEY", hide_env_values = true)]

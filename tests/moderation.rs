@@ -483,3 +483,75 @@ async fn hosts_can_name_everyone_in_every_room() {
     want.sort_unstable();
     assert_eq!(ids, want);
 }
+
+#[tokio::test]
+async fn participants_wait_for_the_therapist_and_walk_in_when_one_arrives() {
+    let hub = start_server_with(|c| c.wait_for_host = true).await;
+    let mut early = connect(&hub.url).await;
+    early
+        .hello(&hub.token("m", "early", "Early", Role::Participant))
+        .await;
+    let waiting = early.recv_type("waiting").await;
+    assert_eq!(waiting["for_host"], true);
+    let host = hub.join("m", "host", Role::Host).await;
+    let welcome = early.recv_type("welcome").await;
+    assert!(welcome["peers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["id"] == host.id));
+}
+
+/// Waits until the hub has no running meeting actor (everyone left and it stopped).
+async fn until_no_meeting_runs(hub: &TestServer) {
+    let give_up = tokio::time::Instant::now() + DEADLINE;
+    while hub.server.meeting_count() > 0 {
+        assert!(
+            tokio::time::Instant::now() < give_up,
+            "the meeting never stopped"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn bans_roles_and_the_lock_outlive_a_moment_when_the_meeting_is_empty() {
+    let hub = start_server().await;
+    let mut host = hub.join("m", "host", Role::Host).await;
+    let pest = hub.join("m", "pest", Role::Participant).await;
+    let co = hub.join("m", "co", Role::Cohost).await;
+    host.wait_joined(co.id).await;
+    let ban = json!({"type": "remove", "peer": pest.id, "ban": true});
+    assert_eq!(host.request(ban).await["type"], "ack");
+    let demote = json!({"type": "set_role", "peer": co.id, "role": "participant"});
+    assert_eq!(host.request(demote).await["type"], "ack");
+    assert_eq!(
+        host.request(json!({"type": "lock", "locked": true})).await["type"],
+        "ack"
+    );
+    // Everyone leaves (the host reloads the page): the meeting's actor stops.
+    drop(pest);
+    co.close().await;
+    host.close().await;
+    until_no_meeting_runs(&hub).await;
+
+    // The lock holds: a participant is turned away.
+    let mut guest = connect(&hub.url).await;
+    guest
+        .hello(&hub.token("m", "guest", "G", Role::Participant))
+        .await;
+    assert_eq!(guest.expect_close().await.code, Some(4010));
+    // The host comes back and unlocks; the ban and the demotion hold.
+    let mut host = hub.join("m", "host", Role::Host).await;
+    assert_eq!(
+        host.request(json!({"type": "lock", "locked": false})).await["type"],
+        "ack"
+    );
+    let mut pest = connect(&hub.url).await;
+    pest.hello(&hub.token("m", "pest", "P", Role::Participant))
+        .await;
+    let closed = pest.expect_close().await;
+    assert_eq!(closed.code, Some(4008), "still banned");
+    let co = hub.join("m", "co", Role::Cohost).await;
+    assert_eq!(co.welcome["you"]["role"], "participant", "still demoted");
+}

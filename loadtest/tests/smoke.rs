@@ -15,6 +15,8 @@ async fn hub() -> (Server, Arc<Target>) {
         jwt_secret: Some(secret.clone()),
         signal_rate: 100_000,
         signal_burst: 100_000,
+        // The relay, chat and idle scenarios have no host.
+        wait_for_host: false,
         ..Config::default()
     };
     let server = Server::start(config).await.expect("hub starts");

@@ -244,7 +244,9 @@ impl Actor {
             if self.meeting.can_stop() {
                 // Leave the directory before closing the inbox so no new join can reach a
                 // closing actor unnoticed (see Directory::join).
-                self.directory.forget(self.meeting.id(), self.generation);
+                let remembered = self.meeting.remembered();
+                self.directory
+                    .forget(self.meeting.id(), self.generation, remembered);
                 rx.close();
                 // Commands already queued are dropped: joins see their reply dropped and retry.
                 break;

@@ -1,14 +1,18 @@
 //! The directory of running meetings: meeting id → the handle of its actor, started on first
 //! join. Only a directory: all meeting state lives in the actors, and an actor that empties
-//! removes itself.
+//! removes itself, leaving its moderation decisions (bans, assigned roles, the lock, the waiting
+//! room) here for [`limits::MODERATION_MEMORY`], so a fresh actor of the same meeting starts
+//! from them.
 
 use super::actor::{self, Command, ConnHandle, MeetingHandle};
-use super::core::{Identity, Meeting, MeetingConfig};
+use super::core::{Identity, Meeting, MeetingConfig, Remembered};
+use crate::limits;
 use crate::protocol::{CloseCode, ErrorCode, PeerId, Refusal, ResumeRequest};
 use crate::pseudonym::Pseudonyms;
 use dashmap::DashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 use tokio::sync::oneshot;
 
 /// Meeting id → running actor. Only a directory: all meeting state lives in the actors.
@@ -19,6 +23,8 @@ pub struct Directory {
     config: MeetingConfig,
     /// Pseudonyms of people for the actors' log lines.
     pseudonyms: Arc<Pseudonyms>,
+    /// What stopped actors remembered, and until when (monotonic).
+    remembered: DashMap<String, (Remembered, Instant)>,
 }
 
 impl Directory {
@@ -28,6 +34,7 @@ impl Directory {
             generations: AtomicU64::new(0),
             config,
             pseudonyms,
+            remembered: DashMap::new(),
         })
     }
 
@@ -97,8 +104,13 @@ impl Directory {
 
     fn spawn(self: &Arc<Self>, meeting: &str) -> MeetingHandle {
         let generation = self.generations.fetch_add(1, Ordering::Relaxed);
-        let core = Meeting::new(meeting, self.config.clone(), rand::random())
+        let mut core = Meeting::new(meeting, self.config.clone(), rand::random())
             .with_token_seed(rand::random());
+        if let Some((_, (remembered, until))) = self.remembered.remove(meeting) {
+            if Instant::now() < until {
+                core = core.remember(remembered);
+            }
+        }
         tracing::debug!(meeting, generation, "meeting actor started");
         actor::spawn(
             core,
@@ -108,8 +120,18 @@ impl Directory {
         )
     }
 
-    /// Called by an actor that stops: removes it, unless a later actor already took its place.
-    pub(super) fn forget(&self, meeting: &str, generation: u64) {
+    /// Called by an actor that stops: keeps what it remembers (before the actor leaves the
+    /// directory, so an actor started right after finds it), then removes it unless a later
+    /// actor already took its place. Forgets what has been kept past its time.
+    pub(super) fn forget(&self, meeting: &str, generation: u64, remembered: Option<Remembered>) {
+        let now = Instant::now();
+        self.remembered.retain(|_, (_, until)| now < *until);
+        if let Some(remembered) = remembered {
+            self.remembered.insert(
+                meeting.to_owned(),
+                (remembered, now + limits::MODERATION_MEMORY),
+            );
+        }
         self.meetings
             .remove_if(meeting, |_, h| h.generation == generation);
     }

@@ -20,6 +20,8 @@ mod outbound;
 mod proptests;
 
 pub use self::actor::{ConnHandle, KillSwitch, MeetingHandle, Outbound, SessionEnd};
-pub use self::core::{AuditSubs, Effect, Identity, Input, Meeting, MeetingConfig, Millis};
+pub use self::core::{
+    AuditSubs, Effect, Identity, Input, Meeting, MeetingConfig, Millis, Remembered,
+};
 pub use self::directory::Directory;
 pub use self::outbound::{outbound_queue, OutboundRx, OutboundTx, QueueError};

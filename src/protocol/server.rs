@@ -98,9 +98,17 @@ pub enum ServerMessage {
     People { peers: Vec<Peer> },
     /// To hosts and cohosts: raised hands, first raised first.
     Hands { queue: Vec<PeerId> },
-    /// Instead of `welcome` while the waiting room is on: you wait until a host lets you in
-    /// (then `welcome` follows) or turns you away (close 4011). You see no one and nothing.
-    Waiting { meeting: String, you: Peer },
+    /// Instead of `welcome` while the waiting room is on, or while no host or cohost has
+    /// arrived yet (`for_host`): you wait until a host lets you in, or arrives (then `welcome`
+    /// follows), or turns you away (close 4011). You see no one and nothing.
+    Waiting {
+        meeting: String,
+        you: Peer,
+        /// Waiting because no host or cohost is here yet (let in when one arrives), rather than
+        /// for a host to admit you.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        for_host: bool,
+    },
     /// To hosts and cohosts: the waiting room, after every change.
     Lobby { enabled: bool, waiting: Vec<Peer> },
     /// The meeting was locked or unlocked.

@@ -57,6 +57,9 @@ pub async fn start_server_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
         jwt_secret: Some(secret.clone()),
         jwt_issuer: "test-issuer".into(),
         jwt_audience: "test-audience".into(),
+        // Tests join people in whatever order their scenario needs; waiting for the host (the
+        // hub's default) has tests of its own that turn it on.
+        wait_for_host: false,
         ..Config::default()
     };
     tweak(&mut config);

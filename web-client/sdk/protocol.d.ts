@@ -581,11 +581,17 @@ export interface ServerHands {
 }
 
 /**
- * Instead of `welcome` while the waiting room is on: you wait until a host lets you in
- * (then `welcome` follows) or turns you away (close 4011). You see no one and nothing.
+ * Instead of `welcome` while the waiting room is on, or while no host or cohost has
+ * arrived yet (`for_host`): you wait until a host lets you in, or arrives (then `welcome`
+ * follows), or turns you away (close 4011). You see no one and nothing.
  */
 export interface ServerWaiting {
   type: "waiting";
+  /**
+   * Waiting because no host or cohost is here yet (let in when one arrives), rather than
+   * for a host to admit you.
+   */
+  for_host?: boolean;
   meeting: string;
   you: Peer;
 }

@@ -92,7 +92,8 @@ impl Meeting {
             });
             return;
         }
-        if self.lobby_enabled && !identity.role.is_moderator() {
+        let no_host_yet = self.config.wait_for_host && self.moderators().is_empty();
+        if (self.lobby_enabled || no_host_yet) && !identity.role.is_moderator() {
             // The waiting room is bounded too: as many waiting as the meeting holds (the same
             // person again replaces their older place, so a reconnect always fits).
             let again = self.waiting.iter().any(|(_, w)| w.sub == identity.sub);
@@ -109,7 +110,13 @@ impl Meeting {
         // A host or cohost who gets in starts the next session of an ended meeting (only once
         // every refusal is past: a banned cohost must not reopen it).
         self.ended_at = None;
+        let moderator = identity.role.is_moderator();
         self.seat(peer, identity, effects);
+        if moderator && self.config.wait_for_host && !self.lobby_enabled && !self.waiting.is_empty()
+        {
+            // The first host or cohost arrived: those waiting for one come in.
+            let _ = self.admit(None, effects);
+        }
     }
 
     /// Makes an admitted person a member, in the main room, and tells everyone concerned.

@@ -38,6 +38,7 @@ pub(crate) mod harness;
 #[cfg(test)]
 mod tests;
 
+pub use self::moderation::Remembered;
 pub use self::relay::is_offer;
 
 use self::bounded_log::BoundedLog;
@@ -152,6 +153,9 @@ pub struct MeetingConfig {
     pub waiting_room: bool,
     /// How long an ended meeting stays closed to everyone but hosts and cohosts.
     pub ended_meeting_memory_ms: Millis,
+    /// Participants who arrive before any host or cohost wait, and are let in when one arrives
+    /// (unless the waiting room is on: then a host admits them).
+    pub wait_for_host: bool,
 }
 
 impl Default for MeetingConfig {
@@ -163,6 +167,9 @@ impl Default for MeetingConfig {
             resume_grace_ms: limits::RESUME_GRACE_SECS * 1000,
             waiting_room: false,
             ended_meeting_memory_ms: limits::ENDED_MEETING_MEMORY_SECS * 1000,
+            // Off in the core's own default, which tests build on; the hub's default is on
+            // (`Config::wait_for_host`).
+            wait_for_host: false,
         }
     }
 }

@@ -9,6 +9,7 @@ use crate::limits;
 use crate::protocol::{
     AuditTerms, CloseCode, ErrorCode, PeerId, PeerLeftReason, Role, RoomId, ServerMessage,
 };
+use std::collections::{HashMap, HashSet};
 
 impl Meeting {
     /// After a moderator's `welcome` (join, takeover, resume) or a promotion: the waiting room
@@ -440,5 +441,43 @@ impl Meeting {
         self.locked = locked;
         effects.send(self.member_ids(), ServerMessage::Locked { locked, by });
         Ok(())
+    }
+}
+
+/// The moderation decisions that outlive a meeting's actor: when everyone is gone for a moment
+/// (a host alone with a banned person reloads the page), a fresh actor starts from these instead
+/// of from nothing. Identities only (`sub`), never names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Remembered {
+    banned: HashSet<String>,
+    assigned_roles: HashMap<String, Role>,
+    locked: bool,
+    lobby_enabled: bool,
+}
+
+impl Meeting {
+    /// What to remember when this meeting's actor stops; `None` when there is nothing a fresh
+    /// start would not do the same way.
+    pub fn remembered(&self) -> Option<Remembered> {
+        let remembered = Remembered {
+            banned: self.banned.clone(),
+            assigned_roles: self.assigned_roles.clone(),
+            locked: self.locked,
+            lobby_enabled: self.lobby_enabled,
+        };
+        let fresh = Remembered {
+            lobby_enabled: self.config.waiting_room,
+            ..Remembered::default()
+        };
+        (remembered != fresh).then_some(remembered)
+    }
+
+    /// Starts this (fresh) meeting from what an earlier actor of it remembered.
+    pub fn remember(mut self, remembered: Remembered) -> Self {
+        self.banned = remembered.banned;
+        self.assigned_roles = remembered.assigned_roles;
+        self.locked = remembered.locked;
+        self.lobby_enabled = remembered.lobby_enabled;
+        self
     }
 }

@@ -18,6 +18,7 @@ impl Meeting {
         let waiting = ServerMessage::Waiting {
             meeting: self.id.clone(),
             you,
+            for_host: !self.lobby_enabled,
         };
         effects.send_one(peer, waiting);
         self.announce_lobby(effects);

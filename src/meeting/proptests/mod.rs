@@ -23,6 +23,7 @@ pub(super) static RESUMES: AtomicUsize = AtomicUsize::new(0);
 #[test]
 fn random_operation_sequences_keep_the_invariants() {
     static STEPS: AtomicUsize = AtomicUsize::new(0);
+    static CASES: AtomicUsize = AtomicUsize::new(0);
     let cases = std::env::var("HUDDLE_PROPTEST_CASES")
         .ok()
         .and_then(|c| c.parse().ok())
@@ -39,6 +40,9 @@ fn random_operation_sequences_keep_the_invariants() {
                     "m",
                     MeetingConfig {
                         breakout_warning_ms: 10_000,
+                        // Every other case as the hub runs by default: participants wait for
+                        // the first host or cohost.
+                        wait_for_host: CASES.fetch_add(1, Ordering::Relaxed) % 2 == 1,
                         ..MeetingConfig::default()
                     },
                     42,

@@ -184,3 +184,62 @@ fn a_hand_cannot_be_raised_again_within_a_second() {
     assert_eq!(hand(&mut m, true, 11_000), None);
     assert!(m.hand_raised(PeerId(2)));
 }
+
+fn waiting_for_host() -> Meeting {
+    Meeting::new(
+        "m",
+        MeetingConfig {
+            max_members: 10,
+            wait_for_host: true,
+            ..MeetingConfig::default()
+        },
+        7,
+    )
+}
+
+#[test]
+fn participants_who_arrive_before_the_therapist_wait_and_come_in_with_them() {
+    let mut m = waiting_for_host();
+    let e = knock(&mut m, 2, "early");
+    assert!(m.is_waiting(PeerId(2)), "nobody meets unsupervised");
+    assert!(e.iter().any(|e| matches!(
+        e,
+        Effect::Send {
+            message: ServerMessage::Waiting { for_host: true, .. },
+            ..
+        }
+    )));
+    knock(&mut m, 3, "early-too");
+    // A cohost counts as the therapist's side too.
+    let e = join(&mut m, 1, Role::Cohost);
+    assert!(m.contains(PeerId(2)) && m.contains(PeerId(3)));
+    assert!(welcome_of(&e, 2).is_some() && welcome_of(&e, 3).is_some());
+    // Once someone runs the room, newcomers walk in.
+    knock(&mut m, 4, "late");
+    assert!(m.contains(PeerId(4)));
+}
+
+#[test]
+fn with_the_waiting_room_on_the_host_still_admits_them() {
+    let mut m = waiting_for_host();
+    knock(&mut m, 2, "early");
+    join(&mut m, 1, Role::Host);
+    request(&mut m, 1, ClientMessage::SetLobby { enabled: true });
+    knock(&mut m, 3, "later");
+    assert!(m.contains(PeerId(2)), "let in when the host arrived");
+    assert!(m.is_waiting(PeerId(3)), "the waiting room decides now");
+    // Before any host: with the waiting room on, arriving hosts do not empty it.
+    let mut m = Meeting::new(
+        "m",
+        MeetingConfig {
+            max_members: 10,
+            wait_for_host: true,
+            waiting_room: true,
+            ..MeetingConfig::default()
+        },
+        7,
+    );
+    knock(&mut m, 2, "early");
+    join(&mut m, 1, Role::Host);
+    assert!(m.is_waiting(PeerId(2)));
+}
