@@ -4,7 +4,7 @@
 use crate::auth::{TokenAlgorithm, Verifier, VerifyKey};
 use crate::limits;
 use crate::meeting::MeetingConfig;
-use crate::protocol::IceServer;
+use crate::protocol::{IceServer, IceTransportPolicy};
 use crate::pseudonym::Pseudonyms;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
@@ -41,6 +41,9 @@ pub struct Config {
     pub web_root: PathBuf,
     /// ICE servers handed to clients in `welcome`.
     pub ice_servers: Vec<IceServer>,
+    /// `all` or `relay` (TURN only: no participant learns another's IP address), handed to
+    /// clients in `welcome` and obeyed by the SDK.
+    pub ice_transport_policy: IceTransportPolicy,
     /// Cap on open WebSocket connections; more are refused with HTTP 503.
     pub max_connections: usize,
     /// Cap on open sockets from one client address (IPv6: one /64); more get HTTP 429.
@@ -122,6 +125,7 @@ impl Default for Config {
             audit_key: None,
             web_root: default_web_root(),
             ice_servers: Vec::new(),
+            ice_transport_policy: IceTransportPolicy::All,
             max_connections: limits::MAX_CONNECTIONS,
             max_connections_per_ip: limits::MAX_CONNECTIONS_PER_IP,
             max_http_connections: limits::MAX_HTTP_CONNECTIONS,
@@ -229,6 +233,7 @@ impl Config {
         MeetingConfig {
             max_members: self.max_meeting_members,
             ice_servers: self.ice_servers.clone(),
+            ice_transport_policy: self.ice_transport_policy,
             breakout_warning_ms: self.breakout_warning_secs.saturating_mul(1000),
             resume_grace_ms: self.resume_grace_secs.saturating_mul(1000),
             waiting_room: self.waiting_room,

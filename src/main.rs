@@ -85,6 +85,11 @@ struct ConfigArgs {
     #[arg(long, env = "HUDDLE_MAX_CONNECTIONS_PER_IP")]
     #[serde(skip_serializing_if = "Option::is_none")]
     max_connections_per_ip: Option<usize>,
+    /// ICE transport policy handed to clients: all, or relay (TURN only, so no participant
+    /// learns another's IP address; needs ice_servers with a TURN server) [default: all].
+    #[arg(long, env = "HUDDLE_ICE_TRANSPORT_POLICY", value_parser = ["all", "relay"])]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ice_transport_policy: Option<String>,
     /// Participants who arrive before any host or cohost wait, and are let in when one arrives
     /// [default: true]. The load generator's host-less scenarios need it off.
     #[arg(long, env = "HUDDLE_WAIT_FOR_HOST")]

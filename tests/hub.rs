@@ -444,3 +444,19 @@ async fn slow_consumer_is_disconnected_others_unaffected() {
     let closed = sleeper.expect_close().await;
     assert_eq!(closed.code, Some(4102), "slow consumer close code");
 }
+
+#[tokio::test]
+async fn the_ice_transport_policy_reaches_every_client() {
+    let hub = start_server().await;
+    let a = hub.join("m", "a", Role::Participant).await;
+    assert!(
+        a.welcome.get("ice_transport_policy").is_none(),
+        "all is the default"
+    );
+    let hub = start_server_with(|c| {
+        c.ice_transport_policy = huddle::protocol::IceTransportPolicy::Relay;
+    })
+    .await;
+    let a = hub.join("m", "a", Role::Participant).await;
+    assert_eq!(a.welcome["ice_transport_policy"], "relay");
+}

@@ -2,7 +2,8 @@
 
 use super::codes::ErrorCode;
 use super::types::{
-    ChatMessage, IceServer, OpaqueJson, Peer, PeerId, PeerLeftReason, RequestId, RoomId, RoomInfo,
+    ChatMessage, IceServer, IceTransportPolicy, OpaqueJson, Peer, PeerId, PeerLeftReason,
+    RequestId, RoomId, RoomInfo,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -23,6 +24,9 @@ pub enum ServerMessage {
         chat: Vec<ChatMessage>,
         /// For `RTCPeerConnection({iceServers})`.
         ice_servers: Vec<IceServer>,
+        /// For `RTCPeerConnection({iceTransportPolicy})`: `relay` means TURN only (absent: all).
+        #[serde(default, skip_serializing_if = "IceTransportPolicy::is_all")]
+        ice_transport_policy: IceTransportPolicy,
         /// The meeting's rooms, as in `rooms`.
         rooms: Vec<RoomInfo>,
         /// When the breakout rooms close (ms since the epoch), if a timer runs.

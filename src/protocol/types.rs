@@ -214,6 +214,23 @@ pub struct IceServer {
     pub credential: Option<String>,
 }
 
+/// Which ICE candidates clients may use, as `RTCConfiguration.iceTransportPolicy`. With `relay`,
+/// media goes only through the TURN servers in `ice_servers`, so no participant's browser learns
+/// another's IP address (in mesh mode every roommate would otherwise).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IceTransportPolicy {
+    #[default]
+    All,
+    Relay,
+}
+
+impl IceTransportPolicy {
+    pub fn is_all(&self) -> bool {
+        *self == IceTransportPolicy::All
+    }
+}
+
 /// Opaque JSON the hub relays without looking inside (signal `data`, app `payload`). Kept as the
 /// sender's raw text, so relaying costs one copy instead of building and re-serializing a tree.
 #[derive(Clone)]

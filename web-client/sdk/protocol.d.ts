@@ -419,6 +419,13 @@ export interface IceServer {
   username?: string | null;
 }
 
+/**
+ * Which ICE candidates clients may use, as `RTCConfiguration.iceTransportPolicy`. With `relay`,
+ * media goes only through the TURN servers in `ice_servers`, so no participant's browser learns
+ * another's IP address (in mesh mode every roommate would otherwise).
+ */
+export type IceTransportPolicy = "all" | "relay";
+
 /** A person in the meeting as others see them. */
 export interface Peer {
   /**
@@ -463,6 +470,8 @@ export interface ServerWelcome {
   closes_at?: number | null;
   /** For `RTCPeerConnection({iceServers})`. */
   ice_servers: IceServer[];
+  /** For `RTCPeerConnection({iceTransportPolicy})`: `relay` means TURN only (absent: all). */
+  ice_transport_policy?: IceTransportPolicy;
   /** True while the meeting is locked (see `locked`). */
   locked?: boolean;
   meeting: string;

@@ -158,6 +158,7 @@ impl Meeting {
             chat: room.history.iter().cloned().collect(),
             room: room_id,
             ice_servers: self.config.ice_servers.clone(),
+            ice_transport_policy: self.config.ice_transport_policy,
             rooms: self.room_list(),
             closes_at: self.clock.closes_at,
             choosing: self.clock.choosing,

@@ -48,8 +48,8 @@ use self::held_seats::HeldSeats;
 use self::waiting_list::WaitingList;
 use crate::limits;
 use crate::protocol::{
-    Access, ChatMessage, ClientMessage, CloseCode, ErrorCode, IceServer, Peer, PeerId,
-    PeerLeftReason, Refusal, RequestId, ResumeRequest, Role, RoomId, ServerMessage,
+    Access, ChatMessage, ClientMessage, CloseCode, ErrorCode, IceServer, IceTransportPolicy, Peer,
+    PeerId, PeerLeftReason, Refusal, RequestId, ResumeRequest, Role, RoomId, ServerMessage,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -144,6 +144,8 @@ pub struct AuditSubs {
 pub struct MeetingConfig {
     pub max_members: usize,
     pub ice_servers: Vec<IceServer>,
+    /// Handed to clients with `ice_servers`: `relay` keeps IP addresses from other participants.
+    pub ice_transport_policy: IceTransportPolicy,
     /// How long before a breakout timer ends everyone gets the closing notice.
     pub breakout_warning_ms: Millis,
     /// How long a dropped member's seat is held for `hello.resume` (0: not at all).
@@ -163,6 +165,7 @@ impl Default for MeetingConfig {
         MeetingConfig {
             max_members: limits::MAX_MEETING_MEMBERS,
             ice_servers: Vec::new(),
+            ice_transport_policy: IceTransportPolicy::All,
             breakout_warning_ms: limits::BREAKOUT_WARNING_SECS * 1000,
             resume_grace_ms: limits::RESUME_GRACE_SECS * 1000,
             waiting_room: false,
