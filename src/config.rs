@@ -37,6 +37,9 @@ pub struct Config {
     /// Longest token lifetime accepted (`exp − iat`, or `exp − now` without `iat`), seconds;
     /// 0: no limit.
     pub max_token_lifetime_secs: u64,
+    /// TLS certificate chain (PEM) and private key (PEM): set both to serve HTTPS/WSS directly.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
     /// Directory served at `/` (the reference web client).
     pub web_root: PathBuf,
     /// ICE servers handed to clients in `welcome`.
@@ -124,6 +127,8 @@ impl Default for Config {
             max_token_lifetime_secs: limits::MAX_TOKEN_LIFETIME_SECS,
             audit_key: None,
             web_root: default_web_root(),
+            tls_cert: None,
+            tls_key: None,
             ice_servers: Vec::new(),
             ice_transport_policy: IceTransportPolicy::All,
             max_connections: limits::MAX_CONNECTIONS,
@@ -217,6 +222,38 @@ impl Config {
             (None, Some(_)) => Err("jwt_public_key is set: also set jwt_algorithm (HUDDLE_JWT_ALGORITHM) to RS256, ES256 or EdDSA".into()),
             (None, None) => Ok(TokenAlgorithm::Hs256),
         }
+    }
+
+    /// The TLS acceptor for `tls_cert` and `tls_key`, `None` when neither is set, or what is
+    /// wrong with them.
+    pub fn tls(&self) -> Result<Option<tokio_rustls::TlsAcceptor>, String> {
+        use rustls_pki_types::pem::PemObject;
+        use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+        use tokio_rustls::rustls;
+        let (cert, key) = match (&self.tls_cert, &self.tls_key) {
+            (None, None) => return Ok(None),
+            (Some(cert), Some(key)) => (cert, key),
+            _ => return Err("set both tls_cert and tls_key (or neither)".into()),
+        };
+        let chain = CertificateDer::pem_file_iter(cert)
+            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| format!("tls_cert {}: {e}", cert.display()))?;
+        if chain.is_empty() {
+            return Err(format!("tls_cert {}: no certificate in it", cert.display()));
+        }
+        let key = PrivateKeyDer::from_pem_file(key)
+            .map_err(|e| format!("tls_key {}: {e}", key.display()))?;
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let mut server = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("tls: {e}"))?
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .map_err(|e| format!("tls: certificate and key do not fit: {e}"))?;
+        server.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(Some(tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(
+            server,
+        ))))
     }
 
     /// The pseudonym key for log lines, or why the configured one is refused.

@@ -105,6 +105,14 @@ struct ConfigArgs {
     #[arg(long, env = "HUDDLE_MAX_TOKEN_LIFETIME_SECS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     max_token_lifetime_secs: Option<u64>,
+    /// TLS certificate chain, PEM (with --tls-key: serve https/wss directly).
+    #[arg(long, env = "HUDDLE_TLS_CERT")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key, PEM.
+    #[arg(long, env = "HUDDLE_TLS_KEY")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls_key: Option<PathBuf>,
     /// Cap on TCP connections that are not (yet) WebSockets [default: 2048].
     #[arg(long, env = "HUDDLE_MAX_HTTP_CONNECTIONS")]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -309,11 +317,16 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     } else {
         None
     };
+    let scheme = if config.tls_cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async move {
         let server = Server::start(config).await?;
         if let Some(minter) = dev_minter {
-            print_dev_links(&minter, server.local_addr())?;
+            print_dev_links(&minter, scheme, server.local_addr())?;
         }
         wait_for_signal().await;
         tracing::info!("shutting down");
@@ -322,7 +335,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     })
 }
 
-fn print_dev_links(minter: &Minter, addr: SocketAddr) -> Result<(), String> {
+fn print_dev_links(minter: &Minter, scheme: &str, addr: SocketAddr) -> Result<(), String> {
     let people = [
         ("host", "Dr. Rivera", Role::Host),
         ("p1", "Alex", Role::Participant),
@@ -336,7 +349,7 @@ fn print_dev_links(minter: &Minter, addr: SocketAddr) -> Result<(), String> {
     for (sub, name, role) in people {
         let token = minter.mint("demo", sub, name, role, Duration::from_secs(8 * 3600))?;
         println!("  {name} ({}):", role.as_str());
-        println!("    http://{addr}/#token={token}");
+        println!("    {scheme}://{addr}/#token={token}");
     }
     println!();
     println!("WebSocket endpoint: ws://{addr}/v1/ws (send {{\"type\":\"hello\",\"protocol\":1,\"token\":\"...\"}} first)");

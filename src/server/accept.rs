@@ -4,7 +4,9 @@
 //! takes a place under `max_http_connections` before a byte is read (a full hub closes the new
 //! connection at once), and hyper closes one whose request head is not complete within
 //! `header_timeout_ms`. A connection that upgrades to a WebSocket gives its place back: the socket
-//! then counts under `max_connections` (and, until `hello`, `max_pending_hellos`).
+//! then counts under `max_connections` (and, until `hello`, `max_pending_hellos`). With
+//! `tls_cert` and `tls_key` set, every connection is TLS (rustls), its handshake within the same
+//! time budget as the request head.
 
 use axum::extract::ConnectInfo;
 use axum::Router;
@@ -12,10 +14,12 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::Request;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
+use tokio_rustls::TlsAcceptor;
 
 /// How long an HTTP connection still serving a request may finish it after shutdown begins.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
@@ -26,6 +30,7 @@ pub(super) async fn serve(
     app: Router,
     max_connections: usize,
     header_timeout: Duration,
+    tls: Option<TlsAcceptor>,
     mut stop: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     // Places for TCP connections that are not WebSockets (yet). A semaphore: a place is taken
@@ -55,37 +60,62 @@ pub(super) async fn serve(
         // Small signaling frames must not wait for ACKs (Nagle): p99 latency depends on it.
         let _ = tcp.set_nodelay(true);
         let router = app.clone();
-        let mut stop = stop.clone();
+        let stop = stop.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
-                request.extensions_mut().insert(ConnectInfo(peer));
-                // A `Router` is always ready; calling it directly is what axum::serve does too.
-                tower::Service::call(&mut router.clone(), request.map(axum::body::Body::new))
-            });
-            let mut builder = http1::Builder::new();
-            builder
-                .timer(TokioTimer::new())
-                .header_read_timeout(header_timeout);
-            let connection = builder
-                .serve_connection(TokioIo::new(tcp), service)
-                .with_upgrades();
-            tokio::pin!(connection);
-            let stopping = tokio::select! {
-                result = connection.as_mut() => {
-                    if let Err(e) = result {
-                        tracing::debug!(error = %e, "http connection ended with an error");
+            match tls {
+                None => serve_connection(tcp, peer, router, header_timeout, stop).await,
+                Some(acceptor) => {
+                    // The TLS handshake is part of the request head's time budget.
+                    match tokio::time::timeout(header_timeout, acceptor.accept(tcp)).await {
+                        Ok(Ok(tls)) => {
+                            serve_connection(tls, peer, router, header_timeout, stop).await
+                        }
+                        Ok(Err(e)) => tracing::debug!(error = %e, "tls handshake failed"),
+                        Err(_) => tracing::debug!("tls handshake timed out"),
                     }
-                    false
                 }
-                _ = stop.wait_for(|&s| s) => true,
-            };
-            if stopping {
-                // Finish the request in flight, briefly; a half-sent request does not hold
-                // shutdown up.
-                connection.as_mut().graceful_shutdown();
-                let _ = tokio::time::timeout(SHUTDOWN_GRACE, connection).await;
             }
             drop(place);
         });
+    }
+}
+
+/// Serves HTTP/1.1 (with upgrades) on one accepted connection, plain or TLS.
+async fn serve_connection<I>(
+    io: I,
+    peer: SocketAddr,
+    router: Router,
+    header_timeout: Duration,
+    mut stop: watch::Receiver<bool>,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+        request.extensions_mut().insert(ConnectInfo(peer));
+        // A `Router` is always ready; calling it directly is what axum::serve does too.
+        tower::Service::call(&mut router.clone(), request.map(axum::body::Body::new))
+    });
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    let connection = builder
+        .serve_connection(TokioIo::new(io), service)
+        .with_upgrades();
+    tokio::pin!(connection);
+    let stopping = tokio::select! {
+        result = connection.as_mut() => {
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "http connection ended with an error");
+            }
+            false
+        }
+        _ = stop.wait_for(|&s| s) => true,
+    };
+    if stopping {
+        // Finish the request in flight, briefly; a half-sent request does not hold shutdown up.
+        connection.as_mut().graceful_shutdown();
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, connection).await;
     }
 }

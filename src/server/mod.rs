@@ -125,6 +125,7 @@ impl Server {
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let directory = Directory::new(config.meeting_config(), Arc::new(config.pseudonyms()?));
         let trusted_proxies = config.trusted_proxy_nets()?;
+        let tls = config.tls()?;
         let tasks = TaskTracker::new();
         let max_http = config.max_http_connections;
         let header_timeout = config.header_timeout();
@@ -152,6 +153,7 @@ impl Server {
             app,
             max_http,
             header_timeout,
+            tls,
             shutdown_rx,
         ));
         tracing::info!(%addr, "huddle listening");
