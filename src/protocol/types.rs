@@ -118,9 +118,13 @@ pub struct ResumeRequest {
     /// `chat` holds only what was missed; otherwise the new room's history (as `room_changed`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub room: Option<RoomId>,
-    /// The highest chat message `id` the client has received (0 if none).
+    /// The highest group chat message `id` the client has received (0 if none).
     #[serde(default)]
     pub last_chat: u64,
+    /// The highest private message `id` the client has received (0 if none). Private messages
+    /// are numbered per person (see [`ChatMessage::id`]).
+    #[serde(default)]
+    pub last_private: u64,
 }
 
 /// Why a peer left a room, as told to the others in it.
@@ -186,11 +190,13 @@ pub struct RoomInfo {
 /// A chat message as delivered (group or private) and as kept in a room's history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ChatMessage {
-    /// Unique within the meeting.
+    /// Group messages: unique within the meeting, counting up. Private messages (with `to`)
+    /// have their own numbering, per person: 1, 2, 3… over the private messages that person sent
+    /// or received, so the two people see different ids for the same message and nobody's ids
+    /// say anything about private messages between others.
     pub id: u64,
     /// Counts the group messages of `room`: 1, 2, 3… without gaps, so a client can tell when it
-    /// missed one. Private messages carry 0 (they are ordered by `id`) so that they leave no
-    /// trace in the room's count.
+    /// missed one. Private messages carry 0 so that they leave no trace in the room's count.
     pub seq: u64,
     /// The room the sender was in when it was sent.
     pub room: RoomId,

@@ -23,8 +23,13 @@ export type PeerId = number;
 
 /** `hello.resume`: take back a seat after a dropped connection. */
 export interface ResumeRequest {
-  /** The highest chat message `id` the client has received (0 if none). */
+  /** The highest group chat message `id` the client has received (0 if none). */
   last_chat?: number;
+  /**
+   * The highest private message `id` the client has received (0 if none). Private messages
+   * are numbered per person (see [`ChatMessage::id`]).
+   */
+  last_private?: number;
   /**
    * The room the client believes it is in. When the hub's answer names the same room, its
    * `chat` holds only what was missed; otherwise the new room's history (as `room_changed`).
@@ -392,14 +397,18 @@ export type ClientFrameType = ClientFrame['type'];
 export interface ChatMessage {
   /** Set by the hub, never taken from the client. */
   from: PeerId;
-  /** Unique within the meeting. */
+  /**
+   * Group messages: unique within the meeting, counting up. Private messages (with `to`)
+   * have their own numbering, per person: 1, 2, 3… over the private messages that person sent
+   * or received, so the two people see different ids for the same message and nobody's ids
+   * say anything about private messages between others.
+   */
   id: number;
   /** The room the sender was in when it was sent. */
   room: RoomId;
   /**
    * Counts the group messages of `room`: 1, 2, 3… without gaps, so a client can tell when it
-   * missed one. Private messages carry 0 (they are ordered by `id`) so that they leave no
-   * trace in the room's count.
+   * missed one. Private messages carry 0 so that they leave no trace in the room's count.
    */
   seq: number;
   text: string;

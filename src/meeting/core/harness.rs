@@ -112,6 +112,19 @@ pub(crate) fn resume(
     last_chat: u64,
     now: Millis,
 ) -> Vec<Effect> {
+    resume_with(m, peer, sub, token, room, (last_chat, 0), now)
+}
+
+/// A resume naming the last group and the last private chat id seen.
+pub(crate) fn resume_with(
+    m: &mut Meeting,
+    peer: u64,
+    sub: &str,
+    token: &str,
+    room: Option<RoomId>,
+    (last_chat, last_private): (u64, u64),
+    now: Millis,
+) -> Vec<Effect> {
     let e = m.handle(
         Input::Resume {
             peer: PeerId(peer),
@@ -120,6 +133,7 @@ pub(crate) fn resume(
                 token: token.to_owned(),
                 room,
                 last_chat,
+                last_private,
             },
         },
         now,

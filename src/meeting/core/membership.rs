@@ -4,7 +4,8 @@
 
 use super::{Effect, Identity, Meeting, Member, Millis, Sends};
 use crate::protocol::{
-    CloseCode, ErrorCode, PeerId, PeerLeftReason, Refusal, RoomId, ServerMessage, PROTOCOL_VERSION,
+    ChatMessage, CloseCode, ErrorCode, PeerId, PeerLeftReason, Refusal, RoomId, ServerMessage,
+    PROTOCOL_VERSION,
 };
 
 /// Every way the door can refuse someone, with the close code that goes with it.
@@ -146,16 +147,26 @@ impl Meeting {
         self.roster_changed(effects);
     }
 
-    /// The `welcome` for member `peer`: its room as it is now, everyone else in it, its history.
+    /// The `welcome` for member `peer`: its room as it is now, everyone else in it, its history
+    /// with the person's own recent private messages among it (a second tab or device sees the
+    /// private conversation too, and knows where its private series stands).
     pub(super) fn welcome_for(&self, peer: PeerId) -> Option<ServerMessage> {
         let room_id = self.room_of(peer)?.clone();
         let room = self.rooms.get(&room_id)?;
+        let member = self.members.get(&peer)?;
+        let mut chat: Vec<ChatMessage> = room
+            .history
+            .iter()
+            .chain(member.recent_private.iter())
+            .cloned()
+            .collect();
+        chat.sort_by_key(|m| m.ts);
         Some(ServerMessage::Welcome {
             protocol: PROTOCOL_VERSION,
             you: self.peer_of(peer)?,
             meeting: self.id.clone(),
             peers: self.peers_of(room.members.iter().copied().filter(|p| *p != peer)),
-            chat: room.history.iter().cloned().collect(),
+            chat,
             room: room_id,
             ice_servers: self.config.ice_servers.clone(),
             ice_transport_policy: self.config.ice_transport_policy,

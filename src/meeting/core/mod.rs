@@ -191,6 +191,8 @@ struct Member {
     media: Option<(bool, bool)>,
     /// When this person last raised their hand (see `limits::HAND_RAISE_MIN_MS`).
     hand_raised_at: Option<Millis>,
+    /// Last id of this person's private-message series (see `ChatMessage::id`).
+    private_seq: u64,
     /// Notices (broadcasts, help requests, mute requests, audit events, closing warnings) sent
     /// while the seat was held, replayed after the resumed `welcome`.
     missed: BoundedLog<ServerMessage>,
@@ -208,6 +210,7 @@ impl Member {
             ),
             media: None,
             hand_raised_at: None,
+            private_seq: 0,
             missed: BoundedLog::new(limits::RESUME_NOTICE_REPLAY, usize::MAX),
         }
     }
@@ -272,7 +275,8 @@ pub struct Meeting {
     config: MeetingConfig,
     members: BTreeMap<PeerId, Member>,
     rooms: BTreeMap<RoomId, Room>,
-    /// Last chat message id given out (unique within the meeting).
+    /// Last group chat message id given out (unique within the meeting; private messages are
+    /// numbered per person).
     chat_id: u64,
     /// Last breakout number given out; breakout ids are never reused within a meeting, so a stale
     /// reference to a closed room cannot reach a new one.

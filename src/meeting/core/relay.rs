@@ -74,9 +74,8 @@ impl Meeting {
         } else {
             0
         };
-        self.chat_id += 1;
-        let message = ChatMessage {
-            id: self.chat_id,
+        let mut message = ChatMessage {
+            id: 0,
             seq,
             room: room_id,
             from,
@@ -84,21 +83,27 @@ impl Meeting {
             text,
             ts: now,
         };
-        let recipients = match to {
+        match to {
             Some(to) => {
+                // Each of the two numbers it in their own private series, so no id says anything
+                // about other people's private messages.
                 for peer in [from, to] {
                     if let Some(member) = self.members.get_mut(&peer) {
+                        member.private_seq += 1;
+                        message.id = member.private_seq;
                         member.recent_private.push(message.clone());
+                        effects.send_one(peer, ServerMessage::Chat(message.clone()));
                     }
                 }
-                vec![from, to]
             }
             None => {
+                self.chat_id += 1;
+                message.id = self.chat_id;
                 room.history.push(message.clone());
-                room.members.iter().copied().collect()
+                let everyone = room.members.iter().copied().collect();
+                effects.send(everyone, ServerMessage::Chat(message));
             }
-        };
-        effects.send(recipients, ServerMessage::Chat(message));
+        }
         Ok(())
     }
 

@@ -78,7 +78,7 @@ impl Meeting {
         let private: Vec<ChatMessage> = member
             .recent_private
             .iter()
-            .filter(|m| m.id > resume.last_chat)
+            .filter(|m| m.id > resume.last_private)
             .cloned()
             .collect();
         let Some(room) = self.rooms.get(&room_id) else {
@@ -94,8 +94,9 @@ impl Meeting {
             .cloned()
             .chain(private)
             .collect();
-        // History and private messages never share a message, so sorting by id is enough.
-        chat.sort_by_key(|m| m.id);
+        // In the order they were sent: group ids and private ids are separate series, so by
+        // hub time (a stable sort keeps each series' own order within a millisecond).
+        chat.sort_by_key(|m| m.ts);
         let others = self.roommates(seat);
         let Some(mut welcome) = self.welcome_for(seat) else {
             return;

@@ -6,8 +6,8 @@ use super::super::core::{Effect, Input, Meeting, Millis};
 use super::ops::{Op, ROLES, STRATEGIES};
 use super::RESUMES;
 use crate::protocol::{
-    BreakoutRoomSpec, ClientMessage, ErrorCode, PeerId, PeerLeftReason, Refusal, ResumeRequest,
-    Role, RoomId, ServerMessage, SplitStrategy,
+    BreakoutRoomSpec, ChatMessage, ClientMessage, ErrorCode, PeerId, PeerLeftReason, Refusal,
+    ResumeRequest, Role, RoomId, ServerMessage, SplitStrategy,
 };
 use proptest::prelude::*;
 use std::collections::{BTreeSet, HashMap};
@@ -18,7 +18,29 @@ use std::sync::atomic::Ordering;
 #[derive(Debug, Clone, Default)]
 pub(super) struct View {
     pub(super) room: Option<RoomId>,
-    pub(super) chat: Vec<u64>,
+    pub(super) chat: Vec<Shown>,
+    /// The highest private id ever received: a client keeps it across room changes (which
+    /// replace the shown log with the room's history), since its private series is its own.
+    pub(super) last_private: u64,
+}
+
+/// A chat message as a client shows it: when, and which series (group or the client's own
+/// private one) and id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Shown {
+    pub(super) ts: u64,
+    pub(super) private: bool,
+    pub(super) id: u64,
+}
+
+impl Shown {
+    fn of(message: &ChatMessage) -> Self {
+        Shown {
+            ts: message.ts,
+            private: message.to.is_some(),
+            id: message.id,
+        }
+    }
 }
 
 impl View {
@@ -27,11 +49,46 @@ impl View {
             ServerMessage::Welcome { room, chat, .. }
             | ServerMessage::RoomChanged { room, chat, .. } => {
                 self.room = Some(room.clone());
-                self.chat = chat.iter().map(|c| c.id).collect();
+                self.chat = chat.iter().map(Shown::of).collect();
+                self.note_private(chat.iter());
             }
-            ServerMessage::Chat(c) => self.chat.push(c.id),
+            ServerMessage::Chat(c) => {
+                self.chat.push(Shown::of(c));
+                self.note_private(std::iter::once(c));
+            }
             _ => {}
         }
+    }
+
+    fn note_private<'a>(&mut self, chat: impl Iterator<Item = &'a ChatMessage>) {
+        for c in chat.filter(|c| c.to.is_some()) {
+            self.last_private = self.last_private.max(c.id);
+        }
+    }
+
+    /// The highest id the view shows of one series (0 if none), as `hello.resume` names it.
+    pub(super) fn last(&self, private: bool) -> u64 {
+        self.chat
+            .iter()
+            .filter(|s| s.private == private)
+            .map(|s| s.id)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// In order: by time, each series by id, nothing twice.
+    pub(super) fn in_order(&self) -> bool {
+        let by_time = self.chat.windows(2).all(|w| w[0].ts <= w[1].ts);
+        let series = [false, true].iter().all(|&private| {
+            let ids: Vec<u64> = self
+                .chat
+                .iter()
+                .filter(|s| s.private == private)
+                .map(|s| s.id)
+                .collect();
+            ids.windows(2).all(|w| w[0] < w[1])
+        });
+        by_time && series
     }
 }
 
@@ -472,7 +529,8 @@ impl Model {
                         resume: ResumeRequest {
                             token: seat.token.clone(),
                             room: before.room.clone(),
-                            last_chat: before.chat.iter().copied().max().unwrap_or(0),
+                            last_chat: before.last(false),
+                            last_private: before.last_private,
                         },
                     },
                     self.now,
@@ -524,7 +582,12 @@ impl Model {
                     "resumed view in another room"
                 );
                 let mut after = before.clone();
-                let replayed: Vec<u64> = chat.iter().map(|c| c.id).collect();
+                let replayed: Vec<Shown> = chat.iter().map(Shown::of).collect();
+                let mut after_private = before.last_private;
+                for c in chat.iter().filter(|c| c.to.is_some()) {
+                    after_private = after_private.max(c.id);
+                }
+                after.last_private = after_private;
                 if before.room.as_ref() == Some(&room) {
                     after.chat.extend(replayed);
                 } else {
@@ -532,15 +595,18 @@ impl Model {
                     after.chat = replayed;
                 }
                 prop_assert!(
-                    after.chat.windows(2).all(|w| w[0] < w[1]),
+                    after.in_order(),
                     "a resumed view shows a message twice or out of order: {:?}",
                     after.chat
                 );
-                for id in &ideal.chat {
+                for shown in &ideal.chat {
                     prop_assert!(
-                        after.chat.contains(id),
-                        "resume missed chat {}: ideal {:?}, resumed {:?}",
-                        id,
+                        after
+                            .chat
+                            .iter()
+                            .any(|s| s.private == shown.private && s.id == shown.id),
+                        "resume missed chat {:?}: ideal {:?}, resumed {:?}",
+                        shown,
                         ideal.chat,
                         after.chat
                     );
@@ -578,6 +644,7 @@ impl Model {
                             token,
                             room: None,
                             last_chat: 0,
+                            last_private: 0,
                         },
                     },
                     self.now,

@@ -243,3 +243,41 @@ fn with_the_waiting_room_on_the_host_still_admits_them() {
     join(&mut m, 1, Role::Host);
     assert!(m.is_waiting(PeerId(2)));
 }
+
+#[test]
+fn chat_ids_say_nothing_about_other_peoples_private_messages() {
+    let mut m = meeting();
+    for (p, role) in [
+        (1, Role::Host),
+        (2, Role::Participant),
+        (3, Role::Participant),
+    ] {
+        join(&mut m, p, role);
+    }
+    join(&mut m, 4, Role::Participant);
+    let say = |m: &mut Meeting, from: u64, to: Option<u64>| {
+        let chat = ClientMessage::Chat {
+            text: "t".into(),
+            to: to.map(PeerId),
+        };
+        let e = request(m, from, chat);
+        e.iter()
+            .filter_map(|e| match e {
+                Effect::Send {
+                    to,
+                    message: ServerMessage::Chat(c),
+                } => Some((to.clone(), c.id)),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    let group_before = say(&mut m, 1, None)[0].1;
+    assert_eq!(say(&mut m, 2, Some(3)).len(), 2);
+    assert_eq!(say(&mut m, 3, Some(2)).len(), 2);
+    // Everyone else sees the group count go on without a gap...
+    let group_after = say(&mut m, 1, None)[0].1;
+    assert_eq!(group_after, group_before + 1);
+    // ...and 4's private series starts at 1 whatever 2 and 3 said to each other.
+    let first = say(&mut m, 1, Some(4));
+    assert_eq!(first, vec![(vec![PeerId(1)], 1), (vec![PeerId(4)], 1)]);
+}

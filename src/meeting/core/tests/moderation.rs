@@ -353,6 +353,7 @@ fn an_ended_meeting_is_not_reopened_by_a_resume_or_a_banned_cohost() {
                 token,
                 room: Some(RoomId::main()),
                 last_chat: 0,
+                last_private: 0,
             },
         },
         20,

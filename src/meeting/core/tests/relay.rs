@@ -42,7 +42,13 @@ fn chat_sequence_history_and_privacy() {
             to: Some(PeerId(3)),
         },
     );
-    assert!(matches!(&e[0], Effect::Send { to, .. } if to == &vec![PeerId(2), PeerId(3)]));
+    // One copy each, numbered in each person's own private series.
+    assert!(
+        matches!(&e[0], Effect::Send { to, message: ServerMessage::Chat(c) } if to == &vec![PeerId(2)] && c.id == 1)
+    );
+    assert!(
+        matches!(&e[1], Effect::Send { to, message: ServerMessage::Chat(c) } if to == &vec![PeerId(3)] && c.id == 1)
+    );
     let e = join(&mut m, 4, Role::Participant);
     let Effect::Send {
         message: ServerMessage::Welcome { chat, .. },
