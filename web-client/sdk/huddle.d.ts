@@ -11,10 +11,13 @@ import type {
 export type { ChatMessage, ErrorCode, Peer, PeerId, Role, RoomId, RoomInfo, SplitStrategy } from './protocol';
 export type * from './types';
 
-/** A request the hub refused (`code` is its ErrorCode), or `closed` when the socket closed first. */
+/**
+ * A request the hub refused (`code` is its ErrorCode), `closed` when the socket closed first, or
+ * `insecure_transport` when `join()` refused a hub URL without TLS (http:/ws: other than loopback).
+ */
 export class HuddleError extends Error {
   constructor(code: string, message: string);
-  code: ErrorCode | 'closed';
+  code: ErrorCode | 'closed' | 'insecure_transport';
 }
 
 export interface PeerStats {

@@ -16,7 +16,7 @@ import { Negotiator, isPolite } from './negotiation.js';
 import { HuddleError, MeetingState, Requests } from './state.js';
 import {
   CLIENT_RECONNECTING, CLOSE_REASONS, PROTOCOL_VERSION, RESUME_EXPIRED, WS_PATH, backoffMs,
-  closeKind, mergeFrame, splitFrame,
+  closeKind, isLoopback, mergeFrame, splitFrame,
 } from './wire.js';
 
 export { HuddleError } from './state.js';
@@ -152,9 +152,13 @@ export class Meeting extends EventTarget {
 
   // ---- connection ----
 
-  /** Gets local media, opens the socket and resolves on `welcome`. */
+  /**
+   * Gets local media, opens the socket and resolves on `welcome`. Refuses a hub without TLS
+   * (`insecure_transport`) before either.
+   */
   async connect() {
     if (this.left) throw new HuddleError('closed', 'this meeting was left');
+    requireSecureTransport(this.wsUrl);
     await this.acquireMedia();
     return new Promise((resolve, reject) => {
       this.connecting = { resolve: () => resolve(undefined), reject };
@@ -709,6 +713,19 @@ export function hubSocketUrl(url) {
   if (!u.pathname.endsWith(WS_PATH)) u.pathname = u.pathname.replace(/\/$/, '') + WS_PATH;
   u.hash = '';
   return u.toString();
+}
+
+/**
+ * Throws `insecure_transport` unless the hub's socket URL is `wss:`, or `ws:` to loopback (a
+ * developer's hub): the token and everything said in the session would otherwise cross the
+ * network in the clear.
+ * @param {string} wsUrl from hubSocketUrl
+ */
+function requireSecureTransport(wsUrl) {
+  const u = new URL(wsUrl);
+  if (u.protocol === 'wss:' || (u.protocol === 'ws:' && isLoopback(u.hostname))) return;
+  throw new HuddleError('insecure_transport', `the hub must be reached over TLS (https: or wss: URL); ` +
+    `${u.protocol}//${u.host} is not (http: and ws: only on localhost, 127.0.0.0/8 or [::1])`);
 }
 
 /**

@@ -610,7 +610,8 @@ export class MeetingState {
 /** An error answered by the hub to a request, or a request that could not be answered. */
 export class HuddleError extends Error {
   /**
-   * @param {string} code an ErrorCode from the hub, or `closed` when the socket closed first
+   * @param {string} code an ErrorCode from the hub, `closed` when the socket closed first, or
+   *   `insecure_transport` (a hub URL without TLS, refused by `join()`)
    * @param {string} message
    */
   constructor(code, message) {

@@ -20,7 +20,11 @@ export interface HeartbeatOptions {
 export interface JoinOptions {
   /** A JWT minted by your backend. Sent only in the `hello` frame, never in a URL. */
   token: string;
-  /** The hub: `https://hub.example`, `wss://hub.example/v1/ws`. Default: the page's origin. */
+  /**
+   * The hub: `https://hub.example`, `wss://hub.example/v1/ws`. Default: the page's origin. Must be
+   * TLS (`https:`/`wss:`); `http:`/`ws:` only to loopback (`localhost`, 127.0.0.0/8, `[::1]`),
+   * otherwise `join()` rejects with a HuddleError `insecure_transport` before opening anything.
+   */
   url?: string;
   /** The meeting this page means to join; a token for another meeting is then refused. */
   meeting?: string;

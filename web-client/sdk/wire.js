@@ -15,6 +15,16 @@ export {
 
 export const WS_PATH = '/v1/ws';
 
+/**
+ * Whether a URL's hostname is this machine: `localhost`, 127.0.0.0/8 or `[::1]` (the only places
+ * the SDK talks to a hub without TLS). `URL` has already normalised IPv4 forms such as `127.1`.
+ * @param {string} hostname as `URL.hostname` gives it (IPv6 in brackets)
+ */
+export function isLoopback(hostname) {
+  const h = hostname.toLowerCase();
+  return h === 'localhost' || h === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
 /** @param {SplitOptions} o @returns {ClientSplit} */
 export function splitFrame(o) {
   /** @type {ClientSplit} */
