@@ -72,6 +72,15 @@ export class Meeting extends EventTarget {
   /** Microphone and camera as the person last said (on until they say otherwise). */
   peerMedia(id: PeerId): MediaState;
 
+  /**
+   * Hands the hub a fresher token for this session (same person and meeting); it then also serves
+   * reconnects. Resolves on `ack`; rejects with a HuddleError (`unauthorized`: refused, the session
+   * goes on with the old token; `closed`: not connected). `JoinOptions.getToken` does this by
+   * itself before the token expires. The session's role never changes with it
+   * (`token-role-mismatch`).
+   */
+  refresh(token: string): Promise<void>;
+
   /** Each request resolves on the hub's `ack` and rejects with a HuddleError. */
   chat(text: string): Promise<void>;
   privateChat(peerId: PeerId, text: string): Promise<void>;

@@ -7,13 +7,15 @@
 //
 // Layout: wire.js (frames, backoff), constants.js (version, close codes; generated), state.js
 // (what a message means: events, mesh changes, request answers), negotiation.js (perfect
-// negotiation per peer), heartbeat.js (when a silent connection counts as dead). This file is the
+// negotiation per peer), heartbeat.js (when a silent connection counts as dead), token.js (the
+// token's claims, when to refresh it). This file is the
 // I/O: the WebSocket and its timers, getUserMedia and the RTCPeerConnections. Public types:
 // huddle.d.ts, with options, event details and the event map in types.d.ts.
 
 import { Heartbeat } from './heartbeat.js';
 import { Negotiator, isPolite } from './negotiation.js';
 import { HuddleError, MeetingState, Requests } from './state.js';
+import { REFRESH_RETRY_MS, refreshDelayMs, tokenExpiry, tokenRole } from './token.js';
 import {
   CLIENT_RECONNECTING, CLOSE_REASONS, PROTOCOL_VERSION, RESUME_EXPIRED, WS_PATH, backoffMs,
   closeKind, isLoopback, mergeFrame, splitFrame,
@@ -21,6 +23,7 @@ import {
 
 export { HuddleError } from './state.js';
 export { closeKind } from './wire.js';
+export { tokenRole } from './token.js';
 
 /** @typedef {import('./protocol').Peer} Peer */
 /** @typedef {import('./protocol').PeerId} PeerId */
@@ -69,6 +72,8 @@ export class Meeting extends EventTarget {
       throw new TypeError('join: a token is required');
     }
     this.options = options;
+    /** The token the next `hello` carries: the app's, or the latest fresh one (`refresh`). */
+    this.token = options.token;
     this.wsUrl = hubSocketUrl(options.url);
     this.state = new MeetingState();
     this.requests = new Requests();
@@ -91,6 +96,8 @@ export class Meeting extends EventTarget {
     this.heartbeat = options.heartbeat === false ? null : new Heartbeat(options.heartbeat ?? {});
     /** @type {ReturnType<typeof setTimeout> | null} */
     this.heartbeatTimer = null;
+    /** When to ask `getToken` for a fresh token. @type {ReturnType<typeof setTimeout> | null} */
+    this.refreshTimer = null;
     /** @type {{resolve: () => void, reject: (e: Error) => void} | null} */
     this.connecting = null;
     /** Signals the hub refused, by error code (expected: a few `not_found` around moves). */
@@ -160,6 +167,7 @@ export class Meeting extends EventTarget {
     if (this.left) throw new HuddleError('closed', 'this meeting was left');
     requireSecureTransport(this.wsUrl);
     await this.acquireMedia();
+    this.scheduleRefresh();
     return new Promise((resolve, reject) => {
       this.connecting = { resolve: () => resolve(undefined), reject };
       this.openSocket();
@@ -168,7 +176,7 @@ export class Meeting extends EventTarget {
 
   async acquireMedia() {
     const media = this.options.media;
-    if (media === null || tokenRole(this.options.token) === 'observer') return;
+    if (media === null || tokenRole(this.token) === 'observer') return;
     if (typeof MediaStream !== 'undefined' && media instanceof MediaStream) {
       this.localStream = media;
       return;
@@ -195,7 +203,7 @@ export class Meeting extends EventTarget {
     this.startHeartbeat(ws);
     ws.onopen = () => {
       /** @type {import('./protocol').ClientHello} */
-      const hello = { type: 'hello', protocol: PROTOCOL_VERSION, token: this.options.token };
+      const hello = { type: 'hello', protocol: PROTOCOL_VERSION, token: this.token };
       if (this.options.meeting) hello.meeting = this.options.meeting;
       // After a drop: ask for our held seat back (same id, the chat we missed).
       const resume = this.state.resumeRequest();
@@ -317,6 +325,7 @@ export class Meeting extends EventTarget {
     if (kind !== 'reconnectable') {
       this.left = true;
       this.stopWatchingNetwork();
+      this.stopRefresh();
       this.emitAll(this.state.closed());
       this.stopLocalMedia();
       this.emit('closed', detail);
@@ -333,7 +342,32 @@ export class Meeting extends EventTarget {
     if (expired) this.state.forgetResume();
     const delayMs = expired ? 0 : backoffMs(this.reconnectAttempt);
     this.emit('reconnecting', { ...detail, attempt: this.reconnectAttempt, delayMs, resuming: this.state.resumeToken != null });
-    this.reconnectTimer = setTimeout(() => this.openSocket(), delayMs);
+    this.reconnectTimer = setTimeout(() => void this.reconnect(), delayMs);
+  }
+
+  /**
+   * A reconnect attempt: with `getToken`, a fresh token first (the one we have may have expired
+   * while we were away). If the app cannot give one and ours has expired, a hello would only be
+   * refused for good (4001): wait and try again instead, as for a hub that cannot be reached.
+   */
+  async reconnect() {
+    this.reconnectTimer = null;
+    if (this.options.getToken) {
+      try {
+        this.adoptToken(await this.fetchToken());
+      } catch (err) {
+        if (this.left) return;
+        this.refreshFailed(err);
+        const exp = tokenExpiry(this.token);
+        if (exp != null && exp * 1000 <= Date.now()) {
+          this.reconnectAttempt += 1;
+          this.reconnectTimer = setTimeout(() => void this.reconnect(), backoffMs(this.reconnectAttempt));
+          return;
+        }
+      }
+      if (this.left || this.ws) return;
+    }
+    this.openSocket();
   }
 
   stopWatchingNetwork() {
@@ -344,7 +378,77 @@ export class Meeting extends EventTarget {
   retryNow() {
     if (this.left || this.ws || !this.reconnectTimer) return;
     clearTimeout(this.reconnectTimer);
-    this.openSocket();
+    void this.reconnect();
+  }
+
+  // ---- the token ----
+
+  /**
+   * Sends the hub a fresher token for this session (same person and meeting), which then also
+   * serves every later reconnect. Resolves on the hub's `ack`; rejects with a HuddleError
+   * (`unauthorized`: the hub refused it and the session goes on with the token it had; `closed`:
+   * not connected). A token whose `role` is not the session's is used all the same (the hub
+   * keeps the seat's role), and reported as `token-role-mismatch`.
+   * @param {string} token
+   */
+  async refresh(token) {
+    if (typeof token !== 'string' || token.trim() === '') throw new TypeError('refresh: a token is required');
+    await this.request({ type: 'refresh', token });
+    this.adoptToken(token);
+  }
+
+  /** The app's `getToken`, checked. */
+  async fetchToken() {
+    const token = await this.options.getToken?.();
+    if (typeof token !== 'string' || token.trim() === '') throw new TypeError('getToken gave no token');
+    return token;
+  }
+
+  /**
+   * From now on `token` is ours: for the next hello, and to time the next refresh. Its role is
+   * only compared: the session's role is the hub's to say.
+   * @param {string} token
+   */
+  adoptToken(token) {
+    this.token = token;
+    const claimed = tokenRole(token);
+    const role = this.state.you?.role ?? this.state.waitingAs?.role;
+    if (claimed && role && claimed !== role) this.emit('token-role-mismatch', { tokenRole: claimed, role });
+    this.scheduleRefresh();
+  }
+
+  /** With `getToken`: a timer to ask for a fresh token before ours expires (token.js). */
+  scheduleRefresh(delayMs = refreshDelayOf(this.token)) {
+    this.stopRefresh();
+    if (!this.options.getToken || this.left || delayMs == null) return;
+    this.refreshTimer = setTimeout(() => void this.autoRefresh(), delayMs);
+  }
+
+  stopRefresh() {
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.refreshTimer = null;
+  }
+
+  /** Gets a fresh token and hands it to the hub now (or, while reconnecting, to the next hello). */
+  async autoRefresh() {
+    this.refreshTimer = null;
+    try {
+      const token = await this.fetchToken();
+      if (this.left) return;
+      if (this.ws?.readyState === WebSocket.OPEN) await this.refresh(token);
+      else this.adoptToken(token);
+    } catch (err) {
+      if (this.left) return;
+      this.refreshFailed(err);
+      this.scheduleRefresh(REFRESH_RETRY_MS);
+    }
+  }
+
+  /** @param {unknown} err from `getToken` or from the hub */
+  refreshFailed(err) {
+    // A HuddleError here is the hub's answer to `refresh`: its ErrorCode, or `closed`.
+    const code = err instanceof HuddleError ? /** @type {import('./protocol').ErrorCode | 'closed'} */ (err.code) : 'get_token_failed';
+    this.emit('token-refresh-failed', { code, message: errorMessage(err) });
   }
 
   /** Leaves the meeting: closes the socket and every peer connection. */
@@ -356,6 +460,7 @@ export class Meeting extends EventTarget {
     const ws = this.ws;
     this.ws = null;
     ws?.close(1000, 'left');
+    this.stopRefresh();
     this.requests.failAll('left the meeting');
     for (const id of [...this.links.keys()]) this.closeLink(id);
     this.stopLocalMedia();
@@ -372,10 +477,14 @@ export class Meeting extends EventTarget {
 
   // ---- sending ----
 
-  /** @param {ClientFrame} frame @returns {boolean} sent */
+  /**
+   * Sends on the open socket once we are welcomed; `refresh` as soon as the hello is out (the hub
+   * answers it in the waiting room too).
+   * @param {ClientFrame} frame @returns {boolean} sent
+   */
   send(frame) {
     const ws = this.ws;
-    if (!ws || ws.readyState !== WebSocket.OPEN || !this.joined) return false;
+    if (!ws || ws.readyState !== WebSocket.OPEN || (!this.joined && frame.type !== 'refresh')) return false;
     ws.send(JSON.stringify(frame));
     return true;
   }
@@ -729,19 +838,12 @@ function requireSecureTransport(wsUrl) {
 }
 
 /**
- * The `role` claim of a JWT, read without verifying it: only a hint (observers skip the camera);
- * the hub's `welcome` is what counts.
+ * When to refresh `token` (null: it has no `exp`).
  * @param {string} token
  */
-export function tokenRole(token) {
-  try {
-    const part = token.split('.')[1] ?? '';
-    const json = atob(part.replace(/-/g, '+').replace(/_/g, '/'));
-    const role = JSON.parse(json).role;
-    return typeof role === 'string' ? role : null;
-  } catch {
-    return null;
-  }
+function refreshDelayOf(token) {
+  const exp = tokenExpiry(token);
+  return exp == null ? null : refreshDelayMs(exp, Date.now());
 }
 
 /** @param {JoinOptions['media']} media */

@@ -4,7 +4,7 @@
 // Meeting's `emit` are checked against the same map the app listens with.
 
 import type {
-  ChatMessage, ErrorCode, Peer, PeerId, PeerLeftReason, RoomId, RoomInfo, SplitStrategy,
+  ChatMessage, ErrorCode, Peer, PeerId, PeerLeftReason, Role, RoomId, RoomInfo, SplitStrategy,
 } from './protocol';
 
 /**
@@ -20,6 +20,14 @@ export interface HeartbeatOptions {
 export interface JoinOptions {
   /** A JWT minted by your backend. Sent only in the `hello` frame, never in a URL. */
   token: string;
+  /**
+   * A fresh token from your backend (same person and meeting). Without it the hub ends the
+   * session when the token expires (close 4006). With it the SDK reads the token's `exp`
+   * (unverified) and asks 60 s before (after 80 % of what is left, for tokens with under 5
+   * minutes), sends the answer to the hub (`refresh`), and asks again before every reconnect.
+   * A failure is a `token-refresh-failed` event and is tried again 10 s later.
+   */
+  getToken?: () => Promise<string>;
   /**
    * The hub: `https://hub.example`, `wss://hub.example/v1/ws`. Default: the page's origin. Must be
    * TLS (`https:`/`wss:`); `http:`/`ws:` only to loopback (`localhost`, 127.0.0.0/8, `[::1]`),
@@ -217,6 +225,19 @@ export interface MeetingEventMap {
   reconnected: { you: Peer; resumed: boolean };
   /** For good: `leave()`, or a terminal close code (40xx, 1009). */
   closed: ClosedDetail;
+  /**
+   * A fresh token (`getToken`, `refresh()`) names another role than the session's. The session
+   * keeps its role (`role`): the hub never changes a seat's role on a refresh; only a host does
+   * (`peer-updated`). Worth telling your backend, which may be minting from stale data.
+   */
+  'token-role-mismatch': { tokenRole: string; role: Role };
+  /**
+   * A fresh token could not be had (`get_token_failed`: `getToken` threw or gave none) or the
+   * hub refused it (its ErrorCode, e.g. `unauthorized`; `closed`: the socket closed first). The
+   * session goes on with the token it has; the SDK tries again (10 s later, or at the next
+   * reconnect). If that token expires first, the hub ends the session (`closed`, 4006).
+   */
+  'token-refresh-failed': { code: ErrorCode | 'closed' | 'get_token_failed'; message: string };
 }
 
 /** The name of an event of `Meeting`. */

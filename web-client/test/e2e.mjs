@@ -176,16 +176,16 @@ async function startProxy(targetPort) {
 }
 
 /** A token from `huddle token`, signed with this run's key (printed nowhere). */
-function mintToken({ role, sub, name }) {
+function mintToken({ role, sub, name, meeting = 'demo', ttl = '30m' }) {
   return new Promise((resolve, reject) => {
-    const p = spawn(hubBin, ['token', '--meeting', 'demo', '--role', role, '--sub', sub, '--name', name, '--ttl', '30m'], {
+    const p = spawn(hubBin, ['token', '--meeting', meeting, '--role', role, '--sub', sub, '--name', name, '--ttl', ttl], {
       env: { ...process.env, HUDDLE_JWT_SECRET: JWT_SECRET }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
     let err = '';
     p.stdout.on('data', (c) => { out += c; });
     p.stderr.on('data', (c) => { err += c; });
-    p.on('exit', (code) => {
+    p.on('close', (code) => { // 'close': after stdout has been read ('exit' may come first)
       const token = out.trim();
       if (code === 0 && /^[\w-]+\.[\w-]+\.[\w-]+$/.test(token)) resolve(token);
       else reject(new Error(`huddle token failed (${code}): ${err.trim().slice(0, 200)}`));
@@ -393,6 +393,29 @@ async function main() {
     await context.close();
   });
 
+  // A page of its own, in a meeting of its own, joins with a token that expires in 12 s (the hub
+  // would close it with 4006 at 17 s, counting its 5 s leeway) and a `getToken`; checked later.
+  const refresher = { name: 'Riley (refresh)', errors: [], startedAt: 0, page: null };
+  await check('a page joins with a 12 s token and a getToken (the SDK alone, no UI)', async () => {
+    const context = await browser.newContext();
+    refresher.page = await context.newPage();
+    refresher.page.on('pageerror', (err) => refresher.errors.push(err.message));
+    const [first, fresh] = await Promise.all(['12s', '30m'].map((ttl) =>
+      mintToken({ role: 'participant', sub: 'riley1', name: 'Riley', meeting: 'refresh-check', ttl })));
+    await refresher.page.goto(`${base}/sdk/token.js`);
+    refresher.startedAt = Date.now();
+    await refresher.page.evaluate(async ({ first, fresh }) => {
+      const { join } = await import('/sdk/huddle.js');
+      const log = { asked: 0, closed: null, failed: [] };
+      Object.assign(window, { refreshLog: log });
+      const meeting = await join({ token: first, media: null, getToken: async () => { log.asked += 1; return fresh; }, on: {
+        closed: (e) => { log.closed = e.detail.code; },
+        'token-refresh-failed': (e) => { log.failed.push(e.detail.code); },
+      } });
+      Object.assign(window, { refreshMeeting: meeting });
+    }, { first, fresh });
+  });
+
   await check('all four join by clicking Join and see each other\'s video (full mesh)', async () => {
     for (const p of everyone) await p.page.getByRole('button', { name: 'Join' }).click();
     for (const p of everyone) {
@@ -550,6 +573,16 @@ async function main() {
   await check('leaving closes the connections to the one who left', async () => {
     await jordan.page.getByRole('button', { name: 'Leave' }).click();
     for (const p of [host, alex, sam]) await expectVideoFrom(p, others(p).filter((n) => n !== 'Jordan'));
+  });
+
+  await check('the 12 s token\'s page is still in its meeting after 20 s: getToken was asked and the hub took the refresh', async () => {
+    await sleep(Math.max(0, refresher.startedAt + 20_000 - Date.now()));
+    const state = await refresher.page.evaluate(() => ({ ...window.refreshLog, joined: window.refreshMeeting?.joined === true }));
+    if (state.closed != null || !state.joined || state.asked < 1 || state.failed.length > 0) {
+      throw new Error(`after 20 s: ${JSON.stringify(state)}`);
+    }
+    await refresher.page.evaluate(() => window.refreshMeeting.leave());
+    await refresher.page.context().close();
   });
 
   let embed = null;
@@ -806,7 +839,7 @@ async function main() {
       (t) => t.includes('This session has ended') && t.includes('once a host starts'));
   });
 
-  const pageErrors = [...everyone, ...(observer ? [observer] : []), ...(embed ? [embed] : []), ...(casey ? [casey] : [])].flatMap((p) => p.errors.map((e) => `${p.name}: ${e}`));
+  const pageErrors = [...everyone, refresher, ...(observer ? [observer] : []), ...(embed ? [embed] : []), ...(casey ? [casey] : [])].flatMap((p) => p.errors.map((e) => `${p.name}: ${e}`));
   await check('no page errors in any page', async () => {
     if (pageErrors.length > 0) throw new Error(pageErrors.slice(0, 10).join('\n'));
   });

@@ -83,3 +83,9 @@ export async function joinedMeeting(t, welcome, { options = {}, listen = ['recon
   t.after(() => m.leave());
   return { m, ws, events };
 }
+
+/** An unsigned-looking JWT with these claims (the SDK reads claims, never checks signatures). */
+export function jwt(claims) {
+  const part = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  return `${part({ alg: 'HS256', typ: 'JWT' })}.${part(claims)}.c2ln`;
+}
