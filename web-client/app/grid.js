@@ -124,7 +124,8 @@ export class VideoGrid {
       this.tiles.set('self', tile);
       this.el.prepend(tile.el);
     }
-    if (m.localStream && tile.video.srcObject !== m.localStream) tile.video.srcObject = m.localStream;
+    // None for an observer (the SDK stops the camera when a host makes us one).
+    if (tile.video.srcObject !== m.localStream) tile.video.srcObject = m.localStream;
     const caption = tile.el.querySelector('.name');
     if (caption) caption.textContent = `${m.you?.name ?? 'You'} (you)`;
     this.setBadges(tile, { audio: m.audioEnabled && hasTrack(m, 'audio'), video: m.videoEnabled && hasTrack(m, 'video') }, m.you?.role ?? '', m.handRaised, false);

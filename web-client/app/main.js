@@ -213,6 +213,8 @@ const huddleTest = {
   signalRefusals: () => ({ ...session?.meeting.signalRefusals }),
   /** Names on the video tiles shown (not counting yourself). */
   tiles: () => [...document.querySelectorAll('#grid .tile:not(.self):not(.away) .name')].map((n) => n.textContent ?? ''),
+  /** The kinds of our own live tracks (camera, microphone): none for an observer. */
+  localTracks: () => session?.meeting.localStream?.getTracks().filter((t) => t.readyState === 'live').map((t) => t.kind).sort() ?? [],
   /** Names on the "stepped out" placeholders. */
   steppedOut: () => [...document.querySelectorAll('#grid .tile.away .name')].map((n) => n.textContent ?? ''),
   /** Each remote tile: the name and badges shown (Host, Muted, Camera off). */

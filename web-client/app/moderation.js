@@ -178,9 +178,13 @@ export class Moderation {
     if (speaks && media.video) items.push(act('Ask to turn camera off', () => m.requestMute(id, { audio: false, video: true }), `Asked ${name} to turn their camera off.`));
     if (!m.inPrivateRoom) items.push(act('Talk privately (pull aside)', () => m.pullAside(id), `You are talking privately with ${name}.`));
     if (iAmHost && person.role !== 'host') {
-      items.push(person.role === 'cohost'
-        ? act('Make participant', () => m.setRole(id, 'participant'), `${name} is a participant now.`)
-        : act('Make co-host', () => m.setRole(id, 'cohost'), `${name} is a co-host now.`));
+      if (person.role !== 'cohost') items.push(act('Make co-host', () => m.setRole(id, 'cohost'), `${name} is a co-host now.`));
+      if (person.role === 'cohost' || person.role === 'observer') {
+        items.push(act('Make participant', () => m.setRole(id, 'participant'), `${name} is a participant now.`));
+      } else {
+        items.push(act('Make observer (listen only)', () => m.setRole(id, 'observer'),
+          `${name} is an observer now: they see and hear the room, and are not seen or heard.`));
+      }
       items.push(confirmed('Make host', `Hand the host role to ${name}? You will become a co-host.`,
         () => m.transferHost(id), `${name} is the host now; you are a co-host.`));
     }

@@ -14,7 +14,7 @@
 
 import { Heartbeat } from './heartbeat.js';
 import { Negotiator, isPolite } from './negotiation.js';
-import { HuddleError, MeetingState, Requests } from './state.js';
+import { HuddleError, MeetingState, Requests, isObserver } from './state.js';
 import { REFRESH_RETRY_MS, refreshDelayMs, tokenExpiry, tokenRole } from './token.js';
 import {
   CLIENT_RECONNECTING, CLOSE_REASONS, PROTOCOL_VERSION, RESUME_EXPIRED, WS_PATH, backoffMs,
@@ -48,6 +48,8 @@ export { tokenRole } from './token.js';
  * @property {RTCPeerConnection} pc
  * @property {Negotiator} negotiator
  * @property {MediaStream} stream their media
+ * @property {boolean} waitsForOffer we send, but the other side makes the first offer: our
+ *   tracks go with our answer to it (adding them before would make a colliding offer of ours)
  */
 
 /** Joins a meeting; resolves once the hub has welcomed us. @param {JoinOptions} options */
@@ -85,6 +87,11 @@ export class Meeting extends EventTarget {
     this.localStream = null;
     /** Whether we made `localStream` (and so stop its tracks on leave). */
     this.ownsStream = false;
+    /**
+     * Whether our role lets us send media: not as an observer. The token's role until the hub
+     * says (`welcome`, `peer_updated`).
+     */
+    this.sending = !isObserver(tokenRole(this.token) ?? undefined);
     this.audioEnabled = true;
     this.videoEnabled = true;
     this.joined = false;
@@ -176,7 +183,7 @@ export class Meeting extends EventTarget {
 
   async acquireMedia() {
     const media = this.options.media;
-    if (media === null || tokenRole(this.token) === 'observer') return;
+    if (media === null || !this.sending) return;
     if (typeof MediaStream !== 'undefined' && media instanceof MediaStream) {
       this.localStream = media;
       return;
@@ -290,6 +297,7 @@ export class Meeting extends EventTarget {
     }
     if (out.answer) this.requests.settle(out.answer);
     if (msg.type === 'welcome') this.joined = true;
+    this.followRole();
     if (msg.type === 'mute_requested' && this.joined) {
       // A host's mute request is honoured at once, before the app hears of it
       // ('mute-requested'), so what the app then reads is already off.
@@ -475,6 +483,48 @@ export class Meeting extends EventTarget {
     if (this.ownsStream) this.localStream?.getTracks().forEach((t) => t.stop());
   }
 
+  // ---- what our role lets us send ----
+
+  /**
+   * After the hub said our role (`welcome`, `peer_updated`): an observer sends nothing, and
+   * whoever stops being one sends again. The peer connections were just made anew for the new
+   * role (state.js), so only our media has to follow.
+   */
+  followRole() {
+    if (!this.state.you || this.mayOffer() === this.sending) return;
+    this.sending = this.mayOffer();
+    if (this.sending) void this.startSending();
+    else this.stopSending();
+  }
+
+  /** We became an observer: camera and microphone off, and the room is told. */
+  stopSending() {
+    if (!this.localStream) return;
+    this.stopLocalMedia();
+    this.localStream = null;
+    this.ownsStream = false;
+    this.send({ type: 'media_state', audio: false, video: false });
+    this.emit('local-stream', { stream: null });
+  }
+
+  /** We are no longer an observer: media as `join()` would have got it, on every connection. */
+  async startSending() {
+    await this.acquireMedia();
+    const stream = this.localStream;
+    if (!stream) return;
+    if (this.left || !this.sending) {
+      // Left, or made an observer again, while the browser was asking for the devices.
+      this.stopLocalMedia();
+      this.localStream = null;
+      return;
+    }
+    // As muted as before (the app's buttons still say so).
+    for (const t of stream.getTracks()) t.enabled = t.kind === 'audio' ? this.audioEnabled : this.videoEnabled;
+    for (const link of this.links.values()) if (!link.waitsForOffer) this.addLocalTracks(link.pc);
+    this.emit('local-stream', { stream });
+    this.announceMedia();
+  }
+
   // ---- sending ----
 
   /**
@@ -608,6 +658,7 @@ export class Meeting extends EventTarget {
    * @param {DeviceSelection} devices
    */
   async selectDevices({ audioDeviceId, videoDeviceId }) {
+    if (!this.mayOffer()) throw new HuddleError('forbidden', 'observers do not send media');
     const fresh = await navigator.mediaDevices.getUserMedia({
       audio: audioDeviceId ? { deviceId: { exact: audioDeviceId } } : false,
       video: videoDeviceId ? { ...videoConstraintsOf(this.options.media), deviceId: { exact: videoDeviceId } } : false,
@@ -680,7 +731,7 @@ export class Meeting extends EventTarget {
   // ---- the mesh ----
 
   mayOffer() {
-    return this.state.you?.role !== 'observer';
+    return !isObserver(this.state.you?.role);
   }
 
   /** @param {Peer} peer */
@@ -703,19 +754,15 @@ export class Meeting extends EventTarget {
     // (renegotiation, ICE restart) — but glare on the very first offer is worth avoiding: in
     // Chromium (seen with 156), the polite side's rollback of its first offer could leave its
     // ICE gathering stuck with no candidates, and the pair never connected.
-    const initiator = canOffer && (!polite || peer.role === 'observer');
-    /** @type {(() => void) | undefined} */
-    let addTracksOnce;
-    if (!initiator && canOffer) {
-      addTracksOnce = () => {
-        addTracksOnce = undefined;
-        if (this.localStream) this.addLocalTracks(pc);
-      };
-    }
+    const initiator = canOffer && (!polite || isObserver(peer.role));
     const negotiator = new Negotiator(pc, {
       polite,
       canOffer,
-      beforeAnswer: () => addTracksOnce?.(),
+      beforeAnswer: () => {
+        if (!link.waitsForOffer) return;
+        link.waitsForOffer = false;
+        if (this.localStream) this.addLocalTracks(pc);
+      },
       send: (data) => this.sendSignal(peer.id, data),
       onError: (what, err) => {
         // No SDP in logs: the operation and the error's name only.
@@ -723,12 +770,15 @@ export class Meeting extends EventTarget {
       },
     });
     /** @type {PeerLink} */
-    const link = { peer, pc, negotiator, stream: new MediaStream() };
+    const link = { peer, pc, negotiator, stream: new MediaStream(), waitsForOffer: canOffer && !initiator };
     this.links.set(peer.id, link);
     pc.onnegotiationneeded = () => { void negotiator.negotiationNeeded(); };
     pc.onicecandidate = (e) => negotiator.localCandidate(e.candidate);
     pc.ontrack = (e) => {
       if (this.links.get(peer.id) !== link) return;
+      // Observers only receive. The hub cannot stop media in a mesh, only an observer's offers:
+      // what one sends anyway (a modified client) is not shown.
+      if (isObserver((this.state.peers.get(peer.id) ?? peer).role)) return;
       const track = e.track;
       if (!link.stream.getTracks().includes(track)) link.stream.addTrack(track);
       track.addEventListener('ended', () => link.stream.removeTrack(track));

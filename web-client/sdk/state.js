@@ -30,6 +30,11 @@ function isModerator(role) {
   return role === 'host' || role === 'cohost';
 }
 
+/** Observers only receive (PROTOCOL.md, Roles). @param {string | undefined} role */
+export function isObserver(role) {
+  return role === 'observer';
+}
+
 /**
  * Audit entries kept for the app (the newest): a feed to glance at, not a record — the hub's
  * audit log is the record.
@@ -459,13 +464,24 @@ export class MeetingState {
       case 'peer_updated': {
         // A role or hand change (the whole meeting hears of both), possibly our own.
         const previous = this.person(msg.peer.id);
+        const mine = this.you?.id === msg.peer.id;
         this.remember(msg.peer);
         if (this.peers.has(msg.peer.id)) this.peers.set(msg.peer.id, msg.peer);
         if (this.steppedOut.has(msg.peer.id)) this.steppedOut.set(msg.peer.id, msg.peer);
-        if (this.you && this.you.id === msg.peer.id) {
+        if (mine) {
           this.you = msg.peer;
           // No longer told about the waiting room and hands (a promotion brings both anew).
           if (!isModerator(msg.peer.role)) this.forgetModeratorState();
+        }
+        // Someone starts or stops being an observer: both ends make their connection anew, so
+        // that media flows as the role says (an observer sends nothing and, as the hub refuses
+        // its offers, is offered to). When it is us, that is every connection we have.
+        if (previous && isObserver(previous.role) !== isObserver(msg.peer.role)) {
+          for (const p of mine ? this.peers.values() : [this.peers.get(msg.peer.id)]) {
+            if (!p) continue;
+            out.disconnect.push(p.id);
+            if (!p.reconnecting) out.connect.push(p);
+          }
         }
         out.events.push(['peer-updated', { peer: msg.peer, previous: previous ? { ...previous } : null }]);
         if (this.you?.id === msg.peer.id) this.setOwnHand(!!msg.peer.hand, true, out);

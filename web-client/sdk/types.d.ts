@@ -207,7 +207,12 @@ export interface MeetingEventMap {
    */
   'peer-media': { id: PeerId; audio: boolean; video: boolean };
   'connection-state': { peerId: PeerId; state: RTCPeerConnectionState };
-  'local-stream': { stream: MediaStream };
+  /**
+   * Our own media changed: other devices (`selectDevices`), or our role — null once we are an
+   * observer (the SDK stopped the camera and microphone it opened), and media again when we stop
+   * being one.
+   */
+  'local-stream': { stream: MediaStream | null };
   'media-error': { constraints: MediaStreamConstraints; name: string; message: string };
   /** A refusal not tied to a request of ours. */
   error: { code: ErrorCode; message: string };

@@ -640,13 +640,35 @@ async function main() {
     if (!mic) throw new Error('the observer page offers a microphone button');
   });
 
+  const openActions = (name) => host.page.locator(`#roster summary[aria-label="Actions for ${name}"]`).click();
+  await check('made an observer, Alex\'s page stops sending (camera off, connections made anew without its tracks) and still receives; made a participant again, Alex is seen again', async () => {
+    await observer?.page.context().close(); // fewer pages on a small machine
+    const fromAlex = (p) => stats(p.page).then((s) => Object.values(s).find((v) => v.name === 'Alex') ?? null);
+    await openActions('Alex');
+    await host.page.getByRole('button', { name: 'Make observer (listen only) — Alex' }).click();
+    await until('Alex\'s camera and microphone to be off', () => hook(alex.page, () => window.huddleTest.localTracks()), (k) => k.length === 0);
+    for (const p of [host, sam]) {
+      await until(`${p.name} to be connected to Alex again, receiving nothing from Alex`, () => fromAlex(p),
+        (v) => v && v.connectionState === 'connected' && v.framesDecoded === 0 && v.bytesReceived === 0);
+    }
+    await expectVideoFrom(alex, [host.name, sam.name]);
+    await sleep(2000);
+    for (const p of [host, sam]) {
+      const v = await fromAlex(p);
+      if (!v || v.framesDecoded > 0) throw new Error(`${p.name} decodes video from Alex the observer: ${JSON.stringify(v)}`);
+    }
+    await openActions('Alex');
+    await host.page.getByRole('button', { name: 'Make participant — Alex' }).click();
+    await until('Alex\'s camera and microphone to be on again', () => hook(alex.page, () => window.huddleTest.localTracks()), (k) => k.join() === 'audio,video');
+    for (const p of [host, sam, alex]) await expectVideoFrom(p, others(p).filter((n) => n !== 'Jordan'));
+  });
+
   // ---- moderation: waiting room, hands, mute requests, pull aside, lock, remove, end ----
   const meetingPeople = [host, alex, sam];
   let casey = null;
   // Casey's page reaches the hub through a proxy whose network the resume check cuts.
   const proxy = await startProxy(Number(new URL(base).port));
   await check('the waiting room holds a newcomer on a waiting screen until the host admits them', async () => {
-    await observer?.page.context().close(); // fewer pages on a small machine
     const lobbyToggle = host.page.getByLabel('Hold new arrivals in the waiting room');
     await lobbyToggle.check();
     const token = await mintToken({ role: 'participant', sub: 'casey1', name: 'Casey' });
@@ -684,7 +706,6 @@ async function main() {
   meetingPeople.push(casey);
   const tileBadges = (p, name) => hook(p.page, () => window.huddleTest.tileState()).then((t) => t.find((x) => x.name === name)?.badges ?? []);
   const activity = () => hook(host.page, () => window.huddleTest.activity());
-  const openActions = (name) => host.page.locator(`#roster summary[aria-label="Actions for ${name}"]`).click();
 
   await check('a raised hand shows in the host\'s queue and on everyone\'s tile; the host lowers it and Alex\'s button flips back', async () => {
     await alex.page.getByRole('button', { name: 'Raise hand' }).click();

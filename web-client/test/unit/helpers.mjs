@@ -75,7 +75,7 @@ export async function joinedMeeting(t, welcome, { options = {}, listen = ['recon
   const events = [];
   for (const name of listen) m.addEventListener(name, (e) => events.push([name, e.detail]));
   const joined = m.connect();
-  await Promise.resolve();
+  await new Promise((resolve) => setImmediate(resolve)); // getUserMedia first, when asked
   const ws = FakeSocket.all.at(-1);
   ws.open();
   ws.receive(welcome);
@@ -88,4 +88,112 @@ export async function joinedMeeting(t, welcome, { options = {}, listen = ['recon
 export function jwt(claims) {
   const part = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
   return `${part({ alg: 'HS256', typ: 'JWT' })}.${part(claims)}.c2ln`;
+}
+
+let trackIds = 0;
+
+/** A MediaStreamTrack: a kind, on/off, and stop(). */
+export class FakeTrack extends EventTarget {
+  constructor(kind) {
+    super();
+    this.kind = kind;
+    this.id = `track-${++trackIds}`;
+    this.enabled = true;
+    this.readyState = 'live';
+  }
+  stop() { this.readyState = 'ended'; }
+}
+
+/** A MediaStream holding tracks. */
+export class FakeStream {
+  constructor(tracks = []) { this.tracks = [...tracks]; }
+  getTracks() { return [...this.tracks]; }
+  getAudioTracks() { return this.tracks.filter((t) => t.kind === 'audio'); }
+  getVideoTracks() { return this.tracks.filter((t) => t.kind === 'video'); }
+  addTrack(t) { if (!this.tracks.includes(t)) this.tracks.push(t); }
+  removeTrack(t) { this.tracks = this.tracks.filter((x) => x !== t); }
+}
+
+/**
+ * An RTCPeerConnection that records what the SDK puts on it and negotiates nothing by itself: the
+ * test plays the far end (`remoteTrack`). Every one made since `fakeMedia` is in `all`.
+ */
+export class FakePeerConnection {
+  /** @type {FakePeerConnection[]} */
+  static all = [];
+  constructor(config) {
+    this.config = config;
+    this.senders = [];
+    /** `addTransceiver` calls: [kind, init]. */
+    this.transceivers = [];
+    this.signalingState = 'stable';
+    this.connectionState = 'new';
+    this.localDescription = null;
+    this.closed = false;
+    FakePeerConnection.all.push(this);
+  }
+  addTrack(track) {
+    const sender = { track, replaceTrack: async (t) => { sender.track = t; } };
+    this.senders.push(sender);
+    return sender;
+  }
+  removeTrack(sender) { sender.track = null; }
+  getSenders() { return [...this.senders]; }
+  addTransceiver(kind, init) { this.transceivers.push([kind, init]); }
+  /** The tracks this connection would send. */
+  sending() { return this.senders.map((s) => s.track).filter(Boolean); }
+  async setLocalDescription() { this.localDescription = { type: 'offer', sdp: 'fake' }; }
+  async setRemoteDescription() {}
+  async addIceCandidate() {}
+  restartIce() {}
+  async getStats() { return new Map(); }
+  close() {
+    this.closed = true;
+    this.connectionState = 'closed';
+  }
+  /** A track arrives from the far end. */
+  remoteTrack(kind) {
+    const track = new FakeTrack(kind);
+    this.ontrack?.({ track, streams: [] });
+    return track;
+  }
+}
+
+/**
+ * Makes the fakes above the browser's RTCPeerConnection and MediaStream, and getUserMedia hand
+ * out fresh audio and video tracks (the constraints in `asked`, the streams in `given`), until
+ * test `t` ends.
+ * @param {import('node:test').TestContext} t
+ */
+export function fakeMedia(t) {
+  FakePeerConnection.all = [];
+  const asked = [];
+  /** The streams getUserMedia gave, in order. */
+  const given = [];
+  const saved = {};
+  const fakes = {
+    RTCPeerConnection: FakePeerConnection,
+    MediaStream: FakeStream,
+    navigator: {
+      mediaDevices: {
+        getUserMedia: async (constraints) => {
+          asked.push(constraints);
+          const stream = new FakeStream(['audio', 'video'].filter((k) => constraints[k]).map((k) => new FakeTrack(k)));
+          given.push(stream);
+          return stream;
+        },
+      },
+    },
+  };
+  for (const [name, value] of Object.entries(fakes)) {
+    saved[name] = Object.getOwnPropertyDescriptor(globalThis, name);
+    Object.defineProperty(globalThis, name, { configurable: true, writable: true, value });
+  }
+  t.after(() => {
+    for (const [name, descriptor] of Object.entries(saved)) {
+      if (descriptor) Object.defineProperty(globalThis, name, descriptor);
+      else delete globalThis[name];
+    }
+  });
+  return { asked, given };
 }

@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeSocket, fakeNetwork } from './helpers.mjs';
+import { FakeSocket, fakeMedia, fakeNetwork } from './helpers.mjs';
 import { HuddleError, join } from '../../sdk/huddle.js';
 
 /** Settles with `promise`, or with 'pending' when it is still pending once the microtasks ran. */
@@ -11,10 +11,7 @@ const settled = (promise) => Promise.race([promise, new Promise((resolve) => set
 
 test('join() refuses ws: and http: hubs that are not on loopback, before opening anything', async (t) => {
   fakeNetwork(t);
-  const asked = [];
-  const saved = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
-  Object.defineProperty(globalThis, 'navigator', { configurable: true, value: { mediaDevices: { getUserMedia: async (c) => { asked.push(c); throw new Error('no camera here'); } } } });
-  t.after(() => (saved ? Object.defineProperty(globalThis, 'navigator', saved) : delete globalThis.navigator));
+  const { asked } = fakeMedia(t);
   for (const url of ['http://hub.example', 'ws://hub.example/v1/ws', 'http://10.0.0.5:8090/', 'ws://[2001:db8::1]/',
     'http://localhost.evil.example/', 'http://127.0.0.1.nip.io/', 'ftp://hub.example/']) {
     await assert.rejects(settled(join({ url, token: 'a.b.c', heartbeat: false })), (err) => {
