@@ -1,7 +1,10 @@
 // The reference therapy-room page: reads a join token from the URL fragment (`#token=...`, as in
 // the hub's dev-mode links) or from the join form, joins with the SDK, and wires the views. It
 // owns the screens: join, the waiting room, the meeting, and the ended screen with why it ended.
-// The fragment never reaches the server; it is removed from the address bar once read.
+// The fragment never reaches the server; it is removed from the address bar once read. The token
+// is kept in sessionStorage while it may be used (a reload during the meeting rejoins) and
+// forgotten when the session ends, however it ends: on a shared computer the next person must
+// not join as the last one.
 
 import { Meeting, tokenRole } from '../sdk/huddle.js';
 import { byId, describe, on } from './dom.js';
@@ -12,6 +15,11 @@ import { MeetingView } from './view.js';
 /** @typedef {import('../sdk/huddle.js').ClosedDetail} ClosedDetail */
 
 const TOKEN_KEY = 'huddle.token';
+/**
+ * Test mode (`?test=1`, which the e2e test asks for): the read-only test hook `window.huddleTest`
+ * and test-only options (`?heartbeat=`). Nothing of it in a normal page.
+ */
+const TEST_MODE = new URLSearchParams(location.search).get('test') === '1';
 
 const joinScreen = byId('join-screen', HTMLElement);
 const waitingScreen = byId('waiting-screen', HTMLElement);
@@ -56,11 +64,12 @@ function describeToken(token) {
 }
 
 /**
- * The SDK's heartbeat: `?heartbeat=1000,4000` pings every second and gives up on a connection
- * silent for 4 s (tests); default: the SDK's (10 s, 25 s).
+ * The SDK's heartbeat: in test mode, `?heartbeat=1000,4000` pings every second and gives up on a
+ * connection silent for 4 s; default: the SDK's (10 s, 25 s).
  * @returns {{pingEveryMs: number, deadAfterMs: number} | undefined}
  */
 function heartbeatOption() {
+  if (!TEST_MODE) return undefined;
   const m = /^(\d+),(\d+)$/.exec(new URLSearchParams(location.search).get('heartbeat') ?? '');
   return m && Number(m[1]) > 0 && Number(m[1]) < Number(m[2]) ? { pingEveryMs: Number(m[1]), deadAfterMs: Number(m[2]) } : undefined;
 }
@@ -164,7 +173,9 @@ function ended(d) {
   session.host.destroy();
   session = null;
   byId('ended-reason', HTMLParagraphElement).textContent = endedReason(d, wasWaiting);
-  if (d.error?.code === 'unauthorized') sessionStorage.removeItem(TOKEN_KEY);
+  // Every end is final for this token on this page (left, removed, banned, denied, ended,
+  // replaced, refused): joining again takes the link again.
+  sessionStorage.removeItem(TOKEN_KEY);
   showScreen(endedScreen);
 }
 
@@ -190,7 +201,7 @@ function endedReason(d, wasWaiting) {
   }
 }
 
-// Read-only state for automated tests (plain data, nothing that changes the meeting).
+// Read-only state for automated tests (plain data, nothing that changes the meeting); test mode only.
 const huddleTest = {
   joined: () => !!session && session.meeting.joined,
   /** Whether the waiting-room screen is shown. */
@@ -248,6 +259,6 @@ const huddleTest = {
     })),
   ])),
 };
-Object.assign(window, { huddleTest });
+if (TEST_MODE) Object.assign(window, { huddleTest });
 
 showJoin();

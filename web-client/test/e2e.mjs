@@ -5,7 +5,10 @@
 // muted state from the roster for a late joiner, hands and a host lowering one, mute requests,
 // pull aside (and leaving during one), lock, remove, deny, end, and joining an ended session),
 // and two network failures that one page resumes from, through a TCP proxy: a stalled
-// connection its heartbeat gives up on, and a cut.
+// connection its heartbeat gives up on, and a cut. Also: a token refreshed by the SDK outlives
+// its expiry, an observer's page sends nothing, and the UI forgets the token when a session ends.
+// The UI is opened in test mode (`?test=1`) for its read-only hook `window.huddleTest`; a page
+// without it must have none.
 //
 //   HUDDLE_BIN=/path/to/huddle node web-client/test/e2e.mjs
 //
@@ -327,6 +330,36 @@ async function expectVideoFrom(person, names) {
 
 const hook = (page, fn, arg) => page.evaluate(fn, arg);
 
+/**
+ * The reference UI in test mode (`?test=1`: the page exposes `window.huddleTest`), joining with
+ * `token` ("#token=..."), or asking for one.
+ */
+const uiUrl = (origin, token = '', extra = '') => `${origin}/?test=1&video=320x240${extra}${token}`;
+
+/** Fails unless the page has forgotten its token (sessionStorage), as every end of a session must. */
+async function expectTokenForgotten(p, after) {
+  await until(`${p.name}'s page to forget the token after ${after}`, () => p.page.evaluate(() => sessionStorage.getItem('huddle.token')),
+    (t) => t === null, { show: () => 'a token is still stored', timeout: 10_000 });
+}
+
+/**
+ * From the ended screen, "Join again" asks for a token: the page forgot it, so the next person at
+ * a shared computer cannot join as this one.
+ */
+async function expectJoinAgainAsksForToken(p) {
+  await p.page.getByRole('button', { name: 'Join again' }).click();
+  const field = p.page.getByLabel('Your join link\'s token');
+  if (!(await field.isVisible()) || (await field.inputValue()) !== '') throw new Error(`${p.name}: "Join again" did not ask for a token`);
+}
+
+/** After the session ended: "Join again" asks for a token, so the person opens their link again and joins. */
+async function joinAgainWithLink(p, url) {
+  await expectJoinAgainAsksForToken(p);
+  await p.page.goto('about:blank');
+  await p.page.goto(url);
+  await p.page.getByRole('button', { name: 'Join' }).click();
+}
+
 async function main() {
   const hub = await startHub();
   const { base, links } = hub;
@@ -368,7 +401,7 @@ async function main() {
 
   await check('the join screen opens from a dev link, the token is taken out of the address bar', async () => {
     for (const p of everyone) {
-      await p.page.goto(`${base}/?video=320x240${p.token}`);
+      await p.page.goto(uiUrl(base, p.token));
       await p.page.getByRole('button', { name: 'Join' }).waitFor();
       const url = p.page.url();
       if (url.includes('token')) throw new Error(`${p.name}: the token is still in the URL`);
@@ -390,6 +423,16 @@ async function main() {
       document.getElementById('ended-reason')?.checkVisibility() ? document.getElementById('ended-reason').textContent : '',
       document.getElementById('join-error')?.textContent ?? '',
     ].join(' ')), (t) => t.includes('refused'));
+    await context.close();
+  });
+
+  await check('a page opened without ?test=1 exposes no test hook', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${base}/?video=320x240`);
+    await page.getByRole('button', { name: 'Join' }).waitFor();
+    const exposed = await page.evaluate(() => Object.keys(window).filter((k) => /huddle|test/i.test(k)));
+    if (exposed.length > 0) throw new Error(`test hooks in a normal page: ${exposed.join(', ')}`);
     await context.close();
   });
 
@@ -570,9 +613,11 @@ async function main() {
     for (const p of everyone) await expectVideoFrom(p, others(p));
   });
 
-  await check('leaving closes the connections to the one who left', async () => {
+  await check('leaving closes the connections to the one who left, whose page forgets the token', async () => {
     await jordan.page.getByRole('button', { name: 'Leave' }).click();
     for (const p of [host, alex, sam]) await expectVideoFrom(p, others(p).filter((n) => n !== 'Jordan'));
+    await expectTokenForgotten(jordan, 'leaving');
+    await expectJoinAgainAsksForToken(jordan);
   });
 
   await check('the 12 s token\'s page is still in its meeting after 20 s: getToken was asked and the hub took the refresh', async () => {
@@ -627,7 +672,7 @@ async function main() {
     const errors = [];
     page.on('pageerror', (err) => errors.push(err.message));
     observer = { name: 'Olive', page, errors };
-    await page.goto(`${base}/?video=320x240#token=${token}`);
+    await page.goto(uiUrl(base, `#token=${token}`));
     await page.getByRole('button', { name: 'Join' }).click();
     await expectVideoFrom(observer, [host.name, alex.name, sam.name]);
     for (const p of [host, alex, sam]) {
@@ -677,9 +722,9 @@ async function main() {
     const errors = [];
     page.on('pageerror', (err) => errors.push(err.message));
     page.on('console', (msg) => { if (msg.type() === 'error') errors.push(msg.text()); });
-    casey = { name: 'Casey', page, errors };
     // A short heartbeat, so that the stalled-connection check is quick.
-    await page.goto(`${proxy.base}/?video=320x240&heartbeat=1000,4000#token=${token}`);
+    casey = { name: 'Casey', page, errors, url: uiUrl(proxy.base, `#token=${token}`, '&heartbeat=1000,4000') };
+    await page.goto(casey.url);
     await page.getByRole('button', { name: 'Join' }).click();
     await page.getByRole('heading', { name: 'Waiting for the host to let you in' }).waitFor();
     await until('the host to see Casey waiting', () => hook(host.page, () => window.huddleTest.lobby()), (l) => l.join() === 'Casey');
@@ -820,7 +865,7 @@ async function main() {
     await expectVideoFrom(host, [alex.name, sam.name, casey.name]);
   });
 
-  await check('the host removes Casey after confirming; a second try waits and is turned away, each with a clear message', async () => {
+  await check('the host removes Casey after confirming; a second try (from the link: the page forgot the token) waits and is turned away, each with a clear message', async () => {
     await openActions('Casey');
     await host.page.getByRole('button', { name: 'Remove — Casey' }).click();
     const confirm = host.page.getByRole('dialog');
@@ -829,11 +874,12 @@ async function main() {
     await until('Casey to be told', () => hook(casey.page, () => window.huddleTest.ended()), (t) => t.includes('A host removed you'));
     await until('the host\'s grid to drop Casey', () => hook(host.page, () => window.huddleTest.tiles()), (t) => !t.includes('Casey'));
     await host.page.getByLabel('Hold new arrivals in the waiting room').check();
-    await casey.page.getByRole('button', { name: 'Join again' }).click();
-    await casey.page.getByRole('button', { name: 'Join' }).click();
+    await expectTokenForgotten(casey, 'being removed (4008)');
+    await joinAgainWithLink(casey, casey.url);
     await casey.page.getByRole('heading', { name: 'Waiting for the host to let you in' }).waitFor();
     await host.page.getByRole('button', { name: 'Deny — Casey' }).click();
     await until('Casey to be told', () => hook(casey.page, () => window.huddleTest.ended()), (t) => t.includes('did not let you in'));
+    await expectTokenForgotten(casey, 'being denied (4011)');
     await host.page.getByLabel('Hold new arrivals in the waiting room').uncheck();
   });
 
@@ -848,14 +894,14 @@ async function main() {
     await until('Alex to show only the host', () => hook(alex.page, () => window.huddleTest.tiles()), (t) => t.join() === 'Dr. Rivera');
   });
 
-  await check('"End meeting for all" (confirmed) ends it on every page; joining again says the session has ended', async () => {
+  await check('"End meeting for all" (confirmed) ends it on every page, which forget the token; joining again says the session has ended', async () => {
     await host.page.getByRole('button', { name: 'End meeting for all' }).click();
     await host.page.getByRole('dialog').getByRole('button', { name: 'End meeting for all' }).click();
     for (const p of [host, alex]) {
       await until(`${p.name} to show the session ended`, () => hook(p.page, () => window.huddleTest.ended()), (t) => t.includes('This session has ended'));
     }
-    await alex.page.getByRole('button', { name: 'Join again' }).click();
-    await alex.page.getByRole('button', { name: 'Join' }).click();
+    for (const p of [host, alex]) await expectTokenForgotten(p, 'the end of the meeting (4009)');
+    await joinAgainWithLink(alex, uiUrl(base, alex.token));
     await until('Alex to be told the session has ended (meeting_ended, 4009)', () => hook(alex.page, () => window.huddleTest.ended()),
       (t) => t.includes('This session has ended') && t.includes('once a host starts'));
   });
