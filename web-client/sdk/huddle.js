@@ -745,7 +745,9 @@ export class Meeting extends EventTarget {
       if (s.credential != null) server.credential = s.credential;
       return server;
     });
-    const pc = new RTCPeerConnection({ iceServers, bundlePolicy: 'max-bundle' });
+    const pc = new RTCPeerConnection({
+      iceServers, bundlePolicy: 'max-bundle', iceTransportPolicy: this.state.iceTransportPolicy,
+    });
     const canOffer = this.mayOffer();
     const polite = isPolite(you.id, peer.id);
     // One side makes the first offer, so a new pair normally negotiates without glare: the

@@ -49,7 +49,7 @@ const SEEN_CHAT_KEEP = 2000;
 
 /**
  * What `hello.resume` says.
- * @typedef {{token: string, room: RoomId, last_chat: number}} ResumeRequest
+ * @typedef {{token: string, room: RoomId, last_chat: number, last_private: number}} ResumeRequest
  */
 
 /**
@@ -88,6 +88,11 @@ export class MeetingState {
     this.chat = [];
     /** @type {IceServer[]} */
     this.iceServers = [];
+    /**
+     * The hub's `ice_transport_policy`: `relay` keeps every connection on the TURN servers, so
+     * no participant learns another's IP address. @type {RTCIceTransportPolicy}
+     */
+    this.iceTransportPolicy = 'all';
     /** While the waiting room holds us: who the hub says we are. @type {Peer | null} */
     this.waitingAs = null;
     /** Hosts and cohosts: the waiting room. @type {{enabled: boolean, waiting: Peer[]}} */
@@ -125,9 +130,17 @@ export class MeetingState {
      * @type {string | null}
      */
     this.resumeToken = null;
-    /** The highest chat id received (`hello.resume.last_chat`). */
+    /** The highest group chat id received (`hello.resume.last_chat`). */
     this.lastChat = 0;
-    /** Ids of chat messages the app has had, oldest first (bounded). @type {Set<number>} */
+    /**
+     * The highest private message id received (`hello.resume.last_private`). Private messages
+     * are numbered in our own series, apart from group ids.
+     */
+    this.lastPrivate = 0;
+    /**
+     * Chat messages the app has had, oldest first (bounded), keyed by series and id
+     * (`g12`, `p3`): group and private ids are separate series. @type {Set<string>}
+     */
     this.seenChat = new Set();
     /** The room our pending `hello.resume` named, until its answer. @type {RoomId | null} */
     this.resumeRoom = null;
@@ -150,7 +163,9 @@ export class MeetingState {
       return null;
     }
     this.resumeRoom = this.room.id;
-    return { token: this.resumeToken, room: this.room.id, last_chat: this.lastChat };
+    return {
+      token: this.resumeToken, room: this.room.id, last_chat: this.lastChat, last_private: this.lastPrivate,
+    };
   }
 
   /** The hub refused our resume (or we will not ask): the next hello joins afresh. */
@@ -196,15 +211,21 @@ export class MeetingState {
     return [['hand', { raised: before, byHost: false }]];
   }
 
-  /** @param {ChatMessage} msg @returns {boolean} false when the app already had it */
-  noteChat(msg) {
-    if (this.seenChat.has(msg.id)) return false;
-    this.seenChat.add(msg.id);
+  /**
+   * @param {ChatMessage} msg
+   * @param {boolean} [isPrivate] which series its id is in (default: whether it has `to`)
+   * @returns {boolean} false when the app already had it
+   */
+  noteChat(msg, isPrivate = msg.to != null) {
+    const key = `${isPrivate ? 'p' : 'g'}${msg.id}`;
+    if (this.seenChat.has(key)) return false;
+    this.seenChat.add(key);
     if (this.seenChat.size > SEEN_CHAT_KEEP) {
       const oldest = this.seenChat.values().next().value;
       if (oldest !== undefined) this.seenChat.delete(oldest);
     }
-    if (msg.id > this.lastChat) this.lastChat = msg.id;
+    if (isPrivate) this.lastPrivate = Math.max(this.lastPrivate, msg.id);
+    else this.lastChat = Math.max(this.lastChat, msg.id);
     return true;
   }
 
@@ -286,6 +307,7 @@ export class MeetingState {
         this.you = msg.you;
         this.meeting = msg.meeting;
         this.iceServers = msg.ice_servers;
+        this.iceTransportPolicy = msg.ice_transport_policy === 'relay' ? 'relay' : 'all';
         this.waitingAs = null;
         this.setRooms(msg.rooms, msg.closes_at ?? null, msg.choosing);
         const info = this.rooms.find((r) => r.id === msg.room);
@@ -303,6 +325,7 @@ export class MeetingState {
           // from 1 again): forget everything keyed by an old id.
           this.seenChat.clear();
           this.lastChat = 0;
+          this.lastPrivate = 0;
           this.directory.clear();
           this.unnamed.clear();
           this.audit = [];
@@ -325,8 +348,10 @@ export class MeetingState {
         } else {
           this.chat = msg.chat.filter((m) => m.to == null);
           for (const m of msg.chat) {
-            // The history replaces the log; private messages in a resumed welcome were missed.
-            if (this.noteChat(m) && m.to != null && resumed) missed.push(m);
+            // The history replaces the log. Private messages come as `chat` events: in a resumed
+            // welcome we missed them; in a fresh one (a second tab) they are our private
+            // conversation so far.
+            if (this.noteChat(m) && m.to != null) missed.push(m);
           }
         }
         out.events.push(['welcome', {
@@ -407,7 +432,7 @@ export class MeetingState {
         const message = {
           id: msg.id, seq: msg.seq, room: msg.room, from: msg.from, text: msg.text, ts: msg.ts,
         };
-        if (!this.noteChat(message)) break;
+        if (!this.noteChat(message, isPrivate)) break;
         if (isPrivate) message.to = msg.to;
         else if (msg.room === this.room.id) this.chat.push(message);
         out.events.push(['chat', { message, private: isPrivate }]);

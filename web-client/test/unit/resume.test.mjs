@@ -34,15 +34,16 @@ function joined() {
 const names = (out) => out.events.map(([n]) => n);
 const chatEvents = (out) => out.events.filter(([n]) => n === 'chat').map(([, d]) => d.message.id);
 
-test('hello.resume: the latest token, our room and the highest chat id (group or private)', () => {
+test('hello.resume: the latest token, our room and the highest group and private chat ids', () => {
   const s = new MeetingState();
   assert.equal(s.resumeRequest(), null, 'nothing to resume before a welcome');
   s.handle({ type: 'waiting', meeting: 'demo', you: alex });
   assert.equal(s.resumeRequest(), null, 'the waiting room holds no seat');
   const j = joined();
-  assert.deepEqual(j.resumeRequest(), { token: 'tok-1', room: 'main', last_chat: 3 });
+  assert.deepEqual(j.resumeRequest(), { token: 'tok-1', room: 'main', last_chat: 2, last_private: 3 });
   j.handle({ type: 'room_changed', room: 'b1', name: 'Circle A', peers: [alex, sam], chat: [{ ...chat(5, 9, 'b1 talk'), room: 'b1' }] });
-  assert.deepEqual(j.resumeRequest(), { token: 'tok-1', room: 'b1', last_chat: 5 }, 'history received counts');
+  assert.deepEqual(j.resumeRequest(), { token: 'tok-1', room: 'b1', last_chat: 5, last_private: 3 },
+    'history received counts; a room change keeps our private series');
 });
 
 test('resumed welcome in the same room: missed messages are appended and given once, in order', () => {
@@ -201,7 +202,7 @@ test('Meeting: after a drop it asks for its seat back; after 4106 it joins afres
   mock.timers.tick(events.at(-1)[1].delayMs);
   ws = FakeSocket.all.at(-1);
   ws.open();
-  assert.deepEqual(ws.sent[0].resume, { token: 'tok-1', room: 'main', last_chat: 2 });
+  assert.deepEqual(ws.sent[0].resume, { token: 'tok-1', room: 'main', last_chat: 2, last_private: 0 });
   ws.receive(welcome({ peers: [], resumed: true, resume_token: 'tok-2', chat: [chat(3, 9, 'missed')] }));
   assert.deepEqual(events.slice(-2).map(([n]) => n), ['chat', 'reconnected'], 'the missed message, then the all-clear');
   assert.deepEqual(events.at(-1), ['reconnected', { you: alex, resumed: true }]);
@@ -248,4 +249,26 @@ test('Meeting: a terminal close empties the roster, says why, and does not recon
   mock.timers.tick(60_000);
   assert.equal(FakeSocket.all.length, 1, 'no new socket');
   assert.equal(events.filter(([n]) => n === 'reconnecting').length, 0);
+});
+
+test('group and private ids are separate series: the same number in each is two messages', () => {
+  const s = joined();
+  const group = s.handle({ type: 'chat', ...chat(7, 9, 'group seven') });
+  const priv = s.handle({ type: 'chat', ...chat(7, 9, 'private seven', { to: 8 }) });
+  assert.deepEqual(chatEvents(group), [7]);
+  assert.deepEqual(chatEvents(priv), [7], 'not taken for a repeat of group 7');
+  assert.equal(priv.events[0][1].private, true);
+  assert.deepEqual(s.resumeRequest(), { token: 'tok-1', room: 'main', last_chat: 7, last_private: 7 });
+  // A real repeat in either series is still dropped.
+  assert.deepEqual(s.handle({ type: 'chat', ...chat(7, 9, 'private seven', { to: 8 }) }).events, []);
+});
+
+test('a fresh welcome (a second tab) shows our private conversation so far and where it stands', () => {
+  const s = new MeetingState();
+  const out = s.handle(welcome({
+    chat: [chat(1, 7, 'Welcome'), chat(1, 9, 'earlier, privately', { to: 8 }), chat(2, 8, 'my answer', { to: 9 })],
+  }));
+  assert.deepEqual(s.chat.map((m) => m.id), [1], 'the group log');
+  assert.deepEqual(chatEvents(out), [1, 2], 'the private messages, as chat events');
+  assert.deepEqual(s.resumeRequest(), { token: 'tok-1', room: 'main', last_chat: 1, last_private: 2 });
 });
