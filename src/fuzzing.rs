@@ -3,38 +3,39 @@
 //! and the meeting core. Nothing here may panic, whatever the input.
 
 use crate::auth::{TokenAlgorithm, Verifier, VerifyKey};
+use crate::limits;
 use crate::meeting::{Identity, Input, Meeting, MeetingConfig};
 use crate::protocol::{ClientFrame, ClientMessage, PeerId, Role};
+use crate::server::hello;
 
 /// A fixed test key: fuzzing checks that any token is refused or accepted without panicking.
 const FUZZ_SECRET: &[u8] = b"fuzzing-secret-fuzzing-secret-0123456789";
 
-/// Runs one input: decode as a client frame; a `hello` goes through token verification (and its
-/// `resume`, if any, is tried on a held seat); any other message is handled by a meeting with a
-/// host, a participant and an observer, from each of them.
+/// Runs one input: first as the first frame of a socket (the pre-login path: size, decoding,
+/// `hello`, the token), then decoded as a client frame: a `hello`'s `resume`, if any, is tried on a
+/// held seat; a `refresh` goes through the session's token check; any other message is handled by
+/// a meeting with a host, a participant and an observer, from each of them.
 pub fn client_frame(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
+    let verifier = Verifier::new(
+        TokenAlgorithm::Hs256,
+        VerifyKey::Secret(FUZZ_SECRET),
+        "huddle",
+        "huddle",
+        5,
+    )
+    .ok()
+    .map(|v| v.with_max_lifetime(limits::MAX_TOKEN_LIFETIME_SECS));
+    if let Some(verifier) = &verifier {
+        let _ = hello::admit(text, verifier);
+    }
     let Ok(frame) = ClientFrame::decode(text) else {
         return;
     };
     match frame.message {
-        ClientMessage::Hello {
-            token,
-            meeting,
-            resume,
-            ..
-        } => {
-            if let Ok(verifier) = Verifier::new(
-                TokenAlgorithm::Hs256,
-                VerifyKey::Secret(FUZZ_SECRET),
-                "huddle",
-                "huddle",
-                5,
-            ) {
-                let _ = verifier.verify(&token, meeting.as_deref());
-            }
+        ClientMessage::Hello { resume, .. } => {
             if let Some(resume) = resume {
                 let mut m = small_meeting();
                 m.handle(Input::Dropped { peer: PeerId(2) }, 2);
@@ -55,6 +56,11 @@ pub fn client_frame(data: &[u8]) {
                 if let Err(broken) = m.check_invariants() {
                     panic!("invariant broken by fuzz input: {broken}");
                 }
+            }
+        }
+        ClientMessage::Refresh { token } => {
+            if let Some(verifier) = &verifier {
+                let _ = hello::check_refresh(verifier, &token, "fuzz", "s1");
             }
         }
         message => {

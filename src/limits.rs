@@ -14,6 +14,15 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 /// sent one oversized message get a clear error and keep its session.
 pub const HARD_FRAME_BYTES: usize = 256 * 1024;
 
+/// Bytes a WebSocket may make the hub read before its `hello` is admitted: a hello (at most
+/// [`MAX_HELLO_BYTES`]) and a little framing. Past it the socket is closed (1009) without reading
+/// the rest of whatever frame it announced, so a socket without a login costs the hub a few KiB.
+pub const PRE_HELLO_READ_BYTES: usize = 24 * 1024;
+
+/// Largest first frame (`hello`): a token and a resume request are a few KiB at most, so a
+/// socket without a login gets no more.
+pub const MAX_HELLO_BYTES: usize = 16 * 1024;
+
 /// Largest chat text, in bytes of UTF-8.
 pub const MAX_CHAT_TEXT_BYTES: usize = 8 * 1024;
 
@@ -160,6 +169,13 @@ pub const HAND_RAISE_MIN_MS: u64 = 1_000;
 
 /// Default lead time of the "breakouts closing" notice before a timer ends.
 pub const BREAKOUT_WARNING_SECS: u64 = 60;
+
+/// Joins, takeovers and resumes one person (`sub`) may make in one meeting: a burst of
+/// [`REJOIN_BURST`], then one per [`REJOIN_EVERY`]. A page reconnecting in a loop (or a script
+/// opening tabs) makes every roommate tear down and rebuild its WebRTC connections; past this
+/// it is refused with `rate_limited` and close 4107 (reconnect after a backoff).
+pub const REJOIN_BURST: u32 = 10;
+pub const REJOIN_EVERY: Duration = Duration::from_secs(6);
 
 /// Default time a dropped connection's seat is held for `hello.resume`: long enough for a phone
 /// to switch from Wi-Fi to cellular, short enough that a vanished person does not linger.

@@ -142,3 +142,61 @@ async fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
         Some(429)
     );
 }
+
+/// Upgrades a raw TCP connection to a WebSocket by hand (so the test can send half a frame).
+async fn raw_websocket(hub: &TestServer) -> TcpStream {
+    let mut tcp = TcpStream::connect(tcp_addr(hub)).await.unwrap();
+    let request = "GET /v1/ws HTTP/1.1\r\nHost: hub\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                   Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        tcp.read_exact(&mut byte).await.unwrap();
+        head.push(byte[0]);
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    tcp
+}
+
+#[tokio::test]
+async fn before_hello_the_hub_reads_only_a_few_kib_of_a_frame() {
+    // A long hello timeout: without the read budget the hub would wait for the rest of the frame.
+    let hub = start_server_with(|c| c.hello_timeout_ms = 60_000).await;
+    let mut tcp = raw_websocket(&hub).await;
+    // A masked text frame announcing 200 KiB (under the hub's 256 KiB frame limit), of which
+    // 64 KiB are sent; then nothing.
+    let announced: u64 = 200 * 1024;
+    let mut frame = vec![0x81, 0x80 | 127];
+    frame.extend_from_slice(&announced.to_be_bytes());
+    frame.extend_from_slice(&[1, 2, 3, 4]);
+    frame.extend(std::iter::repeat_n(b'a' ^ 1, 64 * 1024));
+    tcp.write_all(&frame).await.unwrap();
+    // The hub gives up on it at once: an error frame, then close 1009.
+    let mut got = Vec::new();
+    let read_all = async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match tcp.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    };
+    tokio::time::timeout(DEADLINE, read_all)
+        .await
+        .expect("the hub closed the socket without waiting for the rest");
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.contains("too_large"), "{text}");
+    let close = got
+        .windows(2)
+        .position(|w| w[0] == 0x88)
+        .map(|i| u16::from_be_bytes([got[i + 2], got[i + 3]]));
+    assert_eq!(close, Some(1009));
+    // A proper hello still works on a fresh socket.
+    hub.join("m", "a", Role::Participant).await;
+}

@@ -261,3 +261,32 @@ async fn a_flooder_gets_an_ack_and_an_echo_for_every_message_the_others_received
         );
     }
 }
+
+#[tokio::test]
+async fn a_person_rejoining_in_a_loop_is_slowed_down_with_4107() {
+    let hub = start_server().await;
+    let mut host = hub.join("m", "host", Role::Host).await;
+    let token = hub.token("m", "looper", "L", Role::Participant);
+    let mut refused = None;
+    for attempt in 0..20 {
+        let mut c = connect(&hub.url).await;
+        c.hello(&token).await;
+        let first = c.recv().await;
+        if first["type"] == "error" {
+            assert_eq!(first["code"], "rate_limited");
+            refused = Some((attempt, c.expect_close().await.code));
+            break;
+        }
+        assert_eq!(first["type"], "welcome");
+        // Each connection takes the seat over from the one before (closed with 4007).
+    }
+    let (attempt, code) = refused.expect("a reconnect loop is refused at some point");
+    assert_eq!(code, Some(4107), "a reconnectable close that says why");
+    assert!(
+        attempt >= 5,
+        "a few reconnects are fine: refused at attempt {attempt}"
+    );
+    // Nobody else is disturbed.
+    host.send(json!({"type": "ping"})).await;
+    host.recv_type("pong").await;
+}

@@ -92,6 +92,10 @@ pub enum CloseCode {
     /// `hello.resume` was refused (too late, or no such seat). Reconnect at once without
     /// `resume`, as a fresh join.
     ResumeExpired = 4106,
+    /// The same person joined, took over or resumed their seat too often in a short time (a
+    /// reconnect loop makes every roommate rebuild its connections). Reconnectable after a
+    /// backoff.
+    RejoiningTooFast = 4107,
 }
 
 impl CloseCode {
@@ -141,6 +145,7 @@ impl CloseCode {
             CloseCode::ServerFull => "server_full",
             CloseCode::Internal => "internal",
             CloseCode::ResumeExpired => "resume_expired",
+            CloseCode::RejoiningTooFast => "rejoining_too_fast",
         }
     }
 
@@ -150,7 +155,7 @@ impl CloseCode {
     }
 
     /// Every code, for documentation and tests.
-    pub const ALL: [CloseCode; 23] = [
+    pub const ALL: [CloseCode; 24] = [
         CloseCode::Normal,
         CloseCode::GoingAway,
         CloseCode::ProtocolError,
@@ -174,6 +179,7 @@ impl CloseCode {
         CloseCode::ServerFull,
         CloseCode::Internal,
         CloseCode::ResumeExpired,
+        CloseCode::RejoiningTooFast,
     ];
 }
 

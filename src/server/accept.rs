@@ -8,6 +8,7 @@
 //! `tls_cert` and `tls_key` set, every connection is TLS (rustls), its handshake within the same
 //! time budget as the request head.
 
+use super::budget::{Metered, ReadBudget};
 use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::body::Incoming;
@@ -91,8 +92,12 @@ async fn serve_connection<I>(
 ) where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
+    let budget = ReadBudget::unlimited();
+    let io = Metered::new(io, Arc::clone(&budget));
     let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(peer));
+        // The WebSocket upgrade arms it: until `hello`, little may be read.
+        request.extensions_mut().insert(Arc::clone(&budget));
         // A `Router` is always ready; calling it directly is what axum::serve does too.
         tower::Service::call(&mut router.clone(), request.map(axum::body::Body::new))
     });

@@ -2,14 +2,16 @@
 //! frames both ways — decoding, rate limiting and size checks on the way in; the bounded
 //! outbound queue, keepalive and close codes on the way out.
 
+use super::budget::ReadBudget;
+use super::hello::{self, Hello};
 use super::AppState;
 use crate::limits;
 use crate::meeting::{
-    outbound_queue, ConnHandle, Identity, KillSwitch, MeetingHandle, OutboundRx, SessionEnd,
+    outbound_queue, ConnHandle, KillSwitch, MeetingHandle, OutboundRx, SessionEnd,
 };
 use crate::protocol::{
     ClientFrame, ClientMessage, CloseCode, ErrorCode, FrameId, PeerId, PeerLeftReason, RateClass,
-    Refusal, ResumeRequest, ServerMessage, PROTOCOL_VERSION,
+    Refusal, ServerMessage,
 };
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::stream::{SplitSink, SplitStream};
@@ -30,17 +32,18 @@ pub(super) async fn run(
     socket: WebSocket,
     state: Arc<AppState>,
     _places: (OwnedSemaphorePermit, super::IpSlot),
-    hello_place: OwnedSemaphorePermit,
+    (hello_place, budget): (OwnedSemaphorePermit, Arc<ReadBudget>),
 ) {
     let (mut sink, mut stream) = socket.split();
     let hello = match timeout(
         state.config.hello_timeout(),
-        read_hello(&mut stream, &state),
+        read_hello(&mut stream, &state, &budget),
     )
     .await
     {
         Ok(Ok(admission)) => {
             drop(hello_place);
+            budget.lift();
             admission
         }
         Ok(Err(Refusal {
@@ -120,18 +123,12 @@ pub(super) async fn run(
     linger(&mut stream).await;
 }
 
-/// A token that passed verification.
-struct Hello {
-    meeting: String,
-    identity: Identity,
-    /// The token's `exp`, seconds since the epoch.
-    expires_at: u64,
-    /// `hello.resume`, if the client asks for its held seat back.
-    resume: Option<ResumeRequest>,
-}
-
 /// Reads frames until the first meaningful one, which must be a valid `hello`.
-async fn read_hello(stream: &mut Stream, state: &AppState) -> Result<Hello, Refusal> {
+async fn read_hello(
+    stream: &mut Stream,
+    state: &AppState,
+    budget: &ReadBudget,
+) -> Result<Hello, Refusal> {
     loop {
         let text = match stream.next().await {
             Some(Ok(Message::Text(text))) => text,
@@ -150,61 +147,19 @@ async fn read_hello(stream: &mut Stream, state: &AppState) -> Result<Hello, Refu
                     CloseCode::MessageTooBig,
                 ))
             }
+            // Past the pre-hello read budget: a frame too large for someone not logged in.
+            Some(Err(_)) if budget.exhausted() => {
+                return Err(Refusal::new(
+                    ErrorCode::TooLarge,
+                    "frame too large before hello",
+                    CloseCode::MessageTooBig,
+                ))
+            }
             Some(Ok(Message::Close(_))) | Some(Err(_)) | None => {
                 return Err(Refusal::close_only(CloseCode::Normal))
             }
         };
-        if text.len() > limits::MAX_FRAME_BYTES {
-            return Err(Refusal::new(
-                ErrorCode::TooLarge,
-                "frame too large",
-                CloseCode::MessageTooBig,
-            ));
-        }
-        let frame = ClientFrame::decode(&text).map_err(|_| {
-            Refusal::new(
-                ErrorCode::BadRequest,
-                "first frame must be a valid hello",
-                CloseCode::ProtocolViolation,
-            )
-        })?;
-        let ClientMessage::Hello {
-            protocol,
-            token,
-            meeting,
-            resume,
-        } = frame.message
-        else {
-            return Err(Refusal::new(
-                ErrorCode::BadRequest,
-                "first frame must be hello",
-                CloseCode::ProtocolViolation,
-            ));
-        };
-        if protocol != PROTOCOL_VERSION {
-            return Err(Refusal::new(
-                ErrorCode::UnsupportedProtocol,
-                "this hub speaks protocol 1",
-                CloseCode::UnsupportedProtocol,
-            ));
-        }
-        return match state.verifier.verify(&token, meeting.as_deref()) {
-            Ok(admission) => Ok(Hello {
-                meeting: admission.meeting,
-                identity: admission.identity,
-                expires_at: admission.expires_at,
-                resume,
-            }),
-            Err(why) => {
-                // The reason stays in the debug log; the client learns only "unauthorized".
-                tracing::debug!(reason = %why, "token refused");
-                Err(Refusal::new(
-                    ErrorCode::Unauthorized,
-                    "token refused",
-                    CloseCode::Unauthorized,
-                ))
-            }
-        };
+        return hello::admit(&text, &state.verifier);
     }
 }
 
@@ -501,14 +456,7 @@ impl Session {
 
     /// Checks a `refresh` token: valid, same meeting, same person. Returns its `exp`.
     fn verifier_check(&self, token: &str) -> Result<u64, &'static str> {
-        match self.state.verifier.verify(token, Some(&self.meeting_id)) {
-            Ok(admission) if admission.identity.sub == self.sub => Ok(admission.expires_at),
-            Ok(_) => Err("refresh token is for someone else"),
-            Err(why) => {
-                tracing::debug!(reason = %why, "refresh token refused");
-                Err("refresh token refused")
-            }
-        }
+        hello::check_refresh(&self.state.verifier, token, &self.meeting_id, &self.sub)
     }
 
     /// Answers a frame the hub could not use (too large, malformed, unknown, binary). Such frames

@@ -2,8 +2,11 @@
 //! `/`), caps connections, and hands each upgraded socket to [`connection`].
 
 mod accept;
+mod budget;
+use self::budget::ReadBudget;
 mod client_addr;
 mod connection;
+pub mod hello;
 mod web;
 
 use crate::auth::Verifier;
@@ -14,6 +17,7 @@ use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::Extension;
 use axum::Router;
 use ipnet::IpNet;
 use std::collections::HashMap;
@@ -196,6 +200,7 @@ impl Server {
 async fn upgrade(
     State(state): State<Arc<AppState>>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
+    budget: Option<Extension<Arc<ReadBudget>>>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
@@ -225,7 +230,17 @@ async fn upgrade(
         .max_message_size(limits::HARD_FRAME_BYTES)
         .max_frame_size(limits::HARD_FRAME_BYTES)
         .on_upgrade(move |socket| {
+            // Until `hello` is admitted, the socket may make the hub read only a little.
+            let budget = budget
+                .map(|Extension(b)| b)
+                .unwrap_or_else(ReadBudget::unlimited);
+            budget.arm(limits::PRE_HELLO_READ_BYTES);
             let tasks = state.tasks.clone();
-            tasks.track_future(connection::run(socket, state, (permit, slot), hello_place))
+            tasks.track_future(connection::run(
+                socket,
+                state,
+                (permit, slot),
+                (hello_place, budget),
+            ))
         })
 }

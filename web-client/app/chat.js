@@ -84,7 +84,10 @@ export class ChatPanel {
   /** @param {ChatMessage} msg */
   addChat(msg) {
     // Each message once, whatever path it came by (live, or replayed after a drop).
-    const seen = (/** @type {ChatEntry} */ c) => c.session === this.session && c.id === msg.id;
+    // Group and private ids are separate series (PROTOCOL.md, `chat`).
+    const isPrivate = msg.to != null;
+    const seen = (/** @type {ChatEntry} */ c) =>
+      c.session === this.session && c.private === isPrivate && c.id === msg.id;
     if (this.groupChat.some(seen) || this.privateChat.some(seen)) return;
     const e = this.entry(msg);
     if (e.private) this.privateChat.push(e);
@@ -131,7 +134,8 @@ export class ChatPanel {
 
   /** Entries for the test hook and for people reading the log. */
   entries() {
-    // The hub's chat ids order a session's messages (`seq` counts group messages per room only).
-    return [...this.groupChat, ...this.privateChat].sort((a, b) => a.session - b.session || a.id - b.id);
+    // In the order they were sent: by session, then hub time; group and private ids are separate
+    // series, so an id orders only within its own series (a stable sort keeps that order).
+    return [...this.groupChat, ...this.privateChat].sort((a, b) => a.session - b.session || a.ts - b.ts);
   }
 }

@@ -34,6 +34,7 @@ export const CLOSE_REASONS = /** @type {Readonly<Record<number, string>>} */ (Ob
   4104: 'server_full',
   4105: 'internal',
   4106: 'resume_expired',
+  4107: 'rejoining_too_fast',
 }));
 
 /** What a client does after each close code the hub sends. */
@@ -61,6 +62,7 @@ const CLOSE_KINDS = /** @type {Readonly<Record<number, CloseKind>>} */ (Object.f
   4104: 'reconnectable',
   4105: 'reconnectable',
   4106: 'reconnectable',
+  4107: 'reconnectable',
 }));
 
 /**

@@ -445,7 +445,8 @@ async function main() {
     refresher.page = await context.newPage();
     refresher.page.on('pageerror', (err) => refresher.errors.push(err.message));
     const [first, fresh] = await Promise.all(['12s', '30m'].map((ttl) =>
-      mintToken({ role: 'participant', sub: 'riley1', name: 'Riley', meeting: 'refresh-check', ttl })));
+      // A host: alone in its meeting, a participant would wait for one (wait_for_host).
+      mintToken({ role: 'host', sub: 'riley1', name: 'Riley', meeting: 'refresh-check', ttl })));
     await refresher.page.goto(`${base}/sdk/huddle.js`); // any page of the hub: the SDK is imported below
     refresher.startedAt = Date.now();
     await refresher.page.evaluate(async ({ first, fresh }) => {
