@@ -177,6 +177,11 @@ pub const BREAKOUT_WARNING_SECS: u64 = 60;
 pub const REJOIN_BURST: u32 = 10;
 pub const REJOIN_EVERY: Duration = Duration::from_secs(6);
 
+/// With breakouts open, how long after a join or leave everyone but hosts and cohosts gets the
+/// new room list: changes within this window go out as one list (hosts and cohosts get each at
+/// once).
+pub const ROOMS_DEBOUNCE_MS: u64 = 250;
+
 /// Default time a dropped connection's seat is held for `hello.resume`: long enough for a phone
 /// to switch from Wi-Fi to cellular, short enough that a vanished person does not linger.
 pub const RESUME_GRACE_SECS: u64 = 30;

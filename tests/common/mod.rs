@@ -248,3 +248,8 @@ impl Client {
             .await;
     }
 }
+
+/// A roster entry's role; absent means `participant` (the hub leaves the default out).
+pub fn role_of(peer: &Value) -> &str {
+    peer["role"].as_str().unwrap_or("participant")
+}

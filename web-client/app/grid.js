@@ -79,7 +79,7 @@ export class VideoGrid {
       }
       const caption = tile.el.querySelector('.name');
       if (caption && caption.textContent !== peer.name) caption.textContent = peer.name;
-      this.setBadges(tile, m.peerMedia(peer.id), peer.role, !!peer.hand, !!peer.reconnecting);
+      this.setBadges(tile, m.peerMedia(peer.id), peer.role ?? 'participant', !!peer.hand, !!peer.reconnecting);
     }
     this.syncAwayTiles();
     this.el.dataset.count = String(this.tiles.size);

@@ -452,7 +452,8 @@ export interface Peer {
    * resume grace period (see `peer_reconnecting`).
    */
   reconnecting?: boolean;
-  role: Role;
+  /** Absent: `participant`. */
+  role?: Role;
   /** Whether their camera is on, likewise. */
   video?: boolean | null;
 }

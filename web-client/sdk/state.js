@@ -25,6 +25,19 @@ import { REPLAYED_NOTICES } from './constants.js';
 /** @typedef {import('./types').AuditEntry} AuditEntry */
 /** @typedef {import('./types').MeetingEvent} MeetingEvent */
 
+/**
+ * Rosters leave out the default role (`participant`, PROTOCOL.md: `Peer`): put it back once, as a
+ * message comes in, so everything after sees every person's role.
+ * @param {any} msg
+ */
+export function withRoles(msg) {
+  /** @param {any} p */
+  const fill = (p) => { if (p != null && typeof p === 'object' && p.role == null) p.role = 'participant'; };
+  fill(msg.you);
+  fill(msg.peer);
+  for (const list of [msg.peers, msg.waiting]) if (Array.isArray(list)) list.forEach(fill);
+}
+
 /** @param {string | undefined} role */
 function isModerator(role) {
   return role === 'host' || role === 'cohost';
@@ -289,6 +302,7 @@ export class MeetingState {
    * @returns {Outcome}
    */
   handle(msg) {
+    withRoles(msg);
     /** @type {Outcome} */
     const out = { events: [], connect: [], disconnect: [] };
     // The first `welcome.replayed` notices after a resumed welcome were sent while we were away.

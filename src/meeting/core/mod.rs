@@ -301,6 +301,11 @@ pub struct Meeting {
     asides: BTreeMap<RoomId, Vec<(PeerId, RoomId)>>,
     /// Seats whose connection dropped, held for a resume until their deadline.
     held: HeldSeats,
+    /// The time of the input being handled (helpers that schedule something read it here).
+    now: Millis,
+    /// When the debounced room list goes to everyone but hosts and cohosts (see
+    /// `roster_changed`).
+    rooms_due: Option<Millis>,
     /// When a host or cohost ended the meeting, while that is remembered (see `end`).
     ended_at: Option<Millis>,
     /// For the `random` strategy; seeded by the caller so tests are reproducible.
@@ -336,6 +341,8 @@ impl Meeting {
             lobby_enabled: waiting_room,
             ended_at: None,
             held: HeldSeats::default(),
+            now: 0,
+            rooms_due: None,
             waiting: WaitingList::default(),
             asides: BTreeMap::new(),
             rng: StdRng::seed_from_u64(seed),
@@ -467,11 +474,15 @@ impl Meeting {
         let forget = self
             .ended_at
             .map(|t| t.saturating_add(self.config.ended_meeting_memory_ms));
-        [breakouts, seats, forget].into_iter().flatten().min()
+        [breakouts, seats, forget, self.rooms_due]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// The single entry point: apply `input` at time `now` and return what to do.
     pub fn handle(&mut self, input: Input, now: Millis) -> Vec<Effect> {
+        self.now = now;
         let mut effects = Vec::new();
         match input {
             Input::Join { peer, identity } => self.join(peer, identity, &mut effects),
@@ -664,6 +675,7 @@ impl Meeting {
             return;
         }
         self.breakout_tick(now, effects);
+        self.flush_rooms(now, effects);
     }
 }
 

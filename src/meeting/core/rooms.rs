@@ -2,7 +2,8 @@
 //! rooms in one step (`room_changed` to the movers, `peer_left` / `peer_joined` to those who
 //! stay), which every breakout action, pull-aside and merge goes through.
 
-use super::{BreakoutClock, Effect, Meeting, Room, Sends};
+use super::{BreakoutClock, Effect, Meeting, Millis, Room, Sends};
+use crate::limits;
 use crate::protocol::{PeerId, PeerLeftReason, RoomId, RoomInfo, ServerMessage};
 use std::collections::{BTreeMap, HashSet};
 
@@ -37,12 +38,18 @@ impl Meeting {
             .is_some_and(|r| r.private)
     }
 
-    /// Tells everyone the current room list.
-    pub(super) fn announce_rooms(&self, effects: &mut Vec<Effect>) {
+    /// Tells everyone the new room list: hosts and cohosts at once (they run the rooms), everyone
+    /// else once, shortly after (`flush_rooms`). A split, merge or move already told each person
+    /// what they need at once (`room_changed`: their room, its name, topic and roster); the
+    /// overview follows, and changes close together go out as one list. At a 1,000-person merge
+    /// that keeps 1,000 copies of the list out of the way of the `room_changed` everyone waits for.
+    pub(super) fn announce_rooms(&mut self, effects: &mut Vec<Effect>) {
         if self.members.is_empty() {
             return;
         }
-        effects.send(self.member_ids(), self.rooms_message());
+        effects.send(self.moderators(), self.rooms_message());
+        self.rooms_due
+            .get_or_insert(self.now.saturating_add(limits::ROOMS_DEBOUNCE_MS));
     }
 
     pub(super) fn rooms_message(&self) -> ServerMessage {
@@ -53,15 +60,32 @@ impl Meeting {
         }
     }
 
-    /// After a join or leave: with breakouts open everyone's room list changes; without, only
-    /// hosts and cohosts get it (they run the roster; a 1,000-person lobby-free join storm must
-    /// not send everyone the whole list each time).
-    pub(super) fn roster_changed(&self, effects: &mut Vec<Effect>) {
+    /// After a join or leave: hosts and cohosts get the room list at once (they run the roster).
+    /// With breakouts open everyone's list changes too, but a join or leave storm must not send
+    /// everyone the whole list each time (nor a reconnect loop make the room chatty): the others
+    /// get it once, [`limits::ROOMS_DEBOUNCE_MS`] after the first change (see `flush_rooms`).
+    pub(super) fn roster_changed(&mut self, effects: &mut Vec<Effect>) {
         if self.has_breakouts() {
             self.announce_rooms(effects);
+        } else {
+            effects.send(self.moderators(), self.rooms_message());
+        }
+    }
+
+    /// The room list to everyone but hosts and cohosts, once it is due: one list for every
+    /// change since the first one scheduled it.
+    pub(super) fn flush_rooms(&mut self, now: Millis, effects: &mut Vec<Effect>) {
+        if self.rooms_due.is_none_or(|due| due > now) {
             return;
         }
-        effects.send(self.moderators(), self.rooms_message());
+        self.rooms_due = None;
+        let others: Vec<PeerId> = self
+            .members
+            .iter()
+            .filter(|(_, m)| !m.identity.role.is_moderator())
+            .map(|(p, _)| *p)
+            .collect();
+        effects.send(others, self.rooms_message());
     }
 
     /// Moves people between rooms in one step. Each mover gets `room_changed` (its new room's

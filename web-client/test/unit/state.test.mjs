@@ -244,3 +244,16 @@ test('room_changed never lists ourselves as a peer (newer hubs include the recip
   assert.deepEqual(s.peerList().map((p) => p.id), [9]);
   assert.deepEqual(out.disconnect.sort((x, y) => x - y), [7, 10]);
 });
+
+test('a roster entry without a role is a participant (the hub leaves the default out)', () => {
+  const s = new MeetingState();
+  s.handle({
+    type: 'welcome', protocol: 1, you: { id: 8, name: 'Alex' }, meeting: 'demo', room: 'main',
+    peers: [{ id: 7, name: 'Dr. Rivera', role: 'host' }, { id: 9, name: 'Sam' }], chat: [], ice_servers: [],
+    rooms: [{ id: 'main', name: 'Main room', members: [7, 8, 9] }], choosing: false, resume_token: 't',
+  });
+  assert.equal(s.you?.role, 'participant');
+  assert.deepEqual(s.peerList().map((p) => p.role), ['host', 'participant']);
+  s.handle({ type: 'peer_joined', peer: { id: 10, name: 'Jo' } });
+  assert.equal(s.peers.get(10)?.role, 'participant');
+});

@@ -281,3 +281,67 @@ fn chat_ids_say_nothing_about_other_peoples_private_messages() {
     let first = say(&mut m, 1, Some(4));
     assert_eq!(first, vec![(vec![PeerId(1)], 1), (vec![PeerId(4)], 1)]);
 }
+
+#[test]
+fn with_breakouts_open_a_join_storm_sends_participants_one_room_list() {
+    let mut m = meeting_of(20);
+    join(&mut m, 1, Role::Host);
+    join(&mut m, 2, Role::Participant);
+    join(&mut m, 3, Role::Participant);
+    let split = ClientMessage::Split {
+        strategy: SplitStrategy::Even,
+        count: Some(2),
+        rooms: Vec::new(),
+        topic: None,
+        duration_secs: None,
+        spread_mentors: None,
+    };
+    let is_rooms = |msg: &ServerMessage| matches!(msg, ServerMessage::Rooms { .. });
+    let rooms_to =
+        |e: &[Effect], peer: u64| sent_to(e, peer).iter().filter(|msg| is_rooms(msg)).count();
+    // The split itself: room_changed to everyone at once, the overview to participants after.
+    let e = request(&mut m, 1, split);
+    assert_eq!(rooms_to(&e, 1), 1);
+    assert_eq!(rooms_to(&e, 2), 0);
+    assert!(sent_to(&e, 2)
+        .iter()
+        .any(|msg| matches!(msg, ServerMessage::RoomChanged { .. })));
+    let e = m.handle(Input::Tick, 5 + limits::ROOMS_DEBOUNCE_MS);
+    assert_eq!(rooms_to(&e, 2), 1);
+    let mut storm = Vec::new();
+    for (i, p) in (10..15).enumerate() {
+        storm.extend(m.handle(
+            Input::Join {
+                peer: PeerId(p),
+                identity: who(&format!("s{p}"), Role::Participant),
+            },
+            1_000 + i as u64,
+        ));
+    }
+    assert_eq!(rooms_to(&storm, 1), 5, "the host follows every change");
+    assert_eq!(rooms_to(&storm, 2), 0, "participants wait for the list");
+    assert_eq!(m.next_deadline(), Some(1_000 + limits::ROOMS_DEBOUNCE_MS));
+    let e = m.handle(Input::Tick, 1_000 + limits::ROOMS_DEBOUNCE_MS);
+    assert_eq!(rooms_to(&e, 2), 1, "one list for the whole storm");
+    assert_eq!(rooms_to(&e, 1), 0, "the host has it already");
+    let members = e.iter().find_map(|e| match e {
+        Effect::Send {
+            message: ServerMessage::Rooms { rooms, .. },
+            ..
+        } => Some(rooms.iter().map(|r| r.members.len()).sum::<usize>()),
+        _ => None,
+    });
+    assert_eq!(members, Some(8), "and it is the list as it is now");
+    assert_eq!(m.next_deadline(), None);
+}
+
+fn meeting_of(max_members: usize) -> Meeting {
+    Meeting::new(
+        "m",
+        MeetingConfig {
+            max_members,
+            ..MeetingConfig::default()
+        },
+        7,
+    )
+}
