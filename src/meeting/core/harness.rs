@@ -159,3 +159,15 @@ pub(crate) fn host_and(role: Role) -> (Meeting, String) {
     let token = resume_token(&e, 2);
     (m, token)
 }
+
+/// `split` into `count` rooms with the `even` strategy (and a timer, if given).
+pub(crate) fn split_even(count: u32, duration_secs: Option<u64>) -> ClientMessage {
+    ClientMessage::Split {
+        strategy: crate::protocol::SplitStrategy::Even,
+        count: Some(count),
+        rooms: Vec::new(),
+        topic: None,
+        duration_secs,
+        spread_mentors: None,
+    }
+}

@@ -3,7 +3,7 @@
 
 use super::super::harness::*;
 use super::super::*;
-use crate::protocol::{Refusal, SplitStrategy};
+use crate::protocol::Refusal;
 
 fn sent(effects: &[Effect], pick: impl Fn(&ServerMessage) -> bool) -> usize {
     effects
@@ -130,14 +130,7 @@ fn help_requests_from_one_room_are_not_repeated_within_half_a_minute() {
     join(&mut m, 1, Role::Host);
     join(&mut m, 2, Role::Participant);
     join(&mut m, 3, Role::Participant);
-    let split = ClientMessage::Split {
-        strategy: SplitStrategy::Even,
-        count: Some(1),
-        rooms: Vec::new(),
-        topic: None,
-        duration_secs: None,
-        spread_mentors: None,
-    };
+    let split = split_even(1, None);
     request(&mut m, 1, split);
     let help = |m: &mut Meeting, from: u64, now: Millis| {
         m.handle(
@@ -288,14 +281,7 @@ fn with_breakouts_open_a_join_storm_sends_participants_one_room_list() {
     join(&mut m, 1, Role::Host);
     join(&mut m, 2, Role::Participant);
     join(&mut m, 3, Role::Participant);
-    let split = ClientMessage::Split {
-        strategy: SplitStrategy::Even,
-        count: Some(2),
-        rooms: Vec::new(),
-        topic: None,
-        duration_secs: None,
-        spread_mentors: None,
-    };
+    let split = split_even(2, None);
     let is_rooms = |msg: &ServerMessage| matches!(msg, ServerMessage::Rooms { .. });
     let rooms_to =
         |e: &[Effect], peer: u64| sent_to(e, peer).iter().filter(|msg| is_rooms(msg)).count();

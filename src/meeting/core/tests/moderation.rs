@@ -2,7 +2,7 @@
 
 use super::super::harness::*;
 use super::super::*;
-use crate::protocol::{Refusal, SplitStrategy};
+use crate::protocol::Refusal;
 
 #[test]
 fn an_ended_meeting_stays_closed_to_participants_until_a_host_starts_it_again() {
@@ -112,18 +112,7 @@ fn every_moderator_action_is_audited() {
             role: Role::Cohost,
         },
     );
-    act(
-        &mut m,
-        1,
-        ClientMessage::Split {
-            strategy: SplitStrategy::Even,
-            count: Some(2),
-            rooms: Vec::new(),
-            topic: None,
-            duration_secs: Some(600),
-            spread_mentors: None,
-        },
-    );
+    act(&mut m, 1, split_even(2, Some(600)));
     let breakouts: Vec<RoomId> = m.room_ids().into_iter().filter(|r| !r.is_main()).collect();
     let (a, b) = (
         m.room_members(&breakouts[0])[0],

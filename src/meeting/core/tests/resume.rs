@@ -2,7 +2,6 @@
 
 use super::super::harness::*;
 use super::super::*;
-use crate::protocol::SplitStrategy;
 
 #[test]
 fn a_dropped_seat_is_held_then_resumed_with_exactly_the_missed_chat() {
@@ -113,18 +112,7 @@ fn a_resume_after_a_move_lands_in_the_new_room_with_its_history() {
         },
     );
     m.handle(Input::Dropped { peer: PeerId(2) }, 10);
-    request(
-        &mut m,
-        1,
-        ClientMessage::Split {
-            strategy: SplitStrategy::Even,
-            count: Some(1),
-            rooms: Vec::new(),
-            topic: None,
-            duration_secs: None,
-            spread_mentors: None,
-        },
-    );
+    request(&mut m, 1, split_even(1, None));
     let room = m.room_of(PeerId(2)).cloned().expect("member");
     assert!(!room.is_main(), "a held seat is moved like any other");
     request(
@@ -169,18 +157,7 @@ fn a_replayed_closing_warning_is_current_or_dropped() {
     let e = join(&mut m, 2, Role::Participant);
     let token = resume_token(&e, 2);
     join(&mut m, 3, Role::Participant);
-    request(
-        &mut m,
-        1,
-        ClientMessage::Split {
-            strategy: SplitStrategy::Even,
-            count: Some(1),
-            rooms: Vec::new(),
-            topic: None,
-            duration_secs: Some(60),
-            spread_mentors: None,
-        },
-    );
+    request(&mut m, 1, split_even(1, Some(60)));
     // The request helper runs at t = 5: the rooms close at 60,005; the warning is due at 50,005.
     m.handle(Input::Dropped { peer: PeerId(2) }, 40_000);
     m.handle(Input::Tick, 50_005);
