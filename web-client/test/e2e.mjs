@@ -472,6 +472,14 @@ async function main() {
 
   await check('muting is shown on the others\' tiles, and unmuting clears it', async () => {
     const badgesOfAlex = (p) => hook(p.page, () => window.huddleTest.tileState()).then((t) => t.find((x) => x.name === 'Alex')?.badges ?? null);
+    // Alex's page is back from being an observer: its controls must say so before we use them
+    // (and if they do not, say what they show).
+    await until('Alex\'s page to show its meeting with the microphone on', () => alex.page.evaluate(() => {
+      const mic = document.getElementById('mic-toggle');
+      const screen = document.getElementById('meeting');
+      return { label: mic?.textContent ?? null, disabled: mic?.disabled ?? null, meetingShown: screen ? !screen.hidden : null,
+        waiting: !!window.huddleTest?.waiting() };
+    }), (s) => s.label === 'Mute microphone' && s.meetingShown !== false && !s.waiting, { show: (s) => JSON.stringify(s) });
     await alex.page.getByRole('button', { name: 'Mute microphone' }).click();
     for (const p of [host, sam, jordan]) await until(`${p.name} to show Alex muted`, () => badgesOfAlex(p), (b) => b && b.includes('Muted'));
     await alex.page.getByRole('button', { name: 'Unmute microphone' }).click();

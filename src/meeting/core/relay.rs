@@ -24,8 +24,13 @@ impl Meeting {
         data: OpaqueJson,
         effects: &mut Vec<Effect>,
     ) -> Result<(), Rejection> {
-        if !self.role_of(from).may_speak() && is_offer(&data) {
-            return Err((ErrorCode::Forbidden, "observers cannot offer media"));
+        if !self.role_of(from).may_speak() {
+            if is_offer(&data) {
+                return Err((ErrorCode::Forbidden, "observers cannot offer media"));
+            }
+            if sends_media(&data) {
+                return Err((ErrorCode::Forbidden, "observers only receive media"));
+            }
         }
         self.same_room(from, to)?;
         effects.send_one(to, ServerMessage::Signal { from, data });
@@ -144,6 +149,22 @@ pub fn is_offer(data: &OpaqueJson) -> bool {
     let data = &data;
     let kind = |v: &serde_json::Value| v.get("type").and_then(|t| t.as_str()) == Some("offer");
     kind(data) || data.get("description").is_some_and(kind)
+}
+
+/// Whether a signal's SDP (in either shape) has a media section that sends (`a=sendrecv` or
+/// `a=sendonly`): an observer's answer must only receive (`recvonly` or `inactive`), which a
+/// browser without tracks of its own gives anyway. Only observers' signals are looked at.
+pub fn sends_media(data: &OpaqueJson) -> bool {
+    let Ok(data) = serde_json::from_str::<serde_json::Value>(data.get()) else {
+        return false;
+    };
+    let sdp = |v: &serde_json::Value| v.get("sdp").and_then(|s| s.as_str()).map(str::to_owned);
+    let Some(sdp) = sdp(&data).or_else(|| data.get("description").and_then(sdp)) else {
+        return false;
+    };
+    sdp.lines()
+        .map(str::trim)
+        .any(|l| l == "a=sendrecv" || l == "a=sendonly")
 }
 
 pub(super) fn check_chat_text(text: &str) -> Outcome {

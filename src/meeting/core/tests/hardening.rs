@@ -331,3 +331,40 @@ fn meeting_of(max_members: usize) -> Meeting {
         7,
     )
 }
+
+#[test]
+fn an_observers_answer_may_only_receive() {
+    let mut m = meeting();
+    join(&mut m, 1, Role::Host);
+    join(&mut m, 3, Role::Observer);
+    let answer = |direction: &str| {
+        let sdp = format!("v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na={direction}\r\n");
+        ClientMessage::Signal {
+            to: PeerId(1),
+            data: serde_json::json!({"description": {"type": "answer", "sdp": sdp}}).into(),
+        }
+    };
+    for sending in ["sendrecv", "sendonly"] {
+        let e = request(&mut m, 3, answer(sending));
+        assert_eq!(error_code(&e), Some(ErrorCode::Forbidden), "{sending}");
+    }
+    for receiving in ["recvonly", "inactive"] {
+        assert_eq!(
+            error_code(&request(&mut m, 3, answer(receiving))),
+            None,
+            "{receiving}"
+        );
+    }
+    // Anyone else's answer is relayed untouched, whatever it says.
+    join(&mut m, 2, Role::Participant);
+    let sdp = "v=0\r\na=sendrecv\r\n";
+    let e = request(
+        &mut m,
+        2,
+        ClientMessage::Signal {
+            to: PeerId(1),
+            data: serde_json::json!({"type": "answer", "sdp": sdp}).into(),
+        },
+    );
+    assert_eq!(error_code(&e), None);
+}
