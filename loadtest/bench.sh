@@ -16,7 +16,7 @@ scenarios=("$@")
 
 start_hub() {
   HUDDLE_SIGNAL_RATE=1000000 HUDDLE_SIGNAL_BURST=1000000 HUDDLE_MAX_CONNECTIONS_PER_IP=100000 \
-  HUDDLE_MAX_MEETING_MEMBERS=5000 HUDDLE_WAIT_FOR_HOST=false HUDDLE_LOG=warn "$BIN/huddle" serve --listen 127.0.0.1:18080 &
+  HUDDLE_MAX_MEETING_MEMBERS=5000 HUDDLE_WAIT_FOR_HOST=false HUDDLE_MAX_PENDING_HELLOS_PER_IP=100000 HUDDLE_LOG=warn "$BIN/huddle" serve --listen 127.0.0.1:18080 &
   HUB=$!
   for _ in $(seq 50); do curl -sf http://127.0.0.1:18080/healthz >/dev/null && return; sleep 0.1; done
   echo "hub did not start" >&2; exit 1

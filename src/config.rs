@@ -55,9 +55,11 @@ pub struct Config {
     pub max_http_connections: usize,
     /// Cap on WebSockets that have not said `hello` yet; more get HTTP 503.
     pub max_pending_hellos: usize,
+    /// Of those, at most this many from one client address (IPv6: one /64); more get HTTP 429.
+    pub max_pending_hellos_per_ip: usize,
     /// Time a TCP connection has to send a complete request head, milliseconds.
     pub header_timeout_ms: u64,
-    /// Proxies (addresses or CIDR ranges) whose `Forwarded` / `X-Forwarded-For` headers are
+    /// Proxies (addresses or CIDR ranges) whose `X-Forwarded-For` headers are
     /// believed about the client's address. Empty: the TCP peer is the client.
     pub trusted_proxies: Vec<String>,
     /// CSP `frame-ancestors` of the reference UI: who may embed it in an iframe (`'self'`,
@@ -135,6 +137,7 @@ impl Default for Config {
             max_connections_per_ip: limits::MAX_CONNECTIONS_PER_IP,
             max_http_connections: limits::MAX_HTTP_CONNECTIONS,
             max_pending_hellos: limits::MAX_PENDING_HELLOS,
+            max_pending_hellos_per_ip: limits::MAX_PENDING_HELLOS_PER_IP,
             header_timeout_ms: limits::HEADER_TIMEOUT.as_millis() as u64,
             trusted_proxies: Vec::new(),
             allowed_origins: Vec::new(),

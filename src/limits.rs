@@ -76,6 +76,20 @@ pub const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
 /// Without it a connection that sends nothing, or half a request, stays open for ever.
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Largest request head (request line and headers) the hub reads, and so the most hyper reads
+/// ahead of it: a WebSocket's first bytes past the head are not metered by the pre-hello budget.
+pub const MAX_REQUEST_HEAD_BYTES: usize = 32 * 1024;
+
+/// Longest life of a connection that has not become a WebSocket (page loads, the SDK's files,
+/// keep-alive between them). Past it the connection is closed, even mid-answer: a client that
+/// asks and never reads must not hold a place for ever.
+pub const HTTP_CONNECTION_LIFETIME: Duration = Duration::from_secs(120);
+
+/// Pre-hello places one client address may hold (IPv6: one /64): a share of
+/// [`MAX_PENDING_HELLOS`], so a few addresses cannot take them all and keep everyone else from
+/// logging in.
+pub const MAX_PENDING_HELLOS_PER_IP: usize = 32;
+
 /// Default cap on TCP connections that have not (yet) become a WebSocket: page loads, the SDK's
 /// files and upgrade requests. Upgraded sockets count against [`MAX_CONNECTIONS`] instead, so
 /// every TCP connection the hub holds is under one of the two caps. Past it a new connection is

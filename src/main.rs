@@ -121,11 +121,16 @@ struct ConfigArgs {
     #[arg(long, env = "HUDDLE_MAX_PENDING_HELLOS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     max_pending_hellos: Option<usize>,
+    /// Of those, at most this many from one client address [default: 32]; load generators need
+    /// more.
+    #[arg(long, env = "HUDDLE_MAX_PENDING_HELLOS_PER_IP")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_pending_hellos_per_ip: Option<usize>,
     /// Milliseconds a TCP connection has to send a complete request head [default: 10000].
     #[arg(long, env = "HUDDLE_HEADER_TIMEOUT_MS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     header_timeout_ms: Option<u64>,
-    /// Proxies (addresses or CIDR ranges, comma-separated) whose Forwarded / X-Forwarded-For
+    /// Proxies (addresses or CIDR ranges, comma-separated) whose X-Forwarded-For
     /// headers name the client's address. Unset: the TCP peer is the client.
     #[arg(long, env = "HUDDLE_TRUSTED_PROXIES", value_delimiter = ',')]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -352,7 +357,8 @@ fn print_dev_links(minter: &Minter, scheme: &str, addr: SocketAddr) -> Result<()
         println!("    {scheme}://{addr}/#token={token}");
     }
     println!();
-    println!("WebSocket endpoint: ws://{addr}/v1/ws (send {{\"type\":\"hello\",\"protocol\":1,\"token\":\"...\"}} first)");
+    let ws = if scheme == "https" { "wss" } else { "ws" };
+    println!("WebSocket endpoint: {ws}://{addr}/v1/ws (send {{\"type\":\"hello\",\"protocol\":1,\"token\":\"...\"}} first)");
     println!("More people: start dev mode with HUDDLE_JWT_SECRET set, then");
     println!("  HUDDLE_JWT_SECRET=... huddle token --meeting demo --role participant --sub p4 --name Casey");
     println!();

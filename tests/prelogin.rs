@@ -200,3 +200,22 @@ async fn before_hello_the_hub_reads_only_a_few_kib_of_a_frame() {
     // A proper hello still works on a fresh socket.
     hub.join("m", "a", Role::Participant).await;
 }
+
+#[tokio::test]
+async fn one_address_gets_only_its_share_of_the_pre_hello_places() {
+    let hub = start_server_with(|c| c.max_pending_hellos_per_ip = 2).await;
+    let mut quiet = connect(&hub.url).await;
+    let _also_quiet = connect(&hub.url).await;
+    assert_eq!(upgrade_status(&hub, None).await, Some(429));
+    // Saying hello frees the place; members do not count against it.
+    quiet
+        .hello(&hub.token("m", "q", "Q", Role::Participant))
+        .await;
+    quiet.recv_type("welcome").await;
+    let mut tries = 0;
+    while upgrade_status(&hub, None).await.is_some() {
+        tries += 1;
+        assert!(tries < 200, "the address's pre-hello place never came back");
+        tokio::task::yield_now().await;
+    }
+}

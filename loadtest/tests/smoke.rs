@@ -17,6 +17,8 @@ async fn hub() -> (Server, Arc<Target>) {
         signal_burst: 100_000,
         // The relay, chat and idle scenarios have no host.
         wait_for_host: false,
+        // Every simulated client comes from 127.0.0.1, many of them joining at once.
+        max_pending_hellos_per_ip: 100_000,
         ..Config::default()
     };
     let server = Server::start(config).await.expect("hub starts");

@@ -207,7 +207,8 @@ pub struct ChatMessage {
     /// Counts the group messages of `room`: 1, 2, 3… without gaps, so a client can tell when it
     /// missed one. Private messages carry 0 so that they leave no trace in the room's count.
     pub seq: u64,
-    /// The room the sender was in when it was sent.
+    /// Group messages: the room they were said in. Private messages: the reader's own room (the
+    /// sender's could be a private conversation that is nobody else's business).
     pub room: RoomId,
     /// Set by the hub, never taken from the client.
     pub from: PeerId,

@@ -5,10 +5,11 @@
 //! connection at once), and hyper closes one whose request head is not complete within
 //! `header_timeout_ms`. A connection that upgrades to a WebSocket gives its place back: the socket
 //! then counts under `max_connections` (and, until `hello`, `max_pending_hellos`). With
-//! `tls_cert` and `tls_key` set, every connection is TLS (rustls), its handshake within the same
-//! time budget as the request head.
+//! `tls_cert` and `tls_key` set, every connection is TLS (rustls), and its handshake has to
+//! finish within `header_timeout_ms` too (then the request head gets its own).
 
 use super::budget::{Metered, ReadBudget};
+use crate::limits;
 use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::body::Incoming;
@@ -104,16 +105,28 @@ async fn serve_connection<I>(
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(header_timeout);
+        .header_read_timeout(header_timeout)
+        // hyper reads ahead into this buffer; what it holds past the request head goes to the
+        // WebSocket unmetered, so it must stay small (request heads are a few KiB).
+        .max_buf_size(limits::MAX_REQUEST_HEAD_BYTES);
     let connection = builder
         .serve_connection(TokioIo::new(io), service)
         .with_upgrades();
     tokio::pin!(connection);
+    // The whole HTTP phase has a deadline too: a client that sends requests and never reads the
+    // answers would otherwise hold its place for ever (the head timeout covers reading only).
+    // An upgrade ends this phase at once; the WebSocket then lives on its own.
+    let deadline = tokio::time::sleep(limits::HTTP_CONNECTION_LIFETIME);
+    tokio::pin!(deadline);
     let stopping = tokio::select! {
         result = connection.as_mut() => {
             if let Err(e) = result {
                 tracing::debug!(error = %e, "http connection ended with an error");
             }
+            false
+        }
+        _ = &mut deadline => {
+            tracing::debug!("http connection past its lifetime: closed");
             false
         }
         _ = stop.wait_for(|&s| s) => true,

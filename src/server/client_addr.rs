@@ -1,5 +1,5 @@
 //! Who the client is, address-wise: the TCP peer, or — behind a configured trusted proxy — the
-//! address the proxy says it forwarded for (`Forwarded`, else `X-Forwarded-For`), and the key the
+//! address the proxy says it forwarded for (`X-Forwarded-For`), and the key the
 //! per-address cap counts under (an IPv6 client by its /64).
 
 use axum::http::HeaderMap;
@@ -22,8 +22,9 @@ pub(super) fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) ->
         }
         match hop {
             Some(ip) => client = *ip,
-            // An obfuscated or unparsable hop: the last address we could trust is the answer.
-            None => break,
+            // A hop that is not an address: the client is unknown. Not the proxy's address,
+            // which everyone behind the proxy shares: such clients share a key of their own.
+            None => return IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
         }
     }
     client
@@ -48,32 +49,25 @@ fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// The forwarded-for chain, original client first: from `Forwarded` (RFC 7239) when present,
-/// else from `X-Forwarded-For`. `None` marks a hop that is not an address (`unknown`, `_hidden`).
+/// The forwarded-for chain, original client first, from `X-Forwarded-For` only: the header every
+/// common proxy appends to. (`Forwarded` is not read: a proxy that writes `X-Forwarded-For` passes
+/// a client's own `Forwarded` through untouched, so reading it would let the client choose its
+/// address.) `None` marks a hop that is not an address.
 fn forwarded_chain(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
     let values = |name: &str| {
         headers
             .get_all(name)
             .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .map(str::trim)
+            // Bytes, not `to_str`: one bad byte must not hide the hop the proxy appended.
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .flat_map(|v| {
+                v.split(',')
+                    .map(|hop| hop.trim().to_owned())
+                    .collect::<Vec<_>>()
+            })
             .filter(|v| !v.is_empty())
             .collect::<Vec<_>>()
     };
-    let forwarded = values("forwarded");
-    if !forwarded.is_empty() {
-        return forwarded
-            .iter()
-            .map(|element| {
-                element
-                    .split(';')
-                    .filter_map(|pair| pair.trim().split_once('='))
-                    .find(|(key, _)| key.trim().eq_ignore_ascii_case("for"))
-                    .and_then(|(_, node)| parse_node(node))
-            })
-            .collect();
-    }
     values("x-forwarded-for")
         .iter()
         .map(|node| parse_node(node))
@@ -131,13 +125,14 @@ mod tests {
         // A client that forges the left end of the chain does not get to pick its address.
         let h = headers(&[("x-forwarded-for", "1.1.1.1, 203.0.113.9, 10.0.0.7")]);
         assert_eq!(client_ip(ip("10.0.0.1"), &h, &trusted), ip("203.0.113.9"));
-        let h = headers(&[(
-            "forwarded",
-            "for=1.1.1.1, for=\"[2001:db8::5]:4711\";proto=https, for=10.0.0.7",
-        )]);
+        let h = headers(&[("x-forwarded-for", "1.1.1.1, [2001:db8::5]:4711, 10.0.0.7")]);
         assert_eq!(client_ip(ip("10.0.0.1"), &h, &trusted), ip("2001:db8::5"));
-        let h = headers(&[("forwarded", "for=unknown"), ("x-forwarded-for", "9.9.9.9")]);
-        assert_eq!(client_ip(ip("10.0.0.1"), &h, &trusted), ip("10.0.0.1"));
+        // A client's own `Forwarded` header, passed through by the proxy, is not believed.
+        let h = headers(&[
+            ("forwarded", "for=9.9.9.9"),
+            ("x-forwarded-for", "203.0.113.9"),
+        ]);
+        assert_eq!(client_ip(ip("10.0.0.1"), &h, &trusted), ip("203.0.113.9"));
     }
 
     #[test]

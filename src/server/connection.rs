@@ -32,7 +32,7 @@ pub(super) async fn run(
     socket: WebSocket,
     state: Arc<AppState>,
     _places: (OwnedSemaphorePermit, super::IpSlot),
-    (hello_place, budget): (OwnedSemaphorePermit, Arc<ReadBudget>),
+    (hello_place, hello_slot, budget): (OwnedSemaphorePermit, super::IpSlot, Arc<ReadBudget>),
 ) {
     let (mut sink, mut stream) = socket.split();
     let hello = match timeout(
@@ -43,6 +43,7 @@ pub(super) async fn run(
     {
         Ok(Ok(admission)) => {
             drop(hello_place);
+            drop(hello_slot);
             budget.lift();
             admission
         }

@@ -41,9 +41,10 @@ pub(crate) struct AppState {
     pub next_peer: AtomicU64,
     /// Flips to true on shutdown; every connection closes with 1001 (reconnectable).
     pub shutdown: watch::Receiver<bool>,
-    /// Open sockets per client address (IPv6: per /64). A std `Mutex`: held only to bump a
-    /// counter, never across an `.await`.
-    per_ip: Mutex<HashMap<IpAddr, usize>>,
+    /// Open sockets per client address (IPv6: per /64), and (`true` in the key) those of them
+    /// that have not said `hello` yet. A std `Mutex`: held only to bump a counter, never across
+    /// an `.await`.
+    per_ip: Mutex<HashMap<(bool, IpAddr), usize>>,
     /// Sockets that have not said `hello` yet: a small budget of their own (see
     /// `limits::MAX_PENDING_HELLOS`); the permit is dropped when the hello phase ends.
     pub pending_hellos: Arc<Semaphore>,
@@ -54,36 +55,43 @@ pub(crate) struct AppState {
     tasks: TaskTracker,
 }
 
-/// One socket's place in the per-address count; gives it back when dropped.
+/// One socket's place in a per-address count; gives it back when dropped.
 pub(crate) struct IpSlot {
     state: Arc<AppState>,
-    ip: IpAddr,
+    key: (bool, IpAddr),
 }
 
 impl Drop for IpSlot {
     fn drop(&mut self) {
         let mut counts = self.state.per_ip.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = counts.get_mut(&self.ip) {
+        if let Some(n) = counts.get_mut(&self.key) {
             *n -= 1;
             if *n == 0 {
-                counts.remove(&self.ip);
+                counts.remove(&self.key);
             }
         }
     }
 }
 
 impl AppState {
-    fn take_ip_slot(self: &Arc<Self>, ip: IpAddr) -> Option<IpSlot> {
-        let ip = client_addr::ip_key(ip);
+    /// A place for one socket of `ip` (`pre_hello`: among its sockets that have not said
+    /// `hello`, at most `max_pending_hellos_per_ip`).
+    fn take_ip_slot(self: &Arc<Self>, ip: IpAddr, pre_hello: bool) -> Option<IpSlot> {
+        let key = (pre_hello, client_addr::ip_key(ip));
+        let max = if pre_hello {
+            self.config.max_pending_hellos_per_ip
+        } else {
+            self.config.max_connections_per_ip
+        };
         let mut counts = self.per_ip.lock().unwrap_or_else(|e| e.into_inner());
-        let n = counts.entry(ip).or_insert(0);
-        if *n >= self.config.max_connections_per_ip {
+        let n = counts.entry(key).or_insert(0);
+        if *n >= max {
             return None;
         }
         *n += 1;
         Some(IpSlot {
             state: Arc::clone(self),
-            ip,
+            key,
         })
     }
 
@@ -208,7 +216,7 @@ async fn upgrade(
         return (StatusCode::FORBIDDEN, "origin not allowed\n").into_response();
     }
     let client = client_addr::client_ip(client.ip(), &headers, &state.trusted_proxies);
-    let Some(slot) = state.take_ip_slot(client) else {
+    let Some(slot) = state.take_ip_slot(client, false) else {
         return (
             StatusCode::TOO_MANY_REQUESTS,
             "too many connections from this address\n",
@@ -217,6 +225,15 @@ async fn upgrade(
     };
     let Ok(permit) = Arc::clone(&state.connection_permits).try_acquire_owned() else {
         return (StatusCode::SERVICE_UNAVAILABLE, "server full\n").into_response();
+    };
+    // Before hello, an address gets only its share of the pre-hello places (a few addresses must
+    // not take them all), then one of the places themselves.
+    let Some(hello_slot) = state.take_ip_slot(client, true) else {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many connections from this address waiting to say hello\n",
+        )
+            .into_response();
     };
     let Ok(hello_place) = Arc::clone(&state.pending_hellos).try_acquire_owned() else {
         return (
@@ -240,7 +257,7 @@ async fn upgrade(
                 socket,
                 state,
                 (permit, slot),
-                (hello_place, budget),
+                (hello_place, hello_slot, budget),
             ))
         })
 }

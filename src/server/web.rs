@@ -10,12 +10,13 @@ use std::path::Path;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 
-/// The UI's policy: its own scripts and styles only, the hub's WebSocket, camera streams and
+/// The UI's policy: its own scripts and styles only, the hub's own WebSocket (`'self'` covers
+/// same-host `ws:`/`wss:` in CSP Level 3), camera streams and
 /// blobs for media, no plugins, no `<base>` tricks.
 fn content_security_policy(frame_ancestors: &str) -> String {
     format!(
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
-         media-src 'self' blob: mediastream:; connect-src 'self' ws: wss:; object-src 'none'; \
+         media-src 'self' blob: mediastream:; connect-src 'self'; object-src 'none'; \
          base-uri 'none'; form-action 'self'; frame-ancestors {frame_ancestors}"
     )
 }

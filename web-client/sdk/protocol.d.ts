@@ -404,7 +404,10 @@ export interface ChatMessage {
    * say anything about private messages between others.
    */
   id: number;
-  /** The room the sender was in when it was sent. */
+  /**
+   * Group messages: the room they were said in. Private messages: the reader's own room (the
+   * sender's could be a private conversation that is nobody else's business).
+   */
   room: RoomId;
   /**
    * Counts the group messages of `room`: 1, 2, 3… without gaps, so a client can tell when it

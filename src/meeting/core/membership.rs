@@ -253,13 +253,14 @@ impl Meeting {
         if self.hands.set(peer, false) {
             self.announce_hands(effects);
         }
-        if let Some(origins) = self.asides.get(&member.room) {
-            // A private conversation ends when either person leaves. The room the leaver
-            // stepped out of saw it go as `stepped_out`: it hears that it is gone for good.
+        if let Some(origins) = self.asides.get_mut(&member.room) {
+            // The room the leaver stepped out of saw it go as `stepped_out`: it hears that it is
+            // gone for good.
             let origin = origins
                 .iter()
                 .find(|(p, _)| *p == peer)
                 .map(|(_, r)| r.clone());
+            origins.retain(|(p, _)| *p != peer);
             if let Some(room) = self.rooms.get_mut(&member.room) {
                 room.members.remove(&peer);
             }
@@ -267,8 +268,16 @@ impl Meeting {
                 let watchers = self.room_members(&origin);
                 effects.send(watchers, ServerMessage::PeerLeft { id: peer, reason });
             }
+            // The conversation goes on if two people and a host or cohost are still in it (a
+            // second moderator who had joined leaves); otherwise it ends.
             let room = member.room.clone();
-            self.end_aside(&room, effects);
+            let left = self.room_members(&room);
+            let supervised = left.iter().any(|p| self.role_of(*p).is_moderator());
+            if left.len() >= 2 && supervised {
+                effects.send(left, ServerMessage::PeerLeft { id: peer, reason });
+            } else {
+                self.end_aside(&room, effects);
+            }
             self.roster_changed(effects);
             return;
         }

@@ -96,6 +96,9 @@ impl Meeting {
                     if let Some(member) = self.members.get_mut(&peer) {
                         member.private_seq += 1;
                         message.id = member.private_seq;
+                        // Each copy names its reader's own room: the sender's could be a private
+                        // conversation the reader must not learn of.
+                        message.room = member.room.clone();
                         member.recent_private.push(message.clone());
                         effects.send_one(peer, ServerMessage::Chat(message.clone()));
                     }
@@ -151,9 +154,10 @@ pub fn is_offer(data: &OpaqueJson) -> bool {
     kind(data) || data.get("description").is_some_and(kind)
 }
 
-/// Whether a signal's SDP (in either shape) has a media section that sends (`a=sendrecv` or
-/// `a=sendonly`): an observer's answer must only receive (`recvonly` or `inactive`), which a
-/// browser without tracks of its own gives anyway. Only observers' signals are looked at.
+/// Whether a signal's SDP (in either shape) has an audio or video section that may send: one
+/// that says `a=sendrecv` or `a=sendonly`, or no direction at all (sendrecv by default, RFC 8866
+/// §6.7). An observer's answer must say `recvonly` or `inactive` for each, which a browser
+/// without tracks of its own does anyway. Only observers' signals are looked at.
 pub fn sends_media(data: &OpaqueJson) -> bool {
     let Ok(data) = serde_json::from_str::<serde_json::Value>(data.get()) else {
         return false;
@@ -162,9 +166,44 @@ pub fn sends_media(data: &OpaqueJson) -> bool {
     let Some(sdp) = sdp(&data).or_else(|| data.get("description").and_then(sdp)) else {
         return false;
     };
-    sdp.lines()
-        .map(str::trim)
-        .any(|l| l == "a=sendrecv" || l == "a=sendonly")
+    // Session-level direction applies to sections that say none.
+    let mut session_receives = false;
+    let mut in_media = false;
+    let mut section_is_media = false;
+    let mut section_receives: Option<bool> = None;
+    let mut sends = false;
+    let mut close = |is_media: bool, receives: Option<bool>, session: bool| {
+        if is_media && !receives.unwrap_or(session) {
+            sends = true;
+        }
+    };
+    for line in sdp.lines().map(str::trim) {
+        if let Some(media) = line.strip_prefix("m=") {
+            if in_media {
+                close(section_is_media, section_receives, session_receives);
+            }
+            in_media = true;
+            section_is_media = media.starts_with("audio") || media.starts_with("video");
+            section_receives = None;
+            continue;
+        }
+        let direction = match line {
+            "a=recvonly" | "a=inactive" => Some(true),
+            "a=sendrecv" | "a=sendonly" => Some(false),
+            _ => None,
+        };
+        if let Some(receives) = direction {
+            if in_media {
+                section_receives = Some(receives);
+            } else {
+                session_receives = receives;
+            }
+        }
+    }
+    if in_media {
+        close(section_is_media, section_receives, session_receives);
+    }
+    sends
 }
 
 pub(super) fn check_chat_text(text: &str) -> Outcome {

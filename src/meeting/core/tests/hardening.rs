@@ -355,6 +355,24 @@ fn an_observers_answer_may_only_receive() {
             "{receiving}"
         );
     }
+    // No direction at all is sendrecv (RFC 8866); a data channel section needs none.
+    let bare = ClientMessage::Signal {
+        to: PeerId(1),
+        data: serde_json::json!({"type": "answer",
+            "sdp": "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\n"})
+        .into(),
+    };
+    assert_eq!(
+        error_code(&request(&mut m, 3, bare)),
+        Some(ErrorCode::Forbidden)
+    );
+    let data_only = ClientMessage::Signal {
+        to: PeerId(1),
+        data: serde_json::json!({"type": "answer",
+            "sdp": "v=0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=recvonly\r\n"})
+        .into(),
+    };
+    assert_eq!(error_code(&request(&mut m, 3, data_only)), None);
     // Anyone else's answer is relayed untouched, whatever it says.
     join(&mut m, 2, Role::Participant);
     let sdp = "v=0\r\na=sendrecv\r\n";
@@ -367,4 +385,42 @@ fn an_observers_answer_may_only_receive() {
         },
     );
     assert_eq!(error_code(&e), None);
+}
+
+#[test]
+fn a_moderator_who_joined_a_private_conversation_leaves_it_without_ending_it() {
+    let mut m = meeting();
+    join(&mut m, 1, Role::Host);
+    join(&mut m, 2, Role::Cohost);
+    join(&mut m, 3, Role::Participant);
+    request(&mut m, 1, ClientMessage::PullAside { peer: PeerId(3) });
+    request(&mut m, 2, ClientMessage::PullAside { peer: PeerId(3) });
+    let aside = m.room_of(PeerId(3)).cloned().unwrap();
+    assert_eq!(m.room_members(&aside).len(), 3);
+    let e = m.handle(
+        Input::Leave {
+            peer: PeerId(2),
+            reason: PeerLeftReason::Left,
+        },
+        9,
+    );
+    m.check_invariants().unwrap();
+    assert_eq!(
+        m.room_of(PeerId(3)),
+        Some(&aside),
+        "the host's conversation goes on"
+    );
+    assert!(sent_to(&e, 1)
+        .iter()
+        .any(|msg| matches!(msg, ServerMessage::PeerLeft { id: PeerId(2), .. })));
+    // When the host leaves too, the participant is not left alone in private.
+    m.handle(
+        Input::Leave {
+            peer: PeerId(1),
+            reason: PeerLeftReason::Left,
+        },
+        10,
+    );
+    m.check_invariants().unwrap();
+    assert_eq!(m.room_of(PeerId(3)), Some(&RoomId::main()));
 }
