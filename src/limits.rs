@@ -191,6 +191,9 @@ pub const BREAKOUT_WARNING_SECS: u64 = 60;
 pub const REJOIN_BURST: u32 = 10;
 pub const REJOIN_EVERY: Duration = Duration::from_secs(6);
 
+/// Rejoin buckets kept before the full ones (people who came and went long ago) are dropped.
+pub const REJOIN_KEYS_KEPT: usize = 20_000;
+
 /// With breakouts open, how long after a join or leave everyone but hosts and cohosts gets the
 /// new room list: changes within this window go out as one list (hosts and cohosts get each at
 /// once).

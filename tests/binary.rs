@@ -85,6 +85,13 @@ async fn sigterm_closes_every_socket_with_1001_then_exits() {
         }
         clients.push(ws);
     }
+    // Sockets still in the hello phase are closed with 1001 too, within the drain.
+    for _ in 0..3 {
+        let (silent, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/v1/ws"))
+            .await
+            .unwrap();
+        clients.push(silent);
+    }
     let mut half = tokio::net::TcpStream::connect(&addr).await.unwrap();
     half.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
         .await

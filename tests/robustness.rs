@@ -290,3 +290,34 @@ async fn a_person_rejoining_in_a_loop_is_slowed_down_with_4107() {
     host.send(json!({"type": "ping"})).await;
     host.recv_type("pong").await;
 }
+
+#[tokio::test]
+async fn someone_alone_reconnecting_in_a_loop_is_slowed_down_too() {
+    // Each round the meeting empties and its actor stops: the limit must outlive it.
+    let hub = start_server().await;
+    let token = hub.token("solo", "looper", "L", Role::Participant);
+    let mut refused = None;
+    for attempt in 0..20 {
+        let mut c = connect(&hub.url).await;
+        c.hello(&token).await;
+        let first = c.recv().await;
+        if first["type"] == "error" {
+            assert_eq!(first["code"], "rate_limited");
+            refused = Some((attempt, c.expect_close().await.code));
+            break;
+        }
+        assert_eq!(first["type"], "welcome");
+        c.close().await;
+        let give_up = tokio::time::Instant::now() + DEADLINE;
+        while hub.server.meeting_count() > 0 {
+            assert!(
+                tokio::time::Instant::now() < give_up,
+                "the meeting never stopped"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+    let (attempt, code) = refused.expect("a reconnect loop in an empty meeting is refused too");
+    assert_eq!(code, Some(4107));
+    assert!(attempt >= 5, "refused at attempt {attempt}");
+}

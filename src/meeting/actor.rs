@@ -5,17 +5,14 @@
 use super::core::{Effect, Identity, Input, Meeting, Millis};
 use super::directory::Directory;
 use super::outbound::{OutboundTx, QueueError};
-use crate::limits;
 use crate::limits::MEETING_INBOX_LEN;
 use crate::protocol::{
-    ClientMessage, CloseCode, ErrorCode, PeerId, PeerLeftReason, Refusal, RequestId, ResumeRequest,
+    ClientMessage, CloseCode, PeerId, PeerLeftReason, Refusal, RequestId, ResumeRequest,
     ServerMessage,
 };
 use crate::pseudonym::Pseudonyms;
 use axum::extract::ws::Utf8Bytes;
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::collections::HashMap;
-use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -153,8 +150,6 @@ struct Actor {
     pseudonyms: Arc<Pseudonyms>,
     generation: u64,
     clock: Clock,
-    /// Joins, takeovers and resumes per person (`limits::REJOIN_BURST`, `REJOIN_EVERY`).
-    rejoins: DefaultKeyedRateLimiter<String>,
 }
 
 /// Starts the actor task of `meeting`, which removes itself from `directory` when it stops.
@@ -172,11 +167,6 @@ pub(super) fn spawn(
         pseudonyms,
         generation,
         clock: Clock::start(),
-        rejoins: RateLimiter::keyed(
-            Quota::with_period(limits::REJOIN_EVERY)
-                .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
-                .allow_burst(NonZeroU32::new(limits::REJOIN_BURST).unwrap_or(NonZeroU32::MIN)),
-        ),
     };
     tokio::spawn(actor.run(rx));
     MeetingHandle { tx, generation }
@@ -275,23 +265,6 @@ impl Actor {
                 conn,
                 reply,
             } => {
-                if self.rejoins.check_key(&identity.sub).is_err() {
-                    tracing::info!(
-                        meeting = self.meeting.id(),
-                        who = self.pseudonyms.of(&identity.sub),
-                        "rejoining too fast: refused"
-                    );
-                    let _ = reply.send(Err(Refusal::new(
-                        ErrorCode::RateLimited,
-                        "rejoining too fast: wait a moment",
-                        CloseCode::RejoiningTooFast,
-                    )));
-                    return;
-                }
-                if self.rejoins.len() > limits::MAX_MEETING_MEMBERS {
-                    // People who came and went long ago: their buckets are full again anyway.
-                    self.rejoins.retain_recent();
-                }
                 let role = identity.role;
                 let who = self.pseudonyms.of(&identity.sub);
                 let resuming = resume.is_some();

@@ -10,6 +10,8 @@ use crate::limits;
 use crate::protocol::{CloseCode, ErrorCode, PeerId, Refusal, ResumeRequest};
 use crate::pseudonym::Pseudonyms;
 use dashmap::DashMap;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -25,6 +27,10 @@ pub struct Directory {
     pseudonyms: Arc<Pseudonyms>,
     /// What stopped actors remembered, and until when (monotonic).
     remembered: DashMap<String, (Remembered, Instant)>,
+    /// Joins, takeovers and resumes per person per meeting (`limits::REJOIN_BURST`,
+    /// `REJOIN_EVERY`). Here, not in the actor: a meeting that empties between two rejoins
+    /// (someone alone reconnecting in a loop) must not start each one afresh.
+    rejoins: DefaultKeyedRateLimiter<(String, String)>,
 }
 
 impl Directory {
@@ -35,6 +41,11 @@ impl Directory {
             config,
             pseudonyms,
             remembered: DashMap::new(),
+            rejoins: RateLimiter::keyed(
+                Quota::with_period(limits::REJOIN_EVERY)
+                    .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+                    .allow_burst(NonZeroU32::new(limits::REJOIN_BURST).unwrap_or(NonZeroU32::MIN)),
+            ),
         })
     }
 
@@ -58,6 +69,23 @@ impl Directory {
         resume: Option<ResumeRequest>,
         conn: ConnHandle,
     ) -> Result<(MeetingHandle, PeerId), Refusal> {
+        let key = (meeting.to_owned(), identity.sub.clone());
+        if self.rejoins.check_key(&key).is_err() {
+            tracing::info!(
+                meeting,
+                who = self.pseudonyms.of(&identity.sub),
+                "rejoining too fast: refused"
+            );
+            return Err(Refusal::new(
+                ErrorCode::RateLimited,
+                "rejoining too fast: wait a moment",
+                CloseCode::RejoiningTooFast,
+            ));
+        }
+        if self.rejoins.len() > limits::REJOIN_KEYS_KEPT {
+            // People who came and went long ago: their buckets are full again anyway.
+            self.rejoins.retain_recent();
+        }
         // An actor that just emptied removes itself and drops its inbox; a join that raced with
         // that sees a closed channel or a dropped reply and tries again with a fresh actor.
         for _ in 0..8 {

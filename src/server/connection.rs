@@ -35,12 +35,18 @@ pub(super) async fn run(
     (hello_place, hello_slot, budget): (OwnedSemaphorePermit, super::IpSlot, Arc<ReadBudget>),
 ) {
     let (mut sink, mut stream) = socket.split();
-    let hello = match timeout(
-        state.config.hello_timeout(),
-        read_hello(&mut stream, &state, &budget),
-    )
-    .await
-    {
+    // A shutdown during the hello phase closes with 1001 at once, within the drain time, rather
+    // than after the hello timeout.
+    let mut shutdown = state.shutdown.clone();
+    let hello = tokio::select! {
+        hello = timeout(state.config.hello_timeout(), read_hello(&mut stream, &state, &budget)) => hello,
+        _ = async {
+            if shutdown.wait_for(|&s| s).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        } => Ok(Err(Refusal::close_only(CloseCode::GoingAway))),
+    };
+    let hello = match hello {
         Ok(Ok(admission)) => {
             drop(hello_place);
             drop(hello_slot);

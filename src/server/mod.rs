@@ -212,6 +212,10 @@ async fn upgrade(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
+    if *state.shutdown.borrow() {
+        // Shutting down: no new WebSocket (its task could outlive the drain).
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
+    }
     if !state.origin_allowed(&headers) {
         return (StatusCode::FORBIDDEN, "origin not allowed\n").into_response();
     }
