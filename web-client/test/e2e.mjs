@@ -472,26 +472,7 @@ async function main() {
 
   await check('muting is shown on the others\' tiles, and unmuting clears it', async () => {
     const badgesOfAlex = (p) => hook(p.page, () => window.huddleTest.tileState()).then((t) => t.find((x) => x.name === 'Alex')?.badges ?? null);
-    // Alex's page is back from being an observer: its controls must say so before we use them
-    // (and if they do not, say what they show).
-    await until('Alex\'s page to show its meeting with the microphone on', () => alex.page.evaluate(() => {
-      const mic = document.getElementById('mic-toggle');
-      const screen = document.getElementById('meeting');
-      return { label: mic?.textContent ?? null, disabled: mic?.disabled ?? null, meetingShown: screen ? !screen.hidden : null,
-        waiting: !!window.huddleTest?.waiting() };
-    }), (s) => s.label === 'Mute microphone' && s.meetingShown !== false && !s.waiting, { show: (s) => JSON.stringify(s) });
-    // Twice in six runs, only under CI, Playwright could not find this button by role although the
-    // page showed it with this label (above): say what the accessibility side sees, and press it
-    // the way the page's own script would, since what this check is about is the roster.
-    const micState = await alex.page.evaluate(() => {
-      const mic = /** @type {HTMLButtonElement} */ (document.getElementById('mic-toggle'));
-      return { visible: mic.checkVisibility(), inert: !!mic.closest('[inert]'),
-        openDialogs: [...document.querySelectorAll('dialog[open]')].map((d) => d.id) };
-    });
-    if (!micState.visible || micState.inert || micState.openDialogs.length > 0) {
-      console.log(`# note: Alex's microphone button: ${JSON.stringify(micState)}`);
-    }
-    await alex.page.evaluate(() => document.getElementById('mic-toggle')?.click());
+    await alex.page.getByRole('button', { name: 'Mute microphone' }).click();
     for (const p of [host, sam, jordan]) await until(`${p.name} to show Alex muted`, () => badgesOfAlex(p), (b) => b && b.includes('Muted'));
     await alex.page.getByRole('button', { name: 'Unmute microphone' }).click();
     for (const p of [host, sam, jordan]) await until(`${p.name} to show Alex unmuted`, () => badgesOfAlex(p), (b) => b && !b.includes('Muted'));
@@ -754,8 +735,29 @@ async function main() {
     await snap(page, '06-waiting-room.png');
     await screenshot(host.page, '07-lobby.png');
     // Muted before Casey arrives: Casey's page learns it from the roster (the SDK sends no app
-    // data for it any more).
-    await alex.page.getByRole('button', { name: 'Mute microphone' }).click();
+    // data for it any more). Alex's page is back from being an observer: its controls must be
+    // there before we use them (and if they never are, the failure says what they show).
+    await until('Alex\'s page to show its meeting with the microphone on', () => alex.page.evaluate(() => {
+      const mic = document.getElementById('mic-toggle');
+      const screen = document.getElementById('meeting');
+      return { label: mic?.textContent ?? null, disabled: mic?.disabled ?? null, meetingShown: screen ? !screen.hidden : null,
+        waiting: !!window.huddleTest?.waiting() };
+    }), (s) => /^(Un)?mute microphone$/i.test(s.label ?? '') && !s.disabled && s.meetingShown !== false && !s.waiting,
+    { show: (s) => JSON.stringify(s) });
+    const alreadyMuted = await alex.page.evaluate(() => document.getElementById('mic-toggle')?.textContent === 'Unmute microphone');
+    if (alreadyMuted) console.log('# note: Alex\'s page came back from being an observer muted');
+    // Twice in six runs, only under CI, Playwright could not find this button by role although the
+    // page showed it with this label (above): say what the accessibility side sees, and press it
+    // the way the page's own script would, since what this check is about is the roster.
+    const micState = await alex.page.evaluate(() => {
+      const mic = /** @type {HTMLButtonElement} */ (document.getElementById('mic-toggle'));
+      return { visible: mic.checkVisibility(), inert: !!mic.closest('[inert]'),
+        openDialogs: [...document.querySelectorAll('dialog[open]')].map((d) => d.id) };
+    });
+    if (!micState.visible || micState.inert || micState.openDialogs.length > 0) {
+      console.log(`# note: Alex's microphone button: ${JSON.stringify(micState)}`);
+    }
+    if (!alreadyMuted) await alex.page.evaluate(() => document.getElementById('mic-toggle')?.click());
     await until('the host to show Alex muted', () => hook(host.page, () => window.huddleTest.tileState()),
       (t) => t.some((x) => x.name === 'Alex' && x.badges.includes('Muted')));
     await host.page.getByRole('button', { name: 'Admit — Casey' }).click();
