@@ -139,6 +139,9 @@ byId('join-form', HTMLFormElement).addEventListener('submit', async (e) => {
   const host = new HostPanel(meeting);
   session = { meeting, view, host };
   on(meeting, 'waiting', (d) => showWaiting(meeting, d));
+  // Let in after waiting: at the first join `connect()` resolves and shows the meeting, but after
+  // a reconnect (a restarted hub, where participants wait until the host is back) only this does.
+  on(meeting, 'welcome', () => { if (!waitingScreen.hidden) showScreen(meetingEl); });
   on(meeting, 'breakout-closing', () => { closingNotices += 1; });
   on(meeting, 'reconnected', (d) => { lastResumed = d.resumed; });
   on(meeting, 'reconnecting', (d) => { reconnectCodes.push(d.code); });

@@ -660,6 +660,9 @@ async function main() {
     for (const p of [host, alex, sam]) {
       await until(`${p.name} to be welcomed again, as a new seat`, () => hook(p.page, () => [window.huddleTest.joined(), window.huddleTest.lastResumed()]),
         ([joined, resumed]) => joined && resumed === false);
+      // Participants back before the host waited for one (wait_for_host): let in, the page
+      // shows the meeting again, not the waiting screen.
+      await until(`${p.name} to show the meeting, not the waiting screen`, () => hook(p.page, () => window.huddleTest.waiting()), (w) => w === false);
       await expectVideoFrom(p, others(p));
     }
     await screenshot(host.page, '05-reconnected.png');
