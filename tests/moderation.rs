@@ -502,18 +502,6 @@ async fn participants_wait_for_the_therapist_and_walk_in_when_one_arrives() {
         .any(|p| p["id"] == host.id));
 }
 
-/// Waits until the hub has no running meeting actor (everyone left and it stopped).
-async fn until_no_meeting_runs(hub: &TestServer) {
-    let give_up = tokio::time::Instant::now() + DEADLINE;
-    while hub.server.meeting_count() > 0 {
-        assert!(
-            tokio::time::Instant::now() < give_up,
-            "the meeting never stopped"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-}
-
 #[tokio::test]
 async fn bans_roles_and_the_lock_outlive_a_moment_when_the_meeting_is_empty() {
     let hub = start_server().await;

@@ -308,14 +308,7 @@ async fn someone_alone_reconnecting_in_a_loop_is_slowed_down_too() {
         }
         assert_eq!(first["type"], "welcome");
         c.close().await;
-        let give_up = tokio::time::Instant::now() + DEADLINE;
-        while hub.server.meeting_count() > 0 {
-            assert!(
-                tokio::time::Instant::now() < give_up,
-                "the meeting never stopped"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        }
+        until_no_meeting_runs(&hub).await;
     }
     let (attempt, code) = refused.expect("a reconnect loop in an empty meeting is refused too");
     assert_eq!(code, Some(4107));

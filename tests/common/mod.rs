@@ -253,3 +253,15 @@ impl Client {
 pub fn role_of(peer: &Value) -> &str {
     peer["role"].as_str().unwrap_or("participant")
 }
+
+/// Waits until the hub has no running meeting actor (everyone left and it stopped).
+pub async fn until_no_meeting_runs(hub: &TestServer) {
+    let give_up = tokio::time::Instant::now() + DEADLINE;
+    while hub.server.meeting_count() > 0 {
+        assert!(
+            tokio::time::Instant::now() < give_up,
+            "the meeting never stopped"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}

@@ -25,11 +25,14 @@ impl Meeting {
         effects: &mut Vec<Effect>,
     ) -> Result<(), Rejection> {
         if !self.role_of(from).may_speak() {
-            if is_offer(&data) {
-                return Err((ErrorCode::Forbidden, "observers cannot offer media"));
-            }
-            if sends_media(&data) {
-                return Err((ErrorCode::Forbidden, "observers only receive media"));
+            // Parsed once, and only for observers: everyone else's signal is relayed unread.
+            if let Ok(value) = serde_json::from_str::<serde_json::Value>(data.get()) {
+                if offer_in(&value) {
+                    return Err((ErrorCode::Forbidden, "observers cannot offer media"));
+                }
+                if sends_media_in(&value) {
+                    return Err((ErrorCode::Forbidden, "observers only receive media"));
+                }
             }
         }
         self.same_room(from, to)?;
@@ -146,10 +149,10 @@ impl Meeting {
 /// Whether a signal's opaque `data` is an SDP offer, in either shape clients use:
 /// `{"type":"offer",...}` or `{"description":{"type":"offer",...}}`.
 pub fn is_offer(data: &OpaqueJson) -> bool {
-    let Ok(data) = serde_json::from_str::<serde_json::Value>(data.get()) else {
-        return false;
-    };
-    let data = &data;
+    serde_json::from_str::<serde_json::Value>(data.get()).is_ok_and(|v| offer_in(&v))
+}
+
+fn offer_in(data: &serde_json::Value) -> bool {
     let kind = |v: &serde_json::Value| v.get("type").and_then(|t| t.as_str()) == Some("offer");
     kind(data) || data.get("description").is_some_and(kind)
 }
@@ -158,12 +161,9 @@ pub fn is_offer(data: &OpaqueJson) -> bool {
 /// that says `a=sendrecv` or `a=sendonly`, or no direction at all (sendrecv by default, RFC 8866
 /// §6.7). An observer's answer must say `recvonly` or `inactive` for each, which a browser
 /// without tracks of its own does anyway. Only observers' signals are looked at.
-pub fn sends_media(data: &OpaqueJson) -> bool {
-    let Ok(data) = serde_json::from_str::<serde_json::Value>(data.get()) else {
-        return false;
-    };
+fn sends_media_in(data: &serde_json::Value) -> bool {
     let sdp = |v: &serde_json::Value| v.get("sdp").and_then(|s| s.as_str()).map(str::to_owned);
-    let Some(sdp) = sdp(&data).or_else(|| data.get("description").and_then(sdp)) else {
+    let Some(sdp) = sdp(data).or_else(|| data.get("description").and_then(sdp)) else {
         return false;
     };
     // Session-level direction applies to sections that say none.
