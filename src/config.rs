@@ -4,7 +4,7 @@
 use crate::auth::{TokenAlgorithm, Verifier, VerifyKey};
 use crate::limits;
 use crate::meeting::MeetingConfig;
-use crate::protocol::{IceServer, IceTransportPolicy};
+use crate::protocol::{IceServer, IceTransportPolicy, MediaMode};
 use crate::pseudonym::Pseudonyms;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
@@ -87,6 +87,14 @@ pub struct Config {
     pub waiting_room: bool,
     /// Participants who arrive before any host or cohost wait and are let in when one arrives.
     pub wait_for_host: bool,
+    /// How meetings' media travels: `sfu` (through the hub: one connection per person, the
+    /// hub's address only) or `mesh` (browser to browser).
+    pub media_mode: MediaMode,
+    /// The one UDP socket of the SFU, for every participant (ICE-lite). Port 0: any free port.
+    pub rtc_listen: SocketAddr,
+    /// The address put in the SFU's ICE candidate when the hub sits behind 1:1 NAT (a cloud
+    /// VM's public IP); absent: `rtc_listen`'s address.
+    pub rtc_public_ip: Option<std::net::IpAddr>,
     /// Per-connection token buckets: steady rate per second and burst size.
     pub chat_rate: u32,
     pub chat_burst: u32,
@@ -152,6 +160,9 @@ impl Default for Config {
             resume_grace_secs: limits::RESUME_GRACE_SECS,
             waiting_room: false,
             wait_for_host: true,
+            media_mode: MediaMode::Sfu,
+            rtc_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            rtc_public_ip: None,
             chat_rate: limits::rates::CHAT_PER_SEC,
             chat_burst: limits::rates::CHAT_BURST,
             signal_rate: limits::rates::SIGNAL_PER_SEC,
@@ -279,6 +290,7 @@ impl Config {
             waiting_room: self.waiting_room,
             ended_meeting_memory_ms: limits::ENDED_MEETING_MEMORY_SECS * 1000,
             wait_for_host: self.wait_for_host,
+            media_mode: self.media_mode,
         }
     }
 

@@ -8,6 +8,9 @@
 //! - [`meeting`] — the sans-IO meeting core (`meeting/core/`, one file per PROTOCOL.md chapter),
 //!   the actor task that owns one meeting (`meeting/actor.rs`), and the directory of running
 //!   meetings (`meeting/directory.rs`).
+//! - [`media`] — the SFU: one UDP socket and thread forwarding everyone's audio and video to
+//!   their roommates, driven by the meeting core's routes (`media/engine.rs`, `conn.rs`, and the
+//!   pure `routing`, `munger`, `vp8`, `speaker`).
 //! - [`server`] — HTTP routes, WebSocket upgrade, connection cap, and the per-connection task.
 //! - [`config`] — configuration layering (defaults, TOML, env, flags), the key setup and the
 //!   meetings' settings.
@@ -32,6 +35,7 @@ pub mod auth;
 pub mod config;
 pub mod fuzzing;
 pub mod limits;
+pub mod media;
 pub mod meeting;
 pub mod protocol;
 pub mod pseudonym;

@@ -67,6 +67,16 @@ pub const OUTBOUND_QUEUE_BYTES: usize = 4 * 1024 * 1024;
 /// when it is full; the actor never waits on a connection.
 pub const MEETING_INBOX_LEN: usize = 4_096;
 
+/// Media engine events (SFU answers, offers, track maps, speakers) queued for one meeting's
+/// actor. The actor drains them as fast as it relays chat; a full queue drops an
+/// `active_speaker` or a track map, which the next change sends again.
+pub const MEDIA_EVENTS_LEN: usize = 1_024;
+
+/// Receive slot pairs (audio + video) per person in an SFU meeting: everyone in a room of 17
+/// is heard and seen. A bigger room (a large main room) forwards the first 16 roommates to
+/// each person (speaker-first selection is not done yet); a phone cannot decode more anyway.
+pub const SFU_MAX_SLOT_PAIRS: usize = 16;
+
 /// Default time a new socket has to send a valid `hello`. A client sends it as soon as the socket
 /// opens, one round trip after the upgrade, so a few seconds are plenty even on a bad phone
 /// network; a socket that says nothing holds a pre-hello place ([`MAX_PENDING_HELLOS`]) no longer.

@@ -46,6 +46,7 @@ async fn a_held_seat_expires_on_the_monotonic_clock() {
             ..MeetingConfig::default()
         },
         Arc::new(Pseudonyms::random()),
+        None,
     );
     let (host, mut host_rx, host_id) = person(1, Role::Host);
     let (guest, _guest_rx, guest_id) = person(2, Role::Participant);

@@ -2,10 +2,11 @@
 //! its members. Commands come in over one bounded channel; effects go out with `try_send` so the
 //! actor never waits on a connection. The directory (`directory.rs`) finds or starts them.
 
-use super::core::{Effect, Identity, Input, Meeting, Millis};
+use super::core::{Effect, Identity, Input, MediaEffect, Meeting, Millis};
 use super::directory::Directory;
 use super::outbound::{OutboundTx, QueueError};
 use crate::limits::MEETING_INBOX_LEN;
+use crate::media::{MediaEvent, MeetingMedia};
 use crate::protocol::{
     ClientMessage, CloseCode, PeerId, PeerLeftReason, Refusal, RequestId, ResumeRequest,
     ServerMessage,
@@ -150,6 +151,8 @@ struct Actor {
     pseudonyms: Arc<Pseudonyms>,
     generation: u64,
     clock: Clock,
+    /// The meeting's line to the SFU engine (SFU meetings).
+    media: Option<MeetingMedia>,
 }
 
 /// Starts the actor task of `meeting`, which removes itself from `directory` when it stops.
@@ -158,9 +161,15 @@ pub(super) fn spawn(
     directory: Arc<Directory>,
     pseudonyms: Arc<Pseudonyms>,
     generation: u64,
+    media: Option<(MeetingMedia, mpsc::Receiver<MediaEvent>)>,
 ) -> MeetingHandle {
     let (tx, rx) = mpsc::channel(MEETING_INBOX_LEN);
+    let (media, events) = match media {
+        Some((media, events)) => (Some(media), Some(events)),
+        None => (None, None),
+    };
     let actor = Actor {
+        media,
         meeting,
         conns: HashMap::new(),
         directory,
@@ -168,7 +177,7 @@ pub(super) fn spawn(
         generation,
         clock: Clock::start(),
     };
-    tokio::spawn(actor.run(rx));
+    tokio::spawn(actor.run(rx, events));
     MeetingHandle { tx, generation }
 }
 
@@ -202,7 +211,11 @@ impl Clock {
 }
 
 impl Actor {
-    async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
+    async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<Command>,
+        mut media_events: Option<mpsc::Receiver<MediaEvent>>,
+    ) {
         // Breakout timers, held seats and ended meetings run on the hub's clock, whoever is
         // connected. One timer, re-armed only when the deadline moves: commands (every relayed
         // signal) must not each set up a timer while a seat is held.
@@ -220,6 +233,16 @@ impl Actor {
             }
             // `None`: the deadline came first.
             let command = tokio::select! {
+                event = next_media_event(&mut media_events) => {
+                    match event {
+                        // The engine speaks to members only; sends skip anyone who left.
+                        Some(MediaEvent { to, message }) => {
+                            self.dispatch(vec![Effect::Send { to, message }]);
+                        }
+                        None => media_events = None,
+                    }
+                    continue;
+                }
                 command = rx.recv() => match command {
                     Some(command) => Some(command),
                     None => break,
@@ -384,6 +407,18 @@ impl Actor {
         }
     }
 
+    /// Hands a media effect to the engine. Routes travel before the sends that follow them in
+    /// the batch, and the engine applies them before it reads another datagram.
+    fn media(&mut self, effect: MediaEffect) {
+        let Some(media) = &self.media else {
+            return;
+        };
+        match effect {
+            MediaEffect::Routes(routes) => media.routes(routes),
+            MediaEffect::Request { peer, id, request } => media.request(peer, id, request),
+        }
+    }
+
     /// Carries out effects: each message is serialized once and enqueued for every recipient.
     /// Recipients whose queue is full are disconnected as slow consumers afterwards (which may
     /// produce more effects, handled the same way).
@@ -438,6 +473,7 @@ impl Actor {
                         "moderator action"
                     );
                 }
+                Effect::Media(media) => self.media(media),
                 Effect::Refuse { .. } | Effect::TakeOver { .. } => {}
             }
         }
@@ -448,6 +484,14 @@ impl Actor {
             // Reconnectable: the client resumes; the chat it missed replays from the history.
             self.remove(peer, SessionEnd::Dropped, Some(CloseCode::SlowConsumer));
         }
+    }
+}
+
+/// The next event from the media engine; never, for a meeting without one.
+async fn next_media_event(events: &mut Option<mpsc::Receiver<MediaEvent>>) -> Option<MediaEvent> {
+    match events {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -7,6 +7,7 @@
 use super::actor::{self, Command, ConnHandle, MeetingHandle};
 use super::core::{Identity, Meeting, MeetingConfig, Remembered};
 use crate::limits;
+use crate::media::MediaHub;
 use crate::protocol::{CloseCode, ErrorCode, PeerId, Refusal, ResumeRequest};
 use crate::pseudonym::Pseudonyms;
 use dashmap::DashMap;
@@ -31,11 +32,18 @@ pub struct Directory {
     /// `REJOIN_EVERY`). Here, not in the actor: a meeting that empties between two rejoins
     /// (someone alone reconnecting in a loop) must not start each one afresh.
     rejoins: DefaultKeyedRateLimiter<(String, String)>,
+    /// The SFU, when meetings' media goes through the hub.
+    media: Option<MediaHub>,
 }
 
 impl Directory {
-    pub fn new(config: MeetingConfig, pseudonyms: Arc<Pseudonyms>) -> Arc<Self> {
+    pub fn new(
+        config: MeetingConfig,
+        pseudonyms: Arc<Pseudonyms>,
+        media: Option<MediaHub>,
+    ) -> Arc<Self> {
         Arc::new(Directory {
+            media,
             meetings: DashMap::new(),
             generations: AtomicU64::new(0),
             config,
@@ -140,11 +148,13 @@ impl Directory {
             }
         }
         tracing::debug!(meeting, generation, "meeting actor started");
+        let media = self.media.as_ref().map(|hub| hub.meeting(generation));
         actor::spawn(
             core,
             Arc::clone(self),
             Arc::clone(&self.pseudonyms),
             generation,
+            media,
         )
     }
 

@@ -3,7 +3,7 @@
 //!
 //! - [`core`] — `Meeting::handle(input, now) -> effects`; its files follow PROTOCOL.md's chapters:
 //!   `core/membership.rs`, `resume.rs`, `waiting_room.rs`, `moderation.rs`, `breakouts.rs`,
-//!   `rooms.rs`, `relay.rs`, `invariants.rs`; the owners of shared invariants
+//!   `rooms.rs`, `relay.rs`, `media.rs`, `invariants.rs`; the owners of shared invariants
 //!   (`held_seats.rs`, `hand_queue.rs`, `waiting_list.rs`, `bounded_log.rs`); unit tests in
 //!   `core/tests/` on the harness `core/harness.rs`.
 //! - `actor.rs` — one task per meeting: commands in over a bounded channel, effects out with
@@ -21,7 +21,8 @@ mod proptests;
 
 pub use self::actor::{ConnHandle, KillSwitch, MeetingHandle, Outbound, SessionEnd};
 pub use self::core::{
-    AuditSubs, Effect, Identity, Input, Meeting, MeetingConfig, Millis, Remembered,
+    AuditSubs, Effect, Identity, Input, MediaEffect, MediaRequest, MediaRoute, Meeting,
+    MeetingConfig, Millis, Remembered,
 };
 pub use self::directory::Directory;
 pub use self::outbound::{outbound_queue, OutboundRx, OutboundTx, QueueError};

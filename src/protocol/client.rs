@@ -2,6 +2,7 @@
 
 use super::types::{
     BreakoutRoomSpec, OpaqueJson, PeerId, RequestId, ResumeRequest, Role, RoomId, SplitStrategy,
+    VideoQuality,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -43,6 +44,29 @@ pub enum ClientMessage {
     /// is relayed untouched, except that observers may not send offers (`data.type` or
     /// `data.description.type` equal to `"offer"`).
     Signal { to: PeerId, data: OpaqueJson },
+    /// SFU meetings: open (or reopen) this person's one peer connection to the hub. `sdp` is the
+    /// client's offer publishing at most one microphone and one camera track (`sendonly`; the
+    /// camera may carry simulcast `rid`s, e.g. `l` and `h`); the hub answers with
+    /// `sfu_publish_answer`, then offers its receive slots with `sfu_offer`. Without `sdp`
+    /// (observers, and people with no microphone or camera) the hub offers the slots at once.
+    /// A second `sfu_publish` replaces the connection (a reloaded page).
+    SfuPublish {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sdp: Option<String>,
+    },
+    /// SFU meetings: the answer to the hub's `sfu_offer` with the same `rev`.
+    SfuAnswer { rev: u64, sdp: String },
+    /// SFU meetings: which quality of `peer`'s camera to receive (default `low`).
+    SfuSubscribe { peer: PeerId, video: VideoQuality },
+    /// Host/cohost, SFU meetings: stop (`true`) or allow again (`false`) the hub forwarding
+    /// `peer`'s microphone and/or camera, whatever their device does. Absent: unchanged.
+    BlockMedia {
+        peer: PeerId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        audio: Option<bool>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        video: Option<bool>,
+    },
     /// A chat message: to the sender's room, or with `to`, privately to one person.
     Chat {
         text: String,

@@ -15,8 +15,9 @@ pub use codes::{CloseCode, ErrorCode, Refusal};
 pub use policy::{Access, AuditTerms, Policy, RateClass};
 pub use server::ServerMessage;
 pub use types::{
-    BreakoutRoomSpec, ChatMessage, IceServer, IceTransportPolicy, OpaqueJson, Peer, PeerId,
-    PeerLeftReason, RequestId, ResumeRequest, Role, RoomId, RoomInfo, SplitStrategy, MAIN_ROOM,
+    BreakoutRoomSpec, ChatMessage, IceServer, IceTransportPolicy, MediaKind, MediaMode, OpaqueJson,
+    Peer, PeerId, PeerLeftReason, RequestId, ResumeRequest, Role, RoomId, RoomInfo, SfuSlot,
+    SplitStrategy, VideoQuality, MAIN_ROOM,
 };
 
 /// The protocol version this hub speaks. A `hello` with any other number is refused with

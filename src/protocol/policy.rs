@@ -59,6 +59,10 @@ impl ClientMessage {
         let (kind, access, rate) = match self {
             M::Hello { .. } => ("hello", Anyone, Free),
             M::Signal { .. } => ("signal", Anyone, Signal),
+            M::SfuPublish { .. } => ("sfu_publish", Anyone, Signal),
+            M::SfuAnswer { .. } => ("sfu_answer", Anyone, Signal),
+            M::SfuSubscribe { .. } => ("sfu_subscribe", Anyone, Control),
+            M::BlockMedia { .. } => ("block_media", Moderator, Control),
             M::Chat { .. } => ("chat", Anyone, Chat),
             M::Data { .. } => ("data", Anyone, Data),
             M::Split { .. } => ("split", Moderator, Control),
@@ -120,6 +124,16 @@ impl ClientMessage {
                 (*peer, peer.is_none().then(|| "all".to_owned()))
             }
             M::Remove { peer, ban } => (Some(*peer), ban.then(|| "ban".to_owned())),
+            M::BlockMedia { peer, audio, video } => {
+                let word = |what: &str, on: &Option<bool>| {
+                    on.map(|b| format!("{what}_{}", if b { "blocked" } else { "allowed" }))
+                };
+                let words: Vec<String> = [word("audio", audio), word("video", video)]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                (Some(*peer), Some(words.join(",")))
+            }
             M::SetRole { peer, role } => (Some(*peer), Some(role.as_str().to_owned())),
             M::RaiseHand { peer, .. } => (*peer, Some("lowered".to_owned())),
             M::Swap { a, b } => {

@@ -2,8 +2,8 @@
 
 use super::codes::ErrorCode;
 use super::types::{
-    ChatMessage, IceServer, IceTransportPolicy, OpaqueJson, Peer, PeerId, PeerLeftReason,
-    RequestId, RoomId, RoomInfo,
+    ChatMessage, IceServer, IceTransportPolicy, MediaMode, OpaqueJson, Peer, PeerId,
+    PeerLeftReason, RequestId, RoomId, RoomInfo, SfuSlot,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -29,6 +29,9 @@ pub enum ServerMessage {
         ice_transport_policy: IceTransportPolicy,
         /// The meeting's rooms, as in `rooms`.
         rooms: Vec<RoomInfo>,
+        /// How audio and video travel: `sfu` (send `sfu_publish`; never `signal`) or `mesh`
+        /// (one `RTCPeerConnection` per peer, negotiated with `signal`).
+        media: MediaMode,
         /// When the breakout rooms close (ms since the epoch), if a timer runs.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         closes_at: Option<u64>,
@@ -135,6 +138,18 @@ pub enum ServerMessage {
     },
     /// To hosts and cohosts: someone in a breakout room asks for help.
     HelpRequested { from: PeerId, room: RoomId, ts: u64 },
+    /// SFU meetings: the hub's answer to `sfu_publish`. Apply it with `setRemoteDescription`.
+    SfuPublishAnswer { sdp: String },
+    /// SFU meetings: the hub offers receive slots (more of them as rooms grow). Answer with
+    /// `sfu_answer {rev}`. Only ever one in flight.
+    SfuOffer { rev: u64, sdp: String },
+    /// SFU meetings: whom each receive slot carries now. Authoritative: slots are reused as
+    /// rooms change, so stream ids say nothing; map `ontrack`'s `transceiver.mid` through this.
+    /// Sent after every change, before media from a new roommate arrives on a slot.
+    SfuTracks { rev: u64, slots: Vec<SfuSlot> },
+    /// SFU meetings: who in your room is speaking now, loudest first (empty: nobody). At most
+    /// about three a second, only when it changes.
+    ActiveSpeaker { peers: Vec<PeerId> },
     /// Signaling relayed from a peer in your room; `data` is exactly what that peer sent.
     Signal { from: PeerId, data: OpaqueJson },
     /// A group or private chat message (private ones carry `to`).

@@ -116,6 +116,65 @@ pub struct Peer {
     /// True while their hand is raised.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub hand: bool,
+    /// SFU meetings: true while a host or cohost stops the hub from forwarding this person's
+    /// microphone (`block_media`). Absent: not blocked.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub audio_blocked: bool,
+    /// Likewise for their camera.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub video_blocked: bool,
+}
+
+/// How a meeting's audio and video travel (`welcome.media`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MediaMode {
+    /// Through the hub (a selective forwarding unit): one peer connection per person, to the
+    /// hub, negotiated with the `sfu_*` messages. Clients only ever see the hub's address.
+    #[default]
+    Sfu,
+    /// Browser to browser: one peer connection per pair, negotiated with `signal`.
+    Mesh,
+}
+
+impl MediaMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MediaMode::Sfu => "sfu",
+            MediaMode::Mesh => "mesh",
+        }
+    }
+}
+
+/// Which quality of someone's camera a subscriber wants (`sfu_subscribe`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VideoQuality {
+    /// Not at all (a tile scrolled out of view): the hub forwards none of it.
+    Off,
+    /// The low simulcast layer (thumbnails). The default.
+    #[default]
+    Low,
+    /// The high layer (the speaker, a pinned person).
+    High,
+}
+
+/// Audio or video, for a receive slot in `sfu_tracks`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MediaKind {
+    Audio,
+    Video,
+}
+
+/// One receive slot of a subscriber's connection to the hub: the transceiver `mid` and whom it
+/// carries now (`peer` absent: nobody; the slot is silent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SfuSlot {
+    pub mid: String,
+    pub kind: MediaKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<PeerId>,
 }
 
 /// `hello.resume`: take back a seat after a dropped connection.

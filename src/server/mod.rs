@@ -12,7 +12,9 @@ mod web;
 use crate::auth::Verifier;
 use crate::config::Config;
 use crate::limits;
+use crate::media::{MediaConfig, MediaHub};
 use crate::meeting::Directory;
+use crate::protocol::MediaMode;
 use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -108,6 +110,19 @@ impl AppState {
     }
 }
 
+/// The SFU's counters (packets, connections; nothing about anyone), for the load generator.
+async fn media_stats(media: Option<MediaHub>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match media {
+        Some(hub) => (
+            [(header::CONTENT_TYPE, "application/json")],
+            hub.stats().snapshot().to_string(),
+        )
+            .into_response(),
+        None => (StatusCode::NOT_FOUND, "media goes peer to peer (mesh)\n").into_response(),
+    }
+}
+
 /// A running hub.
 pub struct Server {
     addr: SocketAddr,
@@ -135,7 +150,18 @@ impl Server {
     ) -> Result<Server, String> {
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let directory = Directory::new(config.meeting_config(), Arc::new(config.pseudonyms()?));
+        let media = match config.media_mode {
+            MediaMode::Sfu => Some(MediaHub::start(MediaConfig {
+                listen: config.rtc_listen,
+                public_ip: config.rtc_public_ip,
+            })?),
+            MediaMode::Mesh => None,
+        };
+        let directory = Directory::new(
+            config.meeting_config(),
+            Arc::new(config.pseudonyms()?),
+            media.clone(),
+        );
         let trusted_proxies = config.trusted_proxy_nets()?;
         let tls = config.tls()?;
         let tasks = TaskTracker::new();
@@ -157,6 +183,7 @@ impl Server {
         let app = Router::new()
             .route("/v1/ws", get(upgrade))
             .route("/healthz", get(|| async { "ok\n" }))
+            .route("/debug/media", get(move || media_stats(media.clone())))
             .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
             .merge(files)
             .with_state(state);

@@ -60,6 +60,9 @@ pub async fn start_server_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
         // Tests join people in whatever order their scenario needs; waiting for the host (the
         // hub's default) has tests of its own that turn it on.
         wait_for_host: false,
+        // The relay, moderation and mesh WebRTC tests signal browser to browser; SFU tests
+        // (tests/sfu.rs) turn the hub's media on.
+        media_mode: huddle::protocol::MediaMode::Mesh,
         ..Config::default()
     };
     tweak(&mut config);

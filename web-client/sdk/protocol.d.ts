@@ -51,6 +51,9 @@ export type RoomId = string;
 /** How `split` assigns people to breakout rooms. */
 export type SplitStrategy = "even" | "random" | "pairs" | "manual" | "choose";
 
+/** Which quality of someone's camera a subscriber wants (`sfu_subscribe`). */
+export type VideoQuality = "off" | "low" | "high";
+
 /** The first frame on every socket, and only the first. The token is never put in the URL. */
 export interface ClientHello {
   type: "hello";
@@ -83,6 +86,48 @@ export interface ClientSignal {
   id?: number | null;
   data: OpaqueJson;
   to: PeerId;
+}
+
+/**
+ * SFU meetings: open (or reopen) this person's one peer connection to the hub. `sdp` is the
+ * client's offer publishing at most one microphone and one camera track (`sendonly`; the
+ * camera may carry simulcast `rid`s, e.g. `l` and `h`); the hub answers with
+ * `sfu_publish_answer`, then offers its receive slots with `sfu_offer`. Without `sdp`
+ * (observers, and people with no microphone or camera) the hub offers the slots at once.
+ * A second `sfu_publish` replaces the connection (a reloaded page).
+ */
+export interface ClientSfuPublish {
+  type: "sfu_publish";
+  id?: number | null;
+  sdp?: string | null;
+}
+
+/** SFU meetings: the answer to the hub's `sfu_offer` with the same `rev`. */
+export interface ClientSfuAnswer {
+  type: "sfu_answer";
+  id?: number | null;
+  rev: number;
+  sdp: string;
+}
+
+/** SFU meetings: which quality of `peer`'s camera to receive (default `low`). */
+export interface ClientSfuSubscribe {
+  type: "sfu_subscribe";
+  id?: number | null;
+  peer: PeerId;
+  video: VideoQuality;
+}
+
+/**
+ * Host/cohost, SFU meetings: stop (`true`) or allow again (`false`) the hub forwarding
+ * `peer`'s microphone and/or camera, whatever their device does. Absent: unchanged.
+ */
+export interface ClientBlockMedia {
+  type: "block_media";
+  id?: number | null;
+  audio?: boolean | null;
+  peer: PeerId;
+  video?: boolean | null;
 }
 
 /** A chat message: to the sender's room, or with `to`, privately to one person. */
@@ -328,6 +373,10 @@ export interface ClientPing {
 export type ClientFrame =
   | ClientHello
   | ClientSignal
+  | ClientSfuPublish
+  | ClientSfuAnswer
+  | ClientSfuSubscribe
+  | ClientBlockMedia
   | ClientChat
   | ClientData
   | ClientSplit
@@ -360,6 +409,10 @@ export type ClientFrame =
 export interface ClientFrameByType {
   hello: ClientHello;
   signal: ClientSignal;
+  sfu_publish: ClientSfuPublish;
+  sfu_answer: ClientSfuAnswer;
+  sfu_subscribe: ClientSfuSubscribe;
+  block_media: ClientBlockMedia;
   chat: ClientChat;
   data: ClientData;
   split: ClientSplit;
@@ -438,6 +491,12 @@ export interface IceServer {
  */
 export type IceTransportPolicy = "all" | "relay";
 
+/** Audio or video, for a receive slot in `sfu_tracks`. */
+export type MediaKind = "audio" | "video";
+
+/** How a meeting's audio and video travel (`welcome.media`). */
+export type MediaMode = "sfu" | "mesh";
+
 /** A person in the meeting as others see them. */
 export interface Peer {
   /**
@@ -445,6 +504,11 @@ export interface Peer {
    * they do), so people who arrive later see who is muted.
    */
   audio?: boolean | null;
+  /**
+   * SFU meetings: true while a host or cohost stops the hub from forwarding this person's
+   * microphone (`block_media`). Absent: not blocked.
+   */
+  audio_blocked?: boolean;
   /** True while their hand is raised. */
   hand?: boolean;
   id: PeerId;
@@ -459,6 +523,8 @@ export interface Peer {
   role?: Role;
   /** Whether their camera is on, likewise. */
   video?: boolean | null;
+  /** Likewise for their camera. */
+  video_blocked?: boolean;
 }
 
 /** Why a peer left a room, as told to the others in it. */
@@ -470,6 +536,16 @@ export interface RoomInfo {
   members: PeerId[];
   name: string;
   topic?: string | null;
+}
+
+/**
+ * One receive slot of a subscriber's connection to the hub: the transceiver `mid` and whom it
+ * carries now (`peer` absent: nobody; the slot is silent).
+ */
+export interface SfuSlot {
+  kind: MediaKind;
+  mid: string;
+  peer?: PeerId | null;
 }
 
 /** The answer to an accepted `hello`: who you are and what your room looks like now. */
@@ -487,6 +563,11 @@ export interface ServerWelcome {
   ice_transport_policy?: IceTransportPolicy;
   /** True while the meeting is locked (see `locked`). */
   locked?: boolean;
+  /**
+   * How audio and video travel: `sfu` (send `sfu_publish`; never `signal`) or `mesh`
+   * (one `RTCPeerConnection` per peer, negotiated with `signal`).
+   */
+  media: MediaMode;
   meeting: string;
   /** Everyone else in your room. */
   peers: Peer[];
@@ -659,6 +740,42 @@ export interface ServerHelpRequested {
   ts: number;
 }
 
+/** SFU meetings: the hub's answer to `sfu_publish`. Apply it with `setRemoteDescription`. */
+export interface ServerSfuPublishAnswer {
+  type: "sfu_publish_answer";
+  sdp: string;
+}
+
+/**
+ * SFU meetings: the hub offers receive slots (more of them as rooms grow). Answer with
+ * `sfu_answer {rev}`. Only ever one in flight.
+ */
+export interface ServerSfuOffer {
+  type: "sfu_offer";
+  rev: number;
+  sdp: string;
+}
+
+/**
+ * SFU meetings: whom each receive slot carries now. Authoritative: slots are reused as
+ * rooms change, so stream ids say nothing; map `ontrack`'s `transceiver.mid` through this.
+ * Sent after every change, before media from a new roommate arrives on a slot.
+ */
+export interface ServerSfuTracks {
+  type: "sfu_tracks";
+  rev: number;
+  slots: SfuSlot[];
+}
+
+/**
+ * SFU meetings: who in your room is speaking now, loudest first (empty: nobody). At most
+ * about three a second, only when it changes.
+ */
+export interface ServerActiveSpeaker {
+  type: "active_speaker";
+  peers: PeerId[];
+}
+
 /** Signaling relayed from a peer in your room; `data` is exactly what that peer sent. */
 export interface ServerSignal {
   type: "signal";
@@ -749,6 +866,10 @@ export type ServerMessage =
   | ServerLocked
   | ServerAudit
   | ServerHelpRequested
+  | ServerSfuPublishAnswer
+  | ServerSfuOffer
+  | ServerSfuTracks
+  | ServerActiveSpeaker
   | ServerSignal
   | ServerChat
   | ServerData
@@ -777,6 +898,10 @@ export interface ServerMessageByType {
   locked: ServerLocked;
   audit: ServerAudit;
   help_requested: ServerHelpRequested;
+  sfu_publish_answer: ServerSfuPublishAnswer;
+  sfu_offer: ServerSfuOffer;
+  sfu_tracks: ServerSfuTracks;
+  active_speaker: ServerActiveSpeaker;
   signal: ServerSignal;
   chat: ServerChat;
   data: ServerData;

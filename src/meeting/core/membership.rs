@@ -171,6 +171,7 @@ impl Meeting {
             ice_servers: self.config.ice_servers.clone(),
             ice_transport_policy: self.config.ice_transport_policy,
             rooms: self.room_list(),
+            media: self.config.media_mode,
             closes_at: self.clock.closes_at,
             choosing: self.clock.choosing,
             locked: self.locked,

@@ -15,6 +15,8 @@
 //!   timer, reopen, help requests.
 //! - [`rooms`] — "Rooms": room lists, and moving people between rooms in one step.
 //! - [`relay`] — "Relay": signal, chat, data.
+//! - [`media`] — "Media through the hub": the SFU's routes (who hears and sees whom), hard
+//!   mutes, and the `sfu_*` requests handed to the media engine.
 //! - [`invariants`] — what must hold after every step (checked by the tests).
 //!
 //! Invariants that several rules touch have one owner each: [`held_seats`], [`hand_queue`],
@@ -25,6 +27,7 @@ mod breakouts;
 mod hand_queue;
 mod held_seats;
 mod invariants;
+mod media;
 mod membership;
 mod moderation;
 mod relay;
@@ -38,6 +41,7 @@ pub(crate) mod harness;
 #[cfg(test)]
 mod tests;
 
+pub use self::media::{MediaEffect, MediaRequest, MediaRoute};
 pub use self::moderation::Remembered;
 pub use self::relay::is_offer;
 
@@ -48,8 +52,9 @@ use self::held_seats::HeldSeats;
 use self::waiting_list::WaitingList;
 use crate::limits;
 use crate::protocol::{
-    Access, ChatMessage, ClientMessage, CloseCode, ErrorCode, IceServer, IceTransportPolicy, Peer,
-    PeerId, PeerLeftReason, Refusal, RequestId, ResumeRequest, Role, RoomId, ServerMessage,
+    Access, ChatMessage, ClientMessage, CloseCode, ErrorCode, IceServer, IceTransportPolicy,
+    MediaMode, Peer, PeerId, PeerLeftReason, Refusal, RequestId, ResumeRequest, Role, RoomId,
+    ServerMessage,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -128,6 +133,9 @@ pub enum Effect {
         other: Option<PeerId>,
         subs: AuditSubs,
     },
+    /// For the media engine (SFU meetings). Routes come first in their batch: the engine has
+    /// them before anyone is told of the change.
+    Media(MediaEffect),
 }
 
 /// The `sub`s behind an audit line's peer ids (never sent to clients; logged only as keyed
@@ -158,6 +166,8 @@ pub struct MeetingConfig {
     /// Participants who arrive before any host or cohost wait, and are let in when one arrives
     /// (unless the waiting room is on: then a host admits them).
     pub wait_for_host: bool,
+    /// Whether media goes through the hub (`sfu`) or browser to browser (`mesh`).
+    pub media_mode: MediaMode,
 }
 
 impl Default for MeetingConfig {
@@ -173,6 +183,9 @@ impl Default for MeetingConfig {
             // Off in the core's own default, which tests build on; the hub's default is on
             // (`Config::wait_for_host`).
             wait_for_host: false,
+            // Mesh in the core's own default, which the relay tests build on; the hub's default
+            // is `sfu` (`Config::media_mode`).
+            media_mode: MediaMode::Mesh,
         }
     }
 }
@@ -308,6 +321,11 @@ pub struct Meeting {
     rooms_due: Option<Millis>,
     /// When a host or cohost ended the meeting, while that is remembered (see `end`).
     ended_at: Option<Millis>,
+    /// Hard mutes (`block_media`) by person (`sub`): (audio, video). Kept for the meeting's life
+    /// like assigned roles, so leaving and rejoining does not lift one.
+    media_blocks: HashMap<String, (bool, bool)>,
+    /// The media routes last emitted (SFU meetings).
+    routes: Vec<media::MediaRoute>,
     /// For the `random` strategy; seeded by the caller so tests are reproducible.
     rng: StdRng,
     /// For resume tokens. The hub seeds it from the OS with [`Meeting::with_token_seed`].
@@ -345,6 +363,8 @@ impl Meeting {
             rooms_due: None,
             waiting: WaitingList::default(),
             asides: BTreeMap::new(),
+            media_blocks: HashMap::new(),
+            routes: Vec::new(),
             rng: StdRng::seed_from_u64(seed),
             tokens: StdRng::seed_from_u64(!seed),
         }
@@ -484,6 +504,19 @@ impl Meeting {
     pub fn handle(&mut self, input: Input, now: Millis) -> Vec<Effect> {
         self.now = now;
         let mut effects = Vec::new();
+        // Relayed messages change no routes and are the hot path: no route check for them.
+        let may_reroute = !matches!(
+            &input,
+            Input::Request {
+                message: ClientMessage::Signal { .. }
+                    | ClientMessage::Chat { .. }
+                    | ClientMessage::Data { .. }
+                    | ClientMessage::SfuAnswer { .. }
+                    | ClientMessage::SfuSubscribe { .. }
+                    | ClientMessage::MediaState { .. },
+                ..
+            }
+        );
         match input {
             Input::Join { peer, identity } => self.join(peer, identity, &mut effects),
             Input::Leave { peer, reason } => self.leave(peer, reason, &mut effects),
@@ -497,6 +530,9 @@ impl Meeting {
             Input::Request { from, id, message } => {
                 self.answer(from, id, message, now, &mut effects)
             }
+        }
+        if may_reroute {
+            self.reroute(&mut effects);
         }
         if !self.held.is_empty() {
             self.hold_notices(&effects);
@@ -526,6 +562,11 @@ impl Meeting {
             return;
         }
         let action = message.kind();
+        // The media engine answers these itself, once it has carried them out.
+        let engine_answers = matches!(
+            message,
+            ClientMessage::SfuPublish { .. } | ClientMessage::SfuAnswer { .. }
+        );
         let moderator_action = message.access_from(from) == Access::Moderator;
         let terms = moderator_action.then(|| message.audit_terms());
         let subs = terms.as_ref().map(|t| AuditSubs {
@@ -536,14 +577,14 @@ impl Meeting {
         let outcome = if moderator_action && !self.role_of(from).is_moderator() {
             Err((ErrorCode::Forbidden, "only hosts and cohosts may do this"))
         } else {
-            self.request(from, message, now, effects)
+            self.request(from, id, message, now, effects)
         };
         if let (Some(terms), Some(subs), Ok(())) = (terms, subs, &outcome) {
             self.audit(from, action, terms, subs, now, effects);
         }
         match (outcome, id) {
             // Ending the meeting closed the sender's socket too: no one to ack.
-            (Ok(()), Some(_)) if !self.members.contains_key(&from) => {}
+            (Ok(()), Some(_)) if !self.members.contains_key(&from) || engine_answers => {}
             (Ok(()), Some(reference)) => effects.send_one(from, ServerMessage::Ack { reference }),
             (Ok(()), None) => {}
             (Err((code, why)), reference) => {
@@ -556,6 +597,7 @@ impl Meeting {
     fn request(
         &mut self,
         from: PeerId,
+        id: Option<RequestId>,
         message: ClientMessage,
         now: Millis,
         effects: &mut Vec<Effect>,
@@ -575,6 +617,17 @@ impl Meeting {
             M::Signal { to, data } => self.signal(from, to, data, effects),
             M::Chat { text, to } => self.chat(from, text, to, now, effects),
             M::Data { payload, to } => self.app_data(from, payload, to, effects),
+            // Media through the hub
+            M::SfuPublish { sdp } => {
+                self.media_request(from, id, MediaRequest::Publish { sdp }, effects)
+            }
+            M::SfuAnswer { rev, sdp } => {
+                self.media_request(from, id, MediaRequest::Answer { rev, sdp }, effects)
+            }
+            M::SfuSubscribe { peer, video } => {
+                self.media_request(from, id, MediaRequest::Subscribe { peer, video }, effects)
+            }
+            M::BlockMedia { peer, audio, video } => self.block_media(peer, audio, video, effects),
             // Breakout rooms
             M::Split {
                 strategy,
@@ -628,14 +681,19 @@ impl Meeting {
     }
 
     fn peer_of(&self, id: PeerId) -> Option<Peer> {
-        self.members.get(&id).map(|m| Peer {
-            id,
-            name: m.identity.name.clone(),
-            role: m.identity.role,
-            reconnecting: self.held.is_held(id),
-            hand: self.hands.contains(id),
-            audio: m.media.map(|(audio, _)| audio),
-            video: m.media.map(|(_, video)| video),
+        self.members.get(&id).map(|m| {
+            let (audio_blocked, video_blocked) = self.blocked_of(&m.identity.sub);
+            Peer {
+                id,
+                audio_blocked,
+                video_blocked,
+                name: m.identity.name.clone(),
+                role: m.identity.role,
+                reconnecting: self.held.is_held(id),
+                hand: self.hands.contains(id),
+                audio: m.media.map(|(audio, _)| audio),
+                video: m.media.map(|(_, video)| video),
+            }
         })
     }
 

@@ -24,6 +24,14 @@ impl Meeting {
         data: OpaqueJson,
         effects: &mut Vec<Effect>,
     ) -> Result<(), Rejection> {
+        if self.is_sfu() {
+            // Peer-to-peer media would hand people each other's addresses, which is what
+            // going through the hub is for.
+            return Err((
+                ErrorCode::Conflict,
+                "this meeting's media goes through the hub: use sfu_publish",
+            ));
+        }
         if !self.role_of(from).may_speak() {
             // Parsed once, and only for observers: everyone else's signal is relayed unread.
             if let Ok(value) = serde_json::from_str::<serde_json::Value>(data.get()) {

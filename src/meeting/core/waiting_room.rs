@@ -100,5 +100,7 @@ pub(super) fn waiting_peer(id: PeerId, identity: &Identity) -> Peer {
         hand: false,
         audio: None,
         video: None,
+        audio_blocked: false,
+        video_blocked: false,
     }
 }

@@ -1,0 +1,423 @@
+//! One person's peer connection to the hub: the `rtc` peer connection (ICE-lite on the hub's one
+//! UDP address, DTLS-SRTP), what they publish (an `ssrc` → source map filled as their tracks
+//! start), their receive slots (audio and video in pairs, each pair carrying one roommate), and
+//! the state of the hub's offers (one in flight at a time). Every `rtc` type the engine touches
+//! is wrapped here.
+
+use super::munger::Munger;
+use crate::protocol::{MediaKind, PeerId, SfuSlot, VideoQuality};
+use rand::Rng;
+use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
+use rtc::peer_connection::configuration::media_engine::{
+    MediaEngine, MIME_TYPE_OPUS, MIME_TYPE_VP8,
+};
+use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
+use rtc::peer_connection::configuration::RTCConfigurationBuilder;
+use rtc::peer_connection::sdp::RTCSessionDescription;
+use rtc::peer_connection::transport::{
+    CandidateConfig, CandidateHostConfig, RTCDtlsRole, RTCIceCandidate,
+};
+use rtc::peer_connection::{RTCPeerConnection, RTCPeerConnectionBuilder};
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
+    RTCRtpHeaderExtensionCapability, RtpCodecKind,
+};
+use rtc::rtp_transceiver::{
+    RTCRtpReceiverId, RTCRtpSenderId, RTCRtpTransceiverDirection, RTCRtpTransceiverId,
+    RTCRtpTransceiverInit,
+};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+/// The RFC 6464 audio level header extension.
+pub const AUDIO_LEVEL_URI: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
+
+/// Which simulcast layer a published video stream is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Layer {
+    Low,
+    High,
+    /// No simulcast: the one stream serves every request.
+    Only,
+}
+
+impl Layer {
+    /// From the `rid` a browser gives the encoding (ours: `l`, `h`; also the common `q`/`h`/`f`).
+    pub fn from_rid(rid: Option<&str>) -> Layer {
+        match rid {
+            None | Some("") => Layer::Only,
+            Some("l" | "q" | "low") => Layer::Low,
+            Some(_) => Layer::High,
+        }
+    }
+
+    /// Whether this layer answers a subscriber's wish.
+    pub fn serves(self, want: VideoQuality) -> bool {
+        match (self, want) {
+            (_, VideoQuality::Off) => false,
+            (Layer::Only, _) => true,
+            (Layer::Low, VideoQuality::Low) | (Layer::High, VideoQuality::High) => true,
+            _ => false,
+        }
+    }
+}
+
+/// One stream a person publishes.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub kind: MediaKind,
+    pub layer: Layer,
+    pub receiver: RTCRtpReceiverId,
+    pub last_ms: u64,
+    /// When the hub last asked for a keyframe of it.
+    pub pli_ms: Option<u64>,
+}
+
+/// One receive slot of a subscriber.
+#[derive(Debug)]
+pub struct Slot {
+    pub kind: MediaKind,
+    pub sender: RTCRtpSenderId,
+    pub ssrc: u32,
+    /// Known once the offer carrying it is set locally.
+    pub mid: String,
+    /// Set once the subscriber's answer covered it: only then may it carry media.
+    pub pt: Option<u8>,
+    /// Whom it carries, and (video) which of their layers now; `None` while waiting for a
+    /// keyframe to start on.
+    pub source: Option<PeerId>,
+    pub layer: Option<Layer>,
+    /// The source's SSRC the munger is based on.
+    pub from_ssrc: Option<u32>,
+    pub munger: Munger,
+}
+
+/// The hub's offers to this person.
+#[derive(Debug, Default)]
+pub struct Negotiation {
+    /// The `rev` of the last offer sent.
+    pub rev: u64,
+    /// The offer waiting for its answer, and how many slot pairs it covers.
+    pub in_flight: Option<(u64, usize)>,
+}
+
+pub struct Conn {
+    pub meeting: u64,
+    pub peer: PeerId,
+    pub pc: RTCPeerConnection,
+    pub ufrag: String,
+    pub connected: bool,
+    /// Addresses this connection answered STUN from (for the demultiplexer to forget).
+    pub addrs: Vec<SocketAddr>,
+    pub sources: HashMap<u32, Source>,
+    /// The extension id of the audio level in this person's packets, from their offer.
+    pub audio_level_id: Option<u8>,
+    /// Slot pairs: `audio[k]` and `video[k]` carry the same person.
+    pub audio: Vec<Slot>,
+    pub video: Vec<Slot>,
+    /// Whom each pair should carry (the routing result; the slots follow once negotiated).
+    pub assignment: Vec<Option<PeerId>>,
+    /// Video quality wished per roommate (`sfu_subscribe`); default low.
+    pub prefs: HashMap<PeerId, VideoQuality>,
+    pub negotiation: Negotiation,
+    /// The `rev` of the last `sfu_tracks` and what it said, to send only changes.
+    pub tracks_rev: u64,
+    pub tracks_sent: Vec<SfuSlot>,
+}
+
+fn codec(kind: MediaKind) -> RTCRtpCodecParameters {
+    match kind {
+        MediaKind::Audio => RTCRtpCodecParameters {
+            rtp_codec: RTCRtpCodec {
+                mime_type: MIME_TYPE_OPUS.to_owned(),
+                clock_rate: 48000,
+                channels: 2,
+                sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+                rtcp_feedback: vec![],
+            },
+            payload_type: 111,
+        },
+        MediaKind::Video => RTCRtpCodecParameters {
+            rtp_codec: RTCRtpCodec {
+                mime_type: MIME_TYPE_VP8.to_owned(),
+                clock_rate: 90000,
+                channels: 0,
+                sdp_fmtp_line: String::new(),
+                rtcp_feedback: vec![],
+            },
+            payload_type: 96,
+        },
+    }
+}
+
+pub fn clock_hz(kind: MediaKind) -> u32 {
+    match kind {
+        MediaKind::Audio => 48_000,
+        MediaKind::Video => 90_000,
+    }
+}
+
+fn random_token(len: usize) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let mut rng = rand::rng();
+    (0..len)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+/// Errors of building or negotiating, as text for the client's `error` (no SDP in it).
+pub type ConnResult<T> = Result<T, String>;
+
+fn err(what: &str) -> impl Fn(rtc::shared::error::Error) -> String + '_ {
+    move |e| format!("{what}: {e}")
+}
+
+impl Conn {
+    /// A new connection for `peer`, answering on `addr` (the advertised address).
+    pub fn new(meeting: u64, peer: PeerId, addr: SocketAddr, now: Instant) -> ConnResult<Conn> {
+        let mut media = MediaEngine::default();
+        // Only Opus and VP8: every browser has both, and one codec per kind means any
+        // publisher's packets fit any subscriber's slot.
+        media
+            .register_codec(codec(MediaKind::Audio), RtpCodecKind::Audio)
+            .map_err(err("audio codec"))?;
+        media
+            .register_codec(codec(MediaKind::Video), RtpCodecKind::Video)
+            .map_err(err("video codec"))?;
+        for (uri, kind) in [
+            ("urn:ietf:params:rtp-hdrext:sdes:mid", RtpCodecKind::Video),
+            ("urn:ietf:params:rtp-hdrext:sdes:mid", RtpCodecKind::Audio),
+            (
+                "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id",
+                RtpCodecKind::Video,
+            ),
+            (
+                "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id",
+                RtpCodecKind::Video,
+            ),
+            (AUDIO_LEVEL_URI, RtpCodecKind::Audio),
+        ] {
+            media
+                .register_header_extension(
+                    RTCRtpHeaderExtensionCapability {
+                        uri: uri.to_owned(),
+                    },
+                    kind,
+                    None,
+                )
+                .map_err(err("header extension"))?;
+        }
+        // NACK (both ways), receiver reports and sender reports, TWCC feedback to publishers:
+        // the set measured in docs/sfu-bakeoff.md (about 2 µs a forwarded packet).
+        let registry = register_default_interceptors(rtc::interceptor::Registry::new(), &mut media)
+            .map_err(err("interceptors"))?;
+        let ufrag = random_token(16);
+        let settings = SettingEngineBuilder::new()
+            .with_lite(true)
+            .with_ice_credentials(ufrag.clone(), random_token(24))
+            .with_answering_dtls_role(RTCDtlsRole::Server)
+            .build();
+        let mut pc = RTCPeerConnectionBuilder::new()
+            .with_configuration(RTCConfigurationBuilder::new().build())
+            .with_setting_engine(settings)
+            .with_media_engine(media)
+            .with_interceptor_registry(registry)
+            .build(now)
+            .map_err(err("peer connection"))?;
+        let candidate = CandidateHostConfig {
+            base_config: CandidateConfig {
+                network: "udp".to_owned(),
+                address: addr.ip().to_string(),
+                port: addr.port(),
+                component: 1,
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+        .new_candidate_host()
+        .map_err(|e| format!("candidate: {e}"))?;
+        let init = RTCIceCandidate::from(&candidate)
+            .to_json()
+            .map_err(err("candidate"))?;
+        pc.add_local_candidate(init).map_err(err("candidate"))?;
+        Ok(Conn {
+            meeting,
+            peer,
+            pc,
+            ufrag,
+            connected: false,
+            addrs: Vec::new(),
+            sources: HashMap::new(),
+            audio_level_id: None,
+            audio: Vec::new(),
+            video: Vec::new(),
+            assignment: Vec::new(),
+            prefs: HashMap::new(),
+            negotiation: Negotiation::default(),
+            tracks_rev: 0,
+            tracks_sent: Vec::new(),
+        })
+    }
+
+    /// Answers the person's publishing offer. Refuses more than one audio or video section.
+    pub fn answer_publish(&mut self, sdp: String, now: Instant) -> ConnResult<String> {
+        let sections = |kind: &str| sdp.lines().filter(|l| l.starts_with(kind)).count();
+        if sections("m=audio") > 1 || sections("m=video") > 1 {
+            return Err("publish at most one microphone and one camera".into());
+        }
+        self.audio_level_id = sdp.lines().find_map(|l| {
+            let rest = l.strip_prefix("a=extmap:")?;
+            let (id, uri) = rest.split_once(' ')?;
+            (uri.trim() == AUDIO_LEVEL_URI)
+                .then(|| id.split('/').next()?.parse().ok())
+                .flatten()
+        });
+        let offer = RTCSessionDescription::offer(sdp).map_err(err("offer"))?;
+        self.pc
+            .set_remote_description(now, offer)
+            .map_err(err("offer"))?;
+        let answer = self.pc.create_answer(None).map_err(err("answer"))?;
+        let text = answer.sdp.clone();
+        self.pc
+            .set_local_description(now, answer)
+            .map_err(err("answer"))?;
+        Ok(text)
+    }
+
+    /// Adds slot pairs up to `pairs` and makes the offer that carries them: `(rev, sdp)`.
+    pub fn offer_slots(&mut self, pairs: usize, now: Instant) -> ConnResult<(u64, String)> {
+        while self.audio.len() < pairs {
+            let k = self.audio.len();
+            for kind in [MediaKind::Audio, MediaKind::Video] {
+                let slot = self.add_slot(k, kind)?;
+                match kind {
+                    MediaKind::Audio => self.audio.push(slot),
+                    MediaKind::Video => self.video.push(slot),
+                }
+            }
+        }
+        let offer = self.pc.create_offer(None).map_err(err("offer"))?;
+        let text = offer.sdp.clone();
+        self.pc
+            .set_local_description(now, offer)
+            .map_err(err("offer"))?;
+        for slot in self.audio.iter_mut().chain(self.video.iter_mut()) {
+            let id: RTCRtpTransceiverId = slot.sender.into();
+            if let Some(t) = self.pc.rtp_transceiver(id) {
+                if let Some(mid) = t.mid() {
+                    slot.mid = mid.clone();
+                }
+            }
+        }
+        self.negotiation.rev += 1;
+        self.negotiation.in_flight = Some((self.negotiation.rev, pairs));
+        Ok((self.negotiation.rev, text))
+    }
+
+    fn add_slot(&mut self, k: usize, kind: MediaKind) -> ConnResult<Slot> {
+        let mut rng = rand::rng();
+        let ssrc: u32 = rng.random();
+        let (rtc_kind, tag) = match kind {
+            MediaKind::Audio => (RtpCodecKind::Audio, "a"),
+            MediaKind::Video => (RtpCodecKind::Video, "v"),
+        };
+        let track = MediaStreamTrack::new(
+            // One stream id per pair: a browser then syncs that pair's audio and video.
+            format!("s{k}"),
+            format!("{tag}{k}"),
+            format!("{tag}{k}"),
+            rtc_kind,
+            vec![RTCRtpEncodingParameters {
+                rtp_coding_parameters: RTCRtpCodingParameters {
+                    ssrc: Some(ssrc),
+                    ..Default::default()
+                },
+                codec: codec(kind).rtp_codec,
+                ..Default::default()
+            }],
+        );
+        let id = self
+            .pc
+            .add_transceiver_from_track(
+                track,
+                Some(RTCRtpTransceiverInit {
+                    direction: RTCRtpTransceiverDirection::Sendonly,
+                    streams: vec![],
+                    send_encodings: vec![],
+                }),
+            )
+            .map_err(err("slot"))?;
+        Ok(Slot {
+            kind,
+            sender: RTCRtpSenderId::from(id),
+            ssrc,
+            mid: String::new(),
+            pt: None,
+            source: None,
+            layer: None,
+            from_ssrc: None,
+            munger: Munger::new(rng.random(), rng.random()),
+        })
+    }
+
+    /// The subscriber's answer to offer `rev`: the slots it covers may carry media now.
+    pub fn apply_answer(&mut self, rev: u64, sdp: String, now: Instant) -> ConnResult<()> {
+        let Some((expected, pairs)) = self.negotiation.in_flight else {
+            return Err("no offer is waiting for an answer".into());
+        };
+        if rev != expected {
+            return Err(format!(
+                "that answers offer {rev}; the open offer is {expected}"
+            ));
+        }
+        let answer = RTCSessionDescription::answer(sdp).map_err(err("answer"))?;
+        self.pc
+            .set_remote_description(now, answer)
+            .map_err(err("answer"))?;
+        self.negotiation.in_flight = None;
+        for slot in self.audio[..pairs]
+            .iter_mut()
+            .chain(self.video[..pairs].iter_mut())
+        {
+            if slot.pt.is_none() {
+                slot.pt = self.pc.rtp_sender(slot.sender).and_then(|mut s| {
+                    s.get_parameters()
+                        .rtp_parameters
+                        .codecs
+                        .first()
+                        .map(|c| c.payload_type)
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Slot pairs negotiated so far.
+    pub fn ready_pairs(&self) -> usize {
+        self.audio.iter().take_while(|s| s.pt.is_some()).count()
+    }
+
+    /// What `sfu_tracks` says now: every negotiated slot and whom it is assigned.
+    pub fn tracks(&self) -> Vec<SfuSlot> {
+        let ready = self.ready_pairs();
+        let mut out = Vec::with_capacity(ready * 2);
+        for k in 0..ready {
+            let peer = self.assignment.get(k).copied().flatten();
+            for slot in [&self.audio[k], &self.video[k]] {
+                out.push(SfuSlot {
+                    mid: slot.mid.clone(),
+                    kind: slot.kind,
+                    peer,
+                });
+            }
+        }
+        out
+    }
+
+    /// What a roommate's camera should be sent to this person as.
+    pub fn want(&self, publisher: PeerId) -> VideoQuality {
+        self.prefs.get(&publisher).copied().unwrap_or_default()
+    }
+}

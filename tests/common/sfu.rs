@@ -1,0 +1,560 @@
+//! Synthetic SFU participants on the `webrtc` crate (0.17.2, independent of the hub's `rtc`
+//! stack): each publishes a microphone (Opus-shaped packets, 50 a second, with an RFC 6464 audio
+//! level) and a camera (VP8-shaped packets, a keyframe every 3 s and on every PLI the hub sends),
+//! negotiates with the hub through `sfu_publish` / `sfu_offer` / `sfu_answer`, and reports every
+//! packet it receives. Payloads are tagged (publisher, kind, sequence, send time), so receivers
+//! attribute packets by what they carry, never by SSRC or slot.
+#![allow(dead_code)]
+
+use crate::common::{Client, DEADLINE};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+use webrtc::api::interceptor_registry::register_default_interceptors;
+use webrtc::api::media_engine::{MediaEngine, MIME_TYPE_OPUS, MIME_TYPE_VP8};
+use webrtc::api::setting_engine::SettingEngine;
+use webrtc::api::APIBuilder;
+use webrtc::ice::mdns::MulticastDnsMode;
+use webrtc::ice::network_type::NetworkType;
+use webrtc::interceptor::registry::Registry;
+use webrtc::peer_connection::configuration::RTCConfiguration;
+use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
+use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
+use webrtc::peer_connection::RTCPeerConnection;
+use webrtc::rtp_transceiver::rtp_codec::{
+    RTCRtpCodecCapability, RTCRtpHeaderExtensionCapability, RTPCodecType,
+};
+use webrtc::rtp_transceiver::rtp_transceiver_direction::RTCRtpTransceiverDirection;
+use webrtc::rtp_transceiver::RTCRtpTransceiverInit;
+use webrtc::track::track_local::track_local_static_rtp::TrackLocalStaticRTP;
+use webrtc::track::track_local::TrackLocalWriter;
+
+const AUDIO_LEVEL_URI: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
+const TAG: &[u8; 2] = b"HD";
+/// A video packet's payload size (about 500 kbit/s at the rate below).
+const VIDEO_PAYLOAD: usize = 1_100;
+
+/// One received media packet, as its tag says.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Received {
+    pub from: u64,
+    pub video: bool,
+    pub seq: u32,
+    pub keyframe: bool,
+    /// When the publisher sent it and when it arrived, since the shared epoch (ns).
+    pub sent_ns: u64,
+    pub recv_ns: u64,
+}
+
+/// What a node reports.
+#[derive(Debug, Clone)]
+pub enum SfuEvent {
+    Media(Received),
+    /// A frame from the hub (everything but the SFU negotiation, which the node answers).
+    Hub(Value),
+    /// The one peer connection to the hub changed state.
+    State(RTCPeerConnectionState),
+}
+
+enum Cmd {
+    Hub(Value),
+}
+
+/// One synthetic participant.
+pub struct SfuNode {
+    pub id: u64,
+    cmd: mpsc::UnboundedSender<Cmd>,
+    pub events: mpsc::UnboundedReceiver<SfuEvent>,
+    /// Peer connections this node ever created (must stay 1 across room changes).
+    pub connections_made: Arc<AtomicU32>,
+    stop: Arc<AtomicBool>,
+}
+
+/// One clock for every node in the test process, so send and receive times compare.
+pub fn epoch_ns() -> u64 {
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    EPOCH.get_or_init(Instant::now).elapsed().as_nanos() as u64
+}
+
+fn tag(from: u64, video: bool, seq: u32, keyframe: bool) -> Vec<u8> {
+    let mut p = Vec::with_capacity(if video { VIDEO_PAYLOAD } else { 100 });
+    if video {
+        // VP8 payload descriptor (S=1, partition 0), then the frame tag's inverse key bit.
+        p.push(0x10);
+        p.push(if keyframe { 0x00 } else { 0x01 });
+    }
+    p.extend_from_slice(TAG);
+    p.extend_from_slice(&from.to_be_bytes());
+    p.push(u8::from(video));
+    p.extend_from_slice(&seq.to_be_bytes());
+    p.extend_from_slice(&epoch_ns().to_be_bytes());
+    p.resize(if video { VIDEO_PAYLOAD } else { 100 }, 0xAB);
+    p
+}
+
+fn untag(payload: &[u8]) -> Option<Received> {
+    let at = payload.windows(2).position(|w| w == TAG)?;
+    let b = payload.get(at + 2..at + 2 + 8 + 1 + 4 + 8)?;
+    let from = u64::from_be_bytes(b[0..8].try_into().ok()?);
+    let video = b[8] == 1;
+    let seq = u32::from_be_bytes(b[9..13].try_into().ok()?);
+    let sent_ns = u64::from_be_bytes(b[13..21].try_into().ok()?);
+    let keyframe = video && payload.get(1) == Some(&0x00);
+    Some(Received {
+        from,
+        video,
+        seq,
+        keyframe,
+        sent_ns,
+        recv_ns: epoch_ns(),
+    })
+}
+
+async fn new_pc() -> Arc<RTCPeerConnection> {
+    let mut media = MediaEngine::default();
+    media.register_default_codecs().expect("codecs");
+    media
+        .register_header_extension(
+            RTCRtpHeaderExtensionCapability {
+                uri: AUDIO_LEVEL_URI.to_owned(),
+            },
+            RTPCodecType::Audio,
+            None,
+        )
+        .expect("audio level");
+    let registry = register_default_interceptors(Registry::new(), &mut media).expect("registry");
+    let mut settings = SettingEngine::default();
+    settings.set_include_loopback_candidate(true);
+    settings.set_ip_filter(Box::new(|ip| ip.is_loopback()));
+    settings.set_network_types(vec![NetworkType::Udp4]);
+    settings.set_ice_multicast_dns_mode(MulticastDnsMode::Disabled);
+    let api = APIBuilder::new()
+        .with_media_engine(media)
+        .with_interceptor_registry(registry)
+        .with_setting_engine(settings)
+        .build();
+    Arc::new(
+        api.new_peer_connection(RTCConfiguration::default())
+            .await
+            .expect("peer connection"),
+    )
+}
+
+impl SfuNode {
+    /// Takes over a joined client; publishes audio and video unless `publish` is false (then it
+    /// sends `sfu_publish` without an offer, as observers do).
+    pub async fn start(client: Client, publish: bool) -> SfuNode {
+        let id = client.id;
+        let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+        let (ev_tx, ev_rx) = mpsc::unbounded_channel();
+        let made = Arc::new(AtomicU32::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        tokio::spawn(run(
+            client,
+            publish,
+            cmd_rx,
+            ev_tx,
+            Arc::clone(&made),
+            Arc::clone(&stop),
+        ));
+        SfuNode {
+            id,
+            cmd: cmd_tx,
+            events: ev_rx,
+            connections_made: made,
+            stop,
+        }
+    }
+
+    pub fn hub(&self, frame: Value) {
+        let _ = self.cmd.send(Cmd::Hub(frame));
+    }
+
+    /// The next event within `give_up`.
+    pub async fn next(&mut self, give_up: tokio::time::Instant) -> Option<SfuEvent> {
+        tokio::time::timeout_at(give_up, self.events.recv())
+            .await
+            .ok()
+            .flatten()
+    }
+
+    /// Waits for a hub frame matching `pred`, collecting media meanwhile into `media`.
+    pub async fn hub_frame(
+        &mut self,
+        media: &mut Vec<Received>,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let give_up = tokio::time::Instant::now() + DEADLINE;
+        loop {
+            match self.next(give_up).await {
+                Some(SfuEvent::Hub(v)) if pred(&v) => return v,
+                Some(SfuEvent::Media(r)) => media.push(r),
+                Some(_) => {}
+                None => panic!("node {}: the expected hub frame never came", self.id),
+            }
+        }
+    }
+
+    /// Collects media for `span`, keeping hub frames in `hub`.
+    pub async fn collect(&mut self, span: Duration, hub: &mut Vec<Value>) -> Vec<Received> {
+        let give_up = tokio::time::Instant::now() + span;
+        let mut media = Vec::new();
+        loop {
+            match self.next(give_up).await {
+                Some(SfuEvent::Media(r)) => media.push(r),
+                Some(SfuEvent::Hub(v)) => hub.push(v),
+                Some(_) => {}
+                None => return media,
+            }
+        }
+    }
+
+    /// Waits until media from every one of `from` (video keyframe included) has arrived;
+    /// returns how long each took, from now.
+    pub async fn until_seen(&mut self, from: &[u64], within: Duration) -> Vec<(u64, Duration)> {
+        let start = tokio::time::Instant::now();
+        let give_up = start + within;
+        let mut seen: Vec<(u64, Duration)> = Vec::new();
+        let mut audio: Vec<u64> = Vec::new();
+        while seen.len() < from.len() || audio.len() < from.len() {
+            match self.next(give_up).await {
+                Some(SfuEvent::Media(r)) if from.contains(&r.from) => {
+                    if r.keyframe && !seen.iter().any(|(p, _)| *p == r.from) {
+                        seen.push((r.from, start.elapsed()));
+                    }
+                    if !r.video && !audio.contains(&r.from) {
+                        audio.push(r.from);
+                    }
+                }
+                Some(_) => {}
+                None => panic!(
+                    "node {}: keyframes seen from {:?}, audio from {:?}, of {:?}",
+                    self.id, seen, audio, from
+                ),
+            }
+        }
+        seen
+    }
+
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Drop for SfuNode {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+async fn run(
+    client: Client,
+    publish: bool,
+    mut cmds: mpsc::UnboundedReceiver<Cmd>,
+    events: mpsc::UnboundedSender<SfuEvent>,
+    made: Arc<AtomicU32>,
+    stop: Arc<AtomicBool>,
+) {
+    let id = client.id;
+    let (mut ws_tx, mut ws_rx) = client.ws.split();
+    let pc = new_pc().await;
+    made.fetch_add(1, Ordering::Relaxed);
+    {
+        let events = events.clone();
+        pc.on_peer_connection_state_change(Box::new(move |s| {
+            let _ = events.send(SfuEvent::State(s));
+            Box::pin(async {})
+        }));
+    }
+    {
+        let events = events.clone();
+        let stop = Arc::clone(&stop);
+        pc.on_track(Box::new(move |track, _, _| {
+            let events = events.clone();
+            let stop = Arc::clone(&stop);
+            // Each slot's reader runs for the connection's life (one per m-line).
+            tokio::spawn(async move {
+                while let Ok((packet, _)) = track.read_rtp().await {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    if let Some(r) = untag(&packet.payload) {
+                        if events.send(SfuEvent::Media(r)).is_err() {
+                            break;
+                        }
+                    }
+                }
+            });
+            Box::pin(async {})
+        }));
+    }
+    let keyframe_now = Arc::new(AtomicBool::new(true));
+    let mut first = json!({"type": "sfu_publish", "id": 1});
+    if publish {
+        let audio = Arc::new(TrackLocalStaticRTP::new(
+            RTCRtpCodecCapability {
+                mime_type: MIME_TYPE_OPUS.to_owned(),
+                clock_rate: 48000,
+                channels: 2,
+                ..Default::default()
+            },
+            "mic".into(),
+            format!("p{id}"),
+        ));
+        let video = Arc::new(TrackLocalStaticRTP::new(
+            RTCRtpCodecCapability {
+                mime_type: MIME_TYPE_VP8.to_owned(),
+                clock_rate: 90000,
+                ..Default::default()
+            },
+            "camera".into(),
+            format!("p{id}"),
+        ));
+        let init = || {
+            Some(RTCRtpTransceiverInit {
+                direction: RTCRtpTransceiverDirection::Sendonly,
+                send_encodings: vec![],
+            })
+        };
+        pc.add_transceiver_from_track(audio.clone(), init())
+            .await
+            .expect("audio");
+        let video_transceiver = pc
+            .add_transceiver_from_track(video.clone(), init())
+            .await
+            .expect("video");
+        // The hub's keyframe requests: send one at once.
+        {
+            let sender = video_transceiver.sender().await;
+            let keyframe_now = Arc::clone(&keyframe_now);
+            tokio::spawn(async move {
+                while let Ok((packets, _)) = sender.read_rtcp().await {
+                    if packets.iter().any(|p| {
+                        p.as_any()
+                            .is::<webrtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication>()
+                    }) {
+                        keyframe_now.store(true, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+        tokio::spawn(publish_loop(
+            id,
+            audio,
+            video,
+            Arc::clone(&keyframe_now),
+            Arc::clone(&stop),
+        ));
+        let offer = pc.create_offer(None).await.expect("offer");
+        pc.set_local_description(offer.clone())
+            .await
+            .expect("local offer");
+        first["sdp"] = json!(offer.sdp);
+    }
+    let send = |v: Value| Message::Text(v.to_string().into());
+    if ws_tx.send(send(first)).await.is_err() {
+        return;
+    }
+    loop {
+        tokio::select! {
+            frame = ws_rx.next() => {
+                let Some(Ok(Message::Text(text))) = frame else { break };
+                let Ok(v) = serde_json::from_str::<Value>(&text) else { continue };
+                match v["type"].as_str() {
+                    Some("sfu_publish_answer") => {
+                        let sdp = v["sdp"].as_str().unwrap_or_default().to_owned();
+                        let answer = RTCSessionDescription::answer(sdp).expect("answer");
+                        pc.set_remote_description(answer).await.expect("hub answer applies");
+                    }
+                    Some("sfu_offer") => {
+                        let sdp = v["sdp"].as_str().unwrap_or_default().to_owned();
+                        let offer = RTCSessionDescription::offer(sdp).expect("offer");
+                        pc.set_remote_description(offer).await.expect("hub offer applies");
+                        let answer = pc.create_answer(None).await.expect("answer");
+                        pc.set_local_description(answer.clone()).await.expect("local answer");
+                        let reply = json!({"type": "sfu_answer", "rev": v["rev"], "sdp": answer.sdp});
+                        if ws_tx.send(send(reply)).await.is_err() { break; }
+                    }
+                    _ => {
+                        // When this client learned it (for the isolation rule: packets sent
+                        // after a client knew of a change must follow it).
+                        let mut v = v;
+                        v["_at"] = json!(epoch_ns());
+                        let _ = events.send(SfuEvent::Hub(v));
+                    }
+                }
+            }
+            cmd = cmds.recv() => match cmd {
+                Some(Cmd::Hub(frame)) => { if ws_tx.send(send(frame)).await.is_err() { break; } }
+                None => break,
+            },
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let _ = pc.close().await;
+}
+
+/// 50 audio packets a second; video at about 500 kbit/s in 1,100-byte packets (about 57 a
+/// second), a keyframe every 3 s or when asked.
+async fn publish_loop(
+    id: u64,
+    audio: Arc<TrackLocalStaticRTP>,
+    video: Arc<TrackLocalStaticRTP>,
+    keyframe_now: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+) {
+    use webrtc::rtp::extension::audio_level_extension::AudioLevelExtension;
+    use webrtc::rtp::extension::HeaderExtension;
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    let (mut aseq, mut vseq) = (0u32, 0u32);
+    let mut last_key = Instant::now();
+    let mut n = 0u64;
+    while !stop.load(Ordering::Relaxed) {
+        tick.tick().await;
+        n += 1;
+        let packet =
+            |seq: u32, payload: Vec<u8>, ts: u32, marker: bool| webrtc::rtp::packet::Packet {
+                header: webrtc::rtp::header::Header {
+                    version: 2,
+                    sequence_number: seq as u16,
+                    timestamp: ts,
+                    marker,
+                    ..Default::default()
+                },
+                payload: payload.into(),
+            };
+        // The publisher with the lowest id speaks loudest.
+        let level = AudioLevelExtension {
+            level: (20 + (id % 50)) as u8,
+            voice: true,
+        };
+        let _ = audio
+            .write_rtp_with_extensions(
+                &packet(aseq, tag(id, false, aseq, false), aseq * 960, false),
+                &[HeaderExtension::AudioLevel(level)],
+            )
+            .await;
+        aseq += 1;
+        // One frame every 20 ms, 1 packet, plus one more every 7th frame (~57 packets/s).
+        let frames = if n.is_multiple_of(7) { 2 } else { 1 };
+        let key = keyframe_now.swap(false, Ordering::Relaxed)
+            || last_key.elapsed() >= Duration::from_secs(3);
+        if key {
+            last_key = Instant::now();
+        }
+        for i in 0..frames {
+            let first = i == 0;
+            let mut payload = tag(id, true, vseq, key && first);
+            if !first {
+                // A continuation packet of the frame (S=0): never a switch point.
+                payload[0] = 0x00;
+            }
+            let _ = video
+                .write_rtp(&packet(vseq, payload, (n as u32) * 1800, i == frames - 1))
+                .await;
+            vseq += 1;
+        }
+    }
+}
+
+/// Whether a hub frame is a `room_changed`, `peer_left` or `welcome` (membership changed).
+pub fn is_membership(v: &Value) -> bool {
+    matches!(
+        v["type"].as_str(),
+        Some("room_changed" | "peer_left" | "peer_joined")
+    )
+}
+
+/// Drains `n` of any pending stream into nothing (for a node whose media is not checked).
+pub async fn drain(node: &mut SfuNode, span: Duration) {
+    let mut hub = Vec::new();
+    let _ = node.collect(span, &mut hub).await;
+}
+
+/// Sends a frame and waits for its `ack` (or panics on `error`).
+pub async fn act(node: &mut SfuNode, mut frame: Value) -> Vec<Value> {
+    frame["id"] = json!(4242);
+    node.hub(frame);
+    let mut media = Vec::new();
+    let mut seen = Vec::new();
+    let give_up = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        match node.next(give_up).await {
+            Some(SfuEvent::Hub(v)) => {
+                let done = v["ref"] == json!(4242);
+                if done && v["type"] == "error" {
+                    panic!("refused: {v}");
+                }
+                seen.push(v);
+                if done {
+                    return seen;
+                }
+            }
+            Some(SfuEvent::Media(r)) => media.push(r),
+            Some(_) => {}
+            None => panic!("no ack"),
+        }
+    }
+}
+
+/// Unused-import guard for `StreamExt`/`SinkExt` in some builds.
+fn _traits(_: &dyn TrackLocalWriter) {}
+
+/// What one node saw in a window after a change it learned of at `t_change`.
+#[derive(Debug)]
+pub struct Window {
+    /// Packets from people who were not roommates, sent after the node knew they were not.
+    pub violations: Vec<Received>,
+    /// For each roommate, how long after `t_change` their first keyframe arrived.
+    pub keyframes: Vec<(u64, Option<Duration>)>,
+    /// Packets received in the window.
+    pub packets: usize,
+}
+
+/// Collects `span` of media on `node` and judges it against `roommates` as of `t_change` (ns).
+pub async fn window(
+    node: &mut SfuNode,
+    t_change: u64,
+    roommates: &[u64],
+    span: Duration,
+) -> Window {
+    let mut hub = Vec::new();
+    let media = node.collect(span, &mut hub).await;
+    let violations = media
+        .iter()
+        .filter(|r| !roommates.contains(&r.from) && r.sent_ns > t_change)
+        .copied()
+        .collect();
+    let keyframes = roommates
+        .iter()
+        .map(|p| {
+            let first = media
+                .iter()
+                .find(|r| r.from == *p && r.keyframe && r.sent_ns > t_change)
+                .map(|r| Duration::from_nanos(r.recv_ns.saturating_sub(t_change)));
+            (*p, first)
+        })
+        .collect();
+    Window {
+        violations,
+        keyframes,
+        packets: media.len(),
+    }
+}
+
+/// The ids of `peers` (a roster) other than `me`.
+pub fn others(peers: &Value, me: u64) -> Vec<u64> {
+    peers
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|p| p["id"].as_u64())
+                .filter(|id| *id != me)
+                .collect()
+        })
+        .unwrap_or_default()
+}
