@@ -9,6 +9,10 @@ use std::time::Duration;
 /// connection stays up.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 
+/// Largest `sfu_publish` / `sfu_answer`: a browser's offer with 16 receive slot pairs lists every
+/// codec it has in each of 34 sections, 60–110 KiB; once per connection.
+pub const MAX_SFU_SDP_FRAME_BYTES: usize = 192 * 1024;
+
 /// Largest message the WebSocket layer reads at all. Past this the hub cannot skip the message
 /// and closes with 1009 (message too big). The gap above [`MAX_FRAME_BYTES`] lets a client that
 /// sent one oversized message get a clear error and keep its session.

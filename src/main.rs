@@ -95,6 +95,19 @@ struct ConfigArgs {
     #[arg(long, env = "HUDDLE_WAIT_FOR_HOST")]
     #[serde(skip_serializing_if = "Option::is_none")]
     wait_for_host: Option<bool>,
+    /// How meetings' media travels: `sfu` (through the hub; the default) or `mesh` (browser to
+    /// browser).
+    #[arg(long, env = "HUDDLE_MEDIA_MODE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    media_mode: Option<String>,
+    /// The SFU's one UDP socket [default: 127.0.0.1:0, any free port].
+    #[arg(long, env = "HUDDLE_RTC_LISTEN")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rtc_listen: Option<std::net::SocketAddr>,
+    /// The address put in the SFU's ICE candidate, for a hub behind 1:1 NAT.
+    #[arg(long, env = "HUDDLE_RTC_PUBLIC_IP")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rtc_public_ip: Option<std::net::IpAddr>,
     /// Key for the pseudonyms of people in join and audit log lines (HMAC of sub), at least 16
     /// bytes. Unset: random per process.
     #[arg(long, env = "HUDDLE_AUDIT_KEY", hide_env_values = true)]

@@ -30,7 +30,7 @@ async fn group(hub: &TestServer, n: usize) -> Vec<SfuNode> {
     let ids: Vec<u64> = clients.iter().map(|c| c.id).collect();
     let mut nodes = Vec::new();
     for c in clients {
-        nodes.push(SfuNode::start(c, true).await);
+        nodes.push(SfuNode::start(c.id, c.ws, true).await);
     }
     join_all(nodes.iter_mut().map(|node| {
         let from: Vec<u64> = ids.iter().copied().filter(|i| *i != node.id).collect();
@@ -84,8 +84,8 @@ async fn two_people_hear_and_see_each_other_through_the_hub() {
     assert_eq!(a.welcome["media"], "sfu");
     let b = hub.join("g", "b", Role::Participant).await;
     let (a_id, b_id) = (a.id, b.id);
-    let mut a = SfuNode::start(a, true).await;
-    let mut b = SfuNode::start(b, true).await;
+    let mut a = SfuNode::start(a.id, a.ws, true).await;
+    let mut b = SfuNode::start(b.id, b.ws, true).await;
     let took_a = a.until_seen(&[b_id], DEADLINE).await;
     let took_b = b.until_seen(&[a_id], DEADLINE).await;
     eprintln!("first keyframe: a saw b after {took_a:?}, b saw a after {took_b:?}");
@@ -94,6 +94,9 @@ async fn two_people_hear_and_see_each_other_through_the_hub() {
     let mut media = Vec::new();
     let refused = a.hub_frame(&mut media, |v| v["type"] == "error").await;
     assert_eq!(refused["code"], "conflict");
+    // And nothing else changed: b's media still arrives.
+    let mut frames = Vec::new();
+    media.extend(a.collect(Duration::from_millis(500), &mut frames).await);
     assert!(media.iter().any(|r| r.from == b_id));
 }
 
@@ -289,17 +292,18 @@ async fn a_removed_persons_media_stops() {
     assert!(w.packets > 50, "the host's media still flows");
 }
 
-/// An observer cannot publish (refused by role); without an offer it still receives.
+/// An observer cannot publish (an offer that sends is refused by role); an offer that only
+/// receives is answered, and it sees and hears the others.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_observer_receives_but_cannot_publish() {
     let hub = sfu_hub().await;
     let host = hub.join("g", "host", Role::Host).await;
     let host_id = host.id;
-    let mut host = SfuNode::start(host, true).await;
+    let mut host = SfuNode::start(host.id, host.ws, true).await;
     let observer = hub.join("g", "obs", Role::Observer).await;
     let obs_id = observer.id;
     // With an offer: refused.
-    let refused = SfuNode::start(observer, true).await;
+    let refused = SfuNode::start(observer.id, observer.ws, true).await;
     let mut refused = refused;
     let mut media = Vec::new();
     let error = refused
@@ -309,7 +313,7 @@ async fn an_observer_receives_but_cannot_publish() {
     drop(refused);
     // Without: it sees and hears the host, and the host gets nothing from it.
     let observer = hub.join("g", "obs", Role::Observer).await;
-    let mut observer = SfuNode::start(observer, false).await;
+    let mut observer = SfuNode::start(observer.id, observer.ws, false).await;
     observer.until_seen(&[host_id], DEADLINE).await;
     let mut frames = Vec::new();
     let got = host.collect(Duration::from_millis(500), &mut frames).await;
@@ -371,4 +375,48 @@ async fn a_hard_mute_stops_forwarding_and_lifting_it_restores_it() {
         "audio back {:?} after the unblock was acked",
         start.elapsed()
     );
+}
+
+/// Someone who was alone for a while (publishing to nobody) is seen and heard at once by the
+/// next person to arrive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_joiner_sees_someone_who_was_alone() {
+    let hub = sfu_hub().await;
+    let host = hub.join("g", "host", Role::Host).await;
+    let host_id = host.id;
+    let mut host = SfuNode::start(host.id, host.ws, true).await;
+    let mut frames = Vec::new();
+    let _ = host.collect(Duration::from_millis(2500), &mut frames).await;
+    let late = hub.join("g", "late", Role::Participant).await;
+    let late_id = late.id;
+    let mut late = SfuNode::start(late.id, late.ws, true).await;
+    let took = late.until_seen(&[host_id], DEADLINE).await;
+    host.until_seen(&[late_id], DEADLINE).await;
+    eprintln!("late joiner saw the host's keyframe after {took:?}");
+}
+
+/// Media keeps flowing past ICE's consent and failure timeouts (a session lasts 90 minutes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_keeps_flowing_past_ice_timeouts() {
+    let hub = sfu_hub().await;
+    let a = hub.join("g", "a", Role::Host).await;
+    let b = hub.join("g", "b", Role::Participant).await;
+    let (a_id, b_id) = (a.id, b.id);
+    let mut a = SfuNode::start(a.id, a.ws, true).await;
+    let mut b = SfuNode::start(b.id, b.ws, true).await;
+    a.until_seen(&[b_id], DEADLINE).await;
+    b.until_seen(&[a_id], DEADLINE).await;
+    let (mut frames_a, mut frames_b) = (Vec::new(), Vec::new());
+    for second in 0..35 {
+        let (got_a, got_b) = tokio::join!(
+            a.collect(Duration::from_secs(1), &mut frames_a),
+            b.collect(Duration::from_secs(1), &mut frames_b)
+        );
+        assert!(
+            got_a.iter().any(|r| r.from == b_id) && got_b.iter().any(|r| r.from == a_id),
+            "media stopped after {second} s: a got {}, b got {}",
+            got_a.len(),
+            got_b.len()
+        );
+    }
 }

@@ -3,7 +3,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use huddle_loadtest::report::Report;
-use huddle_loadtest::scenarios::{breakouts, chat, idle, relay, webrtc};
+use huddle_loadtest::scenarios::{breakouts, chat, idle, relay, sfu, webrtc};
 use huddle_loadtest::{Protocol, Target};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -107,6 +107,29 @@ enum Scenario {
         room_size: usize,
         #[arg(long, default_value_t = 5)]
         rounds: usize,
+    },
+    /// R meetings of N synthetic publishers through the hub's SFU (hub in sfu mode).
+    Sfu {
+        #[arg(long, default_value_t = 1)]
+        rooms: usize,
+        #[arg(long, default_value_t = 15)]
+        size: usize,
+        #[arg(long, default_value_t = 20.0)]
+        secs: f64,
+        #[arg(long, default_value_t = 2.0)]
+        warmup_secs: f64,
+        /// Each meeting's host pulls someone aside and back this often (0: never).
+        #[arg(long, default_value_t = 4.0)]
+        reroute_secs: f64,
+    },
+    /// Join, publish through the SFU and leave, many times; the hub's RSS (needs --hub-pid).
+    SfuChurn {
+        #[arg(long, default_value_t = 1_000)]
+        cycles: usize,
+        #[arg(long, default_value_t = 100)]
+        warmup: usize,
+        #[arg(long, default_value_t = 10)]
+        concurrency: usize,
     },
     /// K pairs of real WebRTC peers negotiate through the hub.
     Webrtc {
@@ -219,6 +242,40 @@ async fn run(cli: Cli) -> Result<(), String> {
                     participants,
                     room_size,
                     rounds,
+                },
+            )
+            .await?
+        }
+        Scenario::Sfu {
+            rooms,
+            size,
+            secs: s,
+            warmup_secs,
+            reroute_secs,
+        } => {
+            sfu::run(
+                target,
+                &sfu::SfuParams {
+                    rooms,
+                    size,
+                    secs: s,
+                    warmup: warmup_secs,
+                    reroute_every: reroute_secs,
+                },
+            )
+            .await?
+        }
+        Scenario::SfuChurn {
+            cycles,
+            warmup,
+            concurrency,
+        } => {
+            sfu::churn(
+                target,
+                &sfu::ChurnParams {
+                    cycles,
+                    warmup,
+                    concurrency,
                 },
             )
             .await?

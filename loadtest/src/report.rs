@@ -50,6 +50,9 @@ pub struct Report {
     pub rows: Vec<Value>,
     #[serde(skip)]
     pub histograms: Vec<(String, Histogram<u64>)>,
+    /// Named results at the top level of the JSON report (the `sfu` scenario's fields).
+    #[serde(flatten)]
+    pub fields: serde_json::Map<String, Value>,
 }
 
 impl Report {
@@ -62,6 +65,7 @@ impl Report {
             latencies: Vec::new(),
             rows: Vec::new(),
             histograms: Vec::new(),
+            fields: serde_json::Map::new(),
         }
     }
 

@@ -8,7 +8,9 @@ use super::munger::Munger;
 use crate::protocol::{MediaKind, PeerId, SfuSlot, VideoQuality};
 use rand::Rng;
 use rtc::media_stream::MediaStreamTrack;
-use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
+use rtc::peer_connection::configuration::interceptor_registry::{
+    configure_simulcast_extension_headers, configure_twcc_receiver_only,
+};
 use rtc::peer_connection::configuration::media_engine::{
     MediaEngine, MIME_TYPE_OPUS, MIME_TYPE_VP8,
 };
@@ -20,8 +22,8 @@ use rtc::peer_connection::transport::{
 };
 use rtc::peer_connection::{RTCPeerConnection, RTCPeerConnectionBuilder};
 use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
-    RTCRtpHeaderExtensionCapability, RtpCodecKind,
+    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters,
+    RTCRtpEncodingParameters, RTCRtpHeaderExtensionCapability, RtpCodecKind,
 };
 use rtc::rtp_transceiver::{
     RTCRtpReceiverId, RTCRtpSenderId, RTCRtpTransceiverDirection, RTCRtpTransceiverId,
@@ -167,6 +169,46 @@ fn random_token(len: usize) -> String {
         .collect()
 }
 
+/// Slot `k`'s track: a random SSRC, fixed for the slot's life, and one stream id per pair (a
+/// browser then syncs that pair's audio and video).
+fn slot_track(k: usize, kind: MediaKind) -> (MediaStreamTrack, u32) {
+    let ssrc: u32 = rand::rng().random();
+    let (rtc_kind, tag) = match kind {
+        MediaKind::Audio => (RtpCodecKind::Audio, "a"),
+        MediaKind::Video => (RtpCodecKind::Video, "v"),
+    };
+    let track = MediaStreamTrack::new(
+        format!("s{k}"),
+        format!("{tag}{k}"),
+        format!("{tag}{k}"),
+        rtc_kind,
+        vec![RTCRtpEncodingParameters {
+            rtp_coding_parameters: RTCRtpCodingParameters {
+                ssrc: Some(ssrc),
+                ..Default::default()
+            },
+            codec: codec(kind).rtp_codec,
+            ..Default::default()
+        }],
+    );
+    (track, ssrc)
+}
+
+fn new_slot(kind: MediaKind, sender: RTCRtpSenderId, ssrc: u32) -> Slot {
+    let mut rng = rand::rng();
+    Slot {
+        kind,
+        sender,
+        ssrc,
+        mid: String::new(),
+        pt: None,
+        source: None,
+        layer: None,
+        from_ssrc: None,
+        munger: Munger::new(rng.random(), rng.random()),
+    }
+}
+
 /// Errors of building or negotiating, as text for the client's `error` (no SDP in it).
 pub type ConnResult<T> = Result<T, String>;
 
@@ -209,10 +251,41 @@ impl Conn {
                 )
                 .map_err(err("header extension"))?;
         }
-        // NACK (both ways), receiver reports and sender reports, TWCC feedback to publishers:
-        // the set measured in docs/sfu-bakeoff.md (about 2 µs a forwarded packet).
-        let registry = register_default_interceptors(rtc::interceptor::Registry::new(), &mut media)
-            .map_err(err("interceptors"))?;
+        // NACK (both ways), TWCC feedback to publishers (their bandwidth estimate) and sender
+        // reports on the slots (lip sync): rtc's defaults less receiver reports. rtc 0.21.1
+        // forgets a simulcast layer's SSRC on every renegotiation (`start_rtp` resets rid
+        // tracks) and learns it again only from the RID header extension, which Chrome stops
+        // sending once a receiver report acknowledges the SSRC. Without receiver reports Chrome
+        // keeps sending MID/RID (about 10 bytes a packet) and a renegotiation loses nothing.
+        for parameter in ["", "pli"] {
+            media.register_feedback(
+                RTCPFeedback {
+                    typ: "nack".to_owned(),
+                    parameter: parameter.to_owned(),
+                },
+                RtpCodecKind::Video,
+            );
+        }
+        // The NACK responder keeps 1,024 packets per forwarded stream by default (over 1 MB a
+        // video slot); 256 is 2–4 s of video, far more than a retransmission can use.
+        let registry = rtc::interceptor::Registry::new()
+            .with(
+                rtc::interceptor::Slot::NackResponder,
+                rtc::interceptor::NackResponderBuilder::new()
+                    .with_size(256)
+                    .build(),
+            )
+            .with(
+                rtc::interceptor::Slot::NackGenerator,
+                rtc::interceptor::NackGeneratorBuilder::new().build(),
+            );
+        configure_simulcast_extension_headers(&mut media).map_err(err("extensions"))?;
+        let registry =
+            configure_twcc_receiver_only(registry, &mut media).map_err(err("interceptors"))?;
+        let registry = registry.with(
+            rtc::interceptor::Slot::SenderReport,
+            rtc::interceptor::SenderReportBuilder::new().build(),
+        );
         let ufrag = random_token(16);
         let settings = SettingEngineBuilder::new()
             .with_lite(true)
@@ -263,9 +336,21 @@ impl Conn {
 
     /// Answers the person's publishing offer. Refuses more than one audio or video section.
     pub fn answer_publish(&mut self, sdp: String, now: Instant) -> ConnResult<String> {
-        let sections = |kind: &str| sdp.lines().filter(|l| l.starts_with(kind)).count();
-        if sections("m=audio") > 1 || sections("m=video") > 1 {
+        let media: Vec<&str> = sdp.split("\nm=").skip(1).collect();
+        let sends = |m: &&str| m.contains("a=sendonly") || m.contains("a=sendrecv");
+        let sending = |kind: &str| {
+            media
+                .iter()
+                .filter(|m| m.starts_with(kind) && sends(m))
+                .count()
+        };
+        if sending("audio") > 1 || sending("video") > 1 {
             return Err("publish at most one microphone and one camera".into());
+        }
+        if let Some(first_send) = media.iter().position(sends) {
+            if media[first_send..].iter().any(|m| m.contains("a=recvonly")) {
+                return Err("put the receive (recvonly) sections before the sending ones".into());
+            }
         }
         self.audio_level_id = sdp.lines().find_map(|l| {
             let rest = l.strip_prefix("a=extmap:")?;
@@ -274,16 +359,71 @@ impl Conn {
                 .then(|| id.split('/').next()?.parse().ok())
                 .flatten()
         });
+        // Receive slots the client offered (`recvonly` sections, before its own send
+        // sections): the hub sends on them from this first answer on, so a room of up to that
+        // many never needs another negotiation.
+        let recvonly = |kind: &str| {
+            sdp.split("\nm=")
+                .filter(|m| m.starts_with(kind) && m.contains("a=recvonly"))
+                .count()
+        };
+        let pairs = recvonly("audio")
+            .min(recvonly("video"))
+            .min(crate::limits::SFU_MAX_SLOT_PAIRS);
         let offer = RTCSessionDescription::offer(sdp).map_err(err("offer"))?;
         self.pc
             .set_remote_description(now, offer)
             .map_err(err("offer"))?;
+        for k in 0..pairs {
+            for kind in [MediaKind::Audio, MediaKind::Video] {
+                let (track, ssrc) = slot_track(k, kind);
+                // `add_track` takes the first transceiver of the kind with no sender: the
+                // client's receive sections come first in its offer, so these land in order.
+                let sender = self.pc.add_track(track).map_err(err("slot"))?;
+                let slot = new_slot(kind, sender, ssrc);
+                match kind {
+                    MediaKind::Audio => self.audio.push(slot),
+                    MediaKind::Video => self.video.push(slot),
+                }
+            }
+        }
         let answer = self.pc.create_answer(None).map_err(err("answer"))?;
         let text = answer.sdp.clone();
         self.pc
             .set_local_description(now, answer)
             .map_err(err("answer"))?;
+        self.learn_mids();
+        self.learn_payload_types(pairs);
         Ok(text)
+    }
+
+    fn learn_mids(&mut self) {
+        for slot in self.audio.iter_mut().chain(self.video.iter_mut()) {
+            let id: RTCRtpTransceiverId = slot.sender.into();
+            if let Some(t) = self.pc.rtp_transceiver(id) {
+                if let Some(mid) = t.mid() {
+                    slot.mid = mid.clone();
+                }
+            }
+        }
+    }
+
+    /// The first `pairs` slot pairs are negotiated: note each one's payload type.
+    fn learn_payload_types(&mut self, pairs: usize) {
+        for slot in self.audio[..pairs]
+            .iter_mut()
+            .chain(self.video[..pairs].iter_mut())
+        {
+            if slot.pt.is_none() {
+                slot.pt = self.pc.rtp_sender(slot.sender).and_then(|mut s| {
+                    s.get_parameters()
+                        .rtp_parameters
+                        .codecs
+                        .first()
+                        .map(|c| c.payload_type)
+                });
+            }
+        }
     }
 
     /// Adds slot pairs up to `pairs` and makes the offer that carries them: `(rev, sdp)`.
@@ -303,41 +443,14 @@ impl Conn {
         self.pc
             .set_local_description(now, offer)
             .map_err(err("offer"))?;
-        for slot in self.audio.iter_mut().chain(self.video.iter_mut()) {
-            let id: RTCRtpTransceiverId = slot.sender.into();
-            if let Some(t) = self.pc.rtp_transceiver(id) {
-                if let Some(mid) = t.mid() {
-                    slot.mid = mid.clone();
-                }
-            }
-        }
+        self.learn_mids();
         self.negotiation.rev += 1;
         self.negotiation.in_flight = Some((self.negotiation.rev, pairs));
         Ok((self.negotiation.rev, text))
     }
 
     fn add_slot(&mut self, k: usize, kind: MediaKind) -> ConnResult<Slot> {
-        let mut rng = rand::rng();
-        let ssrc: u32 = rng.random();
-        let (rtc_kind, tag) = match kind {
-            MediaKind::Audio => (RtpCodecKind::Audio, "a"),
-            MediaKind::Video => (RtpCodecKind::Video, "v"),
-        };
-        let track = MediaStreamTrack::new(
-            // One stream id per pair: a browser then syncs that pair's audio and video.
-            format!("s{k}"),
-            format!("{tag}{k}"),
-            format!("{tag}{k}"),
-            rtc_kind,
-            vec![RTCRtpEncodingParameters {
-                rtp_coding_parameters: RTCRtpCodingParameters {
-                    ssrc: Some(ssrc),
-                    ..Default::default()
-                },
-                codec: codec(kind).rtp_codec,
-                ..Default::default()
-            }],
-        );
+        let (track, ssrc) = slot_track(k, kind);
         let id = self
             .pc
             .add_transceiver_from_track(
@@ -349,17 +462,7 @@ impl Conn {
                 }),
             )
             .map_err(err("slot"))?;
-        Ok(Slot {
-            kind,
-            sender: RTCRtpSenderId::from(id),
-            ssrc,
-            mid: String::new(),
-            pt: None,
-            source: None,
-            layer: None,
-            from_ssrc: None,
-            munger: Munger::new(rng.random(), rng.random()),
-        })
+        Ok(new_slot(kind, RTCRtpSenderId::from(id), ssrc))
     }
 
     /// The subscriber's answer to offer `rev`: the slots it covers may carry media now.
@@ -377,20 +480,7 @@ impl Conn {
             .set_remote_description(now, answer)
             .map_err(err("answer"))?;
         self.negotiation.in_flight = None;
-        for slot in self.audio[..pairs]
-            .iter_mut()
-            .chain(self.video[..pairs].iter_mut())
-        {
-            if slot.pt.is_none() {
-                slot.pt = self.pc.rtp_sender(slot.sender).and_then(|mut s| {
-                    s.get_parameters()
-                        .rtp_parameters
-                        .codecs
-                        .first()
-                        .map(|c| c.payload_type)
-                });
-            }
-        }
+        self.learn_payload_types(pairs);
         Ok(())
     }
 
@@ -419,5 +509,84 @@ impl Conn {
     /// What a roommate's camera should be sent to this person as.
     pub fn want(&self, publisher: PeerId) -> VideoQuality {
         self.prefs.get(&publisher).copied().unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A client offer from a plain `rtc` peer: one audio and one video section, send only.
+    fn client_offer(now: Instant) -> (RTCPeerConnection, String) {
+        let mut media = MediaEngine::default();
+        media
+            .register_codec(codec(MediaKind::Audio), RtpCodecKind::Audio)
+            .unwrap();
+        media
+            .register_codec(codec(MediaKind::Video), RtpCodecKind::Video)
+            .unwrap();
+        let mut pc = RTCPeerConnectionBuilder::new()
+            .with_configuration(RTCConfigurationBuilder::new().build())
+            .with_media_engine(media)
+            .build(now)
+            .unwrap();
+        for (kind, k) in [
+            (RtpCodecKind::Audio, MediaKind::Audio),
+            (RtpCodecKind::Video, MediaKind::Video),
+        ] {
+            let track = MediaStreamTrack::new(
+                "s".into(),
+                format!("{k:?}"),
+                format!("{k:?}"),
+                kind,
+                vec![RTCRtpEncodingParameters {
+                    rtp_coding_parameters: RTCRtpCodingParameters {
+                        ssrc: Some(rand::random()),
+                        ..Default::default()
+                    },
+                    codec: codec(k).rtp_codec,
+                    ..Default::default()
+                }],
+            );
+            pc.add_transceiver_from_track(
+                track,
+                Some(RTCRtpTransceiverInit {
+                    direction: RTCRtpTransceiverDirection::Sendonly,
+                    streams: vec![],
+                    send_encodings: vec![],
+                }),
+            )
+            .unwrap();
+        }
+        let offer = pc.create_offer(None).unwrap();
+        let sdp = offer.sdp.clone();
+        pc.set_local_description(now, offer).unwrap();
+        (pc, sdp)
+    }
+
+    fn ice(sdp: &str) -> Vec<&str> {
+        sdp.lines()
+            .filter(|l| l.starts_with("a=ice-ufrag") || l.starts_with("a=ice-pwd"))
+            .collect()
+    }
+
+    #[test]
+    fn the_hubs_later_offers_keep_its_ice_credentials() {
+        let now = Instant::now();
+        let (_client, offer) = client_offer(now);
+        let addr: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        let mut conn = Conn::new(1, PeerId(1), addr, now).unwrap();
+        let answer = conn.answer_publish(offer, now).unwrap();
+        assert!(answer.contains("a=ice-lite"));
+        let (rev, slots) = conn.offer_slots(2, now).unwrap();
+        assert_eq!(rev, 1);
+        let first: Vec<_> = ice(&answer).into_iter().take(2).collect();
+        assert!(!first.is_empty());
+        for line in ice(&slots) {
+            assert!(
+                first.contains(&line),
+                "{line} is not in the answer's {first:?}"
+            );
+        }
     }
 }

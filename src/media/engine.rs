@@ -79,6 +79,9 @@ struct Engine {
     last_housekeeping: Instant,
     last_speakers_ms: u64,
     stats: Arc<MediaStats>,
+    /// Forwarded packets this turn per datagram read: (when read, how many).
+    turn: Vec<(Instant, u64)>,
+    latency: hdrhistogram::Histogram<u64>,
 }
 
 pub(super) fn run(
@@ -123,6 +126,9 @@ pub(super) fn run(
             last_housekeeping: now,
             last_speakers_ms: 0,
             stats,
+            turn: Vec::with_capacity(BATCH),
+            latency: hdrhistogram::Histogram::new_with_bounds(1, 60_000_000, 2)
+                .expect("valid histogram bounds"),
         };
         let mut buf = vec![0u8; 2048];
         loop {
@@ -137,7 +143,16 @@ pub(super) fn run(
                     Ok((n, from)) => {
                         read += 1;
                         engine.stats.received.fetch_add(1, Ordering::Relaxed);
+                        let at = Instant::now();
+                        let before = engine.stats.forwarded.load(Ordering::Relaxed);
                         engine.datagram(&buf[..n], from);
+                        let forwarded = engine.stats.forwarded.load(Ordering::Relaxed) - before;
+                        if forwarded > 0 {
+                            engine.turn.push((at, forwarded));
+                        }
+                        // Out at once: a batch of 64 publishers' packets fanned out to a room
+                        // of 15 is ~900 encryptions, too long for the first to wait for.
+                        engine.send(&socket);
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                     Err(e) => {
@@ -153,11 +168,7 @@ pub(super) fn run(
                 engine.last_housekeeping = now;
                 engine.housekeeping(now);
             }
-            engine.flush();
-            for (to, datagram) in engine.outbox.drain(..) {
-                // UDP: a full socket buffer drops the datagram, as the network would.
-                let _ = socket.try_send_to(&datagram, to);
-            }
+            engine.send(&socket);
             if read == BATCH {
                 continue;
             }
@@ -181,6 +192,20 @@ pub(super) fn run(
 }
 
 impl Engine {
+    /// Everything the connections have to send, out on the socket.
+    fn send(&mut self, socket: &tokio::net::UdpSocket) {
+        self.flush();
+        for (to, datagram) in self.outbox.drain(..) {
+            // UDP: a full socket buffer drops the datagram, as the network would.
+            let _ = socket.try_send_to(&datagram, to);
+        }
+        let sent = Instant::now();
+        for (at, n) in self.turn.drain(..) {
+            let us = sent.duration_since(at).as_micros().max(1) as u64;
+            let _ = self.latency.record_n(us, n);
+        }
+    }
+
     fn now_ms(&self, now: Instant) -> u64 {
         now.duration_since(self.epoch).as_millis() as u64
     }
@@ -205,6 +230,17 @@ impl Engine {
                 id,
                 request,
             } => self.request(meeting, peer, id, request),
+            EngineCmd::Latency { reply } => {
+                let h = &self.latency;
+                let _ = reply.send(super::HubLatency {
+                    packets: h.len(),
+                    p50_us: h.value_at_quantile(0.5),
+                    p99_us: h.value_at_quantile(0.99),
+                    p999_us: h.value_at_quantile(0.999),
+                    max_us: h.max(),
+                });
+                self.latency.reset();
+            }
             EngineCmd::Close { meeting } => {
                 if let Some(m) = self.meetings.remove(&meeting) {
                     for key in m.conns.into_values() {
@@ -441,10 +477,17 @@ impl Engine {
     /// One datagram from `from`: to the connection it belongs to (by address, or by the ICE
     /// username of a STUN request; anything else from an unknown address is dropped).
     fn datagram(&mut self, data: &[u8], from: SocketAddr) {
-        let key = match self.by_addr.get(&from) {
-            Some(k) => *k,
-            None => match self.stun_owner(data) {
-                Some(k) => k,
+        // A STUN check names its connection (the ICE username): it wins over the address, which
+        // a departed client's port, reused by the next one, may still point elsewhere.
+        let key = match self.stun_owner(data) {
+            Some(k) => {
+                if self.by_addr.get(&from).is_some_and(|old| *old != k) {
+                    self.by_addr.remove(&from);
+                }
+                k
+            }
+            None => match self.by_addr.get(&from) {
+                Some(k) => *k,
                 None => return,
             },
         };
@@ -504,6 +547,12 @@ impl Engine {
                 return;
             };
             while let Some(event) = conn.pc.poll_event() {
+                if let RTCPeerConnectionEvent::OnConnectionStateChangeEvent(s) = &event {
+                    tracing::debug!(meeting = conn.meeting, peer = %conn.peer, state = %s, "media connection");
+                }
+                if let RTCPeerConnectionEvent::OnIceConnectionStateChangeEvent(s) = &event {
+                    tracing::debug!(meeting = conn.meeting, peer = %conn.peer, state = %s, "media ICE");
+                }
                 match event {
                     RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => match state {
                         RTCPeerConnectionState::Connected => {
@@ -535,6 +584,14 @@ impl Engine {
                             Some(RtpCodecKind::Video) => MediaKind::Video,
                             _ => continue,
                         };
+                        tracing::debug!(
+                            meeting = conn.meeting,
+                            peer = %conn.peer,
+                            ssrc = init.ssrc,
+                            rid = ?init.rid,
+                            ?kind,
+                            "stream started"
+                        );
                         conn.sources.insert(
                             init.ssrc,
                             Source {
@@ -580,6 +637,7 @@ impl Engine {
         };
         let (meeting, publisher) = (conn.meeting, conn.peer);
         let Some(source) = conn.sources.get_mut(&ssrc) else {
+            tracing::debug!(meeting, peer = %publisher, ssrc, "media from an unknown stream dropped");
             return;
         };
         source.last_ms = now_ms;
@@ -811,6 +869,13 @@ impl Engine {
             s.kind == MediaKind::Video && live(s) && want.is_none_or(|w| s.layer.serves(w))
         };
         let any_fits = conn.sources.values().any(fits);
+        if !conn
+            .sources
+            .values()
+            .any(|s| s.kind == MediaKind::Video && live(s))
+        {
+            tracing::debug!(peer = %conn.peer, sources = conn.sources.len(), "keyframe wanted from someone sending no video");
+        }
         let mut sent = false;
         for (ssrc, source) in conn.sources.iter_mut() {
             if source.kind != MediaKind::Video

@@ -85,6 +85,21 @@ enum EngineCmd {
     Close {
         meeting: u64,
     },
+    /// The hub-added latency since the last reset, and start a new window.
+    Latency {
+        reply: tokio::sync::oneshot::Sender<HubLatency>,
+    },
+}
+
+/// Time from reading a datagram to sending what it was forwarded as, over the packets
+/// forwarded in a window (the socket's own queueing before the read is not in it).
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct HubLatency {
+    pub packets: u64,
+    pub p50_us: u64,
+    pub p99_us: u64,
+    pub p999_us: u64,
+    pub max_us: u64,
 }
 
 /// The running SFU: a handle to its thread.
@@ -134,6 +149,14 @@ impl MediaHub {
 
     pub fn stats(&self) -> &MediaStats {
         &self.stats
+    }
+
+    /// The hub-added latency of forwarded packets since the last call (which starts a new
+    /// window).
+    pub async fn latency(&self) -> Option<HubLatency> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        self.tx.send(EngineCmd::Latency { reply }).ok()?;
+        rx.await.ok()
     }
 
     /// Registers a meeting (by its actor's unique generation); its events arrive on the

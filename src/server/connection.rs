@@ -371,9 +371,9 @@ impl Session {
 
     /// Handles one text frame. An `Err` ends the session with that close code.
     async fn on_text(&mut self, text: &str) -> Result<(), CloseCode> {
-        if text.len() > limits::MAX_FRAME_BYTES {
+        if text.len() > limits::MAX_SFU_SDP_FRAME_BYTES {
             let reference = frame_ref(text);
-            let message = format!("frame over {} bytes", limits::MAX_FRAME_BYTES);
+            let message = format!("frame over {} bytes", limits::MAX_SFU_SDP_FRAME_BYTES);
             return self
                 .refuse(ServerMessage::error(
                     ErrorCode::TooLarge,
@@ -402,6 +402,15 @@ impl Session {
         };
         let reference = frame.id;
         let message = frame.message;
+        let sdp = matches!(
+            message,
+            ClientMessage::SfuPublish { .. } | ClientMessage::SfuAnswer { .. }
+        );
+        if !sdp && text.len() > limits::MAX_FRAME_BYTES {
+            let message = format!("frame over {} bytes", limits::MAX_FRAME_BYTES);
+            let error = ServerMessage::error(ErrorCode::TooLarge, message, reference);
+            return self.refuse(error).await;
+        }
         if matches!(message, ClientMessage::Hello { .. }) {
             let error = ServerMessage::error(ErrorCode::BadRequest, "already joined", reference);
             return self.refuse(error).await;

@@ -114,11 +114,15 @@ impl AppState {
 async fn media_stats(media: Option<MediaHub>) -> axum::response::Response {
     use axum::response::IntoResponse;
     match media {
-        Some(hub) => (
-            [(header::CONTENT_TYPE, "application/json")],
-            hub.stats().snapshot().to_string(),
-        )
-            .into_response(),
+        Some(hub) => {
+            let mut body = hub.stats().snapshot();
+            body["hub_latency"] = serde_json::json!(hub.latency().await);
+            (
+                [(header::CONTENT_TYPE, "application/json")],
+                body.to_string(),
+            )
+                .into_response()
+        }
         None => (StatusCode::NOT_FOUND, "media goes peer to peer (mesh)\n").into_response(),
     }
 }

@@ -4,9 +4,11 @@
 //! negotiates with the hub through `sfu_publish` / `sfu_offer` / `sfu_answer`, and reports every
 //! packet it receives. Payloads are tagged (publisher, kind, sequence, send time), so receivers
 //! attribute packets by what they carry, never by SSRC or slot.
+//!
+//! Self-contained (a joined WebSocket in, events out): the SFU tests use it, and the load
+//! generator's `sfu` scenario includes this same file.
 #![allow(dead_code)]
 
-use crate::common::{Client, DEADLINE};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -32,6 +34,16 @@ use webrtc::rtp_transceiver::rtp_transceiver_direction::RTCRtpTransceiverDirecti
 use webrtc::rtp_transceiver::RTCRtpTransceiverInit;
 use webrtc::track::track_local::track_local_static_rtp::TrackLocalStaticRTP;
 use webrtc::track::track_local::TrackLocalWriter;
+
+/// How long any single expected event may take.
+pub const DEADLINE: Duration = Duration::from_secs(10);
+
+/// A joined hub connection (after `welcome`).
+pub type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Receive slot pairs offered up front: a room of up to 17 without renegotiation.
+const SLOT_PAIRS: usize = 16;
 
 const AUDIO_LEVEL_URI: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
 const TAG: &[u8; 2] = b"HD";
@@ -147,14 +159,14 @@ async fn new_pc() -> Arc<RTCPeerConnection> {
 impl SfuNode {
     /// Takes over a joined client; publishes audio and video unless `publish` is false (then it
     /// sends `sfu_publish` without an offer, as observers do).
-    pub async fn start(client: Client, publish: bool) -> SfuNode {
-        let id = client.id;
+    pub async fn start(id: u64, ws: Ws, publish: bool) -> SfuNode {
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (ev_tx, ev_rx) = mpsc::unbounded_channel();
         let made = Arc::new(AtomicU32::new(0));
         let stop = Arc::new(AtomicBool::new(false));
         tokio::spawn(run(
-            client,
+            id,
+            ws,
             publish,
             cmd_rx,
             ev_tx,
@@ -172,6 +184,14 @@ impl SfuNode {
 
     pub fn hub(&self, frame: Value) {
         let _ = self.cmd.send(Cmd::Hub(frame));
+    }
+
+    /// Sends hub frames for this node from elsewhere (another task).
+    pub fn sender(&self) -> Box<dyn Fn(Value) + Send + Sync> {
+        let tx = self.cmd.clone();
+        Box::new(move |frame| {
+            let _ = tx.send(Cmd::Hub(frame));
+        })
     }
 
     /// The next event within `give_up`.
@@ -216,6 +236,18 @@ impl SfuNode {
     /// Waits until media from every one of `from` (video keyframe included) has arrived;
     /// returns how long each took, from now.
     pub async fn until_seen(&mut self, from: &[u64], within: Duration) -> Vec<(u64, Duration)> {
+        match self.try_until_seen(from, within).await {
+            Ok(seen) => seen,
+            Err(why) => panic!("{why}"),
+        }
+    }
+
+    /// As [`SfuNode::until_seen`], saying what was missing instead of panicking.
+    pub async fn try_until_seen(
+        &mut self,
+        from: &[u64],
+        within: Duration,
+    ) -> Result<Vec<(u64, Duration)>, String> {
         let start = tokio::time::Instant::now();
         let give_up = start + within;
         let mut seen: Vec<(u64, Duration)> = Vec::new();
@@ -231,13 +263,15 @@ impl SfuNode {
                     }
                 }
                 Some(_) => {}
-                None => panic!(
-                    "node {}: keyframes seen from {:?}, audio from {:?}, of {:?}",
-                    self.id, seen, audio, from
-                ),
+                None => {
+                    return Err(format!(
+                        "node {}: keyframes seen from {:?}, audio from {:?}, of {:?}",
+                        self.id, seen, audio, from
+                    ))
+                }
             }
         }
-        seen
+        Ok(seen)
     }
 
     pub fn stop(&self) {
@@ -252,20 +286,24 @@ impl Drop for SfuNode {
 }
 
 async fn run(
-    client: Client,
+    id: u64,
+    ws: Ws,
     publish: bool,
     mut cmds: mpsc::UnboundedReceiver<Cmd>,
     events: mpsc::UnboundedSender<SfuEvent>,
     made: Arc<AtomicU32>,
     stop: Arc<AtomicBool>,
 ) {
-    let id = client.id;
-    let (mut ws_tx, mut ws_rx) = client.ws.split();
+    let (mut ws_tx, mut ws_rx) = ws.split();
     let pc = new_pc().await;
     made.fetch_add(1, Ordering::Relaxed);
+    let (up_tx, mut up) = tokio::sync::watch::channel(false);
     {
         let events = events.clone();
         pc.on_peer_connection_state_change(Box::new(move |s| {
+            if s == RTCPeerConnectionState::Connected {
+                let _ = up_tx.send(true);
+            }
             let _ = events.send(SfuEvent::State(s));
             Box::pin(async {})
         }));
@@ -294,6 +332,20 @@ async fn run(
     }
     let keyframe_now = Arc::new(AtomicBool::new(true));
     let mut first = json!({"type": "sfu_publish", "id": 1});
+    // Receive slots first (the hub fills them in its answer), then what this node sends.
+    for _ in 0..SLOT_PAIRS {
+        for kind in [RTPCodecType::Audio, RTPCodecType::Video] {
+            pc.add_transceiver_from_kind(
+                kind,
+                Some(RTCRtpTransceiverInit {
+                    direction: RTCRtpTransceiverDirection::Recvonly,
+                    send_encodings: vec![],
+                }),
+            )
+            .await
+            .expect("receive slot");
+        }
+    }
     if publish {
         let audio = Arc::new(TrackLocalStaticRTP::new(
             RTCRtpCodecCapability {
@@ -349,12 +401,12 @@ async fn run(
             Arc::clone(&keyframe_now),
             Arc::clone(&stop),
         ));
-        let offer = pc.create_offer(None).await.expect("offer");
-        pc.set_local_description(offer.clone())
-            .await
-            .expect("local offer");
-        first["sdp"] = json!(offer.sdp);
     }
+    let offer = pc.create_offer(None).await.expect("offer");
+    pc.set_local_description(offer.clone())
+        .await
+        .expect("local offer");
+    first["sdp"] = json!(offer.sdp);
     let send = |v: Value| Message::Text(v.to_string().into());
     if ws_tx.send(send(first)).await.is_err() {
         return;
@@ -362,13 +414,26 @@ async fn run(
     loop {
         tokio::select! {
             frame = ws_rx.next() => {
-                let Some(Ok(Message::Text(text))) = frame else { break };
+                let text = match frame {
+                    Some(Ok(Message::Text(text))) => text,
+                    // tungstenite queued the pong; it leaves with the next flush.
+                    Some(Ok(Message::Ping(_))) => {
+                        if ws_tx.flush().await.is_err() { break; }
+                        continue;
+                    }
+                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+                    Some(Ok(_)) => continue,
+                };
                 let Ok(v) = serde_json::from_str::<Value>(&text) else { continue };
                 match v["type"].as_str() {
                     Some("sfu_publish_answer") => {
                         let sdp = v["sdp"].as_str().unwrap_or_default().to_owned();
                         let answer = RTCSessionDescription::answer(sdp).expect("answer");
                         pc.set_remote_description(answer).await.expect("hub answer applies");
+                        // webrtc-rs starts its ICE transport in a task of its own; an offer
+                        // applied before that finished is taken for an ICE restart
+                        // (ErrRestartWhenGathering). Browsers do not do this; wait it out.
+                        let _ = tokio::time::timeout(DEADLINE, up.wait_for(|c| *c)).await;
                     }
                     Some("sfu_offer") => {
                         let sdp = v["sdp"].as_str().unwrap_or_default().to_owned();
@@ -390,7 +455,12 @@ async fn run(
             }
             cmd = cmds.recv() => match cmd {
                 Some(Cmd::Hub(frame)) => { if ws_tx.send(send(frame)).await.is_err() { break; } }
-                None => break,
+                None => {
+                    // The node was dropped: leave properly (a close frame, not a drop the hub
+                    // would hold the seat for).
+                    let _ = ws_tx.send(Message::Close(None)).await;
+                    break;
+                }
             },
         }
     }
@@ -453,9 +523,17 @@ async fn publish_loop(
                 // A continuation packet of the frame (S=0): never a switch point.
                 payload[0] = 0x00;
             }
-            let _ = video
+            match video
                 .write_rtp(&packet(vseq, payload, (n as u32) * 1800, i == frames - 1))
-                .await;
+                .await
+            {
+                Ok(bytes) if bytes > 0 => {}
+                other => {
+                    if vseq % 500 == 0 {
+                        eprintln!("node {id}: video write {other:?}");
+                    }
+                }
+            }
             vseq += 1;
         }
     }

@@ -38,6 +38,8 @@ let closingNotices = 0;
 let lastResumed = null;
 /** Close codes that made us reconnect, oldest first (for the test hook; 4100: our heartbeat). @type {number[]} */
 const reconnectCodes = [];
+/** Whose `stream` events came, oldest first, by name (for the test hook). @type {string[]} */
+const streamLog = [];
 
 function readToken() {
   const params = new URLSearchParams(location.hash.slice(1));
@@ -145,6 +147,7 @@ byId('join-form', HTMLFormElement).addEventListener('submit', async (e) => {
   on(meeting, 'breakout-closing', () => { closingNotices += 1; });
   on(meeting, 'reconnected', (d) => { lastResumed = d.resumed; });
   on(meeting, 'reconnecting', (d) => { reconnectCodes.push(d.code); });
+  if (TEST_MODE) on(meeting, 'stream', (d) => { streamLog.push(meeting.nameOf(d.peerId)); });
   on(meeting, 'closed', (d) => ended(d));
   on(meeting, 'media-error', () => view.showStatus('Camera or microphone unavailable; you can still see, hear and chat.'));
   try {
@@ -221,6 +224,18 @@ const huddleTest = {
   roomName: () => byId('room-name', HTMLHeadingElement).textContent ?? '',
   peers: () => session?.meeting.peers.map((p) => ({ id: p.id, name: p.name, role: p.role })) ?? [],
   rooms: () => session?.meeting.rooms ?? null,
+  /** `mesh` or `sfu` (null before the welcome). */
+  mediaMode: () => session?.meeting.mediaMode ?? null,
+  /** SFU meetings: the hub's slot table as last applied (`[{mid, kind, peer}]`), and who each peer id is. */
+  sfuSlots: () => {
+    const hub = /** @type {{slots?: {mid: string, kind: string, peer?: number | null}[]} | undefined} */ (session?.meeting.negotiationState().hub);
+    return (hub?.slots ?? []).map((s) => ({ ...s, name: s.peer == null ? null : session?.meeting.nameOf(s.peer) ?? null }));
+  },
+  /** Whose `stream` events came, oldest first, by name. */
+  streamNames: () => [...streamLog],
+  /** Names on the highlighted (speaking) and pinned tiles. */
+  speaking: () => [...document.querySelectorAll('#grid .tile.speaking .name')].map((n) => n.textContent ?? ''),
+  pinned: () => [...document.querySelectorAll('#grid .tile.pinned .name')].map((n) => n.textContent ?? ''),
   /** Per remote peer: `{name, connectionState, framesDecoded, bytesReceived}`. */
   stats: async () => (session ? session.meeting.stats() : {}),
   negotiation: () => session?.meeting.negotiationState() ?? {},

@@ -1,7 +1,8 @@
 // Moderation for hosts and cohosts: the waiting room (on/off, admit, deny), the raised-hand
 // queue (and lowering someone's hand), lock and end-meeting, the activity feed, and what can be
-// done to each person (lower their hand, ask to mute, pull aside, roles, host handover, remove,
-// ban). The roster is host.js's; it asks this
+// done to each person (lower their hand, ask to mute, in SFU meetings block or allow their
+// microphone and camera at the hub, pull aside, roles, host handover, remove, ban). The roster
+// is host.js's; it asks this
 // module for each person's badges and actions. The hub checks the role of every action anyway;
 // the UI only leaves out what would be refused.
 
@@ -143,6 +144,9 @@ export class Moderation {
       if (!media.audio) items.push(h('span', { class: 'badge muted' }, 'Muted'));
       if (!media.video) items.push(h('span', { class: 'badge camera-off' }, 'Camera off'));
     }
+    const blocked = m.peerBlocked(id);
+    if (blocked.audio) items.push(h('span', { class: 'badge blocked' }, 'Microphone blocked'));
+    if (blocked.video) items.push(h('span', { class: 'badge blocked' }, 'Camera blocked'));
     return items;
   }
 
@@ -176,6 +180,16 @@ export class Moderation {
     if (m.hands.includes(id)) items.push(act('Lower hand', () => m.lowerHand(id), `${name}'s hand is lowered.`));
     if (speaks && media.audio) items.push(act('Ask to mute microphone', () => m.requestMute(id, { audio: true, video: false }), `Asked ${name} to mute their microphone.`));
     if (speaks && media.video) items.push(act('Ask to turn camera off', () => m.requestMute(id, { audio: false, video: true }), `Asked ${name} to turn their camera off.`));
+    // A hard mute: the hub stops forwarding the device (SFU meetings; hosts and cohosts cannot be blocked).
+    if (m.mediaMode === 'sfu' && speaks && person.role !== 'host' && person.role !== 'cohost') {
+      const blocked = m.peerBlocked(id);
+      items.push(blocked.audio
+        ? act('Allow microphone', () => m.blockMedia(id, { audio: false }), `${name}'s microphone reaches the group again.`)
+        : act('Block microphone', () => m.blockMedia(id, { audio: true }), `${name}'s microphone is blocked: no one hears it until you allow it.`));
+      items.push(blocked.video
+        ? act('Allow camera', () => m.blockMedia(id, { video: false }), `${name}'s camera reaches the group again.`)
+        : act('Block camera', () => m.blockMedia(id, { video: true }), `${name}'s camera is blocked: no one sees it until you allow it.`));
+    }
     if (!m.inPrivateRoom) items.push(act('Talk privately (pull aside)', () => m.pullAside(id), `You are talking privately with ${name}.`));
     if (iAmHost && person.role !== 'host') {
       if (person.role !== 'cohost') items.push(act('Make co-host', () => m.setRole(id, 'cohost'), `${name} is a co-host now.`));
@@ -247,6 +261,7 @@ export function auditText(e, m) {
     remove: () => (d === 'ban' ? `removed and banned ${who}` : `removed ${who}`),
     end_meeting: () => 'ended the meeting',
     request_mute: () => `asked ${who} to mute`,
+    block_media: () => blockText(d, whose),
     set_role: () => (d ? `made ${who} ${withArticle(ROLE_WORDS[d] ?? d)}` : `changed the role of ${who}`),
     transfer_host: () => `made ${who} the host`,
     lock: () => onOff('locked the meeting', 'unlocked the meeting'),
@@ -267,6 +282,17 @@ export function auditText(e, m) {
   };
   const text = what[e.action]?.() ?? `did “${e.action}”${e.subject != null ? ` to ${who}` : ''}`;
   return `${by} ${text}`;
+}
+
+/**
+ * A hard mute in words, from the hub's detail (`audio_blocked,video_allowed`, …).
+ * @param {string | null} detail @param {string} whose
+ */
+function blockText(detail, whose) {
+  const device = /** @type {Record<string, string>} */ ({ audio: 'microphone', video: 'camera' });
+  const parts = (detail ?? '').split(',').map((w) => /^(audio|video)_(blocked|allowed)$/.exec(w))
+    .filter((x) => x != null).map((x) => `${x[2] === 'blocked' ? 'blocked' : 'allowed'} ${whose} ${device[x[1]]}`);
+  return parts.length > 0 ? parts.join(' and ') : `changed what the hub forwards of ${whose} media`;
 }
 
 /** "a co-host", "an observer". @param {string} noun */

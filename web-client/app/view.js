@@ -1,7 +1,8 @@
 // The therapy room as everyone sees it: room name and topic, your controls (microphone, camera,
 // devices, raising a hand, "Ask for help"), host broadcasts, the breakout countdown, the
 // choose-a-room list, the notices moderation brings (a mute request, a host lowering your hand,
-// the lock, a private conversation, a new role), and connection trouble: ours ("Connection lost
+// the lock, a private conversation, a new role, a host's hard mute of our microphone or camera in
+// SFU meetings), and connection trouble: ours ("Connection lost
 // — reconnecting…"). The video grid (with other people's "reconnecting…") is grid.js's, the chat
 // chat.js's; host controls live in host.js and moderation.js. The view only reacts to SDK events
 // and reads SDK state.
@@ -41,6 +42,7 @@ export class MeetingView {
     this.asideEnd = byId('aside-end', HTMLButtonElement);
     this.asideBanner = byId('aside-banner', HTMLParagraphElement);
     this.lockedBanner = byId('locked-banner', HTMLParagraphElement);
+    this.blockedBanner = byId('blocked-banner', HTMLParagraphElement);
     this.reconnectBanner = byId('reconnect-banner', HTMLParagraphElement);
 
     const signal = this.abort.signal;
@@ -113,6 +115,16 @@ export class MeetingView {
     on(m, 'welcome', (d) => {
       this.setRoom(d.room);
       this.renderSelf();
+      this.renderBlocked();
+    }, signal);
+    /** What a host blocked before this change, to say what was allowed again. */
+    let blocked = { audio: m.audioBlocked, video: m.videoBlocked };
+    on(m, 'media-blocked', (d) => {
+      this.renderBlocked();
+      this.renderSelf();
+      const allowed = [blocked.audio && !d.audio ? 'microphone' : '', blocked.video && !d.video ? 'camera' : ''].filter(Boolean);
+      if (allowed.length > 0) this.showStatus(`A host allowed your ${allowed.join(' and ')} again: the group gets ${allowed.length > 1 ? 'them' : 'it'} when it is on.`);
+      blocked = { ...d };
     }, signal);
     on(m, 'room-changed', (d) => this.setRoom(d.room), signal);
     // The roster of a private conversation changes with its people.
@@ -185,6 +197,14 @@ export class MeetingView {
 
   renderLocked() {
     this.lockedBanner.hidden = !this.meeting.locked;
+  }
+
+  /** While a host hard-mutes us (SFU meetings): no one gets that device, whatever our buttons say. */
+  renderBlocked() {
+    const m = this.meeting;
+    const what = m.audioBlocked && m.videoBlocked ? 'your microphone and camera' : m.audioBlocked ? 'your microphone' : 'your camera';
+    this.blockedBanner.hidden = !m.audioBlocked && !m.videoBlocked;
+    this.blockedBanner.textContent = `A host turned off ${what}: the group cannot ${m.audioBlocked && m.videoBlocked ? 'hear or see you' : m.audioBlocked ? 'hear you' : 'see you'} until a host turns it back on.`;
   }
 
   // ---- room ----
@@ -309,6 +329,6 @@ export class MeetingView {
     if (this.timer) clearInterval(this.timer);
     this.grid.destroy();
     this.banners.querySelectorAll('.banner.notice, .banner.broadcast').forEach((b) => b.remove());
-    for (const el of [this.asideBanner, this.lockedBanner, this.asideEnd, this.handButton, this.reconnectBanner]) el.hidden = true;
+    for (const el of [this.asideBanner, this.lockedBanner, this.blockedBanner, this.asideEnd, this.handButton, this.reconnectBanner]) el.hidden = true;
   }
 }

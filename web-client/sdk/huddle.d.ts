@@ -2,13 +2,13 @@
 // are in types.d.ts (re-exported here); wire message types are generated into protocol.d.ts from
 // proto/schema/. The reference UI (app/) is type-checked against this file.
 
-import type { ChatMessage, ErrorCode, Peer, PeerId, Role, RoomId } from './protocol';
+import type { ChatMessage, ErrorCode, MediaMode, Peer, PeerId, Role, RoomId, VideoQuality } from './protocol';
 import type {
-  AuditEntry, ClosedDetail, CurrentRoom, DeviceSelection, JoinOptions, MediaState, MeetingEventMap,
+  AuditEntry, BlockRequest, BlockState, ClosedDetail, CurrentRoom, DeviceSelection, JoinOptions, MediaState, MeetingEventMap,
   MergeOptions, RemoveOptions, ReopenOptions, RoomsDetail, MuteRequest, SplitOptions,
 } from './types';
 
-export type { ChatMessage, ErrorCode, Peer, PeerId, Role, RoomId, RoomInfo, SplitStrategy } from './protocol';
+export type { ChatMessage, ErrorCode, MediaMode, Peer, PeerId, Role, RoomId, RoomInfo, SplitStrategy, VideoQuality } from './protocol';
 export type * from './types';
 
 /**
@@ -71,6 +71,31 @@ export class Meeting extends EventTarget {
   remoteStream(id: PeerId): MediaStream | null;
   /** Microphone and camera as the person last said (on until they say otherwise). */
   peerMedia(id: PeerId): MediaState;
+  /** SFU meetings: whether a host stops the hub forwarding their microphone / camera (`blockMedia`). */
+  peerBlocked(id: PeerId): BlockState;
+  /**
+   * How media travels in this meeting (the hub's `welcome`): `mesh`, a connection per peer, or
+   * `sfu`, one connection to the hub. Null before the first welcome.
+   */
+  readonly mediaMode: MediaMode | null;
+  /** SFU meetings: who in your room speaks now, loudest first (`active-speaker`). */
+  readonly activeSpeakers: PeerId[];
+  /** SFU meetings: whether a host stops the hub forwarding your microphone (`media-blocked`). */
+  readonly audioBlocked: boolean;
+  /** Likewise for your camera. */
+  readonly videoBlocked: boolean;
+  /**
+   * SFU meetings: which quality of a peer's camera to receive — `low` (the default; thumbnails),
+   * `high` (the speaker, a pinned tile) or `off`. Resolves at once when nothing changes, and in a
+   * mesh (where every peer sends one quality).
+   */
+  subscribe(peer: PeerId, video: VideoQuality): Promise<void>;
+  /**
+   * Hosts and cohosts, SFU meetings: stop (`true`) or allow again (`false`) the hub forwarding
+   * someone's microphone and/or camera (a hard mute they cannot undo). The hub refuses it in a
+   * mesh (`conflict`).
+   */
+  blockMedia(peer: PeerId, what: BlockRequest): Promise<void>;
 
   /**
    * Hands the hub a fresher token for this session (same person and meeting); it then also serves
@@ -125,7 +150,10 @@ export class Meeting extends EventTarget {
   setVideoEnabled(on: boolean): void;
   selectDevices(devices: DeviceSelection): Promise<void>;
 
-  /** Per remote peer id: connection state and decoded video frames. */
+  /**
+   * Per remote peer id: connection state and decoded video frames (SFU meetings: the hub
+   * connection's state, and what arrived since the peer got their receive slots).
+   */
   stats(): Promise<Record<string, PeerStats>>;
   /** Per remote peer id: negotiation state and a trace of event kinds (no SDP), for diagnosis. */
   negotiationState(): Record<string, object>;

@@ -1,5 +1,6 @@
-// Huddle browser SDK: join a meeting through the hub, keep a WebRTC mesh with everyone in the
-// current room, chat, and (for hosts and cohosts) run breakout rooms and moderate.
+// Huddle browser SDK: join a meeting through the hub, see and hear everyone in the current room
+// (a WebRTC mesh, or in SFU meetings one connection to the hub), chat, and (for hosts and
+// cohosts) run breakout rooms and moderate.
 //
 //   import { join } from '/sdk/huddle.js';
 //   const meeting = await join({ token, media: { audio: true, video: true },
@@ -7,13 +8,15 @@
 //
 // Layout: wire.js (frames, backoff), constants.js (version, close codes; generated), state.js
 // (what a message means: events, mesh changes, request answers), negotiation.js (perfect
-// negotiation per peer), heartbeat.js (when a silent connection counts as dead), token.js (the
+// negotiation per peer), sfu.js (SFU meetings: the slot table, and the one connection to the
+// hub), heartbeat.js (when a silent connection counts as dead), token.js (the
 // token's claims, when to refresh it). This file is the
 // I/O: the WebSocket and its timers, getUserMedia and the RTCPeerConnections. Public types:
 // huddle.d.ts, with options, event details and the event map in types.d.ts.
 
 import { Heartbeat } from './heartbeat.js';
 import { Negotiator, isPolite } from './negotiation.js';
+import { HubLink } from './sfu.js';
 import { HuddleError, MeetingState, Requests, isObserver } from './state.js';
 import { REFRESH_RETRY_MS, refreshDelayMs, tokenExpiry, tokenRole } from './token.js';
 import {
@@ -79,8 +82,18 @@ export class Meeting extends EventTarget {
     this.wsUrl = hubSocketUrl(options.url);
     this.state = new MeetingState();
     this.requests = new Requests();
-    /** @type {Map<PeerId, PeerLink>} */
+    /** Mesh meetings: a connection per peer in our room. @type {Map<PeerId, PeerLink>} */
     this.links = new Map();
+    /**
+     * SFU meetings: the one connection to the hub. It outlives room changes and a resumed
+     * socket; made anew only when it failed, or for a new seat. @type {HubLink | null}
+     */
+    this.hub = null;
+    /**
+     * SFU meetings: the camera quality last asked of each roommate (`sfu_subscribe`); a roommate
+     * not in it gets the hub's default, `low`. @type {Map<PeerId, import('./protocol').VideoQuality>}
+     */
+    this.subscriptions = new Map();
     /** @type {WebSocket | null} */
     this.ws = null;
     /** @type {MediaStream | null} */
@@ -158,11 +171,22 @@ export class Meeting extends EventTarget {
   get inPrivateRoom() { return this.state.inPrivateRoom(); }
   /** The remote media of one peer (null before their first track). @param {PeerId} id */
   remoteStream(id) {
+    if (this.state.mediaMode === 'sfu') return this.hub?.streamOf(id) ?? null;
     const link = this.links.get(id);
     return link && link.stream.getTracks().length > 0 ? link.stream : null;
   }
   /** What a peer said about their microphone and camera. @param {PeerId} id */
   peerMedia(id) { return this.state.mediaOf(id); }
+  /** SFU meetings: whether a host stops the hub forwarding their microphone / camera. @param {PeerId} id */
+  peerBlocked(id) { return this.state.blockedOf(id); }
+  /** `mesh` or `sfu`, as the hub's welcome said (null before it). */
+  get mediaMode() { return this.state.mediaMode; }
+  /** SFU meetings: who in our room speaks now, loudest first. */
+  get activeSpeakers() { return [...this.state.activeSpeakers]; }
+  /** SFU meetings: whether a host stops the hub forwarding our microphone. */
+  get audioBlocked() { return this.state.blocked.audio; }
+  /** SFU meetings: whether a host stops the hub forwarding our camera. */
+  get videoBlocked() { return this.state.blocked.video; }
 
   // ---- connection ----
 
@@ -286,9 +310,17 @@ export class Meeting extends EventTarget {
   /** @param {ServerMessage} msg */
   onMessage(msg) {
     const out = this.state.handle(msg);
-    for (const id of out.disconnect) this.closeLink(id);
-    for (const peer of out.connect) this.openLink(peer);
-    if (out.signal) {
+    const sfu = this.state.mediaMode === 'sfu';
+    if (sfu) {
+      // The hub's one connection carries everyone: no connection per peer (a hub restarted in
+      // another mode may leave some).
+      for (const id of [...this.links.keys()]) this.closeLink(id);
+    } else {
+      this.closeHub();
+      for (const id of out.disconnect) this.closeLink(id);
+      for (const peer of out.connect) this.openLink(peer);
+    }
+    if (out.signal && !sfu) {
       // A signal from someone in our room we have no connection to yet: make one (safety net;
       // the hub's ordering normally tells us about a peer before it can signal us).
       const peer = this.state.peers.get(out.signal.from);
@@ -296,7 +328,11 @@ export class Meeting extends EventTarget {
       this.links.get(out.signal.from)?.negotiator.signal(out.signal.data);
     }
     if (out.answer) this.requests.settle(out.answer);
-    if (msg.type === 'welcome') this.joined = true;
+    if (msg.type === 'welcome') {
+      this.joined = true;
+      if (sfu) this.keepOrOpenHub(out.events.some(([name, d]) => name === 'welcome' && /** @type {{resumed: boolean}} */ (d).resumed));
+    }
+    if (sfu) this.followSlots(out.media);
     this.followRole();
     if (msg.type === 'mute_requested' && this.joined) {
       // A host's mute request is honoured at once, before the app hears of it
@@ -320,10 +356,14 @@ export class Meeting extends EventTarget {
     this.stopHeartbeat();
     this.requests.failAll('the connection closed');
     // Every peer connection goes, simple and robust: the welcome that answers our resume (or
-    // fresh hello) lists the room as it is now, and the mesh is rebuilt from it.
+    // fresh hello) lists the room as it is now, and the mesh is rebuilt from it. The connection
+    // to an SFU hub stays (media may still flow): a resumed welcome keeps it if it is healthy.
     for (const id of [...this.links.keys()]) this.closeLink(id);
     this.joined = false;
-    if (this.left) return;
+    if (this.left) {
+      this.closeHub();
+      return;
+    }
     const kind = closeKind(code);
     const error = this.state.lastError;
     const detail = {
@@ -332,6 +372,7 @@ export class Meeting extends EventTarget {
     };
     if (kind !== 'reconnectable') {
       this.left = true;
+      this.closeHub();
       this.stopWatchingNetwork();
       this.stopRefresh();
       this.emitAll(this.state.closed());
@@ -471,6 +512,7 @@ export class Meeting extends EventTarget {
     this.stopRefresh();
     this.requests.failAll('left the meeting');
     for (const id of [...this.links.keys()]) this.closeLink(id);
+    this.closeHub();
     this.stopLocalMedia();
     this.connecting?.reject(new HuddleError('closed', 'left the meeting'));
     this.connecting = null;
@@ -497,7 +539,11 @@ export class Meeting extends EventTarget {
     else this.stopSending();
   }
 
-  /** We became an observer: camera and microphone off, and the room is told. */
+  /**
+   * We became an observer: camera and microphone off, and the room is told. (In SFU meetings the
+   * connection to the hub stays: its senders have nothing left to send, and the hub forwards
+   * nothing from an observer anyway.)
+   */
   stopSending() {
     if (!this.localStream) return;
     this.stopLocalMedia();
@@ -521,6 +567,8 @@ export class Meeting extends EventTarget {
     // As muted as before (the app's buttons still say so).
     for (const t of stream.getTracks()) t.enabled = t.kind === 'audio' ? this.audioEnabled : this.videoEnabled;
     for (const link of this.links.values()) if (!link.waitsForOffer) this.addLocalTracks(link.pc);
+    // Our one offer to the hub is made: publishing the devices takes a new one.
+    if (this.state.mediaMode === 'sfu' && this.joined) this.openHub();
     this.emit('local-stream', { stream });
     this.announceMedia();
   }
@@ -668,6 +716,8 @@ export class Meeting extends EventTarget {
       this.ownsStream = true;
     }
     const stream = this.localStream;
+    /** SFU meetings: a device we did not send before needs a new publish. */
+    let republish = false;
     for (const track of fresh.getTracks()) {
       track.enabled = track.kind === 'audio' ? this.audioEnabled : this.videoEnabled;
       const old = stream.getTracks().find((t) => t.kind === track.kind);
@@ -676,6 +726,7 @@ export class Meeting extends EventTarget {
         if (this.ownsStream) old.stop();
       }
       stream.addTrack(track);
+      if (this.hub && !(await this.hub.replaceTrack(track))) republish = true;
       for (const link of this.links.values()) {
         const sender = link.pc.getSenders().find((s) => s.track?.kind === track.kind ||
           (old && s.track === old));
@@ -683,13 +734,18 @@ export class Meeting extends EventTarget {
         else if (this.mayOffer()) link.pc.addTrack(track, stream);
       }
     }
+    if (republish && this.state.mediaMode === 'sfu' && this.joined) this.openHub();
     this.emit('local-stream', { stream });
     // A device that was missing may be there now.
     this.announceMedia();
   }
 
-  /** Per remote peer: connection state and decoded video frames (from `getStats`). */
+  /**
+   * Per remote peer: connection state and decoded video frames (from `getStats`). SFU meetings:
+   * the hub connection's state, and what arrived since the peer got their receive slots.
+   */
   async stats() {
+    if (this.state.mediaMode === 'sfu') return this.hub ? this.hub.stats((id) => this.nameOf(id)) : {};
     /** @type {Record<string, {name: string, connectionState: RTCPeerConnectionState, framesDecoded: number, bytesReceived: number}>} */
     const result = {};
     for (const [id, link] of this.links) {
@@ -711,10 +767,14 @@ export class Meeting extends EventTarget {
     return result;
   }
 
-  /** Negotiation state per remote peer, for diagnosing a stuck connection (no SDP). */
+  /**
+   * Negotiation state per remote peer, for diagnosing a stuck connection (no SDP); SFU meetings:
+   * the hub connection's, as `hub`.
+   */
   negotiationState() {
     /** @type {Record<string, object>} */
     const result = {};
+    if (this.hub) result.hub = this.hub.diagnostics();
     for (const [id, { pc, negotiator }] of this.links) {
       const m = negotiator.machine;
       result[id] = {
@@ -738,16 +798,7 @@ export class Meeting extends EventTarget {
   openLink(peer) {
     const you = this.state.you;
     if (!you || this.links.has(peer.id)) return;
-    const iceServers = this.options.iceServers ?? this.state.iceServers.map((s) => {
-      /** @type {RTCIceServer} */
-      const server = { urls: s.urls };
-      if (s.username != null) server.username = s.username;
-      if (s.credential != null) server.credential = s.credential;
-      return server;
-    });
-    const pc = new RTCPeerConnection({
-      iceServers, bundlePolicy: 'max-bundle', iceTransportPolicy: this.state.iceTransportPolicy,
-    });
+    const pc = new RTCPeerConnection(this.rtcConfig());
     const canOffer = this.mayOffer();
     const polite = isPolite(you.id, peer.id);
     // One side makes the first offer, so a new pair normally negotiates without glare: the
@@ -803,6 +854,20 @@ export class Meeting extends EventTarget {
     }
   }
 
+  /** The peer connections' configuration: the hub's ICE servers (or the app's) and policy. */
+  rtcConfig() {
+    const iceServers = this.options.iceServers ?? this.state.iceServers.map((s) => {
+      /** @type {RTCIceServer} */
+      const server = { urls: s.urls };
+      if (s.username != null) server.username = s.username;
+      if (s.credential != null) server.credential = s.credential;
+      return server;
+    });
+    return /** @type {RTCConfiguration} */ ({
+      iceServers, bundlePolicy: 'max-bundle', iceTransportPolicy: this.state.iceTransportPolicy,
+    });
+  }
+
   /** Sends our tracks on `pc`, reusing transceivers a remote offer created. @param {RTCPeerConnection} pc */
   addLocalTracks(pc) {
     const stream = this.localStream;
@@ -823,6 +888,99 @@ export class Meeting extends EventTarget {
     link.pc.onconnectionstatechange = null;
     link.pc.close();
     this.emit('connection-state', { peerId: id, state: 'closed' });
+  }
+
+  // ---- SFU meetings: the one connection to the hub ----
+
+  /**
+   * After a welcome: a resumed seat keeps a healthy connection (it survived the drop); a new
+   * seat, or a connection that failed or lost its negotiation, is made anew.
+   * @param {boolean} resumed
+   */
+  keepOrOpenHub(resumed) {
+    if (!resumed) this.subscriptions.clear(); // a new seat: peer ids may mean other people now
+    if (resumed && this.hub?.healthy()) return;
+    this.openHub();
+  }
+
+  /** A new connection to the hub (the hub replaces the old one on our `sfu_publish`). */
+  openHub() {
+    this.closeHub();
+    const hub = new HubLink({
+      request: (frame) => this.request(frame),
+      roommates: () => new Set(this.state.peers.keys()),
+      emit: (name, detail) => this.emit(name, detail),
+      onPublished: () => this.resubscribe(),
+      onConnectionState: (state) => {
+        // A failed connection does not come back by itself (the hub does not restart ICE): a new
+        // publish, now if we are connected to the hub, else after the next welcome.
+        if (state === 'failed' && this.hub === hub && this.joined && !this.left) this.openHub();
+      },
+    }, this.rtcConfig());
+    this.hub = hub;
+    void hub.publish(this.mayOffer() ? this.localStream : null);
+  }
+
+  closeHub() {
+    const hub = this.hub;
+    this.hub = null;
+    hub?.close();
+  }
+
+  /**
+   * Passes a `sfu_*` message to the hub connection, and keeps the streams shown to our current
+   * roommates (after any message: `room_changed`, `peer_left` and `sfu_tracks` all change them).
+   * @param {import('./state.js').Outcome['media']} msg
+   */
+  followSlots(msg) {
+    const hub = this.hub;
+    if (msg?.type === 'sfu_publish_answer') void hub?.publishAnswer(msg.sdp);
+    else if (msg?.type === 'sfu_offer') void hub?.offer(msg.rev, msg.sdp);
+    else if (msg?.type === 'sfu_tracks') hub?.tracks(msg.rev, msg.slots);
+    hub?.reconcile();
+    // Someone who left our room starts at the hub's default when they are back.
+    for (const id of [...this.subscriptions.keys()]) if (!this.state.peers.has(id)) this.subscriptions.delete(id);
+  }
+
+  /** A new connection to the hub starts from its defaults: ask again for what we asked before. */
+  resubscribe() {
+    for (const [peer, video] of this.subscriptions) {
+      if (video !== SUBSCRIBE_DEFAULT) this.request({ type: 'sfu_subscribe', peer, video }).catch(() => {});
+    }
+  }
+
+  /**
+   * SFU meetings: which quality of `peer`'s camera to receive. Resolves at once when it is what we
+   * asked last (or the hub's default, `low`, that we never changed), and in a mesh.
+   * @param {PeerId} peer @param {import('./protocol').VideoQuality} video
+   */
+  async subscribe(peer, video) {
+    if (this.state.mediaMode !== 'sfu' || (this.subscriptions.get(peer) ?? SUBSCRIBE_DEFAULT) === video) return;
+    const before = this.subscriptions.get(peer);
+    this.subscriptions.set(peer, video);
+    try {
+      await this.request({ type: 'sfu_subscribe', peer, video });
+    } catch (err) {
+      // Refused (or lost with the socket): the hub still has what it had, unless asked again since.
+      if (this.subscriptions.get(peer) === video) {
+        if (before == null) this.subscriptions.delete(peer);
+        else this.subscriptions.set(peer, before);
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Hosts and cohosts, SFU meetings: stop (`true`) or allow again (`false`) the hub forwarding
+   * someone's microphone and/or camera.
+   * @param {PeerId} peer @param {import('./types').BlockRequest} what
+   */
+  blockMedia(peer, { audio, video } = {}) {
+    /** @type {import('./protocol').ClientBlockMedia} */
+    const frame = { type: 'block_media', peer };
+    if (audio != null) frame.audio = !!audio;
+    if (video != null) frame.video = !!video;
+    return this.request(frame);
   }
 
   /** @param {PeerId} to @param {SignalData} data */
@@ -861,6 +1019,9 @@ export class Meeting extends EventTarget {
     for (const [name, detail] of events) this.emit(name, detail);
   }
 }
+
+/** The camera quality the hub sends a subscriber until asked otherwise (`sfu_subscribe`). */
+const SUBSCRIBE_DEFAULT = 'low';
 
 /**
  * The hub's WebSocket URL from what the app gave (or the page's origin).

@@ -90,11 +90,12 @@ export interface ClientSignal {
 
 /**
  * SFU meetings: open (or reopen) this person's one peer connection to the hub. `sdp` is the
- * client's offer publishing at most one microphone and one camera track (`sendonly`; the
- * camera may carry simulcast `rid`s, e.g. `l` and `h`); the hub answers with
- * `sfu_publish_answer`, then offers its receive slots with `sfu_offer`. Without `sdp`
- * (observers, and people with no microphone or camera) the hub offers the slots at once.
- * A second `sfu_publish` replaces the connection (a reloaded page).
+ * client's offer: first its receive slots (`recvonly` sections in audio+video pairs, up to
+ * 16 pairs), then at most one microphone and one camera (`sendonly`; the camera may carry
+ * simulcast `rid`s, e.g. `l` and `h`). The hub answers with `sfu_publish_answer`, sending
+ * on the receive slots from then on, and offers more slots with `sfu_offer` only if a room
+ * outgrows them. An observer's offer must only receive. Without `sdp` the hub makes the
+ * first offer itself. A second `sfu_publish` replaces the connection (a reloaded page).
  */
 export interface ClientSfuPublish {
   type: "sfu_publish";

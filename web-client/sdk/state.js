@@ -7,8 +7,9 @@
 // on each person as the hub's rosters and updates say) and what resuming after a drop needs: the
 // resume token, the last chat id, the rule that a resumed welcome appends the missed chat or
 // replaces the log (so each message reaches the app once), and which notices right after it are
-// replays of what was sent while our seat was held. `Requests` pairs request ids with `ack` /
-// `error`.
+// replays of what was sent while our seat was held. In SFU meetings (`welcome.media`) it keeps
+// the active speakers and a host's hard mute of us; the hub's `sfu_*` messages go to sfu.js.
+// `Requests` pairs request ids with `ack` / `error`.
 
 import { REPLAYED_NOTICES } from './constants.js';
 
@@ -72,6 +73,8 @@ const SEEN_CHAT_KEEP = 2000;
  * @property {Peer[]} connect open a peer connection to each
  * @property {PeerId[]} disconnect close the peer connection to each
  * @property {{from: PeerId, data: unknown}} [signal] a signal for the connection to `from`
+ * @property {import('./protocol').ServerSfuPublishAnswer | import('./protocol').ServerSfuOffer | import('./protocol').ServerSfuTracks} [media]
+ *   SFU meetings: a message for the connection to the hub (sfu.js)
  * @property {{ref: number, error?: {code: ErrorCode, message: string}}} [answer] ack or error to a request
  * @property {true} [pong] the answer to our heartbeat `ping` (every frame counts as a sign of
  *   life; this one says nothing else)
@@ -101,6 +104,16 @@ export class MeetingState {
     this.chat = [];
     /** @type {IceServer[]} */
     this.iceServers = [];
+    /**
+     * How media travels (`welcome.media`; a hub too old to say meshes): one connection per peer,
+     * or one to the hub. Null before the first welcome.
+     * @type {import('./protocol').MediaMode | null}
+     */
+    this.mediaMode = null;
+    /** SFU meetings: who in our room speaks now, loudest first (`active_speaker`). @type {PeerId[]} */
+    this.activeSpeakers = [];
+    /** SFU meetings: whether a host stops the hub forwarding our microphone / camera (`block_media`). */
+    this.blocked = { audio: false, video: false };
     /**
      * The hub's `ice_transport_policy`: `relay` keeps every connection on the TURN servers, so
      * no participant learns another's IP address. @type {RTCIceTransportPolicy}
@@ -286,6 +299,16 @@ export class MeetingState {
     return { audio: p?.audio !== false, video: p?.video !== false };
   }
 
+  /**
+   * SFU meetings: whether a host stops the hub forwarding `id`'s microphone / camera, as the
+   * hub's rosters and `peer_updated` say.
+   * @param {PeerId} id
+   */
+  blockedOf(id) {
+    const p = this.person(id);
+    return { audio: p?.audio_blocked === true, video: p?.video_blocked === true };
+  }
+
   /** People who stepped out of our room, in id order. */
   steppedOutList() {
     return [...this.steppedOut.values()].sort((a, b) => a.id - b.id);
@@ -321,6 +344,8 @@ export class MeetingState {
         this.you = msg.you;
         this.meeting = msg.meeting;
         this.iceServers = msg.ice_servers;
+        this.mediaMode = msg.media === 'sfu' ? 'sfu' : 'mesh';
+        this.activeSpeakers = [];
         this.iceTransportPolicy = msg.ice_transport_policy === 'relay' ? 'relay' : 'all';
         this.waitingAs = null;
         this.setRooms(msg.rooms, msg.closes_at ?? null, msg.choosing);
@@ -368,6 +393,7 @@ export class MeetingState {
             if (this.noteChat(m) && m.to != null) missed.push(m);
           }
         }
+        this.setOwnBlocked(msg.you, out);
         out.events.push(['welcome', {
           you: msg.you, meeting: msg.meeting, room: { ...this.room }, peers: this.peerList(),
           chat: [...this.chat], resumed,
@@ -403,6 +429,11 @@ export class MeetingState {
         this.privateRoom = msg.private === true;
         this.chat = [...msg.chat];
         for (const m of msg.chat) this.noteChat(m);
+        // The speakers were the old room's; the hub tells the new room's.
+        if (this.activeSpeakers.length > 0) {
+          this.activeSpeakers = [];
+          out.events.push(['active-speaker', { peers: [] }]);
+        }
         out.events.push(['room-changed', {
           room: { ...this.room }, peers: this.peerList(), chat: [...this.chat],
         }]);
@@ -473,6 +504,15 @@ export class MeetingState {
       case 'signal':
         out.signal = { from: msg.from, data: msg.data };
         break;
+      case 'sfu_publish_answer':
+      case 'sfu_offer':
+      case 'sfu_tracks':
+        out.media = msg;
+        break;
+      case 'active_speaker':
+        this.activeSpeakers = [...msg.peers];
+        out.events.push(['active-speaker', { peers: [...msg.peers] }]);
+        break;
       case 'peer_reconnecting': {
         // Their connection dropped; the hub holds their seat. They stay on the roster, marked,
         // and the peer connection goes (it would only fail).
@@ -523,7 +563,10 @@ export class MeetingState {
           }
         }
         out.events.push(['peer-updated', { peer: msg.peer, previous: previous ? { ...previous } : null }]);
-        if (this.you?.id === msg.peer.id) this.setOwnHand(!!msg.peer.hand, true, out);
+        if (this.you?.id === msg.peer.id) {
+          this.setOwnHand(!!msg.peer.hand, true, out);
+          this.setOwnBlocked(msg.peer, out);
+        }
         out.events.push(['peers', { peers: this.peerList() }]);
         break;
       }
@@ -612,6 +655,19 @@ export class MeetingState {
     if (raised === this.handRaised) return;
     this.handRaised = raised;
     if (byHub) out.events.push(['hand', { raised, byHost: !raised && this.handRequests === 0 }]);
+  }
+
+  /**
+   * A host's hard mute of us, as the hub says (`welcome.you`, `peer_updated` about us):
+   * `media-blocked` when it changes.
+   * @param {Peer} you @param {Outcome} out
+   */
+  setOwnBlocked(you, out) {
+    const audio = you.audio_blocked === true;
+    const video = you.video_blocked === true;
+    if (audio === this.blocked.audio && video === this.blocked.video) return;
+    this.blocked = { audio, video };
+    out.events.push(['media-blocked', { audio, video }]);
   }
 
   /** Moderators' lists, when we stop being told about them. */

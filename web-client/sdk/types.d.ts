@@ -117,6 +117,24 @@ export interface MediaState {
   video: boolean;
 }
 
+/**
+ * SFU meetings: whether a host stops the hub forwarding someone's microphone and camera
+ * (`blockMedia`), whatever their device does.
+ */
+export interface BlockState {
+  audio: boolean;
+  video: boolean;
+}
+
+/**
+ * What `Meeting.blockMedia` changes: `true` stops the hub forwarding that device, `false` allows
+ * it again; absent: unchanged.
+ */
+export interface BlockRequest {
+  audio?: boolean;
+  video?: boolean;
+}
+
 export interface ClosedDetail {
   code: number;
   reason: string;
@@ -199,13 +217,28 @@ export interface MeetingEventMap {
   hand: { raised: boolean; byHost: boolean };
   /** A remote track arrived (its stream is the peer's one MediaStream). */
   track: { peerId: PeerId; track: MediaStreamTrack; stream: MediaStream };
-  /** A peer's media stream gained a track: attach it to a <video>. */
+  /**
+   * A peer's media stream gained a track: attach it to a <video>. In SFU meetings a peer gets a
+   * new MediaStream whenever the hub's receive slots carrying them change (the old one is emptied),
+   * so always attach the latest.
+   */
   stream: { peerId: PeerId; stream: MediaStream };
+  /** SFU meetings: who in your room speaks now, loudest first (may include you; empty: nobody). */
+  'active-speaker': { peers: PeerId[] };
+  /**
+   * SFU meetings: a host stopped (or allowed again) the hub forwarding your microphone and/or
+   * camera. What is `true` reaches no one, whatever your own buttons say.
+   */
+  'media-blocked': { audio: boolean; video: boolean };
   /**
    * A peer in your room turned their microphone or camera on or off. What people said before you
    * arrived comes with them (`Peer.audio`, `Peer.video`); `peerMedia(id)` has both.
    */
   'peer-media': { id: PeerId; audio: boolean; video: boolean };
+  /**
+   * A peer's connection: in a mesh their own; in SFU meetings the one to the hub (for every peer
+   * it carries), and `closed` when no receive slot carries them any more.
+   */
   'connection-state': { peerId: PeerId; state: RTCPeerConnectionState };
   /**
    * Our own media changed: other devices (`selectDevices`), or our role — null once we are an

@@ -1,16 +1,23 @@
 #!/usr/bin/env node
 // End-to-end: the real hub binary, Debian's Chromium (headless, fake camera and microphone), real
-// WebRTC between four pages (and a few more for a while), driven through the reference UI:
+// WebRTC between four pages (and a few more for a while), driven through the reference UI, in two
+// scenarios, each with a hub of its own. First a mesh meeting (HUDDLE_MEDIA_MODE=mesh):
 // joining, media, chat, breakouts, a hub restart, an observer, then moderation (waiting room,
 // muted state from the roster for a late joiner, hands and a host lowering one, mute requests,
 // pull aside (and leaving during one), lock, remove, deny, end, and joining an ended session),
 // and two network failures that one page resumes from, through a TCP proxy: a stalled
 // connection its heartbeat gives up on, and a cut. Also: a token refreshed by the SDK outlives
 // its expiry, an observer's page sends nothing, and the UI forgets the token when a session ends.
+// Then an SFU meeting (HUDDLE_MEDIA_MODE=sfu: media through the hub) with four pages and a
+// 640x480 fake camera: each page has one RTCPeerConnection and sends two simulcast layers, every
+// page decodes everyone else, every remote ICE candidate is the hub's one UDP address, and after a
+// split and a move no page made a new connection, the new roommates' video decodes (the time it
+// took is printed), and nobody gets video from outside their room.
 // The UI is opened in test mode (`?test=1`) for its read-only hook `window.huddleTest`; a page
 // without it must have none.
 //
 //   HUDDLE_BIN=/path/to/huddle node web-client/test/e2e.mjs
+//   E2E_ONLY=sfu (or mesh) runs one scenario.
 //
 // Meant to run inside a loopback-only network namespace (see scripts/test-web) so that every
 // packet stays on 127.0.0.1. Screenshots go to test-artifacts/ at the repo root. Tokens, chat
@@ -35,7 +42,9 @@ const chromiumBin = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 // A fixed test-only key: tokens made with it are valid for this run's throwaway hub only.
 const JWT_SECRET = 'a1'.repeat(32);
 const DEADLINE_MS = 60_000; // for each wait on the slow, CPU-saturated machine
-const TOTAL_MS = 6 * 60_000; // the whole run, as a last resort
+const TOTAL_MS = 9 * 60_000; // the whole run (both scenarios), as a last resort
+/** SFU scenario: how long the new roommates' video may take to decode after a split or a move. */
+const MOVE_DEADLINE_MS = 20_000;
 
 let passed = 0;
 let failed = 0;
@@ -45,7 +54,11 @@ function log(msg) {
   process.stdout.write(`${msg}\n`);
 }
 
-async function check(name, fn) {
+/**
+ * Runs one check and prints its result. A failure ends the scenario, unless `soft`: then the
+ * checks after it still run (for one whose failure leaves the meeting as the next ones need it).
+ */
+async function check(name, fn, { soft = false } = {}) {
   const started = Date.now();
   try {
     await fn();
@@ -54,7 +67,7 @@ async function check(name, fn) {
   } catch (err) {
     failed += 1;
     log(`not ok - ${name}\n  ${String(err?.stack || err).split('\n').slice(0, 6).join('\n  ')}`);
-    throw new Abort();
+    if (!soft) throw new Abort();
   }
 }
 class Abort extends Error {}
@@ -67,7 +80,7 @@ function sleep(ms) {
  * Polls `read` (which returns plain data) until `ok(value)` holds, or fails at the deadline with
  * the last value (described by `show`).
  */
-async function until(what, read, ok, { timeout = DEADLINE_MS, show = (v) => JSON.stringify(v) } = {}) {
+async function until(what, read, ok, { timeout = DEADLINE_MS, show = (v) => JSON.stringify(v), every = 300 } = {}) {
   const end = Date.now() + timeout;
   let last;
   for (;;) {
@@ -78,18 +91,24 @@ async function until(what, read, ok, { timeout = DEADLINE_MS, show = (v) => JSON
       last = `error: ${err.message}`;
     }
     if (Date.now() > end) throw new Error(`timed out after ${timeout / 1000} s waiting for ${what}; last: ${typeof last === 'string' ? last : show(last)}`);
-    await sleep(300);
+    await sleep(every);
   }
 }
 
 // ---- the hub ----
 
-/** Starts the hub (on `port`, or a free one); returns its base URL, demo links and a stop(). */
-async function startHub(port = 0, logName = 'hub.log') {
+/**
+ * Starts the hub (on `port`, or a free one) with media mode `media`; returns its base URL, demo
+ * links, the UDP address its log says the SFU listens on (if it says), and a stop().
+ */
+async function startHub(port = 0, logName = 'hub.log', media = 'mesh') {
   mkdirSync(artifacts, { recursive: true });
   const hubLog = createWriteStream(join(artifacts, logName));
   const hub = spawn(hubBin, ['serve', '--dev', '--listen', `127.0.0.1:${port}`, '--web-root', webRoot], {
-    env: { ...process.env, HUDDLE_JWT_SECRET: JWT_SECRET, HUDDLE_LOG: process.env.HUDDLE_LOG || 'info' },
+    env: {
+      ...process.env, HUDDLE_JWT_SECRET: JWT_SECRET, HUDDLE_LOG: process.env.HUDDLE_LOG || 'info',
+      HUDDLE_MEDIA_MODE: media, HUDDLE_RTC_LISTEN: '127.0.0.1:0',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stopped = false;
@@ -104,6 +123,8 @@ async function startHub(port = 0, logName = 'hub.log') {
   cleanups.push(stop);
   hub.stderr.pipe(hubLog, { end: false });
   let out = '';
+  let errText = '';
+  hub.stderr.on('data', (chunk) => { if (errText.length < 100_000) errText += chunk; });
   const links = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the hub printed no join links within 20 s')), 20_000);
     hub.on('exit', (code) => reject(new Error(`the hub exited early (${code}); see test-artifacts/${logName}`)));
@@ -122,7 +143,9 @@ async function startHub(port = 0, logName = 'hub.log') {
   if (links.length !== 4) throw new Error(`expected 4 demo links, got ${links.length}`);
   const base = new URL(links[0].url).origin;
   if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(base)) throw new Error(`the hub is not on loopback: ${base}`);
-  return { base, links, stop };
+  // "SFU media listening udp=127.0.0.1:PORT" (a log line, so only a cross-check).
+  const udp = /SFU media listening\s+udp=(\S+)/.exec(`${errText}${out}`.replace(/\x1b\[[0-9;]*m/g, ''))?.[1] ?? null;
+  return { base, links, stop, udp };
 }
 
 /**
@@ -330,11 +353,17 @@ async function expectVideoFrom(person, names) {
 
 const hook = (page, fn, arg) => page.evaluate(fn, arg);
 
+/** The hub's welcome said `mode` (`welcome.media`), as the hub was started with. */
+async function expectMediaMode(person, mode) {
+  const got = await hook(person.page, () => window.huddleTest.mediaMode());
+  if (got !== mode) throw new Error(`${person.name}: the hub's welcome says media "${got}", not "${mode}" (HUDDLE_MEDIA_MODE=${mode} not taken?)`);
+}
+
 /**
  * The reference UI in test mode (`?test=1`: the page exposes `window.huddleTest`), joining with
  * `token` ("#token=..."), or asking for one.
  */
-const uiUrl = (origin, token = '', extra = '') => `${origin}/?test=1&video=320x240${extra}${token}`;
+const uiUrl = (origin, token = '', extra = '', video = '320x240') => `${origin}/?test=1&video=${video}${extra}${token}`;
 
 /** Fails unless the page has forgotten its token (sessionStorage), as every end of a session must. */
 async function expectTokenForgotten(p, after) {
@@ -361,10 +390,7 @@ async function joinAgainWithLink(p, url) {
   await p.page.getByRole('button', { name: 'Join' }).click();
 }
 
-async function main() {
-  const hub = await startHub();
-  const { base, links } = hub;
-  log(`e2e: hub at ${base}; Chromium ${chromiumBin}`);
+async function launchBrowser() {
   const browser = await chromium.launch({
     executablePath: chromiumBin,
     headless: true,
@@ -376,6 +402,14 @@ async function main() {
     ],
   });
   cleanups.unshift(() => browser.close());
+  return browser;
+}
+
+async function meshScenario() {
+  const hub = await startHub(0, 'hub.log', 'mesh');
+  const { base, links } = hub;
+  log(`e2e: mesh scenario; hub at ${base}; Chromium ${chromiumBin}`);
+  const browser = await launchBrowser();
 
   const viewports = [
     { width: 1280, height: 860 }, // host: the screenshots
@@ -465,6 +499,7 @@ async function main() {
     for (const p of everyone) await p.page.getByRole('button', { name: 'Join' }).click();
     for (const p of everyone) {
       await until(`${p.name} to be welcomed`, () => hook(p.page, () => window.huddleTest.joined()), Boolean);
+      await expectMediaMode(p, 'mesh');
     }
     for (const p of everyone) await expectVideoFrom(p, others(p));
     await screenshot(host.page, '01-main-room.png');
@@ -656,7 +691,7 @@ async function main() {
     await hub.stop(); // going away: close 1001, reconnectable
     for (const p of [host, alex, sam]) await until(`${p.name} to say it is reconnecting`, () => reconnecting(p), Boolean);
     const port = new URL(base).port;
-    await startHub(Number(port), 'hub-restarted.log');
+    await startHub(Number(port), 'hub-restarted.log', 'mesh');
     for (const p of [host, alex, sam]) {
       await until(`${p.name} to be welcomed again, as a new seat`, () => hook(p.page, () => [window.huddleTest.joined(), window.huddleTest.lastResumed()]),
         ([joined, resumed]) => joined && resumed === false);
@@ -938,6 +973,314 @@ async function main() {
   });
 }
 
+
+// ---- the SFU scenario ----
+
+/**
+ * Runs in each page before its own scripts: counts the page's RTCPeerConnections (kept, for
+ * getStats) and notes the ICE candidates of every remote description (address and port only).
+ * Non-enumerable, so it is no test hook a page could be found to expose.
+ */
+function watchPeerConnections() {
+  const Native = window.RTCPeerConnection;
+  const pcs = [];
+  const candidates = new Set();
+  class Watched extends Native {
+    constructor(...args) {
+      super(...args);
+      pcs.push(this);
+    }
+    setRemoteDescription(description, ...rest) {
+      for (const line of String(description?.sdp ?? '').split(/\r?\n/)) {
+        const m = /^a=candidate:\S+ \d+ (\S+) \d+ (\S+) (\d+) typ (\S+)/.exec(line);
+        if (m) candidates.add(`${m[1].toLowerCase()} ${m[2]}:${m[3]} ${m[4]}`);
+      }
+      return super.setRemoteDescription(description, ...rest);
+    }
+  }
+  window.RTCPeerConnection = Watched;
+  Object.defineProperty(window, '__e2eRtc', { value: { pcs, candidates }, enumerable: false });
+}
+
+/**
+ * Runs in a page before its own scripts: its microphone plays a steady tone instead of the fake
+ * device's short beeps, so that the hub hears a speaker (its detector wants sound over several
+ * intervals in a row).
+ */
+function loudMicrophone() {
+  const devices = navigator.mediaDevices;
+  const original = devices.getUserMedia.bind(devices);
+  devices.getUserMedia = async (constraints) => {
+    const stream = await original(constraints);
+    if (!constraints?.audio) return stream;
+    const ctx = new AudioContext();
+    const tone = ctx.createOscillator();
+    tone.frequency.value = 220;
+    const gain = ctx.createGain();
+    gain.gain.value = 0.6;
+    const out = ctx.createMediaStreamDestination();
+    tone.connect(gain).connect(out);
+    tone.start();
+    for (const t of stream.getAudioTracks()) {
+      stream.removeTrack(t);
+      t.stop();
+    }
+    stream.addTrack(out.stream.getAudioTracks()[0]);
+    return stream;
+  };
+}
+
+/** Runs in a page: its connections as getStats sees them (no SDP). */
+async function pageRtc() {
+  const { pcs, candidates } = window.__e2eRtc;
+  const out = {
+    pcs: pcs.length, states: pcs.map((pc) => pc.connectionState), rids: [], outboundVideo: [],
+    remoteCandidates: [], sdpCandidates: [...candidates], inboundVideo: {}, inboundWidth: {}, inboundAudio: {}, sentFrames: 0,
+  };
+  for (const pc of pcs) {
+    if (pc.connectionState === 'closed') continue;
+    const sender = pc.getSenders().find((s) => s.track?.kind === 'video');
+    if (sender) out.rids = sender.getParameters().encodings.map((e) => e.rid ?? '').sort();
+    const report = await pc.getStats();
+    report.forEach((s) => {
+      if (s.type === 'outbound-rtp' && s.kind === 'video') {
+        out.outboundVideo.push({ rid: s.rid ?? '', bytesSent: s.bytesSent ?? 0, size: `${s.frameWidth ?? 0}x${s.frameHeight ?? 0}`, limit: s.qualityLimitationReason ?? '' });
+        out.sentFrames += s.framesEncoded ?? 0;
+      }
+      if (s.type === 'remote-candidate') out.remoteCandidates.push(`${s.protocol} ${s.address ?? s.ip}:${s.port} ${s.candidateType}`);
+      if (s.type === 'inbound-rtp' && s.kind === 'audio') out.inboundAudio[s.mid] = s.packetsReceived ?? 0;
+      if (s.type === 'inbound-rtp' && s.kind === 'video') {
+        out.inboundVideo[s.mid] = s.framesDecoded ?? 0;
+        out.inboundWidth[s.mid] = s.frameWidth ?? 0;
+      }
+    });
+  }
+  return out;
+}
+
+async function sfuScenario() {
+  const hub = await startHub(0, 'hub-sfu.log', 'sfu');
+  const { base, links } = hub;
+  log(`e2e: SFU scenario; hub at ${base}${hub.udp ? `, media on udp ${hub.udp} (its log)` : ''}`);
+  const browser = await launchBrowser();
+  const people = [];
+  for (const link of links) {
+    const context = await browser.newContext({ viewport: { width: 900, height: 700 } });
+    await context.addInitScript(watchPeerConnections);
+    if (link.name === 'Sam') await context.addInitScript(loudMicrophone);
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    page.on('console', (msg) => { if (msg.type() === 'error') errors.push(msg.text()); });
+    people.push({ ...link, page, errors, token: new URL(link.url).hash });
+  }
+  const [host, alex, sam, jordan] = people;
+  const others = (p, group = people) => group.filter((q) => q !== p).map((q) => q.name);
+  const rtc = (p) => p.page.evaluate(pageRtc);
+  const showRtc = (r) => JSON.stringify({ pcs: r.pcs, states: r.states, rids: r.rids, outboundVideo: r.outboundVideo });
+
+  /** Every page still has exactly the one RTCPeerConnection it made when it joined. */
+  const expectOneConnectionEach = async (after) => {
+    for (const p of people) {
+      const r = await rtc(p);
+      if (r.pcs !== 1) throw new Error(`${p.name} made ${r.pcs} RTCPeerConnections (${after}): ${showRtc(r)}`);
+    }
+  };
+
+  /**
+   * Waits until each page decodes exactly its roommates (SDK stats and tiles), and returns how long
+   * each took from `since`, by page name.
+   */
+  const decodeRoommates = async (plan, since, what) => {
+    const took = {};
+    await Promise.all(plan.map(async ([p, mates]) => {
+      const want = mates.map((q) => q.name).sort().join();
+      await until(`${p.name} to decode ${want || 'nobody'} after ${what}`, () => stats(p.page), (s) => {
+        const got = Object.values(s);
+        return got.map((v) => v.name).sort().join() === want && got.every((v) => v.connectionState === 'connected' && v.framesDecoded > 0);
+      }, { timeout: MOVE_DEADLINE_MS, every: 100, show: (s) => JSON.stringify(Object.values(s).map((v) => [v.name, v.connectionState, v.framesDecoded])) });
+      took[p.name] = (Date.now() - since) / 1000;
+    }));
+    for (const [p, mates] of plan) await expectVideoFrom(p, mates.map((q) => q.name));
+    return took;
+  };
+
+  /**
+   * Nobody outside `p`'s room reaches it: the hub's slot table names only roommates, the SDK gave
+   * `stream` events (since `streamsBefore` of them) only for roommates, and no video slot that
+   * carries no roommate decodes a frame while the roommates' frames keep coming.
+   */
+  const expectOnlyRoommates = async (p, mates, streamsBefore) => {
+    const names = mates.map((q) => q.name);
+    const slots = await hook(p.page, () => window.huddleTest.sfuSlots());
+    const strangers = slots.filter((s) => s.peer != null && !names.includes(s.name));
+    if (strangers.length > 0) throw new Error(`${p.name}'s slot table names people outside the room: ${JSON.stringify(strangers)}`);
+    const streams = (await hook(p.page, () => window.huddleTest.streamNames())).slice(streamsBefore);
+    if (streams.some((n) => !names.includes(n))) throw new Error(`${p.name} got stream events for ${streams.join(', ')}; roommates: ${names.join(', ') || 'none'}`);
+    const roommateMids = new Set(slots.filter((s) => s.kind === 'video' && names.includes(s.name)).map((s) => s.mid));
+    // A clock made of frames: the roommates' arriving (alone: our own camera's, sent), so that
+    // enough time passes to tell a silent slot from a live one.
+    const mateFrames = (r) => [...roommateMids].reduce((n, mid) => n + (r.inboundVideo[mid] ?? 0), 0);
+    const clock = (r) => (names.length > 0 ? mateFrames(r) : r.sentFrames);
+    const first = await rtc(p);
+    const second = await until(`${p.name}'s ${names.length > 0 ? 'roommates\' video to keep coming' : 'camera to keep sending'}`, () => rtc(p),
+      (r) => clock(r) >= clock(first) + 15, { timeout: 20_000, show: (r) => JSON.stringify([r.inboundVideo, r.sentFrames]) });
+    const leaked = Object.keys(second.inboundVideo).filter((mid) => !roommateMids.has(mid) && second.inboundVideo[mid] > (first.inboundVideo[mid] ?? 0));
+    if (leaked.length > 0) {
+      throw new Error(`${p.name} decodes video on slots that carry no roommate: ${JSON.stringify(leaked.map((mid) => [mid, first.inboundVideo[mid] ?? 0, second.inboundVideo[mid]]))}`);
+    }
+  };
+
+  let joinedAt = 0;
+  await check('SFU: four pages join a hub in SFU mode; each has one RTCPeerConnection and sends its camera as two simulcast layers (one outbound-rtp per rid)', async () => {
+    for (const p of people) {
+      await p.page.goto(uiUrl(base, p.token, '', '640x480'));
+      await p.page.getByRole('button', { name: 'Join' }).click();
+    }
+    for (const p of people) {
+      await until(`${p.name} to be welcomed`, () => hook(p.page, () => window.huddleTest.joined()), Boolean);
+      await expectMediaMode(p, 'sfu');
+    }
+    joinedAt = Date.now();
+    for (const p of people) {
+      const r = await until(`${p.name} to send two simulcast layers on its one connection`, () => rtc(p),
+        (v) => v.pcs === 1 && v.rids.join() === 'h,l' && v.outboundVideo.length === v.rids.length &&
+          v.outboundVideo.map((o) => o.rid).sort().join() === 'h,l', { show: showRtc });
+      const idle = r.outboundVideo.filter((o) => o.bytesSent === 0).map((o) => o.rid);
+      log(`# SFU: ${p.name} sends ${r.outboundVideo.map((o) => `${o.rid} ${o.size} ${o.bytesSent} B${o.limit && o.limit !== 'none' ? ` (limited: ${o.limit})` : ''}`).join(', ')}${idle.length ? `; not (yet) sending: ${idle.join(', ')}` : ''}`);
+    }
+  });
+
+  await check('SFU: every page decodes every other page\'s video, through the hub', async () => {
+    for (const p of people) await expectVideoFrom(p, others(p));
+    log(`# SFU: all four pages decode the three others ${((Date.now() - joinedAt) / 1000).toFixed(1)} s after the last welcome`);
+    await screenshot(host.page, 'sfu-01-main-room.png');
+    await expectOneConnectionEach('in the main room');
+  });
+
+  await check('SFU: every remote ICE candidate on every page is the hub\'s one UDP address on 127.0.0.1', async () => {
+    const seen = new Set();
+    for (const p of people) {
+      const r = await until(`${p.name} to have a remote candidate`, () => rtc(p), (v) => v.remoteCandidates.length > 0);
+      for (const c of [...r.remoteCandidates, ...r.sdpCandidates]) seen.add(c);
+    }
+    const all = [...seen];
+    const addresses = new Set(all.map((c) => c.split(' ')[1]));
+    if (addresses.size !== 1 || !/^127\.0\.0\.1:\d+$/.test([...addresses][0])) {
+      throw new Error(`remote candidates are not one 127.0.0.1 address: ${all.join('; ')}`);
+    }
+    const [address] = addresses;
+    if (hub.udp && hub.udp !== address) throw new Error(`the pages reach ${address}, the hub's log says it listens on ${hub.udp}`);
+    log(`# SFU: every remote candidate: ${all.join('; ')}`);
+  });
+
+  /** The width of the video `p` receives from each roommate, by name (the layer the hub forwards). */
+  const widths = async (p) => {
+    const [r, slots] = await Promise.all([rtc(p), hook(p.page, () => window.huddleTest.sfuSlots())]);
+    return Object.fromEntries(slots.filter((s) => s.kind === 'video' && s.name).map((s) => [s.name, r.inboundWidth[s.mid] ?? 0]));
+  };
+  // The layers of a 640x480 camera: h 640 wide, l 320 (Chrome may scale h down when starved).
+  await check('SFU: pinning Alex on the host\'s page gets Alex\'s high layer (wider than 320), unpinning the low one (320)', async () => {
+    const started = Date.now();
+    await host.page.getByRole('button', { name: 'Pin — Alex' }).click();
+    await until('Alex\'s tile to be pinned', () => hook(host.page, () => window.huddleTest.pinned()), (n) => n.join() === 'Alex');
+    await until('the host to receive Alex\'s high layer', () => widths(host), (w) => w.Alex > 320, { timeout: MOVE_DEADLINE_MS });
+    log(`# SFU: Alex's high layer on the host's page ${((Date.now() - started) / 1000).toFixed(1)} s after pinning`);
+    await expectVideoFrom(host, others(host));
+    await host.page.getByRole('button', { name: 'Pin — Alex' }).click();
+    await until('no tile to be pinned', () => hook(host.page, () => window.huddleTest.pinned()), (n) => n.length === 0);
+    await until('the host to receive Alex\'s low layer again', () => widths(host), (w) => w.Alex > 0 && w.Alex <= 320, { timeout: MOVE_DEADLINE_MS });
+  }, { soft: true });
+
+  await check('SFU: Sam\'s page plays a steady tone: the hub names Sam the active speaker, the host\'s page highlights Sam\'s tile and receives Sam\'s high layer', async () => {
+    const started = Date.now();
+    await until('the host\'s page to highlight Sam as speaking', () => hook(host.page, () => window.huddleTest.speaking()), (n) => n.join() === 'Sam',
+      { timeout: MOVE_DEADLINE_MS });
+    log(`# SFU: Sam highlighted as the active speaker on the host's page within ${((Date.now() - started) / 1000).toFixed(1)} s of asking`);
+    await until('the host to receive Sam\'s high layer', () => widths(host), (w) => w.Sam > 320, { timeout: MOVE_DEADLINE_MS });
+  }, { soft: true });
+
+  await check('SFU: the host blocks Alex\'s microphone: Alex is told, everyone sees it, Sam gets no more of Alex\'s audio; allowed again, it flows', async () => {
+    const openActions = (name) => host.page.locator(`#roster summary[aria-label="Actions for ${name}"]`).click();
+    const alexAudio = async () => {
+      const [r, slots] = await Promise.all([rtc(sam), hook(sam.page, () => window.huddleTest.sfuSlots())]);
+      const mid = slots.find((x) => x.kind === 'audio' && x.name === 'Alex')?.mid;
+      const video = slots.filter((x) => x.kind === 'video' && x.name && x.name !== 'Alex').reduce((n, x) => n + (r.inboundVideo[x.mid] ?? 0), 0);
+      return { packets: mid == null ? null : r.inboundAudio[mid] ?? 0, video };
+    };
+    await openActions('Alex');
+    await host.page.getByRole('button', { name: 'Block microphone — Alex' }).click();
+    await until('Alex to be told', () => hook(alex.page, () => window.huddleTest.banners()),
+      (b) => b.some((t) => t.includes('A host turned off your microphone')));
+    for (const p of [host, sam, jordan]) {
+      await until(`${p.name} to show Alex's microphone blocked`, () => hook(p.page, () => window.huddleTest.tileState()),
+        (t) => t.some((x) => x.name === 'Alex' && x.badges.includes('Microphone blocked')));
+    }
+    // Packets already on their way may still come: wait for the count to stand still while
+    // other video keeps arriving (the clock), then for it to stay so.
+    let before = await alexAudio();
+    await until('Sam\'s audio from Alex to stop', async () => {
+      const now = await alexAudio();
+      const still = now.packets === before.packets && now.video >= before.video + 15;
+      if (now.video >= before.video + 15) before = now;
+      return still;
+    }, Boolean, { timeout: MOVE_DEADLINE_MS });
+    await openActions('Alex');
+    await host.page.getByRole('button', { name: 'Allow microphone — Alex' }).click();
+    await until('Alex\'s notice to go', () => hook(alex.page, () => window.huddleTest.banners()),
+      (b) => !b.some((t) => t.includes('A host turned off your microphone')));
+    const stopped = await alexAudio();
+    await until('Sam\'s audio from Alex to flow again', alexAudio, (v) => v.packets > stopped.packets + 10, { timeout: MOVE_DEADLINE_MS });
+    await until('the activity feed to say so', () => hook(host.page, () => window.huddleTest.activity()),
+      (a) => a.some((t) => t.includes('You blocked Alex\'s microphone')) && a.some((t) => t.includes('You allowed Alex\'s microphone')));
+  }, { soft: true });
+
+  let streamMarks = await Promise.all(people.map((p) => hook(p.page, () => window.huddleTest.streamNames().length)));
+  await check('SFU: the host splits into two breakouts: each page decodes its one roommate, with no new RTCPeerConnection and nothing from the other room', async () => {
+    const page = host.page;
+    await page.getByRole('button', { name: 'Split into breakout rooms…' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('How to assign people').selectOption('manual');
+    await dialog.getByLabel('Number of rooms').fill('2');
+    await dialog.getByLabel('Room 1 name').fill('Circle A');
+    await dialog.getByLabel('Room 2 name').fill('Circle B');
+    await dialog.getByLabel('Dr. Rivera (you)').selectOption({ label: 'Room 1' });
+    await dialog.getByLabel('Alex', { exact: true }).selectOption({ label: 'Room 1' });
+    await dialog.getByLabel('Sam', { exact: true }).selectOption({ label: 'Room 2' });
+    await dialog.getByLabel('Jordan', { exact: true }).selectOption({ label: 'Room 2' });
+    const started = Date.now();
+    await dialog.getByRole('button', { name: 'Start breakouts' }).click();
+    const plan = [[host, [alex]], [alex, [host]], [sam, [jordan]], [jordan, [sam]]];
+    const took = await decodeRoommates(plan, started, 'the split');
+    log(`# SFU: after the split, roommates' video decoding (from the click): ${Object.entries(took).map(([n, t]) => `${n} ${t.toFixed(1)} s`).join(', ')}`);
+    await expectOneConnectionEach('after the split');
+    for (const [i, [p, mates]] of plan.entries()) await expectOnlyRoommates(p, mates, streamMarks[i]);
+  });
+
+  streamMarks = await Promise.all(people.map((p) => hook(p.page, () => window.huddleTest.streamNames().length)));
+  await check(`SFU: the host moves Jordan into Circle A: the new roommates decode each other within ${MOVE_DEADLINE_MS / 1000} s, with no new RTCPeerConnection; Sam, alone, gets nothing`, async () => {
+    await host.page.locator('#move-person').selectOption({ label: 'Jordan — Circle B' });
+    await host.page.locator('#move-room').selectOption({ label: 'Circle A' });
+    const started = Date.now();
+    await host.page.locator('#move-form').getByRole('button', { name: 'Move' }).click();
+    const plan = [[host, [alex, jordan]], [alex, [host, jordan]], [jordan, [host, alex]], [sam, []]];
+    const took = await decodeRoommates(plan, started, 'the move');
+    log(`# SFU: time to first frames after the move (from the click, ±0.1 s): ${Object.entries(took).map(([n, t]) => `${n} ${t.toFixed(1)} s`).join(', ')}`);
+    await expectOneConnectionEach('after the move');
+    for (const [i, [p, mates]] of plan.entries()) await expectOnlyRoommates(p, mates, streamMarks[i]);
+    await screenshot(host.page, 'sfu-02-after-move.png');
+  });
+
+  await check('SFU: no page errors, and no signal was sent', async () => {
+    const errors = people.flatMap((p) => p.errors.map((e) => `${p.name}: ${e}`));
+    if (errors.length > 0) throw new Error(errors.slice(0, 10).join('\n'));
+    for (const p of people) {
+      const refused = await hook(p.page, () => window.huddleTest.signalRefusals());
+      if (Object.keys(refused).length > 0) throw new Error(`${p.name}: signals refused: ${JSON.stringify(refused)}`);
+    }
+  });
+}
+
 async function cleanup() {
   for (const fn of cleanups.splice(0)) {
     try {
@@ -956,16 +1299,21 @@ const overall = setTimeout(async () => {
   process.exit(1);
 }, TOTAL_MS);
 
-try {
-  await main();
-} catch (err) {
-  if (!(err instanceof Abort)) {
-    failed += 1;
-    log(`not ok - setup: ${String(err?.stack || err).split('\n').slice(0, 6).join('\n  ')}`);
+const only = process.env.E2E_ONLY;
+for (const [name, scenario] of [['mesh', meshScenario], ['sfu', sfuScenario]]) {
+  if (only && only !== name) continue;
+  try {
+    await scenario();
+  } catch (err) {
+    if (!(err instanceof Abort)) {
+      failed += 1;
+      log(`not ok - ${name} setup: ${String(err?.stack || err).split('\n').slice(0, 6).join('\n  ')}`);
+    }
+  } finally {
+    // Its browser and hub go before the next scenario starts (two cores).
+    await cleanup();
   }
-} finally {
-  clearTimeout(overall);
-  await cleanup();
 }
+clearTimeout(overall);
 log(`e2e: ${passed} passed, ${failed} failed`);
 process.exit(failed === 0 && passed > 0 ? 0 : 1);

@@ -5,6 +5,7 @@ pub mod breakouts;
 pub mod chat;
 pub mod idle;
 pub mod relay;
+pub mod sfu;
 pub mod webrtc;
 
 use crate::net::{self, Joined};

@@ -100,7 +100,9 @@ impl Meeting {
             ));
         }
         match &request {
-            MediaRequest::Publish { sdp: Some(_) } if !self.role_of(from).may_speak() => {
+            MediaRequest::Publish { sdp: Some(sdp) }
+                if !self.role_of(from).may_speak() && sends_media(sdp) =>
+            {
                 return Err((ErrorCode::Forbidden, "observers cannot publish media"));
             }
             MediaRequest::Subscribe { peer, .. } => self.same_room(from, *peer)?,
@@ -151,4 +153,10 @@ impl Meeting {
         }
         Ok(())
     }
+}
+
+/// Whether an SDP offer has a media section that sends (`sendrecv` or `sendonly`).
+fn sends_media(sdp: &str) -> bool {
+    sdp.lines()
+        .any(|l| matches!(l.trim_end(), "a=sendrecv" | "a=sendonly"))
 }
