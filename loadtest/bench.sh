@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every benchmark of loadtest/BENCHMARKS.md on this machine (loopback only) and writes the
 # JSON reports and SVG plots to loadtest/results/. Usage: loadtest/bench.sh [scenario...]
-# Scenarios: breakouts idle relay sweep matchbox chat webrtc (default: all).
+# Scenarios: breakouts idle relay sweep matchbox chat webrtc sfu sfu-churn (default: all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/huddle-target}"
@@ -12,7 +12,7 @@ mkdir -p "$OUT"
 export HUDDLE_JWT_SECRET="${HUDDLE_JWT_SECRET:-$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')}"
 LT="$BIN/huddle-loadtest"
 scenarios=("$@")
-[ ${#scenarios[@]} -eq 0 ] && scenarios=(breakouts idle relay sweep matchbox chat webrtc)
+[ ${#scenarios[@]} -eq 0 ] && scenarios=(breakouts idle relay sweep matchbox chat webrtc sfu sfu-churn)
 
 start_hub() {
   HUDDLE_SIGNAL_RATE=1000000 HUDDLE_SIGNAL_BURST=1000000 HUDDLE_MAX_CONNECTIONS_PER_IP=100000 \
@@ -27,6 +27,21 @@ URL=ws://127.0.0.1:18080/v1/ws
 
 for s in "${scenarios[@]}"; do
   case "$s" in
+    sfu)
+      # The hub on core 0, the synthetic participants (15 real WebRTC peers decrypting
+      # ~20,000 packets/s between them) on whatever is free.
+      start_hub
+      taskset -pc 0 "$HUB" >/dev/null
+      "$LT" --url $URL --hub-pid $HUB --json $OUT/sfu-15.json --plot $OUT/sfu-15.svg \
+        sfu --rooms 1 --size 15 --secs 20
+      "$LT" --url $URL --hub-pid $HUB --json $OUT/sfu-15-steady.json \
+        sfu --rooms 1 --size 15 --secs 20 --reroute-secs 0
+      stop_hub ;;
+    sfu-churn)
+      start_hub
+      "$LT" --url $URL --hub-pid $HUB --json $OUT/sfu-churn.json \
+        sfu-churn --cycles 2000 --warmup 1000 --concurrency 10
+      stop_hub ;;
     breakouts)
       start_hub
       "$LT" --url $URL --hub-pid $HUB --json $OUT/breakouts.json --plot $OUT/breakouts.svg \
