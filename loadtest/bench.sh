@@ -15,7 +15,8 @@ scenarios=("$@")
 [ ${#scenarios[@]} -eq 0 ] && scenarios=(breakouts idle relay sweep matchbox chat webrtc sfu sfu-churn)
 
 start_hub() {
-  HUDDLE_SIGNAL_RATE=1000000 HUDDLE_SIGNAL_BURST=1000000 HUDDLE_MAX_CONNECTIONS_PER_IP=100000 \
+  # Signaling scenarios relay `signal`, which only a mesh hub does; `sfu` scenarios set sfu.
+  HUDDLE_MEDIA_MODE="${MEDIA_MODE:-mesh}" HUDDLE_SIGNAL_RATE=1000000 HUDDLE_SIGNAL_BURST=1000000 HUDDLE_MAX_CONNECTIONS_PER_IP=100000 \
   HUDDLE_MAX_MEETING_MEMBERS=5000 HUDDLE_WAIT_FOR_HOST=false HUDDLE_MAX_PENDING_HELLOS_PER_IP=100000 HUDDLE_LOG=warn "$BIN/huddle" serve --listen 127.0.0.1:18080 &
   HUB=$!
   for _ in $(seq 50); do curl -sf http://127.0.0.1:18080/healthz >/dev/null && return; sleep 0.1; done
@@ -30,7 +31,7 @@ for s in "${scenarios[@]}"; do
     sfu)
       # The hub on core 0, the synthetic participants (15 real WebRTC peers decrypting
       # ~20,000 packets/s between them) on whatever is free.
-      start_hub
+      MEDIA_MODE=sfu start_hub
       taskset -pc 0 "$HUB" >/dev/null
       "$LT" --url $URL --hub-pid $HUB --json $OUT/sfu-15.json --plot $OUT/sfu-15.svg \
         sfu --rooms 1 --size 15 --secs 20
@@ -38,7 +39,7 @@ for s in "${scenarios[@]}"; do
         sfu --rooms 1 --size 15 --secs 20 --reroute-secs 0
       stop_hub ;;
     sfu-churn)
-      start_hub
+      MEDIA_MODE=sfu start_hub
       "$LT" --url $URL --hub-pid $HUB --json $OUT/sfu-churn.json \
         sfu-churn --cycles 2000 --warmup 1000 --concurrency 10
       stop_hub ;;

@@ -2,13 +2,19 @@
 //! working. Functional checks only (counts, no loss, files written) — never timing asserts.
 
 use huddle::auth::random_secret;
+use huddle::protocol::MediaMode;
 use huddle::{Config, Server};
-use huddle_loadtest::scenarios::{breakouts, chat, idle, relay, webrtc};
+use huddle_loadtest::scenarios::{breakouts, chat, idle, relay, sfu, webrtc};
 use huddle_loadtest::Target;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// A hub whose media is peer to peer: the signaling scenarios relay `signal`.
 async fn hub() -> (Server, Arc<Target>) {
+    hub_with(MediaMode::Mesh).await
+}
+
+async fn hub_with(media_mode: MediaMode) -> (Server, Arc<Target>) {
     let secret = random_secret();
     let config = Config {
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -19,6 +25,7 @@ async fn hub() -> (Server, Arc<Target>) {
         wait_for_host: false,
         // Every simulated client comes from 127.0.0.1, many of them joining at once.
         max_pending_hellos_per_ip: 100_000,
+        media_mode,
         ..Config::default()
     };
     let server = Server::start(config).await.expect("hub starts");
@@ -157,4 +164,35 @@ async fn webrtc_smoke() {
     .unwrap();
     assert_eq!(report.get("failures"), Some(0.0));
     assert_eq!(report.get("pairs connected"), Some(3.0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sfu_smoke() {
+    let (_server, target) = hub_with(MediaMode::Sfu).await;
+    let p = sfu::SfuParams {
+        rooms: 1,
+        size: 3,
+        secs: 3.0,
+        warmup: 0.5,
+        reroute_every: 2.0,
+    };
+    let report = sfu::run(target, &p).await.expect("sfu runs");
+    assert!(report.get("forwarded_packets").unwrap_or(0.0) > 100.0);
+    assert_eq!(report.get("isolation_violations"), Some(0.0));
+    assert!(report.get("delivery_ratio").unwrap_or(0.0) > 0.99);
+    assert!(report.get("hub_cpu_us_per_packet").is_some());
+    for field in [
+        "forwarded_packets",
+        "hub_cpu_us_per_packet",
+        "delivery_ratio",
+        "isolation_violations",
+        "keyframe_p99_ms",
+        "latency_p50_ms",
+        "latency_p99_ms",
+    ] {
+        assert!(
+            report.fields.contains_key(field),
+            "the JSON report names {field}"
+        );
+    }
 }
