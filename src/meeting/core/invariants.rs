@@ -10,6 +10,11 @@ impl Meeting {
     /// Checks that the indexes agree: every member is in exactly the room its record names, and
     /// every room lists only members. Used by tests after every step.
     pub fn check_invariants(&self) -> Result<(), String> {
+        // The media engine forwards by the routes last emitted: they must be the meeting as it
+        // is, or media would flow where chat may not.
+        if self.is_sfu() && self.routes != self.media_routes() {
+            return Err("the last media routes emitted are not the meeting's rooms".into());
+        }
         let mut seen = 0;
         for (room_id, room) in &self.rooms {
             for peer in &room.members {

@@ -1,6 +1,7 @@
 //! Unit tests of the meeting core, one file per chapter (the harness is `super::harness`).
 
 mod hardening;
+mod media;
 mod membership;
 mod moderation;
 mod relay;
