@@ -209,6 +209,80 @@ fn new_slot(kind: MediaKind, sender: RTCRtpSenderId, ssrc: u32) -> Slot {
     }
 }
 
+/// Lets a subscriber's keyframe requests (PLI, FIR) through to the engine, which asks the
+/// publisher of whatever that slot carries now. `rtc` keeps inbound RTCP inside the chain unless
+/// something marks it for the application; without this, a subscriber that lost a frame would
+/// wait for the publisher's next keyframe of its own accord (Chrome: minutes).
+#[derive(Default)]
+struct KeyframeRequests {
+    read: std::collections::VecDeque<rtc::interceptor::TaggedPacket>,
+    write: std::collections::VecDeque<rtc::interceptor::TaggedPacket>,
+}
+
+/// Whether an RTCP packet asks for a keyframe.
+pub fn is_keyframe_request(p: &(dyn rtc::rtcp::Packet + Send + Sync)) -> Option<u32> {
+    use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
+    use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+    let any = p.as_any();
+    if let Some(pli) = any.downcast_ref::<PictureLossIndication>() {
+        return Some(pli.media_ssrc);
+    }
+    any.downcast_ref::<FullIntraRequest>()
+        .map(|fir| fir.fir.first().map(|e| e.ssrc).unwrap_or(fir.media_ssrc))
+}
+
+impl rtc::sansio::Protocol<rtc::interceptor::TaggedPacket, rtc::interceptor::TaggedPacket, ()>
+    for KeyframeRequests
+{
+    type Rout = rtc::interceptor::TaggedPacket;
+    type Wout = rtc::interceptor::TaggedPacket;
+    type Eout = ();
+    type Error = rtc::shared::error::Error;
+    type Time = Instant;
+
+    fn handle_read(&mut self, mut msg: rtc::interceptor::TaggedPacket) -> Result<(), Self::Error> {
+        if let rtc::interceptor::Packet::Rtcp(packets) = &msg.message.packet {
+            if packets
+                .iter()
+                .any(|p| is_keyframe_request(p.as_ref()).is_some())
+            {
+                msg.message
+                    .add(rtc::interceptor::Attribute::DeliverToApplication);
+            }
+        }
+        self.read.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_read(&mut self) -> Option<Self::Rout> {
+        self.read.pop_front()
+    }
+
+    fn handle_write(&mut self, msg: rtc::interceptor::TaggedPacket) -> Result<(), Self::Error> {
+        self.write.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_write(&mut self) -> Option<Self::Wout> {
+        self.write.pop_front()
+    }
+
+    fn handle_timeout(&mut self, _now: Instant) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    fn poll_timeout(&mut self) -> Option<Self::Time> {
+        None
+    }
+}
+
+impl rtc::interceptor::Interceptor for KeyframeRequests {
+    fn bind_local_stream(&mut self, _info: &rtc::interceptor::StreamInfo) {}
+    fn unbind_local_stream(&mut self, _info: &rtc::interceptor::StreamInfo) {}
+    fn bind_remote_stream(&mut self, _info: &rtc::interceptor::StreamInfo) {}
+    fn unbind_remote_stream(&mut self, _info: &rtc::interceptor::StreamInfo) {}
+}
+
 /// Errors of building or negotiating, as text for the client's `error` (no SDP in it).
 pub type ConnResult<T> = Result<T, String>;
 
@@ -282,10 +356,16 @@ impl Conn {
         configure_simulcast_extension_headers(&mut media).map_err(err("extensions"))?;
         let registry =
             configure_twcc_receiver_only(registry, &mut media).map_err(err("interceptors"))?;
-        let registry = registry.with(
-            rtc::interceptor::Slot::SenderReport,
-            rtc::interceptor::SenderReportBuilder::new().build(),
-        );
+        let registry = registry
+            .with(
+                rtc::interceptor::Slot::SenderReport,
+                rtc::interceptor::SenderReportBuilder::new().build(),
+            )
+            // Application-ward of everything above (the chain has acted on the packet first).
+            .with(
+                rtc::interceptor::Slot::from(14_000),
+                KeyframeRequests::default(),
+            );
         let ufrag = random_token(16);
         let settings = SettingEngineBuilder::new()
             .with_lite(true)

@@ -542,6 +542,8 @@ impl Engine {
     fn drain(&mut self, key: Key, now: Instant) {
         let mut packets = Vec::new();
         let mut reassign = None;
+        // Subscribers' keyframe requests: (meeting, publisher, the layer the slot carries).
+        let mut keyframes: Vec<(u64, PeerId, Option<Layer>)> = Vec::new();
         {
             let Some(conn) = self.conns.get_mut(&key) else {
                 return;
@@ -610,14 +612,43 @@ impl Engine {
                 }
             }
             while let Some(message) = conn.pc.poll_read() {
-                if let RTCMessage::RtpPacket(_, packet) = message.message {
-                    packets.push(packet);
+                match message.message {
+                    RTCMessage::RtpPacket(_, packet) => packets.push(packet),
+                    RTCMessage::RtcpPacket(_, rtcp) => {
+                        for p in &rtcp {
+                            let Some(ssrc) = super::conn::is_keyframe_request(p.as_ref()) else {
+                                continue;
+                            };
+                            if let Some(slot) = conn.video.iter().find(|s| s.ssrc == ssrc) {
+                                if let Some(publisher) = slot.source {
+                                    keyframes.push((conn.meeting, publisher, slot.layer));
+                                }
+                            }
+                        }
+                    }
+                    _ => {}
                 }
             }
         }
         self.touch(key);
         for packet in packets {
             self.forward(key, packet, now);
+        }
+        for (meeting, publisher, layer) in keyframes {
+            let Some(pk) = self
+                .meetings
+                .get(&meeting)
+                .and_then(|m| m.conns.get(&publisher).copied())
+            else {
+                continue;
+            };
+            let want = match layer {
+                Some(Layer::Low) => Some(crate::protocol::VideoQuality::Low),
+                Some(Layer::High) => Some(crate::protocol::VideoQuality::High),
+                _ => None,
+            };
+            // Throttled per publisher stream, so subscribers cannot make a PLI storm.
+            self.request_keyframe(pk, want, now, self.now_ms(now));
         }
         if let Some(meeting) = reassign {
             self.reassign(meeting, now);
