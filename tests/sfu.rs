@@ -420,3 +420,30 @@ async fn media_keeps_flowing_past_ice_timeouts() {
         );
     }
 }
+
+/// A subscriber that lost a frame asks for a keyframe (PLI on its slot): the hub passes it to
+/// the publisher of whatever that slot carries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscribers_keyframe_request_reaches_the_publisher() {
+    let hub = sfu_hub().await;
+    let mut nodes = group(&hub, 1).await;
+    let publisher = nodes[0].id;
+    // Settled: nobody waits for a keyframe, so the hub sends no PLI of its own accord.
+    let mut frames = Vec::new();
+    let _ = nodes[1]
+        .collect(Duration::from_millis(800), &mut frames)
+        .await;
+    let before = nodes[0].plis_received.load(Ordering::Relaxed);
+    let give_up = tokio::time::Instant::now() + DEADLINE;
+    while nodes[0].plis_received.load(Ordering::Relaxed) == before {
+        // Resent until it arrives: the first may meet the hub's per-stream throttle.
+        nodes[1].pli(publisher);
+        assert!(
+            tokio::time::Instant::now() < give_up,
+            "the publisher never got the subscriber's keyframe request"
+        );
+        let _ = nodes[1]
+            .collect(Duration::from_millis(300), &mut frames)
+            .await;
+    }
+}

@@ -74,6 +74,9 @@ pub enum SfuEvent {
 
 enum Cmd {
     Hub(Value),
+    /// Ask the hub for a keyframe of the video slot carrying this peer (as a decoder that lost
+    /// a frame does).
+    Pli(u64),
 }
 
 /// One synthetic participant.
@@ -83,6 +86,8 @@ pub struct SfuNode {
     pub events: mpsc::UnboundedReceiver<SfuEvent>,
     /// Peer connections this node ever created (must stay 1 across room changes).
     pub connections_made: Arc<AtomicU32>,
+    /// Keyframe requests (PLI) the hub sent this node as a publisher.
+    pub plis_received: Arc<AtomicU32>,
     stop: Arc<AtomicBool>,
 }
 
@@ -163,6 +168,7 @@ impl SfuNode {
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (ev_tx, ev_rx) = mpsc::unbounded_channel();
         let made = Arc::new(AtomicU32::new(0));
+        let plis = Arc::new(AtomicU32::new(0));
         let stop = Arc::new(AtomicBool::new(false));
         tokio::spawn(run(
             id,
@@ -170,7 +176,7 @@ impl SfuNode {
             publish,
             cmd_rx,
             ev_tx,
-            Arc::clone(&made),
+            [Arc::clone(&made), Arc::clone(&plis)],
             Arc::clone(&stop),
         ));
         SfuNode {
@@ -178,12 +184,18 @@ impl SfuNode {
             cmd: cmd_tx,
             events: ev_rx,
             connections_made: made,
+            plis_received: plis,
             stop,
         }
     }
 
     pub fn hub(&self, frame: Value) {
         let _ = self.cmd.send(Cmd::Hub(frame));
+    }
+
+    /// Sends a PLI for the video slot that carries `peer` now.
+    pub fn pli(&self, peer: u64) {
+        let _ = self.cmd.send(Cmd::Pli(peer));
     }
 
     /// Sends hub frames for this node from elsewhere (another task).
@@ -291,9 +303,13 @@ async fn run(
     publish: bool,
     mut cmds: mpsc::UnboundedReceiver<Cmd>,
     events: mpsc::UnboundedSender<SfuEvent>,
-    made: Arc<AtomicU32>,
+    [made, plis]: [Arc<AtomicU32>; 2],
     stop: Arc<AtomicBool>,
 ) {
+    // Video slots: mid → the SSRC the hub sends on it (from `on_track`), and peer → mid (from
+    // `sfu_tracks`), for `Cmd::Pli`.
+    let ssrc_of_mid: Arc<std::sync::Mutex<std::collections::HashMap<String, u32>>> = Arc::default();
+    let mut mid_of_peer: std::collections::HashMap<u64, String> = std::collections::HashMap::new();
     let (mut ws_tx, mut ws_rx) = ws.split();
     let pc = new_pc().await;
     made.fetch_add(1, Ordering::Relaxed);
@@ -311,9 +327,15 @@ async fn run(
     {
         let events = events.clone();
         let stop = Arc::clone(&stop);
-        pc.on_track(Box::new(move |track, _, _| {
+        let ssrc_of_mid = Arc::clone(&ssrc_of_mid);
+        pc.on_track(Box::new(move |track, _, transceiver| {
             let events = events.clone();
             let stop = Arc::clone(&stop);
+            if let Some(mid) = transceiver.mid() {
+                if let Ok(mut map) = ssrc_of_mid.lock() {
+                    map.insert(mid.to_string(), track.ssrc());
+                }
+            }
             // Each slot's reader runs for the connection's life (one per m-line).
             tokio::spawn(async move {
                 while let Ok((packet, _)) = track.read_rtp().await {
@@ -383,12 +405,14 @@ async fn run(
         {
             let sender = video_transceiver.sender().await;
             let keyframe_now = Arc::clone(&keyframe_now);
+            let plis = Arc::clone(&plis);
             tokio::spawn(async move {
                 while let Ok((packets, _)) = sender.read_rtcp().await {
                     if packets.iter().any(|p| {
                         p.as_any()
                             .is::<webrtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication>()
                     }) {
+                        plis.fetch_add(1, Ordering::Relaxed);
                         keyframe_now.store(true, Ordering::Relaxed);
                     }
                 }
@@ -445,6 +469,15 @@ async fn run(
                         if ws_tx.send(send(reply)).await.is_err() { break; }
                     }
                     _ => {
+                        if v["type"] == "sfu_tracks" {
+                            for slot in v["slots"].as_array().into_iter().flatten() {
+                                if let (Some("video"), Some(mid)) = (slot["kind"].as_str(), slot["mid"].as_str()) {
+                                    if let Some(peer) = slot["peer"].as_u64() {
+                                        mid_of_peer.insert(peer, mid.to_owned());
+                                    }
+                                }
+                            }
+                        }
                         // When this client learned it (for the isolation rule: packets sent
                         // after a client knew of a change must follow it).
                         let mut v = v;
@@ -455,6 +488,18 @@ async fn run(
             }
             cmd = cmds.recv() => match cmd {
                 Some(Cmd::Hub(frame)) => { if ws_tx.send(send(frame)).await.is_err() { break; } }
+                Some(Cmd::Pli(peer)) => {
+                    let ssrc = mid_of_peer
+                        .get(&peer)
+                        .and_then(|mid| ssrc_of_mid.lock().ok()?.get(mid).copied());
+                    if let Some(media_ssrc) = ssrc {
+                        let pli = webrtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication {
+                            sender_ssrc: 0,
+                            media_ssrc,
+                        };
+                        let _ = pc.write_rtcp(&[Box::new(pli)]).await;
+                    }
+                }
                 None => {
                     // The node was dropped: leave properly (a close frame, not a drop the hub
                     // would hold the seat for).
