@@ -55,6 +55,15 @@ impl Layer {
         }
     }
 
+    /// The wish this layer answers (`None`: any, no simulcast).
+    pub fn quality(self) -> Option<VideoQuality> {
+        match self {
+            Layer::Low => Some(VideoQuality::Low),
+            Layer::High => Some(VideoQuality::High),
+            Layer::Only => None,
+        }
+    }
+
     /// Whether this layer answers a subscriber's wish.
     pub fn serves(self, want: VideoQuality) -> bool {
         match (self, want) {
@@ -219,8 +228,8 @@ struct KeyframeRequests {
     write: std::collections::VecDeque<rtc::interceptor::TaggedPacket>,
 }
 
-/// Whether an RTCP packet asks for a keyframe.
-pub fn is_keyframe_request(p: &(dyn rtc::rtcp::Packet + Send + Sync)) -> Option<u32> {
+/// The stream an RTCP packet asks a keyframe of, if it is a PLI or FIR.
+pub fn keyframe_request_ssrc(p: &(dyn rtc::rtcp::Packet + Send + Sync)) -> Option<u32> {
     use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
     use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
     let any = p.as_any();
@@ -244,7 +253,7 @@ impl rtc::sansio::Protocol<rtc::interceptor::TaggedPacket, rtc::interceptor::Tag
         if let rtc::interceptor::Packet::Rtcp(packets) = &msg.message.packet {
             if packets
                 .iter()
-                .any(|p| is_keyframe_request(p.as_ref()).is_some())
+                .any(|p| keyframe_request_ssrc(p.as_ref()).is_some())
             {
                 msg.message
                     .add(rtc::interceptor::Attribute::DeliverToApplication);

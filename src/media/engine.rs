@@ -290,11 +290,12 @@ impl Engine {
                     None => Err("send sfu_publish first".into()),
                 }
             }
+            // A wish for the forwarding to follow: no routes change, and the core has acked it.
             MediaRequest::Subscribe { peer: of, video } => {
                 if let Some(conn) = m.conns.get(&peer).and_then(|k| self.conns.get_mut(k)) {
                     conn.prefs.insert(of, video);
                 }
-                Ok(None)
+                return;
             }
         };
         let key = self
@@ -616,7 +617,7 @@ impl Engine {
                     RTCMessage::RtpPacket(_, packet) => packets.push(packet),
                     RTCMessage::RtcpPacket(_, rtcp) => {
                         for p in &rtcp {
-                            let Some(ssrc) = super::conn::is_keyframe_request(p.as_ref()) else {
+                            let Some(ssrc) = super::conn::keyframe_request_ssrc(p.as_ref()) else {
                                 continue;
                             };
                             if let Some(slot) = conn.video.iter().find(|s| s.ssrc == ssrc) {
@@ -642,11 +643,7 @@ impl Engine {
             else {
                 continue;
             };
-            let want = match layer {
-                Some(Layer::Low) => Some(crate::protocol::VideoQuality::Low),
-                Some(Layer::High) => Some(crate::protocol::VideoQuality::High),
-                _ => None,
-            };
+            let want = layer.and_then(Layer::quality);
             // Throttled per publisher stream, so subscribers cannot make a PLI storm.
             self.request_keyframe(pk, want, now, self.now_ms(now));
         }
@@ -900,13 +897,6 @@ impl Engine {
             s.kind == MediaKind::Video && live(s) && want.is_none_or(|w| s.layer.serves(w))
         };
         let any_fits = conn.sources.values().any(fits);
-        if !conn
-            .sources
-            .values()
-            .any(|s| s.kind == MediaKind::Video && live(s))
-        {
-            tracing::debug!(peer = %conn.peer, sources = conn.sources.len(), "keyframe wanted from someone sending no video");
-        }
         let mut sent = false;
         for (ssrc, source) in conn.sources.iter_mut() {
             if source.kind != MediaKind::Video

@@ -576,20 +576,6 @@ async fn publish_loop(
     }
 }
 
-/// Whether a hub frame is a `room_changed`, `peer_left` or `welcome` (membership changed).
-pub fn is_membership(v: &Value) -> bool {
-    matches!(
-        v["type"].as_str(),
-        Some("room_changed" | "peer_left" | "peer_joined")
-    )
-}
-
-/// Drains `n` of any pending stream into nothing (for a node whose media is not checked).
-pub async fn drain(node: &mut SfuNode, span: Duration) {
-    let mut hub = Vec::new();
-    let _ = node.collect(span, &mut hub).await;
-}
-
 /// Sends a frame and waits for its `ack` (or panics on `error`).
 pub async fn act(node: &mut SfuNode, mut frame: Value) -> Vec<Value> {
     frame["id"] = json!(4242);
@@ -615,9 +601,6 @@ pub async fn act(node: &mut SfuNode, mut frame: Value) -> Vec<Value> {
         }
     }
 }
-
-/// Unused-import guard for `StreamExt`/`SinkExt` in some builds.
-fn _traits(_: &dyn TrackLocalWriter) {}
 
 /// What one node saw in a window after a change it learned of at `t_change`.
 #[derive(Debug)]

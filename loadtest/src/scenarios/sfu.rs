@@ -22,7 +22,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 #[allow(clippy::all)]
 mod peer;
 
-use peer::{others, Received, SfuEvent, SfuNode};
+use peer::{others, Received, SfuNode};
 
 #[derive(Debug, Clone)]
 pub struct SfuParams {
@@ -138,16 +138,16 @@ pub async fn run(target: Arc<Target>, p: &SfuParams) -> Result<Report, String> {
     let stats0 = media_stats(&target.url).await?;
     let cpu0 = target.hub_pid.and_then(net::cpu_seconds);
     let t0 = Instant::now();
-    let window_start = peer::epoch_ns();
     // The re-routes: each meeting's host pulls participant 1, then 2, … aside and back.
     let span = Duration::from_secs_f64(p.secs);
-    let hosts: Vec<usize> = (0..p.rooms).map(|r| r * p.size).collect();
     let reroute_every = p.reroute_every;
     let size = p.size;
     let pulls = {
-        let hubs: Vec<_> = hosts.iter().map(|h| (nodes[*h].id, *h)).collect();
+        // Each meeting's host (its first node) and how to make it act.
+        let hosts: Vec<_> = (0..p.rooms)
+            .map(|r| (r * size, nodes[r * size].sender()))
+            .collect();
         let ids = ids.clone();
-        let senders: Vec<_> = hosts.iter().map(|h| nodes[*h].sender()).collect();
         tokio::spawn(async move {
             if reroute_every <= 0.0 {
                 return 0usize;
@@ -157,13 +157,12 @@ pub async fn run(target: Arc<Target>, p: &SfuParams) -> Result<Report, String> {
             let deadline = Instant::now() + span.saturating_sub(Duration::from_secs(1));
             while Instant::now() + Duration::from_secs_f64(reroute_every) < deadline {
                 tokio::time::sleep(Duration::from_secs_f64(reroute_every / 2.0)).await;
-                for (r, (_, h)) in hubs.iter().enumerate() {
-                    let who = ids[h + k];
-                    senders[r](json!({"type": "pull_aside", "peer": who}));
+                for (h, act) in &hosts {
+                    act(json!({"type": "pull_aside", "peer": ids[h + k]}));
                 }
                 tokio::time::sleep(Duration::from_secs_f64(reroute_every / 2.0)).await;
-                for (r, _) in hubs.iter().enumerate() {
-                    senders[r](json!({"type": "end_aside", "peer": ids[hosts_of(r, size) + k]}));
+                for (h, act) in &hosts {
+                    act(json!({"type": "end_aside", "peer": ids[h + k]}));
                 }
                 n += 2;
                 k = if k + 1 < size { k + 1 } else { 1 };
@@ -349,13 +348,8 @@ pub async fn run(target: Arc<Target>, p: &SfuParams) -> Result<Report, String> {
     );
     report.latency("keyframe after join or re-route", keyframes);
     report.latency("keyframe after re-route", reroute_keyframes);
-    let _ = window_start;
     drop(nodes);
     Ok(report)
-}
-
-fn hosts_of(meeting: usize, size: usize) -> usize {
-    meeting * size
 }
 
 #[derive(Debug, Clone)]
@@ -439,6 +433,5 @@ pub async fn churn(target: Arc<Target>, p: &ChurnParams) -> Result<Report, Strin
     }
     report.figure("failures", failures as f64);
     report.figure("hub_connections_at_end", connections as f64);
-    let _ = SfuEvent::State;
     Ok(report)
 }

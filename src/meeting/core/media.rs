@@ -6,6 +6,7 @@
 //! another datagram, so once a client can read `room_changed`, nothing a former roommate sends
 //! reaches it. The `sfu_*` requests are checked here (mode, role) and handed to the engine.
 
+use super::relay::sdp_sends_media;
 use super::{Effect, Meeting, Outcome};
 use crate::protocol::{ErrorCode, MediaMode, PeerId, RequestId, RoomId, VideoQuality};
 
@@ -101,7 +102,7 @@ impl Meeting {
         }
         match &request {
             MediaRequest::Publish { sdp: Some(sdp) }
-                if !self.role_of(from).may_speak() && sends_media(sdp) =>
+                if !self.role_of(from).may_speak() && sdp_sends_media(sdp) =>
             {
                 return Err((ErrorCode::Forbidden, "observers cannot publish media"));
             }
@@ -153,10 +154,4 @@ impl Meeting {
         }
         Ok(())
     }
-}
-
-/// Whether an SDP offer has a media section that sends (`sendrecv` or `sendonly`).
-fn sends_media(sdp: &str) -> bool {
-    sdp.lines()
-        .any(|l| matches!(l.trim_end(), "a=sendrecv" | "a=sendonly"))
 }

@@ -171,9 +171,14 @@ fn offer_in(data: &serde_json::Value) -> bool {
 /// without tracks of its own does anyway. Only observers' signals are looked at.
 fn sends_media_in(data: &serde_json::Value) -> bool {
     let sdp = |v: &serde_json::Value| v.get("sdp").and_then(|s| s.as_str()).map(str::to_owned);
-    let Some(sdp) = sdp(data).or_else(|| data.get("description").and_then(sdp)) else {
-        return false;
-    };
+    sdp(data)
+        .or_else(|| data.get("description").and_then(sdp))
+        .is_some_and(|sdp| sdp_sends_media(&sdp))
+}
+
+/// Whether SDP text has an audio or video section that may send (see [`sends_media_in`]); also
+/// the check on an observer's `sfu_publish` offer.
+pub(super) fn sdp_sends_media(sdp: &str) -> bool {
     // Session-level direction applies to sections that say none.
     let mut session_receives = false;
     let mut in_media = false;
