@@ -82,6 +82,25 @@ struct Engine {
     /// Forwarded packets this turn per datagram read: (when read, how many).
     turn: Vec<(Instant, u64)>,
     latency: hdrhistogram::Histogram<u64>,
+    /// A connection closed since the heap was last trimmed (see [`trim_heap`]).
+    closed_since_trim: bool,
+    last_trim: Instant,
+}
+
+/// How often at most the engine hands freed memory back to the system after departures.
+const TRIM_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Hands the allocator's free pages back to the system. A departed connection frees a few
+/// hundred KiB (packet buffers, SRTP and interceptor state) allocated on this thread and on the
+/// runtime's; without this, glibc keeps the freed pages, and RSS follows the highest number of
+/// connections ever open at once rather than the number open now (join/leave churn made it
+/// creep about 1 % per 1,000 cycles).
+fn trim_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free memory to the system; it is thread-safe in glibc.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 pub(super) fn run(
@@ -129,6 +148,8 @@ pub(super) fn run(
             turn: Vec::with_capacity(BATCH),
             latency: hdrhistogram::Histogram::new_with_bounds(1, 60_000_000, 2)
                 .expect("valid histogram bounds"),
+            closed_since_trim: false,
+            last_trim: now,
         };
         let mut buf = vec![0u8; 2048];
         loop {
@@ -383,6 +404,7 @@ impl Engine {
             }
         }
         self.stats.connections.fetch_sub(1, Ordering::Relaxed);
+        self.closed_since_trim = true;
     }
 
     /// Brings every subscriber of `meeting` in line with its routes: slot assignments, new
@@ -823,6 +845,11 @@ impl Engine {
     /// Keyframe requests for slots waiting to start or to change layer, stale layers, and the
     /// active speaker.
     fn housekeeping(&mut self, now: Instant) {
+        if self.closed_since_trim && now.duration_since(self.last_trim) >= TRIM_INTERVAL {
+            self.closed_since_trim = false;
+            self.last_trim = now;
+            trim_heap();
+        }
         let now_ms = self.now_ms(now);
         // (publisher key, wanted quality) pairs someone waits on.
         let mut wants: Vec<(Key, Option<crate::protocol::VideoQuality>)> = Vec::new();

@@ -330,7 +330,10 @@ impl Session {
                         Some(Ok(Message::Close(Some(frame)))) if frame.code == CloseCode::Reconnecting.code() => return DROPPED,
                         Some(Ok(Message::Close(_))) => return Some(SessionEnd::Left(PeerLeftReason::Left)),
                         // The stream ended without a close frame: the network dropped.
-                        None => return DROPPED,
+                        None => {
+                            tracing::debug!(peer = %self.peer, "dropped: the stream ended without a close frame");
+                            return DROPPED;
+                        }
                         Some(Err(e)) => {
                             let code = read_error_close(&e);
                             if code == Some(CloseCode::MessageTooBig) {
@@ -340,6 +343,7 @@ impl Session {
                                 close_with(&mut self.sink, code).await;
                                 return GONE;
                             }
+                            tracing::debug!(peer = %self.peer, error = %e, "dropped: read error");
                             return DROPPED;
                         }
                     }
@@ -348,7 +352,10 @@ impl Session {
                     let Some(frame) = next else { return GONE };
                     match timeout(limits::WRITE_TIMEOUT, write_batch(&mut self.sink, frame, &mut outbound)).await {
                         Ok(Ok(())) => {}
-                        Ok(Err(_)) => return DROPPED,
+                        Ok(Err(e)) => {
+                            tracing::debug!(peer = %self.peer, error = %e, "dropped: write failed");
+                            return DROPPED;
+                        }
                         Err(_) => {
                             close_with(&mut self.sink, CloseCode::SlowConsumer).await;
                             return DROPPED;

@@ -502,8 +502,18 @@ async fn run(
                 }
                 None => {
                     // The node was dropped: leave properly (a close frame, not a drop the hub
-                    // would hold the seat for).
+                    // would hold the seat for), and wait for the hub's reply as browsers do.
+                    // Shutting the socket with the hub's frames unread would reset it, and
+                    // the hub could see the reset before our close frame.
                     let _ = ws_tx.send(Message::Close(None)).await;
+                    let _ = tokio::time::timeout(DEADLINE, async {
+                        while let Some(Ok(m)) = ws_rx.next().await {
+                            if matches!(m, Message::Close(_)) {
+                                break;
+                            }
+                        }
+                    })
+                    .await;
                     break;
                 }
             },

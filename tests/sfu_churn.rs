@@ -1,0 +1,164 @@
+//! The SFU's memory under join/leave churn: the real `huddle` binary in its own process (so its
+//! RSS is the hub's alone), and real WebRTC clients (the `webrtc` crate) that join, publish, see
+//! the host's media and leave, 10 at a time. After a warm-up (the allocator's pools and the
+//! hub's tables reach their working size within 2,000 to 3,000 cycles: see loadtest/BENCHMARKS.md),
+//! 1,000 more cycles must leave RSS within 2 %. The long form is `loadtest/bench.sh sfu-churn`.
+//! Its own test binary, so no other test shares the machine while it measures.
+//!
+//! Ignored for now because it fails: with the heap trimmed after departures (so RSS follows
+//! live memory, not the busiest moment's high-water mark), the hub keeps about 1–3 KiB per
+//! join/leave cycle, and the source is not found yet (not the rejoin limiter: the same growth
+//! with it switched off). Run it with `cargo test --test sfu_churn -- --ignored --nocapture`.
+
+mod common;
+#[path = "common/sfu.rs"]
+mod sfu;
+
+use common::{connect, DEADLINE};
+use futures_util::future::join_all;
+use huddle::auth::{random_secret, Minter, SignKey, TokenAlgorithm};
+use huddle::protocol::Role;
+use serde_json::Value;
+use sfu::SfuNode;
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const WARMUP_CYCLES: usize = 3_000;
+const MEASURED_CYCLES: usize = 1_000;
+const AT_ONCE: usize = 10;
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("hub status");
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .expect("VmRSS")
+}
+
+async fn get_json(addr: &str, path: &str) -> Option<Value> {
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.ok()?;
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    tcp.write_all(req.as_bytes()).await.ok()?;
+    let mut body = String::new();
+    tcp.read_to_string(&mut body).await.ok()?;
+    serde_json::from_str(body.split("\r\n\r\n").nth(1)?).ok()
+}
+
+/// Waits until the hub holds exactly `n` media connections (departures carried out), then
+/// reads its RSS.
+async fn settled_rss(addr: &str, pid: u32, n: u64) -> u64 {
+    let give_up = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let conns = get_json(addr, "/debug/media")
+            .await
+            .map(|v| v["connections"].clone());
+        if conns.as_ref().and_then(Value::as_u64) == Some(n) {
+            return rss_kib(pid);
+        }
+        assert!(
+            tokio::time::Instant::now() < give_up,
+            "the hub still holds {conns:?} media connections, expected {n}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "fails: the hub keeps about 1-3 KiB per SFU join/leave cycle (see the module note)"]
+async fn a_thousand_join_leave_cycles_leave_rss_within_two_percent() {
+    let secret = random_secret();
+    // A free port for the hub (it prints no address outside dev mode).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut hub = tokio::process::Command::new(env!("CARGO_BIN_EXE_huddle"))
+        .args(["serve", "--listen", &addr])
+        .env("HUDDLE_JWT_SECRET", &secret)
+        .env("HUDDLE_JWT_ISSUER", "churn")
+        .env("HUDDLE_JWT_AUDIENCE", "churn")
+        .env("HUDDLE_MEDIA_MODE", "sfu")
+        .env("HUDDLE_MAX_CONNECTIONS_PER_IP", "1000")
+        .env("HUDDLE_MAX_PENDING_HELLOS_PER_IP", "1000")
+        .env("HUDDLE_LOG", "warn")
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start huddle");
+    let pid = hub.id().expect("hub pid");
+    let give_up = tokio::time::Instant::now() + DEADLINE;
+    while get_json(&addr, "/debug/media").await.is_none() {
+        assert!(
+            tokio::time::Instant::now() < give_up,
+            "the hub did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let minter = Minter::new(
+        TokenAlgorithm::Hs256,
+        SignKey::Secret(secret.as_bytes()),
+        "churn",
+        "churn",
+    )
+    .expect("minter");
+    let url = format!("ws://{addr}/v1/ws");
+    let join = |sub: String, role: Role| {
+        let token = minter
+            .mint("churn", &sub, "Churn", role, Duration::from_secs(600))
+            .expect("mint");
+        let url = url.clone();
+        async move {
+            let mut client = connect(&url).await;
+            client.hello(&token).await;
+            let welcome = client.recv_type("welcome").await;
+            let id = welcome["you"]["id"].as_u64().expect("welcome.you.id");
+            SfuNode::start(id, client.ws, true).await
+        }
+    };
+
+    let mut host = join("host".into(), Role::Host).await;
+    let host_id = host.id;
+    let mut n = 0usize;
+    let mut cycle = |count: usize| {
+        let runs: Vec<_> = (0..count)
+            .map(|_| {
+                n += 1;
+                let joining = join(format!("c{n}"), Role::Participant);
+                async move {
+                    let mut node = joining.await;
+                    node.until_seen(&[host_id], DEADLINE).await;
+                }
+            })
+            .collect();
+        join_all(runs)
+    };
+    let mut rss = Vec::new();
+    for done in (0..WARMUP_CYCLES + MEASURED_CYCLES).step_by(AT_ONCE) {
+        // The host's own reception is not measured: keep its queue from growing.
+        while host.events.try_recv().is_ok() {}
+        cycle(AT_ONCE).await;
+        let done = done + AT_ONCE;
+        if done.is_multiple_of(500) {
+            rss.push((done, settled_rss(&addr, pid, 1).await));
+        }
+    }
+    println!("hub RSS (KiB) after cycles: {rss:?}");
+    let warm = rss
+        .iter()
+        .find(|(c, _)| *c == WARMUP_CYCLES)
+        .expect("warm")
+        .1;
+    let end = rss.last().expect("end").1;
+    let growth = (end as f64 - warm as f64) * 100.0 / warm as f64;
+    println!("RSS over the last {MEASURED_CYCLES} cycles: {warm} -> {end} KiB, {growth:+.2} %");
+    assert!(
+        growth <= 2.0,
+        "RSS grew {growth:.2} % over {MEASURED_CYCLES} join/leave cycles ({warm} -> {end} KiB)"
+    );
+    drop(host);
+    let _ = hub.kill().await;
+}
