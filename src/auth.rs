@@ -30,6 +30,42 @@ pub struct Claims {
     pub iat: Option<u64>,
 }
 
+/// The claims of a server API token (`aud` = `api_audience`): who calls, with which scopes. No
+/// meeting, name or role: an API token is never a person in a meeting.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ApiClaims {
+    pub iss: String,
+    pub aud: String,
+    /// The calling system (a service name, not a person).
+    pub sub: String,
+    /// Space-separated scopes, e.g. `"meetings:read moderation"`.
+    #[serde(default)]
+    pub scope: String,
+    /// The token's id, for the audit line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+    pub exp: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<u64>,
+}
+
+/// A verified server API caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiCaller {
+    pub iss: String,
+    pub sub: String,
+    pub jti: Option<String>,
+    pub scopes: Vec<String>,
+}
+
+impl ApiCaller {
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+}
+
 /// Which algorithm family a deployment uses. One only: HS256 with a shared secret, or one
 /// asymmetric algorithm with the partner's public key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +111,8 @@ pub enum AuthError {
     EmptySubject,
     #[error("token lives longer than max_token_lifetime_secs allows")]
     TooLong,
+    #[error("the server API is not configured")]
+    NoApi,
 }
 
 /// A verified token: who, in which meeting, until when.
@@ -89,6 +127,8 @@ pub struct Admission {
 pub struct Verifier {
     key: DecodingKey,
     validation: Validation,
+    /// The same key, algorithm and issuer for server API tokens, with the API audience.
+    api_validation: Option<Validation>,
     /// Longest lifetime a token may have, seconds (0: no limit). A leaked token is only as
     /// dangerous as it is long-lived.
     max_lifetime_secs: u64,
@@ -151,6 +191,7 @@ impl Verifier {
         Ok(Verifier {
             key,
             validation,
+            api_validation: None,
             max_lifetime_secs: 0,
         })
     }
@@ -159,6 +200,48 @@ impl Verifier {
     pub fn with_max_lifetime(mut self, secs: u64) -> Self {
         self.max_lifetime_secs = secs;
         self
+    }
+
+    /// Accepts server API tokens for `audience` (which must differ from the client audience,
+    /// so that neither kind of token is ever taken for the other).
+    pub fn with_api_audience(mut self, audience: &str) -> Result<Self, String> {
+        if self
+            .validation
+            .aud
+            .as_ref()
+            .is_some_and(|a| a.contains(audience))
+        {
+            return Err(
+                "api_audience must differ from jwt_audience: otherwise a client token \
+                        would open the server API"
+                    .into(),
+            );
+        }
+        let mut validation = self.validation.clone();
+        validation.set_audience(&[audience]);
+        self.api_validation = Some(validation);
+        Ok(self)
+    }
+
+    /// Verifies a server API token.
+    pub fn verify_api(&self, token: &str) -> Result<ApiCaller, AuthError> {
+        let validation = self.api_validation.as_ref().ok_or(AuthError::NoApi)?;
+        let claims = jsonwebtoken::decode::<ApiClaims>(token, &self.key, validation)?.claims;
+        if claims.sub.is_empty() {
+            return Err(AuthError::EmptySubject);
+        }
+        if self.max_lifetime_secs > 0 {
+            let from = claims.iat.unwrap_or_else(unix_now);
+            if claims.exp.saturating_sub(from) > self.max_lifetime_secs {
+                return Err(AuthError::TooLong);
+            }
+        }
+        Ok(ApiCaller {
+            iss: claims.iss,
+            sub: claims.sub,
+            jti: claims.jti,
+            scopes: claims.scope.split_whitespace().map(str::to_owned).collect(),
+        })
     }
 
     /// Verifies `token`; if `meeting` is given it must match the token's meeting.
@@ -318,6 +401,31 @@ impl Minter {
             name: name.into(),
             meeting: meeting.into(),
             role,
+            exp: now.saturating_add(ttl.as_secs()),
+            nbf: Some(now.saturating_sub(1)),
+            iat: Some(now),
+        };
+        self.sign(&claims)
+    }
+
+    /// A server API token for the calling system `sub` with `scope` (space-separated), for
+    /// `audience` (the hub's `api_audience`), valid from now for `ttl`.
+    pub fn mint_api(
+        &self,
+        audience: &str,
+        sub: &str,
+        scope: &str,
+        ttl: Duration,
+    ) -> Result<String, String> {
+        use rand::Rng;
+        let now = unix_now();
+        let jti: [u8; 12] = rand::rng().random();
+        let claims = ApiClaims {
+            iss: self.issuer.clone(),
+            aud: audience.into(),
+            sub: sub.into(),
+            scope: scope.into(),
+            jti: Some(jti.iter().map(|b| format!("{b:02x}")).collect()),
             exp: now.saturating_add(ttl.as_secs()),
             nbf: Some(now.saturating_sub(1)),
             iat: Some(now),

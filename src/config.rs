@@ -29,6 +29,9 @@ pub struct Config {
     pub jwt_issuer: String,
     /// Required `aud` claim (env `HUDDLE_JWT_AUDIENCE`).
     pub jwt_audience: String,
+    /// Required `aud` claim of server API tokens (env `HUDDLE_API_AUDIENCE`); must differ from
+    /// `jwt_audience`, so a client token never opens the API nor an API token a meeting.
+    pub api_audience: String,
     /// Clock skew allowed on `exp`/`nbf`, seconds, at most 30.
     pub jwt_leeway_secs: u64,
     /// Key for the pseudonyms of people in join and audit log lines (HMAC of `sub`), at least
@@ -133,6 +136,7 @@ impl Default for Config {
             jwt_algorithm: None,
             jwt_issuer: "huddle".into(),
             jwt_audience: "huddle".into(),
+            api_audience: "huddle-api".into(),
             jwt_leeway_secs: 5,
             max_token_lifetime_secs: limits::MAX_TOKEN_LIFETIME_SECS,
             audit_key: None,
@@ -325,6 +329,7 @@ impl Config {
             &self.jwt_audience,
             self.jwt_leeway_secs,
         )
+        .and_then(|v| v.with_api_audience(&self.api_audience))
         .map(|v| v.with_max_lifetime(self.max_token_lifetime_secs))
     }
 }

@@ -11,7 +11,8 @@
 //! - [`media`] — the SFU: one UDP socket and thread forwarding everyone's audio and video to
 //!   their roommates, driven by the meeting core's routes (`media/engine.rs`, `conn.rs`, and the
 //!   pure `routing`, `munger`, `vp8`, `speaker`).
-//! - [`server`] — HTTP routes, WebSocket upgrade, connection cap, and the per-connection task.
+//! - [`server`] — HTTP routes, WebSocket upgrade, connection cap, and the per-connection task;
+//!   the partner's server API (`server/api.rs`, with its OpenAPI document).
 //! - [`config`] — configuration layering (defaults, TOML, env, flags), the key setup and the
 //!   meetings' settings.
 //! - [`pseudonym`] — keyed pseudonyms of people (`sub`) for join and audit log lines.

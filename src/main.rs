@@ -28,7 +28,8 @@ enum Command {
     Serve(ServeArgs),
     /// Mint a token with the configured key (for testing a partner integration).
     Token(TokenArgs),
-    /// Write the protocol's JSON Schema files (proto/schema/).
+    /// Write the protocol's JSON Schema files (proto/schema/) and the server API's OpenAPI
+    /// document (proto/openapi.json, beside the schema directory).
     Schema {
         /// Output directory.
         #[arg(long, default_value = "proto/schema")]
@@ -69,6 +70,11 @@ struct ConfigArgs {
     #[arg(long, env = "HUDDLE_JWT_AUDIENCE")]
     #[serde(skip_serializing_if = "Option::is_none")]
     jwt_audience: Option<String>,
+    /// Required `aud` claim of server API tokens; must differ from jwt_audience [default:
+    /// huddle-api].
+    #[arg(long, env = "HUDDLE_API_AUDIENCE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    api_audience: Option<String>,
     /// Allowed clock skew for exp/nbf in seconds, at most 30 [default: 5].
     #[arg(long, env = "HUDDLE_JWT_LEEWAY_SECS")]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -242,18 +248,26 @@ struct ServeArgs {
 
 #[derive(Args)]
 struct TokenArgs {
+    /// Mint a server API token (aud = api_audience) for the calling system `--sub` with
+    /// `--scope`, instead of a client token.
+    #[arg(long)]
+    api: bool,
+    /// With --api: space-separated scopes from meetings:read, meetings:write, moderation,
+    /// attendance:read, events:read.
+    #[arg(long, requires = "api")]
+    scope: Option<String>,
     /// host, cohost, mentor, participant or observer.
     #[arg(long, default_value = "participant")]
     role: String,
     /// Meeting id.
-    #[arg(long)]
-    meeting: String,
-    /// The person's opaque user id.
+    #[arg(long, required_unless_present = "api")]
+    meeting: Option<String>,
+    /// The person's opaque user id (with --api: the calling system's name).
     #[arg(long)]
     sub: String,
     /// Display name.
-    #[arg(long)]
-    name: String,
+    #[arg(long, required_unless_present = "api")]
+    name: Option<String>,
     /// Lifetime, e.g. 30m, 1h.
     #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
     ttl: Duration,
@@ -428,12 +442,28 @@ fn token(args: TokenArgs) -> Result<(), String> {
         (_, _, None) => return Err("RS256/ES256/EdDSA tokens need --private-key".into()),
     };
     let minter = Minter::new(algorithm, key, &config.jwt_issuer, &config.jwt_audience)?;
-    if !huddle::auth::valid_meeting_id(&args.meeting) {
+    if args.api {
+        let scope = args.scope.unwrap_or_default();
+        for s in scope.split_whitespace() {
+            if !huddle::server::api::SCOPES.contains(&s) {
+                return Err(format!(
+                    "unknown scope {s:?}: {}",
+                    huddle::server::api::SCOPES.join(", ")
+                ));
+            }
+        }
+        let token = minter.mint_api(&config.api_audience, &args.sub, &scope, args.ttl)?;
+        println!("{token}");
+        return Ok(());
+    }
+    let meeting = args.meeting.unwrap_or_default();
+    if !huddle::auth::valid_meeting_id(&meeting) {
         return Err("meeting ids are 1-128 characters of A-Z a-z 0-9 . _ : -".into());
     }
+    let name = args.name.unwrap_or_default();
     println!(
         "{}",
-        minter.mint(&args.meeting, &args.sub, &args.name, role, args.ttl)?
+        minter.mint(&meeting, &args.sub, &name, role, args.ttl)?
     );
     Ok(())
 }
@@ -445,5 +475,13 @@ fn write_schema(out: &std::path::Path) -> Result<(), String> {
         std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
         println!("wrote {}", path.display());
     }
+    // The server API's OpenAPI document sits beside the schema directory (proto/openapi.json).
+    let path = out
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .join("openapi.json");
+    std::fs::write(&path, huddle::server::api::openapi_json())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    println!("wrote {}", path.display());
     Ok(())
 }

@@ -124,3 +124,36 @@ async fn sigterm_closes_every_socket_with_1001_then_exits() {
         .unwrap();
     assert!(status.success(), "{status:?}");
 }
+
+/// `huddle token --api` mints a server API token (aud = api_audience, the scopes asked for) and
+/// refuses unknown scopes.
+#[test]
+fn token_api_mints_an_api_token_and_refuses_unknown_scopes() {
+    use base64::Engine;
+    let secret = huddle::auth::random_secret();
+    let run = |scope: &str| {
+        Command::new(env!("CARGO_BIN_EXE_huddle"))
+            .args(["token", "--api", "--sub", "clinic-backend", "--scope", scope])
+            .env("HUDDLE_JWT_SECRET", &secret)
+            .output()
+            .expect("run huddle")
+    };
+    let bad = run("meetings:read everything");
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("everything"));
+    let good = run("meetings:read moderation");
+    assert!(good.status.success(), "{}", String::from_utf8_lossy(&good.stderr));
+    let token = String::from_utf8(good.stdout).unwrap();
+    let payload = token.trim().split('.').nth(1).expect("a JWT");
+    let claims: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["aud"], "huddle-api");
+    assert_eq!(claims["scope"], "meetings:read moderation");
+    assert_eq!(claims["sub"], "clinic-backend");
+    assert!(claims["jti"].as_str().is_some_and(|j| !j.is_empty()));
+    assert!(claims.get("meeting").is_none() && claims.get("role").is_none());
+}

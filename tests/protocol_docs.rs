@@ -24,6 +24,36 @@ fn schema_files_match_the_rust_types() {
     }
 }
 
+#[test]
+fn openapi_document_matches_the_rust_types() {
+    let on_disk = std::fs::read_to_string(proto().join("openapi.json")).unwrap_or_default();
+    assert!(
+        on_disk == huddle::server::api::openapi_json(),
+        "proto/openapi.json is out of date with src/server/api.rs. Regenerate it with \
+         `cargo run -- schema` and commit the result."
+    );
+    let doc: Value = serde_json::from_str(&on_disk).expect("openapi.json is JSON");
+    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
+    // Every path the issue names for this API is documented.
+    for path in [
+        "/v1/meetings",
+        "/v1/meetings/{meeting}",
+        "/v1/meetings/{meeting}/end",
+        "/v1/meetings/{meeting}/participants",
+        "/v1/meetings/{meeting}/participants/{sub}/remove",
+        "/v1/meetings/{meeting}/participants/{sub}/move",
+        "/v1/meetings/{meeting}/participants/{sub}/admit",
+        "/v1/meetings/{meeting}/participants/{sub}/deny",
+        "/v1/meetings/{meeting}/breakouts",
+        "/v1/meetings/{meeting}/broadcast",
+    ] {
+        assert!(
+            doc["paths"].get(path).is_some(),
+            "{path} is not in openapi.json"
+        );
+    }
+}
+
 /// The `type` tags a schema allows, read from its `oneOf` branches.
 fn tags(schema_file: &str) -> BTreeSet<String> {
     let schema: Value = serde_json::from_str(

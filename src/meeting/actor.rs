@@ -2,9 +2,12 @@
 //! its members. Commands come in over one bounded channel; effects go out with `try_send` so the
 //! actor never waits on a connection. The directory (`directory.rs`) finds or starts them.
 
-use super::core::{Effect, Identity, Input, MediaEffect, Meeting, Millis};
+use super::core::{
+    ApiAction, ApiAnswer, Effect, Identity, Input, MediaEffect, Meeting, Millis, Rejection,
+};
 use super::directory::Directory;
 use super::outbound::{OutboundTx, QueueError};
+use crate::auth::ApiCaller;
 use crate::limits::MEETING_INBOX_LEN;
 use crate::media::{MediaEvent, MeetingMedia};
 use crate::protocol::{
@@ -85,6 +88,12 @@ pub(super) enum Command {
     },
     /// A barrier: answered once every command queued before it is carried out.
     Flush { reply: oneshot::Sender<()> },
+    /// The server API: `caller` reads or moderates the meeting.
+    Api {
+        action: ApiAction,
+        caller: ApiCaller,
+        reply: oneshot::Sender<Result<ApiAnswer, Rejection>>,
+    },
 }
 
 /// How a member's connection ended, as its task saw it.
@@ -135,6 +144,24 @@ impl MeetingHandle {
             return false;
         }
         done.await.is_ok()
+    }
+
+    /// Asks the meeting to carry out a server API action; `None` if the meeting is gone.
+    pub async fn api(
+        &self,
+        action: ApiAction,
+        caller: ApiCaller,
+    ) -> Option<Result<ApiAnswer, Rejection>> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Command::Api {
+                action,
+                caller,
+                reply,
+            })
+            .await
+            .ok()?;
+        answer.await.ok()
     }
 
     /// Tells the meeting that the connection `conn`, holding `peer`'s seat, has ended.
@@ -354,6 +381,38 @@ impl Actor {
             Command::Flush { reply } => {
                 let _ = reply.send(());
             }
+            Command::Api {
+                action,
+                caller,
+                reply,
+            } => {
+                let kind = api_kind(&action);
+                let mut effects = self.meeting.handle(Input::Api { action }, now);
+                let answer = effects
+                    .iter()
+                    .position(|e| matches!(e, Effect::ApiReply(_)))
+                    .map(|i| effects.remove(i));
+                let answer = match answer {
+                    Some(Effect::ApiReply(answer)) => answer,
+                    _ => Err((crate::protocol::ErrorCode::Internal, "no answer")),
+                };
+                if kind != "snapshot" {
+                    // The audit trail names the calling system (never a person's name or chat);
+                    // the moderator-action line that follows says what it did to whom.
+                    tracing::info!(
+                        target: "audit",
+                        meeting = self.meeting.id(),
+                        api_iss = caller.iss,
+                        api_sub = caller.sub,
+                        api_jti = caller.jti,
+                        action = kind,
+                        refused = ?answer.as_ref().err().map(|(code, _)| *code),
+                        "server API action"
+                    );
+                }
+                self.dispatch(effects);
+                let _ = reply.send(answer);
+            }
         }
     }
 
@@ -474,7 +533,7 @@ impl Actor {
                     );
                 }
                 Effect::Media(media) => self.media(media),
-                Effect::Refuse { .. } | Effect::TakeOver { .. } => {}
+                Effect::Refuse { .. } | Effect::TakeOver { .. } | Effect::ApiReply(_) => {}
             }
         }
         slow.sort_unstable();
@@ -484,6 +543,21 @@ impl Actor {
             // Reconnectable: the client resumes; the chat it missed replays from the history.
             self.remove(peer, SessionEnd::Dropped, Some(CloseCode::SlowConsumer));
         }
+    }
+}
+
+/// What an API action is, for its audit line.
+fn api_kind(action: &ApiAction) -> &'static str {
+    use super::core::PersonAction as P;
+    match action {
+        ApiAction::Snapshot => "snapshot",
+        ApiAction::Moderate(message) => message.kind(),
+        ApiAction::About { action, .. } => match action {
+            P::Remove { .. } => "remove",
+            P::Move { .. } => "move",
+            P::Admit => "admit",
+            P::Deny => "deny",
+        },
     }
 }
 

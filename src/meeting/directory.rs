@@ -5,7 +5,8 @@
 //! from them.
 
 use super::actor::{self, Command, ConnHandle, MeetingHandle};
-use super::core::{Identity, Meeting, MeetingConfig, Remembered};
+use super::core::{ApiAction, ApiAnswer, Identity, Meeting, MeetingConfig, Rejection, Remembered};
+use crate::auth::ApiCaller;
 use crate::limits;
 use crate::media::MediaHub;
 use crate::protocol::{CloseCode, ErrorCode, PeerId, Refusal, ResumeRequest};
@@ -120,6 +121,25 @@ impl Directory {
             "meeting is restarting, retry",
             CloseCode::Internal,
         ))
+    }
+
+    /// Carries out a server API action in `meeting` if it is running (`None` if not: a meeting
+    /// runs while anyone is in it, and the API never starts one).
+    pub async fn api(
+        &self,
+        meeting: &str,
+        action: ApiAction,
+        caller: ApiCaller,
+    ) -> Option<Result<ApiAnswer, Rejection>> {
+        let handle = self.meetings.get(meeting).map(|h| h.clone())?;
+        handle.api(action, caller).await
+    }
+
+    /// The ids of the running meetings, sorted.
+    pub fn running(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.meetings.iter().map(|e| e.key().clone()).collect();
+        ids.sort();
+        ids
     }
 
     fn handle_for(self: &Arc<Self>, meeting: &str) -> MeetingHandle {

@@ -7,10 +7,27 @@ use std::fmt;
 /// A peer's id, assigned by the hub, unique for the life of the process. Numbers (not names or
 /// the partner's `sub`) so that nothing identifying travels in signaling and logs.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    utoipa::ToSchema,
 )]
 #[serde(transparent)]
 pub struct PeerId(pub u64);
+
+impl PeerId {
+    /// The server API, acting as a host (in `audit.by` and `broadcast.from`). Never a
+    /// connection's id: those start at 1.
+    pub const API: PeerId = PeerId(0);
+}
 
 impl fmt::Display for PeerId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -20,7 +37,17 @@ impl fmt::Display for PeerId {
 
 /// A room of a meeting: `"main"` for the main room, a hub-chosen id for each breakout.
 #[derive(
-    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    utoipa::ToSchema,
 )]
 #[serde(transparent)]
 pub struct RoomId(pub String);
@@ -49,7 +76,19 @@ pub type RequestId = u64;
 
 /// What a person may do in a meeting. Comes from the token's `role` claim and is checked on every
 /// message, not only at join.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// The therapist running the group: every host action.
@@ -217,7 +256,9 @@ pub enum PeerLeftReason {
 }
 
 /// How `split` assigns people to breakout rooms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum SplitStrategy {
     /// Balanced sizes, people dealt round-robin in join order.
@@ -233,7 +274,9 @@ pub enum SplitStrategy {
 }
 
 /// One breakout room asked for in `split`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema,
+)]
 pub struct BreakoutRoomSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,

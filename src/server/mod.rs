@@ -2,6 +2,7 @@
 //! `/`), caps connections, and hands each upgraded socket to [`connection`].
 
 mod accept;
+pub mod api;
 mod budget;
 use self::budget::ReadBudget;
 mod client_addr;
@@ -189,6 +190,7 @@ impl Server {
             .route("/healthz", get(|| async { "ok\n" }))
             .route("/debug/media", get(move || media_stats(media.clone())))
             .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
+            .merge(api::routes())
             .merge(files)
             .with_state(state);
         let task = tokio::spawn(accept::serve(

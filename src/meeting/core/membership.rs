@@ -124,8 +124,10 @@ impl Meeting {
     pub(super) fn seat(&mut self, peer: PeerId, identity: Identity, effects: &mut Vec<Effect>) {
         let room_id = RoomId::main();
         let resume_token = self.new_resume_token();
-        self.members
-            .insert(peer, Member::new(identity, room_id.clone(), resume_token));
+        self.members.insert(
+            peer,
+            Member::new(identity, room_id.clone(), resume_token, self.now),
+        );
         let Some(room) = self.rooms.get_mut(&room_id) else {
             return;
         };

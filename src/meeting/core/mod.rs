@@ -17,11 +17,13 @@
 //! - [`relay`] — "Relay": signal, chat, data.
 //! - [`media`] — "Media through the hub": the SFU's routes (who hears and sees whom), hard
 //!   mutes, and the `sfu_*` requests handed to the media engine.
+//! - [`api`] — "Server API": a partner's backend reading and moderating the meeting by `sub`.
 //! - [`invariants`] — what must hold after every step (checked by the tests).
 //!
 //! Invariants that several rules touch have one owner each: [`held_seats`], [`hand_queue`],
 //! [`waiting_list`] and [`bounded_log`] (chat history, private replay, held notices).
 
+mod api;
 mod bounded_log;
 mod breakouts;
 mod hand_queue;
@@ -41,6 +43,9 @@ pub(crate) mod harness;
 #[cfg(test)]
 mod tests;
 
+pub use self::api::{
+    ApiAction, ApiAnswer, MeetingSnapshot, PersonAction, PersonSnapshot, PersonState,
+};
 pub use self::media::{MediaEffect, MediaRequest, MediaRoute};
 pub use self::moderation::Remembered;
 pub use self::relay::is_offer;
@@ -100,6 +105,9 @@ pub enum Input {
     },
     /// Time passed: the caller sends this at (or after) [`Meeting::next_deadline`].
     Tick,
+    /// The server API (a partner's backend) reads or moderates the meeting; answered with one
+    /// [`Effect::ApiReply`].
+    Api { action: ApiAction },
 }
 
 /// What the caller must carry out, in order.
@@ -133,6 +141,8 @@ pub enum Effect {
         other: Option<PeerId>,
         subs: AuditSubs,
     },
+    /// The answer to an [`Input::Api`].
+    ApiReply(Result<ApiAnswer, Rejection>),
     /// For the media engine (SFU meetings). Routes come first in their batch: the engine has
     /// them before anyone is told of the change.
     Media(MediaEffect),
@@ -209,11 +219,14 @@ struct Member {
     /// Notices (broadcasts, help requests, mute requests, audit events, closing warnings) sent
     /// while the seat was held, replayed after the resumed `welcome`.
     missed: BoundedLog<ServerMessage>,
+    /// When this person took the seat (a takeover or resume keeps it).
+    joined_at: Millis,
 }
 
 impl Member {
-    fn new(identity: Identity, room: RoomId, resume_token: String) -> Self {
+    fn new(identity: Identity, room: RoomId, resume_token: String, now: Millis) -> Self {
         Member {
+            joined_at: now,
             identity,
             room,
             resume_token,
@@ -333,7 +346,7 @@ pub struct Meeting {
 }
 
 /// A refused request: the `error` code and a human-readable reason; the connection stays.
-type Rejection = (ErrorCode, &'static str);
+pub type Rejection = (ErrorCode, &'static str);
 type Outcome = Result<(), Rejection>;
 
 const MAIN_ROOM_NAME: &str = "Main room";
@@ -527,6 +540,7 @@ impl Meeting {
                 resume,
             } => self.resume(peer, identity, resume, now, &mut effects),
             Input::Tick => self.tick(now, &mut effects),
+            Input::Api { action } => self.api(action, now, &mut effects),
             Input::Request { from, id, message } => {
                 self.answer(from, id, message, now, &mut effects)
             }
@@ -702,6 +716,10 @@ impl Meeting {
     }
 
     fn role_of(&self, peer: PeerId) -> Role {
+        if peer == PeerId::API {
+            // The partner's backend moderates as a host does.
+            return Role::Host;
+        }
         self.members
             .get(&peer)
             .map(|m| m.identity.role)

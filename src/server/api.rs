@@ -1,0 +1,639 @@
+//! The server API (PROTOCOL.md "Server API"): JSON over HTTP under `/v1/` for a partner's
+//! backend, authenticated with API tokens (the client tokens' key and issuer, `aud` =
+//! `api_audience`, a `scope` claim). Every action goes through the meeting's actor as a host's
+//! frame would; errors are `application/problem+json` with our stable error `code`. The OpenAPI
+//! document is derived from these handlers and types ([`openapi_json`], `proto/openapi.json`).
+
+use super::AppState;
+use crate::auth::ApiCaller;
+use crate::meeting::{ApiAction, ApiAnswer, PersonAction, PersonState};
+use crate::protocol::{
+    BreakoutRoomSpec, ClientMessage, ErrorCode, PeerId, Role, RoomId, SplitStrategy,
+};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+use utoipa::{OpenApi, ToSchema};
+
+/// Every scope an API token may carry.
+pub const SCOPES: [&str; 5] = [
+    "meetings:read",
+    "meetings:write",
+    "moderation",
+    "attendance:read",
+    "events:read",
+];
+
+pub(super) fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/v1/openapi.json", get(openapi))
+        .route("/v1/meetings", get(list_meetings))
+        .route("/v1/meetings/{meeting}", get(get_meeting))
+        .route("/v1/meetings/{meeting}/end", post(end_meeting))
+        .route("/v1/meetings/{meeting}/participants", get(participants))
+        .route(
+            "/v1/meetings/{meeting}/participants/{sub}/remove",
+            post(remove),
+        )
+        .route(
+            "/v1/meetings/{meeting}/participants/{sub}/move",
+            post(move_to),
+        )
+        .route(
+            "/v1/meetings/{meeting}/participants/{sub}/admit",
+            post(admit),
+        )
+        .route("/v1/meetings/{meeting}/participants/{sub}/deny", post(deny))
+        .route(
+            "/v1/meetings/{meeting}/breakouts",
+            post(open_breakouts).delete(close_breakouts),
+        )
+        .route("/v1/meetings/{meeting}/broadcast", post(broadcast))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Huddle server API",
+        version = "1",
+        description = "For a partner's backend: read and moderate running meetings. \
+            Authenticate with `Authorization: Bearer <JWT>` signed like client tokens but with \
+            `aud` = the hub's `api_audience` and a space-separated `scope` claim. Ids are the \
+            partner's opaque ids (`meeting`, `sub`); responses never carry names or chat."
+    ),
+    paths(
+        list_meetings,
+        get_meeting,
+        end_meeting,
+        participants,
+        remove,
+        move_to,
+        admit,
+        deny,
+        open_breakouts,
+        close_breakouts,
+        broadcast
+    ),
+    components(schemas(Problem)),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The OpenAPI document (what `proto/openapi.json` holds).
+pub fn openapi_json() -> String {
+    let mut text = ApiDoc::openapi().to_pretty_json().unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], openapi_json()).into_response()
+}
+
+/// An error, as RFC 9457 problem details with our stable error code.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// Always `about:blank`: `code` says what went wrong.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub title: String,
+    pub status: u16,
+    /// One of the protocol's error codes (`proto/schema/server.schema.json`).
+    pub code: ErrorCode,
+    pub detail: String,
+}
+
+impl Problem {
+    fn new(code: ErrorCode, detail: impl Into<String>) -> Problem {
+        let status = status_of(code);
+        Problem {
+            kind: "about:blank",
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            code,
+            detail: detail.into(),
+        }
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST);
+        let body = serde_json::to_string(&self).unwrap_or_default();
+        (
+            status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            body,
+        )
+            .into_response()
+    }
+}
+
+fn status_of(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::BadRequest | ErrorCode::UnsupportedProtocol => StatusCode::BAD_REQUEST,
+        ErrorCode::Unauthorized | ErrorCode::ResumeExpired => StatusCode::UNAUTHORIZED,
+        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+        ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::MeetingFull
+        | ErrorCode::MeetingLocked
+        | ErrorCode::Conflict
+        | ErrorCode::MeetingEnded => StatusCode::CONFLICT,
+        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+type ApiResult<T> = Result<T, Problem>;
+
+/// The verified caller, if its token is an API token with `scope`: 401 for no or a bad token
+/// (a client token included: its audience is not the API's), 403 for a missing scope.
+fn authorize(state: &AppState, headers: &HeaderMap, scope: &str) -> ApiResult<ApiCaller> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| Problem::new(ErrorCode::Unauthorized, "an API token is required"))?;
+    let caller = state.verifier.verify_api(token.trim()).map_err(|e| {
+        tracing::debug!(error = %e, "API token refused");
+        Problem::new(ErrorCode::Unauthorized, "invalid API token")
+    })?;
+    if !caller.has_scope(scope) {
+        return Err(Problem::new(
+            ErrorCode::Forbidden,
+            format!("this token lacks the scope {scope}"),
+        ));
+    }
+    Ok(caller)
+}
+
+fn check_meeting(meeting: &str) -> ApiResult<()> {
+    if crate::auth::valid_meeting_id(meeting) {
+        Ok(())
+    } else {
+        Err(Problem::new(
+            ErrorCode::BadRequest,
+            "meeting ids are 1-128 characters of A-Z a-z 0-9 . _ : -",
+        ))
+    }
+}
+
+/// Runs `action` in the running meeting.
+async fn act(
+    state: &AppState,
+    meeting: &str,
+    action: ApiAction,
+    caller: ApiCaller,
+) -> ApiResult<ApiAnswer> {
+    check_meeting(meeting)?;
+    match state.directory.api(meeting, action, caller).await {
+        Some(Ok(answer)) => Ok(answer),
+        Some(Err((code, why))) => Err(Problem::new(code, why)),
+        None => Err(Problem::new(
+            ErrorCode::NotFound,
+            "no such meeting is running (a meeting runs while someone is in it)",
+        )),
+    }
+}
+
+async fn moderate(
+    state: &AppState,
+    headers: &HeaderMap,
+    meeting: &str,
+    action: ApiAction,
+) -> ApiResult<StatusCode> {
+    let caller = authorize(state, headers, "moderation")?;
+    act(state, meeting, action, caller).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn body<T>(body: Result<Json<T>, JsonRejection>) -> ApiResult<T> {
+    body.map(|Json(b)| b)
+        .map_err(|e| Problem::new(ErrorCode::BadRequest, e.body_text()))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeetingList {
+    pub meetings: Vec<MeetingSummary>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeetingSummary {
+    pub meeting: String,
+    /// Whether the meeting is running now (someone is in it).
+    pub active: bool,
+}
+
+/// A running meeting's state.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeetingView {
+    pub meeting: String,
+    pub active: bool,
+    /// Ended by a host or the API; closed to all but hosts and cohosts for a while.
+    pub ended: bool,
+    pub locked: bool,
+    pub waiting_room: bool,
+    pub breakouts_open: bool,
+    /// The rooms: `main` and the open breakouts.
+    pub rooms: Vec<RoomId>,
+    /// People seated (including those reconnecting), by role.
+    pub members: Vec<RoleCount>,
+    /// People waiting to be admitted.
+    pub waiting: usize,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoleCount {
+    pub role: Role,
+    pub count: usize,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ParticipantList {
+    pub participants: Vec<Participant>,
+}
+
+/// A person in a meeting: opaque ids only.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Participant {
+    /// The partner's user id (the token's `sub`).
+    pub sub: String,
+    /// The hub's id for this person in this meeting.
+    pub peer: PeerId,
+    pub role: Role,
+    /// Their room; absent while waiting.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub room: Option<RoomId>,
+    pub state: ParticipantState,
+    /// When they took their seat (RFC 3339); absent while waiting.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub joined_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ParticipantState {
+    Joined,
+    /// Their connection dropped; the seat is held for a resume.
+    Reconnecting,
+    Waiting,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveBody {
+    /// Keep them out for the rest of the meeting.
+    #[serde(default)]
+    pub ban: bool,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MoveBody {
+    /// `main` or an open breakout room's id.
+    pub room: RoomId,
+}
+
+/// The same options as the protocol's `split`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BreakoutsBody {
+    pub strategy: SplitStrategy,
+    /// Number of rooms (`even`, `random`, `choose`).
+    #[serde(default)]
+    pub count: Option<u32>,
+    /// Per-room name, topic and (for `manual`) members by peer id.
+    #[serde(default)]
+    pub rooms: Vec<BreakoutRoomSpec>,
+    /// Topic for every room without its own.
+    #[serde(default)]
+    pub topic: Option<String>,
+    /// Close the breakouts automatically after this many seconds.
+    #[serde(default)]
+    pub duration_secs: Option<u64>,
+    /// Put mentors one per room first (default true).
+    #[serde(default)]
+    pub spread_mentors: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BroadcastBody {
+    /// The notice, shown to every room (no PHI: it is a notice, not a chat).
+    pub text: String,
+}
+
+fn rfc3339(ms: u64) -> String {
+    humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(ms)).to_string()
+}
+
+/// The running meetings.
+#[utoipa::path(get, path = "/v1/meetings", security(("bearer" = [])),
+    responses((status = 200, body = MeetingList),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json")))]
+async fn list_meetings(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> ApiResult<Json<MeetingList>> {
+    authorize(&state, &headers, "meetings:read")?;
+    let meetings = state
+        .directory
+        .running()
+        .into_iter()
+        .map(|meeting| MeetingSummary {
+            meeting,
+            active: true,
+        })
+        .collect();
+    Ok(Json(MeetingList { meetings }))
+}
+
+async fn snapshot(
+    state: &AppState,
+    headers: &HeaderMap,
+    meeting: &str,
+) -> ApiResult<crate::meeting::MeetingSnapshot> {
+    let caller = authorize(state, headers, "meetings:read")?;
+    match act(state, meeting, ApiAction::Snapshot, caller).await? {
+        ApiAnswer::Snapshot(s) => Ok(s),
+        ApiAnswer::Done => Err(Problem::new(ErrorCode::Internal, "no snapshot")),
+    }
+}
+
+/// One running meeting.
+#[utoipa::path(get, path = "/v1/meetings/{meeting}", security(("bearer" = [])),
+    params(("meeting" = String, Path, description = "The partner's meeting id")),
+    responses((status = 200, body = MeetingView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn get_meeting(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(meeting): Path<String>,
+) -> ApiResult<Json<MeetingView>> {
+    let s = snapshot(&state, &headers, &meeting).await?;
+    let mut members: Vec<RoleCount> = Vec::new();
+    for p in s.people.iter().filter(|p| p.state != PersonState::Waiting) {
+        match members.iter_mut().find(|c| c.role == p.role) {
+            Some(c) => c.count += 1,
+            None => members.push(RoleCount {
+                role: p.role,
+                count: 1,
+            }),
+        }
+    }
+    Ok(Json(MeetingView {
+        meeting,
+        active: true,
+        ended: s.ended,
+        locked: s.locked,
+        waiting_room: s.waiting_room,
+        breakouts_open: s.breakouts_open,
+        rooms: s.rooms,
+        waiting: s
+            .people
+            .iter()
+            .filter(|p| p.state == PersonState::Waiting)
+            .count(),
+        members,
+    }))
+}
+
+/// The people in a running meeting, seated or waiting.
+#[utoipa::path(get, path = "/v1/meetings/{meeting}/participants", security(("bearer" = [])),
+    params(("meeting" = String, Path, description = "The partner's meeting id")),
+    responses((status = 200, body = ParticipantList),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn participants(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(meeting): Path<String>,
+) -> ApiResult<Json<ParticipantList>> {
+    let s = snapshot(&state, &headers, &meeting).await?;
+    let participants = s
+        .people
+        .into_iter()
+        .map(|p| Participant {
+            sub: p.sub,
+            peer: p.peer,
+            role: p.role,
+            room: p.room,
+            state: match p.state {
+                PersonState::Joined => ParticipantState::Joined,
+                PersonState::Reconnecting => ParticipantState::Reconnecting,
+                PersonState::Waiting => ParticipantState::Waiting,
+            },
+            joined_at: p.joined_at.map(rfc3339),
+        })
+        .collect();
+    Ok(Json(ParticipantList { participants }))
+}
+
+/// Ends the meeting for everyone, as a host's `end_meeting` does.
+#[utoipa::path(post, path = "/v1/meetings/{meeting}/end", security(("bearer" = [])),
+    params(("meeting" = String, Path, description = "The partner's meeting id")),
+    responses((status = 204, description = "Ended"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn end_meeting(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(meeting): Path<String>,
+) -> ApiResult<StatusCode> {
+    let action = ApiAction::Moderate(ClientMessage::EndMeeting {});
+    moderate(&state, &headers, &meeting, action).await
+}
+
+async fn about(
+    state: &AppState,
+    headers: &HeaderMap,
+    (meeting, sub): (String, String),
+    action: PersonAction,
+) -> ApiResult<StatusCode> {
+    moderate(state, headers, &meeting, ApiAction::About { sub, action }).await
+}
+
+/// Removes a person (seated or waiting), with `ban` for good.
+#[utoipa::path(post, path = "/v1/meetings/{meeting}/participants/{sub}/remove", security(("bearer" = [])),
+    params(("meeting" = String, Path, description = "The partner's meeting id"),
+        ("sub" = String, Path, description = "The person's user id")),
+    request_body(content = RemoveBody, description = "Optional", content_type = "application/json"),
+    responses((status = 204, description = "Removed"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn remove(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(path): Path<(String, String)>,
+    payload: axum::body::Bytes,
+) -> ApiResult<StatusCode> {
+    // The body is optional: none means no ban.
+    let ban = if payload.iter().all(u8::is_ascii_whitespace) {
+        false
+    } else {
+        serde_json::from_slice::<RemoveBody>(&payload)
+            .map_err(|e| Problem::new(ErrorCode::BadRequest, e.to_string()))?
+            .ban
+    };
+    about(&state, &headers, path, PersonAction::Remove { ban }).await
+}
+
+/// Moves a seated person to a room (`main` or an open breakout).
+#[utoipa::path(post, path = "/v1/meetings/{meeting}/participants/{sub}/move", security(("bearer" = [])),
+    params(("meeting" = String, Path, description = "The partner's meeting id"),
+        ("sub" = String, Path, description = "The person's user id")),
+    request_body = MoveBody,
+    responses((status = 204, description = "Moved"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json")))]
+async fn move_to(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(path): Path<(String, String)>,
+    payload: Result<Json<MoveBody>, JsonRejection>,
+) -> ApiResult<StatusCode> {
+    let room = body(payload)?.room;
+    about(&state, &headers, path, PersonAction::Move { room }).await
+}
+
+/// Lets a person in from the waiting room.
+#[utoipa::path(post, path = "/v1/meetings/{meeting}/participants/{sub}/admit", security(("bearer" = [])),
+    params(("meeting" = String, Path, description = "The partner's meeting id"),
+        ("sub" = String, Path, description = "The person's user id")),
+    responses((status = 204, description = "Admitted"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json")))]
+async fn admit(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(path): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    about(&state, &headers, path, PersonAction::Admit).await
+}
+
+/// Turns a person in the waiting room away (they may knock again).
+#[utoipa::path(post, path = "/v1/meetings/{meeting}/participants/{sub}/deny", security(("bearer" = [])),
+    params(("meeting" = String, Path, description = "The partner's meeting id"),
+        ("sub" = String, Path, description = "The person's user id")),
+    responses((status = 204, description = "Denied"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn deny(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(path): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    about(&state, &headers, path, PersonAction::Deny).await
+}
+
+/// Opens breakout rooms (the protocol's `split`).
+#[utoipa::path(post, path = "/v1/meetings/{meeting}/breakouts", security(("bearer" = [])),
+    params(("meeting" = String, Path, description = "The partner's meeting id")),
+    request_body = BreakoutsBody,
+    responses((status = 204, description = "Opened"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json")))]
+async fn open_breakouts(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(meeting): Path<String>,
+    payload: Result<Json<BreakoutsBody>, JsonRejection>,
+) -> ApiResult<StatusCode> {
+    let b = body(payload)?;
+    let split = ClientMessage::Split {
+        strategy: b.strategy,
+        count: b.count,
+        rooms: b.rooms,
+        topic: b.topic,
+        duration_secs: b.duration_secs,
+        spread_mentors: b.spread_mentors,
+    };
+    moderate(&state, &headers, &meeting, ApiAction::Moderate(split)).await
+}
+
+/// Closes every breakout room: everyone back to the main room.
+#[utoipa::path(delete, path = "/v1/meetings/{meeting}/breakouts", security(("bearer" = [])),
+    params(("meeting" = String, Path, description = "The partner's meeting id")),
+    responses((status = 204, description = "Closed"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json")))]
+async fn close_breakouts(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(meeting): Path<String>,
+) -> ApiResult<StatusCode> {
+    let merge = ClientMessage::Merge {
+        countdown_secs: None,
+        rooms: Vec::new(),
+    };
+    moderate(&state, &headers, &meeting, ApiAction::Moderate(merge)).await
+}
+
+/// A notice to every room at once (`broadcast`, from peer 0: the partner's system).
+#[utoipa::path(post, path = "/v1/meetings/{meeting}/broadcast", security(("bearer" = [])),
+    params(("meeting" = String, Path, description = "The partner's meeting id")),
+    request_body = BroadcastBody,
+    responses((status = 204, description = "Sent"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn broadcast(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(meeting): Path<String>,
+    payload: Result<Json<BroadcastBody>, JsonRejection>,
+) -> ApiResult<StatusCode> {
+    let text = body(payload)?.text;
+    let message = ClientMessage::Broadcast { text };
+    moderate(&state, &headers, &meeting, ApiAction::Moderate(message)).await
+}
