@@ -133,7 +133,14 @@ fn token_api_mints_an_api_token_and_refuses_unknown_scopes() {
     let secret = huddle::auth::random_secret();
     let run = |scope: &str| {
         Command::new(env!("CARGO_BIN_EXE_huddle"))
-            .args(["token", "--api", "--sub", "clinic-backend", "--scope", scope])
+            .args([
+                "token",
+                "--api",
+                "--sub",
+                "clinic-backend",
+                "--scope",
+                scope,
+            ])
             .env("HUDDLE_JWT_SECRET", &secret)
             .output()
             .expect("run huddle")
@@ -142,7 +149,11 @@ fn token_api_mints_an_api_token_and_refuses_unknown_scopes() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("everything"));
     let good = run("meetings:read moderation");
-    assert!(good.status.success(), "{}", String::from_utf8_lossy(&good.stderr));
+    assert!(
+        good.status.success(),
+        "{}",
+        String::from_utf8_lossy(&good.stderr)
+    );
     let token = String::from_utf8(good.stdout).unwrap();
     let payload = token.trim().split('.').nth(1).expect("a JWT");
     let claims: serde_json::Value = serde_json::from_slice(
