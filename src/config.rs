@@ -32,6 +32,9 @@ pub struct Config {
     /// Required `aud` claim of server API tokens (env `HUDDLE_API_AUDIENCE`); must differ from
     /// `jwt_audience`, so a client token never opens the API nor an API token a meeting.
     pub api_audience: String,
+    /// How long a meeting's attendance stays readable through the API after it ended, seconds
+    /// (env `HUDDLE_ATTENDANCE_RETENTION_SECS`). Memory only, never on disk.
+    pub attendance_retention_secs: u64,
     /// Clock skew allowed on `exp`/`nbf`, seconds, at most 30.
     pub jwt_leeway_secs: u64,
     /// Key for the pseudonyms of people in join and audit log lines (HMAC of `sub`), at least
@@ -137,6 +140,7 @@ impl Default for Config {
             jwt_issuer: "huddle".into(),
             jwt_audience: "huddle".into(),
             api_audience: "huddle-api".into(),
+            attendance_retention_secs: limits::ATTENDANCE_RETENTION_SECS,
             jwt_leeway_secs: 5,
             max_token_lifetime_secs: limits::MAX_TOKEN_LIFETIME_SECS,
             audit_key: None,

@@ -15,6 +15,8 @@
 //!   the partner's server API (`server/api.rs`, with its OpenAPI document).
 //! - [`config`] — configuration layering (defaults, TOML, env, flags), the key setup and the
 //!   meetings' settings.
+//! - [`events`] — the meeting events as the partner hears them: the log behind `GET /v1/events`
+//!   and each meeting's attendance, in memory only.
 //! - [`pseudonym`] — keyed pseudonyms of people (`sub`) for join and audit log lines.
 //! - [`limits`] — every size, rate and timeout limit with the reason for its value.
 //! - [`schema`] — JSON Schema and protocol constants for `proto/schema/`.
@@ -34,6 +36,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod events;
 pub mod fuzzing;
 pub mod limits;
 pub mod media;

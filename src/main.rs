@@ -75,6 +75,11 @@ struct ConfigArgs {
     #[arg(long, env = "HUDDLE_API_AUDIENCE")]
     #[serde(skip_serializing_if = "Option::is_none")]
     api_audience: Option<String>,
+    /// How long a meeting's attendance stays readable after it ended, seconds (memory only)
+    /// [default: 86400].
+    #[arg(long, env = "HUDDLE_ATTENDANCE_RETENTION_SECS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attendance_retention_secs: Option<u64>,
     /// Allowed clock skew for exp/nbf in seconds, at most 30 [default: 5].
     #[arg(long, env = "HUDDLE_JWT_LEEWAY_SECS")]
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -17,6 +17,8 @@ struct Reply {
     status: u16,
     content_type: String,
     body: Value,
+    /// The body as it came (for CSV).
+    text: String,
 }
 
 /// One HTTP/1.1 request over a fresh connection.
@@ -59,11 +61,11 @@ async fn http(
                 .map(|v| v.trim().to_owned())
         })
         .unwrap_or_default();
-    let body = serde_json::from_str(body).unwrap_or(Value::Null);
     Reply {
         status,
         content_type,
-        body,
+        body: serde_json::from_str(body).unwrap_or(Value::Null),
+        text: body.to_owned(),
     }
 }
 
@@ -429,5 +431,181 @@ async fn every_endpoint_acts_on_the_meeting_through_its_actor() {
     assert_eq!(
         host.expect_close().await.code,
         Some(CloseCode::MeetingEnded.code())
+    );
+}
+
+/// Attendance holds one session across a drop and resume and across a second-tab takeover,
+/// starts a new one after a leave and rejoin, and the event log has every change in the
+/// meeting's order with per-meeting `seq`.
+#[tokio::test]
+async fn attendance_and_the_event_log_follow_a_session_through_resume_takeover_and_rejoin() {
+    let hub = start_server().await;
+    let mut host = hub.join("g2", "therapist", Role::Host).await;
+    let alex = hub.join("g2", "alex", Role::Participant).await;
+    host.wait_joined(alex.id).await;
+
+    // A drop and a resume: the same session.
+    let resume_token = alex.welcome["resume_token"].as_str().unwrap().to_owned();
+    let alex_id = alex.id;
+    alex.drop_connection();
+    host.recv_until(|v| v["type"] == "peer_reconnecting").await;
+    let token = hub.token("g2", "alex", "Alex", Role::Participant);
+    let mut back = connect(&hub.url).await;
+    back.hello_resume(&token, &resume_token, "main", 0).await;
+    assert_eq!(back.recv_type("welcome").await["resumed"], true);
+    // A second tab takes the seat over: still the same session.
+    let tab = hub.join("g2", "alex", Role::Participant).await;
+    assert_eq!(tab.id, alex_id);
+    back.expect_close().await;
+    // Leave, then come back: a second session.
+    tab.close().await;
+    host.recv_until(|v| v["type"] == "peer_left").await;
+    let again = hub.join("g2", "alex", Role::Participant).await;
+    host.wait_joined(again.id).await;
+    again.close().await;
+    host.recv_until(|v| v["type"] == "peer_left").await;
+
+    let read = api_token(&hub, "attendance:read");
+    let a = http(&hub, "GET", "/v1/meetings/g2/attendance", Some(&read), None).await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    assert_eq!(a.body["meeting"], "g2");
+    assert!(a.body["started_at"].is_string());
+    assert!(a.body["ended_at"].is_null(), "the host is still there");
+    assert_eq!(a.body["max_concurrent"], 2);
+    let present = a.body["host_present"].as_array().unwrap();
+    assert_eq!(present.len(), 1);
+    assert!(present[0]["to"].is_null());
+    let people = a.body["people"].as_array().unwrap();
+    let alex = people.iter().find(|p| p["sub"] == "alex").expect("alex");
+    let sessions = alex["sessions"].as_array().unwrap();
+    assert_eq!(
+        sessions.len(),
+        2,
+        "resume and takeover keep one session: {sessions:?}"
+    );
+    assert_eq!(sessions[0]["reason"], "left");
+    assert!(sessions[0]["left_at"].is_string() && sessions[1]["left_at"].is_string());
+    assert!(a.body.to_string().find("Alex").is_none(), "no names");
+
+    // The host leaves: the meeting has ended; attendance stays readable.
+    host.close().await;
+    until_no_meeting_runs(&hub).await;
+    let a = http(&hub, "GET", "/v1/meetings/g2/attendance", Some(&read), None).await;
+    assert!(a.body["ended_at"].is_string());
+    assert!(a.body["host_present"][0]["to"].is_string());
+    let csv = http(
+        &hub,
+        "GET",
+        "/v1/meetings/g2/attendance?format=csv",
+        Some(&read),
+        None,
+    )
+    .await;
+    assert!(csv.content_type.starts_with("text/csv"));
+    let rows: Vec<&str> = csv.text.lines().collect();
+    assert_eq!(
+        rows[0],
+        "meeting,sub,joined_at,left_at,reason,in_meeting_seconds,waiting_seconds"
+    );
+    assert_eq!(
+        rows.len(),
+        1 + 3,
+        "the therapist's session and alex's two: {rows:?}"
+    );
+    assert_problem(
+        &http(
+            &hub,
+            "GET",
+            "/v1/meetings/g2/attendance",
+            Some(&api_token(&hub, "meetings:read")),
+            None,
+        )
+        .await,
+        403,
+        "forbidden",
+    );
+    assert_problem(
+        &http(
+            &hub,
+            "GET",
+            "/v1/meetings/never/attendance",
+            Some(&read),
+            None,
+        )
+        .await,
+        404,
+        "not_found",
+    );
+
+    // The event log, in the meeting's order.
+    let events = http(
+        &hub,
+        "GET",
+        "/v1/events",
+        Some(&api_token(&hub, "events:read")),
+        None,
+    )
+    .await;
+    assert_eq!(events.status, 200);
+    let list: Vec<&Value> = events.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["data"]["meeting"] == "g2")
+        .collect();
+    let kinds: Vec<&str> = list.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "meeting.started",
+            "participant.joined",
+            "participant.joined",
+            "participant.resumed",
+            "participant.left",
+            "participant.joined",
+            "participant.left",
+            "participant.left",
+            "meeting.ended",
+        ]
+    );
+    let seqs: Vec<u64> = list
+        .iter()
+        .map(|e| e["data"]["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs, (1..=9).collect::<Vec<u64>>());
+    let left = list[4];
+    assert_eq!(left["data"]["sub"], "alex");
+    assert_eq!(left["data"]["peer"], alex_id);
+    assert_eq!(left["data"]["reason"], "left");
+    assert!(left["data"]["session_seconds"].is_u64());
+    assert!(left["id"].as_str().unwrap().starts_with("evt_"));
+    // Paging with the cursor.
+    let after = list[6]["id"].as_str().unwrap();
+    let page = http(
+        &hub,
+        "GET",
+        &format!("/v1/events?after={after}"),
+        Some(&api_token(&hub, "events:read")),
+        None,
+    )
+    .await;
+    let rest: Vec<&str> = page.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(rest, ["participant.left", "meeting.ended"]);
+    assert_problem(
+        &http(
+            &hub,
+            "GET",
+            "/v1/events?after=zzz",
+            Some(&api_token(&hub, "events:read")),
+            None,
+        )
+        .await,
+        400,
+        "bad_request",
     );
 }

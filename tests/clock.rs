@@ -47,6 +47,9 @@ async fn a_held_seat_expires_on_the_monotonic_clock() {
         },
         Arc::new(Pseudonyms::random()),
         None,
+        Arc::new(huddle::events::Events::new(std::time::Duration::from_secs(
+            60,
+        ))),
     );
     let (host, mut host_rx, host_id) = person(1, Role::Host);
     let (guest, _guest_rx, guest_id) = person(2, Role::Participant);

@@ -20,6 +20,7 @@ pub mod routing;
 pub mod speaker;
 pub mod vp8;
 
+use crate::limits;
 use crate::meeting::{MediaRequest, MediaRoute};
 use crate::protocol::{PeerId, RequestId, ServerMessage};
 use std::net::{IpAddr, SocketAddr};
@@ -120,6 +121,25 @@ impl MediaHub {
         socket
             .set_nonblocking(true)
             .map_err(|e| format!("rtc_listen: {e}"))?;
+        // One socket carries every participant's media: a burst (a keyframe to fifteen people)
+        // or a moment without CPU must not overflow the default ~200 KiB buffer and drop
+        // packets. The kernel caps the size at net.core.rmem_max / wmem_max; a smaller buffer
+        // still works, so a refusal is only logged.
+        let sock = socket2::SockRef::from(&socket);
+        for (what, set) in [
+            (
+                "receive",
+                sock.set_recv_buffer_size(limits::MEDIA_SOCKET_BUFFER_BYTES),
+            ),
+            (
+                "send",
+                sock.set_send_buffer_size(limits::MEDIA_SOCKET_BUFFER_BYTES),
+            ),
+        ] {
+            if let Err(e) = set {
+                tracing::warn!(error = %e, "SFU socket: could not enlarge the {what} buffer");
+            }
+        }
         let bound = socket.local_addr().map_err(|e| e.to_string())?;
         let advertised = SocketAddr::new(config.public_ip.unwrap_or(bound.ip()), bound.port());
         if advertised.ip().is_unspecified() {

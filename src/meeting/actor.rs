@@ -533,6 +533,9 @@ impl Actor {
                     );
                 }
                 Effect::Media(media) => self.media(media),
+                Effect::Event(event) => {
+                    self.directory.events().record(self.meeting.id(), &event);
+                }
                 Effect::Refuse { .. } | Effect::TakeOver { .. } | Effect::ApiReply(_) => {}
             }
         }

@@ -7,6 +7,7 @@
 use super::actor::{self, Command, ConnHandle, MeetingHandle};
 use super::core::{ApiAction, ApiAnswer, Identity, Meeting, MeetingConfig, Rejection, Remembered};
 use crate::auth::ApiCaller;
+use crate::events::Events;
 use crate::limits;
 use crate::media::MediaHub;
 use crate::protocol::{CloseCode, ErrorCode, PeerId, Refusal, ResumeRequest};
@@ -35,6 +36,8 @@ pub struct Directory {
     rejoins: DefaultKeyedRateLimiter<(String, String)>,
     /// The SFU, when meetings' media goes through the hub.
     media: Option<MediaHub>,
+    /// Where actors record their meetings' events (the API's event log and attendance).
+    events: Arc<Events>,
 }
 
 impl Directory {
@@ -42,9 +45,11 @@ impl Directory {
         config: MeetingConfig,
         pseudonyms: Arc<Pseudonyms>,
         media: Option<MediaHub>,
+        events: Arc<Events>,
     ) -> Arc<Self> {
         Arc::new(Directory {
             media,
+            events,
             meetings: DashMap::new(),
             generations: AtomicU64::new(0),
             config,
@@ -133,6 +138,10 @@ impl Directory {
     ) -> Option<Result<ApiAnswer, Rejection>> {
         let handle = self.meetings.get(meeting).map(|h| h.clone())?;
         handle.api(action, caller).await
+    }
+
+    pub fn events(&self) -> &Events {
+        &self.events
     }
 
     /// The ids of the running meetings, sorted.

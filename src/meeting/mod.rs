@@ -21,9 +21,9 @@ mod proptests;
 
 pub use self::actor::{ConnHandle, KillSwitch, MeetingHandle, Outbound, SessionEnd};
 pub use self::core::{
-    ApiAction, ApiAnswer, AuditSubs, Effect, Identity, Input, MediaEffect, MediaRequest,
-    MediaRoute, Meeting, MeetingConfig, MeetingSnapshot, Millis, PersonAction, PersonSnapshot,
-    PersonState, Rejection, Remembered,
+    ApiAction, ApiAnswer, AuditSubs, Effect, EventKind, EventPerson, Identity, Input, MediaEffect,
+    MediaRequest, MediaRoute, Meeting, MeetingConfig, MeetingEvent, MeetingSnapshot, Millis,
+    PersonAction, PersonSnapshot, PersonState, Rejection, Remembered,
 };
 pub use self::directory::Directory;
 pub use self::outbound::{outbound_queue, OutboundRx, OutboundTx, QueueError};

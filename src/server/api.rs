@@ -18,7 +18,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
 use utoipa::{OpenApi, ToSchema};
 
 /// Every scope an API token may carry.
@@ -55,6 +55,8 @@ pub(super) fn routes() -> Router<Arc<AppState>> {
             post(open_breakouts).delete(close_breakouts),
         )
         .route("/v1/meetings/{meeting}/broadcast", post(broadcast))
+        .route("/v1/meetings/{meeting}/attendance", get(attendance))
+        .route("/v1/events", get(events))
 }
 
 #[derive(OpenApi)]
@@ -78,7 +80,9 @@ pub(super) fn routes() -> Router<Arc<AppState>> {
         deny,
         open_breakouts,
         close_breakouts,
-        broadcast
+        broadcast,
+        attendance,
+        events
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth)
@@ -348,10 +352,6 @@ pub struct BroadcastBody {
     pub text: String,
 }
 
-fn rfc3339(ms: u64) -> String {
-    humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(ms)).to_string()
-}
-
 /// The running meetings.
 #[utoipa::path(get, path = "/v1/meetings", security(("bearer" = [])),
     responses((status = 200, body = MeetingList),
@@ -454,7 +454,7 @@ async fn participants(
                 PersonState::Reconnecting => ParticipantState::Reconnecting,
                 PersonState::Waiting => ParticipantState::Waiting,
             },
-            joined_at: p.joined_at.map(rfc3339),
+            joined_at: p.joined_at.map(crate::events::rfc3339),
         })
         .collect();
     Ok(Json(ParticipantList { participants }))
@@ -636,4 +636,98 @@ async fn broadcast(
     let text = body(payload)?.text;
     let message = ClientMessage::Broadcast { text };
     moderate(&state, &headers, &meeting, ApiAction::Moderate(message)).await
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AttendanceQuery {
+    /// `json` (default) or `csv`.
+    pub format: Option<String>,
+}
+
+/// A meeting's attendance, for billing: start and end, the most people at once, when a host or
+/// cohost was present, and each person's sessions (a resume or a second tab continues a
+/// session). Kept in memory for `attendance_retention_secs` after the meeting ended.
+#[utoipa::path(get, path = "/v1/meetings/{meeting}/attendance", security(("bearer" = [])),
+    params(("meeting" = String, Path, description = "The partner's meeting id"), AttendanceQuery),
+    responses((status = 200, body = crate::events::Attendance,
+            description = "JSON, or with `format=csv` one `text/csv` row per session"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn attendance(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(meeting): Path<String>,
+    query: Result<axum::extract::Query<AttendanceQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Response> {
+    authorize(&state, &headers, "attendance:read")?;
+    check_meeting(&meeting)?;
+    let query = query.map_err(|e| Problem::new(ErrorCode::BadRequest, e.body_text()))?;
+    let now = std::time::SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    let report = state
+        .directory
+        .events()
+        .attendance(&meeting, now)
+        .ok_or_else(|| Problem::new(ErrorCode::NotFound, "no attendance kept for this meeting"))?;
+    match query.format.as_deref() {
+        None | Some("json") => Ok(Json(report).into_response()),
+        Some("csv") => Ok((
+            [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+            report.csv(),
+        )
+            .into_response()),
+        Some(_) => Err(Problem::new(ErrorCode::BadRequest, "format is json or csv")),
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EventsQuery {
+    /// An event id (`evt_…`) from an earlier page or webhook: only later events. Absent: from
+    /// the oldest kept.
+    pub after: Option<String>,
+    /// At most this many (default and maximum 1000).
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventPage {
+    pub events: Vec<crate::events::Envelope>,
+    /// Pass as `after` for the next page (the last event's id, or `after` again if none).
+    pub next: String,
+}
+
+/// The meeting events (the webhooks' content), oldest first, for replay and reconciliation.
+#[utoipa::path(get, path = "/v1/events", security(("bearer" = [])),
+    params(EventsQuery),
+    responses((status = 200, body = EventPage),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json")))]
+async fn events(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    query: Result<axum::extract::Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<EventPage>> {
+    authorize(&state, &headers, "events:read")?;
+    let query = query.map_err(|e| Problem::new(ErrorCode::BadRequest, e.body_text()))?;
+    let cursor = match query.after.as_deref() {
+        None | Some("") => 0,
+        Some(after) => after
+            .strip_prefix("evt_")
+            .and_then(|n| n.parse::<u64>().ok())
+            .ok_or_else(|| Problem::new(ErrorCode::BadRequest, "after is an event id (evt_…)"))?,
+    };
+    let limit = query.limit.unwrap_or(1000).clamp(1, 1000);
+    let events = state.directory.events().after(cursor, limit);
+    let next = events
+        .last()
+        .map(|e| e.id.clone())
+        .unwrap_or_else(|| format!("evt_{cursor}"));
+    Ok(Json(EventPage { events, next }))
 }

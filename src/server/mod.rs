@@ -166,6 +166,9 @@ impl Server {
             config.meeting_config(),
             Arc::new(config.pseudonyms()?),
             media.clone(),
+            Arc::new(crate::events::Events::new(std::time::Duration::from_secs(
+                config.attendance_retention_secs,
+            ))),
         );
         let trusted_proxies = config.trusted_proxy_nets()?;
         let tls = config.tls()?;

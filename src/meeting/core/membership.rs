@@ -2,6 +2,7 @@
 //! leaving"): who gets in and in what order the refusals apply, taking a seat, a second connection
 //! taking the seat over, a clean leave and a dropped connection whose seat is held.
 
+use super::events::{left_reason, EventKind};
 use super::{Effect, Identity, Meeting, Member, Millis, Sends};
 use crate::protocol::{
     ChatMessage, CloseCode, ErrorCode, PeerId, PeerLeftReason, Refusal, RoomId, ServerMessage,
@@ -128,6 +129,11 @@ impl Meeting {
             peer,
             Member::new(identity, room_id.clone(), resume_token, self.now),
         );
+        if !self.started {
+            self.started = true;
+            self.meeting_event(EventKind::MeetingStarted);
+        }
+        self.person_event(peer, EventKind::Joined);
         let Some(room) = self.rooms.get_mut(&room_id) else {
             return;
         };
@@ -245,6 +251,7 @@ impl Meeting {
         reason: PeerLeftReason,
         effects: &mut Vec<Effect>,
     ) {
+        self.left_event(peer, left_reason(reason));
         if self.waiting.remove(peer).is_some() {
             self.announce_lobby(effects);
             return;

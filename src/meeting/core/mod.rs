@@ -17,6 +17,7 @@
 //! - [`relay`] — "Relay": signal, chat, data.
 //! - [`media`] — "Media through the hub": the SFU's routes (who hears and sees whom), hard
 //!   mutes, and the `sfu_*` requests handed to the media engine.
+//! - [`events`] — "Server API", events: joined, left, moved, … as thin records.
 //! - [`api`] — "Server API": a partner's backend reading and moderating the meeting by `sub`.
 //! - [`invariants`] — what must hold after every step (checked by the tests).
 //!
@@ -26,6 +27,7 @@
 mod api;
 mod bounded_log;
 mod breakouts;
+mod events;
 mod hand_queue;
 mod held_seats;
 mod invariants;
@@ -46,6 +48,7 @@ mod tests;
 pub use self::api::{
     ApiAction, ApiAnswer, MeetingSnapshot, PersonAction, PersonSnapshot, PersonState,
 };
+pub use self::events::{EventKind, EventPerson, MeetingEvent};
 pub use self::media::{MediaEffect, MediaRequest, MediaRoute};
 pub use self::moderation::Remembered;
 pub use self::relay::is_offer;
@@ -141,6 +144,8 @@ pub enum Effect {
         other: Option<PeerId>,
         subs: AuditSubs,
     },
+    /// Something happened that the partner hears of (webhooks, the event log, attendance).
+    Event(MeetingEvent),
     /// The answer to an [`Input::Api`].
     ApiReply(Result<ApiAnswer, Rejection>),
     /// For the media engine (SFU meetings). Routes come first in their batch: the engine has
@@ -336,6 +341,11 @@ pub struct Meeting {
     ended_at: Option<Millis>,
     /// Hard mutes (`block_media`) by person (`sub`): (audio, video). Kept for the meeting's life
     /// like assigned roles, so leaving and rejoining does not lift one.
+    /// Someone has been seated since the meeting was last empty or ended: a session is on
+    /// (`meeting.started` was sent, `meeting.ended` is owed).
+    started: bool,
+    /// Events of the input being handled, put at the end of its effects.
+    events: Vec<MeetingEvent>,
     media_blocks: HashMap<String, (bool, bool)>,
     /// The media routes last emitted (SFU meetings).
     routes: Vec<media::MediaRoute>,
@@ -376,6 +386,8 @@ impl Meeting {
             rooms_due: None,
             waiting: WaitingList::default(),
             asides: BTreeMap::new(),
+            started: false,
+            events: Vec::new(),
             media_blocks: HashMap::new(),
             routes: Vec::new(),
             rng: StdRng::seed_from_u64(seed),
@@ -530,6 +542,7 @@ impl Meeting {
                 ..
             }
         );
+        let had_breakouts = may_reroute && self.has_breakouts();
         match input {
             Input::Join { peer, identity } => self.join(peer, identity, &mut effects),
             Input::Leave { peer, reason } => self.leave(peer, reason, &mut effects),
@@ -546,6 +559,7 @@ impl Meeting {
             }
         }
         if may_reroute {
+            self.session_events(had_breakouts, &mut effects);
             self.reroute(&mut effects);
         }
         if !self.held.is_empty() {

@@ -2,6 +2,7 @@
 //! end the meeting, roles and the host handover, the lock, mute requests, hands, pull-aside —
 //! plus media state, and the audit trail every moderator action leaves.
 
+use super::events::EventKind;
 use super::{
     AuditSubs, BreakoutClock, Effect, Meeting, Millis, Outcome, Room, Sends, MAIN_ROOM_NAME,
 };
@@ -100,6 +101,9 @@ impl Meeting {
         if peer == by {
             return Err((ErrorCode::BadRequest, "you cannot remove yourself"));
         }
+        if self.waiting.contains(peer) {
+            self.left_event(peer, "removed");
+        }
         if let Some(waiting) = self.waiting.remove(peer) {
             // Someone in the waiting room: turned away, and with `ban` for good (a `deny` lets
             // them knock again).
@@ -141,6 +145,9 @@ impl Meeting {
     /// `ended_meeting_memory_ms`, so nobody can slip back into an unsupervised group; a host
     /// joining starts a new session (bans still hold).
     pub(super) fn end(&mut self, now: Millis, effects: &mut Vec<Effect>) {
+        for peer in self.member_ids().into_iter().chain(self.waiting.ids()) {
+            self.left_event(peer, "meeting_ended");
+        }
         for peer in self.member_ids().into_iter().chain(self.waiting.ids()) {
             effects.push(Effect::Close {
                 peer,
@@ -189,9 +196,12 @@ impl Meeting {
             ));
         }
         let promoted = role.is_moderator() && !member.identity.role.is_moderator();
-        member.identity.role = role;
+        let from = std::mem::replace(&mut member.identity.role, role);
         self.assigned_roles
             .insert(member.identity.sub.clone(), role);
+        if from != role {
+            self.person_event(peer, EventKind::RoleChanged { from });
+        }
         if !role.may_speak() && self.hands.set(peer, false) {
             self.announce_hands(effects);
         }
@@ -228,13 +238,17 @@ impl Meeting {
             return Err((ErrorCode::NotFound, "no such peer in this meeting"));
         };
         let promoted = !member.identity.role.is_moderator();
-        member.identity.role = Role::Host;
+        let from = std::mem::replace(&mut member.identity.role, Role::Host);
         self.assigned_roles
             .insert(member.identity.sub.clone(), Role::Host);
+        self.person_event(peer, EventKind::RoleChanged { from });
         if let Some(me) = self.members.get_mut(&by) {
             me.identity.role = Role::Cohost;
             self.assigned_roles
                 .insert(me.identity.sub.clone(), Role::Cohost);
+        }
+        if self.members.contains_key(&by) {
+            self.person_event(by, EventKind::RoleChanged { from: Role::Host });
         }
         self.announce_peer(peer, effects);
         self.announce_peer(by, effects);

@@ -1,6 +1,7 @@
 //! Resume after a drop (PROTOCOL.md "Resume after a drop"): taking a held seat back with
 //! `hello.resume`, the chat missed meanwhile, and the notices kept for a held seat and replayed.
 
+use super::events::EventKind;
 use super::membership::refusals;
 use super::{Effect, Identity, Meeting, Millis, Sends};
 use crate::protocol::{ChatMessage, PeerId, ResumeRequest, ServerMessage};
@@ -53,6 +54,7 @@ impl Meeting {
         let Some(renamed) = self.reseat(seat, by, identity, effects) else {
             return;
         };
+        self.person_event(seat, EventKind::Resumed);
         let Some(member) = self.members.get_mut(&seat) else {
             return;
         };

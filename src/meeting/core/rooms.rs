@@ -2,6 +2,7 @@
 //! rooms in one step (`room_changed` to the movers, `peer_left` / `peer_joined` to those who
 //! stay), which every breakout action, pull-aside and merge goes through.
 
+use super::events::EventKind;
 use super::{BreakoutClock, Effect, Meeting, Millis, Room, Sends};
 use crate::limits;
 use crate::protocol::{PeerId, PeerLeftReason, RoomId, RoomInfo, ServerMessage};
@@ -113,6 +114,10 @@ impl Meeting {
                 room.members.insert(peer);
             }
             done.push((peer, from, to));
+        }
+        for (peer, from, _) in &done {
+            let from = from.clone();
+            self.person_event(*peer, EventKind::RoomChanged { from });
         }
         let movers: HashSet<PeerId> = done.iter().map(|(p, _, _)| *p).collect();
         // One `room_changed` per destination room, shared by everyone who arrived there: it is

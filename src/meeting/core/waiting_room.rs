@@ -1,6 +1,7 @@
 //! The waiting room (PROTOCOL.md "Waiting room"): people who wait to be let in, the hosts' lobby
 //! list, and `set_lobby`, `admit` and `deny`.
 
+use super::events::EventKind;
 use super::{Effect, Identity, Meeting, Outcome, Rejection, Sends};
 use crate::protocol::{CloseCode, ErrorCode, Peer, PeerId, ServerMessage};
 
@@ -21,6 +22,7 @@ impl Meeting {
             for_host: !self.lobby_enabled,
         };
         effects.send_one(peer, waiting);
+        self.person_event(peer, EventKind::Waiting);
         self.announce_lobby(effects);
     }
 
@@ -59,6 +61,7 @@ impl Meeting {
                 self.announce_lobby(effects);
                 return Err((ErrorCode::MeetingFull, "the meeting is full"));
             }
+            self.person_event(p, EventKind::Admitted);
             if let Some(identity) = self.waiting.remove(p) {
                 self.seat(p, identity, effects);
             }
@@ -70,6 +73,8 @@ impl Meeting {
     /// Turns waiting people away (`None`: everyone waiting).
     pub(super) fn deny(&mut self, peer: Option<PeerId>, effects: &mut Vec<Effect>) -> Outcome {
         for p in self.chosen_waiting(peer)? {
+            self.person_event(p, EventKind::Denied);
+            self.left_event(p, "denied");
             self.waiting.remove(p);
             effects.push(Effect::Close {
                 peer: p,

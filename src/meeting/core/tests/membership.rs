@@ -10,11 +10,21 @@ fn join_welcomes_and_announces() {
     let e = join(&mut m, 1, Role::Host);
     assert_eq!(
         e.len(),
-        5,
-        "welcome, everyone, the lobby and hands (for a host), and the roster"
+        7,
+        "welcome, everyone, the lobby and hands (for a host), the roster, then the events"
     );
     assert!(
         matches!(&e[4], Effect::Send { to, message: ServerMessage::Rooms { .. } } if to == &vec![PeerId(1)])
+    );
+    assert!(matches!(
+        &e[5],
+        Effect::Event(MeetingEvent {
+            kind: EventKind::MeetingStarted,
+            ..
+        })
+    ));
+    assert!(
+        matches!(&e[6], Effect::Event(MeetingEvent { kind: EventKind::Joined, person: Some(p), .. }) if p.peer == PeerId(1) && p.role == Role::Host)
     );
     let e = join(&mut m, 2, Role::Participant);
     match &e[0] {

@@ -1,0 +1,355 @@
+//! The meeting events as the partner hears them: numbered per meeting, kept in a bounded
+//! in-memory log for `GET /v1/events`, and folded into each meeting's attendance for
+//! `GET /v1/meetings/{meeting}/attendance`. Actors record their meetings' events here as they
+//! carry out their effects (one order per meeting, as the meeting decided it). Nothing here is
+//! ever written to disk; attendance is forgotten `attendance_retention_secs` after its meeting
+//! ended. Opaque ids only: `sub`, peer id, role, room.
+
+use crate::limits;
+use crate::meeting::{EventKind, MeetingEvent, Millis};
+use crate::protocol::{PeerId, Role};
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, UNIX_EPOCH};
+
+/// RFC 3339 with milliseconds, UTC.
+pub fn rfc3339(ms: Millis) -> String {
+    humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(ms)).to_string()
+}
+
+/// One recorded event: `{type, timestamp, data}` as webhooks carry it, with its log id.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Envelope {
+    /// The event's id: the cursor of `GET /v1/events`, and `webhook-id`.
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub timestamp: String,
+    /// Always `meeting` and its `seq`; for participant events `sub`, `peer`, `role`, `room`;
+    /// `reason` and `session_seconds` when someone left; `from` for room and role changes.
+    #[schema(value_type = Object)]
+    pub data: Value,
+}
+
+/// Hub-wide: the event log and every meeting's attendance.
+#[derive(Debug)]
+pub struct Events {
+    retention_ms: Millis,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    next_id: u64,
+    log: VecDeque<(u64, Envelope)>,
+    seq: HashMap<String, u64>,
+    attendance: HashMap<String, Attendance>,
+}
+
+/// Attendance of one meeting, for billing: when it ran, how many at most, when a clinician
+/// was present, and each person's sessions.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct Attendance {
+    pub meeting: String,
+    pub started_at: Option<String>,
+    pub ended_at: Option<String>,
+    pub max_concurrent: usize,
+    pub host_present: Vec<Interval>,
+    pub people: Vec<PersonAttendance>,
+    #[serde(skip)]
+    #[schema(ignore)]
+    state: AttendanceState,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Interval {
+    pub from: String,
+    /// Absent while still present.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PersonAttendance {
+    pub sub: String,
+    pub sessions: Vec<Session>,
+    pub in_meeting_seconds: u64,
+    pub waiting_seconds: u64,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Session {
+    pub joined_at: String,
+    /// Absent while the session goes on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub left_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+}
+
+/// The running sums behind [`Attendance`], in milliseconds.
+#[derive(Debug, Clone, Default)]
+struct AttendanceState {
+    ended_ms: Option<Millis>,
+    /// Seated now: peer → (sub, role).
+    seated: BTreeMap<PeerId, (String, Role)>,
+    /// Per sub: open session start, waiting since, totals.
+    open: HashMap<String, Millis>,
+    waiting_since: HashMap<String, Millis>,
+    in_ms: HashMap<String, Millis>,
+    waiting_ms: HashMap<String, Millis>,
+    clinician_since: Option<Millis>,
+}
+
+impl Events {
+    pub fn new(retention: Duration) -> Events {
+        Events {
+            retention_ms: retention.as_millis() as Millis,
+            inner: Mutex::new(Inner::default()),
+        }
+    }
+
+    /// Records `event` of `meeting` (the actor calls this in the meeting's order).
+    pub fn record(&self, meeting: &str, event: &MeetingEvent) -> Envelope {
+        let Ok(mut inner) = self.inner.lock() else {
+            // A panic elsewhere poisoned the log: keep serving, lose only the event.
+            return envelope(0, meeting, 0, event);
+        };
+        let seq = {
+            let s = inner.seq.entry(meeting.to_owned()).or_insert(0);
+            *s += 1;
+            *s
+        };
+        inner.next_id += 1;
+        let id = inner.next_id;
+        let env = envelope(id, meeting, seq, event);
+        inner.log.push_back((id, env.clone()));
+        while inner.log.len() > limits::EVENT_LOG_LEN {
+            inner.log.pop_front();
+        }
+        let retention = self.retention_ms;
+        inner
+            .attendance
+            .retain(|_, a| a.state.ended_ms.is_none_or(|t| event.at < t + retention));
+        let a = inner
+            .attendance
+            .entry(meeting.to_owned())
+            .or_insert_with(|| Attendance {
+                meeting: meeting.to_owned(),
+                ..Attendance::default()
+            });
+        a.fold(event);
+        env
+    }
+
+    /// Events after `cursor` (an event id; 0 for the oldest kept), at most `limit`.
+    pub fn after(&self, cursor: u64, limit: usize) -> Vec<Envelope> {
+        let Ok(inner) = self.inner.lock() else {
+            return Vec::new();
+        };
+        inner
+            .log
+            .iter()
+            .filter(|(id, _)| *id > cursor)
+            .take(limit)
+            .map(|(_, e)| e.clone())
+            .collect()
+    }
+
+    /// The attendance of `meeting` as it stands at `now`, if it ran within the retention.
+    pub fn attendance(&self, meeting: &str, now: Millis) -> Option<Attendance> {
+        let inner = self.inner.lock().ok()?;
+        let a = inner.attendance.get(meeting)?;
+        if a.state
+            .ended_ms
+            .is_some_and(|t| now >= t + self.retention_ms)
+        {
+            return None;
+        }
+        Some(a.report(now))
+    }
+}
+
+fn envelope(id: u64, meeting: &str, seq: u64, event: &MeetingEvent) -> Envelope {
+    let mut data = json!({"meeting": meeting, "seq": seq});
+    if let Some(p) = &event.person {
+        data["sub"] = json!(p.sub);
+        data["peer"] = json!(p.peer);
+        data["role"] = json!(p.role);
+        data["room"] = json!(p.room);
+    }
+    match &event.kind {
+        EventKind::Left { reason, session_ms } => {
+            data["reason"] = json!(reason);
+            data["session_seconds"] = json!(session_ms / 1000);
+        }
+        EventKind::RoomChanged { from } => data["from"] = json!(from),
+        EventKind::RoleChanged { from } => data["from"] = json!(from),
+        EventKind::BreakoutsOpened { rooms } => data["rooms"] = json!(rooms),
+        _ => {}
+    }
+    Envelope {
+        id: format!("evt_{id}"),
+        kind: event.kind.name(),
+        timestamp: rfc3339(event.at),
+        data,
+    }
+}
+
+impl Attendance {
+    fn fold(&mut self, event: &MeetingEvent) {
+        let at = event.at;
+        let s = &mut self.state;
+        match (&event.kind, &event.person) {
+            (EventKind::MeetingStarted, _) => {
+                if self.started_at.is_none() {
+                    self.started_at = Some(rfc3339(at));
+                }
+                self.ended_at = None;
+                s.ended_ms = None;
+            }
+            (EventKind::MeetingEnded, _) => {
+                self.ended_at = Some(rfc3339(at));
+                s.ended_ms = Some(at);
+            }
+            (EventKind::Waiting, Some(p)) => {
+                s.waiting_since.entry(p.sub.clone()).or_insert(at);
+                person(&mut self.people, &p.sub);
+            }
+            (EventKind::Joined, Some(p)) => {
+                if let Some(since) = s.waiting_since.remove(&p.sub) {
+                    *s.waiting_ms.entry(p.sub.clone()).or_default() += at.saturating_sub(since);
+                }
+                s.seated.insert(p.peer, (p.sub.clone(), p.role));
+                s.open.insert(p.sub.clone(), at);
+                person(&mut self.people, &p.sub).sessions.push(Session {
+                    joined_at: rfc3339(at),
+                    left_at: None,
+                    reason: None,
+                });
+            }
+            (EventKind::RoleChanged { .. }, Some(p)) => {
+                s.seated.insert(p.peer, (p.sub.clone(), p.role));
+            }
+            (EventKind::Left { reason, .. }, Some(p)) => {
+                if let Some(since) = s.waiting_since.remove(&p.sub) {
+                    *s.waiting_ms.entry(p.sub.clone()).or_default() += at.saturating_sub(since);
+                }
+                if s.seated.remove(&p.peer).is_some() {
+                    if let Some(from) = s.open.remove(&p.sub) {
+                        *s.in_ms.entry(p.sub.clone()).or_default() += at.saturating_sub(from);
+                    }
+                    if let Some(last) = person(&mut self.people, &p.sub).sessions.last_mut() {
+                        last.left_at = Some(rfc3339(at));
+                        last.reason = Some(reason);
+                    }
+                }
+            }
+            _ => {}
+        }
+        self.max_concurrent = self.max_concurrent.max(s.seated.len());
+        // When a host or cohost is in the meeting: the intervals billing counts.
+        let clinician = s.seated.values().any(|(_, r)| r.is_moderator());
+        match (clinician, s.clinician_since) {
+            (true, None) => {
+                s.clinician_since = Some(at);
+                self.host_present.push(Interval {
+                    from: rfc3339(at),
+                    to: None,
+                });
+            }
+            (false, Some(_)) => {
+                s.clinician_since = None;
+                if let Some(last) = self.host_present.last_mut() {
+                    last.to = Some(rfc3339(at));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// With the totals brought up to `now` for sessions still open.
+    fn report(&self, now: Millis) -> Attendance {
+        let mut a = self.clone();
+        let s = &self.state;
+        for p in &mut a.people {
+            let open = s
+                .open
+                .get(&p.sub)
+                .map_or(0, |from| now.saturating_sub(*from));
+            let waiting = s
+                .waiting_since
+                .get(&p.sub)
+                .map_or(0, |since| now.saturating_sub(*since));
+            p.in_meeting_seconds = (s.in_ms.get(&p.sub).copied().unwrap_or(0) + open) / 1000;
+            p.waiting_seconds = (s.waiting_ms.get(&p.sub).copied().unwrap_or(0) + waiting) / 1000;
+        }
+        a
+    }
+
+    /// The attendance as CSV: one row per session (people who only waited get one row without
+    /// times).
+    pub fn csv(&self) -> String {
+        let mut out = String::from(
+            "meeting,sub,joined_at,left_at,reason,in_meeting_seconds,waiting_seconds\n",
+        );
+        for p in &self.people {
+            let row = |joined: &str, left: &str, reason: &str| {
+                format!(
+                    "{},{},{},{},{},{},{}\n",
+                    csv_field(&self.meeting),
+                    csv_field(&p.sub),
+                    joined,
+                    left,
+                    reason,
+                    p.in_meeting_seconds,
+                    p.waiting_seconds
+                )
+            };
+            if p.sessions.is_empty() {
+                out.push_str(&row("", "", ""));
+            }
+            for s in &p.sessions {
+                out.push_str(&row(
+                    &s.joined_at,
+                    s.left_at.as_deref().unwrap_or(""),
+                    s.reason.unwrap_or(""),
+                ));
+            }
+        }
+        out
+    }
+}
+
+/// A CSV field: quoted when it holds a comma, quote or line break; a leading `=`, `+`, `-` or
+/// `@` is defused so a spreadsheet does not run it as a formula.
+fn csv_field(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+fn person<'a>(people: &'a mut Vec<PersonAttendance>, sub: &str) -> &'a mut PersonAttendance {
+    let i = match people.iter().position(|p| p.sub == sub) {
+        Some(i) => i,
+        None => {
+            people.push(PersonAttendance {
+                sub: sub.to_owned(),
+                sessions: Vec::new(),
+                in_meeting_seconds: 0,
+                waiting_seconds: 0,
+            });
+            people.len() - 1
+        }
+    };
+    &mut people[i]
+}
