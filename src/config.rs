@@ -32,6 +32,12 @@ pub struct Config {
     /// Required `aud` claim of server API tokens (env `HUDDLE_API_AUDIENCE`); must differ from
     /// `jwt_audience`, so a client token never opens the API nor an API token a meeting.
     pub api_audience: String,
+    /// Where meeting events are POSTed (env `HUDDLE_WEBHOOK_URL`): https, or http to a
+    /// loopback address. Unset: no webhooks.
+    pub webhook_url: Option<String>,
+    /// `whsec_` + base64 of 24–64 random bytes (env `HUDDLE_WEBHOOK_SECRET`), the Standard
+    /// Webhooks signing key. Required with `webhook_url`.
+    pub webhook_secret: Option<String>,
     /// How long a meeting's attendance stays readable through the API after it ended, seconds
     /// (env `HUDDLE_ATTENDANCE_RETENTION_SECS`). Memory only, never on disk.
     pub attendance_retention_secs: u64,
@@ -120,6 +126,10 @@ impl std::fmt::Debug for Config {
                 &self.jwt_secret.as_ref().map(|_| "<redacted>"),
             )
             .field("audit_key", &self.audit_key.as_ref().map(|_| "<redacted>"))
+            .field(
+                "webhook_secret",
+                &self.webhook_secret.as_ref().map(|_| "<redacted>"),
+            )
             .field("jwt_public_key", &self.jwt_public_key)
             .field("jwt_algorithm", &self.jwt_algorithm)
             .field("jwt_issuer", &self.jwt_issuer)
@@ -141,6 +151,8 @@ impl Default for Config {
             jwt_audience: "huddle".into(),
             api_audience: "huddle-api".into(),
             attendance_retention_secs: limits::ATTENDANCE_RETENTION_SECS,
+            webhook_url: None,
+            webhook_secret: None,
             jwt_leeway_secs: 5,
             max_token_lifetime_secs: limits::MAX_TOKEN_LIFETIME_SECS,
             audit_key: None,
@@ -206,6 +218,15 @@ impl Config {
         fig.merge(Serialized::defaults(overrides))
             .extract()
             .map_err(|e| e.to_string())
+    }
+
+    /// The webhook settings, if webhooks are on.
+    pub fn webhooks(&self) -> Result<Option<crate::webhooks::WebhookConfig>, String> {
+        match (&self.webhook_url, &self.webhook_secret) {
+            (None, _) => Ok(None),
+            (Some(_), None) => Err("webhook_url is set: also set webhook_secret (whsec_…)".into()),
+            (Some(url), Some(secret)) => crate::webhooks::WebhookConfig::new(url, secret).map(Some),
+        }
     }
 
     pub fn header_timeout(&self) -> Duration {

@@ -8,6 +8,7 @@
 use crate::limits;
 use crate::meeting::{EventKind, MeetingEvent, Millis};
 use crate::protocol::{PeerId, Role};
+use crate::webhooks::Outbox;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -38,6 +39,8 @@ pub struct Envelope {
 pub struct Events {
     retention_ms: Millis,
     inner: Mutex<Inner>,
+    /// Webhook deliveries, when configured.
+    outbox: Option<Outbox>,
 }
 
 #[derive(Debug, Default)]
@@ -108,11 +111,32 @@ impl Events {
         Events {
             retention_ms: retention.as_millis() as Millis,
             inner: Mutex::new(Inner::default()),
+            outbox: None,
         }
     }
 
-    /// Records `event` of `meeting` (the actor calls this in the meeting's order).
-    pub fn record(&self, meeting: &str, event: &MeetingEvent) -> Envelope {
+    /// Also POST every event to the partner.
+    pub fn with_webhooks(mut self, outbox: Outbox) -> Events {
+        self.outbox = Some(outbox);
+        self
+    }
+
+    pub fn webhooks(&self) -> Option<&Outbox> {
+        self.outbox.as_ref()
+    }
+
+    /// Records `event` of `meeting` (the actor calls this in the meeting's order) and queues
+    /// its webhook.
+    pub fn record(&self, meeting: &str, event: &MeetingEvent) {
+        let env = self.log(meeting, event);
+        if let Some(outbox) = &self.outbox {
+            // Outside the lock: one order still, since each meeting's actor calls in turn and
+            // the outbox keeps the order it is given.
+            outbox.push(env);
+        }
+    }
+
+    fn log(&self, meeting: &str, event: &MeetingEvent) -> Envelope {
         let Ok(mut inner) = self.inner.lock() else {
             // A panic elsewhere poisoned the log: keep serving, lose only the event.
             return envelope(0, meeting, 0, event);

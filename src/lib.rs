@@ -17,6 +17,8 @@
 //!   meetings' settings.
 //! - [`events`] — the meeting events as the partner hears them: the log behind `GET /v1/events`
 //!   and each meeting's attendance, in memory only.
+//! - [`webhooks`] — the events POSTed to the partner, signed (Standard Webhooks), in order,
+//!   retried.
 //! - [`pseudonym`] — keyed pseudonyms of people (`sub`) for join and audit log lines.
 //! - [`limits`] — every size, rate and timeout limit with the reason for its value.
 //! - [`schema`] — JSON Schema and protocol constants for `proto/schema/`.
@@ -45,6 +47,7 @@ pub mod protocol;
 pub mod pseudonym;
 pub mod schema;
 pub mod server;
+pub mod webhooks;
 
 pub use config::Config;
 pub use server::Server;

@@ -220,6 +220,26 @@ pub const EVENT_LOG_LEN: usize = 10_000;
 /// How long a meeting's attendance stays available after it ended (`attendance_retention_secs`).
 pub const ATTENDANCE_RETENTION_SECS: u64 = 24 * 3600;
 
+/// Webhook events waiting for delivery (one at a time, in order). A receiver down for longer
+/// than this many events loses the oldest news to `GET /v1/events` only: dropped events are
+/// counted and logged.
+pub const WEBHOOK_OUTBOX_LEN: usize = 10_000;
+
+/// One delivery attempt, connect to answer (Standard Webhooks suggests 15–30 s; a partner's
+/// receiver should answer at once and work later).
+pub const WEBHOOK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Waits between attempts of one delivery; the last repeats until it succeeds (at least once:
+/// an event is never given up while the endpoint lives).
+pub const WEBHOOK_BACKOFF: [std::time::Duration; 6] = [
+    std::time::Duration::from_secs(1),
+    std::time::Duration::from_secs(2),
+    std::time::Duration::from_secs(5),
+    std::time::Duration::from_secs(15),
+    std::time::Duration::from_secs(60),
+    std::time::Duration::from_secs(300),
+];
+
 /// With breakouts open, how long after a join or leave everyone but hosts and cohosts gets the
 /// new room list: changes within this window go out as one list (hosts and cohosts get each at
 /// once).

@@ -75,6 +75,14 @@ struct ConfigArgs {
     #[arg(long, env = "HUDDLE_API_AUDIENCE")]
     #[serde(skip_serializing_if = "Option::is_none")]
     api_audience: Option<String>,
+    /// Where meeting events are POSTed: https, or http to a loopback address.
+    #[arg(long, env = "HUDDLE_WEBHOOK_URL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    webhook_url: Option<String>,
+    /// Webhook signing secret, whsec_ + base64 (Standard Webhooks). Prefer the environment.
+    #[arg(long, env = "HUDDLE_WEBHOOK_SECRET", hide_env_values = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    webhook_secret: Option<String>,
     /// How long a meeting's attendance stays readable after it ended, seconds (memory only)
     /// [default: 86400].
     #[arg(long, env = "HUDDLE_ATTENDANCE_RETENTION_SECS")]

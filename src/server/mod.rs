@@ -162,13 +162,18 @@ impl Server {
             })?),
             MediaMode::Mesh => None,
         };
+        let mut events = crate::events::Events::new(std::time::Duration::from_secs(
+            config.attendance_retention_secs,
+        ));
+        if let Some(webhooks) = config.webhooks()? {
+            tracing::info!("webhooks on");
+            events = events.with_webhooks(crate::webhooks::Outbox::start(webhooks));
+        }
         let directory = Directory::new(
             config.meeting_config(),
             Arc::new(config.pseudonyms()?),
             media.clone(),
-            Arc::new(crate::events::Events::new(std::time::Duration::from_secs(
-                config.attendance_retention_secs,
-            ))),
+            Arc::new(events),
         );
         let trusted_proxies = config.trusted_proxy_nets()?;
         let tls = config.tls()?;

@@ -1,0 +1,287 @@
+//! Webhooks: every meeting event POSTed to the partner's `webhook_url`, signed as Standard
+//! Webhooks v1 defines (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64
+//! HMAC-SHA256 of "id.timestamp.body">`). At least once and in order: one delivery at a time,
+//! retried with backoff under the same `webhook-id` until it succeeds; a 410 disables the
+//! endpoint. The outbox is bounded; what it cannot take is dropped, counted and logged.
+//! Bodies are the thin `{type, timestamp, data}` of the event log: opaque ids only.
+
+use crate::events::Envelope;
+use crate::limits;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use serde::Serialize;
+use sha2::Sha256;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+use tokio::sync::mpsc;
+
+/// Where and how to deliver.
+#[derive(Clone)]
+pub struct WebhookConfig {
+    pub url: String,
+    /// The secret's bytes (after `whsec_` and base64).
+    key: Vec<u8>,
+}
+
+impl std::fmt::Debug for WebhookConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookConfig")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WebhookConfig {
+    /// Checks the URL (https, or http to a loopback address where local receivers live) and
+    /// the secret (`whsec_` + base64 of 24–64 bytes).
+    pub fn new(url: &str, secret: &str) -> Result<WebhookConfig, String> {
+        let target = Target::parse(url)?;
+        if !target.tls && !target.loopback() {
+            return Err(format!(
+                "webhook_url {url}: use https (plain http only to a loopback address)"
+            ));
+        }
+        let key = secret
+            .strip_prefix("whsec_")
+            .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+            .filter(|k| (24..=64).contains(&k.len()))
+            .ok_or("webhook_secret must be whsec_ followed by base64 of 24 to 64 random bytes")?;
+        Ok(WebhookConfig {
+            url: url.to_owned(),
+            key,
+        })
+    }
+
+    /// `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`.
+    pub fn sign(&self, id: &str, timestamp: u64, body: &str) -> String {
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes keys of any length");
+        mac.update(format!("{id}.{timestamp}.{body}").as_bytes());
+        let tag = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+        format!("v1,{tag}")
+    }
+}
+
+/// Counters for metrics and tests.
+#[derive(Debug, Default)]
+pub struct WebhookStats {
+    pub delivered: AtomicU64,
+    pub failed_attempts: AtomicU64,
+    pub dropped: AtomicU64,
+}
+
+/// The outbox's sending end, held by the event log.
+#[derive(Debug, Clone)]
+pub struct Outbox {
+    tx: mpsc::Sender<Envelope>,
+    pub stats: Arc<WebhookStats>,
+}
+
+impl Outbox {
+    /// Starts the delivery task.
+    pub fn start(config: WebhookConfig) -> Outbox {
+        let (tx, rx) = mpsc::channel(limits::WEBHOOK_OUTBOX_LEN);
+        let stats = Arc::new(WebhookStats::default());
+        tokio::spawn(deliver_all(config, rx, Arc::clone(&stats)));
+        Outbox { tx, stats }
+    }
+
+    /// Queues `event`; if the outbox is full, drops it (counted, logged).
+    pub fn push(&self, event: Envelope) {
+        if self.tx.try_send(event).is_err() {
+            let dropped = self.stats.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            tracing::warn!(
+                dropped,
+                "webhook outbox full: event dropped (see GET /v1/events)"
+            );
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    timestamp: &'a str,
+    data: &'a serde_json::Value,
+}
+
+async fn deliver_all(
+    config: WebhookConfig,
+    mut rx: mpsc::Receiver<Envelope>,
+    stats: Arc<WebhookStats>,
+) {
+    let Ok(target) = Target::parse(&config.url) else {
+        return;
+    };
+    while let Some(event) = rx.recv().await {
+        let body = serde_json::to_string(&Body {
+            kind: event.kind,
+            timestamp: &event.timestamp,
+            data: &event.data,
+        })
+        .unwrap_or_default();
+        let mut attempt = 0usize;
+        loop {
+            let timestamp = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            let signature = config.sign(&event.id, timestamp, &body);
+            let headers = [
+                ("webhook-id", event.id.as_str()),
+                ("webhook-timestamp", &timestamp.to_string()),
+                ("webhook-signature", &signature),
+            ]
+            .map(|(k, v)| (k, v.to_owned()));
+            let outcome =
+                tokio::time::timeout(limits::WEBHOOK_TIMEOUT, target.post(&headers, &body)).await;
+            match outcome {
+                Ok(Ok(status)) if (200..300).contains(&status) => {
+                    stats.delivered.fetch_add(1, Ordering::Relaxed);
+                    break;
+                }
+                Ok(Ok(410)) => {
+                    tracing::warn!("webhook endpoint answered 410 Gone: webhooks disabled");
+                    // Keep draining so the event log's pushes never block; deliver nothing.
+                    while rx.recv().await.is_some() {
+                        stats.dropped.fetch_add(1, Ordering::Relaxed);
+                    }
+                    return;
+                }
+                other => {
+                    stats.failed_attempts.fetch_add(1, Ordering::Relaxed);
+                    let why = match other {
+                        Ok(Ok(status)) => format!("HTTP {status}"),
+                        Ok(Err(e)) => e,
+                        Err(_) => "timed out".into(),
+                    };
+                    let wait =
+                        limits::WEBHOOK_BACKOFF[attempt.min(limits::WEBHOOK_BACKOFF.len() - 1)];
+                    tracing::info!(id = event.id, attempt, error = why, retry_in = ?wait, "webhook delivery failed");
+                    attempt += 1;
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+    }
+}
+
+/// Where webhooks go: scheme, host, port, path.
+#[derive(Debug, Clone)]
+struct Target {
+    tls: bool,
+    host: String,
+    port: u16,
+    path: String,
+}
+
+impl Target {
+    fn parse(url: &str) -> Result<Target, String> {
+        let (tls, rest) = if let Some(r) = url.strip_prefix("https://") {
+            (true, r)
+        } else if let Some(r) = url.strip_prefix("http://") {
+            (false, r)
+        } else {
+            return Err(format!("webhook_url {url}: not an http(s) URL"));
+        };
+        let (authority, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, "/"),
+        };
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => (
+                h.to_owned(),
+                p.parse()
+                    .map_err(|_| format!("webhook_url {url}: bad port"))?,
+            ),
+            _ => (authority.to_owned(), if tls { 443 } else { 80 }),
+        };
+        if host.is_empty() {
+            return Err(format!("webhook_url {url}: no host"));
+        }
+        Ok(Target {
+            tls,
+            host: host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned(),
+            port,
+            path: path.to_owned(),
+        })
+    }
+
+    fn loopback(&self) -> bool {
+        self.host == "localhost"
+            || self
+                .host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
+
+    /// One POST over a fresh connection; the response status.
+    async fn post(&self, headers: &[(&str, String); 3], body: &str) -> Result<u16, String> {
+        use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+        async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
+            mut stream: S,
+            request: &[u8],
+        ) -> Result<u16, String> {
+            stream.write_all(request).await.map_err(|e| e.to_string())?;
+            // The status line is all we need; read a bounded head.
+            let mut head = vec![0u8; 1024];
+            let mut got = 0;
+            while got < head.len() {
+                let n = stream
+                    .read(&mut head[got..])
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if n == 0 {
+                    break;
+                }
+                got += n;
+                if head[..got].windows(2).any(|w| w == b"\r\n") {
+                    break;
+                }
+            }
+            let line = String::from_utf8_lossy(&head[..got]);
+            line.split(' ')
+                .nth(1)
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| "no HTTP status in the answer".to_owned())
+        }
+        let mut request = format!(
+            "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\nUser-Agent: huddle-webhooks\r\n",
+            self.path,
+            self.host,
+            body.len()
+        );
+        for (k, v) in headers {
+            request.push_str(&format!("{k}: {v}\r\n"));
+        }
+        request.push_str("\r\n");
+        request.push_str(body);
+        let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
+            .await
+            .map_err(|e| e.to_string())?;
+        if !self.tls {
+            return exchange(tcp, request.as_bytes()).await;
+        }
+        let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+        let tls = tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let name =
+            rustls_pki_types::ServerName::try_from(self.host.clone()).map_err(|e| e.to_string())?;
+        let stream = tokio_rustls::TlsConnector::from(Arc::new(tls))
+            .connect(name, tcp)
+            .await
+            .map_err(|e| e.to_string())?;
+        exchange(stream, request.as_bytes()).await
+    }
+}
