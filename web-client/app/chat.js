@@ -1,5 +1,6 @@
 // The chat panel: the room's group messages and our private ones (each message once, whatever
-// path it came by), notices about the room in the log, and who a message can go to. It follows
+// path it came by, with the time it was sent), notices about the room in the log, who a message
+// can go to, and how many arrived while the chat was out of sight (on its tab and in the title). It follows
 // the SDK's events; view.js adds the notices that need the grid (someone stepped out, is back).
 
 import { byId, describe, h, on, setOptions } from './dom.js';
@@ -20,9 +21,13 @@ export class ChatPanel {
    * @param {Meeting} meeting
    * @param {(text: string) => void} showStatus says what went wrong (a message not sent)
    * @param {AbortSignal} signal ends the listeners with the session
+   * @param {import('./layout.js').Layout} layout whether the chat is in sight; the unread count
    */
-  constructor(meeting, showStatus, signal) {
+  constructor(meeting, showStatus, signal, layout) {
     this.meeting = meeting;
+    this.layout = layout;
+    /** Messages from others that arrived while the chat was out of sight. */
+    this.unread = 0;
     this.showStatus = showStatus;
     /** Group messages of the current room. @type {ChatEntry[]} */
     this.groupChat = [];
@@ -60,7 +65,17 @@ export class ChatPanel {
       this.setHistory(d.chat);
       this.addNotice(`You are now in ${d.room.name}.`);
     }, signal);
-    on(m, 'chat', (d) => this.addChat(d.message), signal);
+    on(m, 'chat', (d) => {
+      if (this.addChat(d.message) && d.message.from !== m.you?.id && !this.layout.isVisible('chat')) {
+        this.unread += 1;
+        this.layout.setCount('chat', this.unread);
+      }
+    }, signal);
+    this.layout.onShow.push((name) => {
+      if (name !== 'chat' || this.unread === 0) return;
+      this.unread = 0;
+      this.layout.setCount('chat', 0);
+    });
     on(m, 'peers', () => this.renderRecipients(), signal);
     on(m, 'rooms', () => this.renderRecipients(), signal);
   }
@@ -81,24 +96,26 @@ export class ChatPanel {
     };
   }
 
-  /** @param {ChatMessage} msg */
+  /** Adds a message; false when it was shown already or is not for this room. @param {ChatMessage} msg */
   addChat(msg) {
     // Each message once, whatever path it came by (live, or replayed after a drop).
     // Group and private ids are separate series (PROTOCOL.md, `chat`).
     const isPrivate = msg.to != null;
     const seen = (/** @type {ChatEntry} */ c) =>
       c.session === this.session && c.private === isPrivate && c.id === msg.id;
-    if (this.groupChat.some(seen) || this.privateChat.some(seen)) return;
+    if (this.groupChat.some(seen) || this.privateChat.some(seen)) return false;
     const e = this.entry(msg);
     if (e.private) this.privateChat.push(e);
     else if (msg.room === this.meeting.room.id) this.groupChat.push(e);
-    else return;
+    else return false;
     this.render();
+    return true;
   }
 
   /** A line about the room in the log (until the log is replaced). @param {string} text */
   addNotice(text) {
     this.log.append(h('li', { class: 'notice' }, text));
+    this.log.scrollTop = this.log.scrollHeight;
   }
 
   render() {
@@ -110,7 +127,8 @@ export class ChatPanel {
         ? (e.from === me ? `You → ${e.toName} (private)` : `${who} → you (private)`)
         : who;
       return h('li', { class: e.private ? 'private' : null, 'data-from': String(e.from) },
-        h('span', { class: 'from' }, label), h('span', { class: 'text' }, e.text));
+        h('span', { class: 'from' }, label, h('time', { datetime: new Date(e.ts).toISOString() }, timeOfDay(e.ts))),
+        h('span', { class: 'text' }, e.text));
     }));
     this.log.scrollTop = this.log.scrollHeight;
   }
@@ -138,4 +156,9 @@ export class ChatPanel {
     // series, so an id orders only within its own series (a stable sort keeps that order).
     return [...this.groupChat, ...this.privateChat].sort((a, b) => a.session - b.session || a.ts - b.ts);
   }
+}
+
+/** "14:05". @param {number} ts */
+function timeOfDay(ts) {
+  return new Date(ts).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 }
