@@ -1,7 +1,8 @@
 // Alerts above the stage, where a therapist looks: help requests, raised hands, private messages,
 // someone leaving. Each alert has a key (a newer alert with the same key replaces it), a kind, and
 // a lifetime: until dismissed, until its cause goes (the room closed, the hand went down, the chat
-// was read: the caller removes it), or for `ttlMs`. Text goes in as text, never as HTML.
+// was read: the caller removes it), or for `ttlMs`. Text goes in as text, never as HTML. A soft
+// chime can be turned on (More: "Play a sound for alerts").
 
 import { byId, h } from './dom.js';
 
@@ -23,6 +24,31 @@ export class Alerts {
     this.onChange = onChange;
     /** @type {Map<string, {spec: AlertSpec, el: HTMLElement, timer: ReturnType<typeof setTimeout> | null}>} */
     this.items = new Map();
+    /** A soft chime for help requests, hands and private messages, when people turn it on (off by default). @type {AudioContext | null} */
+    this.sound = null;
+  }
+
+  /** Turns the chime on (from a click: browsers start audio only after a gesture) or off. @param {boolean} on */
+  setSound(on) {
+    if (on && !this.sound) this.sound = new AudioContext();
+    if (!on && this.sound) {
+      this.sound.close().catch(() => {});
+      this.sound = null;
+    }
+  }
+
+  chime() {
+    const ctx = this.sound;
+    if (!ctx) return;
+    const tone = ctx.createOscillator();
+    const gain = ctx.createGain();
+    tone.frequency.value = 660;
+    gain.gain.setValueAtTime(0.0001, ctx.currentTime);
+    gain.gain.exponentialRampToValueAtTime(0.15, ctx.currentTime + 0.02);
+    gain.gain.exponentialRampToValueAtTime(0.0001, ctx.currentTime + 0.4);
+    tone.connect(gain).connect(ctx.destination);
+    tone.start();
+    tone.stop(ctx.currentTime + 0.45);
   }
 
   get size() {
@@ -41,6 +67,7 @@ export class Alerts {
     const timer = spec.ttlMs ? setTimeout(() => this.remove(spec.key), spec.ttlMs) : null;
     this.items.set(spec.key, { spec, el, timer });
     this.el.append(el);
+    if (spec.kind !== 'left') this.chime();
     this.onChange();
   }
 
@@ -66,5 +93,6 @@ export class Alerts {
 
   clear() {
     this.removeWhere(() => true);
+    this.setSound(false);
   }
 }

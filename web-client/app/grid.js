@@ -44,6 +44,8 @@ export class VideoGrid {
     this.selfHidden = false;
     /** The tile shown large in speaker view. @type {PeerId | 'self' | null} */
     this.featured = null;
+    /** Called after every arrangement (the view's buttons follow a pin). @type {() => void} */
+    this.onArrange = () => {};
     /** The pinned tile's peer (shown larger, and in high quality). @type {PeerId | null} */
     this.pinned = null;
     /**
@@ -144,6 +146,7 @@ export class VideoGrid {
       this.el.style.setProperty('--tile-w', `${Math.max(80, Math.floor(best.w))}px`);
     }
     if (before !== this.featured) this.subscribeAll();
+    this.onArrange();
   }
 
   /** A tile for everyone in the room, and only for them. */

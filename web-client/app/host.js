@@ -139,6 +139,8 @@ export class HostPanel {
     for (const [form, empty] of /** @type {const} */ ([['visit-form', this.visitRoom.options.length === 0], ['move-form', people.length === 0]])) {
       for (const el of byId(form, HTMLFormElement).elements) /** @type {HTMLButtonElement} */ (el).disabled = empty;
     }
+    // Nowhere else to go while there are no breakouts.
+    byId('visit-form', HTMLFormElement).hidden = this.visitRoom.options.length === 0;
     const breakouts = listed.length > 1;
     this.mergeButton.disabled = !breakouts;
     for (const el of this.extendForm.elements) /** @type {HTMLButtonElement} */ (el).disabled = closesAt == null;

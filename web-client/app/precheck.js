@@ -63,7 +63,7 @@ export class PreCheck {
     this.stream = stream;
     this.video.srcObject = stream;
     this.video.closest('figure')?.toggleAttribute('hidden', stream.getVideoTracks().length === 0);
-    if (stream.getVideoTracks().length > 0 && stream.getAudioTracks().length > 0) this.status.textContent = 'Your camera and microphone work. You can change them below.';
+    if (stream.getVideoTracks().length > 0 && stream.getAudioTracks().length > 0) this.status.textContent = 'Your camera and microphone work. You can pick others above.';
     this.listen(stream);
     await this.listDevices(stream);
   }

@@ -43,6 +43,8 @@ export class MeetingView {
     /** Whether the group was told that the therapist stepped out (once per private conversation). */
     this.awayTold = false;
     this.awayWasModerator = false;
+    /** Who left lately, for the hosts' alert. @type {{name: string, at: number}[]} */
+    this.recentlyLeft = [];
     /** What Leave does (main.js asks first). @type {() => void} */
     this.onLeave = () => meeting.leave();
 
@@ -137,6 +139,10 @@ export class MeetingView {
       renderViewButtons();
     }, { signal });
     selfToggle.addEventListener('click', () => { this.grid.hideSelf(!this.grid.selfHidden); renderViewButtons(); }, { signal });
+    this.grid.onArrange = renderViewButtons;
+    const sound = byId('sound-toggle', HTMLInputElement);
+    sound.checked = false;
+    sound.addEventListener('change', () => this.alerts.setSound(sound.checked), { signal });
     this.layout.phone.addEventListener('change', renderViewButtons, { signal });
     renderViewButtons();
     for (const id of ['leave-button', 'leave-more']) {
@@ -205,7 +211,12 @@ export class MeetingView {
           : d.reason === 'removed' ? `${d.peer.name} was removed.` : null;
       if (!gone) return;
       this.chat.addNotice(gone);
-      if (m.isHost) this.alerts.add({ key: `left:${d.id}`, kind: 'left', text: gone, ttlMs: LEFT_ALERT_MS });
+      if (!m.isHost) return;
+      // One line for everyone who left lately ("Jordan, Olive left."), not a stack of them.
+      const now = Date.now();
+      this.recentlyLeft = [...this.recentlyLeft.filter((x) => now - x.at < LEFT_ALERT_MS), { name: d.peer.name, at: now }];
+      const text = this.recentlyLeft.length === 1 ? gone : `${this.recentlyLeft.map((x) => x.name).join(', ')} left.`;
+      this.alerts.add({ key: 'left', kind: 'left', text, ttlMs: LEFT_ALERT_MS });
     }, signal);
     on(m, 'peer-updated', (d) => {
       // Hand changes come this way too; only a new role is news here.

@@ -830,9 +830,18 @@ async function meshScenario() {
     await dialog.getByLabel('Duration in minutes').fill('5');
     await dialog.getByRole('button', { name: 'Start breakouts' }).click();
     await until('the split dialog to close', () => dialog.isVisible(), (v) => v === false);
+    await expectInView(jordan.page, '#choose-panel', 'the choice of rooms on the phone');
     await alex.page.getByRole('button', { name: /^Garden/ }).click();
     await until('Alex to be in the Garden', () => hook(alex.page, () => window.huddleTest.roomName()), (n) => n === 'Garden');
     await expectVideoFrom(alex, []);
+    // The host visits the Garden from the People tab: the stage, not the panel, is what they see.
+    await tab(page, 'People');
+    await page.getByLabel('Go to room').selectOption({ label: 'Garden' });
+    await page.locator('#visit-form').getByRole('button', { name: 'Visit' }).click();
+    await until('the host to be in the Garden', () => hook(page, () => window.huddleTest.roomName()), (n) => n === 'Garden');
+    await expectInView(page, '#stage', 'the host\'s stage after "Visit"', { minHeight: 300 });
+    await expectVideoFrom(alex, [host.name]);
+    await tab(page, 'Host');
     const closesAt = () => hook(page, () => window.huddleTest.rooms().closesAt);
     const before = await until('the timer to run', closesAt, (t) => typeof t === 'number');
     await page.getByLabel('Add to timer (seconds)').fill('120');
