@@ -77,24 +77,10 @@ export class SplitDialog {
       if (keepManual) for (const [id, room] of this.assign) if (room != null && room >= asked) this.assign.set(id, null);
       note = strategy === 'choose' ? 'Rooms open empty; participants pick one.' : 'Drag people into rooms, or pick a room for each.';
     } else {
-      // Mentors first, so each room gets at most one while there are enough rooms.
-      let dealt = everyone.filter((id) => this.dealt(id));
-      if (strategy === 'random') dealt = shuffle(dealt);
-      dealt.sort((a, b) => Number(this.meeting.person(b)?.role === 'mentor') - Number(this.meeting.person(a)?.role === 'mentor'));
-      const n = dealt.length;
-      if (n < 2) {
-        this.rooms = strategy === 'pairs' ? 1 : asked;
-        note = n === 0 ? 'No participants in the main room to send to breakout rooms.' : 'Only one participant: nobody to pair them with, so they stay in the main room.';
-      } else if (strategy === 'pairs') {
-        this.rooms = Math.floor(n / 2);
-        dealt.forEach((id, i) => this.assign.set(id, Math.min(Math.floor(i / 2), this.rooms - 1)));
-        note = n % 2 === 1 ? `${n} people: ${this.rooms} room${this.rooms > 1 ? 's' : ''}, one of three (the odd one out joins a pair).` : `${n} people in ${this.rooms} pairs.`;
-      } else {
-        // Never a room of one: at most one room per two people.
-        this.rooms = Math.min(asked, Math.floor(n / 2));
-        dealt.forEach((id, i) => this.assign.set(id, i % this.rooms));
-        if (this.rooms < asked) note = `${n} participants fill at most ${this.rooms} room${this.rooms > 1 ? 's' : ''} without leaving anyone alone: the preview uses ${this.rooms}.`;
-      }
+      const plan = proposeRooms(everyone.filter((id) => this.dealt(id)), (id) => this.meeting.person(id)?.role === 'mentor', strategy, asked);
+      this.rooms = plan.rooms;
+      for (const [id, room] of plan.assign) this.assign.set(id, room);
+      note = plan.note;
       if (strategy === 'pairs') this.count.value = String(this.rooms);
     }
     const others = everyone.filter((id) => !this.dealt(id));
@@ -217,4 +203,41 @@ function shuffle(items) {
     [out[i], out[j]] = [out[j], out[i]];
   }
   return out;
+}
+
+/**
+ * Who goes where for `even`, `random` and `pairs`, never a room of one: at most one room per two
+ * people (`even`, `random`: fewer rooms than asked when there are too few, dealt in order, mentors
+ * first so each room gets at most one while there are enough rooms; `random` shuffles first);
+ * `pairs`: rooms of two, the odd one out joining the last pair. With fewer than two people nobody
+ * is placed. Returns the room count, each person's room index, and a sentence on what happened.
+ * @param {PeerId[]} people in join order
+ * @param {(id: PeerId) => boolean} isMentor
+ * @param {'even' | 'random' | 'pairs' | string} strategy
+ * @param {number} asked rooms asked for (even, random)
+ * @param {<T>(items: T[]) => T[]} [mix] the shuffle for `random`
+ * @returns {{rooms: number, assign: Map<PeerId, number>, note: string}}
+ */
+export function proposeRooms(people, isMentor, strategy, asked, mix = shuffle) {
+  let dealt = strategy === 'random' ? mix(people) : [...people];
+  // A stable sort: mentors first, otherwise in order.
+  dealt = [...dealt.filter(isMentor), ...dealt.filter((id) => !isMentor(id))];
+  const n = dealt.length;
+  /** @type {Map<PeerId, number>} */
+  const assign = new Map();
+  if (n < 2) {
+    return { rooms: strategy === 'pairs' ? 1 : asked, assign, note: n === 0 ? 'No participants in the main room to send to breakout rooms.' : 'Only one participant: nobody to pair them with, so they stay in the main room.' };
+  }
+  if (strategy === 'pairs') {
+    const rooms = Math.floor(n / 2);
+    dealt.forEach((id, i) => assign.set(id, Math.min(Math.floor(i / 2), rooms - 1)));
+    const note = n % 2 === 1
+      ? `${n} people: ${rooms} room${rooms > 1 ? 's' : ''}, one of three (the odd one out joins a pair).`
+      : `${n} people in ${rooms} pairs.`;
+    return { rooms, assign, note };
+  }
+  const rooms = Math.max(1, Math.min(asked, Math.floor(n / 2)));
+  dealt.forEach((id, i) => assign.set(id, i % rooms));
+  const note = rooms < asked ? `${n} participants fill at most ${rooms} room${rooms > 1 ? 's' : ''} without leaving anyone alone: the preview uses ${rooms}.` : '';
+  return { rooms, assign, note };
 }
