@@ -712,6 +712,9 @@ async function meshScenario() {
     await dialog.getByLabel('How to assign people').selectOption('even');
     await dialog.getByLabel('Number of rooms').fill('2');
     await until('the note to say why one room', () => page.locator('#split-note').textContent(), (t) => /at most 1 room/.test(t));
+    await dialog.getByLabel('Room 1 name').fill('Circle A');
+    await dialog.getByLabel('Room 1 topic').fill('A small win this week');
+    await snap(page, 'breakout-preview.png');
     // By hand, from the proposal: drag Sam into room 2 and Jordan back to the main room (a room of
     // one is pointed out).
     await dialog.getByLabel('How to assign people').selectOption('manual');
@@ -723,7 +726,7 @@ async function meshScenario() {
       (v) => v.find((x) => x.room === '0')?.people.join() === 'Alex' && v.find((x) => x.room === '1')?.people.join() === 'Sam');
     if (!dragged.find((x) => x.room === '1').alone) throw new Error('a room of one is not pointed out');
     if ((await dialog.getByLabel('Alex', { exact: true }).inputValue()) !== '0') throw new Error('Alex\'s room picker does not follow the drop');
-    await snap(page, 'breakout-preview.png');
+    await snap(page, 'breakout-preview-dragged.png');
     await dialog.getByRole('button', { name: 'Cancel' }).click();
   });
 
