@@ -655,6 +655,10 @@ async function meshScenario() {
       ([title, count]) => /^\(\d+\) /.test(title) && Number(count) >= 1);
     await jordan.page.getByRole('button', { name: /^Chat/ }).click();
     await until('reading it to clear the count', () => hook(jordan.page, () => window.huddleTest.title()), (t) => !t.startsWith('('));
+    // The chat is a sheet above the control bar: Mute stays in reach while typing.
+    await expectInView(jordan.page, '#chat-input', 'the phone\'s chat box');
+    await expectInView(jordan.page, '#mic-toggle', 'the phone\'s mute button with the chat open');
+    await snap(jordan.page, 'phone-chat-sheet.png');
     await jordan.page.getByRole('button', { name: /^Chat/ }).click();
   });
 
@@ -850,11 +854,15 @@ async function meshScenario() {
     await page.getByLabel('Add to timer (seconds)').fill('120');
     await page.getByRole('button', { name: 'Extend timer' }).click();
     await until('the timer to be 120 s later', closesAt, (t) => t === before + 120_000);
+    // A help request stands until its room closes.
+    await alex.page.getByRole('button', { name: 'Ask for help' }).click();
+    await until('the host to see Alex\'s help request', () => hook(page, () => window.huddleTest.alerts()), (a) => a.includes('Alex asks for help in Garden'));
     await page.getByLabel('Countdown (seconds)').fill('0');
     await page.getByRole('button', { name: 'Bring everyone back' }).click();
     for (const p of everyone) {
       await until(`${p.name} to be back in the main room`, () => hook(p.page, () => window.huddleTest.room()), (r) => r && r.id === 'main');
     }
+    await until('the help request of a closed room to go', () => hook(page, () => window.huddleTest.alerts()), (a) => !a.some((t) => t.includes('asks for help')));
     for (const p of everyone) await expectVideoFrom(p, others(p));
   });
 
