@@ -628,6 +628,24 @@ async function meshScenario() {
     for (const p of [host, sam, jordan]) await until(`${p.name} to show Alex unmuted`, () => badgesOfAlex(p), (b) => b && !b.includes('Muted'));
   });
 
+  await check('keyboard shortcuts: Alt+M mutes and unmutes, Alt+V turns the camera off and on (seen on the host\'s page, with initials while it is off)', async () => {
+    const badgesOfAlex = () => hook(host.page, () => window.huddleTest.tileState()).then((t) => t.find((x) => x.name === 'Alex')?.badges ?? []);
+    await alex.page.locator('#stage').focus();
+    await alex.page.keyboard.press('Alt+KeyM');
+    await until('the host to show Alex muted', badgesOfAlex, (b) => b.includes('Muted'));
+    await alex.page.keyboard.press('Alt+KeyM');
+    await until('the host to show Alex unmuted', badgesOfAlex, (b) => !b.includes('Muted'));
+    await alex.page.keyboard.press('Alt+KeyV');
+    await until('the host to show Alex\'s camera off', badgesOfAlex, (b) => b.includes('Camera off'));
+    await until('Alex\'s tile to show initials instead of a blank video', () => host.page.evaluate(() => {
+      const tile = [...document.querySelectorAll('#grid .tile')].find((t) => t.querySelector('.name')?.textContent === 'Alex');
+      const initials = tile?.querySelector('.initials');
+      return initials?.checkVisibility() ? initials.textContent : null;
+    }), (t) => t === 'A');
+    await alex.page.keyboard.press('Alt+KeyV');
+    await until('the host to show Alex\'s camera on', badgesOfAlex, (b) => !b.includes('Camera off'));
+  });
+
   await check('switching the camera (selectDevices) keeps video flowing to everyone', async () => {
     await openMore(host.page);
     await host.page.getByText('Camera and microphone', { exact: true }).click();
@@ -798,6 +816,8 @@ async function meshScenario() {
     await expectInView(host.page, '#stage', 'the host\'s stage under the alert', { minHeight: 300 });
     const [alertBox, stageBox] = await Promise.all(['#alerts .alert.help', '#stage'].map((s) => host.page.evaluate(whereIs, s)));
     if (!(alertBox.bottom <= stageBox.top)) throw new Error(`the help request is not above the stage: ${JSON.stringify([alertBox, stageBox])}`);
+    const title = await hook(host.page, () => window.huddleTest.title());
+    if (!/^\(\d+\) Circle A/.test(title)) throw new Error(`the host's page title does not count the alert: ${title}`);
     await screenshot(host.page, '03-help-request.png');
     await screenshot(host.page, 'host-laptop.png');
     await host.page.locator('#alerts').getByRole('button', { name: 'Go to Circle B' }).click();
