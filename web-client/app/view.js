@@ -214,7 +214,8 @@ export class MeetingView {
       if (!m.isHost) return;
       // One line for everyone who left lately ("Jordan, Olive left."), not a stack of them.
       const now = Date.now();
-      this.recentlyLeft = [...this.recentlyLeft.filter((x) => now - x.at < LEFT_ALERT_MS), { name: d.peer.name, at: now }];
+      const name = d.peer.name;
+      this.recentlyLeft = [...this.recentlyLeft.filter((x) => now - x.at < LEFT_ALERT_MS && x.name !== name), { name, at: now }];
       const text = this.recentlyLeft.length === 1 ? gone : `${this.recentlyLeft.map((x) => x.name).join(', ')} left.`;
       this.alerts.add({ key: 'left', kind: 'left', text, ttlMs: LEFT_ALERT_MS });
     }, signal);
