@@ -16,6 +16,9 @@ import { byId, describe, h, on, setOptions } from './dom.js';
  *   private: boolean, to: PeerId | null, toName: string | null}} ChatEntry
  */
 
+/** Notices kept in the log (the oldest go first). */
+const NOTICES_KEPT = 50;
+
 export class ChatPanel {
   /**
    * @param {Meeting} meeting
@@ -33,6 +36,8 @@ export class ChatPanel {
     this.groupChat = [];
     /** Private messages, kept across room changes. @type {ChatEntry[]} */
     this.privateChat = [];
+    /** Lines about the room ("Jordan left."), until the room changes. @type {{ts: number, text: string}[]} */
+    this.notices = [];
     /** Counts fresh (not resumed) welcomes: see ChatEntry. */
     this.session = 0;
     this.log = byId('chat-log', HTMLOListElement);
@@ -83,6 +88,8 @@ export class ChatPanel {
   /** @param {ChatMessage[]} history */
   setHistory(history) {
     this.groupChat = history.map((msg) => this.entry(msg));
+    // Notices are about the room we were in.
+    this.notices = [];
     this.render();
   }
 
@@ -114,14 +121,18 @@ export class ChatPanel {
 
   /** A line about the room in the log (until the log is replaced). @param {string} text */
   addNotice(text) {
-    this.log.append(h('li', { class: 'notice' }, text));
-    this.log.scrollTop = this.log.scrollHeight;
+    this.notices.push({ ts: Date.now(), text });
+    if (this.notices.length > NOTICES_KEPT) this.notices.shift();
+    this.render();
   }
 
   render() {
     const me = this.meeting.you?.id;
     const all = this.entries();
-    this.log.replaceChildren(...all.map((e) => {
+    // Notices ("Jordan left.") stay in the log among the messages, in time order.
+    /** @type {{ts: number, el: HTMLElement}[]} */
+    const notices = this.notices.map((n) => ({ ts: n.ts, el: h('li', { class: 'notice' }, n.text) }));
+    const lines = all.map((e) => {
       const who = e.from === me ? 'You' : e.fromName;
       const label = e.private
         ? (e.from === me ? `You → ${e.toName} (private)` : `${who} → you (private)`)
@@ -129,7 +140,8 @@ export class ChatPanel {
       return h('li', { class: e.private ? 'private' : null, 'data-from': String(e.from) },
         h('span', { class: 'from' }, label, h('time', { datetime: new Date(e.ts).toISOString() }, timeOfDay(e.ts))),
         h('span', { class: 'text' }, e.text));
-    }));
+    }).map((el, i) => ({ ts: all[i].ts, el }));
+    this.log.replaceChildren(...[...lines, ...notices].sort((a, b) => a.ts - b.ts).map((x) => x.el));
     this.log.scrollTop = this.log.scrollHeight;
   }
 
