@@ -618,6 +618,27 @@ async function meshScenario() {
     await tab(host.page, 'Host');
     await expectAccessible(host.page, 'the host view (Host)');
     await tab(host.page, 'Chat');
+    // What axe cannot judge: landmarks, the activity log reachable by keyboard, a skip link to the
+    // chat, the countdown not read every second (a polite announcer says its milestones), no emoji.
+    const a11y = await host.page.evaluate(() => ({
+      main: [...document.querySelectorAll('main')].filter((m) => m.checkVisibility()).length,
+      aside: !!document.querySelector('aside#side'),
+      activity: document.getElementById('audit-log').tabIndex,
+      skip: document.getElementById('skip-chat').getAttribute('href'),
+      countdown: document.getElementById('countdown').getAttribute('aria-live'),
+      announcer: document.getElementById('announcer').getAttribute('aria-live'),
+      assertive: [...document.querySelectorAll('[aria-live="assertive"]')].map((e) => e.id),
+      emoji: /[\u{1F300}-\u{1FAFF}\u{2600}-\u{27BF}]/u.test(document.body.innerText),
+    }));
+    if (a11y.main !== 1 || !a11y.aside || a11y.activity !== 0 || a11y.skip !== '#chat-input' || a11y.countdown !== 'off' ||
+      a11y.announcer !== 'polite' || a11y.assertive.length > 0 || a11y.emoji) throw new Error(`accessibility basics: ${JSON.stringify(a11y)}`);
+    const first = await host.page.evaluate(() => [...document.querySelectorAll('a[href], button, input, select, textarea, [tabindex]')]
+      .find((e) => e.tabIndex >= 0 && !e.closest('[hidden]') && !e.hidden)?.id);
+    if (first !== 'skip-chat') throw new Error(`the first thing to Tab to is #${first}, not the skip link`);
+    await host.page.locator('#skip-chat').focus();
+    await expectInView(host.page, '#skip-chat', 'the focused skip link');
+    await host.page.keyboard.press('Enter');
+    await until('the skip link to put the focus in the chat box', () => host.page.evaluate(() => document.activeElement?.id), (id) => id === 'chat-input');
   });
 
   await check('muting is shown on the others\' tiles, and unmuting clears it', async () => {
