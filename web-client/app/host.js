@@ -45,7 +45,11 @@ export class HostPanel {
     on(m, 'peer-updated', () => {
       // A promotion shows the panels, a demotion hides them; host-only actions follow the role.
       this.layout.setHostTabs(m.isHost);
-      if (!m.isHost) this.alerts.removeWhere((a) => a.kind === 'help' || a.kind === 'hand');
+      if (!m.isHost) {
+        this.alerts.removeWhere((a) => a.kind === 'help' || a.kind === 'hand');
+        this.handsAlerted.clear();
+        this.helpRooms.clear();
+      }
       this.render();
     }, signal);
     on(m, 'rooms', (d) => {
