@@ -609,6 +609,20 @@ async function meshScenario() {
     }
   });
 
+  await check('the laptop can switch to speaker view (one large tile over a strip) and back, and hide its own video', async () => {
+    const page = host.page;
+    await openMore(page);
+    await page.getByRole('button', { name: 'Speaker view' }).click();
+    await until('the speaker view', () => hook(page, () => window.huddleTest.view()), (v) => v.speaker && v.featured === 'Alex');
+    await expectInView(page, '#grid .tile.featured', 'the large tile', { minHeight: 300 });
+    await page.getByRole('button', { name: 'Hide my video' }).click();
+    await until('our own tile to be hidden', () => page.evaluate(() => document.querySelector('#grid .tile.self').checkVisibility()), (v) => v === false);
+    await page.getByRole('button', { name: 'Hide my video' }).click();
+    await page.getByRole('button', { name: 'Speaker view' }).click();
+    await until('the gallery again', () => hook(page, () => window.huddleTest.view()), (v) => !v.speaker);
+    await page.locator('#more-toggle').click();
+  });
+
   await check('axe finds no serious or critical violation on a participant\'s view and the host\'s view', async () => {
     await expectAccessible(alex.page, 'the participant view');
     await expectAccessible(jordan.page, 'the phone participant view');
