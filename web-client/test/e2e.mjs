@@ -1052,6 +1052,7 @@ async function meshScenario() {
     await until('the host\'s page to say someone is waiting', () => hook(host.page, () => window.huddleTest.banners()),
       (b) => b.some((t) => t.includes('Casey is waiting to join')));
     await snap(page, '06-waiting-room.png');
+    await expectAccessible(page, 'the waiting screen');
     await screenshot(host.page, '07-lobby.png');
     // Muted before Casey arrives: Casey's page learns it from the roster (the SDK sends no app
     // data for it any more). Alex's page is back from being an observer: its controls must be
@@ -1275,6 +1276,7 @@ async function meshScenario() {
     await until('Alex to be the host', () => hook(alex.page, () => window.huddleTest.me()?.role), (r) => r === 'host');
     await until('Alex to get the host tabs', () => alex.page.getByRole('tab', { name: 'Host' }).isVisible(), Boolean);
     await snap(host.page, '12-ended-next-steps.png');
+    await expectAccessible(host.page, 'the ended screen');
   });
 
   await check('"End meeting for all" (confirmed) ends it on every page, which forget the token; joining again says the session has ended', async () => {
