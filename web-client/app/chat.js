@@ -1,5 +1,6 @@
 // The chat panel: the room's group messages and our private ones (each message once, whatever
-// path it came by), notices about the room in the log, and who a message can go to. It follows
+// path it came by, with the time it was sent), notices about the room in the log, who a message
+// can go to, and how many arrived while the chat was out of sight (on its tab and in the title). It follows
 // the SDK's events; view.js adds the notices that need the grid (someone stepped out, is back).
 
 import { byId, describe, h, on, setOptions } from './dom.js';
@@ -15,19 +16,28 @@ import { byId, describe, h, on, setOptions } from './dom.js';
  *   private: boolean, to: PeerId | null, toName: string | null}} ChatEntry
  */
 
+/** Notices kept in the log (the oldest go first). */
+const NOTICES_KEPT = 50;
+
 export class ChatPanel {
   /**
    * @param {Meeting} meeting
    * @param {(text: string) => void} showStatus says what went wrong (a message not sent)
    * @param {AbortSignal} signal ends the listeners with the session
+   * @param {import('./layout.js').Layout} layout whether the chat is in sight; the unread count
    */
-  constructor(meeting, showStatus, signal) {
+  constructor(meeting, showStatus, signal, layout) {
     this.meeting = meeting;
+    this.layout = layout;
+    /** Messages from others that arrived while the chat was out of sight. */
+    this.unread = 0;
     this.showStatus = showStatus;
     /** Group messages of the current room. @type {ChatEntry[]} */
     this.groupChat = [];
     /** Private messages, kept across room changes. @type {ChatEntry[]} */
     this.privateChat = [];
+    /** Lines about the room ("Jordan left."), until the room changes. @type {{ts: number, text: string}[]} */
+    this.notices = [];
     /** Counts fresh (not resumed) welcomes: see ChatEntry. */
     this.session = 0;
     this.log = byId('chat-log', HTMLOListElement);
@@ -60,7 +70,17 @@ export class ChatPanel {
       this.setHistory(d.chat);
       this.addNotice(`You are now in ${d.room.name}.`);
     }, signal);
-    on(m, 'chat', (d) => this.addChat(d.message), signal);
+    on(m, 'chat', (d) => {
+      if (this.addChat(d.message) && d.message.from !== m.you?.id && !this.layout.isVisible('chat')) {
+        this.unread += 1;
+        this.layout.setCount('chat', this.unread);
+      }
+    }, signal);
+    this.layout.onShow.push((name) => {
+      if (name !== 'chat' || this.unread === 0) return;
+      this.unread = 0;
+      this.layout.setCount('chat', 0);
+    });
     on(m, 'peers', () => this.renderRecipients(), signal);
     on(m, 'rooms', () => this.renderRecipients(), signal);
   }
@@ -68,6 +88,8 @@ export class ChatPanel {
   /** @param {ChatMessage[]} history */
   setHistory(history) {
     this.groupChat = history.map((msg) => this.entry(msg));
+    // Notices are about the room we were in.
+    this.notices = [];
     this.render();
   }
 
@@ -81,37 +103,45 @@ export class ChatPanel {
     };
   }
 
-  /** @param {ChatMessage} msg */
+  /** Adds a message; false when it was shown already or is not for this room. @param {ChatMessage} msg */
   addChat(msg) {
     // Each message once, whatever path it came by (live, or replayed after a drop).
     // Group and private ids are separate series (PROTOCOL.md, `chat`).
     const isPrivate = msg.to != null;
     const seen = (/** @type {ChatEntry} */ c) =>
       c.session === this.session && c.private === isPrivate && c.id === msg.id;
-    if (this.groupChat.some(seen) || this.privateChat.some(seen)) return;
+    if (this.groupChat.some(seen) || this.privateChat.some(seen)) return false;
     const e = this.entry(msg);
     if (e.private) this.privateChat.push(e);
     else if (msg.room === this.meeting.room.id) this.groupChat.push(e);
-    else return;
+    else return false;
     this.render();
+    return true;
   }
 
   /** A line about the room in the log (until the log is replaced). @param {string} text */
   addNotice(text) {
-    this.log.append(h('li', { class: 'notice' }, text));
+    this.notices.push({ ts: Date.now(), text });
+    if (this.notices.length > NOTICES_KEPT) this.notices.shift();
+    this.render();
   }
 
   render() {
     const me = this.meeting.you?.id;
     const all = this.entries();
-    this.log.replaceChildren(...all.map((e) => {
+    // Notices ("Jordan left.") stay in the log among the messages, in time order.
+    /** @type {{ts: number, el: HTMLElement}[]} */
+    const notices = this.notices.map((n) => ({ ts: n.ts, el: h('li', { class: 'notice' }, n.text) }));
+    const lines = all.map((e) => {
       const who = e.from === me ? 'You' : e.fromName;
       const label = e.private
         ? (e.from === me ? `You → ${e.toName} (private)` : `${who} → you (private)`)
         : who;
       return h('li', { class: e.private ? 'private' : null, 'data-from': String(e.from) },
-        h('span', { class: 'from' }, label), h('span', { class: 'text' }, e.text));
-    }));
+        h('span', { class: 'from' }, label, h('time', { datetime: new Date(e.ts).toISOString() }, timeOfDay(e.ts))),
+        h('span', { class: 'text' }, e.text));
+    }).map((el, i) => ({ ts: all[i].ts, el }));
+    this.log.replaceChildren(...[...lines, ...notices].sort((a, b) => a.ts - b.ts).map((x) => x.el));
     this.log.scrollTop = this.log.scrollHeight;
   }
 
@@ -138,4 +168,9 @@ export class ChatPanel {
     // series, so an id orders only within its own series (a stable sort keeps that order).
     return [...this.groupChat, ...this.privateChat].sort((a, b) => a.session - b.session || a.ts - b.ts);
   }
+}
+
+/** "14:05". @param {number} ts */
+function timeOfDay(ts) {
+  return new Date(ts).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 }

@@ -1,9 +1,13 @@
-// The video grid: a tile per person in the room (with who is muted, whose camera is off, whose
-// hand is up, whose connection dropped, whom a host hard-muted), a quiet placeholder for each
-// person who stepped out, and our own tile. The active speaker's tile is highlighted, and one
-// tile can be pinned (shown larger). In SFU meetings the grid also says which camera quality to
-// receive: the speaker's and the pinned tile's high, every other thumbnail low. It follows the
-// SDK's events and state; view.js renders our own tile through it when our media or role change.
+// The video grid: a tile per person in the room (with who is muted, whose camera is off and their
+// initials instead, whose hand is up, whose connection dropped, whom a host hard-muted), and our
+// own tile (which can be hidden). Two views: a gallery whose tiles are sized to fill the stage, and
+// a speaker view (the default on phones, and whenever a tile is pinned): one large tile (the
+// pinned one, else the active speaker, else the first person) above a strip of the others that
+// scrolls sideways; on phones our own video is a small overlay. Tiles keep a stable order: hosts
+// first, then co-hosts, then by join order (peer ids grow as people join). The active speaker's
+// tile is highlighted. In SFU meetings the grid also says which camera quality to receive: the
+// featured tile's, the speaker's and the pinned tile's high, every other thumbnail low. It
+// follows the SDK's events and state; view.js renders our own tile through it.
 
 import { h, on } from './dom.js';
 import { roleLabel } from './moderation.js';
@@ -25,14 +29,23 @@ export class VideoGrid {
    * @param {Meeting} meeting
    * @param {HTMLElement} el the grid's element
    * @param {AbortSignal} signal ends the listeners with the session
+   * @param {import('./layout.js').Layout} layout whether we are on a phone
    */
-  constructor(meeting, el, signal) {
+  constructor(meeting, el, signal, layout) {
     this.meeting = meeting;
     this.el = el;
+    this.layout = layout;
+    this.stage = /** @type {HTMLElement} */ (el.parentElement);
     /** @type {Map<PeerId | 'self', Tile>} */
     this.tiles = new Map();
-    /** Placeholders for people who stepped out of the room. @type {Map<PeerId, HTMLElement>} */
-    this.awayTiles = new Map();
+    /** The view people chose (null: speaker on phones, gallery on wide screens). @type {'gallery' | 'speaker' | null} */
+    this.mode = null;
+    /** Whether our own tile is hidden. */
+    this.selfHidden = false;
+    /** The tile shown large in speaker view. @type {PeerId | 'self' | null} */
+    this.featured = null;
+    /** Called after every arrangement (the view's buttons follow a pin). @type {() => void} */
+    this.onArrange = () => {};
     /** The pinned tile's peer (shown larger, and in high quality). @type {PeerId | null} */
     this.pinned = null;
     /**
@@ -54,6 +67,7 @@ export class VideoGrid {
       const other = d.peers.find((id) => id !== me);
       if (other != null) this.speaker = other;
       this.renderSpeaking(d.peers[0] ?? null);
+      this.arrange();
       this.subscribeAll();
     }, signal);
     on(m, 'peer-media', () => this.sync(), signal);
@@ -66,11 +80,73 @@ export class VideoGrid {
     }, signal);
     on(m, 'reconnecting', () => this.el.classList.add('offline'), signal);
     on(m, 'reconnected', () => this.el.classList.remove('offline'), signal);
+    const resize = new ResizeObserver(() => this.arrange());
+    resize.observe(this.stage);
+    signal.addEventListener('abort', () => resize.disconnect());
+    this.layout.phone.addEventListener('change', () => this.arrange(), { signal });
   }
 
-  /** Whether `id` is shown as stepped out (until the next `peers` event). @param {PeerId} id */
-  isAway(id) {
-    return this.awayTiles.has(id);
+  /** Gallery or speaker view, as chosen (null: the default for the screen). @param {'gallery' | 'speaker' | null} mode */
+  setMode(mode) {
+    this.mode = mode;
+    this.arrange();
+  }
+
+  /** Hides or shows our own tile. @param {boolean} hidden */
+  hideSelf(hidden) {
+    this.selfHidden = hidden;
+    this.el.classList.toggle('hide-self', hidden);
+    this.arrange();
+  }
+
+  get speakerView() {
+    return this.pinned != null || (this.mode ?? (this.layout.isPhone ? 'speaker' : 'gallery')) === 'speaker';
+  }
+
+  /** Remote peers in the order tiles show them: hosts, co-hosts, then by join order. */
+  ordered() {
+    const rank = (/** @type {string | undefined} */ role) => (role === 'host' ? 0 : role === 'cohost' ? 1 : 2);
+    return [...this.meeting.peers].sort((a, b) => rank(a.role) - rank(b.role) || a.id - b.id);
+  }
+
+  /**
+   * Orders the tiles, picks the featured one (speaker view) and sizes them to fill the stage:
+   * in the gallery the column count that gives the largest tiles, in speaker view the strip.
+   */
+  arrange() {
+    const ordered = this.ordered();
+    ordered.forEach((p, i) => { const t = this.tiles.get(p.id); if (t) t.el.style.order = String(i); });
+    const self = this.tiles.get('self');
+    if (self) self.el.style.order = String(ordered.length + 1);
+    const speaker = this.speakerView;
+    const remote = ordered.map((p) => p.id);
+    const pick = this.pinned ?? (this.speaker != null && remote.includes(this.speaker) ? this.speaker : null) ?? remote[0] ?? 'self';
+    const before = this.featured;
+    this.featured = speaker ? pick : null;
+    this.el.classList.toggle('speaker', speaker);
+    for (const [key, tile] of this.tiles) tile.el.classList.toggle('featured', key === this.featured);
+    const W = this.stage.clientWidth;
+    const H = this.stage.clientHeight;
+    if (speaker) {
+      // On phones our own video is an overlay, not in the strip.
+      const strip = [...this.tiles.keys()].filter((k) => k !== this.featured && !(k === 'self' && (this.selfHidden || this.layout.isPhone)));
+      const stripH = strip.length === 0 ? 0 : Math.round(Math.max(64, Math.min(150, H * (this.layout.isPhone ? 0.16 : 0.2))));
+      this.el.style.setProperty('--strip-h', `${stripH}px`);
+      this.el.classList.toggle('solo', strip.length === 0);
+    } else {
+      const n = [...this.tiles.keys()].filter((k) => !(k === 'self' && this.selfHidden)).length || 1;
+      const gap = 8;
+      let best = { cols: 1, w: 0 };
+      for (let cols = 1; cols <= n; cols++) {
+        const rows = Math.ceil(n / cols);
+        const w = Math.min((W - gap * (cols - 1)) / cols, ((H - gap * (rows - 1)) / rows) * (4 / 3));
+        if (w > best.w) best = { cols, w };
+      }
+      this.el.style.setProperty('--cols', String(best.cols));
+      this.el.style.setProperty('--tile-w', `${Math.max(80, Math.floor(best.w))}px`);
+    }
+    if (before !== this.featured) this.subscribeAll();
+    this.onArrange();
   }
 
   /** A tile for everyone in the room, and only for them. */
@@ -99,14 +175,15 @@ export class VideoGrid {
       }
       const caption = tile.el.querySelector('.name');
       if (caption && caption.textContent !== peer.name) caption.textContent = peer.name;
+      setInitials(tile, peer.name);
       if (tile.pin && tile.pin.getAttribute('aria-label') !== `Pin — ${peer.name}`) tile.pin.setAttribute('aria-label', `Pin — ${peer.name}`);
       this.setBadges(tile, m.peerMedia(peer.id), peer.role ?? 'participant', !!peer.hand, !!peer.reconnecting, m.peerBlocked(peer.id));
     }
-    this.syncAwayTiles();
     this.el.dataset.count = String(this.tiles.size);
-    if (this.pinned != null && !wanted.has(this.pinned)) this.pinned = null;
+    if (this.pinned != null && !wanted.has(this.pinned)) this.togglePin(this.pinned);
     if (this.speaker != null && !wanted.has(this.speaker)) this.speaker = null;
     this.renderSpeaking(m.activeSpeakers[0] ?? null);
+    this.arrange();
     this.subscribeAll();
   }
 
@@ -119,7 +196,7 @@ export class VideoGrid {
     if (m.mediaMode !== 'sfu') return;
     for (const peer of m.peers) {
       if (peer.reconnecting) continue;
-      const quality = peer.id === this.pinned || peer.id === this.speaker ? 'high' : 'low';
+      const quality = peer.id === this.pinned || peer.id === this.speaker || peer.id === this.featured ? 'high' : 'low';
       // Refused when they just left the room (a move on its way): the next sync asks again.
       m.subscribe(peer.id, quality).catch(() => {});
     }
@@ -143,6 +220,7 @@ export class VideoGrid {
       tile.pin?.setAttribute('aria-pressed', String(on));
       if (tile.pin) tile.pin.textContent = on ? 'Unpin' : 'Pin';
     }
+    this.arrange();
     this.subscribeAll();
   }
 
@@ -155,26 +233,6 @@ export class VideoGrid {
     }
   }
 
-  /** A quiet placeholder for each person who stepped out, until they are back. */
-  syncAwayTiles() {
-    const away = new Map(this.meeting.steppedOut.map((p) => [p.id, p]));
-    for (const [id, el] of this.awayTiles) {
-      if (!away.has(id)) {
-        el.remove();
-        this.awayTiles.delete(id);
-      }
-    }
-    for (const peer of away.values()) {
-      if (this.awayTiles.has(peer.id)) continue;
-      const el = h('figure', { class: 'tile away', 'data-peer': String(peer.id) },
-        h('p', { class: 'away-note' }, 'Stepped out'),
-        h('figcaption', {}, h('span', { class: 'name' }, peer.name),
-          h('span', { class: 'badges' }, h('span', { class: 'badge away' }, 'Stepped out'))));
-      this.awayTiles.set(peer.id, el);
-      this.el.append(el);
-    }
-  }
-
   /** Our own tile: our camera, name, role, hand and what we send. */
   renderSelf() {
     const m = this.meeting;
@@ -183,12 +241,14 @@ export class VideoGrid {
       tile = this.makeTile(`${m.you?.name ?? 'You'} (you)`, true);
       tile.el.classList.add('self');
       this.tiles.set('self', tile);
-      this.el.prepend(tile.el);
+      this.el.append(tile.el);
+      this.arrange();
     }
     // None for an observer (the SDK stops the camera when a host makes us one).
     if (tile.video.srcObject !== m.localStream) tile.video.srcObject = m.localStream;
     const caption = tile.el.querySelector('.name');
     if (caption) caption.textContent = `${m.you?.name ?? 'You'} (you)`;
+    setInitials(tile, m.you?.name ?? '');
     this.setBadges(tile, { audio: m.audioEnabled && hasTrack(m, 'audio'), video: m.videoEnabled && hasTrack(m, 'video') }, m.you?.role ?? '', m.handRaised, false,
       { audio: m.audioBlocked, video: m.videoBlocked });
   }
@@ -198,7 +258,8 @@ export class VideoGrid {
     const video = h('video', { autoplay: true, playsinline: true, muted: self });
     video.muted = self;
     const badges = h('span', { class: 'badges' });
-    const el = h('figure', { class: 'tile' }, video, h('figcaption', {}, h('span', { class: 'name' }, name), badges));
+    const el = h('figure', { class: 'tile' }, video, h('div', { class: 'initials', 'aria-hidden': 'true' }, h('span', {})),
+      h('figcaption', {}, h('span', { class: 'name' }, name), badges));
     return { el, video, badges, pin: null };
   }
 
@@ -227,12 +288,19 @@ export class VideoGrid {
     for (const tile of this.tiles.values()) tile.video.srcObject = null;
     this.el.replaceChildren();
     this.tiles.clear();
-    this.awayTiles.clear();
-    this.el.classList.remove('offline');
+    this.el.classList.remove('offline', 'speaker', 'solo', 'hide-self');
   }
 }
 
 /** Whether we send a track of this kind. @param {Meeting} m @param {'audio' | 'video'} kind */
 export function hasTrack(m, kind) {
   return !!m.localStream && m.localStream.getTracks().some((t) => t.kind === kind);
+}
+
+/** "AL" for Alex Lee, "DR" for Dr. Rivera: shown when the camera is off. @param {Tile} tile @param {string} name */
+function setInitials(tile, name) {
+  const words = name.replace(/\(you\)$/, '').split(/\s+/).map((w) => w.replace(/[^\p{L}\p{N}]/gu, '')).filter(Boolean);
+  const text = words.slice(0, 2).map((w) => w[0].toUpperCase()).join('');
+  const span = tile.el.querySelector('.initials span');
+  if (span && span.textContent !== text) span.textContent = text;
 }

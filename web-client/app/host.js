@@ -1,26 +1,31 @@
 // Host and cohost controls: the roster by room (each person with their badges and actions from
-// moderation.js), move, visit, broadcast, merge (with countdown), extend timer, help alerts, and
-// the split dialog. Shown only to hosts and cohosts (also after a promotion); the hub checks the
-// role of every action anyway.
+// moderation.js, and which rooms asked for help), move, visit, broadcast, merge (with countdown),
+// extend timer, the split dialog (split.js), and the alerts a therapist needs above the stage:
+// help requests (gone when the room closes or the host went there) and raised hands (gone when the
+// hand is down). Shown only to hosts and cohosts (the People, Host and Activity tabs, also after a
+// promotion); the hub checks the role of every action anyway.
 
 import { byId, describe, h, on, setOptions } from './dom.js';
 import { Moderation } from './moderation.js';
+import { SplitDialog } from './split.js';
 
 /** @typedef {import('../sdk/huddle.js').Meeting} Meeting */
-/** @typedef {import('../sdk/protocol').SplitStrategy} SplitStrategy */
+/** @typedef {import('./view.js').MeetingView} MeetingView */
 
 /** @typedef {{name: string, room: string, roomName: string, ts: number}} HelpAlert */
 
 export class HostPanel {
-  /** @param {Meeting} meeting */
-  constructor(meeting) {
+  /** @param {Meeting} meeting @param {MeetingView} view its layout and alerts */
+  constructor(meeting, view) {
     this.meeting = meeting;
+    this.layout = view.layout;
+    this.alerts = view.alerts;
     /** Ends every DOM listener of this session (the elements outlive it). */
     this.abort = new AbortController();
-    /** @type {HelpAlert[]} */
-    this.alerts = [];
-    this.panel = byId('host-panel', HTMLElement);
-    this.alertList = byId('alerts', HTMLDivElement);
+    /** Rooms whose people asked for help, by room id (while the alert stands). @type {Map<string, string[]>} */
+    this.helpRooms = new Map();
+    /** The raised hands we alerted about. @type {Set<number>} */
+    this.handsAlerted = new Set();
     this.roster = byId('roster', HTMLDivElement);
     this.status = byId('host-status', HTMLParagraphElement);
     this.movePerson = byId('move-person', HTMLSelectElement);
@@ -28,27 +33,32 @@ export class HostPanel {
     this.visitRoom = byId('visit-room', HTMLSelectElement);
     this.mergeButton = byId('merge-button', HTMLButtonElement);
     this.extendForm = byId('extend-form', HTMLFormElement);
-    this.dialog = byId('split-dialog', HTMLDialogElement);
-    this.strategy = byId('split-strategy', HTMLSelectElement);
-    this.count = byId('split-count', HTMLInputElement);
-    this.roomList = byId('split-room-list', HTMLDivElement);
-    this.peopleSet = byId('split-people', HTMLFieldSetElement);
-    this.peopleList = byId('split-people-list', HTMLDivElement);
-    this.splitError = byId('split-error', HTMLParagraphElement);
-    this.moderation = new Moderation(meeting, (action, done) => this.run(action, done), this.abort.signal);
+    this.moderation = new Moderation(meeting, (action, done) => this.run(action, done), this.abort.signal, this.layout);
+    this.split = new SplitDialog(meeting, this.abort.signal, (text) => { this.status.textContent = text; });
     this.bind();
   }
 
   bind() {
     const m = this.meeting;
     const signal = this.abort.signal;
-    on(m, 'welcome', () => { this.panel.hidden = !m.isHost; this.render(); }, signal);
+    on(m, 'welcome', () => { this.layout.setHostTabs(m.isHost); this.render(); }, signal);
     on(m, 'peer-updated', () => {
-      // A promotion shows the panel, a demotion hides it; host-only actions follow the role.
-      this.panel.hidden = !m.isHost;
+      // A promotion shows the panels, a demotion hides them; host-only actions follow the role.
+      this.layout.setHostTabs(m.isHost);
+      if (!m.isHost) {
+        this.alerts.removeWhere((a) => a.kind === 'help' || a.kind === 'hand');
+        this.handsAlerted.clear();
+        this.helpRooms.clear();
+      }
       this.render();
     }, signal);
-    on(m, 'rooms', () => this.render(), signal);
+    on(m, 'rooms', (d) => {
+      // A help request from a room that closed is stale.
+      this.alerts.removeWhere((a) => a.kind === 'help' && !d.rooms.some((r) => r.id === a.room));
+      for (const room of [...this.helpRooms.keys()]) if (!d.rooms.some((r) => r.id === room)) this.helpRooms.delete(room);
+      this.render();
+    }, signal);
+    on(m, 'hands', (d) => this.renderHandAlerts(d.queue), signal);
     on(m, 'peers', () => this.render(), signal);
     on(m, 'room-changed', () => this.render(), signal);
     on(m, 'peer-media', () => this.render(), signal);
@@ -74,22 +84,13 @@ export class HostPanel {
     }, 'Rooms are closing.');
     form('extend-form', () => m.extendTimer(Number(byId('extend-secs', HTMLInputElement).value)), 'Timer extended.');
 
-    byId('split-open', HTMLButtonElement).addEventListener('click', () => this.openSplit(), { signal });
-    byId('split-cancel', HTMLButtonElement).addEventListener('click', () => this.dialog.close(), { signal });
-    this.strategy.addEventListener('change', () => this.renderSplitForm(), { signal });
-    this.count.addEventListener('input', () => this.renderSplitForm(), { signal });
-    byId('split-form', HTMLFormElement).addEventListener('submit', (e) => {
-      e.preventDefault();
-      this.submitSplit();
-    }, { signal });
   }
 
   /** The session ended: stop listening and clear what was shown. */
   destroy() {
     this.abort.abort();
-    this.panel.hidden = true;
+    this.layout.setHostTabs(false);
     this.roster.replaceChildren();
-    this.alertList.replaceChildren();
     this.status.textContent = '';
     for (const id of ['lobby-list', 'hand-queue', 'audit-log']) byId(id, HTMLElement).replaceChildren();
     byId('lobby-banner', HTMLParagraphElement).hidden = true;
@@ -119,6 +120,7 @@ export class HostPanel {
     this.roster.replaceChildren(...rooms.map((r) => h('section', { class: `room${r.id === here ? ' here' : ''}`, 'data-room': r.id },
       h('h4', {}, r.name, r.id === here ? ' (you are here)' : ''),
       r.topic ? h('p', { class: 'topic' }, r.topic) : null,
+      this.helpRooms.has(r.id) ? h('p', { class: 'help' }, `Asked for help: ${this.helpRooms.get(r.id)?.join(', ')}`) : null,
       h('ul', {}, ...r.members.map((id) => h('li', { class: 'person', 'data-peer': String(id) },
         h('span', { class: 'name' }, id === me ? `${m.nameOf(id)} (you)` : m.nameOf(id)),
         ...this.moderation.badges(id),
@@ -141,96 +143,47 @@ export class HostPanel {
     for (const [form, empty] of /** @type {const} */ ([['visit-form', this.visitRoom.options.length === 0], ['move-form', people.length === 0]])) {
       for (const el of byId(form, HTMLFormElement).elements) /** @type {HTMLButtonElement} */ (el).disabled = empty;
     }
+    // Nowhere else to go while there are no breakouts.
+    byId('visit-form', HTMLFormElement).hidden = this.visitRoom.options.length === 0;
     const breakouts = listed.length > 1;
     this.mergeButton.disabled = !breakouts;
     for (const el of this.extendForm.elements) /** @type {HTMLButtonElement} */ (el).disabled = closesAt == null;
     byId('split-open', HTMLButtonElement).disabled = breakouts;
   }
 
-  /** @param {HelpAlert} alert */
+  /** A help request: above the stage until the host goes there, dismisses it, or the room closes. @param {HelpAlert} alert */
   addAlert(alert) {
-    this.alerts.push(alert);
-    const go = h('button', { type: 'button' }, `Go to ${alert.roomName}`);
-    const dismiss = h('button', { type: 'button', class: 'dismiss', 'aria-label': `Dismiss ${alert.name}'s request` }, '×');
-    const el = h('div', { class: 'alert help' }, h('span', { class: 'text' }, `${alert.name} asks for help in ${alert.roomName}`), go, dismiss);
-    go.addEventListener('click', () => this.run(() => this.meeting.visit(alert.room), `You are in ${alert.roomName}.`));
-    dismiss.addEventListener('click', () => el.remove());
-    this.alertList.append(el);
+    const names = this.helpRooms.get(alert.room) ?? [];
+    if (!names.includes(alert.name)) this.helpRooms.set(alert.room, [...names, alert.name]);
+    const key = `help:${alert.room}`;
+    const done = () => { this.alerts.remove(key); this.helpRooms.delete(alert.room); this.render(); };
+    this.alerts.add({
+      key, kind: 'help', room: alert.room, urgent: true,
+      text: `${this.helpRooms.get(alert.room)?.join(' and ')} ${this.helpRooms.get(alert.room)?.length === 1 ? 'asks' : 'ask'} for help in ${alert.roomName}`,
+      actions: [{
+        label: `Go to ${alert.roomName}`,
+        run: () => this.run(async () => { await this.meeting.visit(alert.room); done(); }, `You are in ${alert.roomName}.`),
+      }],
+    });
+    this.render();
   }
 
-  // ---- split dialog ----
-
-  openSplit() {
-    this.splitError.textContent = '';
-    this.renderSplitForm();
-    this.dialog.showModal();
-  }
-
-  /** The rows of the dialog: one name and topic per room, and who goes where for `manual`. */
-  renderSplitForm() {
-    const strategy = /** @type {SplitStrategy} */ (this.strategy.value);
-    const count = Math.max(1, Math.min(50, Number(this.count.value) || 1));
-    this.count.disabled = strategy === 'pairs';
-    const rows = [...this.roomList.querySelectorAll('.split-room')];
-    const keep = rows.map((row) => ({
-      name: /** @type {HTMLInputElement} */ (row.querySelector('.room-name')).value,
-      topic: /** @type {HTMLInputElement} */ (row.querySelector('.room-topic')).value,
-    }));
-    const showRooms = strategy !== 'pairs';
-    this.roomList.replaceChildren(...(showRooms ? Array.from({ length: count }, (_, i) => {
-      const n = i + 1;
-      return h('div', { class: 'split-room grid-form' },
-        h('label', { for: `split-room-${n}-name` }, `Room ${n} name`),
-        h('input', { id: `split-room-${n}-name`, class: 'room-name', type: 'text', maxlength: 80, placeholder: `Room ${n}`, value: keep[i]?.name ?? '' }),
-        h('label', { for: `split-room-${n}-topic` }, `Room ${n} topic`),
-        h('input', { id: `split-room-${n}-topic`, class: 'room-topic', type: 'text', maxlength: 500, value: keep[i]?.topic ?? '' }));
-    }) : []));
-    const manual = strategy === 'manual';
-    this.peopleSet.hidden = !manual;
-    if (!manual) return;
+  /** A raised hand: above the stage until it is lowered. @param {number[]} queue */
+  renderHandAlerts(queue) {
     const m = this.meeting;
-    const main = m.rooms.rooms.find((r) => r.id === 'main');
-    const before = new Map([...this.peopleList.querySelectorAll('select')].map((s) => [s.dataset.peer, s.value]));
-    this.peopleList.replaceChildren(...(main?.members ?? []).map((id) => {
-      const selectId = `split-person-${id}`;
-      const select = h('select', { id: selectId, 'data-peer': String(id) },
-        h('option', { value: '' }, 'Stay in the main room'),
-        ...Array.from({ length: count }, (_, i) => h('option', { value: String(i) }, `Room ${i + 1}`)));
-      const prev = before.get(String(id));
-      if (prev != null && Number(prev) < count) select.value = prev;
-      const label = id === m.you?.id ? `${m.nameOf(id)} (you)` : m.nameOf(id);
-      return h('div', { class: 'row' }, h('label', { for: selectId }, label), select);
-    }));
-  }
-
-  submitSplit() {
-    const strategy = /** @type {SplitStrategy} */ (this.strategy.value);
-    const rows = [...this.roomList.querySelectorAll('.split-room')];
-    /** @type {{name?: string, topic?: string, members?: number[]}[]} */
-    const rooms = rows.map((row) => ({
-      name: /** @type {HTMLInputElement} */ (row.querySelector('.room-name')).value.trim() || undefined,
-      topic: /** @type {HTMLInputElement} */ (row.querySelector('.room-topic')).value.trim() || undefined,
-    }));
-    if (strategy === 'manual') {
-      for (const select of this.peopleList.querySelectorAll('select')) {
-        if (select.value === '') continue;
-        const room = rooms[Number(select.value)];
-        if (room) (room.members ??= []).push(Number(select.dataset.peer));
-      }
+    for (const id of queue) {
+      if (this.handsAlerted.has(id)) continue;
+      this.handsAlerted.add(id);
+      const name = m.nameOf(id);
+      this.alerts.add({
+        key: `hand:${id}`, kind: 'hand', text: `${name} raised their hand`,
+        actions: [{ label: 'Lower hand', ariaLabel: `Lower hand — ${name} (alert)`, run: () => this.run(() => m.lowerHand(id), `${name}'s hand is lowered.`) }],
+      });
     }
-    const minutes = Number(byId('split-duration', HTMLInputElement).value);
-    const topic = byId('split-topic', HTMLInputElement).value.trim();
-    const count = Number(this.count.value) || undefined;
-    this.splitError.textContent = '';
-    this.meeting.split({
-      strategy,
-      count: strategy === 'pairs' || strategy === 'manual' ? undefined : count,
-      rooms: strategy === 'pairs' ? undefined : rooms,
-      topic: topic || undefined,
-      durationSecs: minutes > 0 ? Math.round(minutes * 60) : undefined,
-    }).then(
-      () => { this.dialog.close(); this.status.textContent = 'Breakout rooms are open.'; },
-      (err) => { this.splitError.textContent = `The hub refused the split: ${describe(err)}`; },
-    );
+    for (const id of [...this.handsAlerted]) {
+      if (queue.includes(id)) continue;
+      this.handsAlerted.delete(id);
+      this.alerts.remove(`hand:${id}`);
+    }
   }
 }

@@ -4,11 +4,17 @@
 // The fragment never reaches the server; it is removed from the address bar once read. The token
 // is kept in sessionStorage while it may be used (a reload during the meeting rejoins) and
 // forgotten when the session ends, however it ends: on a shared computer the next person must
-// not join as the last one.
+// not join as the last one. Before joining, a pre-join check (precheck.js) shows the camera, the
+// microphone's level and the devices; leaving asks first (hosts choose who looks after the group,
+// or end it for all); the ended screen offers the next steps the partner configured (a link and a
+// support line: `?next=`, `?next_label=`, `?support=`, or `window.huddleConfig`) instead of
+// "Join again". Words for people never mention tokens.
 
 import { Meeting, tokenRole } from '../sdk/huddle.js';
-import { byId, describe, on } from './dom.js';
+import { tokenExpiry } from '../sdk/token.js';
+import { byId, describe, on, setOptions } from './dom.js';
 import { HostPanel } from './host.js';
+import { PreCheck } from './precheck.js';
 import { MeetingView } from './view.js';
 
 /** @typedef {import('../sdk/huddle.js').MeetingEventMap} MeetingEventMap */
@@ -41,6 +47,15 @@ const reconnectCodes = [];
 /** Whose `stream` events came, oldest first, by name (for the test hook). @type {string[]} */
 const streamLog = [];
 
+const precheck = new PreCheck();
+
+/** A pasted join link or its token: the token. @param {string} text */
+function tokenFrom(text) {
+  const t = text.trim();
+  const m = /[#&?]token=([^&\s]+)/.exec(t);
+  return m ? decodeURIComponent(m[1]) : t;
+}
+
 function readToken() {
   const params = new URLSearchParams(location.hash.slice(1));
   const fromLink = params.get('token');
@@ -57,12 +72,30 @@ function describeToken(token) {
   try {
     const claims = JSON.parse(atob((token.split('.')[1] ?? '').replace(/-/g, '+').replace(/_/g, '/')));
     if (typeof claims.name === 'string') {
-      return `Join “${claims.meeting ?? ''}” as ${claims.name} (${tokenRole(token) ?? 'participant'}).`;
+      return `Join “${claims.meeting ?? ''}” as ${claims.name} (${ROLE_WORDS[tokenRole(token) ?? 'participant'] ?? 'participant'}).`;
     }
   } catch {
     // not a JWT we can read: the hub will say so
   }
   return '';
+}
+
+const ROLE_WORDS = /** @type {Record<string, string>} */ ({ host: 'host', cohost: 'co-host', mentor: 'mentor', participant: 'participant', observer: 'observer, listening only' });
+
+/** Said when a link has expired (checked before joining, and when the hub says so). */
+const EXPIRED = 'Your link has expired — ask your clinic for a new one.';
+/** Said when the hub refuses a link. */
+const REFUSED = 'This link was refused: it may be for another session, or mistyped. Ask your clinic for a new one.';
+
+/** Why joining failed, in words for people (never "token"). @param {unknown} err */
+function joinErrorText(err) {
+  const code = err && typeof err === 'object' && 'code' in err ? String(err.code) : '';
+  if (code === 'unauthorized') return REFUSED;
+  if (code === 'insecure_transport') return 'This page is not on a secure connection, so it cannot join. Open your link again from your invitation.';
+  if (code === 'meeting_locked') return 'This session is locked, so no one new can join. Ask the therapist to unlock it.';
+  if (code === 'meeting_ended') return 'This session has ended.';
+  if (code === 'closed') return 'The connection closed before you joined. Check your network and try again.';
+  return `Could not join: ${describe(err)}`;
 }
 
 /**
@@ -92,12 +125,23 @@ function showJoin() {
   byId('join-other-token', HTMLButtonElement).hidden = !token;
   showScreen(joinScreen);
   (token ? joinButton : tokenInput).focus();
+  joinError.textContent = expired(token) ? EXPIRED : '';
+  // Observers send nothing: no camera check for them.
+  if (token && tokenRole(token) === 'observer') precheck.hide();
+  else precheck.start(videoConstraints());
+}
+
+/** Whether the link's expiry (read, not verified: the hub decides) has passed. @param {string} token */
+function expired(token) {
+  const exp = token ? tokenExpiry(token) : null;
+  return exp != null && exp * 1000 < Date.now();
 }
 
 /** Shows one of the page's screens and hides the others. @param {HTMLElement} screen */
 function showScreen(screen) {
   for (const el of [joinScreen, waitingScreen, meetingEl, endedScreen]) el.hidden = el !== screen;
   if (screen !== waitingScreen) waitingPreview.srcObject = null;
+  if (screen !== joinScreen) precheck.stop();
 }
 
 /**
@@ -122,23 +166,33 @@ byId('join-other-token', HTMLButtonElement).addEventListener('click', () => {
 });
 
 tokenInput.addEventListener('input', () => {
-  byId('join-who', HTMLParagraphElement).textContent = describeToken(tokenInput.value.trim());
+  byId('join-who', HTMLParagraphElement).textContent = describeToken(tokenFrom(tokenInput.value));
 });
 
 byId('join-form', HTMLFormElement).addEventListener('submit', async (e) => {
   e.preventDefault();
-  const token = tokenInput.value.trim();
+  const token = tokenFrom(tokenInput.value);
   if (!token) {
-    joinError.textContent = 'Paste the token from your invitation first.';
+    joinError.textContent = 'Paste the link from your invitation first.';
+    return;
+  }
+  if (expired(token)) {
+    joinError.textContent = EXPIRED;
     return;
   }
   joinButton.disabled = true;
   joinError.textContent = '';
   const audio = byId('join-audio', HTMLInputElement).checked;
   const video = byId('join-video', HTMLInputElement).checked;
-  const meeting = new Meeting({ token, media: { audio: true, video: videoConstraints() }, heartbeat: heartbeatOption() });
+  const devices = precheck.chosen();
+  precheck.stop();
+  const meeting = new Meeting({ token, heartbeat: heartbeatOption(), media: {
+    audio: devices.audioDeviceId ? { deviceId: { ideal: devices.audioDeviceId } } : true,
+    video: { ...videoConstraints(), ...(devices.videoDeviceId ? { deviceId: { ideal: devices.videoDeviceId } } : {}) },
+  } });
   const view = new MeetingView(meeting);
-  const host = new HostPanel(meeting);
+  const host = new HostPanel(meeting, view);
+  view.onLeave = () => askLeave(meeting);
   session = { meeting, view, host };
   on(meeting, 'waiting', (d) => showWaiting(meeting, d));
   // Let in after waiting: at the first join `connect()` resolves and shows the meeting, but after
@@ -158,7 +212,7 @@ byId('join-form', HTMLFormElement).addEventListener('submit', async (e) => {
     view.renderSelf();
     showScreen(meetingEl);
   } catch (err) {
-    joinError.textContent = `Could not join: ${describe(err)}`;
+    joinError.textContent = joinErrorText(err);
     view.destroy();
     host.destroy();
     if (session?.meeting === meeting) session = null;
@@ -167,9 +221,84 @@ byId('join-form', HTMLFormElement).addEventListener('submit', async (e) => {
   }
 });
 
-byId('leave-button', HTMLButtonElement).addEventListener('click', () => session?.meeting.leave());
 byId('waiting-leave', HTMLButtonElement).addEventListener('click', () => session?.meeting.leave());
 byId('rejoin-button', HTMLButtonElement).addEventListener('click', showJoin);
+
+/**
+ * Leave, after asking. A host also chooses who looks after the group first (a host or co-host,
+ * with the hub's `transfer_host` / `set_role`), or ends the session for everyone.
+ * @param {Meeting} meeting
+ */
+async function askLeave(meeting) {
+  const dialog = byId('leave-dialog', HTMLDialogElement);
+  if (dialog.open) return;
+  const me = meeting.you;
+  const isHost = me?.role === 'host';
+  const successor = byId('leave-successor', HTMLSelectElement);
+  const warning = byId('leave-warning', HTMLParagraphElement);
+  byId('leave-host', HTMLDivElement).hidden = !isHost;
+  byId('leave-end', HTMLButtonElement).hidden = !isHost;
+  byId('leave-text', HTMLParagraphElement).textContent = isHost
+    ? 'The group can go on without you, with someone you choose to look after it, or you can end the session for everyone.'
+    : 'To come back, open your invitation link again.';
+  if (isHost && me) {
+    const everyone = meeting.rooms.rooms.flatMap((r) => r.members).filter((id) => id !== me.id);
+    const people = everyone.map((id) => meeting.person(id)).filter((p) => p != null && p.role !== 'observer');
+    const cohosts = people.filter((p) => p?.role === 'cohost');
+    setOptions(successor, [
+      { value: '', label: cohosts.length > 0 ? `Nobody new (${cohosts.map((p) => p?.name).join(', ')} stays co-host)` : 'Nobody' },
+      ...people.flatMap((p) => p ? [{ value: `host:${p.id}`, label: `${p.name}, as host` }, ...(p.role === 'cohost' ? [] : [{ value: `cohost:${p.id}`, label: `${p.name}, as co-host` }])] : []),
+    ]);
+    successor.value = cohosts[0] ? `host:${cohosts[0].id}` : '';
+    const renderWarning = () => {
+      warning.hidden = successor.value !== '' || cohosts.length > 0;
+      warning.textContent = 'Nobody will be host or co-host: the group can talk, but no one can run breakouts, let people in or help.';
+    };
+    successor.onchange = renderWarning;
+    renderWarning();
+  }
+  dialog.returnValue = '';
+  dialog.showModal();
+  await new Promise((resolve) => dialog.addEventListener('close', resolve, { once: true }));
+  const choice = dialog.returnValue;
+  if (choice === 'end') {
+    meeting.endMeeting().catch(() => meeting.leave());
+    return;
+  }
+  if (choice !== 'leave') return;
+  const [role, id] = isHost ? successor.value.split(':') : [];
+  if (role && id) {
+    try {
+      await (role === 'host' ? meeting.transferHost(Number(id)) : meeting.setRole(Number(id), 'cohost'));
+    } catch (err) {
+      session?.view.showStatus(`Could not hand over before leaving: ${describe(err)}. You are still here.`);
+      return;
+    }
+  }
+  meeting.leave();
+}
+
+/**
+ * What the ended screen offers next, as the partner configured it: a link (https, or a path on
+ * this site) and a support line. URL parameters win over `window.huddleConfig`.
+ */
+function nextSteps() {
+  const params = new URLSearchParams(location.search);
+  const config = /** @type {{nextLink?: {href?: string, label?: string}, support?: string} | undefined} */ (
+    /** @type {any} */ (window).huddleConfig);
+  const href = params.get('next') ?? config?.nextLink?.href ?? '';
+  let link = null;
+  try {
+    const url = new URL(href, location.origin);
+    if (href && (url.protocol === 'https:' || url.origin === location.origin)) link = url.href;
+  } catch {
+    // not a link: none shown
+  }
+  return {
+    link, label: params.get('next_label') ?? config?.nextLink?.label ?? 'What happens next',
+    support: params.get('support') ?? config?.support ?? '',
+  };
+}
 
 /** @param {ClosedDetail} d */
 function ended(d) {
@@ -179,6 +308,17 @@ function ended(d) {
   session.host.destroy();
   session = null;
   byId('ended-reason', HTMLParagraphElement).textContent = endedReason(d, wasWaiting);
+  byId('leave-dialog', HTMLDialogElement).close();
+  const next = nextSteps();
+  const nextLink = byId('next-link', HTMLAnchorElement);
+  nextLink.hidden = !next.link;
+  if (next.link) {
+    nextLink.href = next.link;
+    nextLink.textContent = next.label;
+  }
+  const support = byId('support-line', HTMLParagraphElement);
+  support.hidden = !next.support;
+  support.textContent = next.support;
   // Every end is final for this token on this page (left, removed, banned, denied, ended,
   // replaced, refused): joining again takes the link again.
   sessionStorage.removeItem(TOKEN_KEY);
@@ -191,9 +331,9 @@ function ended(d) {
  */
 function endedReason(d, wasWaiting) {
   if (d.code === 1000) return wasWaiting ? 'You left the waiting room.' : 'You left the meeting.';
-  if (d.error?.code === 'unauthorized' || d.code === 4001) return 'Your join link was refused (expired or not for this meeting).';
+  if (d.code === 4006) return EXPIRED;
+  if (d.error?.code === 'unauthorized' || d.code === 4001) return REFUSED;
   switch (d.code) {
-    case 4006: return 'Your join link has expired. Ask for a new one to join again.';
     case 4007: return 'You joined from another tab or device, so this page was disconnected.';
     case 4008: return d.error?.code === 'forbidden'
       ? 'You cannot join this meeting: a host removed you.' : 'A host removed you from the meeting.';
@@ -203,7 +343,7 @@ function endedReason(d, wasWaiting) {
       : 'This session has ended. Thank you for being here.';
     case 4010: return 'This meeting is locked, so no one new can join. Ask the host to unlock it.';
     case 4011: return 'The host did not let you in this time.';
-    default: return `The meeting connection ended (${d.reason || d.code}).`;
+    default: return `The connection to the session ended (${d.reason || d.code}). Open your link again to rejoin.`;
   }
 }
 
@@ -244,8 +384,23 @@ const huddleTest = {
   tiles: () => [...document.querySelectorAll('#grid .tile:not(.self):not(.away) .name')].map((n) => n.textContent ?? ''),
   /** The kinds of our own live tracks (camera, microphone): none for an observer. */
   localTracks: () => session?.meeting.localStream?.getTracks().filter((t) => t.readyState === 'live').map((t) => t.kind).sort() ?? [],
-  /** Names on the "stepped out" placeholders. */
-  steppedOut: () => [...document.querySelectorAll('#grid .tile.away .name')].map((n) => n.textContent ?? ''),
+  /** The one neutral line shown while the therapist stepped out ('' when none). */
+  awayLine: () => {
+    const el = byId('away-line', HTMLParagraphElement);
+    return el.hidden ? '' : (el.textContent ?? '');
+  },
+  /** Alerts above the stage, by kind and text. */
+  alertItems: () => [...document.querySelectorAll('#alerts .alert')].map((a) => ({ kind: [...a.classList].find((c) => c !== 'alert') ?? '', text: a.querySelector('.text')?.textContent ?? '' })),
+  /** The page title, and the unread count on the chat tab. */
+  title: () => document.title,
+  /** Gallery or speaker view, and the featured tile's name. */
+  view: () => ({
+    speaker: byId('grid', HTMLDivElement).classList.contains('speaker'),
+    featured: document.querySelector('#grid .tile.featured .name')?.textContent ?? null,
+  }),
+  /** Tile names in the order shown (CSS order), yourself included. */
+  tileOrder: () => [...document.querySelectorAll('#grid .tile')].map((t) => ({ name: t.querySelector('.name')?.textContent ?? '', order: Number(/** @type {HTMLElement} */ (t).style.order || 0) }))
+    .sort((a, b) => a.order - b.order).map((t) => t.name),
   /** Each remote tile: the name and badges shown (Host, Muted, Camera off). */
   tileState: () => [...document.querySelectorAll('#grid .tile:not(.self):not(.away)')].map((t) => ({
     name: t.querySelector('.name')?.textContent ?? '',
@@ -258,14 +413,14 @@ const huddleTest = {
   lastResumed: () => lastResumed,
   /** Why the page reconnected, by close code, oldest first (4100: the heartbeat gave up on a silent socket). */
   reconnectCodes: () => [...reconnectCodes],
-  banners: () => [...document.querySelectorAll('#banners .banner:not([hidden])')].map((n) => n.textContent ?? ''),
+  banners: () => [...document.querySelectorAll('#countdown:not([hidden]), #banners .banner:not([hidden])')].map((n) => n.textContent ?? ''),
   /** Host panel: who is waiting, the hand queue, the activity feed (as shown). */
   lobby: () => [...document.querySelectorAll('#lobby-list .name')].map((n) => n.textContent ?? ''),
   hands: () => [...document.querySelectorAll('#hand-queue li .name')].map((n) => n.textContent ?? ''),
   /** The Raise / Lower hand button: its label and whether it is pressed. */
   handButton: () => {
     const b = byId('hand-toggle', HTMLButtonElement);
-    return { label: b.textContent ?? '', pressed: b.getAttribute('aria-pressed') === 'true', hidden: b.hidden };
+    return { label: b.textContent?.trim() ?? '', pressed: b.getAttribute('aria-pressed') === 'true', hidden: b.hidden };
   },
   activity: () => [...document.querySelectorAll('#audit-log li')].map((n) => n.textContent ?? ''),
   /** Roster entries: name and badges, by room id. */

@@ -21,10 +21,14 @@ export class Moderation {
    * @param {(action: () => Promise<void>, done: string) => void} run carries out a request and
    *   says how it went in the host panel
    * @param {AbortSignal} signal ends the DOM listeners with the session
+   * @param {import('./layout.js').Layout} layout to show the waiting room's tab
    */
-  constructor(meeting, run, signal) {
+  constructor(meeting, run, signal, layout) {
     this.meeting = meeting;
     this.run = run;
+    this.layout = layout;
+    /** Comings and goings in our room, for the activity feed (the hub's audit has moderators' actions). @type {{ts: number, text: string}[]} */
+    this.comings = [];
     this.lobbyToggle = byId('lobby-toggle', HTMLInputElement);
     this.lobbyList = byId('lobby-list', HTMLUListElement);
     this.admitAll = byId('admit-all', HTMLButtonElement);
@@ -46,6 +50,11 @@ export class Moderation {
     on(m, 'hands', () => this.renderHands(), signal);
     on(m, 'locked', () => this.renderLock(), signal);
     on(m, 'audit', () => this.renderAudit(), signal);
+    on(m, 'peer-left', (d) => {
+      const what = { left: 'left', disconnected: 'left', timeout: 'lost their connection and left', removed: 'was removed' }[/** @type {string} */ (d.reason)];
+      if (d.peer && what) this.addComing(`${d.peer.name} ${what}`);
+    }, signal);
+    on(m, 'peer-joined', (d) => this.addComing(`${d.peer.name} joined ${m.room.name}`), signal);
 
     this.lobbyToggle.addEventListener('change', () => {
       const enable = this.lobbyToggle.checked;
@@ -54,6 +63,7 @@ export class Moderation {
     this.admitAll.addEventListener('click', () => this.run(() => m.admit(), 'Everyone waiting was let in.'), { signal });
     byId('lobby-banner-show', HTMLButtonElement).addEventListener('click', () => {
       const heading = byId('lobby-heading', HTMLHeadingElement);
+      this.layout.show('people');
       heading.scrollIntoView({ block: 'start' });
       heading.focus();
     }, { signal });
@@ -117,11 +127,20 @@ export class Moderation {
     this.lockToggle.setAttribute('aria-pressed', String(locked));
   }
 
+  /** @param {string} text */
+  addComing(text) {
+    if (!this.meeting.isHost) return;
+    this.comings.push({ ts: Date.now(), text });
+    if (this.comings.length > AUDIT_SHOWN) this.comings.shift();
+    this.renderAudit();
+  }
+
   renderAudit() {
     const m = this.meeting;
-    const entries = m.auditLog.slice(-AUDIT_SHOWN).reverse();
+    const entries = [...m.auditLog.slice(-AUDIT_SHOWN).map((e) => ({ ts: e.ts, text: auditText(e, m) })), ...this.comings]
+      .sort((a, b) => b.ts - a.ts).slice(0, AUDIT_SHOWN);
     this.auditList.replaceChildren(...entries.map((e) => h('li', {},
-      h('time', { datetime: new Date(e.ts).toISOString() }, timeOfDay(e.ts)), ' ', auditText(e, m))));
+      h('time', { datetime: new Date(e.ts).toISOString() }, timeOfDay(e.ts)), ' ', e.text)));
   }
 
   /**
@@ -190,7 +209,16 @@ export class Moderation {
         ? act('Allow camera', () => m.blockMedia(id, { video: false }), `${name}'s camera reaches the group again.`)
         : act('Block camera', () => m.blockMedia(id, { video: true }), `${name}'s camera is blocked: no one sees it until you allow it.`));
     }
-    if (!m.inPrivateRoom) items.push(act('Talk privately (pull aside)', () => m.pullAside(id), `You are talking privately with ${name}.`));
+    if (!m.inPrivateRoom) {
+      items.push(item('Talk privately (pull aside)', async () => {
+        // Stepping out of our room with them: warn when the group keeps no host or co-host.
+        const stays = m.peers.some((p) => p.id !== id && (p.role === 'host' || p.role === 'cohost'));
+        const mine = m.peers.some((p) => p.id === id);
+        if (mine && !stays && !(await ask(`While you talk privately with ${name}, no host or co-host stays with the group in ${m.room.name}. Step out anyway?`, 'Step out'))) return;
+        closeMenu();
+        this.run(() => m.pullAside(id), `You are talking privately with ${name}.`);
+      }));
+    }
     if (iAmHost && person.role !== 'host') {
       if (person.role !== 'cohost') items.push(act('Make co-host', () => m.setRole(id, 'cohost'), `${name} is a co-host now.`));
       if (person.role === 'cohost' || person.role === 'observer') {

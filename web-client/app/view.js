@@ -1,15 +1,26 @@
 // The therapy room as everyone sees it: room name and topic, your controls (microphone, camera,
-// devices, raising a hand, "Ask for help"), host broadcasts, the breakout countdown, the
+// devices, raising a hand, "Ask for help", the view, keyboard shortcuts), host broadcasts (which
+// expire), the breakout countdown (milestones announced politely), the
 // choose-a-room list, the notices moderation brings (a mute request, a host lowering your hand,
 // the lock, a private conversation, a new role, a host's hard mute of our microphone or camera in
-// SFU meetings), and connection trouble: ours ("Connection lost
+// SFU meetings), one neutral line while the therapist stepped out (never who went with them),
+// private-message alerts, and connection trouble: ours ("Connection lost
 // — reconnecting…"). The video grid (with other people's "reconnecting…") is grid.js's, the chat
 // chat.js's; host controls live in host.js and moderation.js. The view only reacts to SDK events
 // and reads SDK state.
 
+import { Alerts } from './alerts.js';
 import { ChatPanel } from './chat.js';
 import { byId, clock, describe, h, on, setOptions } from './dom.js';
 import { VideoGrid, hasTrack } from './grid.js';
+import { Layout } from './layout.js';
+
+/** How long a host's announcement stays (it can be dismissed sooner). */
+const BROADCAST_MS = 3 * 60_000;
+/** Seconds left at which the countdown is announced to screen readers. */
+const MILESTONES = [600, 300, 120, 60, 30, 10];
+/** "X left" alerts for hosts go after this long. */
+const LEFT_ALERT_MS = 30_000;
 
 /** @typedef {import('../sdk/huddle.js').Meeting} Meeting */
 /** @typedef {import('../sdk/huddle.js').CurrentRoom} CurrentRoom */
@@ -27,6 +38,15 @@ export class MeetingView {
     this.deadline = null;
     /** @type {ReturnType<typeof setInterval> | null} */
     this.timer = null;
+    /** The last countdown milestone announced (seconds). @type {number | null} */
+    this.milestone = null;
+    /** Whether the group was told that the therapist stepped out (once per private conversation). */
+    this.awayTold = false;
+    this.awayWasModerator = false;
+    /** Who left lately, for the hosts' alert. @type {{name: string, at: number}[]} */
+    this.recentlyLeft = [];
+    /** What Leave does (main.js asks first). @type {() => void} */
+    this.onLeave = () => meeting.leave();
 
     this.roomName = byId('room-name', HTMLHeadingElement);
     this.roomTopic = byId('room-topic', HTMLParagraphElement);
@@ -45,9 +65,14 @@ export class MeetingView {
     this.blockedBanner = byId('blocked-banner', HTMLParagraphElement);
     this.reconnectBanner = byId('reconnect-banner', HTMLParagraphElement);
 
+    this.awayLine = byId('away-line', HTMLParagraphElement);
+
     const signal = this.abort.signal;
-    this.grid = new VideoGrid(meeting, byId('grid', HTMLDivElement), signal);
-    this.chat = new ChatPanel(meeting, (text) => this.showStatus(text), signal);
+    this.layout = new Layout(signal);
+    this.alerts = new Alerts(() => this.layout.renderTitle());
+    this.layout.alertCount = () => this.alerts.size;
+    this.grid = new VideoGrid(meeting, byId('grid', HTMLDivElement), signal, this.layout);
+    this.chat = new ChatPanel(meeting, (text) => this.showStatus(text), signal, this.layout);
     this.bindControls();
     this.bindEvents();
   }
@@ -100,6 +125,43 @@ export class MeetingView {
         .then(() => this.showStatus('Devices switched.'))
         .catch((err) => this.showStatus(`Could not switch devices: ${describe(err)}`));
     }, { signal });
+    const viewToggle = byId('view-toggle', HTMLButtonElement);
+    const selfToggle = byId('self-toggle', HTMLButtonElement);
+    const renderViewButtons = () => {
+      viewToggle.setAttribute('aria-pressed', String(this.grid.speakerView));
+      selfToggle.setAttribute('aria-pressed', String(this.grid.selfHidden));
+    };
+    viewToggle.addEventListener('click', () => {
+      if (this.grid.speakerView) {
+        if (this.grid.pinned != null) this.grid.togglePin(this.grid.pinned);
+        this.grid.setMode('gallery');
+      } else this.grid.setMode('speaker');
+      renderViewButtons();
+    }, { signal });
+    selfToggle.addEventListener('click', () => { this.grid.hideSelf(!this.grid.selfHidden); renderViewButtons(); }, { signal });
+    this.grid.onArrange = renderViewButtons;
+    const sound = byId('sound-toggle', HTMLInputElement);
+    sound.checked = false;
+    sound.addEventListener('change', () => this.alerts.setSound(sound.checked), { signal });
+    this.layout.phone.addEventListener('change', renderViewButtons, { signal });
+    renderViewButtons();
+    for (const id of ['leave-button', 'leave-more']) {
+      byId(id, HTMLButtonElement).addEventListener('click', () => { this.layout.closeMore(); this.onLeave(); }, { signal });
+    }
+    // Keyboard shortcuts (Alt, so typing in the chat never triggers them).
+    document.addEventListener('keydown', (e) => {
+      if (!e.altKey || e.ctrlKey || e.metaKey || document.querySelector('dialog[open]')) return;
+      const button = { KeyM: this.micButton, KeyV: this.camButton, KeyH: this.handButton }[e.code];
+      if (button && !button.hidden && !button.disabled) {
+        e.preventDefault();
+        button.click();
+        this.layout.announce(button === this.micButton ? (m.audioEnabled ? 'Microphone on' : 'Microphone muted')
+          : button === this.camButton ? (m.videoEnabled ? 'Camera on' : 'Camera off') : this.handButton.textContent ?? '');
+      } else if (e.code === 'KeyC') {
+        e.preventDefault();
+        this.layout.show('chat', true);
+      }
+    }, { signal });
     this.helpButton.addEventListener('click', () => {
       this.helpButton.disabled = true;
       m.askHelp()
@@ -126,20 +188,36 @@ export class MeetingView {
       if (allowed.length > 0) this.showStatus(`A host allowed your ${allowed.join(' and ')} again: the group gets ${allowed.length > 1 ? 'them' : 'it'} when it is on.`);
       blocked = { ...d };
     }, signal);
-    on(m, 'room-changed', (d) => this.setRoom(d.room), signal);
-    // The roster of a private conversation changes with its people.
-    on(m, 'peers', () => { if (m.inPrivateRoom) this.setRoom(m.room); }, signal);
-    // Notices in the chat log about people the grid shows as stepped out (the grid updates on
-    // the `peers` event that follows).
-    on(m, 'peer-left', (d) => {
-      if (d.reason === 'stepped_out' && d.peer) this.chat.addNotice(`${d.peer.name} stepped out for a moment.`);
-      if (d.reason === 'timeout' && d.peer) this.chat.addNotice(`${d.peer.name} lost their connection.`);
-      // Someone who stepped out and left from the private conversation: their placeholder goes
-      // (with the `peers` event that follows), so say why.
-      else if (d.reason !== 'stepped_out' && d.peer && this.grid.isAway(d.id)) this.chat.addNotice(`${d.peer.name} left.`);
+    on(m, 'room-changed', (d) => {
+      this.setRoom(d.room);
+      // Moved, visiting, pulled aside or back: the stage in view, and a toast that says where.
+      this.layout.focusStage();
+      this.showStatus(`You are now in ${d.room.name}.`);
+      this.layout.announce(`You are now in ${d.room.name}.`);
+      this.awayTold = false;
+      this.renderAway();
     }, signal);
-    on(m, 'peer-joined', (d) => {
-      if (this.grid.isAway(d.peer.id)) this.chat.addNotice(`${d.peer.name} is back.`);
+    on(m, 'peers', () => {
+      // The roster of a private conversation changes with its people.
+      if (m.inPrivateRoom) this.setRoom(m.room);
+      this.renderAway();
+    }, signal);
+    // Leaving, said in the chat (and to hosts above the stage). Stepping out is said once, without
+    // names, by renderAway.
+    on(m, 'peer-left', (d) => {
+      if (!d.peer) return;
+      const gone = d.reason === 'timeout' ? `${d.peer.name} lost their connection and left.`
+        : d.reason === 'left' || d.reason === 'disconnected' ? `${d.peer.name} left.`
+          : d.reason === 'removed' ? `${d.peer.name} was removed.` : null;
+      if (!gone) return;
+      this.chat.addNotice(gone);
+      if (!m.isHost) return;
+      // One line for everyone who left lately ("Jordan, Olive left."), not a stack of them.
+      const now = Date.now();
+      const name = d.peer.name;
+      this.recentlyLeft = [...this.recentlyLeft.filter((x) => now - x.at < LEFT_ALERT_MS && x.name !== name), { name, at: now }];
+      const text = this.recentlyLeft.length === 1 ? gone : `${this.recentlyLeft.map((x) => x.name).join(', ')} left.`;
+      this.alerts.add({ key: 'left', kind: 'left', text, ttlMs: LEFT_ALERT_MS });
     }, signal);
     on(m, 'peer-updated', (d) => {
       // Hand changes come this way too; only a new role is news here.
@@ -160,11 +238,16 @@ export class MeetingView {
     }, signal);
     on(m, 'mute-requested', (d) => {
       const what = d.audio && d.video ? 'your microphone and camera' : d.audio ? 'your microphone' : 'your camera';
-      this.renderSelf();
       const when = d.replayed ? 'While you were reconnecting, ' : '';
-      this.showNotice(`${when}${d.name} asked you to turn off ${what}. You can turn ${d.audio && d.video ? 'them' : 'it'} back on when you are ready.`);
+      this.showNotice(`${when}${d.name} asked you to turn off ${what}. You can turn ${d.audio && d.video ? 'them' : 'it'} back on when you are ready.`,
+        { audio: d.audio, video: d.video });
+      this.renderSelf();
     }, signal);
+    let breakouts = m.rooms.rooms.length > 1;
     on(m, 'rooms', (d) => {
+      // Breakouts closed: announcements made for them ("two minutes left") are stale.
+      if (breakouts && d.rooms.length <= 1) this.banners.querySelectorAll('.banner.broadcast').forEach((b) => b.remove());
+      breakouts = d.rooms.length > 1;
       this.setRoom(m.room);
       if (d.closesAt !== this.closesAt) {
         // The hub's clock; a `breakout_closing` (seconds left) corrects for skew.
@@ -180,6 +263,14 @@ export class MeetingView {
       this.deadline = d.replayed ? d.closesAt : Date.now() + d.seconds * 1000;
       this.renderCountdown();
     }, signal);
+    // A private message while the chat is out of sight: an alert above the stage until it is read.
+    on(m, 'chat', (d) => {
+      const from = d.message.from;
+      if (!d.private || from === m.you?.id || this.layout.isVisible('chat')) return;
+      this.alerts.add({ key: `private:${from}`, kind: 'private', text: `Private message from ${m.nameOf(from)}`,
+        actions: [{ label: 'Read', ariaLabel: `Read the private message from ${m.nameOf(from)}`, run: () => this.layout.show('chat', true) }] });
+    }, signal);
+    this.layout.onShow.push((name) => { if (name === 'chat') this.alerts.removeWhere((a) => a.kind === 'private'); });
     on(m, 'broadcast', (d) => this.addBroadcast(d.text, m.nameOf(d.from), d.replayed), signal);
     on(m, 'error', (d) => this.showStatus(`The hub refused something: ${d.code}`), signal);
     on(m, 'reconnecting', (d) => {
@@ -214,7 +305,7 @@ export class MeetingView {
     this.roomName.textContent = room.name || 'Main room';
     this.roomTopic.textContent = room.topic ? `Topic: ${room.topic}` : '';
     this.roomTopic.hidden = !room.topic;
-    document.title = `${room.name || 'Huddle'} · Huddle`;
+    this.layout.renderTitle(`${room.name || 'Huddle'} · Huddle`);
     const m = this.meeting;
     const aside = m.inPrivateRoom;
     // Hosts run the rooms; asking for help is for everyone else in a breakout.
@@ -224,8 +315,8 @@ export class MeetingView {
     if (aside) {
       const other = m.peers.map((p) => p.name).join(', ') || 'a host';
       this.asideBanner.textContent = m.isHost
-        ? `You are talking privately with ${other}. Their room sees only that you both stepped out.`
-        : `You are in a private conversation with ${other}. The group sees only that you stepped out.`;
+        ? `You are talking privately with ${other}. The group sees only “The therapist stepped out for a moment”, not who is with you.`
+        : `You are in a private conversation with ${other}. The group is not told that you are here.`;
     }
     document.body.dataset.room = room.id;
     this.renderCountdown();
@@ -238,6 +329,7 @@ export class MeetingView {
       this.countdown.hidden = true;
       if (this.timer) clearInterval(this.timer);
       this.timer = null;
+      this.milestone = null;
       return;
     }
     const update = () => {
@@ -245,6 +337,12 @@ export class MeetingView {
       this.countdown.textContent = left > 0
         ? `Breakout rooms close in ${clock(left)}`
         : 'Breakout rooms are closing…';
+      // The per-second text is not read out (aria-live off); milestones are, politely, once each.
+      const reached = MILESTONES.find((s) => left <= s && left > s - 2 && (this.milestone == null || s < this.milestone));
+      if (reached != null) {
+        this.milestone = reached;
+        this.layout.announce(`Breakout rooms close in ${reached >= 60 ? `${reached / 60} minute${reached === 60 ? '' : 's'}` : `${reached} seconds`}.`);
+      }
     };
     update();
     this.countdown.hidden = false;
@@ -274,15 +372,36 @@ export class MeetingView {
     // Hosts run the session (they do not queue to speak); observers do not speak.
     const role = m.you?.role;
     this.handButton.hidden = role === 'host' || role === 'observer' || !m.you;
-    this.handButton.textContent = m.handRaised ? 'Lower hand' : 'Raise hand';
+    const handLabel = this.handButton.querySelector('.label');
+    if (handLabel) handLabel.textContent = m.handRaised ? 'Lower hand' : 'Raise hand';
     this.handButton.setAttribute('aria-pressed', String(m.handRaised));
-    this.micButton.textContent = m.audioEnabled ? 'Mute microphone' : 'Unmute microphone';
+    setLabel(this.micButton, m.audioEnabled ? 'Mute microphone' : 'Unmute microphone', m.audioEnabled ? 'Mute' : 'Unmute');
     this.micButton.setAttribute('aria-pressed', String(!m.audioEnabled));
-    this.camButton.textContent = m.videoEnabled ? 'Turn camera off' : 'Turn camera on';
+    setLabel(this.camButton, m.videoEnabled ? 'Turn camera off' : 'Turn camera on', m.videoEnabled ? 'Camera off' : 'Camera on');
     this.camButton.setAttribute('aria-pressed', String(!m.videoEnabled));
     byId('devices', HTMLDetailsElement).hidden = m.you?.role === 'observer';
     this.micButton.disabled = !hasTrack(m, 'audio');
     this.camButton.disabled = !hasTrack(m, 'video');
+    // A mute request is stale once the person turned that device back on.
+    const notice = this.banners.querySelector('.banner.notice.mute-request');
+    if (notice instanceof HTMLElement && ((notice.dataset.audio === '1' && m.audioEnabled) || (notice.dataset.video === '1' && m.videoEnabled))) notice.remove();
+  }
+
+  /**
+   * While people of our room are in a private conversation: one neutral line, never who went
+   * (the therapist's tile goes, the other person's goes quietly), said once in the chat too.
+   */
+  renderAway() {
+    const m = this.meeting;
+    const away = m.inPrivateRoom ? [] : m.steppedOut;
+    const moderator = away.some((p) => p.role === 'host' || p.role === 'cohost');
+    const text = away.length === 0 ? '' : moderator ? 'The therapist stepped out for a moment.' : 'Someone stepped out for a moment with the therapist.';
+    this.awayLine.hidden = !text;
+    this.awayLine.textContent = text;
+    if (text && !this.awayTold) this.chat.addNotice(text);
+    if (!text && this.awayTold) this.chat.addNotice(moderator || this.awayWasModerator ? 'The therapist is back.' : 'Everyone is back.');
+    this.awayTold = !!text;
+    this.awayWasModerator = moderator;
   }
 
   // ---- banners ----
@@ -298,18 +417,23 @@ export class MeetingView {
       h('strong', {}, `${from}: `), h('span', { class: 'text' }, text),
       replayed ? h('span', { class: 'when' }, '(while you were reconnecting)') : null, close);
     close.addEventListener('click', () => banner.remove());
+    // Announcements expire (the breakouts they were about close, or after a while).
+    setTimeout(() => banner.remove(), BROADCAST_MS);
+    const older = this.banners.querySelectorAll('.banner.broadcast');
+    if (older.length >= 2) older[0].remove();
     this.banners.append(banner);
   }
 
   /**
-   * A notice addressed to you (a host's mute request) that stays until dismissed; a newer one
-   * replaces it.
-   * @param {string} text
+   * A host's mute request, addressed to you: it stays until dismissed or until you turn the
+   * device back on; a newer one replaces it.
+   * @param {string} text @param {{audio: boolean, video: boolean}} what was asked
    */
-  showNotice(text) {
-    this.banners.querySelector('.banner.notice')?.remove();
+  showNotice(text, what) {
+    this.banners.querySelector('.banner.notice.mute-request')?.remove();
     const close = h('button', { type: 'button', class: 'dismiss', 'aria-label': 'Dismiss notice' }, '×');
-    const banner = h('div', { class: 'banner notice', role: 'alert' }, h('span', { class: 'text' }, text), close);
+    const banner = h('div', { class: 'banner notice mute-request', role: 'alert', 'data-audio': what.audio ? '1' : '0', 'data-video': what.video ? '1' : '0' },
+      h('span', { class: 'text' }, text), close);
     close.addEventListener('click', () => banner.remove());
     this.banners.append(banner);
   }
@@ -328,7 +452,21 @@ export class MeetingView {
     this.abort.abort();
     if (this.timer) clearInterval(this.timer);
     this.grid.destroy();
-    this.banners.querySelectorAll('.banner.notice, .banner.broadcast').forEach((b) => b.remove());
-    for (const el of [this.asideBanner, this.lockedBanner, this.blockedBanner, this.asideEnd, this.handButton, this.reconnectBanner]) el.hidden = true;
+    this.alerts.clear();
+    this.layout.destroy();
+    this.banners.querySelectorAll('.banner.mute-request, .banner.broadcast').forEach((b) => b.remove());
+    for (const el of [this.asideBanner, this.lockedBanner, this.blockedBanner, this.asideEnd, this.handButton, this.reconnectBanner, this.awayLine, this.countdown]) el.hidden = true;
   }
+}
+
+/**
+ * A control's label: the whole one is its accessible name (and shown on wide screens), the short
+ * one is what a phone's narrow button shows.
+ * @param {HTMLButtonElement} button @param {string} long @param {string} short
+ */
+function setLabel(button, long, short) {
+  button.setAttribute('aria-label', long);
+  const [l, s] = [button.querySelector('.long'), button.querySelector('.short')];
+  if (l) l.textContent = long;
+  if (s) s.textContent = short;
 }
