@@ -81,6 +81,10 @@ pub const MEDIA_EVENTS_LEN: usize = 1_024;
 /// each person (speaker-first selection is not done yet); a phone cannot decode more anyway.
 pub const SFU_MAX_SLOT_PAIRS: usize = 16;
 
+/// Packets kept per forwarded video stream for retransmission (NACK). A power of two (rtc's
+/// ring); see `media/conn.rs` for why the size is what every subscriber holds.
+pub const NACK_BUFFER_PACKETS: u16 = 128;
+
 /// Receive and send buffer asked for the SFU's one UDP socket: about 3,500 full-size packets,
 /// 0.4 s of a room of 15 sending 500 kbit/s each to 14 others.
 pub const MEDIA_SOCKET_BUFFER_BYTES: usize = 4 * 1024 * 1024;

@@ -5,6 +5,7 @@
 //! is wrapped here.
 
 use super::munger::Munger;
+use crate::limits;
 use crate::protocol::{MediaKind, PeerId, SfuSlot, VideoQuality};
 use rand::Rng;
 use rtc::media_stream::MediaStreamTrack;
@@ -350,12 +351,15 @@ impl Conn {
             );
         }
         // The NACK responder keeps 1,024 packets per forwarded stream by default (over 1 MB a
-        // video slot); 256 is 2–4 s of video, far more than a retransmission can use.
+        // video slot). Each buffer fills and stays full for the connection's life, even for a
+        // slot nobody uses any more (rtc 0.21.1 cannot empty one), so its size is what every
+        // subscriber holds: 128 × ~1.1 KB × 16 video slots ≈ 2.3 MB. 128 is 1–2 s of video,
+        // more than a retransmission (asked within a round trip or two) can use.
         let registry = rtc::interceptor::Registry::new()
             .with(
                 rtc::interceptor::Slot::NackResponder,
                 rtc::interceptor::NackResponderBuilder::new()
-                    .with_size(256)
+                    .with_size(limits::NACK_BUFFER_PACKETS)
                     .build(),
             )
             .with(

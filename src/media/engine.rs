@@ -82,8 +82,6 @@ struct Engine {
     /// Forwarded packets this turn per datagram read: (when read, how many).
     turn: Vec<(Instant, u64)>,
     latency: hdrhistogram::Histogram<u64>,
-    /// A connection closed since the heap was last trimmed (see [`trim_heap`]).
-    closed_since_trim: bool,
     last_trim: Instant,
 }
 
@@ -148,7 +146,6 @@ pub(super) fn run(
             turn: Vec::with_capacity(BATCH),
             latency: hdrhistogram::Histogram::new_with_bounds(1, 60_000_000, 2)
                 .expect("valid histogram bounds"),
-            closed_since_trim: false,
             last_trim: now,
         };
         let mut buf = vec![0u8; 2048];
@@ -404,7 +401,7 @@ impl Engine {
             }
         }
         self.stats.connections.fetch_sub(1, Ordering::Relaxed);
-        self.closed_since_trim = true;
+        self.stats.closed_since_trim.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Brings every subscriber of `meeting` in line with its routes: slot assignments, new
@@ -845,10 +842,12 @@ impl Engine {
     /// Keyframe requests for slots waiting to start or to change layer, stale layers, and the
     /// active speaker.
     fn housekeeping(&mut self, now: Instant) {
-        if self.closed_since_trim && now.duration_since(self.last_trim) >= TRIM_INTERVAL {
-            self.closed_since_trim = false;
+        if self.stats.closed_since_trim.load(Ordering::Relaxed) > 0
+            && now.duration_since(self.last_trim) >= TRIM_INTERVAL
+        {
             self.last_trim = now;
             trim_heap();
+            self.stats.closed_since_trim.store(0, Ordering::Relaxed);
         }
         let now_ms = self.now_ms(now);
         // (publisher key, wanted quality) pairs someone waits on.

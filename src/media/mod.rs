@@ -54,6 +54,8 @@ pub struct MediaStats {
     pub received: AtomicU64,
     /// Peer connections open now.
     pub connections: AtomicU64,
+    /// Connections closed since the heap was last trimmed (0: RSS reflects the departures).
+    pub closed_since_trim: AtomicU64,
 }
 
 impl MediaStats {
@@ -62,6 +64,7 @@ impl MediaStats {
             "forwarded": self.forwarded.load(Ordering::Relaxed),
             "received": self.received.load(Ordering::Relaxed),
             "connections": self.connections.load(Ordering::Relaxed),
+            "closed_since_trim": self.closed_since_trim.load(Ordering::Relaxed),
         })
     }
 }
