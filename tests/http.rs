@@ -26,6 +26,17 @@ async fn health_ui_and_sdk_are_served() {
     let health = get(&hub, "/healthz").await;
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");
     assert!(health.ends_with("ok\n"));
+    let ready = get(&hub, "/readyz").await;
+    assert!(
+        ready.starts_with("HTTP/1.1 200") && ready.ends_with("ready\n"),
+        "{ready}"
+    );
+    let sfu = start_server_with(|c| c.media_mode = huddle::protocol::MediaMode::Sfu).await;
+    let ready = get(&sfu, "/readyz").await;
+    assert!(
+        ready.starts_with("HTTP/1.1 200") && ready.ends_with("ready\n"),
+        "{ready}"
+    );
 
     let index = get(&hub, "/").await;
     assert!(index.starts_with("HTTP/1.1 200"));

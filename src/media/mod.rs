@@ -117,6 +117,11 @@ pub struct MediaHub {
 }
 
 impl MediaHub {
+    /// Whether the engine thread still runs (it stops only on a fatal socket or runtime error).
+    pub fn is_running(&self) -> bool {
+        !self.tx.is_closed()
+    }
+
     /// Binds the UDP socket and starts the engine thread.
     pub fn start(config: MediaConfig) -> Result<MediaHub, String> {
         let socket = std::net::UdpSocket::bind(config.listen)

@@ -140,6 +140,10 @@ impl Directory {
         handle.api(action, caller).await
     }
 
+    pub fn media(&self) -> Option<&MediaHub> {
+        self.media.as_ref()
+    }
+
     pub fn events(&self) -> &Events {
         &self.events
     }

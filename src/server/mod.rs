@@ -128,6 +128,19 @@ async fn media_stats(media: Option<MediaHub>) -> axum::response::Response {
     }
 }
 
+/// Readiness for a load balancer: 503 while shutting down or if the SFU engine has stopped
+/// (its thread ends only on a fatal error), so traffic goes elsewhere; `/healthz` stays the
+/// process's liveness.
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    if *state.shutdown.borrow() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
+    }
+    if state.directory.media().is_some_and(|m| !m.is_running()) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "media engine stopped\n").into_response();
+    }
+    (StatusCode::OK, "ready\n").into_response()
+}
+
 /// A running hub.
 pub struct Server {
     addr: SocketAddr,
@@ -196,6 +209,7 @@ impl Server {
         let app = Router::new()
             .route("/v1/ws", get(upgrade))
             .route("/healthz", get(|| async { "ok\n" }))
+            .route("/readyz", get(readyz))
             .route("/debug/media", get(move || media_stats(media.clone())))
             .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
             .merge(api::routes())
