@@ -223,6 +223,15 @@ impl Verifier {
         Ok(self)
     }
 
+    /// Refuses tokens living longer than `max_lifetime_secs` (`exp − iat`, or `exp − now`).
+    fn check_lifetime(&self, exp: u64, iat: Option<u64>) -> Result<(), AuthError> {
+        let from = iat.unwrap_or_else(unix_now);
+        if self.max_lifetime_secs > 0 && exp.saturating_sub(from) > self.max_lifetime_secs {
+            return Err(AuthError::TooLong);
+        }
+        Ok(())
+    }
+
     /// Verifies a server API token.
     pub fn verify_api(&self, token: &str) -> Result<ApiCaller, AuthError> {
         let validation = self.api_validation.as_ref().ok_or(AuthError::NoApi)?;
@@ -230,12 +239,7 @@ impl Verifier {
         if claims.sub.is_empty() {
             return Err(AuthError::EmptySubject);
         }
-        if self.max_lifetime_secs > 0 {
-            let from = claims.iat.unwrap_or_else(unix_now);
-            if claims.exp.saturating_sub(from) > self.max_lifetime_secs {
-                return Err(AuthError::TooLong);
-            }
-        }
+        self.check_lifetime(claims.exp, claims.iat)?;
         Ok(ApiCaller {
             iss: claims.iss,
             sub: claims.sub,
@@ -257,12 +261,7 @@ impl Verifier {
         if claims.sub.is_empty() {
             return Err(AuthError::EmptySubject);
         }
-        if self.max_lifetime_secs > 0 {
-            let from = claims.iat.unwrap_or_else(unix_now);
-            if claims.exp.saturating_sub(from) > self.max_lifetime_secs {
-                return Err(AuthError::TooLong);
-            }
-        }
+        self.check_lifetime(claims.exp, claims.iat)?;
         Ok(Admission {
             meeting: claims.meeting,
             identity: Identity {
@@ -332,6 +331,10 @@ fn is_invisible_or_reordering(c: char) -> bool {
 pub fn random_secret() -> String {
     use rand::Rng;
     let bytes: [u8; 32] = rand::rng().random();
+    hex(&bytes)
+}
+
+fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -420,12 +423,13 @@ impl Minter {
         use rand::Rng;
         let now = unix_now();
         let jti: [u8; 12] = rand::rng().random();
+        let jti = hex(&jti);
         let claims = ApiClaims {
             iss: self.issuer.clone(),
             aud: audience.into(),
             sub: sub.into(),
             scope: scope.into(),
-            jti: Some(jti.iter().map(|b| format!("{b:02x}")).collect()),
+            jti: Some(jti),
             exp: now.saturating_add(ttl.as_secs()),
             nbf: Some(now.saturating_sub(1)),
             iat: Some(now),

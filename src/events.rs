@@ -49,6 +49,8 @@ struct Inner {
     log: VecDeque<(u64, Envelope)>,
     seq: HashMap<String, u64>,
     attendance: HashMap<String, Attendance>,
+    /// When expired attendance was last forgotten (event time, ms).
+    pruned_at: Millis,
 }
 
 /// Attendance of one meeting, for billing: when it ran, how many at most, when a clinician
@@ -141,6 +143,18 @@ impl Events {
             // A panic elsewhere poisoned the log: keep serving, lose only the event.
             return envelope(0, meeting, 0, event);
         };
+        // Forgetting expired attendance walks every meeting's: once a minute, not per event.
+        if event.at >= inner.pruned_at + 60_000 {
+            inner.pruned_at = event.at;
+            let retention = self.retention_ms;
+            let Inner {
+                attendance, seq, ..
+            } = &mut *inner;
+            attendance.retain(|_, a| a.state.ended_ms.is_none_or(|t| event.at < t + retention));
+            // A meeting's numbering goes with its attendance (a meeting id reused a day later
+            // starts again at 1), so neither map grows with every meeting ever held.
+            seq.retain(|m, _| attendance.contains_key(m));
+        }
         let seq = {
             let s = inner.seq.entry(meeting.to_owned()).or_insert(0);
             *s += 1;
@@ -153,10 +167,6 @@ impl Events {
         while inner.log.len() > limits::EVENT_LOG_LEN {
             inner.log.pop_front();
         }
-        let retention = self.retention_ms;
-        inner
-            .attendance
-            .retain(|_, a| a.state.ended_ms.is_none_or(|t| event.at < t + retention));
         let a = inner
             .attendance
             .entry(meeting.to_owned())

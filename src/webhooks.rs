@@ -168,47 +168,35 @@ async fn deliver_all(
     }
 }
 
-/// Where webhooks go: scheme, host, port, path.
+/// Where webhooks go, parsed once with `http::Uri`.
 #[derive(Debug, Clone)]
 struct Target {
     tls: bool,
     host: String,
     port: u16,
-    path: String,
+    uri: axum::http::Uri,
 }
 
 impl Target {
     fn parse(url: &str) -> Result<Target, String> {
-        let (tls, rest) = if let Some(r) = url.strip_prefix("https://") {
-            (true, r)
-        } else if let Some(r) = url.strip_prefix("http://") {
-            (false, r)
-        } else {
-            return Err(format!("webhook_url {url}: not an http(s) URL"));
+        let uri: axum::http::Uri = url.parse().map_err(|e| format!("webhook_url {url}: {e}"))?;
+        let tls = match uri.scheme_str() {
+            Some("https") => true,
+            Some("http") => false,
+            _ => return Err(format!("webhook_url {url}: not an http(s) URL")),
         };
-        let (authority, path) = match rest.find('/') {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, "/"),
-        };
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => (
-                h.to_owned(),
-                p.parse()
-                    .map_err(|_| format!("webhook_url {url}: bad port"))?,
-            ),
-            _ => (authority.to_owned(), if tls { 443 } else { 80 }),
-        };
-        if host.is_empty() {
-            return Err(format!("webhook_url {url}: no host"));
-        }
+        let host = uri
+            .host()
+            .ok_or_else(|| format!("webhook_url {url}: no host"))?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
         Ok(Target {
             tls,
-            host: host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_owned(),
+            host,
             port,
-            path: path.to_owned(),
+            uri,
         })
     }
 
@@ -220,53 +208,27 @@ impl Target {
                 .is_ok_and(|ip| ip.is_loopback())
     }
 
-    /// One POST over a fresh connection; the response status.
+    /// One POST over a fresh connection (hyper's HTTP/1 client); the response status.
     async fn post(&self, headers: &[(&str, String); 3], body: &str) -> Result<u16, String> {
-        use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-        async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
-            mut stream: S,
-            request: &[u8],
-        ) -> Result<u16, String> {
-            stream.write_all(request).await.map_err(|e| e.to_string())?;
-            // The status line is all we need; read a bounded head.
-            let mut head = vec![0u8; 1024];
-            let mut got = 0;
-            while got < head.len() {
-                let n = stream
-                    .read(&mut head[got..])
-                    .await
-                    .map_err(|e| e.to_string())?;
-                if n == 0 {
-                    break;
-                }
-                got += n;
-                if head[..got].windows(2).any(|w| w == b"\r\n") {
-                    break;
-                }
-            }
-            let line = String::from_utf8_lossy(&head[..got]);
-            line.split(' ')
-                .nth(1)
-                .and_then(|s| s.parse().ok())
-                .ok_or_else(|| "no HTTP status in the answer".to_owned())
-        }
-        let mut request = format!(
-            "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
-             Content-Length: {}\r\nConnection: close\r\nUser-Agent: huddle-webhooks\r\n",
-            self.path,
-            self.host,
-            body.len()
-        );
+        let target = self.uri.path_and_query().map_or("/", |p| p.as_str());
+        let mut request = axum::http::Request::post(target)
+            .header(
+                axum::http::header::HOST,
+                self.uri
+                    .authority()
+                    .map_or(self.host.as_str(), |a| a.as_str()),
+            )
+            .header(axum::http::header::CONTENT_TYPE, "application/json")
+            .header(axum::http::header::USER_AGENT, "huddle-webhooks");
         for (k, v) in headers {
-            request.push_str(&format!("{k}: {v}\r\n"));
+            request = request.header(*k, v);
         }
-        request.push_str("\r\n");
-        request.push_str(body);
+        let request = request.body(body.to_owned()).map_err(|e| e.to_string())?;
         let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
             .await
             .map_err(|e| e.to_string())?;
         if !self.tls {
-            return exchange(tcp, request.as_bytes()).await;
+            return send(tcp, request).await;
         }
         let mut roots = tokio_rustls::rustls::RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -282,6 +244,24 @@ impl Target {
             .connect(name, tcp)
             .await
             .map_err(|e| e.to_string())?;
-        exchange(stream, request.as_bytes()).await
+        send(stream, request).await
     }
+}
+
+/// Sends `request` over `stream` with hyper's HTTP/1 client; the response status.
+async fn send<S>(stream: S, request: axum::http::Request<String>) -> Result<u16, String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .map_err(|e| e.to_string())?;
+    // The connection task ends when the exchange is over (or the timeout drops us).
+    tokio::spawn(connection);
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(response.status().as_u16())
 }

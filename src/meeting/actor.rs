@@ -386,7 +386,7 @@ impl Actor {
                 caller,
                 reply,
             } => {
-                let kind = api_kind(&action);
+                let kind = action.kind();
                 let mut effects = self.meeting.handle(Input::Api { action }, now);
                 let answer = effects
                     .iter()
@@ -546,21 +546,6 @@ impl Actor {
             // Reconnectable: the client resumes; the chat it missed replays from the history.
             self.remove(peer, SessionEnd::Dropped, Some(CloseCode::SlowConsumer));
         }
-    }
-}
-
-/// What an API action is, for its audit line.
-fn api_kind(action: &ApiAction) -> &'static str {
-    use super::core::PersonAction as P;
-    match action {
-        ApiAction::Snapshot => "snapshot",
-        ApiAction::Moderate(message) => message.kind(),
-        ApiAction::About { action, .. } => match action {
-            P::Remove { .. } => "remove",
-            P::Move { .. } => "move",
-            P::Admit => "admit",
-            P::Deny => "deny",
-        },
     }
 }
 

@@ -18,6 +18,22 @@ pub enum ApiAction {
     About { sub: String, action: PersonAction },
 }
 
+impl ApiAction {
+    /// What it is, for the audit line.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ApiAction::Snapshot => "snapshot",
+            ApiAction::Moderate(message) => message.kind(),
+            ApiAction::About { action, .. } => match action {
+                PersonAction::Remove { .. } => "remove",
+                PersonAction::Move { .. } => "move",
+                PersonAction::Admit => "admit",
+                PersonAction::Deny => "deny",
+            },
+        }
+    }
+}
+
 /// What the API does to one person.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PersonAction {
