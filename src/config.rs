@@ -93,6 +93,9 @@ pub struct Config {
     pub idle_timeout_ms: u64,
     /// Seconds before a breakout timer ends that everyone gets the closing notice.
     pub breakout_warning_secs: u64,
+    /// Seconds before a scheduled session's end that everyone gets `session_ending` (env
+    /// `HUDDLE_SESSION_ENDING_WARNING_SECS`).
+    pub session_ending_warning_secs: u64,
     /// Seconds a dropped connection's seat is held for `hello.resume` (0 turns resume off).
     pub resume_grace_secs: u64,
     /// Meetings start with the waiting room on (a host or cohost admits everyone else).
@@ -177,6 +180,7 @@ impl Default for Config {
             ping_interval_ms: limits::PING_INTERVAL.as_millis() as u64,
             idle_timeout_ms: limits::IDLE_TIMEOUT.as_millis() as u64,
             breakout_warning_secs: limits::BREAKOUT_WARNING_SECS,
+            session_ending_warning_secs: limits::SESSION_ENDING_WARNING_SECS,
             resume_grace_secs: limits::RESUME_GRACE_SECS,
             waiting_room: false,
             wait_for_host: true,
@@ -320,6 +324,7 @@ impl Config {
             ended_meeting_memory_ms: limits::ENDED_MEETING_MEMORY_SECS * 1000,
             wait_for_host: self.wait_for_host,
             media_mode: self.media_mode,
+            session_ending_warning_ms: self.session_ending_warning_secs.saturating_mul(1000),
         }
     }
 

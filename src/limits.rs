@@ -206,6 +206,16 @@ pub const HAND_RAISE_MIN_MS: u64 = 1_000;
 /// Default lead time of the "breakouts closing" notice before a timer ends.
 pub const BREAKOUT_WARNING_SECS: u64 = 60;
 
+/// Seconds before a scheduled session's end that everyone gets `session_ending` (config
+/// `session_ending_warning_secs`).
+pub const SESSION_ENDING_WARNING_SECS: u64 = 300;
+
+/// Meetings whose partner settings (`PUT /v1/meetings/{meeting}`) the hub keeps at once.
+pub const MAX_MEETING_SETTINGS: usize = 10_000;
+
+/// The most one `extend_session` adds: four hours.
+pub const MAX_SESSION_EXTENSION_SECS: u64 = 4 * 3600;
+
 /// Joins, takeovers and resumes one person (`sub`) may make in one meeting: a burst of
 /// [`REJOIN_BURST`], then one per [`REJOIN_EVERY`]. A page reconnecting in a loop (or a script
 /// opening tabs) makes every roommate tear down and rebuild its WebRTC connections; past this

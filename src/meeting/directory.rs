@@ -5,12 +5,14 @@
 //! from them.
 
 use super::actor::{self, Command, ConnHandle, MeetingHandle};
-use super::core::{ApiAction, ApiAnswer, Identity, Meeting, MeetingConfig, Rejection, Remembered};
+use super::core::{
+    ApiAction, ApiAnswer, Identity, Meeting, MeetingConfig, Rejection, Remembered, Schedule,
+};
 use crate::auth::ApiCaller;
 use crate::events::Events;
 use crate::limits;
 use crate::media::MediaHub;
-use crate::protocol::{CloseCode, ErrorCode, PeerId, Refusal, ResumeRequest};
+use crate::protocol::{CloseCode, ErrorCode, MediaMode, PeerId, Refusal, ResumeRequest};
 use crate::pseudonym::Pseudonyms;
 use dashmap::DashMap;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -19,6 +21,21 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::oneshot;
+
+/// A partner's settings for one meeting (`PUT /v1/meetings/{meeting}`), kept whether or not it
+/// runs: a meeting's actor starts from them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MeetingSettings {
+    pub schedule: Schedule,
+    /// Start sessions with the waiting room on or off (absent: the hub's `waiting_room`).
+    pub waiting_room: Option<bool>,
+    /// Cap on people (absent: the hub's `max_meeting_members`, which is also the most allowed).
+    pub max_members: Option<usize>,
+    /// `sfu` or `mesh` for the meeting's next session (absent: the hub's `media_mode`).
+    pub media_mode: Option<MediaMode>,
+    /// The partner's own reference, opaque to the hub (documented as "no PHI").
+    pub metadata: Option<serde_json::Value>,
+}
 
 /// Meeting id → running actor. Only a directory: all meeting state lives in the actors.
 #[derive(Debug)]
@@ -38,6 +55,9 @@ pub struct Directory {
     media: Option<MediaHub>,
     /// Where actors record their meetings' events (the API's event log and attendance).
     events: Arc<Events>,
+    /// The partner's settings by meeting id, running or not (bounded by
+    /// `limits::MAX_MEETING_SETTINGS`; memory only).
+    settings: DashMap<String, MeetingSettings>,
 }
 
 impl Directory {
@@ -55,6 +75,7 @@ impl Directory {
             config,
             pseudonyms,
             remembered: DashMap::new(),
+            settings: DashMap::new(),
             rejoins: RateLimiter::keyed(
                 Quota::with_period(limits::REJOIN_EVERY)
                     .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
@@ -140,6 +161,61 @@ impl Directory {
         handle.api(action, caller).await
     }
 
+    /// Sets a meeting's settings (`Ok(true)` if it had none), and hands the schedule and the
+    /// cap to its actor if it runs, as an API action in the meeting's order.
+    pub async fn put_settings(
+        &self,
+        meeting: &str,
+        settings: MeetingSettings,
+        caller: ApiCaller,
+        now_ms: u64,
+    ) -> Result<bool, Rejection> {
+        if settings.media_mode == Some(MediaMode::Sfu) && self.media.is_none() {
+            return Err((
+                ErrorCode::Conflict,
+                "this hub runs with media_mode mesh: it has no SFU for this meeting",
+            ));
+        }
+        if !self.settings.contains_key(meeting)
+            && self.settings.len() >= limits::MAX_MEETING_SETTINGS
+        {
+            // Settings of sessions long over make room first.
+            let keep_after = now_ms.saturating_sub(limits::ATTENDANCE_RETENTION_SECS * 1000);
+            self.settings
+                .retain(|_, s| s.schedule.ends_at.is_none_or(|end| end > keep_after));
+            if self.settings.len() >= limits::MAX_MEETING_SETTINGS {
+                return Err((ErrorCode::Conflict, "too many meetings have settings"));
+            }
+        }
+        let action = ApiAction::Settings {
+            schedule: settings.schedule,
+            max_members: self.max_members(&settings),
+        };
+        let created = self.settings.insert(meeting.to_owned(), settings).is_none();
+        if let Some(Err(refused)) = self.api(meeting, action, caller).await {
+            return Err(refused);
+        }
+        Ok(created)
+    }
+
+    /// A meeting's settings, if the partner set any.
+    pub fn settings(&self, meeting: &str) -> Option<MeetingSettings> {
+        self.settings.get(meeting).map(|s| s.clone())
+    }
+
+    /// The ids of meetings with settings, sorted.
+    pub fn with_settings(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.settings.iter().map(|e| e.key().clone()).collect();
+        ids.sort();
+        ids
+    }
+
+    fn max_members(&self, settings: &MeetingSettings) -> usize {
+        settings
+            .max_members
+            .map_or(self.config.max_members, |n| n.min(self.config.max_members))
+    }
+
     pub fn media(&self) -> Option<&MediaHub> {
         self.media.as_ref()
     }
@@ -173,15 +249,29 @@ impl Directory {
 
     fn spawn(self: &Arc<Self>, meeting: &str) -> MeetingHandle {
         let generation = self.generations.fetch_add(1, Ordering::Relaxed);
-        let mut core = Meeting::new(meeting, self.config.clone(), rand::random())
-            .with_token_seed(rand::random());
+        let settings = self.settings(meeting).unwrap_or_default();
+        let mut config = self.config.clone();
+        config.max_members = self.max_members(&settings);
+        config.waiting_room = settings.waiting_room.unwrap_or(config.waiting_room);
+        config.media_mode = match (settings.media_mode, &self.media) {
+            (Some(mode), Some(_)) => mode,
+            _ => config.media_mode,
+        };
+        let sfu = config.media_mode == MediaMode::Sfu;
+        let mut core = Meeting::new(meeting, config, rand::random())
+            .with_token_seed(rand::random())
+            .with_schedule(settings.schedule);
         if let Some((_, (remembered, until))) = self.remembered.remove(meeting) {
             if Instant::now() < until {
                 core = core.remember(remembered);
             }
         }
         tracing::debug!(meeting, generation, "meeting actor started");
-        let media = self.media.as_ref().map(|hub| hub.meeting(generation));
+        let media = self
+            .media
+            .as_ref()
+            .filter(|_| sfu)
+            .map(|hub| hub.meeting(generation));
         actor::spawn(
             core,
             Arc::clone(self),

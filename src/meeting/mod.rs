@@ -23,7 +23,7 @@ pub use self::actor::{ConnHandle, KillSwitch, MeetingHandle, Outbound, SessionEn
 pub use self::core::{
     ApiAction, ApiAnswer, AuditSubs, Effect, EventKind, EventPerson, Identity, Input, MediaEffect,
     MediaRequest, MediaRoute, Meeting, MeetingConfig, MeetingEvent, MeetingSnapshot, Millis,
-    PersonAction, PersonSnapshot, PersonState, Rejection, Remembered,
+    PersonAction, PersonSnapshot, PersonState, Rejection, Remembered, Schedule,
 };
-pub use self::directory::Directory;
+pub use self::directory::{Directory, MeetingSettings};
 pub use self::outbound::{outbound_queue, OutboundRx, OutboundTx, QueueError};

@@ -120,6 +120,9 @@ pub enum ClientMessage {
     },
     /// Host/cohost: add time to the running breakout timer.
     ExtendTimer { secs: u64 },
+    /// Host/cohost: move a scheduled session's end `secs` later (from now, if it has passed);
+    /// everyone gets `session_rescheduled`.
+    ExtendSession { secs: u64 },
     /// Host/cohost: re-open the last breakout assignment after a merge.
     Reopen {
         #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -32,6 +32,10 @@ pub enum ErrorCode {
     Conflict,
     /// A host ended this meeting; only a host or cohost can start it again. Terminal.
     MeetingEnded,
+    /// The meeting's scheduled session has not opened yet: participants may enter from
+    /// `early_join_secs` before its `starts_at` (hosts and cohosts at any time). Terminal for
+    /// now: join again when it opens.
+    NotStarted,
     /// `hello.resume` came too late (the grace period is over) or names no held seat. Join
     /// again without `resume`.
     ResumeExpired,
@@ -78,6 +82,9 @@ pub enum CloseCode {
     MeetingLocked = 4010,
     /// A host turned you away from the waiting room. Terminal.
     Denied = 4011,
+    /// The meeting's scheduled session has not opened yet. Terminal for now (join again when it
+    /// opens).
+    NotStarted = 4012,
     /// Sent by a *client* whose heartbeat found its connection dead: "hold my seat, I will
     /// resume on a new socket". The hub treats it as a drop, not a goodbye.
     Reconnecting = 4100,
@@ -140,6 +147,7 @@ impl CloseCode {
             CloseCode::MeetingEnded => "meeting_ended",
             CloseCode::MeetingLocked => "meeting_locked",
             CloseCode::Denied => "denied",
+            CloseCode::NotStarted => "not_started",
             CloseCode::Reconnecting => "reconnecting",
             CloseCode::HelloTimeout => "hello_timeout",
             CloseCode::SlowConsumer => "slow_consumer",
@@ -157,7 +165,7 @@ impl CloseCode {
     }
 
     /// Every code, for documentation and tests.
-    pub const ALL: [CloseCode; 24] = [
+    pub const ALL: [CloseCode; 25] = [
         CloseCode::Normal,
         CloseCode::GoingAway,
         CloseCode::ProtocolError,
@@ -174,6 +182,7 @@ impl CloseCode {
         CloseCode::MeetingEnded,
         CloseCode::MeetingLocked,
         CloseCode::Denied,
+        CloseCode::NotStarted,
         CloseCode::Reconnecting,
         CloseCode::HelloTimeout,
         CloseCode::SlowConsumer,

@@ -73,6 +73,7 @@ impl ClientMessage {
             M::Broadcast { .. } => ("broadcast", Moderator, Chat),
             M::Merge { .. } => ("merge", Moderator, Control),
             M::ExtendTimer { .. } => ("extend_timer", Moderator, Control),
+            M::ExtendSession { .. } => ("extend_session", Moderator, Control),
             M::Reopen { .. } => ("reopen", Moderator, Control),
             M::AskHelp {} => ("ask_help", Anyone, Chat),
             M::Refresh { .. } => ("refresh", Anyone, Control),

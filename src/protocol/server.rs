@@ -37,6 +37,9 @@ pub enum ServerMessage {
         closes_at: Option<u64>,
         /// True while participants may pick their own breakout room (`choose_room`).
         choosing: bool,
+        /// When the scheduled session ends for everyone (ms since the epoch), if it has an end.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ends_at: Option<u64>,
         /// True while the meeting is locked (see `locked`).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         locked: bool,
@@ -83,6 +86,17 @@ pub enum ServerMessage {
     Broadcast { from: PeerId, text: String, ts: u64 },
     /// The breakout rooms close at `closes_at`; `seconds` left when this was sent.
     BreakoutClosing { closes_at: u64, seconds: u64 },
+    /// The scheduled session ends for everyone at `at` (ms since the epoch); `seconds` left when
+    /// this was sent. Sent `session_ending_warning_secs` before, and at once to anyone who
+    /// arrives (or resumes) after that.
+    SessionEnding { at: u64, seconds: u64 },
+    /// The scheduled end moved (a host's `extend_session`, or the partner's server API):
+    /// `ends_at` is the new end (ms since the epoch), absent if the session no longer has one.
+    /// Any `session_ending` shown so far no longer holds.
+    SessionRescheduled {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ends_at: Option<u64>,
+    },
     /// A host or cohost asks you to turn off your microphone and/or camera. Clients honour it
     /// (and report with `media_state`).
     MuteRequested {

@@ -165,7 +165,9 @@ pub struct Peer {
 }
 
 /// How a meeting's audio and video travel (`welcome.media`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum MediaMode {
     /// Through the hub (a selective forwarding unit): one peer connection per person, to the

@@ -7,6 +7,8 @@
 use super::AppState;
 use crate::auth::ApiCaller;
 use crate::meeting::{ApiAction, ApiAnswer, PersonAction, PersonState};
+use crate::meeting::{MeetingSettings, Schedule};
+use crate::protocol::MediaMode;
 use crate::protocol::{
     BreakoutRoomSpec, ClientMessage, ErrorCode, PeerId, Role, RoomId, SplitStrategy,
 };
@@ -34,7 +36,7 @@ pub(super) fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/v1/openapi.json", get(openapi))
         .route("/v1/meetings", get(list_meetings))
-        .route("/v1/meetings/{meeting}", get(get_meeting))
+        .route("/v1/meetings/{meeting}", get(get_meeting).put(put_meeting))
         .route("/v1/meetings/{meeting}/end", post(end_meeting))
         .route("/v1/meetings/{meeting}/participants", get(participants))
         .route(
@@ -72,6 +74,7 @@ pub(super) fn routes() -> Router<Arc<AppState>> {
     paths(
         list_meetings,
         get_meeting,
+        put_meeting,
         end_meeting,
         participants,
         remove,
@@ -168,7 +171,8 @@ fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::MeetingFull
         | ErrorCode::MeetingLocked
         | ErrorCode::Conflict
-        | ErrorCode::MeetingEnded => StatusCode::CONFLICT,
+        | ErrorCode::MeetingEnded
+        | ErrorCode::NotStarted => StatusCode::CONFLICT,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -251,13 +255,155 @@ pub struct MeetingSummary {
     pub meeting: String,
     /// Whether the meeting is running now (someone is in it).
     pub active: bool,
+    /// The scheduled start (RFC 3339), if the partner set one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub starts_at: Option<String>,
+    /// The scheduled end (RFC 3339), if the partner set one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ends_at: Option<String>,
 }
 
-/// A running meeting's state.
+/// A meeting's settings (`PUT` replaces them all; an absent field takes the hub's default).
+/// Times are RFC 3339 with any offset; they come back in UTC.
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MeetingSettingsDoc {
+    /// Participants may enter from `early_join_secs` before this (hosts and cohosts at any
+    /// time); earlier they are refused with `not_started`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starts_at: Option<String>,
+    /// The meeting ends for everyone at this time, as `end_meeting` does; everyone is told
+    /// `session_ending_warning_secs` before. A host may extend it (`extend_session`), or a new
+    /// `PUT` move it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends_at: Option<String>,
+    /// How long before `starts_at` participants may enter (default 0, at most 86400).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub early_join_secs: Option<u64>,
+    /// Sessions start with the waiting room on (absent: the hub's `waiting_room`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_room: Option<bool>,
+    /// Cap on people (absent: the hub's `max_meeting_members`, also the most allowed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
+    pub max_members: Option<u32>,
+    /// `sfu` or `mesh`, from the meeting's next session (absent: the hub's `media_mode`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_mode: Option<MediaMode>,
+    /// The partner's own reference, returned as given, at most 4 KiB of JSON. Opaque to the
+    /// hub and kept in memory only: put no PHI here (no names, no diagnoses).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Object)]
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// The most `early_join_secs` may be: a day.
+const MAX_EARLY_JOIN_SECS: u64 = 86_400;
+/// The most `metadata` may be, as JSON text.
+const MAX_METADATA_BYTES: usize = 4096;
+
+fn parse_time(field: &str, text: &str) -> ApiResult<u64> {
+    use time::format_description::well_known::Rfc3339;
+    let at = time::OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
+        Problem::new(
+            ErrorCode::BadRequest,
+            format!("{field} is not an RFC 3339 time"),
+        )
+    })?;
+    u64::try_from(at.unix_timestamp_nanos() / 1_000_000)
+        .ok()
+        .filter(|ms| *ms < 253_402_300_800_000)
+        .ok_or_else(|| {
+            Problem::new(
+                ErrorCode::BadRequest,
+                format!("{field} is outside 1970-9999"),
+            )
+        })
+}
+
+impl MeetingSettingsDoc {
+    /// The settings as the hub keeps them, or what is wrong with them.
+    fn parse(self, hub_cap: usize) -> ApiResult<MeetingSettings> {
+        let starts_at = self
+            .starts_at
+            .as_deref()
+            .map(|t| parse_time("starts_at", t))
+            .transpose()?;
+        let ends_at = self
+            .ends_at
+            .as_deref()
+            .map(|t| parse_time("ends_at", t))
+            .transpose()?;
+        if let (Some(start), Some(end)) = (starts_at, ends_at) {
+            if end <= start {
+                return Err(Problem::new(
+                    ErrorCode::BadRequest,
+                    "ends_at must be after starts_at",
+                ));
+            }
+        }
+        let early_join_secs = self.early_join_secs.unwrap_or(0);
+        if early_join_secs > MAX_EARLY_JOIN_SECS {
+            return Err(Problem::new(
+                ErrorCode::BadRequest,
+                "early_join_secs is at most 86400",
+            ));
+        }
+        let max_members = match self.max_members {
+            None => None,
+            Some(n) if n >= 1 && (n as usize) <= hub_cap => Some(n as usize),
+            Some(_) => {
+                return Err(Problem::new(
+                    ErrorCode::BadRequest,
+                    format!("max_members is between 1 and {hub_cap} on this hub"),
+                ))
+            }
+        };
+        if let Some(metadata) = &self.metadata {
+            if serde_json::to_string(metadata).map_or(usize::MAX, |t| t.len()) > MAX_METADATA_BYTES
+            {
+                return Err(Problem::new(
+                    ErrorCode::TooLarge,
+                    "metadata is at most 4 KiB of JSON",
+                ));
+            }
+        }
+        Ok(MeetingSettings {
+            schedule: Schedule {
+                starts_at,
+                ends_at,
+                early_join_ms: early_join_secs * 1000,
+            },
+            waiting_room: self.waiting_room,
+            max_members,
+            media_mode: self.media_mode,
+            metadata: self.metadata,
+        })
+    }
+
+    fn of(s: &MeetingSettings) -> MeetingSettingsDoc {
+        MeetingSettingsDoc {
+            starts_at: s.schedule.starts_at.map(crate::events::rfc3339),
+            ends_at: s.schedule.ends_at.map(crate::events::rfc3339),
+            early_join_secs: Some(s.schedule.early_join_ms / 1000),
+            waiting_room: s.waiting_room,
+            max_members: s.max_members.map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
+            media_mode: s.media_mode,
+            metadata: s.metadata.clone(),
+        }
+    }
+}
+
+/// A meeting's state (while it runs) and settings (if the partner set any).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MeetingView {
     pub meeting: String,
+    /// Whether it runs now (someone is in it). If not, the state below is that of a meeting
+    /// nobody is in.
     pub active: bool,
+    /// The partner's settings (`PUT`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings: Option<MeetingSettingsDoc>,
     /// Ended by a host or the API; closed to all but hosts and cohosts for a while.
     pub ended: bool,
     pub locked: bool,
@@ -352,7 +498,7 @@ pub struct BroadcastBody {
     pub text: String,
 }
 
-/// The running meetings.
+/// The meetings that are running or have settings.
 #[utoipa::path(get, path = "/v1/meetings", security(("bearer" = [])),
     responses((status = 200, body = MeetingList),
         (status = 401, body = Problem, content_type = "application/problem+json"),
@@ -362,13 +508,25 @@ async fn list_meetings(
     headers: HeaderMap,
 ) -> ApiResult<Json<MeetingList>> {
     authorize(&state, &headers, "meetings:read")?;
-    let meetings = state
-        .directory
-        .running()
+    let running = state.directory.running();
+    let mut ids = running.clone();
+    ids.extend(state.directory.with_settings());
+    ids.sort();
+    ids.dedup();
+    let meetings = ids
         .into_iter()
-        .map(|meeting| MeetingSummary {
-            meeting,
-            active: true,
+        .map(|meeting| {
+            let schedule = state
+                .directory
+                .settings(&meeting)
+                .map(|s| s.schedule)
+                .unwrap_or_default();
+            MeetingSummary {
+                active: running.binary_search(&meeting).is_ok(),
+                starts_at: schedule.starts_at.map(crate::events::rfc3339),
+                ends_at: schedule.ends_at.map(crate::events::rfc3339),
+                meeting,
+            }
         })
         .collect();
     Ok(Json(MeetingList { meetings }))
@@ -386,7 +544,7 @@ async fn snapshot(
     }
 }
 
-/// One running meeting.
+/// One meeting: its state while it runs, its settings if any (404 if neither).
 #[utoipa::path(get, path = "/v1/meetings/{meeting}", security(("bearer" = [])),
     params(("meeting" = String, Path, description = "The partner's meeting id")),
     responses((status = 200, body = MeetingView),
@@ -399,7 +557,27 @@ async fn get_meeting(
     headers: HeaderMap,
     Path(meeting): Path<String>,
 ) -> ApiResult<Json<MeetingView>> {
-    let s = snapshot(&state, &headers, &meeting).await?;
+    let settings = state.directory.settings(&meeting);
+    let s = match snapshot(&state, &headers, &meeting).await {
+        Ok(s) => Some(s),
+        Err(p) if p.code == ErrorCode::NotFound && settings.is_some() => None,
+        Err(p) => return Err(p),
+    };
+    let settings = settings.as_ref().map(MeetingSettingsDoc::of);
+    let Some(s) = s else {
+        return Ok(Json(MeetingView {
+            meeting,
+            active: false,
+            settings,
+            ended: false,
+            locked: false,
+            waiting_room: false,
+            breakouts_open: false,
+            rooms: vec![RoomId::main()],
+            members: Vec::new(),
+            waiting: 0,
+        }));
+    };
     let mut members: Vec<RoleCount> = Vec::new();
     for p in s.people.iter().filter(|p| p.state != PersonState::Waiting) {
         match members.iter_mut().find(|c| c.role == p.role) {
@@ -413,6 +591,7 @@ async fn get_meeting(
     Ok(Json(MeetingView {
         meeting,
         active: true,
+        settings,
         ended: s.ended,
         locked: s.locked,
         waiting_room: s.waiting_room,
@@ -425,6 +604,49 @@ async fn get_meeting(
             .count(),
         members,
     }))
+}
+
+/// Creates or replaces a meeting's settings: its schedule, waiting room, cap, media mode and
+/// metadata. A running meeting takes the schedule and the cap at once (a moved end is
+/// announced to everyone), the waiting room and media mode from its next session.
+#[utoipa::path(put, path = "/v1/meetings/{meeting}", security(("bearer" = [])),
+    params(("meeting" = String, Path, description = "The partner's meeting id")),
+    request_body = MeetingSettingsDoc,
+    responses((status = 200, body = MeetingSettingsDoc, description = "Replaced"),
+        (status = 201, body = MeetingSettingsDoc, description = "Created"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json")))]
+async fn put_meeting(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(meeting): Path<String>,
+    payload: Result<Json<MeetingSettingsDoc>, JsonRejection>,
+) -> ApiResult<Response> {
+    let caller = authorize(&state, &headers, "meetings:write")?;
+    check_meeting(&meeting)?;
+    let settings = body(payload)?.parse(state.config.max_meeting_members)?;
+    let doc = MeetingSettingsDoc::of(&settings);
+    let created = state
+        .directory
+        .put_settings(&meeting, settings, caller, now_ms())
+        .await
+        .map_err(|(code, why)| Problem::new(code, why))?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(doc)).into_response())
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 /// The people in a running meeting, seated or waiting.
@@ -665,10 +887,7 @@ async fn attendance(
     authorize(&state, &headers, "attendance:read")?;
     check_meeting(&meeting)?;
     let query = query.map_err(|e| Problem::new(ErrorCode::BadRequest, e.body_text()))?;
-    let now = std::time::SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
+    let now = now_ms();
     let report = state
         .directory
         .events()

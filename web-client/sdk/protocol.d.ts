@@ -222,6 +222,16 @@ export interface ClientExtendTimer {
   secs: number;
 }
 
+/**
+ * Host/cohost: move a scheduled session's end `secs` later (from now, if it has passed);
+ * everyone gets `session_rescheduled`.
+ */
+export interface ClientExtendSession {
+  type: "extend_session";
+  id?: number | null;
+  secs: number;
+}
+
 /** Host/cohost: re-open the last breakout assignment after a merge. */
 export interface ClientReopen {
   type: "reopen";
@@ -388,6 +398,7 @@ export type ClientFrame =
   | ClientBroadcast
   | ClientMerge
   | ClientExtendTimer
+  | ClientExtendSession
   | ClientReopen
   | ClientAskHelp
   | ClientRemove
@@ -424,6 +435,7 @@ export interface ClientFrameByType {
   broadcast: ClientBroadcast;
   merge: ClientMerge;
   extend_timer: ClientExtendTimer;
+  extend_session: ClientExtendSession;
   reopen: ClientReopen;
   ask_help: ClientAskHelp;
   remove: ClientRemove;
@@ -476,7 +488,7 @@ export interface ChatMessage {
 }
 
 /** The `code` of an `error` frame. These strings are stable: clients branch on them. */
-export type ErrorCode = "bad_request" | "unauthorized" | "forbidden" | "not_found" | "too_large" | "rate_limited" | "unsupported_protocol" | "meeting_full" | "meeting_locked" | "conflict" | "meeting_ended" | "resume_expired" | "internal";
+export type ErrorCode = "bad_request" | "unauthorized" | "forbidden" | "not_found" | "too_large" | "rate_limited" | "unsupported_protocol" | "meeting_full" | "meeting_locked" | "conflict" | "meeting_ended" | "not_started" | "resume_expired" | "internal";
 
 /** One ICE server for `RTCPeerConnection`, as in the WebRTC `RTCIceServer` dictionary. */
 export interface IceServer {
@@ -558,6 +570,8 @@ export interface ServerWelcome {
   choosing: boolean;
   /** When the breakout rooms close (ms since the epoch), if a timer runs. */
   closes_at?: number | null;
+  /** When the scheduled session ends for everyone (ms since the epoch), if it has an end. */
+  ends_at?: number | null;
   /** For `RTCPeerConnection({iceServers})`. */
   ice_servers: IceServer[];
   /** For `RTCPeerConnection({iceTransportPolicy})`: `relay` means TURN only (absent: all). */
@@ -638,6 +652,27 @@ export interface ServerBreakoutClosing {
   type: "breakout_closing";
   closes_at: number;
   seconds: number;
+}
+
+/**
+ * The scheduled session ends for everyone at `at` (ms since the epoch); `seconds` left when
+ * this was sent. Sent `session_ending_warning_secs` before, and at once to anyone who
+ * arrives (or resumes) after that.
+ */
+export interface ServerSessionEnding {
+  type: "session_ending";
+  at: number;
+  seconds: number;
+}
+
+/**
+ * The scheduled end moved (a host's `extend_session`, or the partner's server API):
+ * `ends_at` is the new end (ms since the epoch), absent if the session no longer has one.
+ * Any `session_ending` shown so far no longer holds.
+ */
+export interface ServerSessionRescheduled {
+  type: "session_rescheduled";
+  ends_at?: number | null;
 }
 
 /**
@@ -857,6 +892,8 @@ export type ServerMessage =
   | ServerRooms
   | ServerBroadcast
   | ServerBreakoutClosing
+  | ServerSessionEnding
+  | ServerSessionRescheduled
   | ServerMuteRequested
   | ServerPeerMedia
   | ServerPeerUpdated
@@ -889,6 +926,8 @@ export interface ServerMessageByType {
   rooms: ServerRooms;
   broadcast: ServerBroadcast;
   breakout_closing: ServerBreakoutClosing;
+  session_ending: ServerSessionEnding;
+  session_rescheduled: ServerSessionRescheduled;
   mute_requested: ServerMuteRequested;
   peer_media: ServerPeerMedia;
   peer_updated: ServerPeerUpdated;

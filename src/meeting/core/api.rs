@@ -3,7 +3,7 @@
 //! the meeting, in the same order as everyone's frames, and goes through the same rules and audit
 //! trail as a host's frame; the API's peer id is [`PeerId::API`].
 
-use super::{AuditSubs, Effect, Meeting, Millis, Outcome};
+use super::{AuditSubs, Effect, Meeting, Millis, Outcome, Schedule};
 use crate::protocol::{Access, ClientMessage, ErrorCode, PeerId, Role, RoomId};
 
 /// What the server API asks of a meeting.
@@ -16,6 +16,12 @@ pub enum ApiAction {
     Moderate(ClientMessage),
     /// A moderator action on the person `sub` (a member, or someone in the waiting room).
     About { sub: String, action: PersonAction },
+    /// The partner's settings for the meeting changed (`PUT /v1/meetings/{meeting}`): the
+    /// schedule applies at once, the cap on people to the next arrivals.
+    Settings {
+        schedule: Schedule,
+        max_members: usize,
+    },
 }
 
 impl ApiAction {
@@ -23,6 +29,7 @@ impl ApiAction {
     pub fn kind(&self) -> &'static str {
         match self {
             ApiAction::Snapshot => "snapshot",
+            ApiAction::Settings { .. } => "settings",
             ApiAction::Moderate(message) => message.kind(),
             ApiAction::About { action, .. } => match action {
                 PersonAction::Remove { .. } => "remove",
@@ -85,6 +92,14 @@ impl Meeting {
     pub(super) fn api(&mut self, action: ApiAction, now: Millis, effects: &mut Vec<Effect>) {
         let outcome = match action {
             ApiAction::Snapshot => Ok(ApiAnswer::Snapshot(self.snapshot())),
+            ApiAction::Settings {
+                schedule,
+                max_members,
+            } => {
+                self.config.max_members = max_members;
+                self.set_schedule(schedule, now, effects);
+                Ok(ApiAnswer::Done)
+            }
             ApiAction::Moderate(message) => self
                 .api_moderate(message, now, effects)
                 .map(|()| ApiAnswer::Done),

@@ -38,6 +38,16 @@ pub(super) mod refusals {
         "the meeting is full",
         CloseCode::MeetingFull,
     );
+    pub const NOT_STARTED: Refusal = Refusal::new(
+        ErrorCode::NotStarted,
+        "this session has not opened yet",
+        CloseCode::NotStarted,
+    );
+    pub const SESSION_OVER: Refusal = Refusal::new(
+        ErrorCode::MeetingEnded,
+        "this session's scheduled time is over",
+        CloseCode::MeetingEnded,
+    );
     pub const RESUME_EXPIRED: Refusal = Refusal::new(
         ErrorCode::ResumeExpired,
         "nothing to resume: join again",
@@ -62,6 +72,10 @@ impl Meeting {
                 peer,
                 refusal: refusals::BANNED,
             });
+            return;
+        }
+        if let Some(refusal) = self.schedule_door(&identity) {
+            effects.push(Effect::Refuse { peer, refusal });
             return;
         }
         if let Some(seat) = self
@@ -153,6 +167,7 @@ impl Meeting {
         effects.send(elsewhere, ServerMessage::PeerUpdated { peer: you.clone() });
         effects.send(others, ServerMessage::PeerJoined { peer: you });
         self.roster_changed(effects);
+        self.schedule_greet(peer, effects);
     }
 
     /// The `welcome` for member `peer`: its room as it is now, everyone else in it, its history
@@ -182,6 +197,7 @@ impl Meeting {
             media: self.config.media_mode,
             closes_at: self.clock.closes_at,
             choosing: self.clock.choosing,
+            ends_at: self.schedule.ends_at,
             locked: self.locked,
             private: room.private,
             replayed: 0,

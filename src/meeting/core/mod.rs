@@ -15,6 +15,8 @@
 //!   timer, reopen, help requests.
 //! - [`rooms`] — "Rooms": room lists, and moving people between rooms in one step.
 //! - [`relay`] — "Relay": signal, chat, data.
+//! - [`schedule`] — "Scheduled sessions": the door before the start, the closing notice, the
+//!   end, `extend_session`.
 //! - [`media`] — "Media through the hub": the SFU's routes (who hears and sees whom), hard
 //!   mutes, and the `sfu_*` requests handed to the media engine.
 //! - [`events`] — "Server API", events: joined, left, moved, … as thin records.
@@ -37,6 +39,7 @@ mod moderation;
 mod relay;
 mod resume;
 mod rooms;
+mod schedule;
 mod waiting_list;
 mod waiting_room;
 
@@ -52,6 +55,7 @@ pub use self::events::{EventKind, EventPerson, MeetingEvent};
 pub use self::media::{MediaEffect, MediaRequest, MediaRoute};
 pub use self::moderation::Remembered;
 pub use self::relay::is_offer;
+pub use self::schedule::Schedule;
 
 use self::bounded_log::BoundedLog;
 use self::breakouts::SplitRequest;
@@ -183,6 +187,8 @@ pub struct MeetingConfig {
     pub wait_for_host: bool,
     /// Whether media goes through the hub (`sfu`) or browser to browser (`mesh`).
     pub media_mode: MediaMode,
+    /// How long before a scheduled end everyone gets `session_ending`.
+    pub session_ending_warning_ms: Millis,
 }
 
 impl Default for MeetingConfig {
@@ -201,6 +207,7 @@ impl Default for MeetingConfig {
             // Mesh in the core's own default, which the relay tests build on; the hub's default
             // is `sfu` (`Config::media_mode`).
             media_mode: MediaMode::Mesh,
+            session_ending_warning_ms: limits::SESSION_ENDING_WARNING_SECS * 1000,
         }
     }
 }
@@ -347,6 +354,9 @@ pub struct Meeting {
     /// Events of the input being handled, put at the end of its effects.
     events: Vec<MeetingEvent>,
     media_blocks: HashMap<String, (bool, bool)>,
+    /// When the session may run (a partner's schedule), and what was done about its end.
+    schedule: Schedule,
+    end_state: schedule::EndState,
     /// The media routes last emitted (SFU meetings).
     routes: Vec<media::MediaRoute>,
     /// For the `random` strategy; seeded by the caller so tests are reproducible.
@@ -390,9 +400,17 @@ impl Meeting {
             events: Vec::new(),
             media_blocks: HashMap::new(),
             routes: Vec::new(),
+            schedule: Schedule::default(),
+            end_state: schedule::EndState::default(),
             rng: StdRng::seed_from_u64(seed),
             tokens: StdRng::seed_from_u64(!seed),
         }
+    }
+
+    /// Starts with `schedule` (a partner's, set before anyone arrived).
+    pub fn with_schedule(mut self, schedule: Schedule) -> Self {
+        self.schedule = schedule;
+        self
     }
 
     /// Seeds resume tokens with 256 bits the caller took from the OS, so they cannot be guessed.
@@ -519,10 +537,16 @@ impl Meeting {
         let forget = self
             .ended_at
             .map(|t| t.saturating_add(self.config.ended_meeting_memory_ms));
-        [breakouts, seats, forget, self.rooms_due]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            breakouts,
+            seats,
+            forget,
+            self.rooms_due,
+            self.schedule_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// The single entry point: apply `input` at time `now` and return what to do.
@@ -686,6 +710,7 @@ impl Meeting {
                 rooms,
             } => self.merge(countdown_secs, rooms, now, effects),
             M::ExtendTimer { secs } => self.extend_timer(secs, now, effects),
+            M::ExtendSession { secs } => self.extend_session(secs, now, effects),
             M::Reopen { duration_secs } => self.reopen(duration_secs, now, effects),
             M::AskHelp {} => self.ask_help(from, now, effects),
             // Moderation
@@ -766,6 +791,7 @@ impl Meeting {
         }
         self.breakout_tick(now, effects);
         self.flush_rooms(now, effects);
+        self.schedule_tick(now, effects);
     }
 }
 

@@ -120,6 +120,7 @@ impl Meeting {
             effects.send_one(seat, message);
         }
         effects.send(others, ServerMessage::PeerReconnected { id: seat });
+        self.schedule_greet(seat, effects);
         if renamed {
             self.announce_peer(seat, effects);
         }

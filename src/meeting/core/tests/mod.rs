@@ -6,3 +6,4 @@ mod membership;
 mod moderation;
 mod relay;
 mod resume;
+mod schedule;
