@@ -609,3 +609,97 @@ async fn attendance_and_the_event_log_follow_a_session_through_resume_takeover_a
         "bad_request",
     );
 }
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+#[tokio::test]
+async fn a_scheduled_meeting_opens_on_time_warns_and_ends_by_itself() {
+    let hub = start_server_with(|c| c.session_ending_warning_secs = 2).await;
+    let write = api_token(&hub, "meetings:write meetings:read");
+    let read_only = api_token(&hub, "meetings:read");
+    let at = huddle::events::rfc3339;
+    let now = now_ms();
+    let later = json!({
+        "starts_at": at(now + 3_600_000),
+        "ends_at": at(now + 7_200_000),
+        "early_join_secs": 600,
+        "metadata": {"series": "tuesday-iop"},
+    });
+    let path = "/v1/meetings/sched";
+    assert_problem(
+        &http(&hub, "PUT", path, Some(&read_only), Some(later.clone())).await,
+        403,
+        "forbidden",
+    );
+    for bad in [
+        json!({"starts_at": at(now + 2_000), "ends_at": at(now + 1_000)}),
+        json!({"ends_at": "next tuesday"}),
+        json!({"metadata": ["not", "an", "object"]}),
+        json!({"max_members": 0}),
+        json!({"surprise": true}),
+    ] {
+        let r = http(&hub, "PUT", path, Some(&write), Some(bad.clone())).await;
+        assert_problem(&r, 400, "bad_request");
+    }
+    let r = http(&hub, "PUT", path, Some(&write), Some(later.clone())).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    assert_eq!(r.body["metadata"]["series"], "tuesday-iop");
+    // Offsets are accepted and come back in UTC.
+    assert!(r.body["starts_at"].as_str().unwrap().ends_with('Z'));
+    let r = http(&hub, "GET", path, Some(&write), None).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["active"], false);
+    assert_eq!(r.body["settings"]["early_join_secs"], 600);
+    let r = http(&hub, "GET", "/v1/meetings", Some(&write), None).await;
+    assert!(r.body["meetings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["meeting"] == "sched" && m["active"] == false && m["ends_at"].is_string()));
+
+    // Before the window: participants are refused with not_started; the host may come early.
+    let mut early = connect(&hub.url).await;
+    early
+        .hello(&hub.token("sched", "alex", "Alex", Role::Participant))
+        .await;
+    let closed = early.expect_close().await;
+    assert_eq!(closed.code, Some(CloseCode::NotStarted.code()));
+    assert_eq!(closed.frames[0]["code"], "not_started");
+    let mut host = hub.join("sched", "therapist", Role::Host).await;
+    let ends_at = host.welcome["ends_at"].as_u64().expect("welcome.ends_at");
+    assert_eq!(ends_at / 1000, (now + 7_200_000) / 1000);
+
+    // The partner moves the session to now, ending in 4 s: it opens, the host hears of the new
+    // end, the notice comes 2 s before, and at the end everyone is out.
+    let now = now_ms();
+    let soon = json!({"starts_at": at(now - 60_000), "ends_at": at(now + 4_000)});
+    let r = http(&hub, "PUT", path, Some(&write), Some(soon)).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let moved = host.recv_type("session_rescheduled").await;
+    let ends_at = moved["ends_at"].as_u64().expect("the new end");
+    assert!(ends_at.abs_diff(now + 4_000) < 1_000, "{moved}");
+    let mut alex = hub.join("sched", "alex", Role::Participant).await;
+    assert_eq!(alex.welcome["ends_at"].as_u64(), Some(ends_at));
+    for who in [&mut host, &mut alex] {
+        let notice = who.recv_type("session_ending").await;
+        assert_eq!(notice["at"].as_u64(), Some(ends_at));
+        assert!(notice["seconds"].as_u64().unwrap() <= 2, "{notice}");
+    }
+    for who in [&mut host, &mut alex] {
+        assert_eq!(
+            who.expect_close().await.code,
+            Some(CloseCode::MeetingEnded.code())
+        );
+    }
+    // After the end participants stay out.
+    let mut late = connect(&hub.url).await;
+    late.hello(&hub.token("sched", "sam", "Sam", Role::Participant))
+        .await;
+    let closed = late.expect_close().await;
+    assert_eq!(closed.code, Some(CloseCode::MeetingEnded.code()));
+}

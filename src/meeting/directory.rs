@@ -192,8 +192,19 @@ impl Directory {
             max_members: self.max_members(&settings),
         };
         let created = self.settings.insert(meeting.to_owned(), settings).is_none();
-        if let Some(Err(refused)) = self.api(meeting, action, caller).await {
-            return Err(refused);
+        match self.api(meeting, action, caller.clone()).await {
+            Some(Err(refused)) => return Err(refused),
+            // The running meeting's actor wrote the audit line.
+            Some(Ok(_)) => {}
+            None => tracing::info!(
+                target: "audit",
+                meeting,
+                api_iss = caller.iss,
+                api_sub = caller.sub,
+                api_jti = caller.jti,
+                action = "settings",
+                "server API action"
+            ),
         }
         Ok(created)
     }

@@ -280,10 +280,13 @@ pub enum SplitStrategy {
     Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema,
 )]
 pub struct BreakoutRoomSpec {
+    /// At most 80 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 80)]
     pub name: Option<String>,
-    /// The prompt shown to this room.
+    /// The prompt shown to this room (at most 500 characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 500)]
     pub topic: Option<String>,
     /// For `manual`: who goes here.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -87,7 +87,7 @@ pub(super) fn routes() -> Router<Arc<AppState>> {
         attendance,
         events
     ),
-    components(schemas(Problem)),
+    components(schemas(Problem, AttendanceFormat)),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;
@@ -178,6 +178,28 @@ fn status_of(code: ErrorCode) -> StatusCode {
 }
 
 type ApiResult<T> = Result<T, Problem>;
+
+/// Path parameters whose rejection (invalid UTF-8, say) is a problem document like every other
+/// error of the API, not axum's plain text.
+struct ApiPath<T>(T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for ApiPath<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned + Send,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Problem> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(t)| ApiPath(t))
+            .map_err(|e| Problem::new(ErrorCode::BadRequest, e.body_text()))
+    }
+}
 
 /// The verified caller, if its token is an API token with `scope`: 401 for no or a bad token
 /// (a client token included: its audience is not the API's), 403 for a missing scope.
@@ -279,6 +301,7 @@ pub struct MeetingSettingsDoc {
     pub ends_at: Option<String>,
     /// How long before `starts_at` participants may enter (default 0, at most 86400).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(maximum = 86400)]
     pub early_join_secs: Option<u64>,
     /// Sessions start with the waiting room on (absent: the hub's `waiting_room`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -290,7 +313,7 @@ pub struct MeetingSettingsDoc {
     /// `sfu` or `mesh`, from the meeting's next session (absent: the hub's `media_mode`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_mode: Option<MediaMode>,
-    /// The partner's own reference, returned as given, at most 4 KiB of JSON. Opaque to the
+    /// The partner's own reference: a JSON object, returned as given, at most 4 KiB. Opaque to the
     /// hub and kept in memory only: put no PHI here (no names, no diagnoses).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Object)]
@@ -360,6 +383,12 @@ impl MeetingSettingsDoc {
             }
         };
         if let Some(metadata) = &self.metadata {
+            if !metadata.is_object() {
+                return Err(Problem::new(
+                    ErrorCode::BadRequest,
+                    "metadata is a JSON object",
+                ));
+            }
             if serde_json::to_string(metadata).map_or(usize::MAX, |t| t.len()) > MAX_METADATA_BYTES
             {
                 return Err(Problem::new(
@@ -480,8 +509,9 @@ pub struct BreakoutsBody {
     /// Per-room name, topic and (for `manual`) members by peer id.
     #[serde(default)]
     pub rooms: Vec<BreakoutRoomSpec>,
-    /// Topic for every room without its own.
+    /// Topic for every room without its own (at most 500 characters; 413 over that).
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub topic: Option<String>,
     /// Close the breakouts automatically after this many seconds.
     #[serde(default)]
@@ -494,7 +524,9 @@ pub struct BreakoutsBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BroadcastBody {
-    /// The notice, shown to every room (no PHI: it is a notice, not a chat).
+    /// The notice, shown to every room (no PHI: it is a notice, not a chat). At most 8 KiB
+    /// (413 over that).
+    #[schema(max_length = 8192)]
     pub text: String,
 }
 
@@ -546,7 +578,7 @@ async fn snapshot(
 
 /// One meeting: its state while it runs, its settings if any (404 if neither).
 #[utoipa::path(get, path = "/v1/meetings/{meeting}", security(("bearer" = [])),
-    params(("meeting" = String, Path, description = "The partner's meeting id")),
+    params(("meeting" = String, Path, description = "The partner's meeting id", min_length = 1, max_length = 128, pattern = r"^[A-Za-z0-9._:-]{1,128}$")),
     responses((status = 200, body = MeetingView),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
@@ -555,7 +587,7 @@ async fn snapshot(
 async fn get_meeting(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Path(meeting): Path<String>,
+    ApiPath(meeting): ApiPath<String>,
 ) -> ApiResult<Json<MeetingView>> {
     let settings = state.directory.settings(&meeting);
     let s = match snapshot(&state, &headers, &meeting).await {
@@ -610,7 +642,7 @@ async fn get_meeting(
 /// metadata. A running meeting takes the schedule and the cap at once (a moved end is
 /// announced to everyone), the waiting room and media mode from its next session.
 #[utoipa::path(put, path = "/v1/meetings/{meeting}", security(("bearer" = [])),
-    params(("meeting" = String, Path, description = "The partner's meeting id")),
+    params(("meeting" = String, Path, description = "The partner's meeting id", min_length = 1, max_length = 128, pattern = r"^[A-Za-z0-9._:-]{1,128}$")),
     request_body = MeetingSettingsDoc,
     responses((status = 200, body = MeetingSettingsDoc, description = "Replaced"),
         (status = 201, body = MeetingSettingsDoc, description = "Created"),
@@ -622,7 +654,7 @@ async fn get_meeting(
 async fn put_meeting(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Path(meeting): Path<String>,
+    ApiPath(meeting): ApiPath<String>,
     payload: Result<Json<MeetingSettingsDoc>, JsonRejection>,
 ) -> ApiResult<Response> {
     let caller = authorize(&state, &headers, "meetings:write")?;
@@ -651,7 +683,7 @@ fn now_ms() -> u64 {
 
 /// The people in a running meeting, seated or waiting.
 #[utoipa::path(get, path = "/v1/meetings/{meeting}/participants", security(("bearer" = [])),
-    params(("meeting" = String, Path, description = "The partner's meeting id")),
+    params(("meeting" = String, Path, description = "The partner's meeting id", min_length = 1, max_length = 128, pattern = r"^[A-Za-z0-9._:-]{1,128}$")),
     responses((status = 200, body = ParticipantList),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
@@ -660,7 +692,7 @@ fn now_ms() -> u64 {
 async fn participants(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Path(meeting): Path<String>,
+    ApiPath(meeting): ApiPath<String>,
 ) -> ApiResult<Json<ParticipantList>> {
     let s = snapshot(&state, &headers, &meeting).await?;
     let participants = s
@@ -684,7 +716,7 @@ async fn participants(
 
 /// Ends the meeting for everyone, as a host's `end_meeting` does.
 #[utoipa::path(post, path = "/v1/meetings/{meeting}/end", security(("bearer" = [])),
-    params(("meeting" = String, Path, description = "The partner's meeting id")),
+    params(("meeting" = String, Path, description = "The partner's meeting id", min_length = 1, max_length = 128, pattern = r"^[A-Za-z0-9._:-]{1,128}$")),
     responses((status = 204, description = "Ended"),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
@@ -693,7 +725,7 @@ async fn participants(
 async fn end_meeting(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Path(meeting): Path<String>,
+    ApiPath(meeting): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     let action = ApiAction::Moderate(ClientMessage::EndMeeting {});
     moderate(&state, &headers, &meeting, action).await
@@ -710,7 +742,7 @@ async fn about(
 
 /// Removes a person (seated or waiting), with `ban` for good.
 #[utoipa::path(post, path = "/v1/meetings/{meeting}/participants/{sub}/remove", security(("bearer" = [])),
-    params(("meeting" = String, Path, description = "The partner's meeting id"),
+    params(("meeting" = String, Path, description = "The partner's meeting id", min_length = 1, max_length = 128, pattern = r"^[A-Za-z0-9._:-]{1,128}$"),
         ("sub" = String, Path, description = "The person's user id")),
     request_body(content = RemoveBody, description = "Optional", content_type = "application/json"),
     responses((status = 204, description = "Removed"),
@@ -721,9 +753,10 @@ async fn about(
 async fn remove(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Path(path): Path<(String, String)>,
-    payload: axum::body::Bytes,
+    ApiPath(path): ApiPath<(String, String)>,
+    payload: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<StatusCode> {
+    let payload = payload.map_err(|e| Problem::new(ErrorCode::BadRequest, e.body_text()))?;
     // The body is optional: none means no ban.
     let ban = if payload.iter().all(u8::is_ascii_whitespace) {
         false
@@ -737,7 +770,7 @@ async fn remove(
 
 /// Moves a seated person to a room (`main` or an open breakout).
 #[utoipa::path(post, path = "/v1/meetings/{meeting}/participants/{sub}/move", security(("bearer" = [])),
-    params(("meeting" = String, Path, description = "The partner's meeting id"),
+    params(("meeting" = String, Path, description = "The partner's meeting id", min_length = 1, max_length = 128, pattern = r"^[A-Za-z0-9._:-]{1,128}$"),
         ("sub" = String, Path, description = "The person's user id")),
     request_body = MoveBody,
     responses((status = 204, description = "Moved"),
@@ -749,7 +782,7 @@ async fn remove(
 async fn move_to(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Path(path): Path<(String, String)>,
+    ApiPath(path): ApiPath<(String, String)>,
     payload: Result<Json<MoveBody>, JsonRejection>,
 ) -> ApiResult<StatusCode> {
     let room = body(payload)?.room;
@@ -758,7 +791,7 @@ async fn move_to(
 
 /// Lets a person in from the waiting room.
 #[utoipa::path(post, path = "/v1/meetings/{meeting}/participants/{sub}/admit", security(("bearer" = [])),
-    params(("meeting" = String, Path, description = "The partner's meeting id"),
+    params(("meeting" = String, Path, description = "The partner's meeting id", min_length = 1, max_length = 128, pattern = r"^[A-Za-z0-9._:-]{1,128}$"),
         ("sub" = String, Path, description = "The person's user id")),
     responses((status = 204, description = "Admitted"),
         (status = 400, body = Problem, content_type = "application/problem+json"),
@@ -769,14 +802,14 @@ async fn move_to(
 async fn admit(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Path(path): Path<(String, String)>,
+    ApiPath(path): ApiPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
     about(&state, &headers, path, PersonAction::Admit).await
 }
 
 /// Turns a person in the waiting room away (they may knock again).
 #[utoipa::path(post, path = "/v1/meetings/{meeting}/participants/{sub}/deny", security(("bearer" = [])),
-    params(("meeting" = String, Path, description = "The partner's meeting id"),
+    params(("meeting" = String, Path, description = "The partner's meeting id", min_length = 1, max_length = 128, pattern = r"^[A-Za-z0-9._:-]{1,128}$"),
         ("sub" = String, Path, description = "The person's user id")),
     responses((status = 204, description = "Denied"),
         (status = 400, body = Problem, content_type = "application/problem+json"),
@@ -786,25 +819,26 @@ async fn admit(
 async fn deny(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Path(path): Path<(String, String)>,
+    ApiPath(path): ApiPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
     about(&state, &headers, path, PersonAction::Deny).await
 }
 
 /// Opens breakout rooms (the protocol's `split`).
 #[utoipa::path(post, path = "/v1/meetings/{meeting}/breakouts", security(("bearer" = [])),
-    params(("meeting" = String, Path, description = "The partner's meeting id")),
+    params(("meeting" = String, Path, description = "The partner's meeting id", min_length = 1, max_length = 128, pattern = r"^[A-Za-z0-9._:-]{1,128}$")),
     request_body = BreakoutsBody,
     responses((status = 204, description = "Opened"),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json")))]
 async fn open_breakouts(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Path(meeting): Path<String>,
+    ApiPath(meeting): ApiPath<String>,
     payload: Result<Json<BreakoutsBody>, JsonRejection>,
 ) -> ApiResult<StatusCode> {
     let b = body(payload)?;
@@ -821,7 +855,7 @@ async fn open_breakouts(
 
 /// Closes every breakout room: everyone back to the main room.
 #[utoipa::path(delete, path = "/v1/meetings/{meeting}/breakouts", security(("bearer" = [])),
-    params(("meeting" = String, Path, description = "The partner's meeting id")),
+    params(("meeting" = String, Path, description = "The partner's meeting id", min_length = 1, max_length = 128, pattern = r"^[A-Za-z0-9._:-]{1,128}$")),
     responses((status = 204, description = "Closed"),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
@@ -831,7 +865,7 @@ async fn open_breakouts(
 async fn close_breakouts(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Path(meeting): Path<String>,
+    ApiPath(meeting): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     let merge = ClientMessage::Merge {
         countdown_secs: None,
@@ -842,17 +876,18 @@ async fn close_breakouts(
 
 /// A notice to every room at once (`broadcast`, from peer 0: the partner's system).
 #[utoipa::path(post, path = "/v1/meetings/{meeting}/broadcast", security(("bearer" = [])),
-    params(("meeting" = String, Path, description = "The partner's meeting id")),
+    params(("meeting" = String, Path, description = "The partner's meeting id", min_length = 1, max_length = 128, pattern = r"^[A-Za-z0-9._:-]{1,128}$")),
     request_body = BroadcastBody,
     responses((status = 204, description = "Sent"),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json")))]
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json")))]
 async fn broadcast(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Path(meeting): Path<String>,
+    ApiPath(meeting): ApiPath<String>,
     payload: Result<Json<BroadcastBody>, JsonRejection>,
 ) -> ApiResult<StatusCode> {
     let text = body(payload)?.text;
@@ -864,16 +899,24 @@ async fn broadcast(
 #[into_params(parameter_in = Query)]
 pub struct AttendanceQuery {
     /// `json` (default) or `csv`.
-    pub format: Option<String>,
+    pub format: Option<AttendanceFormat>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AttendanceFormat {
+    Json,
+    Csv,
 }
 
 /// A meeting's attendance, for billing: start and end, the most people at once, when a host or
 /// cohost was present, and each person's sessions (a resume or a second tab continues a
 /// session). Kept in memory for `attendance_retention_secs` after the meeting ended.
 #[utoipa::path(get, path = "/v1/meetings/{meeting}/attendance", security(("bearer" = [])),
-    params(("meeting" = String, Path, description = "The partner's meeting id"), AttendanceQuery),
-    responses((status = 200, body = crate::events::Attendance,
-            description = "JSON, or with `format=csv` one `text/csv` row per session"),
+    params(("meeting" = String, Path, description = "The partner's meeting id", min_length = 1, max_length = 128, pattern = r"^[A-Za-z0-9._:-]{1,128}$"), AttendanceQuery),
+    responses((status = 200,
+            description = "JSON, or with `format=csv` one `text/csv` row per session",
+            content((crate::events::Attendance = "application/json"), (String = "text/csv"))),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -881,7 +924,7 @@ pub struct AttendanceQuery {
 async fn attendance(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Path(meeting): Path<String>,
+    ApiPath(meeting): ApiPath<String>,
     query: Result<axum::extract::Query<AttendanceQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Response> {
     authorize(&state, &headers, "attendance:read")?;
@@ -893,14 +936,13 @@ async fn attendance(
         .events()
         .attendance(&meeting, now)
         .ok_or_else(|| Problem::new(ErrorCode::NotFound, "no attendance kept for this meeting"))?;
-    match query.format.as_deref() {
-        None | Some("json") => Ok(Json(report).into_response()),
-        Some("csv") => Ok((
+    match query.format {
+        None | Some(AttendanceFormat::Json) => Ok(Json(report).into_response()),
+        Some(AttendanceFormat::Csv) => Ok((
             [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
             report.csv(),
         )
             .into_response()),
-        Some(_) => Err(Problem::new(ErrorCode::BadRequest, "format is json or csv")),
     }
 }
 
