@@ -18,6 +18,9 @@ use std::time::Duration;
 pub struct Config {
     /// host:port to listen on (env `HUDDLE_LISTEN`).
     pub listen: SocketAddr,
+    /// host:port of a separate listener for `GET /metrics` (env `HUDDLE_METRICS_LISTEN`), so
+    /// it stays off the public address. Unset: `/metrics` is served on `listen`.
+    pub metrics_listen: Option<SocketAddr>,
     /// HS256 shared secret, at least 32 bytes (env `HUDDLE_JWT_SECRET`).
     pub jwt_secret: Option<String>,
     /// Path to the partner's public key PEM for RS256/ES256/EdDSA (env `HUDDLE_JWT_PUBLIC_KEY`).
@@ -147,6 +150,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            metrics_listen: None,
             jwt_secret: None,
             jwt_public_key: None,
             jwt_algorithm: None,

@@ -19,6 +19,7 @@
 //!   and each meeting's attendance, in memory only.
 //! - [`webhooks`] — the events POSTed to the partner, signed (Standard Webhooks), in order,
 //!   retried.
+//! - [`metrics`] — the Prometheus metrics behind `GET /metrics`: closed label sets, no ids.
 //! - [`pseudonym`] — keyed pseudonyms of people (`sub`) for join and audit log lines.
 //! - [`limits`] — every size, rate and timeout limit with the reason for its value.
 //! - [`schema`] — JSON Schema and protocol constants for `proto/schema/`.
@@ -43,6 +44,7 @@ pub mod fuzzing;
 pub mod limits;
 pub mod media;
 pub mod meeting;
+pub mod metrics;
 pub mod protocol;
 pub mod pseudonym;
 pub mod schema;

@@ -88,6 +88,16 @@ struct ConfigArgs {
     #[arg(long, env = "HUDDLE_ATTENDANCE_RETENTION_SECS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     attendance_retention_secs: Option<u64>,
+    /// Seconds before a scheduled session's end that everyone gets `session_ending`
+    /// [default: 300].
+    #[arg(long, env = "HUDDLE_SESSION_ENDING_WARNING_SECS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_ending_warning_secs: Option<u64>,
+    /// A separate host:port for GET /metrics (keep it off the public address) [default: served
+    /// on --listen].
+    #[arg(long, env = "HUDDLE_METRICS_LISTEN")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metrics_listen: Option<std::net::SocketAddr>,
     /// Allowed clock skew for exp/nbf in seconds, at most 30 [default: 5].
     #[arg(long, env = "HUDDLE_JWT_LEEWAY_SECS")]
     #[serde(skip_serializing_if = "Option::is_none")]

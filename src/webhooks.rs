@@ -7,6 +7,7 @@
 
 use crate::events::Envelope;
 use crate::limits;
+use crate::metrics::Metrics;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use serde::Serialize;
@@ -76,21 +77,28 @@ pub struct WebhookStats {
 pub struct Outbox {
     tx: mpsc::Sender<Envelope>,
     pub stats: Arc<WebhookStats>,
+    metrics: Arc<Metrics>,
 }
 
 impl Outbox {
     /// Starts the delivery task.
-    pub fn start(config: WebhookConfig) -> Outbox {
+    pub fn start(config: WebhookConfig, metrics: Arc<Metrics>) -> Outbox {
         let (tx, rx) = mpsc::channel(limits::WEBHOOK_OUTBOX_LEN);
         let stats = Arc::new(WebhookStats::default());
-        tokio::spawn(deliver_all(config, rx, Arc::clone(&stats)));
-        Outbox { tx, stats }
+        tokio::spawn(deliver_all(
+            config,
+            rx,
+            Arc::clone(&stats),
+            Arc::clone(&metrics),
+        ));
+        Outbox { tx, stats, metrics }
     }
 
     /// Queues `event`; if the outbox is full, drops it (counted, logged).
     pub fn push(&self, event: Envelope) {
         if self.tx.try_send(event).is_err() {
             let dropped = self.stats.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            self.metrics.webhook("dropped");
             tracing::warn!(
                 dropped,
                 "webhook outbox full: event dropped (see GET /v1/events)"
@@ -111,6 +119,7 @@ async fn deliver_all(
     config: WebhookConfig,
     mut rx: mpsc::Receiver<Envelope>,
     stats: Arc<WebhookStats>,
+    metrics: Arc<Metrics>,
 ) {
     let Ok(target) = Target::parse(&config.url) else {
         return;
@@ -140,18 +149,22 @@ async fn deliver_all(
             match outcome {
                 Ok(Ok(status)) if (200..300).contains(&status) => {
                     stats.delivered.fetch_add(1, Ordering::Relaxed);
+                    metrics.webhook("delivered");
                     break;
                 }
                 Ok(Ok(410)) => {
                     tracing::warn!("webhook endpoint answered 410 Gone: webhooks disabled");
+                    metrics.webhook("disabled");
                     // Keep draining so the event log's pushes never block; deliver nothing.
                     while rx.recv().await.is_some() {
                         stats.dropped.fetch_add(1, Ordering::Relaxed);
+                        metrics.webhook("dropped");
                     }
                     return;
                 }
                 other => {
                     stats.failed_attempts.fetch_add(1, Ordering::Relaxed);
+                    metrics.webhook("failed");
                     let why = match other {
                         Ok(Ok(status)) => format!("HTTP {status}"),
                         Ok(Err(e)) => e,

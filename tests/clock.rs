@@ -50,6 +50,7 @@ async fn a_held_seat_expires_on_the_monotonic_clock() {
         Arc::new(huddle::events::Events::new(std::time::Duration::from_secs(
             60,
         ))),
+        Arc::new(huddle::metrics::Metrics::new()),
     );
     let (host, mut host_rx, host_id) = person(1, Role::Host);
     let (guest, _guest_rx, guest_id) = person(2, Role::Participant);

@@ -173,3 +173,41 @@ fn protocol_md_documents_every_message_and_code() {
         );
     }
 }
+
+#[test]
+fn kind_names_match_the_wire_tags() {
+    for (name, example) in examples("server") {
+        let message: ServerMessage = serde_json::from_value(example.clone()).unwrap();
+        assert_eq!(message.kind(), example["type"], "{name}");
+        if let ServerMessage::Error { code, .. } = &message {
+            assert_eq!(code.as_str(), example["code"], "{name}");
+        }
+    }
+}
+
+#[test]
+fn every_error_code_names_itself_as_on_the_wire() {
+    let server: Value = serde_json::from_str(
+        &std::fs::read_to_string(proto().join("schema/server.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let defs = &server["$defs"]["ErrorCode"];
+    let names: Vec<String> = defs["oneOf"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|b| b["const"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .or_else(|| {
+            defs["enum"]
+                .as_array()
+                .map(|a| a.iter().map(|v| v.as_str().unwrap().to_owned()).collect())
+        })
+        .expect("ErrorCode in schema");
+    for name in names {
+        let code: huddle::protocol::ErrorCode =
+            serde_json::from_value(Value::String(name.clone())).unwrap();
+        assert_eq!(code.as_str(), name);
+    }
+}

@@ -85,6 +85,8 @@ pub(super) enum Command {
         conn: PeerId,
         id: Option<RequestId>,
         message: ClientMessage,
+        /// When the connection handed it over, for the relay latency metric.
+        sent: std::time::Instant,
     },
     /// A barrier: answered once every command queued before it is carried out.
     Flush { reply: oneshot::Sender<()> },
@@ -130,6 +132,7 @@ impl MeetingHandle {
                 conn,
                 id,
                 message,
+                sent: std::time::Instant::now(),
             })
             .await
             .is_ok()
@@ -367,14 +370,24 @@ impl Actor {
                 conn,
                 id,
                 message,
+                sent,
             } => {
                 if !self.holds_seat(from, conn) {
                     return;
                 }
+                let relayed = matches!(
+                    message,
+                    ClientMessage::Signal { .. }
+                        | ClientMessage::Chat { .. }
+                        | ClientMessage::Data { .. }
+                );
                 let effects = self
                     .meeting
                     .handle(Input::Request { from, id, message }, now);
                 self.dispatch(effects);
+                if relayed {
+                    self.directory.metrics().relayed(sent.elapsed());
+                }
             }
             // Everything this connection sent before has been carried out, and its answers are
             // in the connection's queue.
@@ -490,6 +503,7 @@ impl Actor {
                         Some(f) => f,
                         None => continue,
                     };
+                    self.directory.metrics().frames_sent(&message, to.len());
                     for peer in to {
                         let Some(conn) = self.conns.get(&peer) else {
                             continue;
@@ -534,6 +548,7 @@ impl Actor {
                 }
                 Effect::Media(media) => self.media(media),
                 Effect::Event(event) => {
+                    self.directory.metrics().event(&event);
                     self.directory.events().record(self.meeting.id(), &event);
                 }
                 Effect::Refuse { .. } | Effect::TakeOver { .. } | Effect::ApiReply(_) => {}
@@ -543,6 +558,7 @@ impl Actor {
         slow.dedup();
         for peer in slow {
             tracing::info!(meeting = self.meeting.id(), %peer, "slow consumer disconnected");
+            self.directory.metrics().slow_consumer();
             // Reconnectable: the client resumes; the chat it missed replays from the history.
             self.remove(peer, SessionEnd::Dropped, Some(CloseCode::SlowConsumer));
         }

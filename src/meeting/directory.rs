@@ -12,6 +12,7 @@ use crate::auth::ApiCaller;
 use crate::events::Events;
 use crate::limits;
 use crate::media::MediaHub;
+use crate::metrics::Metrics;
 use crate::protocol::{CloseCode, ErrorCode, MediaMode, PeerId, Refusal, ResumeRequest};
 use crate::pseudonym::Pseudonyms;
 use dashmap::DashMap;
@@ -58,6 +59,8 @@ pub struct Directory {
     /// The partner's settings by meeting id, running or not (bounded by
     /// `limits::MAX_MEETING_SETTINGS`; memory only).
     settings: DashMap<String, MeetingSettings>,
+    /// The hub's metrics, which actors keep up to date.
+    metrics: Arc<Metrics>,
 }
 
 impl Directory {
@@ -66,8 +69,10 @@ impl Directory {
         pseudonyms: Arc<Pseudonyms>,
         media: Option<MediaHub>,
         events: Arc<Events>,
+        metrics: Arc<Metrics>,
     ) -> Arc<Self> {
         Arc::new(Directory {
+            metrics,
             media,
             events,
             meetings: DashMap::new(),
@@ -136,9 +141,25 @@ impl Directory {
             if handle.tx.send(command).await.is_err() {
                 continue;
             }
+            let resuming = resume.is_some();
             match answer.await {
-                Ok(Ok(seat)) => return Ok((handle, seat)),
-                Ok(Err(refused)) => return Err(refused),
+                Ok(Ok(seat)) => {
+                    if resuming {
+                        self.metrics.resume("ok");
+                    }
+                    return Ok((handle, seat));
+                }
+                Ok(Err(refused)) => {
+                    if resuming {
+                        self.metrics
+                            .resume(if refused.error == Some(ErrorCode::ResumeExpired) {
+                                "expired"
+                            } else {
+                                "refused"
+                            });
+                    }
+                    return Err(refused);
+                }
                 Err(_) => continue,
             }
         }
@@ -229,6 +250,10 @@ impl Directory {
 
     pub fn media(&self) -> Option<&MediaHub> {
         self.media.as_ref()
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     pub fn events(&self) -> &Events {

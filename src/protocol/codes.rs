@@ -43,6 +43,28 @@ pub enum ErrorCode {
     Internal,
 }
 
+impl ErrorCode {
+    /// The stable name (`error.code`), for metrics and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadRequest => "bad_request",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::TooLarge => "too_large",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::UnsupportedProtocol => "unsupported_protocol",
+            ErrorCode::MeetingFull => "meeting_full",
+            ErrorCode::MeetingLocked => "meeting_locked",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::MeetingEnded => "meeting_ended",
+            ErrorCode::NotStarted => "not_started",
+            ErrorCode::ResumeExpired => "resume_expired",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}
+
 /// WebSocket close codes the hub sends. `40xx` are terminal: reconnecting with the same token
 /// will fail the same way. `41xx` (and 1001) are reconnectable: the client should reconnect with
 /// backoff. 1009 is the standard "message too big".

@@ -221,3 +221,42 @@ impl ServerMessage {
 fn is_zero(n: &u32) -> bool {
     *n == 0
 }
+
+impl ServerMessage {
+    /// The `type` tag, for metrics and logs (never the content).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ServerMessage::Welcome { .. } => "welcome",
+            ServerMessage::RoomChanged { .. } => "room_changed",
+            ServerMessage::Rooms { .. } => "rooms",
+            ServerMessage::Broadcast { .. } => "broadcast",
+            ServerMessage::BreakoutClosing { .. } => "breakout_closing",
+            ServerMessage::SessionEnding { .. } => "session_ending",
+            ServerMessage::SessionRescheduled { .. } => "session_rescheduled",
+            ServerMessage::MuteRequested { .. } => "mute_requested",
+            ServerMessage::PeerMedia { .. } => "peer_media",
+            ServerMessage::PeerUpdated { .. } => "peer_updated",
+            ServerMessage::People { .. } => "people",
+            ServerMessage::Hands { .. } => "hands",
+            ServerMessage::Waiting { .. } => "waiting",
+            ServerMessage::Lobby { .. } => "lobby",
+            ServerMessage::Locked { .. } => "locked",
+            ServerMessage::Audit { .. } => "audit",
+            ServerMessage::HelpRequested { .. } => "help_requested",
+            ServerMessage::SfuPublishAnswer { .. } => "sfu_publish_answer",
+            ServerMessage::SfuOffer { .. } => "sfu_offer",
+            ServerMessage::SfuTracks { .. } => "sfu_tracks",
+            ServerMessage::ActiveSpeaker { .. } => "active_speaker",
+            ServerMessage::Signal { .. } => "signal",
+            ServerMessage::Chat { .. } => "chat",
+            ServerMessage::Data { .. } => "data",
+            ServerMessage::PeerJoined { .. } => "peer_joined",
+            ServerMessage::PeerLeft { .. } => "peer_left",
+            ServerMessage::PeerReconnecting { .. } => "peer_reconnecting",
+            ServerMessage::PeerReconnected { .. } => "peer_reconnected",
+            ServerMessage::Pong { .. } => "pong",
+            ServerMessage::Ack { .. } => "ack",
+            ServerMessage::Error { .. } => "error",
+        }
+    }
+}

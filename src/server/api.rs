@@ -32,7 +32,7 @@ pub const SCOPES: [&str; 5] = [
     "events:read",
 ];
 
-pub(super) fn routes() -> Router<Arc<AppState>> {
+pub(super) fn routes(state: Arc<AppState>) -> Router<Arc<AppState>> {
     Router::new()
         .route("/v1/openapi.json", get(openapi))
         .route("/v1/meetings", get(list_meetings))
@@ -59,6 +59,23 @@ pub(super) fn routes() -> Router<Arc<AppState>> {
         .route("/v1/meetings/{meeting}/broadcast", post(broadcast))
         .route("/v1/meetings/{meeting}/attendance", get(attendance))
         .route("/v1/events", get(events))
+        .route_layer(axum::middleware::from_fn_with_state(state, count_request))
+}
+
+/// Counts every API request by route template (never the path: it holds ids) and status.
+async fn count_request(
+    State(state): State<Arc<AppState>>,
+    route: Option<axum::extract::MatchedPath>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let route = route.map_or_else(|| "other".to_owned(), |r| r.as_str().to_owned());
+    let response = next.run(request).await;
+    state
+        .directory
+        .metrics()
+        .api_request(route, response.status().as_u16());
+    response
 }
 
 #[derive(OpenApi)]

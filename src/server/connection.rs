@@ -9,6 +9,7 @@ use crate::limits;
 use crate::meeting::{
     outbound_queue, ConnHandle, KillSwitch, MeetingHandle, OutboundRx, SessionEnd,
 };
+use crate::metrics::Metrics;
 use crate::protocol::{
     ClientFrame, ClientMessage, CloseCode, ErrorCode, FrameId, PeerId, PeerLeftReason, RateClass,
     Refusal, ServerMessage,
@@ -59,14 +60,24 @@ pub(super) async fn run(
             close,
         })) => {
             if let Some(code) = error {
-                send_now(&mut sink, &ServerMessage::error(code, message, None)).await;
+                send_now(
+                    state.directory.metrics(),
+                    &mut sink,
+                    &ServerMessage::error(code, message, None),
+                )
+                .await;
             }
-            close_with(&mut sink, close).await;
+            close_with(state.directory.metrics(), &mut sink, close).await;
             linger(&mut stream).await;
             return;
         }
         Err(_elapsed) => {
-            close_with(&mut sink, CloseCode::HelloTimeout).await;
+            close_with(
+                state.directory.metrics(),
+                &mut sink,
+                CloseCode::HelloTimeout,
+            )
+            .await;
             linger(&mut stream).await;
             return;
         }
@@ -98,9 +109,9 @@ pub(super) async fn run(
         Err(refused) => {
             if let Some(code) = refused.error {
                 let error = ServerMessage::error(code, refused.message, None);
-                send_now(&mut sink, &error).await;
+                send_now(state.directory.metrics(), &mut sink, &error).await;
             }
-            close_with(&mut sink, refused.close).await;
+            close_with(state.directory.metrics(), &mut sink, refused.close).await;
             linger(&mut stream).await;
             return;
         }
@@ -287,6 +298,7 @@ impl Session {
                     // The socket may be backed up (that is why we were removed): give the close
                     // frame a full write timeout to get through behind the queued data.
                     let reason = CloseCode::from_code(code).map_or("closed", CloseCode::reason);
+                    self.state.directory.metrics().closed(reason);
                     let _ = timeout(limits::WRITE_TIMEOUT, self.sink.send(close_message(code, reason))).await;
                     return None;
                 }
@@ -296,13 +308,13 @@ impl Session {
                         std::future::pending::<()>().await;
                     }
                 } => {
-                    close_with(&mut self.sink, CloseCode::GoingAway).await;
+                    close_with(self.state.directory.metrics(), &mut self.sink, CloseCode::GoingAway).await;
                     return GONE;
                 }
                 _ = &mut expiry => {
                     tracing::info!(peer = %self.peer, "token expired");
                     self.reply(ServerMessage::error(ErrorCode::Unauthorized, "token expired", None)).await;
-                    close_with(&mut self.sink, CloseCode::TokenExpired).await;
+                    close_with(self.state.directory.metrics(), &mut self.sink, CloseCode::TokenExpired).await;
                     return GONE;
                 }
                 frame = stream.next() => {
@@ -313,7 +325,7 @@ impl Session {
                                 if code == CloseCode::Flood {
                                     self.settle(&mut outbound).await;
                                 }
-                                close_with(&mut self.sink, code).await;
+                                close_with(self.state.directory.metrics(), &mut self.sink, code).await;
                                 return GONE;
                             }
                         }
@@ -321,7 +333,7 @@ impl Session {
                             let refusal = ServerMessage::error(ErrorCode::BadRequest, "binary frames are not part of the protocol", None);
                             if let Err(code) = self.refuse(refusal).await {
                                 self.settle(&mut outbound).await;
-                                close_with(&mut self.sink, code).await;
+                                close_with(self.state.directory.metrics(), &mut self.sink, code).await;
                                 return GONE;
                             }
                         }
@@ -340,7 +352,7 @@ impl Session {
                                 self.reply(ServerMessage::error(ErrorCode::TooLarge, "frame too large", None)).await;
                             }
                             if let Some(code) = code {
-                                close_with(&mut self.sink, code).await;
+                                close_with(self.state.directory.metrics(), &mut self.sink, code).await;
                                 return GONE;
                             }
                             tracing::debug!(peer = %self.peer, error = %e, "dropped: read error");
@@ -357,7 +369,8 @@ impl Session {
                             return DROPPED;
                         }
                         Err(_) => {
-                            close_with(&mut self.sink, CloseCode::SlowConsumer).await;
+                            self.state.directory.metrics().slow_consumer();
+                            close_with(self.state.directory.metrics(), &mut self.sink, CloseCode::SlowConsumer).await;
                             return DROPPED;
                         }
                     }
@@ -365,7 +378,7 @@ impl Session {
                 _ = ping.tick() => {
                     if last_heard.elapsed() >= idle_timeout {
                         tracing::info!(peer = %self.peer, "keepalive timeout");
-                        close_with(&mut self.sink, CloseCode::PingTimeout).await;
+                        close_with(self.state.directory.metrics(), &mut self.sink, CloseCode::PingTimeout).await;
                         return DROPPED;
                     }
                     if !matches!(timeout(limits::WRITE_TIMEOUT, self.sink.send(Message::Ping(Default::default()))).await, Ok(Ok(()))) {
@@ -409,6 +422,10 @@ impl Session {
         };
         let reference = frame.id;
         let message = frame.message;
+        self.state
+            .directory
+            .metrics()
+            .frame_received(message.kind());
         let sdp = matches!(
             message,
             ClientMessage::SfuPublish { .. } | ClientMessage::SfuAnswer { .. }
@@ -518,11 +535,12 @@ impl Session {
 
     /// Sends a reply that does not involve the meeting (decode errors, rate limits).
     async fn reply(&mut self, message: ServerMessage) {
-        send_now(&mut self.sink, &message).await;
+        send_now(self.state.directory.metrics(), &mut self.sink, &message).await;
     }
 }
 
-async fn send_now(sink: &mut Sink, message: &ServerMessage) {
+async fn send_now(metrics: &Metrics, sink: &mut Sink, message: &ServerMessage) {
+    metrics.frames_sent(message, 1);
     if let Ok(text) = serde_json::to_string(message) {
         let _ = timeout(limits::WRITE_TIMEOUT, sink.send(Message::Text(text.into()))).await;
     }
@@ -574,7 +592,8 @@ fn close_message(code: u16, reason: &'static str) -> Message {
     }))
 }
 
-async fn close_with(sink: &mut Sink, code: CloseCode) {
+async fn close_with(metrics: &Metrics, sink: &mut Sink, code: CloseCode) {
+    metrics.closed(code.reason());
     let _ = timeout(
         limits::WRITE_TIMEOUT / 10,
         sink.send(close_message(code.code(), code.reason())),

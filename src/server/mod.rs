@@ -141,6 +141,25 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     (StatusCode::OK, "ready\n").into_response()
 }
 
+/// `GET /metrics`: every metric in the Prometheus text format, gauges read now.
+async fn scrape(State(state): State<Arc<AppState>>) -> Response {
+    let metrics = state.directory.metrics();
+    let open = state
+        .config
+        .max_connections
+        .saturating_sub(state.connection_permits.available_permits());
+    metrics.connections.set(open as i64);
+    metrics.meetings.set(state.directory.len() as i64);
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        metrics.encode(),
+    )
+        .into_response()
+}
+
 /// A running hub.
 pub struct Server {
     addr: SocketAddr,
@@ -175,18 +194,23 @@ impl Server {
             })?),
             MediaMode::Mesh => None,
         };
+        let metrics = Arc::new(crate::metrics::Metrics::new());
         let mut events = crate::events::Events::new(std::time::Duration::from_secs(
             config.attendance_retention_secs,
         ));
         if let Some(webhooks) = config.webhooks()? {
             tracing::info!("webhooks on");
-            events = events.with_webhooks(crate::webhooks::Outbox::start(webhooks));
+            events = events.with_webhooks(crate::webhooks::Outbox::start(
+                webhooks,
+                Arc::clone(&metrics),
+            ));
         }
         let directory = Directory::new(
             config.meeting_config(),
             Arc::new(config.pseudonyms()?),
             media.clone(),
             Arc::new(events),
+            Arc::clone(&metrics),
         );
         let trusted_proxies = config.trusted_proxy_nets()?;
         let tls = config.tls()?;
@@ -206,15 +230,42 @@ impl Server {
             config,
         });
         let files = web::routes(&state.config.web_root, &state.config.frame_ancestors)?;
+        // `/metrics` on its own listener when `metrics_listen` is set (operators keep it off
+        // the public address), else beside everything else.
+        let metrics_route = Router::new()
+            .route("/metrics", get(scrape))
+            .with_state(Arc::clone(&state));
+        let metrics_task = match state.config.metrics_listen {
+            Some(listen) => {
+                let listener = TcpListener::bind(listen)
+                    .await
+                    .map_err(|e| format!("cannot listen on {listen} for metrics: {e}"))?;
+                let mut shutdown = shutdown_rx.clone();
+                tracing::info!(addr = %listen, "metrics listening");
+                Some(tokio::spawn(async move {
+                    let _ = axum::serve(listener, metrics_route)
+                        .with_graceful_shutdown(async move {
+                            let _ = shutdown.wait_for(|&s| s).await;
+                        })
+                        .await;
+                }))
+            }
+            None => None,
+        };
         let app = Router::new()
             .route("/v1/ws", get(upgrade))
             .route("/healthz", get(|| async { "ok\n" }))
             .route("/readyz", get(readyz))
             .route("/debug/media", get(move || media_stats(media.clone())))
             .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
-            .merge(api::routes())
+            .merge(api::routes(Arc::clone(&state)))
             .merge(files)
-            .with_state(state);
+            .with_state(Arc::clone(&state));
+        let app = if metrics_task.is_none() {
+            app.route("/metrics", get(scrape).with_state(state))
+        } else {
+            app
+        };
         let task = tokio::spawn(accept::serve(
             listener,
             app,
