@@ -1,15 +1,17 @@
 // Alerts above the stage, where a therapist looks: help requests, raised hands, private messages,
-// someone leaving. Each alert has a key (a newer alert with the same key replaces it), a kind, and
-// a lifetime: until dismissed, until its cause goes (the room closed, the hand went down, the chat
-// was read: the caller removes it), or for `ttlMs`. Text goes in as text, never as HTML. A soft
-// chime can be turned on (More: "Play a sound for alerts").
+// someone leaving, a scheduled session's end (schedule.js). Each alert has a key (a newer alert
+// with the same key replaces it), a kind, and a lifetime: until dismissed, until its cause goes (the
+// room closed, the hand went down, the chat was read, the session's end moved: the caller removes
+// it), or for `ttlMs`. Its text may be brought up to date in place (`setText`: no new alert, no
+// chime). Text goes in as text, never as HTML. A soft chime can be turned on (More: "Play a sound
+// for alerts").
 
 import { byId, h } from './dom.js';
 
 /**
  * @typedef {object} AlertSpec
  * @property {string} key one alert per key
- * @property {'help' | 'hand' | 'private' | 'left'} kind
+ * @property {'help' | 'hand' | 'private' | 'left' | 'session'} kind
  * @property {string} text
  * @property {{label: string, ariaLabel?: string, run: () => void}[]} [actions]
  * @property {number} [ttlMs] gone after this long (0: until removed)
@@ -69,6 +71,25 @@ export class Alerts {
     this.el.append(el);
     if (spec.kind !== 'left') this.chime();
     this.onChange();
+  }
+
+  /** Whether an alert with this key is shown. @param {string} key */
+  has(key) {
+    return this.items.has(key);
+  }
+
+  /**
+   * Brings an alert's text up to date, in place (the region is polite: a change is read out
+   * once, so callers change it rarely). Nothing when it is gone (dismissed) or already says so.
+   * @param {string} key @param {string} text
+   */
+  setText(key, text) {
+    const item = this.items.get(key);
+    if (!item || item.spec.text === text) return;
+    item.spec = { ...item.spec, text };
+    const span = item.el.querySelector('.text');
+    if (span) span.textContent = text;
+    item.el.querySelector('.dismiss')?.setAttribute('aria-label', `Dismiss: ${text}`);
   }
 
   /** @param {string} key @param {boolean} [notify] */

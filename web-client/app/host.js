@@ -1,18 +1,26 @@
 // Host and cohost controls: the roster by room (each person with their badges and actions from
 // moderation.js, and which rooms asked for help), move, visit, broadcast, merge (with countdown),
-// extend timer, the split dialog (split.js), and the alerts a therapist needs above the stage:
+// extend timer, a scheduled session's end and "Extend session +10 min" (only while the session has
+// an end), the split dialog (split.js), and the alerts a therapist needs above the stage:
 // help requests (gone when the room closes or the host went there) and raised hands (gone when the
 // hand is down). Shown only to hosts and cohosts (the People, Host and Activity tabs, also after a
 // promotion); the hub checks the role of every action anyway.
 
 import { byId, describe, h, on, setOptions } from './dom.js';
 import { Moderation } from './moderation.js';
+import { timeOfDay } from './schedule.js';
 import { SplitDialog } from './split.js';
 
 /** @typedef {import('../sdk/huddle.js').Meeting} Meeting */
 /** @typedef {import('./view.js').MeetingView} MeetingView */
 
 /** @typedef {{name: string, room: string, roomName: string, ts: number}} HelpAlert */
+
+/**
+ * What "Extend session" adds: a round step a therapist can say to the group ("ten more minutes"),
+ * clicked again for more (the hub takes at most four hours at a time).
+ */
+const EXTEND_SESSION_SECS = 600;
 
 export class HostPanel {
   /** @param {Meeting} meeting @param {MeetingView} view its layout and alerts */
@@ -33,6 +41,7 @@ export class HostPanel {
     this.visitRoom = byId('visit-room', HTMLSelectElement);
     this.mergeButton = byId('merge-button', HTMLButtonElement);
     this.extendForm = byId('extend-form', HTMLFormElement);
+    this.sessionEnd = byId('session-end', HTMLDivElement);
     this.moderation = new Moderation(meeting, (action, done) => this.run(action, done), this.abort.signal, this.layout);
     this.split = new SplitDialog(meeting, this.abort.signal, (text) => { this.status.textContent = text; });
     this.bind();
@@ -65,6 +74,11 @@ export class HostPanel {
     on(m, 'hands', () => this.render(), signal);
     on(m, 'lobby', () => this.render(), signal);
     on(m, 'help-requested', (d) => this.addAlert({ name: d.name, room: d.room, roomName: d.roomName, ts: d.ts }), signal);
+    on(m, 'session-ending', () => this.renderSession(), signal);
+    on(m, 'session-rescheduled', () => this.renderSession(), signal);
+    byId('extend-session', HTMLButtonElement).addEventListener('click', () => {
+      this.run(() => m.extendSession(EXTEND_SESSION_SECS), `Session extended by ${EXTEND_SESSION_SECS / 60} minutes.`);
+    }, { signal });
 
     /** @param {string} id @param {() => Promise<void>} action @param {string} done */
     const form = (id, action, done) => byId(id, HTMLFormElement).addEventListener('submit', (e) => {
@@ -94,6 +108,7 @@ export class HostPanel {
     this.status.textContent = '';
     for (const id of ['lobby-list', 'hand-queue', 'audit-log']) byId(id, HTMLElement).replaceChildren();
     byId('lobby-banner', HTMLParagraphElement).hidden = true;
+    this.sessionEnd.hidden = true;
   }
 
   /** @param {() => Promise<void>} action @param {string} done */
@@ -104,8 +119,17 @@ export class HostPanel {
     action().then(() => say(done), (err) => say(`Refused: ${describe(err)}`));
   }
 
+  /** The session's end and the control to extend it, for hosts and cohosts while it has one. */
+  renderSession() {
+    const m = this.meeting;
+    const endsAt = m.endsAt;
+    this.sessionEnd.hidden = !m.isHost || endsAt == null;
+    if (endsAt != null) byId('session-end-text', HTMLParagraphElement).textContent = `This session ends at ${timeOfDay(endsAt)}.`;
+  }
+
   render() {
     const m = this.meeting;
+    this.renderSession();
     if (!m.isHost) return;
     const { rooms: listed, closesAt } = m.rooms;
     const me = m.you?.id;

@@ -84,6 +84,8 @@ const ROLE_WORDS = /** @type {Record<string, string>} */ ({ host: 'host', cohost
 
 /** Said when a link has expired (checked before joining, and when the hub says so). */
 const EXPIRED = 'Your link has expired — ask your clinic for a new one.';
+/** Said when someone comes before a scheduled session opens (`not_started`, close 4012). */
+const NOT_STARTED = 'This session has not started yet. Open your link again closer to the start time.';
 /** Said when the hub refuses a link. */
 const REFUSED = 'This link was refused: it may be for another session, or mistyped. Ask your clinic for a new one.';
 
@@ -94,6 +96,7 @@ function joinErrorText(err) {
   if (code === 'insecure_transport') return 'This page is not on a secure connection, so it cannot join. Open your link again from your invitation.';
   if (code === 'meeting_locked') return 'This session is locked, so no one new can join. Ask the therapist to unlock it.';
   if (code === 'meeting_ended') return 'This session has ended.';
+  if (code === 'not_started') return NOT_STARTED;
   if (code === 'closed') return 'The connection closed before you joined. Check your network and try again.';
   return `Could not join: ${describe(err)}`;
 }
@@ -343,6 +346,8 @@ function endedReason(d, wasWaiting) {
       : 'This session has ended. Thank you for being here.';
     case 4010: return 'This meeting is locked, so no one new can join. Ask the host to unlock it.';
     case 4011: return 'The host did not let you in this time.';
+    // Terminal for now (PROTOCOL.md): the page does not wait for the opening, the person comes back.
+    case 4012: return NOT_STARTED;
     default: return `The connection to the session ended (${d.reason || d.code}). Open your link again to rejoin.`;
   }
 }

@@ -4,16 +4,17 @@
 // choose-a-room list, the notices moderation brings (a mute request, a host lowering your hand,
 // the lock, a private conversation, a new role, a host's hard mute of our microphone or camera in
 // SFU meetings), one neutral line while the therapist stepped out (never who went with them),
-// private-message alerts, and connection trouble: ours ("Connection lost
-// — reconnecting…"). The video grid (with other people's "reconnecting…") is grid.js's, the chat
-// chat.js's; host controls live in host.js and moderation.js. The view only reacts to SDK events
-// and reads SDK state.
+// private-message alerts, a scheduled session's end (the notice is schedule.js's), and connection
+// trouble: ours ("Connection lost — reconnecting…"). The video grid (with other people's
+// "reconnecting…") is grid.js's, the chat chat.js's; host controls live in host.js and
+// moderation.js. The view only reacts to SDK events and reads SDK state.
 
 import { Alerts } from './alerts.js';
 import { ChatPanel } from './chat.js';
 import { byId, clock, describe, h, on, setOptions } from './dom.js';
 import { VideoGrid, hasTrack } from './grid.js';
 import { Layout } from './layout.js';
+import { SessionNotice } from './schedule.js';
 
 /** How long a host's announcement stays (it can be dismissed sooner). */
 const BROADCAST_MS = 3 * 60_000;
@@ -73,6 +74,7 @@ export class MeetingView {
     this.layout.alertCount = () => this.alerts.size;
     this.grid = new VideoGrid(meeting, byId('grid', HTMLDivElement), signal, this.layout);
     this.chat = new ChatPanel(meeting, (text) => this.showStatus(text), signal, this.layout);
+    this.session = new SessionNotice(meeting, this.alerts, signal);
     this.bindControls();
     this.bindEvents();
   }

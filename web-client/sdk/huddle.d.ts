@@ -68,6 +68,11 @@ export class Meeting extends EventTarget {
   readonly steppedOut: Peer[];
   /** True while you are in a host's private (pull-aside) conversation. */
   readonly inPrivateRoom: boolean;
+  /**
+   * When the scheduled session ends for everyone (ms since the epoch, the hub's clock), as the
+   * welcome, `session-ending` and `session-rescheduled` said; null when it has no set end.
+   */
+  readonly endsAt: number | null;
   remoteStream(id: PeerId): MediaStream | null;
   /** Microphone and camera as the person last said (on until they say otherwise). */
   peerMedia(id: PeerId): MediaState;
@@ -122,6 +127,13 @@ export class Meeting extends EventTarget {
   askHelp(): Promise<void>;
   /** Anyone but observers: raise or lower your hand (hosts and cohosts see the queue; everyone sees the hand). */
   raiseHand(raised?: boolean): Promise<void>;
+
+  /**
+   * Hosts and cohosts: move the scheduled session's end `secs` later (1 to 14400; counted from now
+   * if it has passed). Everyone gets `session-rescheduled`. Rejects with `conflict` when the
+   * session has no set end (`endsAt` null).
+   */
+  extendSession(secs: number): Promise<void>;
 
   /** Moderation: hosts and cohosts (`setRole`, `transferHost`: the host only). */
   remove(peer: PeerId, options?: RemoveOptions): Promise<void>;

@@ -169,6 +169,8 @@ export class Meeting extends EventTarget {
   get steppedOut() { return this.state.steppedOutList(); }
   /** True while we are in a host's private (pull-aside) conversation. */
   get inPrivateRoom() { return this.state.inPrivateRoom(); }
+  /** When the scheduled session ends (ms since the epoch, the hub's clock); null: no set end. */
+  get endsAt() { return this.state.endsAt; }
   /** The remote media of one peer (null before their first track). @param {PeerId} id */
   remoteStream(id) {
     if (this.state.mediaMode === 'sfu') return this.hub?.streamOf(id) ?? null;
@@ -628,6 +630,8 @@ export class Meeting extends EventTarget {
     return this.request(options.durationSecs != null
       ? { type: 'reopen', duration_secs: options.durationSecs } : { type: 'reopen' });
   }
+  /** Host: move the scheduled session's end `secs` later (1–14400). @param {number} secs */
+  extendSession(secs) { return this.request({ type: 'extend_session', secs }); }
   /** Participant: pick a room while `rooms.choosing`. @param {RoomId} room */
   chooseRoom(room) { return this.request({ type: 'choose_room', room }); }
   /** In a breakout: ask the hosts for help. */

@@ -8,7 +8,9 @@
 // resume token, the last chat id, the rule that a resumed welcome appends the missed chat or
 // replaces the log (so each message reaches the app once), and which notices right after it are
 // replays of what was sent while our seat was held. In SFU meetings (`welcome.media`) it keeps
-// the active speakers and a host's hard mute of us; the hub's `sfu_*` messages go to sfu.js.
+// the active speakers and a host's hard mute of us; the hub's `sfu_*` messages go to sfu.js. For a
+// scheduled session it keeps when the session ends (`welcome.ends_at`, moved by
+// `session_rescheduled`).
 // `Requests` pairs request ids with `ack` / `error`.
 
 import { REPLAYED_NOTICES } from './constants.js';
@@ -100,6 +102,12 @@ export class MeetingState {
     /** @type {number | null} */
     this.closesAt = null;
     this.choosing = false;
+    /**
+     * When the scheduled session ends for everyone (ms since the epoch, the hub's clock): from
+     * the welcome, moved by `session_rescheduled`. Null: it has no set end.
+     * @type {number | null}
+     */
+    this.endsAt = null;
     /** Group chat of the current room, oldest first. @type {ChatMessage[]} */
     this.chat = [];
     /** @type {IceServer[]} */
@@ -338,6 +346,7 @@ export class MeetingState {
         const resumed = msg.resumed === true && this.you != null && msg.you.id === this.you.id;
         const appendChat = resumed && msg.room === this.resumeRoom;
         const movedMeanwhile = resumed && msg.room !== this.room.id;
+        const welcomedBefore = this.you != null;
         this.resumeRoom = null;
         this.resumeToken = msg.resume_token ?? null;
         this.lastError = null;
@@ -349,6 +358,11 @@ export class MeetingState {
         this.iceTransportPolicy = msg.ice_transport_policy === 'relay' ? 'relay' : 'all';
         this.waitingAs = null;
         this.setRooms(msg.rooms, msg.closes_at ?? null, msg.choosing);
+        // The end may have moved while we were away (or a fresh seat came with another); the
+        // first welcome only says what it is.
+        const endsAt = msg.ends_at ?? null;
+        const endMoved = welcomedBefore && endsAt !== this.endsAt;
+        this.endsAt = endsAt;
         const info = this.rooms.find((r) => r.id === msg.room);
         this.privateRoom = msg.private === true;
         this.room = { id: msg.room, name: info?.name ?? (msg.room === 'main' ? 'Main room' : 'Private conversation'), topic: info?.topic ?? null };
@@ -403,6 +417,9 @@ export class MeetingState {
         }
         out.events.push(['rooms', this.roomsDetail()]);
         out.events.push(['peers', { peers: this.peerList() }]);
+        // A `session_ending` shown before no longer holds; if the new end is near, the hub
+        // sends a fresh one right after this welcome.
+        if (endMoved) out.events.push(['session-rescheduled', { endsAt }]);
         for (const m of missed) out.events.push(['chat', { message: m, private: m.to != null }]);
         break;
       }
@@ -493,6 +510,17 @@ export class MeetingState {
         if (replayed && msg.closes_at !== this.closesAt) break;
         this.closesAt = msg.closes_at;
         out.events.push(['breakout-closing', { closesAt: msg.closes_at, seconds: msg.seconds, replayed }]);
+        break;
+      case 'session_ending':
+        // Sent once per end time, and at once to whoever arrives or resumes within the warning
+        // window (never replayed: `seconds` are always counted as it is sent). Its `at` is the
+        // end the hub holds now.
+        this.endsAt = msg.at;
+        out.events.push(['session-ending', { at: msg.at, seconds: msg.seconds }]);
+        break;
+      case 'session_rescheduled':
+        this.endsAt = msg.ends_at ?? null;
+        out.events.push(['session-rescheduled', { endsAt: this.endsAt }]);
         break;
       case 'help_requested':
         out.events.push(['help-requested', {

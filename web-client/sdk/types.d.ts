@@ -193,6 +193,20 @@ export interface MeetingEventMap {
    * still runs, with `seconds` counted from the resume.
    */
   'breakout-closing': { closesAt: number; seconds: number; replayed: boolean };
+  /**
+   * The scheduled session ends for everyone at `at` (the hub's clock, ms since the epoch; the hub
+   * then closes every connection with 4009). `seconds` were left when the hub sent it: count down
+   * from it, against clock skew. Sent once per end time (by default 5 minutes before), and at once
+   * when you arrive or resume later than that. `Meeting.endsAt` is `at` from then on.
+   */
+  'session-ending': { at: number; seconds: number };
+  /**
+   * The scheduled end moved (a host's `extendSession`, or the partner's server API), or a welcome
+   * after a reconnect says another end than before: `endsAt` is the new end, null when the session
+   * no longer has one. A `session-ending` shown before no longer holds (if the new end is near,
+   * a fresh one follows).
+   */
+  'session-rescheduled': { endsAt: number | null };
   'help-requested': { from: PeerId; name: string; room: RoomId; roomName: string; ts: number; replayed: boolean };
   /**
    * Someone's role or hand changed (promotion, demotion, host handover, a hand raised or

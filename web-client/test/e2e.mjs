@@ -8,6 +8,9 @@
 // and two network failures that one page resumes from, through a TCP proxy: a stalled
 // connection its heartbeat gives up on, and a cut. Also: a token refreshed by the SDK outlives
 // its expiry, an observer's page sends nothing, and the UI forgets the token when a session ends.
+// Scheduled sessions, set with the server API as a partner would: a participant who comes before
+// the session opens is turned away in plain words (4012), and an end 2 minutes ahead shows on
+// every page at once, until the host extends it.
 // Then an SFU meeting (HUDDLE_MEDIA_MODE=sfu: media through the hub) with four pages and a
 // 640x480 fake camera: each page has one RTCPeerConnection and sends two simulcast layers, every
 // page decodes everyone else, every remote ICE candidate is the hub's one UDP address, and after a
@@ -204,8 +207,18 @@ async function startProxy(targetPort) {
 
 /** A token from `huddle token`, signed with this run's key (printed nowhere). */
 function mintToken({ role, sub, name, meeting = 'demo', ttl = '30m' }) {
+  return huddleToken(['--meeting', meeting, '--role', role, '--sub', sub, '--name', name, '--ttl', ttl]);
+}
+
+/** A server API token (`huddle token --api`) for the calling system `e2e` with `scope`. */
+function mintApiToken(scope) {
+  return huddleToken(['--api', '--sub', 'e2e', '--scope', scope, '--ttl', '30m']);
+}
+
+/** Runs `huddle token` with `args` and this run's key; resolves with the token. */
+function huddleToken(args) {
   return new Promise((resolve, reject) => {
-    const p = spawn(hubBin, ['token', '--meeting', meeting, '--role', role, '--sub', sub, '--name', name, '--ttl', ttl], {
+    const p = spawn(hubBin, ['token', ...args], {
       env: { ...process.env, HUDDLE_JWT_SECRET: JWT_SECRET }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -218,6 +231,18 @@ function mintToken({ role, sub, name, meeting = 'demo', ttl = '30m' }) {
       else reject(new Error(`huddle token failed (${code}): ${err.trim().slice(0, 200)}`));
     });
   });
+}
+
+/**
+ * Sets a meeting's settings with the server API (`PUT /v1/meetings/{meeting}`, scope
+ * `meetings:write`), as a partner's backend would: e.g. `{ends_at}` (RFC 3339) for a scheduled end.
+ */
+async function putMeeting(base, apiToken, meeting, settings) {
+  const res = await fetch(`${base}/v1/meetings/${encodeURIComponent(meeting)}`, {
+    method: 'PUT', headers: { authorization: `Bearer ${apiToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify(settings),
+  });
+  if (res.status !== 200 && res.status !== 201) throw new Error(`PUT /v1/meetings/${meeting}: ${res.status} ${(await res.text()).slice(0, 200)}`);
 }
 
 // ---- PNG check (screenshots must not be blank) ----
@@ -546,6 +571,26 @@ async function meshScenario() {
     await context.close();
   });
 
+  // The partner's backend schedules sessions with the server API (PROTOCOL.md "Scheduled sessions").
+  const apiToken = await mintApiToken('meetings:write');
+  await check('before a scheduled session opens, a participant is turned away (close 4012) with plain words on the ended screen', async () => {
+    await putMeeting(base, apiToken, 'later-today', { starts_at: new Date(Date.now() + 3600_000).toISOString() });
+    const token = await mintToken({ role: 'participant', sub: 'early1', name: 'Eli', meeting: 'later-today' });
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    page.on('console', (msg) => { if (msg.type() === 'error') errors.push(msg.text()); });
+    await page.goto(uiUrl(base, `#token=${token}`));
+    await page.getByRole('button', { name: 'Join' }).click();
+    await until('the page to say the session has not started', () => hook(page, () => window.huddleTest.ended()),
+      (t) => t === 'This session has not started yet. Open your link again closer to the start time.');
+    await expectInView(page, '#ended-reason', 'the reason on a phone');
+    await expectTokenForgotten({ name: 'Eli', page }, 'not_started (4012)');
+    if (errors.length > 0) throw new Error(`page errors: ${errors.join('; ')}`);
+    await context.close();
+  });
+
   await check('a page opened without ?test=1 exposes no test hook', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
@@ -691,6 +736,44 @@ async function meshScenario() {
     for (const p of [alex, sam, jordan]) await expectVideoFrom(p, others(p));
     await host.page.getByText('Camera and microphone', { exact: true }).click();
     await host.page.locator('#more-toggle').click();
+  });
+
+  await check('a scheduled end 2 minutes ahead (server API): every page, the phone too, shows "The session ends in 2 minutes (at …)"; the host\'s "Extend session +10 min" moves it, and the notice gives way to the new end; clearing the end hides the control', async () => {
+    const sessionAlerts = (p) => hook(p.page, () => window.huddleTest.alertItems().filter((a) => a.kind === 'session').map((a) => a.text));
+    const endsAt = Date.now() + 120_000;
+    await putMeeting(base, apiToken, 'demo', { ends_at: new Date(endsAt).toISOString() });
+    // Within the hub's warning window (5 minutes) already: the notice comes at once.
+    const timeOf = (at) => host.page.evaluate((t) => new Date(t).toLocaleTimeString([], { hour: 'numeric', minute: '2-digit' }), at);
+    const endText = await timeOf(endsAt);
+    const ending = `The session ends in 2 minutes (at ${endText}).`;
+    for (const p of everyone) await until(`${p.name} to show the session's end`, () => sessionAlerts(p), (a) => a.length === 1 && a[0] === ending);
+    await expectInView(jordan.page, '#alerts .alert.session', 'the phone\'s notice of the end');
+    await snap(jordan.page, 'phone-session-ending.png');
+    await expectAccessible(jordan.page, 'the phone with the notice of the end');
+    // Its words change about once a minute: polite, never an assertive region (nor role=alert).
+    const live = await jordan.page.evaluate(() => {
+      const el = document.querySelector('#alerts .alert.session');
+      return { assertive: !!el?.closest('[aria-live="assertive"], [role="alert"]'), region: el?.closest('[aria-live]')?.getAttribute('aria-live') };
+    });
+    if (live.assertive || live.region !== 'polite') throw new Error(`the notice of the end is not in a polite live region: ${JSON.stringify(live)}`);
+    // Participants have no such control; the host has it where host controls are.
+    if (await alex.page.locator('#extend-session').isVisible()) throw new Error('a participant sees "Extend session"');
+    await tab(host.page, 'Host');
+    await until('the host\'s panel to say when the session ends', () => host.page.locator('#session-end-text').textContent(),
+      (t) => t === `This session ends at ${endText}.`);
+    await host.page.getByRole('button', { name: 'Extend session +10 min' }).click();
+    const moved = `The session now ends at ${await timeOf(endsAt + 600_000)}.`;
+    for (const p of everyone) await until(`${p.name}'s notice to give way to the new end`, () => sessionAlerts(p), (a) => a.length === 1 && a[0] === moved);
+    await until('the host to be told', () => host.page.locator('#host-status').textContent(), (t) => t === 'Session extended by 10 minutes.');
+    // The partner takes the end away: no end, no control (and nothing left to end the meeting later).
+    await putMeeting(base, apiToken, 'demo', {});
+    await until('the control to go', () => host.page.locator('#session-end').isVisible(), (v) => v === false);
+    for (const p of everyone) {
+      await until(`${p.name} to be told there is no set end`, () => sessionAlerts(p), (a) => a.join() === 'The session no longer has a set end time.');
+      await p.page.getByRole('button', { name: 'Dismiss: The session no longer has a set end time.' }).click();
+      await until(`${p.name}'s alerts to be clear`, () => hook(p.page, () => window.huddleTest.alertItems()), (a) => a.length === 0);
+    }
+    await tab(host.page, 'Chat');
   });
 
   const nonce = randomBytes(4).toString('hex');

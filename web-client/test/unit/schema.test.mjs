@@ -73,6 +73,7 @@ test('frames the SDK builds are valid client frames', () => {
     { type: 'ping' },
     { type: 'extend_timer', id: 7, secs: 120 },
     { type: 'reopen', id: 8, duration_secs: 300 },
+    { type: 'extend_session', id: 9, secs: 600 },
   ];
   for (const f of frames) assert.ok(validate(f), `${JSON.stringify(f)}: ${JSON.stringify(validate.errors)}`);
   assert.equal(splitFrame({ strategy: 'manual', rooms: [{ name: 'A', members: [1] }] }).rooms[0].members[0], 1);

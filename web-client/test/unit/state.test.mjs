@@ -196,13 +196,13 @@ test('unknown message types from a newer hub are ignored', () => {
 });
 
 test('close codes: 40xx and 1009 terminal, 41xx and 1001 reconnectable', () => {
-  for (const c of [4001, 4002, 4003, 4004, 4005, 1009]) assert.equal(closeKind(c), 'terminal', String(c));
+  for (const c of [4001, 4002, 4003, 4004, 4005, 4012, 1009]) assert.equal(closeKind(c), 'terminal', String(c));
   for (const c of [1001, 4101, 4102, 4103, 4104, 4105, 4106, 1006]) assert.equal(closeKind(c), 'reconnectable', String(c));
   assert.equal(closeKind(1000), 'normal');
 });
 
 test('close codes outside the hub\'s table: a 40xx a newer hub adds is terminal, anything else reconnectable', () => {
-  for (const c of [4012, 4099]) assert.equal(closeKind(c), 'terminal', String(c));
+  for (const c of [4013, 4099]) assert.equal(closeKind(c), 'terminal', String(c));
   for (const c of [1005, 1006, 1011, 4107, 4199, 4500]) assert.equal(closeKind(c), 'reconnectable', String(c));
 });
 
