@@ -59,6 +59,16 @@ pub struct Config {
     pub web_root: PathBuf,
     /// ICE servers handed to clients in `welcome`.
     pub ice_servers: Vec<IceServer>,
+    /// TURN server URLs (`turn:host:3478?transport=udp`, `turns:…`) whose credentials each
+    /// person gets in `welcome`, minted with `turn_secret` (env `HUDDLE_TURN_URLS`, comma
+    /// separated).
+    pub turn_urls: Vec<String>,
+    /// coturn's `static-auth-secret` (`use-auth-secret`), at least 16 bytes (env
+    /// `HUDDLE_TURN_SECRET`). Unset: no TURN credentials are minted.
+    pub turn_secret: Option<String>,
+    /// How long minted TURN credentials hold, seconds: longer than the longest session, since
+    /// a TURN allocation is refreshed with the same credentials (env `HUDDLE_TURN_TTL_SECS`).
+    pub turn_ttl_secs: u64,
     /// `all` or `relay` (TURN only: no participant learns another's IP address), handed to
     /// clients in `welcome` and obeyed by the SDK.
     pub ice_transport_policy: IceTransportPolicy,
@@ -133,6 +143,10 @@ impl std::fmt::Debug for Config {
             )
             .field("audit_key", &self.audit_key.as_ref().map(|_| "<redacted>"))
             .field(
+                "turn_secret",
+                &self.turn_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field(
                 "webhook_secret",
                 &self.webhook_secret.as_ref().map(|_| "<redacted>"),
             )
@@ -168,6 +182,9 @@ impl Default for Config {
             tls_key: None,
             ice_servers: Vec::new(),
             ice_transport_policy: IceTransportPolicy::All,
+            turn_urls: Vec::new(),
+            turn_secret: None,
+            turn_ttl_secs: limits::TURN_TTL_SECS,
             max_connections: limits::MAX_CONNECTIONS,
             max_connections_per_ip: limits::MAX_CONNECTIONS_PER_IP,
             max_http_connections: limits::MAX_HTTP_CONNECTIONS,
@@ -226,6 +243,24 @@ impl Config {
         fig.merge(Serialized::defaults(overrides))
             .extract()
             .map_err(|e| e.to_string())
+    }
+
+    /// The TURN credential settings, if a TURN secret is set.
+    pub fn turn(&self) -> Result<Option<crate::turn::TurnConfig>, String> {
+        match &self.turn_secret {
+            None if !self.turn_urls.is_empty() => Err(
+                "turn_urls is set: also set turn_secret (coturn's static-auth-secret), or list \
+                 a TURN server with fixed credentials in ice_servers"
+                    .into(),
+            ),
+            None => Ok(None),
+            Some(secret) => crate::turn::TurnConfig::new(
+                self.turn_urls.clone(),
+                secret.clone(),
+                self.turn_ttl_secs,
+            )
+            .map(Some),
+        }
     }
 
     /// The webhook settings, if webhooks are on.
@@ -329,6 +364,8 @@ impl Config {
             wait_for_host: self.wait_for_host,
             media_mode: self.media_mode,
             session_ending_warning_ms: self.session_ending_warning_secs.saturating_mul(1000),
+            // Set by the server once `turn()` has checked the settings.
+            turn: None,
         }
     }
 

@@ -21,6 +21,7 @@
 //!   retried.
 //! - [`metrics`] — the Prometheus metrics behind `GET /metrics`: closed label sets, no ids.
 //! - [`pseudonym`] — keyed pseudonyms of people (`sub`) for join and audit log lines.
+//! - [`turn`] — per-person TURN REST credentials (coturn `use-auth-secret`) for `welcome`.
 //! - [`limits`] — every size, rate and timeout limit with the reason for its value.
 //! - [`schema`] — JSON Schema and protocol constants for `proto/schema/`.
 //! - [`fuzzing`] — fuzz entry points (targets in `fuzz/`, corpus replayed by a test).
@@ -49,6 +50,7 @@ pub mod protocol;
 pub mod pseudonym;
 pub mod schema;
 pub mod server;
+pub mod turn;
 pub mod webhooks;
 
 pub use config::Config;

@@ -210,6 +210,11 @@ pub const BREAKOUT_WARNING_SECS: u64 = 60;
 /// `session_ending_warning_secs`).
 pub const SESSION_ENDING_WARNING_SECS: u64 = 300;
 
+/// How long minted TURN credentials hold by default: 12 hours, longer than a day program's
+/// longest block (IOP sessions run about 3 h), because a TURN allocation is refreshed with the
+/// credentials it was made with.
+pub const TURN_TTL_SECS: u64 = 12 * 3600;
+
 /// Meetings whose partner settings (`PUT /v1/meetings/{meeting}`) the hub keeps at once.
 pub const MAX_MEETING_SETTINGS: usize = 10_000;
 

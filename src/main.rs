@@ -114,6 +114,20 @@ struct ConfigArgs {
     #[arg(long, env = "HUDDLE_MAX_CONNECTIONS_PER_IP")]
     #[serde(skip_serializing_if = "Option::is_none")]
     max_connections_per_ip: Option<usize>,
+    /// TURN server URLs whose per-person credentials go in each welcome, comma separated
+    /// (turn:host:3478?transport=udp,turns:host:5349).
+    #[arg(long, env = "HUDDLE_TURN_URLS", value_delimiter = ',')]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    turn_urls: Option<Vec<String>>,
+    /// coturn's static-auth-secret (use-auth-secret) to mint TURN credentials with. Prefer the
+    /// environment.
+    #[arg(long, env = "HUDDLE_TURN_SECRET", hide_env_values = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    turn_secret: Option<String>,
+    /// How long minted TURN credentials hold, seconds [default: 43200].
+    #[arg(long, env = "HUDDLE_TURN_TTL_SECS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    turn_ttl_secs: Option<u64>,
     /// ICE transport policy handed to clients: all, or relay (TURN only, so no participant
     /// learns another's IP address; needs ice_servers with a TURN server) [default: all].
     #[arg(long, env = "HUDDLE_ICE_TRANSPORT_POLICY", value_parser = ["all", "relay"])]

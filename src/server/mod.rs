@@ -205,8 +205,10 @@ impl Server {
                 Arc::clone(&metrics),
             ));
         }
+        let mut meeting_config = config.meeting_config();
+        meeting_config.turn = config.turn()?.map(Arc::new);
         let directory = Directory::new(
-            config.meeting_config(),
+            meeting_config,
             Arc::new(config.pseudonyms()?),
             media.clone(),
             Arc::new(events),

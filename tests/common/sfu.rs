@@ -131,7 +131,7 @@ fn untag(payload: &[u8]) -> Option<Received> {
     })
 }
 
-async fn new_pc() -> Arc<RTCPeerConnection> {
+async fn new_pc(config: RTCConfiguration) -> Arc<RTCPeerConnection> {
     let mut media = MediaEngine::default();
     media.register_default_codecs().expect("codecs");
     media
@@ -155,7 +155,7 @@ async fn new_pc() -> Arc<RTCPeerConnection> {
         .with_setting_engine(settings)
         .build();
     Arc::new(
-        api.new_peer_connection(RTCConfiguration::default())
+        api.new_peer_connection(config)
             .await
             .expect("peer connection"),
     )
@@ -165,6 +165,12 @@ impl SfuNode {
     /// Takes over a joined client; publishes audio and video unless `publish` is false (then it
     /// sends `sfu_publish` without an offer, as observers do).
     pub async fn start(id: u64, ws: Ws, publish: bool) -> SfuNode {
+        Self::start_with(id, ws, publish, RTCConfiguration::default()).await
+    }
+
+    /// As [`SfuNode::start`], with the peer connection configured by `config` (ICE servers, a
+    /// relay-only policy).
+    pub async fn start_with(id: u64, ws: Ws, publish: bool, config: RTCConfiguration) -> SfuNode {
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (ev_tx, ev_rx) = mpsc::unbounded_channel();
         let made = Arc::new(AtomicU32::new(0));
@@ -173,7 +179,7 @@ impl SfuNode {
         tokio::spawn(run(
             id,
             ws,
-            publish,
+            (publish, config),
             cmd_rx,
             ev_tx,
             [Arc::clone(&made), Arc::clone(&plis)],
@@ -300,7 +306,7 @@ impl Drop for SfuNode {
 async fn run(
     id: u64,
     ws: Ws,
-    publish: bool,
+    (publish, config): (bool, RTCConfiguration),
     mut cmds: mpsc::UnboundedReceiver<Cmd>,
     events: mpsc::UnboundedSender<SfuEvent>,
     [made, plis]: [Arc<AtomicU32>; 2],
@@ -311,7 +317,7 @@ async fn run(
     let ssrc_of_mid: Arc<std::sync::Mutex<std::collections::HashMap<String, u32>>> = Arc::default();
     let mut mid_of_peer: std::collections::HashMap<u64, String> = std::collections::HashMap::new();
     let (mut ws_tx, mut ws_rx) = ws.split();
-    let pc = new_pc().await;
+    let pc = new_pc(config).await;
     made.fetch_add(1, Ordering::Relaxed);
     let (up_tx, mut up) = tokio::sync::watch::channel(false);
     {

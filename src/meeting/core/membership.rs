@@ -191,7 +191,7 @@ impl Meeting {
             peers: self.peers_of(room.members.iter().copied().filter(|p| *p != peer)),
             chat,
             room: room_id,
-            ice_servers: self.config.ice_servers.clone(),
+            ice_servers: self.ice_servers_for(&member.identity.sub),
             ice_transport_policy: self.config.ice_transport_policy,
             rooms: self.room_list(),
             media: self.config.media_mode,
@@ -204,6 +204,16 @@ impl Meeting {
             resume_token: self.members.get(&peer)?.resume_token.clone(),
             resumed: false,
         })
+    }
+
+    /// The configured ICE servers, and TURN credentials minted for this person now (a resumed
+    /// `welcome` brings fresh ones).
+    fn ice_servers_for(&self, sub: &str) -> Vec<crate::protocol::IceServer> {
+        let mut servers = self.config.ice_servers.clone();
+        if let Some(turn) = &self.config.turn {
+            servers.push(turn.credentials(sub, self.now));
+        }
+        servers
     }
 
     /// A second connection of the same person: it inherits the seat; the room sees that seat

@@ -189,6 +189,8 @@ pub struct MeetingConfig {
     pub media_mode: MediaMode,
     /// How long before a scheduled end everyone gets `session_ending`.
     pub session_ending_warning_ms: Millis,
+    /// TURN servers whose credentials are minted for each person in their `welcome`.
+    pub turn: Option<std::sync::Arc<crate::turn::TurnConfig>>,
 }
 
 impl Default for MeetingConfig {
@@ -208,6 +210,7 @@ impl Default for MeetingConfig {
             // is `sfu` (`Config::media_mode`).
             media_mode: MediaMode::Mesh,
             session_ending_warning_ms: limits::SESSION_ENDING_WARNING_SECS * 1000,
+            turn: None,
         }
     }
 }
