@@ -130,18 +130,21 @@ impl Events {
     /// Records `event` of `meeting` (the actor calls this in the meeting's order) and queues
     /// its webhook.
     pub fn record(&self, meeting: &str, event: &MeetingEvent) {
-        let env = self.log(meeting, event);
+        let envelopes = self.log(meeting, event);
         if let Some(outbox) = &self.outbox {
             // Outside the lock: one order still, since each meeting's actor calls in turn and
             // the outbox keeps the order it is given.
-            outbox.push(env);
+            for env in envelopes {
+                outbox.push(env);
+            }
         }
     }
 
-    fn log(&self, meeting: &str, event: &MeetingEvent) -> Envelope {
+    /// Logs `event`, and after a `meeting.ended` the `attendance.finalized` that follows it.
+    fn log(&self, meeting: &str, event: &MeetingEvent) -> Vec<Envelope> {
         let Ok(mut inner) = self.inner.lock() else {
             // A panic elsewhere poisoned the log: keep serving, lose only the event.
-            return envelope(0, meeting, 0, event);
+            return vec![envelope(0, meeting, 0, event)];
         };
         // Forgetting expired attendance walks every meeting's: once a minute, not per event.
         if event.at >= inner.pruned_at + 60_000 {
@@ -155,18 +158,7 @@ impl Events {
             // starts again at 1), so neither map grows with every meeting ever held.
             seq.retain(|m, _| attendance.contains_key(m));
         }
-        let seq = {
-            let s = inner.seq.entry(meeting.to_owned()).or_insert(0);
-            *s += 1;
-            *s
-        };
-        inner.next_id += 1;
-        let id = inner.next_id;
-        let env = envelope(id, meeting, seq, event);
-        inner.log.push_back((id, env.clone()));
-        while inner.log.len() > limits::EVENT_LOG_LEN {
-            inner.log.pop_front();
-        }
+        let env = inner.append(meeting, |id, seq| envelope(id, meeting, seq, event));
         let a = inner
             .attendance
             .entry(meeting.to_owned())
@@ -175,7 +167,30 @@ impl Events {
                 ..Attendance::default()
             });
         a.fold(event);
-        env
+        if event.kind != EventKind::MeetingEnded {
+            return vec![env];
+        }
+        // The session is over: its attendance is complete as of now (a later session of the
+        // same meeting within the retention continues it, and is finalized again).
+        let summary = json!({
+            "started_at": a.started_at,
+            "ended_at": a.ended_at,
+            "max_concurrent": a.max_concurrent,
+            "people": a.people.len(),
+        });
+        let finalized = inner.append(meeting, |id, seq| {
+            let mut data = json!({"meeting": meeting, "seq": seq});
+            if let (Some(data), Some(summary)) = (data.as_object_mut(), summary.as_object()) {
+                data.extend(summary.clone());
+            }
+            Envelope {
+                id: format!("evt_{id}"),
+                kind: "attendance.finalized",
+                timestamp: rfc3339(event.at),
+                data,
+            }
+        });
+        vec![env, finalized]
     }
 
     /// Events after `cursor` (an event id; 0 for the oldest kept), at most `limit`.
@@ -229,6 +244,25 @@ fn envelope(id: u64, meeting: &str, seq: u64, event: &MeetingEvent) -> Envelope 
         kind: event.kind.name(),
         timestamp: rfc3339(event.at),
         data,
+    }
+}
+
+impl Inner {
+    /// Numbers the next event of `meeting` (its log id and the meeting's `seq`) and keeps it.
+    fn append(&mut self, meeting: &str, make: impl FnOnce(u64, u64) -> Envelope) -> Envelope {
+        let seq = {
+            let s = self.seq.entry(meeting.to_owned()).or_insert(0);
+            *s += 1;
+            *s
+        };
+        self.next_id += 1;
+        let id = self.next_id;
+        let env = make(id, seq);
+        self.log.push_back((id, env.clone()));
+        while self.log.len() > limits::EVENT_LOG_LEN {
+            self.log.pop_front();
+        }
+        env
     }
 }
 

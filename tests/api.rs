@@ -566,13 +566,19 @@ async fn attendance_and_the_event_log_follow_a_session_through_resume_takeover_a
             "participant.left",
             "participant.left",
             "meeting.ended",
+            "attendance.finalized",
         ]
     );
     let seqs: Vec<u64> = list
         .iter()
         .map(|e| e["data"]["seq"].as_u64().unwrap())
         .collect();
-    assert_eq!(seqs, (1..=9).collect::<Vec<u64>>());
+    assert_eq!(seqs, (1..=10).collect::<Vec<u64>>());
+    // The billing record is complete: when it ran, how many at most, how many people.
+    let finalized = &list[9]["data"];
+    assert!(finalized["started_at"].is_string() && finalized["ended_at"].is_string());
+    assert_eq!(finalized["max_concurrent"], 2);
+    assert_eq!(finalized["people"], 2);
     let left = list[4];
     assert_eq!(left["data"]["sub"], "alex");
     assert_eq!(left["data"]["peer"], alex_id);
@@ -595,7 +601,10 @@ async fn attendance_and_the_event_log_follow_a_session_through_resume_takeover_a
         .iter()
         .map(|e| e["type"].as_str().unwrap())
         .collect();
-    assert_eq!(rest, ["participant.left", "meeting.ended"]);
+    assert_eq!(
+        rest,
+        ["participant.left", "meeting.ended", "attendance.finalized"]
+    );
     assert_problem(
         &http(
             &hub,

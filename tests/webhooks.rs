@@ -71,11 +71,12 @@ async fn deliveries_are_signed_retried_under_one_id_and_in_order_per_meeting() {
     host.recv_until(|v| v["type"] == "peer_left").await;
     host.close().await;
 
-    // meeting.started, joined ×2, left ×2, meeting.ended: six events, plus one retry.
+    // meeting.started, joined ×2, left ×2, meeting.ended, attendance.finalized: seven events,
+    // plus one retry.
     let give_up = tokio::time::Instant::now() + DEADLINE;
     loop {
         let n = received.lock().unwrap().requests.len();
-        if n >= 7 {
+        if n >= 8 {
             break;
         }
         assert!(
@@ -99,7 +100,7 @@ async fn deliveries_are_signed_retried_under_one_id_and_in_order_per_meeting() {
             events.push(serde_json::from_slice(body).unwrap());
         }
     }
-    assert_eq!(requests.len(), 7, "one retry after the 500");
+    assert_eq!(requests.len(), 8, "one retry after the 500");
     assert_eq!(
         requests[0].0["webhook-id"], requests[1].0["webhook-id"],
         "the retry has the first attempt's id"
@@ -119,14 +120,16 @@ async fn deliveries_are_signed_retried_under_one_id_and_in_order_per_meeting() {
             "participant.joined",
             "participant.left",
             "participant.left",
-            "meeting.ended"
+            "meeting.ended",
+            "attendance.finalized"
         ]
     );
     let seqs: Vec<u64> = events
         .iter()
         .map(|e| e["data"]["seq"].as_u64().unwrap())
         .collect();
-    assert_eq!(seqs, [1, 2, 3, 4, 5, 6]);
+    assert_eq!(seqs, [1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(events[6]["data"]["people"], 2);
     for e in &events {
         assert_eq!(e["data"]["meeting"], "w1");
         assert!(e["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')));
@@ -145,6 +148,28 @@ async fn deliveries_are_signed_retried_under_one_id_and_in_order_per_meeting() {
     )
     .to_string();
     assert!(!all.contains("Name of"), "no display names in webhooks");
+
+    // Operators see the same in the metrics (the last answer may still be on its way back).
+    let give_up = tokio::time::Instant::now() + DEADLINE;
+    let metrics = loop {
+        let metrics = scrape_metrics(hub.server.local_addr()).await;
+        if metrics.contains("huddle_webhook_deliveries_total{result=\"delivered\"} 7") {
+            break metrics;
+        }
+        assert!(tokio::time::Instant::now() < give_up, "{metrics}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(metrics.contains("huddle_webhook_deliveries_total{result=\"failed\"} 1"));
+}
+
+async fn scrape_metrics(addr: std::net::SocketAddr) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = String::new();
+    tcp.read_to_string(&mut raw).await.unwrap();
+    raw
 }
 
 #[test]
