@@ -115,6 +115,14 @@ pub enum AuthError {
     NoApi,
 }
 
+impl AuthError {
+    /// A token whose signature held but whose `exp` has passed (the signature is checked
+    /// first, so only a token made with our key gets here).
+    pub fn is_expired(&self) -> bool {
+        matches!(self, AuthError::Jwt(e) if *e.kind() == jsonwebtoken::errors::ErrorKind::ExpiredSignature)
+    }
+}
+
 /// A verified token: who, in which meeting, until when.
 #[derive(Debug, Clone)]
 pub struct Admission {

@@ -35,6 +35,11 @@ fn claims(hub: &TestServer) -> Value {
 
 /// Sends `hello` with `token` (and `meeting`, if given) and checks the refusal.
 async fn assert_refused(hub: &TestServer, token: &str, meeting: Option<&str>) {
+    assert_refused_with(hub, token, meeting, 4001).await;
+}
+
+/// As [`assert_refused`], closed with `close`.
+async fn assert_refused_with(hub: &TestServer, token: &str, meeting: Option<&str>, close: u16) {
     let mut c = connect(&hub.url).await;
     let mut hello = json!({"type": "hello", "protocol": 1, "token": token});
     if let Some(m) = meeting {
@@ -50,7 +55,7 @@ async fn assert_refused(hub: &TestServer, token: &str, meeting: Option<&str>) {
     );
     assert_eq!(closed.frames[0]["type"], "error");
     assert_eq!(closed.frames[0]["code"], "unauthorized");
-    assert_eq!(closed.code, Some(4001), "terminal close");
+    assert_eq!(closed.code, Some(close), "terminal close");
     assert_eq!(
         hub.server.meeting_count(),
         0,
@@ -96,8 +101,12 @@ async fn hs256_bad_tokens_are_refused() {
         f(&mut c);
         hub.minter.sign(&c).unwrap()
     };
-    // Expired (beyond the leeway).
-    assert_refused(&hub, &with(&|c| c["exp"] = json!(now() - 120)), None).await;
+    // Expired (beyond the leeway): said so (4006), since our key signed it; the same claims
+    // signed with another key are only refused (4001).
+    assert_refused_with(&hub, &with(&|c| c["exp"] = json!(now() - 120)), None, 4006).await;
+    let mut expired = good.clone();
+    expired["exp"] = json!(now() - 120);
+    assert_refused(&hub, &other.sign(&expired).unwrap(), None).await;
     // Not valid yet.
     assert_refused(&hub, &with(&|c| c["nbf"] = json!(now() + 600)), None).await;
     // Wrong audience, wrong issuer.
@@ -167,7 +176,7 @@ async fn rs256_deployment_refuses_hs256_signed_with_the_public_key() {
     );
     let mut expired = good.clone();
     expired["exp"] = json!(now() - 120);
-    assert_refused(&hub, &rsa.sign(&expired).unwrap(), None).await;
+    assert_refused_with(&hub, &rsa.sign(&expired).unwrap(), None, 4006).await;
 
     let mut c = connect(&hub.url).await;
     c.hello(&rsa.sign(&good).unwrap()).await;

@@ -452,7 +452,7 @@ async fn hosts_can_name_everyone_in_every_room() {
     let seen = host.wait_joined(b.id).await;
     assert_eq!(seen["peer"]["name"], "Name of b");
     // Breakouts open; the host visits one. Someone new arrives in the main room.
-    host.send(json!({"type": "split", "strategy": "even", "count": 2}))
+    host.send(json!({"type": "split", "strategy": "even", "count": 2, "allow_solo": true}))
         .await;
     let rooms = host
         .recv_until(|f| f["type"] == "rooms" && f["rooms"].as_array().is_some_and(|r| r.len() == 3))

@@ -447,3 +447,140 @@ async fn a_subscribers_keyframe_request_reaches_the_publisher() {
             .await;
     }
 }
+
+/// Waits until `node` receives a keyframe of `from`'s shared screen; returns how long it took.
+async fn until_screen(node: &mut SfuNode, from: u64) -> Duration {
+    let start = tokio::time::Instant::now();
+    let give_up = start + Duration::from_secs(30);
+    loop {
+        match node.next(give_up).await {
+            Some(SfuEvent::Media(r)) if r.from == from && r.screen && r.keyframe => {
+                return start.elapsed()
+            }
+            Some(_) => {}
+            None => panic!("node {}: no screen from {from}", node.id),
+        }
+    }
+}
+
+/// Screen sharing goes through the one connection (its second sending video section): hosts may
+/// always share, participants only while a host allows it; roommates get it on a slot marked
+/// `screen`, and when sharing is forbidden again or the viewer leaves the room, it stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_screen_reaches_the_room_and_only_while_allowed() {
+    let hub = sfu_hub().await;
+    let host = hub.join("g", "host", Role::Host).await;
+    let alex = hub.join("g", "alex", Role::Participant).await;
+    let sam = hub.join("g", "sam", Role::Participant).await;
+    assert!(
+        alex.welcome.get("screen_share_allowed").is_none(),
+        "off by default"
+    );
+    let (host_id, alex_id, sam_id) = (host.id, alex.id, sam.id);
+    let mut host = SfuNode::start_sharing(host.id, host.ws).await;
+    let mut alex = SfuNode::start_sharing(alex.id, alex.ws).await;
+    let mut sam = SfuNode::start(sam.id, sam.ws, true).await;
+    sam.until_seen(&[host_id, alex_id], Duration::from_secs(30))
+        .await;
+
+    // The host shares: Sam's slot table names it, and its frames arrive.
+    act(
+        &mut host,
+        json!({"type": "media_state", "audio": true, "video": true, "screen": true}),
+    )
+    .await;
+    let mut media = Vec::new();
+    let tracks = sam
+        .hub_frame(&mut media, |v| {
+            v["type"] == "sfu_tracks"
+                && v["slots"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|s| s["screen"] == true)
+        })
+        .await;
+    let slot = tracks["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["screen"] == true)
+        .unwrap();
+    assert_eq!(slot["peer"], host_id);
+    assert_eq!(slot["kind"], "video");
+    println!(
+        "the host's screen reached Sam after {:?}",
+        until_screen(&mut sam, host_id).await
+    );
+
+    // A participant may not share until a host allows it.
+    alex.hub(json!({"type": "media_state", "id": 9, "audio": true, "video": true, "screen": true}));
+    let refused = alex
+        .hub_frame(&mut media, |v| v["type"] == "error" && v["ref"] == 9)
+        .await;
+    assert_eq!(refused["code"], "forbidden");
+    act(
+        &mut host,
+        json!({"type": "allow_screen_share", "allowed": true}),
+    )
+    .await;
+    alex.hub_frame(&mut media, |v| {
+        v["type"] == "screen_share_allowed" && v["allowed"] == true
+    })
+    .await;
+    act(
+        &mut alex,
+        json!({"type": "media_state", "audio": true, "video": true, "screen": true}),
+    )
+    .await;
+    println!(
+        "Alex's screen reached Sam after {:?}",
+        until_screen(&mut sam, alex_id).await
+    );
+
+    // Forbidden again: Alex's screen stops at once (everyone is told), the host's goes on.
+    act(
+        &mut host,
+        json!({"type": "allow_screen_share", "allowed": false}),
+    )
+    .await;
+    let stopped = sam
+        .hub_frame(&mut media, |v| {
+            v["type"] == "peer_media" && v["id"] == alex_id
+        })
+        .await;
+    assert!(stopped.get("screen").is_none(), "{stopped}");
+    let after = sfu::epoch_ns();
+    let mut hub_frames = Vec::new();
+    let seen = sam
+        .collect(Duration::from_millis(1500), &mut hub_frames)
+        .await;
+    // A packet already in flight when the change was made may still land; nothing sent after.
+    assert!(
+        !seen
+            .iter()
+            .any(|r| r.from == alex_id && r.screen && r.sent_ns > after),
+        "Alex's screen still forwarded"
+    );
+    assert!(
+        seen.iter().any(|r| r.from == host_id && r.screen),
+        "the host's screen goes on"
+    );
+
+    // Sam leaves the host's room: the host's screen no longer reaches him.
+    act(
+        &mut host,
+        json!({"type": "split", "strategy": "manual", "rooms": [{"members": [sam_id]}]}),
+    )
+    .await;
+    sam.hub_frame(&mut media, |v| v["type"] == "room_changed")
+        .await;
+    let after = sfu::epoch_ns();
+    let seen = sam
+        .collect(Duration::from_millis(1500), &mut hub_frames)
+        .await;
+    assert!(
+        !seen.iter().any(|r| r.screen && r.sent_ns > after),
+        "a screen from another room reached Sam"
+    );
+}

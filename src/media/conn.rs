@@ -76,10 +76,33 @@ impl Layer {
     }
 }
 
+/// What a receive slot pair carries: a roommate's camera and microphone, or their shared screen
+/// (video only; the pair's audio slot stays silent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Feed {
+    pub peer: PeerId,
+    pub screen: bool,
+}
+
+impl Feed {
+    pub fn camera(peer: PeerId) -> Feed {
+        Feed {
+            peer,
+            screen: false,
+        }
+    }
+
+    pub fn screen(peer: PeerId) -> Feed {
+        Feed { peer, screen: true }
+    }
+}
+
 /// One stream a person publishes.
 #[derive(Debug, Clone)]
 pub struct Source {
     pub kind: MediaKind,
+    /// Their shared screen (the second sending video section of their offer), not their camera.
+    pub screen: bool,
     pub layer: Layer,
     pub receiver: RTCRtpReceiverId,
     pub last_ms: u64,
@@ -99,7 +122,7 @@ pub struct Slot {
     pub pt: Option<u8>,
     /// Whom it carries, and (video) which of their layers now; `None` while waiting for a
     /// keyframe to start on.
-    pub source: Option<PeerId>,
+    pub source: Option<Feed>,
     pub layer: Option<Layer>,
     /// The source's SSRC the munger is based on.
     pub from_ssrc: Option<u32>,
@@ -130,7 +153,9 @@ pub struct Conn {
     pub audio: Vec<Slot>,
     pub video: Vec<Slot>,
     /// Whom each pair should carry (the routing result; the slots follow once negotiated).
-    pub assignment: Vec<Option<PeerId>>,
+    pub assignment: Vec<Option<Feed>>,
+    /// The `mid` of the offer's second sending video section: the person's shared screen.
+    pub screen_mid: Option<String>,
     /// Video quality wished per roommate (`sfu_subscribe`); default low.
     pub prefs: HashMap<PeerId, VideoQuality>,
     pub negotiation: Negotiation,
@@ -420,6 +445,7 @@ impl Conn {
             audio: Vec::new(),
             video: Vec::new(),
             assignment: Vec::new(),
+            screen_mid: None,
             prefs: HashMap::new(),
             negotiation: Negotiation::default(),
             tracks_rev: 0,
@@ -437,9 +463,22 @@ impl Conn {
                 .filter(|m| m.starts_with(kind) && sends(m))
                 .count()
         };
-        if sending("audio") > 1 || sending("video") > 1 {
-            return Err("publish at most one microphone and one camera".into());
+        if sending("audio") > 1 || sending("video") > 2 {
+            return Err(
+                "publish at most one microphone, one camera and one screen (the second video)"
+                    .into(),
+            );
         }
+        // The second sending video section is the screen (its track may start later, with
+        // `replaceTrack`, so no renegotiation is needed to share).
+        self.screen_mid = media
+            .iter()
+            .filter(|m| m.starts_with("video") && sends(m))
+            .nth(1)
+            .and_then(|m| {
+                m.lines()
+                    .find_map(|l| l.trim_end().strip_prefix("a=mid:").map(str::to_owned))
+            });
         if let Some(first_send) = media.iter().position(sends) {
             if media[first_send..].iter().any(|m| m.contains("a=recvonly")) {
                 return Err("put the receive (recvonly) sections before the sending ones".into());
@@ -587,21 +626,40 @@ impl Conn {
         let ready = self.ready_pairs();
         let mut out = Vec::with_capacity(ready * 2);
         for k in 0..ready {
-            let peer = self.assignment.get(k).copied().flatten();
+            let feed = self.assignment.get(k).copied().flatten();
             for slot in [&self.audio[k], &self.video[k]] {
+                // A screen's pair carries video only: its audio slot is silent.
+                let screen = feed.is_some_and(|f| f.screen);
+                let silent = screen && slot.kind == MediaKind::Audio;
                 out.push(SfuSlot {
                     mid: slot.mid.clone(),
                     kind: slot.kind,
-                    peer,
+                    peer: feed.filter(|_| !silent).map(|f| f.peer),
+                    screen: screen && !silent,
                 });
             }
         }
         out
     }
 
-    /// What a roommate's camera should be sent to this person as.
-    pub fn want(&self, publisher: PeerId) -> VideoQuality {
-        self.prefs.get(&publisher).copied().unwrap_or_default()
+    /// What a roommate's camera should be sent to this person as. A screen always goes at its
+    /// one quality: it is the thing everyone is looking at.
+    pub fn want(&self, feed: Feed) -> VideoQuality {
+        if feed.screen {
+            return VideoQuality::High;
+        }
+        self.prefs.get(&feed.peer).copied().unwrap_or_default()
+    }
+
+    /// Whether the stream arriving on receiver `id` is the person's shared screen.
+    pub fn is_screen(&mut self, id: RTCRtpReceiverId) -> bool {
+        let Some(screen_mid) = &self.screen_mid else {
+            return false;
+        };
+        self.pc
+            .rtp_transceiver(id.into())
+            .and_then(|t| t.mid().clone())
+            .is_some_and(|mid| &mid == screen_mid)
     }
 }
 

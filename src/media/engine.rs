@@ -4,7 +4,7 @@
 //! forward, run timers, send. Nothing here awaits anything but the socket, the command channel
 //! and the next deadline.
 
-use super::conn::{clock_hz, Conn, Layer, Source};
+use super::conn::{clock_hz, Conn, Feed, Layer, Source};
 use super::speaker::{self, Loudness};
 use super::{routing, vp8, EngineCmd, MediaEvent, MediaStats};
 use crate::limits;
@@ -417,11 +417,17 @@ impl Engine {
             let Some(route) = m.routes.get(peer) else {
                 continue;
             };
-            let roommates: Vec<PeerId> = m
-                .routes
-                .values()
-                .filter(|r| r.room == route.room && r.peer != *peer && r.publish)
-                .map(|r| r.peer)
+            // Screens first: when a room outgrows the slots, the shared screen is what must not
+            // go missing.
+            let others = || {
+                m.routes
+                    .values()
+                    .filter(|r| r.room == route.room && r.peer != *peer && r.publish)
+            };
+            let roommates: Vec<Feed> = others()
+                .filter(|r| r.screen)
+                .map(|r| Feed::screen(r.peer))
+                .chain(others().map(|r| Feed::camera(r.peer)))
                 .collect();
             let Some(conn) = self.conns.get_mut(key) else {
                 continue;
@@ -478,10 +484,10 @@ impl Engine {
                 continue;
             };
             for k in 0..conn.ready_pairs() {
-                let Some(publisher) = conn.assignment.get(k).copied().flatten() else {
+                let Some(feed) = conn.assignment.get(k).copied().flatten() else {
                     continue;
                 };
-                if let Some(pk) = m.conns.get(&publisher) {
+                if let Some(pk) = m.conns.get(&feed.peer) {
                     self.fanout.entry(*pk).or_default().push((*sub, k));
                 }
             }
@@ -562,8 +568,8 @@ impl Engine {
     fn drain(&mut self, key: Key, now: Instant) {
         let mut packets = Vec::new();
         let mut reassign = None;
-        // Subscribers' keyframe requests: (meeting, publisher, the layer the slot carries).
-        let mut keyframes: Vec<(u64, PeerId, Option<Layer>)> = Vec::new();
+        // Subscribers' keyframe requests: (meeting, the feed and the layer the slot carries).
+        let mut keyframes: Vec<(u64, Feed, Option<Layer>)> = Vec::new();
         {
             let Some(conn) = self.conns.get_mut(&key) else {
                 return;
@@ -614,10 +620,12 @@ impl Engine {
                             ?kind,
                             "stream started"
                         );
+                        let screen = kind == MediaKind::Video && conn.is_screen(init.receiver_id);
                         conn.sources.insert(
                             init.ssrc,
                             Source {
                                 kind,
+                                screen,
                                 layer: match kind {
                                     MediaKind::Audio => Layer::Only,
                                     MediaKind::Video => Layer::from_rid(init.rid.as_deref()),
@@ -640,8 +648,8 @@ impl Engine {
                                 continue;
                             };
                             if let Some(slot) = conn.video.iter().find(|s| s.ssrc == ssrc) {
-                                if let Some(publisher) = slot.source {
-                                    keyframes.push((conn.meeting, publisher, slot.layer));
+                                if let Some(feed) = slot.source {
+                                    keyframes.push((conn.meeting, feed, slot.layer));
                                 }
                             }
                         }
@@ -654,17 +662,17 @@ impl Engine {
         for packet in packets {
             self.forward(key, packet, now);
         }
-        for (meeting, publisher, layer) in keyframes {
+        for (meeting, feed, layer) in keyframes {
             let Some(pk) = self
                 .meetings
                 .get(&meeting)
-                .and_then(|m| m.conns.get(&publisher).copied())
+                .and_then(|m| m.conns.get(&feed.peer).copied())
             else {
                 continue;
             };
             let want = layer.and_then(Layer::quality);
             // Throttled per publisher stream, so subscribers cannot make a PLI storm.
-            self.request_keyframe(pk, want, now, self.now_ms(now));
+            self.request_keyframe(pk, feed.screen, want, now, self.now_ms(now));
         }
         if let Some(meeting) = reassign {
             self.reassign(meeting, now);
@@ -689,6 +697,10 @@ impl Engine {
         };
         source.last_ms = now_ms;
         let (kind, layer) = (source.kind, source.layer);
+        let feed = Feed {
+            peer: publisher,
+            screen: source.screen,
+        };
         let level_id = conn.audio_level_id;
         let Some(route) = self
             .meetings
@@ -722,7 +734,7 @@ impl Engine {
             if !subscriber.connected {
                 continue;
             }
-            let want = subscriber.want(publisher);
+            let want = subscriber.want(feed);
             let slot = match kind {
                 MediaKind::Audio => &mut subscriber.audio[k],
                 MediaKind::Video => &mut subscriber.video[k],
@@ -730,7 +742,7 @@ impl Engine {
             let Some(pt) = slot.pt else {
                 continue;
             };
-            if slot.source != Some(publisher) {
+            if slot.source != Some(feed) {
                 continue;
             }
             match kind {
@@ -851,7 +863,7 @@ impl Engine {
         }
         let now_ms = self.now_ms(now);
         // (publisher key, wanted quality) pairs someone waits on.
-        let mut wants: Vec<(Key, Option<crate::protocol::VideoQuality>)> = Vec::new();
+        let mut wants: Vec<(Key, bool, Option<crate::protocol::VideoQuality>)> = Vec::new();
         let heard: HashMap<(Key, u32), u64> = self
             .conns
             .iter()
@@ -869,14 +881,14 @@ impl Engine {
                 continue;
             };
             for k in 0..conn.video.len() {
-                let Some(publisher) = conn.video[k].source else {
+                let Some(feed) = conn.video[k].source else {
                     continue;
                 };
                 if conn.video[k].pt.is_none() {
                     continue;
                 }
-                let want = conn.prefs.get(&publisher).copied().unwrap_or_default();
-                let Some(&pk) = m.conns.get(&publisher) else {
+                let want = conn.want(feed);
+                let Some(&pk) = m.conns.get(&feed.peer) else {
                     continue;
                 };
                 let slot = &mut conn.video[k];
@@ -891,14 +903,14 @@ impl Engine {
                     }
                 }
                 if want != crate::protocol::VideoQuality::Off {
-                    wants.push((pk, Some(want)));
+                    wants.push((pk, feed.screen, Some(want)));
                 }
             }
         }
-        wants.sort_unstable_by_key(|(k, w)| (*k, w.map(|w| w as u8)));
+        wants.sort_unstable_by_key(|(k, screen, w)| (*k, *screen, w.map(|w| w as u8)));
         wants.dedup();
-        for (pk, want) in wants {
-            self.request_keyframe(pk, want, now, now_ms);
+        for (pk, screen, want) in wants {
+            self.request_keyframe(pk, screen, want, now, now_ms);
         }
         if now_ms.saturating_sub(self.last_speakers_ms) >= SPEAKER_INTERVAL_MS {
             self.last_speakers_ms = now_ms;
@@ -911,6 +923,7 @@ impl Engine {
     fn request_keyframe(
         &mut self,
         pk: Key,
+        screen: bool,
         want: Option<crate::protocol::VideoQuality>,
         now: Instant,
         now_ms: u64,
@@ -919,15 +932,13 @@ impl Engine {
             return;
         };
         let live = |s: &Source| now_ms.saturating_sub(s.last_ms) <= LAYER_STALE_MS;
-        let fits = |s: &Source| {
-            s.kind == MediaKind::Video && live(s) && want.is_none_or(|w| s.layer.serves(w))
-        };
+        // The camera's layers or the screen, whichever the slot carries.
+        let of_feed = |s: &Source| s.kind == MediaKind::Video && s.screen == screen;
+        let fits = |s: &Source| of_feed(s) && live(s) && want.is_none_or(|w| s.layer.serves(w));
         let any_fits = conn.sources.values().any(fits);
         let mut sent = false;
         for (ssrc, source) in conn.sources.iter_mut() {
-            if source.kind != MediaKind::Video
-                || !(if any_fits { fits(source) } else { live(source) })
-            {
+            if !of_feed(source) || !(if any_fits { fits(source) } else { live(source) }) {
                 continue;
             }
             if source

@@ -2,18 +2,20 @@
 //! A roommate who stays keeps their slot (no flicker, no renegotiation); newcomers take the
 //! lowest free slot; slots grow (in pairs, up to the cap) only when a room outgrows them.
 
-use crate::protocol::PeerId;
-
 /// The new assignment of slots (index = slot pair) for a subscriber whose roommates who may
 /// send are `roommates` (in the order they should get slots), given the `current` one. The
 /// result is never shorter than `current` (slots are never removed) and never longer than `cap`
 /// unless `current` already is.
-pub fn assign(current: &[Option<PeerId>], roommates: &[PeerId], cap: usize) -> Vec<Option<PeerId>> {
-    let mut slots: Vec<Option<PeerId>> = current
+pub fn assign<T: Copy + PartialEq>(
+    current: &[Option<T>],
+    roommates: &[T],
+    cap: usize,
+) -> Vec<Option<T>> {
+    let mut slots: Vec<Option<T>> = current
         .iter()
         .map(|s| s.filter(|p| roommates.contains(p)))
         .collect();
-    let waiting: Vec<PeerId> = roommates
+    let waiting: Vec<T> = roommates
         .iter()
         .filter(|p| !slots.contains(&Some(**p)))
         .copied()
@@ -27,7 +29,7 @@ pub fn assign(current: &[Option<PeerId>], roommates: &[PeerId], cap: usize) -> V
             }
         }
     }
-    let rest: Vec<PeerId> = waiting.collect();
+    let rest: Vec<T> = waiting.collect();
     if !rest.is_empty() && slots.len() < cap {
         // Grow by at least two pairs: each renegotiation then covers the next arrival too.
         let want = (slots.len() + rest.len()).max(slots.len() + 2).min(cap);
@@ -42,6 +44,7 @@ pub fn assign(current: &[Option<PeerId>], roommates: &[PeerId], cap: usize) -> V
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::PeerId;
     use proptest::prelude::*;
 
     fn ids(v: &[u64]) -> Vec<PeerId> {

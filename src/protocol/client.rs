@@ -99,6 +99,11 @@ pub enum ClientMessage {
         /// Put mentors one per room before the participants (default true).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         spread_mentors: Option<bool>,
+        /// `even` and `random` never leave anyone alone in a room: they open at most one room
+        /// per two people (the extra rooms asked for are not opened). `true` asks for rooms of
+        /// one anyway (solo reflection).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        allow_solo: Option<bool>,
     },
     /// Host/cohost: move one person to a room (`"main"` included).
     Move { peer: PeerId, room: RoomId },
@@ -108,8 +113,13 @@ pub enum ClientMessage {
     Visit { room: RoomId },
     /// Participant or mentor: pick a breakout room while the host has rooms open for choosing.
     ChooseRoom { room: RoomId },
-    /// Host/cohost: a notice to every room at once.
-    Broadcast { text: String },
+    /// Host/cohost: a notice to every room at once, or with `room` to that room only (its
+    /// members, and every host and cohost).
+    Broadcast {
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<RoomId>,
+    },
     /// Host/cohost: close breakouts. Without `rooms`: all of them, everyone back to the main room,
     /// optionally after a countdown. With `rooms`: those rooms become one (the first listed).
     Merge {
@@ -147,8 +157,18 @@ pub enum ClientMessage {
         #[serde(default)]
         video: bool,
     },
-    /// Anyone: tell the room whether your microphone and camera are on (shown on the roster).
-    MediaState { audio: bool, video: bool },
+    /// Anyone: tell the room whether your microphone and camera are on (shown on the roster),
+    /// and whether you share your screen (`screen`: absent is unchanged; participants and
+    /// mentors only while a host allows it, see `allow_screen_share`).
+    MediaState {
+        audio: bool,
+        video: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        screen: Option<bool>,
+    },
+    /// Host/cohost: let participants and mentors share their screen, or stop them (whoever
+    /// shares stops at once). Hosts and cohosts may always share.
+    AllowScreenShare { allowed: bool },
     /// Anyone but observers: raise or lower your hand. Hosts and cohosts may lower someone
     /// else's with `peer` (and `raised: false`).
     RaiseHand {

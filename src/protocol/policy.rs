@@ -82,6 +82,7 @@ impl ClientMessage {
             M::EndMeeting {} => ("end_meeting", Moderator, Control),
             M::RequestMute { .. } => ("request_mute", Moderator, Control),
             M::MediaState { .. } => ("media_state", Anyone, Control),
+            M::AllowScreenShare { .. } => ("allow_screen_share", Moderator, Control),
             // Lowering someone else's hand is a moderator action; the core tells the two apart
             // (it needs the sender's id), see [`ClientMessage::access_from`].
             M::RaiseHand { .. } => ("raise_hand", Anyone, Control),
@@ -146,6 +147,7 @@ impl ClientMessage {
             }
             M::Lock { locked } => (None, on_off(*locked)),
             M::SetLobby { enabled } => (None, on_off(*enabled)),
+            M::AllowScreenShare { allowed } => (None, on_off(*allowed)),
             M::Split { strategy, .. } => (None, Some(format!("{strategy:?}").to_lowercase())),
             _ => (None, None),
         };
@@ -201,6 +203,7 @@ mod tests {
                 from: p,
                 text: "t".into(),
                 ts: 1,
+                room: None,
             },
             ServerMessage::HelpRequested {
                 from: p,

@@ -37,6 +37,10 @@ pub enum ServerMessage {
         closes_at: Option<u64>,
         /// True while participants may pick their own breakout room (`choose_room`).
         choosing: bool,
+        /// True while participants and mentors may share their screen (hosts and cohosts always
+        /// may).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        screen_share_allowed: bool,
         /// When the scheduled session ends for everyone (ms since the epoch), if it has an end.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         ends_at: Option<u64>,
@@ -83,7 +87,14 @@ pub enum ServerMessage {
         choosing: bool,
     },
     /// A host's notice to every room; show it prominently.
-    Broadcast { from: PeerId, text: String, ts: u64 },
+    Broadcast {
+        from: PeerId,
+        text: String,
+        ts: u64,
+        /// Present when the notice went to this one room (and to hosts and cohosts).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<RoomId>,
+    },
     /// The breakout rooms close at `closes_at`; `seconds` left when this was sent.
     BreakoutClosing { closes_at: u64, seconds: u64 },
     /// The scheduled session ends for everyone at `at` (ms since the epoch); `seconds` left when
@@ -109,7 +120,12 @@ pub enum ServerMessage {
         id: PeerId,
         audio: bool,
         video: bool,
+        /// True while they share their screen.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        screen: bool,
     },
+    /// Whether participants and mentors may share their screen now (`allow_screen_share`).
+    ScreenShareAllowed { allowed: bool },
     /// A person's role or name changed (sent to the whole meeting) or their hand (their room
     /// and the hosts), or — to hosts and cohosts outside that person's room — someone joined
     /// the meeting, so they can name everyone.
@@ -235,6 +251,7 @@ impl ServerMessage {
             ServerMessage::SessionRescheduled { .. } => "session_rescheduled",
             ServerMessage::MuteRequested { .. } => "mute_requested",
             ServerMessage::PeerMedia { .. } => "peer_media",
+            ServerMessage::ScreenShareAllowed { .. } => "screen_share_allowed",
             ServerMessage::PeerUpdated { .. } => "peer_updated",
             ServerMessage::People { .. } => "people",
             ServerMessage::Hands { .. } => "hands",

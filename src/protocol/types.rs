@@ -159,9 +159,12 @@ pub struct Peer {
     /// microphone (`block_media`). Absent: not blocked.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub audio_blocked: bool,
-    /// Likewise for their camera.
+    /// Likewise for their camera (and shared screen).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub video_blocked: bool,
+    /// True while they share their screen.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub screen: bool,
 }
 
 /// How a meeting's audio and video travel (`welcome.media`).
@@ -216,6 +219,9 @@ pub struct SfuSlot {
     pub kind: MediaKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peer: Option<PeerId>,
+    /// True on a video slot carrying `peer`'s shared screen rather than their camera.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub screen: bool,
 }
 
 /// `hello.resume`: take back a seat after a dropped connection.

@@ -536,6 +536,10 @@ pub struct BreakoutsBody {
     /// Put mentors one per room first (default true).
     #[serde(default)]
     pub spread_mentors: Option<bool>,
+    /// Let `even` and `random` leave someone alone in a room (default false: at most one room
+    /// per two people).
+    #[serde(default)]
+    pub allow_solo: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -545,6 +549,9 @@ pub struct BroadcastBody {
     /// (413 over that).
     #[schema(max_length = 8192)]
     pub text: String,
+    /// Only to this room (`main` or a breakout's id), and to hosts and cohosts.
+    #[serde(default)]
+    pub room: Option<RoomId>,
 }
 
 /// The meetings that are running or have settings.
@@ -866,6 +873,7 @@ async fn open_breakouts(
         topic: b.topic,
         duration_secs: b.duration_secs,
         spread_mentors: b.spread_mentors,
+        allow_solo: b.allow_solo,
     };
     moderate(&state, &headers, &meeting, ApiAction::Moderate(split)).await
 }
@@ -907,8 +915,11 @@ async fn broadcast(
     ApiPath(meeting): ApiPath<String>,
     payload: Result<Json<BroadcastBody>, JsonRejection>,
 ) -> ApiResult<StatusCode> {
-    let text = body(payload)?.text;
-    let message = ClientMessage::Broadcast { text };
+    let b = body(payload)?;
+    let message = ClientMessage::Broadcast {
+        text: b.text,
+        room: b.room,
+    };
     moderate(&state, &headers, &meeting, ApiAction::Moderate(message)).await
 }
 

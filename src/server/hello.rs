@@ -63,6 +63,16 @@ pub fn admit(text: &str, verifier: &Verifier) -> Result<Hello, Refusal> {
             expires_at: admission.expires_at,
             resume,
         }),
+        Err(why) if why.is_expired() => {
+            // Signed with our key but expired: saying so reveals nothing about the key, and lets
+            // the client tell its person "your link has expired" instead of "refused".
+            tracing::debug!("token refused: expired");
+            Err(Refusal::new(
+                ErrorCode::Unauthorized,
+                "token expired",
+                CloseCode::TokenExpired,
+            ))
+        }
         Err(why) => {
             // The reason stays in the debug log; the client learns only "unauthorized".
             tracing::debug!(reason = %why, "token refused");

@@ -55,6 +55,8 @@ const VIDEO_PAYLOAD: usize = 1_100;
 pub struct Received {
     pub from: u64,
     pub video: bool,
+    /// A packet of the publisher's shared screen (a video packet).
+    pub screen: bool,
     pub seq: u32,
     pub keyframe: bool,
     /// When the publisher sent it and when it arrived, since the shared epoch (ns).
@@ -98,6 +100,12 @@ pub fn epoch_ns() -> u64 {
 }
 
 fn tag(from: u64, video: bool, seq: u32, keyframe: bool) -> Vec<u8> {
+    tag_feed(from, u8::from(video), seq, keyframe)
+}
+
+/// `feed`: 0 microphone, 1 camera, 2 screen.
+fn tag_feed(from: u64, feed: u8, seq: u32, keyframe: bool) -> Vec<u8> {
+    let video = feed > 0;
     let mut p = Vec::with_capacity(if video { VIDEO_PAYLOAD } else { 100 });
     if video {
         // VP8 payload descriptor (S=1, partition 0), then the frame tag's inverse key bit.
@@ -106,7 +114,7 @@ fn tag(from: u64, video: bool, seq: u32, keyframe: bool) -> Vec<u8> {
     }
     p.extend_from_slice(TAG);
     p.extend_from_slice(&from.to_be_bytes());
-    p.push(u8::from(video));
+    p.push(feed);
     p.extend_from_slice(&seq.to_be_bytes());
     p.extend_from_slice(&epoch_ns().to_be_bytes());
     p.resize(if video { VIDEO_PAYLOAD } else { 100 }, 0xAB);
@@ -117,13 +125,15 @@ fn untag(payload: &[u8]) -> Option<Received> {
     let at = payload.windows(2).position(|w| w == TAG)?;
     let b = payload.get(at + 2..at + 2 + 8 + 1 + 4 + 8)?;
     let from = u64::from_be_bytes(b[0..8].try_into().ok()?);
-    let video = b[8] == 1;
+    let video = b[8] >= 1;
+    let screen = b[8] == 2;
     let seq = u32::from_be_bytes(b[9..13].try_into().ok()?);
     let sent_ns = u64::from_be_bytes(b[13..21].try_into().ok()?);
     let keyframe = video && payload.get(1) == Some(&0x00);
     Some(Received {
         from,
         video,
+        screen,
         seq,
         keyframe,
         sent_ns,
@@ -171,6 +181,17 @@ impl SfuNode {
     /// As [`SfuNode::start`], with the peer connection configured by `config` (ICE servers, a
     /// relay-only policy).
     pub async fn start_with(id: u64, ws: Ws, publish: bool, config: RTCConfiguration) -> SfuNode {
+        Self::spawn(id, ws, (publish, false, config)).await
+    }
+
+    /// As [`SfuNode::start`], also offering a screen section (the second sending video) and
+    /// sending a synthetic shared screen on it (10 frames a second, tagged as the screen). The
+    /// hub forwards it once `media_state {screen: true}` is accepted.
+    pub async fn start_sharing(id: u64, ws: Ws) -> SfuNode {
+        Self::spawn(id, ws, (true, true, RTCConfiguration::default())).await
+    }
+
+    async fn spawn(id: u64, ws: Ws, setup: (bool, bool, RTCConfiguration)) -> SfuNode {
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (ev_tx, ev_rx) = mpsc::unbounded_channel();
         let made = Arc::new(AtomicU32::new(0));
@@ -179,7 +200,7 @@ impl SfuNode {
         tokio::spawn(run(
             id,
             ws,
-            (publish, config),
+            setup,
             cmd_rx,
             ev_tx,
             [Arc::clone(&made), Arc::clone(&plis)],
@@ -306,7 +327,7 @@ impl Drop for SfuNode {
 async fn run(
     id: u64,
     ws: Ws,
-    (publish, config): (bool, RTCConfiguration),
+    (publish, screen, config): (bool, bool, RTCConfiguration),
     mut cmds: mpsc::UnboundedReceiver<Cmd>,
     events: mpsc::UnboundedSender<SfuEvent>,
     [made, plis]: [Arc<AtomicU32>; 2],
@@ -385,15 +406,7 @@ async fn run(
             "mic".into(),
             format!("p{id}"),
         ));
-        let video = Arc::new(TrackLocalStaticRTP::new(
-            RTCRtpCodecCapability {
-                mime_type: MIME_TYPE_VP8.to_owned(),
-                clock_rate: 90000,
-                ..Default::default()
-            },
-            "camera".into(),
-            format!("p{id}"),
-        ));
+        let video = vp8_track("camera", format!("p{id}"));
         let init = || {
             Some(RTCRtpTransceiverInit {
                 direction: RTCRtpTransceiverDirection::Sendonly,
@@ -408,21 +421,20 @@ async fn run(
             .await
             .expect("video");
         // The hub's keyframe requests: send one at once.
-        {
-            let sender = video_transceiver.sender().await;
-            let keyframe_now = Arc::clone(&keyframe_now);
-            let plis = Arc::clone(&plis);
-            tokio::spawn(async move {
-                while let Ok((packets, _)) = sender.read_rtcp().await {
-                    if packets.iter().any(|p| {
-                        p.as_any()
-                            .is::<webrtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication>()
-                    }) {
-                        plis.fetch_add(1, Ordering::Relaxed);
-                        keyframe_now.store(true, Ordering::Relaxed);
-                    }
-                }
-            });
+        watch_plis(
+            video_transceiver.sender().await,
+            Arc::clone(&keyframe_now),
+            Some(Arc::clone(&plis)),
+        );
+        if screen {
+            let track = vp8_track("screen", format!("s{id}"));
+            let transceiver = pc
+                .add_transceiver_from_track(track.clone(), init())
+                .await
+                .expect("screen");
+            let key = Arc::new(AtomicBool::new(true));
+            watch_plis(transceiver.sender().await, Arc::clone(&key), None);
+            tokio::spawn(screen_loop(id, track, key, Arc::clone(&stop)));
         }
         tokio::spawn(publish_loop(
             id,
@@ -589,6 +601,71 @@ async fn publish_loop(
                 .await;
             vseq += 1;
         }
+    }
+}
+
+fn vp8_track(id: &str, stream: String) -> Arc<TrackLocalStaticRTP> {
+    Arc::new(TrackLocalStaticRTP::new(
+        RTCRtpCodecCapability {
+            mime_type: MIME_TYPE_VP8.to_owned(),
+            clock_rate: 90000,
+            ..Default::default()
+        },
+        id.into(),
+        stream,
+    ))
+}
+
+/// Sets `keyframe_now` (and counts) on every PLI the hub sends for `sender`'s stream.
+fn watch_plis(
+    sender: Arc<webrtc::rtp_transceiver::rtp_sender::RTCRtpSender>,
+    keyframe_now: Arc<AtomicBool>,
+    count: Option<Arc<AtomicU32>>,
+) {
+    tokio::spawn(async move {
+        while let Ok((packets, _)) = sender.read_rtcp().await {
+            if packets.iter().any(|p| {
+                p.as_any()
+                    .is::<webrtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication>()
+            }) {
+                if let Some(count) = &count {
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
+                keyframe_now.store(true, Ordering::Relaxed);
+            }
+        }
+    });
+}
+
+/// A shared screen: 10 one-packet frames a second, a keyframe every 3 s or when asked.
+async fn screen_loop(
+    id: u64,
+    track: Arc<TrackLocalStaticRTP>,
+    keyframe_now: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+) {
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    let mut seq = 0u32;
+    let mut last_key = Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        tick.tick().await;
+        let key = keyframe_now.swap(false, Ordering::Relaxed)
+            || last_key.elapsed() >= Duration::from_secs(3);
+        if key {
+            last_key = Instant::now();
+        }
+        let packet = webrtc::rtp::packet::Packet {
+            header: webrtc::rtp::header::Header {
+                version: 2,
+                sequence_number: seq as u16,
+                timestamp: seq * 9000,
+                marker: true,
+                ..Default::default()
+            },
+            payload: tag_feed(id, 2, seq, key).into(),
+        };
+        let _ = track.write_rtp(&packet).await;
+        seq += 1;
     }
 }
 

@@ -7,8 +7,9 @@
 export interface BreakoutRoomSpec {
   /** For `manual`: who goes here. */
   members?: PeerId[];
+  /** At most 80 characters. */
   name?: string | null;
-  /** The prompt shown to this room. */
+  /** The prompt shown to this room (at most 500 characters). */
   topic?: string | null;
 }
 
@@ -152,6 +153,12 @@ export interface ClientSplit {
   type: "split";
   id?: number | null;
   /**
+   * `even` and `random` never leave anyone alone in a room: they open at most one room
+   * per two people (the extra rooms asked for are not opened). `true` asks for rooms of
+   * one anyway (solo reflection).
+   */
+  allow_solo?: boolean | null;
+  /**
    * Number of rooms (`even`, `random`, `choose`); ignored by `pairs`; with `rooms`, defaults
    * to its length.
    */
@@ -197,10 +204,14 @@ export interface ClientChooseRoom {
   room: RoomId;
 }
 
-/** Host/cohost: a notice to every room at once. */
+/**
+ * Host/cohost: a notice to every room at once, or with `room` to that room only (its
+ * members, and every host and cohost).
+ */
 export interface ClientBroadcast {
   type: "broadcast";
   id?: number | null;
+  room?: RoomId | null;
   text: string;
 }
 
@@ -271,12 +282,27 @@ export interface ClientRequestMute {
   video?: boolean;
 }
 
-/** Anyone: tell the room whether your microphone and camera are on (shown on the roster). */
+/**
+ * Anyone: tell the room whether your microphone and camera are on (shown on the roster),
+ * and whether you share your screen (`screen`: absent is unchanged; participants and
+ * mentors only while a host allows it, see `allow_screen_share`).
+ */
 export interface ClientMediaState {
   type: "media_state";
   id?: number | null;
   audio: boolean;
+  screen?: boolean | null;
   video: boolean;
+}
+
+/**
+ * Host/cohost: let participants and mentors share their screen, or stop them (whoever
+ * shares stops at once). Hosts and cohosts may always share.
+ */
+export interface ClientAllowScreenShare {
+  type: "allow_screen_share";
+  id?: number | null;
+  allowed: boolean;
 }
 
 /**
@@ -405,6 +431,7 @@ export type ClientFrame =
   | ClientEndMeeting
   | ClientRequestMute
   | ClientMediaState
+  | ClientAllowScreenShare
   | ClientRaiseHand
   | ClientSetRole
   | ClientTransferHost
@@ -442,6 +469,7 @@ export interface ClientFrameByType {
   end_meeting: ClientEndMeeting;
   request_mute: ClientRequestMute;
   media_state: ClientMediaState;
+  allow_screen_share: ClientAllowScreenShare;
   raise_hand: ClientRaiseHand;
   set_role: ClientSetRole;
   transfer_host: ClientTransferHost;
@@ -534,9 +562,11 @@ export interface Peer {
   reconnecting?: boolean;
   /** Absent: `participant`. */
   role?: Role;
+  /** True while they share their screen. */
+  screen?: boolean;
   /** Whether their camera is on, likewise. */
   video?: boolean | null;
-  /** Likewise for their camera. */
+  /** Likewise for their camera (and shared screen). */
   video_blocked?: boolean;
 }
 
@@ -559,6 +589,8 @@ export interface SfuSlot {
   kind: MediaKind;
   mid: string;
   peer?: PeerId | null;
+  /** True on a video slot carrying `peer`'s shared screen rather than their camera. */
+  screen?: boolean;
 }
 
 /** The answer to an accepted `hello`: who you are and what your room looks like now. */
@@ -608,6 +640,11 @@ export interface ServerWelcome {
   room: RoomId;
   /** The meeting's rooms, as in `rooms`. */
   rooms: RoomInfo[];
+  /**
+   * True while participants and mentors may share their screen (hosts and cohosts always
+   * may).
+   */
+  screen_share_allowed?: boolean;
   you: Peer;
 }
 
@@ -643,6 +680,8 @@ export interface ServerRooms {
 export interface ServerBroadcast {
   type: "broadcast";
   from: PeerId;
+  /** Present when the notice went to this one room (and to hosts and cohosts). */
+  room?: RoomId | null;
   text: string;
   ts: number;
 }
@@ -691,7 +730,15 @@ export interface ServerPeerMedia {
   type: "peer_media";
   audio: boolean;
   id: PeerId;
+  /** True while they share their screen. */
+  screen?: boolean;
   video: boolean;
+}
+
+/** Whether participants and mentors may share their screen now (`allow_screen_share`). */
+export interface ServerScreenShareAllowed {
+  type: "screen_share_allowed";
+  allowed: boolean;
 }
 
 /**
@@ -896,6 +943,7 @@ export type ServerMessage =
   | ServerSessionRescheduled
   | ServerMuteRequested
   | ServerPeerMedia
+  | ServerScreenShareAllowed
   | ServerPeerUpdated
   | ServerPeople
   | ServerHands
@@ -930,6 +978,7 @@ export interface ServerMessageByType {
   session_rescheduled: ServerSessionRescheduled;
   mute_requested: ServerMuteRequested;
   peer_media: ServerPeerMedia;
+  screen_share_allowed: ServerScreenShareAllowed;
   peer_updated: ServerPeerUpdated;
   people: ServerPeople;
   hands: ServerHands;

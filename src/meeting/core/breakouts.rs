@@ -71,6 +71,15 @@ impl Meeting {
                 "pairs decides the room count: omit rooms",
             ));
         }
+        // Nobody alone in a room unless asked: `even` and `random` open at most one room per
+        // two people (3 people asked into 2 rooms get one room of 3; the rooms asked for beyond
+        // that are not opened).
+        let dealt = matches!(req.strategy, SplitStrategy::Even | SplitStrategy::Random);
+        let count = if dealt && !req.allow_solo {
+            count.min((people / 2).max(1))
+        } else {
+            count
+        };
         for spec in &req.rooms {
             check_text(
                 spec.name.as_deref(),
@@ -104,6 +113,7 @@ impl Meeting {
             ));
         }
 
+        // (`rooms` may be longer than `count` once rooms of one were avoided.)
         let specs: Vec<BreakoutRoomSpec> = (0..count)
             .map(|i| req.rooms.get(i).cloned().unwrap_or_default())
             .collect();
@@ -213,16 +223,31 @@ impl Meeting {
         &mut self,
         from: PeerId,
         text: String,
+        room: Option<RoomId>,
         now: Millis,
         effects: &mut Vec<Effect>,
     ) -> Outcome {
         check_chat_text(&text)?;
+        let to = match &room {
+            None => self.member_ids(),
+            // One room: its members, and every host and cohost (co-facilitators see what was
+            // said to whom).
+            Some(room) if self.public_room(room) => {
+                let mut to = self.room_members(room);
+                to.extend(self.moderators());
+                to.sort_unstable();
+                to.dedup();
+                to
+            }
+            Some(_) => return Err((ErrorCode::NotFound, "no such room")),
+        };
         effects.send(
-            self.member_ids(),
+            to,
             ServerMessage::Broadcast {
                 from,
                 text,
                 ts: now,
+                room,
             },
         );
         Ok(())
@@ -443,6 +468,7 @@ pub(super) struct SplitRequest {
     pub(super) topic: Option<String>,
     pub(super) duration_secs: Option<u64>,
     pub(super) spread_mentors: bool,
+    pub(super) allow_solo: bool,
 }
 
 /// Seconds from a request, bounded, as milliseconds.

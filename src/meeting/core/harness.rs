@@ -162,6 +162,15 @@ pub(crate) fn host_and(role: Role) -> (Meeting, String) {
 
 /// `split` into `count` rooms with the `even` strategy (and a timer, if given).
 pub(crate) fn split_even(count: u32, duration_secs: Option<u64>) -> ClientMessage {
+    split_even_with(count, duration_secs, false)
+}
+
+/// As [`split_even`], letting rooms of one be made (`allow_solo`).
+pub(crate) fn split_even_with(
+    count: u32,
+    duration_secs: Option<u64>,
+    allow_solo: bool,
+) -> ClientMessage {
     ClientMessage::Split {
         strategy: crate::protocol::SplitStrategy::Even,
         count: Some(count),
@@ -169,5 +178,6 @@ pub(crate) fn split_even(count: u32, duration_secs: Option<u64>) -> ClientMessag
         topic: None,
         duration_secs,
         spread_mentors: None,
+        allow_solo: Some(allow_solo),
     }
 }

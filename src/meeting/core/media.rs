@@ -35,6 +35,8 @@ pub struct MediaRoute {
     /// A host's or cohost's hard mute (`block_media`): the engine forwards none of it.
     pub audio_blocked: bool,
     pub video_blocked: bool,
+    /// Their shared screen is forwarded to their room (as a second video feed).
+    pub screen: bool,
 }
 
 /// The `sfu_*` requests, as the engine gets them.
@@ -63,6 +65,7 @@ impl Meeting {
                     publish: m.identity.role.may_speak(),
                     audio_blocked,
                     video_blocked,
+                    screen: m.screen && self.may_share_screen(*peer),
                 }
             })
             .collect()

@@ -197,6 +197,7 @@ impl Meeting {
             media: self.config.media_mode,
             closes_at: self.clock.closes_at,
             choosing: self.clock.choosing,
+            screen_share_allowed: self.screen_share_allowed,
             ends_at: self.schedule.ends_at,
             locked: self.locked,
             private: room.private,

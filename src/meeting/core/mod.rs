@@ -236,11 +236,14 @@ struct Member {
     missed: BoundedLog<ServerMessage>,
     /// When this person took the seat (a takeover or resume keeps it).
     joined_at: Millis,
+    /// Sharing their screen, as they last reported with `media_state` (and allowed to).
+    screen: bool,
 }
 
 impl Member {
     fn new(identity: Identity, room: RoomId, resume_token: String, now: Millis) -> Self {
         Member {
+            screen: false,
             joined_at: now,
             identity,
             room,
@@ -332,6 +335,8 @@ pub struct Meeting {
     assigned_roles: HashMap<String, Role>,
     /// While locked, only hosts and cohosts may join.
     locked: bool,
+    /// Participants and mentors may share their screen (hosts and cohosts always may).
+    screen_share_allowed: bool,
     /// Raised hands, first raised first.
     hands: HandQueue,
     /// With the waiting room on, people other than hosts and cohosts wait here until admitted.
@@ -391,6 +396,7 @@ impl Meeting {
             banned: HashSet::new(),
             assigned_roles: HashMap::new(),
             locked: false,
+            screen_share_allowed: false,
             hands: HandQueue::default(),
             lobby_enabled: waiting_room,
             ended_at: None,
@@ -691,6 +697,7 @@ impl Meeting {
                 topic,
                 duration_secs,
                 spread_mentors,
+                allow_solo,
             } => self.split(
                 SplitRequest {
                     strategy,
@@ -699,6 +706,7 @@ impl Meeting {
                     topic,
                     duration_secs,
                     spread_mentors: spread_mentors.unwrap_or(true),
+                    allow_solo: allow_solo.unwrap_or(false),
                 },
                 now,
                 effects,
@@ -707,7 +715,7 @@ impl Meeting {
             M::Swap { a, b } => self.swap(a, b, effects),
             M::Visit { room } => self.move_one(from, room, effects),
             M::ChooseRoom { room } => self.choose_room(from, room, effects),
-            M::Broadcast { text } => self.broadcast(from, text, now, effects),
+            M::Broadcast { text, room } => self.broadcast(from, text, room, now, effects),
             M::Merge {
                 countdown_secs,
                 rooms,
@@ -722,7 +730,12 @@ impl Meeting {
             M::RequestMute { peer, audio, video } => {
                 self.request_mute(from, peer, audio, video, effects)
             }
-            M::MediaState { audio, video } => self.media_state(from, audio, video, effects),
+            M::MediaState {
+                audio,
+                video,
+                screen,
+            } => self.media_state(from, audio, video, screen, effects),
+            M::AllowScreenShare { allowed } => self.allow_screen_share(allowed, effects),
             M::RaiseHand { raised, peer } => self.raise_hand(from, raised, peer, now, effects),
             M::SetRole { peer, role } => self.set_role(from, peer, role, effects),
             M::TransferHost { peer } => self.transfer_host(from, peer, effects),
@@ -749,6 +762,7 @@ impl Meeting {
                 hand: self.hands.contains(id),
                 audio: m.media.map(|(audio, _)| audio),
                 video: m.media.map(|(_, video)| video),
+                screen: m.screen,
             }
         })
     }

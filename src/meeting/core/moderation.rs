@@ -390,17 +390,77 @@ impl Meeting {
         from: PeerId,
         audio: bool,
         video: bool,
+        screen: Option<bool>,
         effects: &mut Vec<Effect>,
     ) -> Outcome {
-        if let Some(member) = self.members.get_mut(&from) {
-            member.media = Some((audio, video));
+        if screen == Some(true) && !self.may_share_screen(from) {
+            return Err((
+                ErrorCode::Forbidden,
+                "screen sharing is for hosts and cohosts unless a host allows it",
+            ));
         }
+        let Some(member) = self.members.get_mut(&from) else {
+            return Ok(());
+        };
+        member.media = Some((audio, video));
+        let was_sharing = member.screen;
+        let screen = screen.unwrap_or(was_sharing);
+        member.screen = screen;
         let media = ServerMessage::PeerMedia {
             id: from,
             audio,
             video,
+            screen,
         };
         effects.send(self.roommates(from), media);
+        if screen != was_sharing {
+            // A screen starts or stops: the hub's forwarding follows (media_state is otherwise
+            // left out of the route check, as relay messages are).
+            self.reroute(effects);
+        }
+        Ok(())
+    }
+
+    /// Whether `peer` may share their screen now.
+    pub(super) fn may_share_screen(&self, peer: PeerId) -> bool {
+        let role = self.role_of(peer);
+        role.is_moderator() || (role.may_speak() && self.screen_share_allowed)
+    }
+
+    /// `allow_screen_share`: participants and mentors may share, or not (whoever shares then
+    /// stops, as their room sees).
+    pub(super) fn allow_screen_share(
+        &mut self,
+        allowed: bool,
+        effects: &mut Vec<Effect>,
+    ) -> Outcome {
+        self.screen_share_allowed = allowed;
+        let stopped: Vec<PeerId> = self
+            .members
+            .iter()
+            .filter(|(p, m)| m.screen && !self.may_share_screen(**p))
+            .map(|(p, _)| *p)
+            .collect();
+        for peer in stopped {
+            let Some(member) = self.members.get_mut(&peer) else {
+                continue;
+            };
+            member.screen = false;
+            let (audio, video) = member.media.unwrap_or((false, false));
+            let media = ServerMessage::PeerMedia {
+                id: peer,
+                audio,
+                video,
+                screen: false,
+            };
+            let mut to = self.roommates(peer);
+            to.push(peer);
+            effects.send(to, media);
+        }
+        effects.send(
+            self.member_ids(),
+            ServerMessage::ScreenShareAllowed { allowed },
+        );
         Ok(())
     }
 

@@ -107,5 +107,6 @@ pub(super) fn waiting_peer(id: PeerId, identity: &Identity) -> Peer {
         video: None,
         audio_blocked: false,
         video_blocked: false,
+        screen: false,
     }
 }

@@ -393,6 +393,8 @@ impl Model {
                         }
                     }
                 }
+                // Rooms of one only when asked (a quarter of the splits ask).
+                let solo = count % 4 == 3;
                 let message = ClientMessage::Split {
                     strategy,
                     count: (strategy != SplitStrategy::Manual).then_some(count as u32),
@@ -400,8 +402,35 @@ impl Model {
                     topic: Some("icebreaker".into()),
                     duration_secs: duration.map(u64::from),
                     spread_mentors: Some(spread),
+                    allow_solo: Some(solo),
                 };
-                self.request(self.pick_by(by), message)
+                let main = RoomId::main();
+                let dealt = self
+                    .meeting
+                    .room_members(&main)
+                    .into_iter()
+                    .filter(|p| {
+                        matches!(
+                            self.meeting.role(*p),
+                            Some(Role::Participant | Role::Mentor)
+                        )
+                    })
+                    .count();
+                let had_breakouts = self.meeting.room_ids().len() > 1;
+                let effects = self.request(self.pick_by(by), message);
+                let dealing = matches!(strategy, SplitStrategy::Even | SplitStrategy::Random);
+                if dealing && !solo && !had_breakouts && dealt >= 2 {
+                    for room in self.meeting.room_ids().into_iter().filter(|r| *r != main) {
+                        prop_assert_ne!(
+                            self.meeting.room_members(&room).len(),
+                            1,
+                            "{:?} split {} people into rooms with someone alone",
+                            strategy,
+                            dealt
+                        );
+                    }
+                }
+                effects
             }
             Op::Move { by, who, room } => {
                 let (Some(by), Some(peer)) = (self.pick_by(by), self.pick(who)) else {
@@ -483,6 +512,7 @@ impl Model {
                 self.pick(who),
                 ClientMessage::Broadcast {
                     text: "back in 1 min".into(),
+                    room: None,
                 },
             ),
             Op::Drop { who, lost } => {

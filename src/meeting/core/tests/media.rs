@@ -52,6 +52,7 @@ fn routes_come_first_in_the_batch_that_moves_people() {
             topic: None,
             duration_secs: None,
             spread_mentors: None,
+            allow_solo: None,
         },
     );
     // The engine hears of the new rooms before anyone does.
@@ -215,4 +216,96 @@ fn a_hard_mute_is_a_moderators_kept_by_person_and_shown_to_everyone() {
     let lifted = request(&mut m, 1, block(4, Some(false)));
     assert!(error_code(&lifted).is_none());
     m.check_invariants().unwrap();
+}
+
+fn screens_in(effects: &[Effect]) -> Option<Vec<u64>> {
+    effects.iter().find_map(|e| match e {
+        Effect::Media(MediaEffect::Routes(r)) => {
+            Some(r.iter().filter(|r| r.screen).map(|r| r.peer.0).collect())
+        }
+        _ => None,
+    })
+}
+
+fn share(m: &mut Meeting, who: u64, on: bool) -> Vec<Effect> {
+    request(
+        m,
+        who,
+        ClientMessage::MediaState {
+            audio: true,
+            video: true,
+            screen: Some(on),
+        },
+    )
+}
+
+#[test]
+fn screens_are_forwarded_for_hosts_always_and_for_participants_only_while_allowed() {
+    let mut m = sfu_meeting();
+    join(&mut m, 1, Role::Host);
+    join(&mut m, 2, Role::Participant);
+    join(&mut m, 3, Role::Observer);
+    // The host shares: the routes change first, the room hears of it.
+    let e = share(&mut m, 1, true);
+    assert!(matches!(e[0], Effect::Media(MediaEffect::Routes(_))));
+    assert_eq!(screens_in(&e), Some(vec![1]));
+    assert!(sent_to(&e, 2).contains(&ServerMessage::PeerMedia {
+        id: PeerId(1),
+        audio: true,
+        video: true,
+        screen: true,
+    }));
+    // A participant is refused until a host allows it; an observer always.
+    assert_eq!(
+        error_code(&share(&mut m, 2, true)),
+        Some(ErrorCode::Forbidden)
+    );
+    assert_eq!(
+        error_code(&share(&mut m, 3, true)),
+        Some(ErrorCode::Forbidden)
+    );
+    let e = request(&mut m, 1, ClientMessage::AllowScreenShare { allowed: true });
+    assert!(sent_to(&e, 2).contains(&ServerMessage::ScreenShareAllowed { allowed: true }));
+    let e = share(&mut m, 2, true);
+    assert_eq!(screens_in(&e), Some(vec![1, 2]));
+    assert_eq!(
+        error_code(&share(&mut m, 3, true)),
+        Some(ErrorCode::Forbidden)
+    );
+    // media_state without `screen` leaves it as it is: no route change.
+    let e = request(
+        &mut m,
+        2,
+        ClientMessage::MediaState {
+            audio: false,
+            video: true,
+            screen: None,
+        },
+    );
+    assert_eq!(screens_in(&e), None);
+    // Forbidden again: the participant's screen stops at once, and they are told.
+    let e = request(
+        &mut m,
+        1,
+        ClientMessage::AllowScreenShare { allowed: false },
+    );
+    assert_eq!(screens_in(&e), Some(vec![1]));
+    assert!(sent_to(&e, 2).contains(&ServerMessage::PeerMedia {
+        id: PeerId(2),
+        audio: false,
+        video: true,
+        screen: false,
+    }));
+    // Only moderators decide it.
+    let e = request(&mut m, 2, ClientMessage::AllowScreenShare { allowed: true });
+    assert_eq!(error_code(&e), Some(ErrorCode::Forbidden));
+    // Later arrivals see who shares in their welcome's roster.
+    let e = join(&mut m, 4, Role::Participant);
+    match welcome_of(&e, 4) {
+        Some(ServerMessage::Welcome { peers, .. }) => {
+            assert!(peers.iter().any(|p| p.id == PeerId(1) && p.screen));
+            assert!(peers.iter().any(|p| p.id == PeerId(2) && !p.screen));
+        }
+        other => panic!("{other:?}"),
+    }
 }

@@ -2,7 +2,7 @@
 
 use super::super::harness::*;
 use super::super::*;
-use crate::protocol::Refusal;
+use crate::protocol::{Refusal, SplitStrategy};
 
 #[test]
 fn an_ended_meeting_stays_closed_to_participants_until_a_host_starts_it_again() {
@@ -112,7 +112,8 @@ fn every_moderator_action_is_audited() {
             role: Role::Cohost,
         },
     );
-    act(&mut m, 1, split_even(2, Some(600)));
+    // Three people into two rooms: one of them alone, as asked.
+    act(&mut m, 1, split_even_with(2, Some(600), true));
     let breakouts: Vec<RoomId> = m.room_ids().into_iter().filter(|r| !r.is_main()).collect();
     let (a, b) = (
         m.room_members(&breakouts[0])[0],
@@ -139,6 +140,7 @@ fn every_moderator_action_is_audited() {
         1,
         ClientMessage::Broadcast {
             text: "two minutes".into(),
+            room: None,
         },
     );
     act(&mut m, 1, ClientMessage::ExtendTimer { secs: 60 });
@@ -468,4 +470,103 @@ fn a_host_who_handed_over_comes_back_as_cohost_so_there_is_one_host() {
     // And the new host stays host when they reconnect with a participant's link.
     rejoin(&mut m, 2, 7, "s2", Role::Participant);
     assert_eq!(m.role(PeerId(7)), Some(Role::Host));
+}
+
+#[test]
+fn even_and_random_leave_nobody_alone_unless_asked() {
+    for strategy in [SplitStrategy::Even, SplitStrategy::Random] {
+        for (people, asked, opened) in [(3, 2, 1), (5, 3, 2), (4, 2, 2), (7, 4, 3), (2, 2, 1)] {
+            let mut m = Meeting::new(
+                "m",
+                MeetingConfig {
+                    max_members: 20,
+                    ..MeetingConfig::default()
+                },
+                3,
+            );
+            join(&mut m, 1, Role::Host);
+            for id in 0..people {
+                join(&mut m, 10 + id, Role::Participant);
+            }
+            let split = ClientMessage::Split {
+                strategy,
+                count: Some(asked),
+                rooms: Vec::new(),
+                topic: None,
+                duration_secs: None,
+                spread_mentors: None,
+                allow_solo: None,
+            };
+            let e = request(&mut m, 1, split);
+            assert_eq!(error_code(&e), None);
+            let rooms: Vec<RoomId> = m.room_ids().into_iter().filter(|r| !r.is_main()).collect();
+            assert_eq!(
+                rooms.len(),
+                opened,
+                "{strategy:?}: {people} people, {asked} asked"
+            );
+            for room in &rooms {
+                assert!(m.room_members(room).len() >= 2, "someone alone in {room:?}");
+            }
+        }
+    }
+    // Asked for: solo reflection.
+    let mut m = meeting();
+    join(&mut m, 1, Role::Host);
+    join(&mut m, 2, Role::Participant);
+    join(&mut m, 3, Role::Participant);
+    request(&mut m, 1, split_even_with(2, None, true));
+    let rooms: Vec<RoomId> = m.room_ids().into_iter().filter(|r| !r.is_main()).collect();
+    assert_eq!(rooms.len(), 2);
+    assert!(rooms.iter().all(|r| m.room_members(r).len() == 1));
+}
+
+#[test]
+fn a_broadcast_can_go_to_one_room_and_its_hosts() {
+    let mut m = meeting();
+    join(&mut m, 1, Role::Host);
+    join(&mut m, 2, Role::Participant);
+    join(&mut m, 3, Role::Participant);
+    join(&mut m, 4, Role::Participant);
+    request(
+        &mut m,
+        1,
+        ClientMessage::Split {
+            strategy: SplitStrategy::Manual,
+            count: None,
+            rooms: vec![crate::protocol::BreakoutRoomSpec {
+                members: vec![PeerId(2), PeerId(3)],
+                ..Default::default()
+            }],
+            topic: None,
+            duration_secs: None,
+            spread_mentors: None,
+            allow_solo: None,
+        },
+    );
+    let room = m.room_of(PeerId(2)).unwrap().clone();
+    let e = request(
+        &mut m,
+        1,
+        ClientMessage::Broadcast {
+            text: "five minutes left in here".into(),
+            room: Some(room.clone()),
+        },
+    );
+    let got = |p: u64| {
+        sent_to(&e, p)
+            .iter()
+            .any(|m| matches!(m, ServerMessage::Broadcast { room: Some(r), .. } if *r == room))
+    };
+    assert!(got(1) && got(2) && got(3), "the room and its host");
+    assert!(!got(4), "not the main room");
+    let e = request(
+        &mut m,
+        1,
+        ClientMessage::Broadcast {
+            text: "?".into(),
+            room: Some(RoomId("b999".into())),
+        },
+    );
+    assert_eq!(error_code(&e), Some(ErrorCode::NotFound));
 }

@@ -181,6 +181,7 @@ fn notices_sent_to_a_held_seat_are_replayed_after_the_resume() {
         1,
         ClientMessage::Broadcast {
             text: "back in five".into(),
+            room: None,
         },
     );
     request(
