@@ -41,7 +41,7 @@ for s in "${scenarios[@]}"; do
     sfu-churn)
       MEDIA_MODE=sfu start_hub
       "$LT" --url $URL --hub-pid $HUB --json $OUT/sfu-churn.json \
-        sfu-churn --cycles 4000 --warmup 3000 --concurrency 10
+        sfu-churn --cycles 6500 --warmup 5500 --concurrency 10
       stop_hub ;;
     breakouts)
       start_hub

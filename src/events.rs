@@ -10,6 +10,7 @@ use crate::meeting::{EventKind, MeetingEvent, Millis};
 use crate::protocol::{PeerId, Role};
 use crate::webhooks::Outbox;
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Mutex;
@@ -30,8 +31,15 @@ pub struct Envelope {
     pub timestamp: String,
     /// Always `meeting` and its `seq`; for participant events `sub`, `peer`, `role`, `room`;
     /// `reason` and `session_seconds` when someone left; `from` for room and role changes.
+    // Kept as its JSON text: the log holds 10,000 of these, and a parsed object costs five times
+    // the memory (and a dozen allocations) of its text.
     #[schema(value_type = Object)]
-    pub data: Value,
+    pub data: Box<RawValue>,
+}
+
+fn raw(data: &Value) -> Box<RawValue> {
+    serde_json::value::to_raw_value(data)
+        .unwrap_or_else(|_| RawValue::from_string("{}".into()).unwrap_or_else(|_| unreachable!()))
 }
 
 /// Hub-wide: the event log and every meeting's attendance.
@@ -68,12 +76,19 @@ pub struct Attendance {
     state: AttendanceState,
 }
 
+// Times are kept as milliseconds and written as RFC 3339 when read.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Interval {
-    pub from: String,
+    #[serde(serialize_with = "as_rfc3339")]
+    #[schema(value_type = String)]
+    pub from: Millis,
     /// Absent while still present.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub to: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "opt_rfc3339"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub to: Option<Millis>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -84,12 +99,19 @@ pub struct PersonAttendance {
     pub waiting_seconds: u64,
 }
 
+// Times are kept as milliseconds (a churny group makes many sessions) and written as RFC 3339.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Session {
-    pub joined_at: String,
+    #[serde(serialize_with = "as_rfc3339")]
+    #[schema(value_type = String)]
+    pub joined_at: Millis,
     /// Absent while the session goes on.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub left_at: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "opt_rfc3339"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub left_at: Option<Millis>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<&'static str>,
 }
@@ -187,7 +209,7 @@ impl Events {
                 id: format!("evt_{id}"),
                 kind: "attendance.finalized",
                 timestamp: rfc3339(event.at),
-                data,
+                data: raw(&data),
             }
         });
         vec![env, finalized]
@@ -243,7 +265,7 @@ fn envelope(id: u64, meeting: &str, seq: u64, event: &MeetingEvent) -> Envelope 
         id: format!("evt_{id}"),
         kind: event.kind.name(),
         timestamp: rfc3339(event.at),
-        data,
+        data: raw(&data),
     }
 }
 
@@ -293,7 +315,7 @@ impl Attendance {
                 s.seated.insert(p.peer, (p.sub.clone(), p.role));
                 s.open.insert(p.sub.clone(), at);
                 person(&mut self.people, &p.sub).sessions.push(Session {
-                    joined_at: rfc3339(at),
+                    joined_at: at,
                     left_at: None,
                     reason: None,
                 });
@@ -310,7 +332,7 @@ impl Attendance {
                         *s.in_ms.entry(p.sub.clone()).or_default() += at.saturating_sub(from);
                     }
                     if let Some(last) = person(&mut self.people, &p.sub).sessions.last_mut() {
-                        last.left_at = Some(rfc3339(at));
+                        last.left_at = Some(at);
                         last.reason = Some(reason);
                     }
                 }
@@ -323,15 +345,12 @@ impl Attendance {
         match (clinician, s.clinician_since) {
             (true, None) => {
                 s.clinician_since = Some(at);
-                self.host_present.push(Interval {
-                    from: rfc3339(at),
-                    to: None,
-                });
+                self.host_present.push(Interval { from: at, to: None });
             }
             (false, Some(_)) => {
                 s.clinician_since = None;
                 if let Some(last) = self.host_present.last_mut() {
-                    last.to = Some(rfc3339(at));
+                    last.to = Some(at);
                 }
             }
             _ => {}
@@ -381,8 +400,8 @@ impl Attendance {
             }
             for s in &p.sessions {
                 out.push_str(&row(
-                    &s.joined_at,
-                    s.left_at.as_deref().unwrap_or(""),
+                    &rfc3339(s.joined_at),
+                    &s.left_at.map(rfc3339).unwrap_or_default(),
                     s.reason.unwrap_or(""),
                 ));
             }
@@ -403,6 +422,17 @@ fn csv_field(s: &str) -> String {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
         s
+    }
+}
+
+fn as_rfc3339<S: serde::Serializer>(ms: &Millis, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&rfc3339(*ms))
+}
+
+fn opt_rfc3339<S: serde::Serializer>(ms: &Option<Millis>, s: S) -> Result<S::Ok, S::Error> {
+    match ms {
+        Some(ms) => as_rfc3339(ms, s),
+        None => s.serialize_none(),
     }
 }
 

@@ -112,7 +112,7 @@ struct Body<'a> {
     #[serde(rename = "type")]
     kind: &'a str,
     timestamp: &'a str,
-    data: &'a serde_json::Value,
+    data: &'a serde_json::value::RawValue,
 }
 
 async fn deliver_all(

@@ -385,7 +385,9 @@ pub async fn churn(target: Arc<Target>, p: &ChurnParams) -> Result<Report, Strin
         let runs = (0..batch).map(|_| {
             n += 1;
             let target = Arc::clone(&target);
-            let sub = format!("c{n}");
+            // 500 people who come and go (as tests/sfu_churn.rs): per-person attendance grows
+            // with different people, not with churn.
+            let sub = format!("c{}", n % 500);
             async move {
                 let j = net::join(&target, "churn", &sub, Role::Participant).await?;
                 let id = j.id.parse().unwrap_or_default();
