@@ -264,7 +264,7 @@ export class VideoGrid {
   }
 
   /**
-   * @param {Tile} tile @param {MediaState} media @param {string} role
+   * @param {Tile} tile @param {{audio: boolean, video: boolean}} media @param {string} role
    * @param {boolean} hand raised
    * @param {boolean} reconnecting their connection dropped; the hub holds their seat
    * @param {{audio: boolean, video: boolean}} blocked a host stops the hub forwarding them (SFU)
