@@ -1,7 +1,7 @@
 // Host and cohost controls: the roster by room (each person with their badges and actions from
 // moderation.js, and which rooms asked for help), move, visit, broadcast, merge (with countdown),
 // extend timer, a scheduled session's end and "Extend session +10 min" (only while the session has
-// an end), the split dialog (split.js), and the alerts a therapist needs above the stage:
+// an end), whether participants may share their screen, the split dialog (split.js), and the alerts a therapist needs above the stage:
 // help requests (gone when the room closes or the host went there) and raised hands (gone when the
 // hand is down). Shown only to hosts and cohosts (the People, Host and Activity tabs, also after a
 // promotion); the hub checks the role of every action anyway.
@@ -75,6 +75,23 @@ export class HostPanel {
     on(m, 'lobby', () => this.render(), signal);
     on(m, 'help-requested', (d) => this.addAlert({ name: d.name, room: d.room, roomName: d.roomName, ts: d.ts }), signal);
     on(m, 'session-ending', () => this.renderSession(), signal);
+    // The box shows what the hub said last; only its answer (or a refusal) moves it, not every
+    // re-render while our request is on its way.
+    const screenAllow = byId('screen-allow', HTMLInputElement);
+    const renderScreenAllow = () => { screenAllow.checked = m.screenShareAllowed; };
+    on(m, 'screen-share-allowed', renderScreenAllow, signal);
+    on(m, 'welcome', renderScreenAllow, signal);
+    screenAllow.addEventListener('change', () => {
+      const allow = screenAllow.checked;
+      this.run(async () => {
+        try {
+          await m.allowScreenShare(allow);
+        } catch (err) {
+          renderScreenAllow();
+          throw err;
+        }
+      }, allow ? 'Participants may now share their screen.' : 'Participants can no longer share their screen; anyone sharing stopped.');
+    }, { signal });
     on(m, 'session-rescheduled', () => this.renderSession(), signal);
     byId('extend-session', HTMLButtonElement).addEventListener('click', () => {
       this.run(() => m.extendSession(EXTEND_SESSION_SECS), `Session extended by ${EXTEND_SESSION_SECS / 60} minutes.`);

@@ -917,23 +917,29 @@ export class Meeting extends EventTarget {
    */
   async stats() {
     if (this.state.mediaMode === 'sfu') return this.hub ? this.hub.stats((id) => this.nameOf(id)) : {};
-    /** @type {Record<string, {name: string, connectionState: RTCPeerConnectionState, framesDecoded: number, bytesReceived: number}>} */
+    /** @type {Record<string, import('./huddle').PeerStats>} */
     const result = {};
     for (const [id, link] of this.links) {
       let framesDecoded = 0;
       let bytesReceived = 0;
+      /** Their screen's frames, apart from their camera's. @type {number | undefined} */
+      let screenFramesDecoded;
+      const screenTrack = link.screen?.getVideoTracks()[0]?.id;
       try {
         const report = await link.pc.getStats();
         report.forEach((s) => {
           if (s.type === 'inbound-rtp') {
             bytesReceived += s.bytesReceived ?? 0;
-            if (s.kind === 'video') framesDecoded += s.framesDecoded ?? 0;
+            if (s.kind !== 'video') return;
+            if (screenTrack != null && s.trackIdentifier === screenTrack) screenFramesDecoded = s.framesDecoded ?? 0;
+            else framesDecoded += s.framesDecoded ?? 0;
           }
         });
       } catch {
         // closed while asking
       }
       result[id] = { name: link.peer.name, connectionState: link.pc.connectionState, framesDecoded, bytesReceived };
+      if (link.screen) result[id].screenFramesDecoded = screenFramesDecoded ?? 0;
     }
     return result;
   }

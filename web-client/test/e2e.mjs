@@ -481,6 +481,9 @@ async function launchBrowser() {
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
       '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
       '--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required',
+      // getDisplayMedia picks the (fake) entire screen without a picker: screen sharing goes
+      // through the browser's real capture path, not a canvas.
+      '--auto-select-desktop-capture-source=Entire screen',
     ],
   });
   cleanups.unshift(() => browser.close());
@@ -1454,7 +1457,10 @@ async function pageRtc() {
     if (sender) out.rids = sender.getParameters().encodings.map((e) => e.rid ?? '').sort();
     const report = await pc.getStats();
     report.forEach((s) => {
-      if (s.type === 'outbound-rtp' && s.kind === 'video') {
+      // In SFU meetings the screen's section sends one layer, without a rid: not the camera.
+      if (s.type === 'outbound-rtp' && s.kind === 'video' && out.rids.length > 1 && !s.rid) {
+        out.screenBytesSent = (out.screenBytesSent ?? 0) + (s.bytesSent ?? 0);
+      } else if (s.type === 'outbound-rtp' && s.kind === 'video') {
         out.outboundVideo.push({ rid: s.rid ?? '', bytesSent: s.bytesSent ?? 0, size: `${s.frameWidth ?? 0}x${s.frameHeight ?? 0}`, limit: s.qualityLimitationReason ?? '' });
         out.sentFrames += s.framesEncoded ?? 0;
       }
@@ -1648,6 +1654,56 @@ async function sfuScenario() {
     await until('the activity feed to say so', () => hook(host.page, () => window.huddleTest.activity()),
       (a) => a.some((t) => t.includes('You blocked Alex\'s microphone')) && a.some((t) => t.includes('You allowed Alex\'s microphone')));
   }, { soft: true });
+
+  /**
+   * Waits until `p`'s stage shows `who`'s shared screen large (featured, most of the stage),
+   * labelled, and its frames keep decoding on the screen's own receive slot; returns the frames.
+   */
+  const expectScreenFrom = async (p, who) => {
+    const label = `${who} is sharing their screen`;
+    await until(`${p.name}'s stage to show "${label}" large`, () => hook(p.page, () => window.huddleTest.screens()),
+      (v) => v.length === 1 && v[0].label === label && v[0].featured && v[0].share >= 40, { timeout: MOVE_DEADLINE_MS });
+    const frames = async () => Object.values(await stats(p.page)).find((v) => v.name === who)?.screenFramesDecoded ?? 0;
+    const first = await until(`${p.name} to decode ${who}'s screen`, frames, (n) => n > 0, { timeout: MOVE_DEADLINE_MS, every: 100 });
+    return until(`${p.name}'s frames of ${who}'s screen to keep coming`, frames, (n) => n >= first + 5, { timeout: MOVE_DEADLINE_MS, every: 200 });
+  };
+  const noScreens = (p) => until(`${p.name}'s stage to show no shared screen`, () => hook(p.page, () => window.huddleTest.screens()),
+    (v) => v.length === 0, { timeout: MOVE_DEADLINE_MS });
+
+  await check('SFU: the host shares their screen (the browser\'s real getDisplayMedia): every other page shows "Dr. Rivera is sharing their screen" large and decodes frames on the screen\'s own slot, cameras still coming; Stop sharing takes it away', async () => {
+    const started = Date.now();
+    await host.page.getByRole('button', { name: 'Share screen' }).click();
+    await until('the host\'s page to show its own screen and "Stop sharing"', () => hook(host.page, () => window.huddleTest.screens()),
+      (v) => v.length === 1 && v[0].label === 'You are sharing your screen');
+    const took = [];
+    for (const p of [alex, sam, jordan]) {
+      const n = await expectScreenFrom(p, 'Dr. Rivera');
+      took.push(`${p.name} ${((Date.now() - started) / 1000).toFixed(1)} s (${n} frames)`);
+    }
+    log(`# SFU: the host's screen decoding on the others' pages (from the click): ${took.join(', ')}`);
+    await expectVideoFrom(alex, others(alex));
+    await screenshot(alex.page, 'sfu-03-screen-share.png');
+    await host.page.getByRole('button', { name: 'Stop sharing' }).first().click();
+    for (const p of people) await noScreens(p);
+  });
+
+  await check('SFU: a participant\'s "Share screen" is unavailable (with the reason) until the host allows it; then Alex shares and the host sees it; forbidding it again stops Alex\'s sharing', async () => {
+    const button = await hook(alex.page, () => window.huddleTest.screenButton());
+    if (!button.unavailable || !button.hint.includes('a host can let participants share')) throw new Error(`Alex's Share screen: ${JSON.stringify(button)}`);
+    // aria-disabled (still focusable, so people can learn why): Playwright will not click it unforced.
+    await alex.page.getByRole('button', { name: 'Share screen' }).click({ force: true });
+    await until('Alex to be told why', () => hook(alex.page, () => window.huddleTest.banners()),
+      (b) => b.some((t) => t.includes('Screen sharing is off')));
+    await tab(host.page, 'Host');
+    await host.page.getByLabel('Let participants share their screen').check();
+    await until('Alex\'s Share screen to become available', () => hook(alex.page, () => window.huddleTest.screenButton()), (b) => !b.unavailable);
+    await alex.page.getByRole('button', { name: 'Share screen' }).click();
+    await expectScreenFrom(host, 'Alex');
+    await host.page.getByLabel('Let participants share their screen').uncheck();
+    await until('Alex\'s sharing to stop', () => hook(alex.page, () => window.huddleTest.screenButton()),
+      (b) => b.label === 'Share screen' && b.unavailable);
+    for (const p of people) await noScreens(p);
+  });
 
   let streamMarks = await Promise.all(people.map((p) => hook(p.page, () => window.huddleTest.streamNames().length)));
   await check('SFU: the host splits into two breakouts: each page decodes its one roommate, with no new RTCPeerConnection and nothing from the other room', async () => {
