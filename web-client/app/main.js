@@ -205,7 +205,9 @@ byId('join-form', HTMLFormElement).addEventListener('submit', async (e) => {
   on(meeting, 'reconnected', (d) => { lastResumed = d.resumed; });
   on(meeting, 'reconnecting', (d) => { reconnectCodes.push(d.code); });
   if (TEST_MODE) on(meeting, 'stream', (d) => { streamLog.push(meeting.nameOf(d.peerId)); });
-  on(meeting, 'closed', (d) => ended(d));
+  /** How the hub closed us, if it did while joining: 4006 is an expired link, not a refused one. */
+  let closedWith = 0;
+  on(meeting, 'closed', (d) => { closedWith = d.code; ended(d); });
   on(meeting, 'media-error', () => view.showStatus('Camera or microphone unavailable; you can still see, hear and chat.'));
   try {
     await meeting.connect();
@@ -215,7 +217,8 @@ byId('join-form', HTMLFormElement).addEventListener('submit', async (e) => {
     view.renderSelf();
     showScreen(meetingEl);
   } catch (err) {
-    joinError.textContent = joinErrorText(err);
+    // The hub checks expiry with its own clock (ours may be wrong): close 4006 at hello.
+    joinError.textContent = closedWith === 4006 ? EXPIRED : joinErrorText(err);
     view.destroy();
     host.destroy();
     if (session?.meeting === meeting) session = null;

@@ -283,7 +283,11 @@ export class MeetingView {
         actions: [{ label: 'Read', ariaLabel: `Read the private message from ${m.nameOf(from)}`, run: () => this.layout.show('chat', true) }] });
     }, signal);
     this.layout.onShow.push((name) => { if (name === 'chat') this.alerts.removeWhere((a) => a.kind === 'private'); });
-    on(m, 'broadcast', (d) => this.addBroadcast(d.text, m.nameOf(d.from), d.replayed), signal);
+    on(m, 'broadcast', (d) => {
+      // To one room: said so ("to this room", or to hosts elsewhere which room it went to).
+      const to = d.room == null ? null : d.room === m.room.id ? 'to this room' : `to ${d.roomName ?? d.room}`;
+      this.addBroadcast(d.text, m.nameOf(d.from), d.replayed, to);
+    }, signal);
     on(m, 'error', (d) => this.showStatus(`The hub refused something: ${d.code}`), signal);
     on(m, 'reconnecting', (d) => {
       this.reconnectBanner.hidden = false;
@@ -483,11 +487,12 @@ export class MeetingView {
    * A host's announcement, shown until dismissed; one sent while we were reconnecting comes
    * after the resume and says so.
    * @param {string} text @param {string} from @param {boolean} [replayed]
+   * @param {string | null} [to] "to this room" when sent to one room only
    */
-  addBroadcast(text, from, replayed = false) {
+  addBroadcast(text, from, replayed = false, to = null) {
     const close = h('button', { type: 'button', class: 'dismiss', 'aria-label': 'Dismiss announcement' }, '×');
-    const banner = h('div', { class: 'banner broadcast', role: 'alert' },
-      h('strong', {}, `${from}: `), h('span', { class: 'text' }, text),
+    const banner = h('div', { class: `banner broadcast${to ? ' room-only' : ''}`, role: 'alert' },
+      h('strong', {}, to ? `${from}, ${to}: ` : `${from}: `), h('span', { class: 'text' }, text),
       replayed ? h('span', { class: 'when' }, '(while you were reconnecting)') : null, close);
     close.addEventListener('click', () => banner.remove());
     // Announcements expire (the breakouts they were about close, or after a while).

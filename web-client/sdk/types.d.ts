@@ -77,6 +77,11 @@ export interface SplitOptions {
   durationSecs?: number;
   /** Mentors one per room first (default true). */
   spreadMentors?: boolean;
+  /**
+   * `even` and `random` never leave anyone alone: the hub opens at most one room per two people
+   * dealt (3 into 2 rooms: one room of 3). `true` asks for rooms of one anyway (solo reflection).
+   */
+  allowSolo?: boolean;
 }
 
 /** Options of `Meeting.merge`: close all breakouts (optionally after a countdown), or some. */
