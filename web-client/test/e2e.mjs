@@ -979,7 +979,7 @@ async function meshScenario() {
     await tab(host.page, 'People');
     await host.page.getByRole('button', { name: 'Message Circle B' }).click();
     const dialog = host.page.locator('#room-message-dialog');
-    await dialog.getByLabel('Message').fill(`Five minutes left in here ${nonce}`);
+    await dialog.getByLabel('What to tell this room').fill(`Five minutes left in here ${nonce}`);
     await dialog.getByRole('button', { name: 'Send' }).click();
     for (const p of [sam, jordan]) {
       await until(`${p.name} to show the room's message`, () => hook(p.page, () => window.huddleTest.banners()),
