@@ -6,8 +6,12 @@
 // scrolls sideways; on phones our own video is a small overlay. Tiles keep a stable order: hosts
 // first, then co-hosts, then by join order (peer ids grow as people join). The active speaker's
 // tile is highlighted. In SFU meetings the grid also says which camera quality to receive: the
-// featured tile's, the speaker's and the pinned tile's high, every other thumbnail low. It
-// follows the SDK's events and state; view.js renders our own tile through it.
+// featured tile's, the speaker's and the pinned tile's high, every other thumbnail low. A shared
+// screen is a tile of its own ("Alex is sharing their screen"; ours says "You are sharing your
+// screen" and has Stop sharing): while there is one the stage is in speaker view whatever was
+// chosen, the screen featured (a remote one before ours; a pinned person still wins, as chosen),
+// the cameras in the strip. It follows the SDK's events and state; view.js renders our own tile
+// through it.
 
 import { h, on } from './dom.js';
 import { roleLabel } from './moderation.js';
@@ -38,11 +42,15 @@ export class VideoGrid {
     this.stage = /** @type {HTMLElement} */ (el.parentElement);
     /** @type {Map<PeerId | 'self', Tile>} */
     this.tiles = new Map();
+    /** Shared screens shown, by who shares ('self': ours). @type {Map<PeerId | 'self', Tile>} */
+    this.screens = new Map();
+    /** What Stop sharing on our screen's tile does (view.js). @type {() => void} */
+    this.onStopSharing = () => {};
     /** The view people chose (null: speaker on phones, gallery on wide screens). @type {'gallery' | 'speaker' | null} */
     this.mode = null;
     /** Whether our own tile is hidden. */
     this.selfHidden = false;
-    /** The tile shown large in speaker view. @type {PeerId | 'self' | null} */
+    /** The tile shown large in speaker view (`screen:<id>` for a shared screen). @type {PeerId | 'self' | string | null} */
     this.featured = null;
     /** Called after every arrangement (the view's buttons follow a pin). @type {() => void} */
     this.onArrange = () => {};
@@ -78,6 +86,9 @@ export class VideoGrid {
     on(m, 'connection-state', (d) => {
       this.tiles.get(d.peerId)?.el.setAttribute('data-state', d.state);
     }, signal);
+    on(m, 'screen-started', (d) => this.showScreen(d.peerId, d.stream), signal);
+    on(m, 'screen-stopped', (d) => this.dropScreen(d.peerId), signal);
+    on(m, 'local-screen', (d) => (d.stream ? this.showScreen('self', d.stream) : this.dropScreen('self')), signal);
     on(m, 'reconnecting', () => this.el.classList.add('offline'), signal);
     on(m, 'reconnected', () => this.el.classList.remove('offline'), signal);
     const resize = new ResizeObserver(() => this.arrange());
@@ -103,6 +114,47 @@ export class VideoGrid {
     return this.pinned != null || (this.mode ?? (this.layout.isPhone ? 'speaker' : 'gallery')) === 'speaker';
   }
 
+  /** The screen to feature: someone else's before ours (null: nobody shares). */
+  screenKey() {
+    const remote = [...this.screens.keys()].find((k) => k !== 'self');
+    const key = remote ?? (this.screens.has('self') ? 'self' : null);
+    return key == null ? null : `screen:${key}`;
+  }
+
+  /**
+   * A shared screen's tile, large on the stage. @param {PeerId | 'self'} who @param {MediaStream} stream
+   */
+  showScreen(who, stream) {
+    let tile = this.screens.get(who);
+    const m = this.meeting;
+    const label = who === 'self' ? 'You are sharing your screen' : `${m.nameOf(who)} is sharing their screen`;
+    if (!tile) {
+      tile = this.makeTile(label, true);
+      tile.el.classList.add('screen');
+      tile.el.dataset.screen = String(who);
+      tile.el.style.order = '-1';
+      if (who === 'self') {
+        tile.el.querySelector('figcaption')?.append(h('button', { type: 'button', class: 'stop-share', onclick: () => this.onStopSharing() }, 'Stop sharing'));
+      }
+      this.screens.set(who, tile);
+      this.el.prepend(tile.el);
+      this.layout.announce(`${label}.`);
+    }
+    if (tile.video.srcObject !== stream) tile.video.srcObject = stream;
+    this.arrange();
+  }
+
+  /** @param {PeerId | 'self'} who */
+  dropScreen(who) {
+    const tile = this.screens.get(who);
+    if (!tile) return;
+    tile.video.srcObject = null;
+    tile.el.remove();
+    this.screens.delete(who);
+    if (who !== 'self') this.layout.announce(`${this.meeting.nameOf(who)} stopped sharing their screen.`);
+    this.arrange();
+  }
+
   /** Remote peers in the order tiles show them: hosts, co-hosts, then by join order. */
   ordered() {
     const rank = (/** @type {string | undefined} */ role) => (role === 'host' ? 0 : role === 'cohost' ? 1 : 2);
@@ -118,18 +170,23 @@ export class VideoGrid {
     ordered.forEach((p, i) => { const t = this.tiles.get(p.id); if (t) t.el.style.order = String(i); });
     const self = this.tiles.get('self');
     if (self) self.el.style.order = String(ordered.length + 1);
-    const speaker = this.speakerView;
+    const screen = this.screenKey();
+    // A shared screen is what everyone looks at: large, whichever view was chosen.
+    const speaker = this.speakerView || screen != null;
     const remote = ordered.map((p) => p.id);
-    const pick = this.pinned ?? (this.speaker != null && remote.includes(this.speaker) ? this.speaker : null) ?? remote[0] ?? 'self';
+    const pick = this.pinned ?? screen ?? (this.speaker != null && remote.includes(this.speaker) ? this.speaker : null) ?? remote[0] ?? 'self';
     const before = this.featured;
     this.featured = speaker ? pick : null;
     this.el.classList.toggle('speaker', speaker);
+    this.el.classList.toggle('sharing', screen != null);
     for (const [key, tile] of this.tiles) tile.el.classList.toggle('featured', key === this.featured);
+    for (const [key, tile] of this.screens) tile.el.classList.toggle('featured', `screen:${key}` === this.featured);
     const W = this.stage.clientWidth;
     const H = this.stage.clientHeight;
     if (speaker) {
       // On phones our own video is an overlay, not in the strip.
-      const strip = [...this.tiles.keys()].filter((k) => k !== this.featured && !(k === 'self' && (this.selfHidden || this.layout.isPhone)));
+      const strip = [...this.tiles.keys(), ...[...this.screens.keys()].map((k) => `screen:${k}`)]
+        .filter((k) => k !== this.featured && !(k === 'self' && (this.selfHidden || this.layout.isPhone)));
       const stripH = strip.length === 0 ? 0 : Math.round(Math.max(64, Math.min(150, H * (this.layout.isPhone ? 0.16 : 0.2))));
       this.el.style.setProperty('--strip-h', `${stripH}px`);
       this.el.classList.toggle('solo', strip.length === 0);
@@ -159,6 +216,12 @@ export class VideoGrid {
         tile.el.remove();
         this.tiles.delete(id);
       }
+    }
+    // Screens of people who left the room (the SDK says so too), and ones that came first.
+    for (const id of [...this.screens.keys()]) if (id !== 'self' && !wanted.has(id)) this.dropScreen(id);
+    for (const peer of m.peers) {
+      const stream = m.remoteScreen(peer.id);
+      if (stream && !this.screens.has(peer.id)) this.showScreen(peer.id, stream);
     }
     for (const peer of m.peers) {
       let tile = this.tiles.get(peer.id);
@@ -225,6 +288,7 @@ export class VideoGrid {
   }
 
   dropRemoteTiles() {
+    for (const id of [...this.screens.keys()]) if (id !== 'self') this.dropScreen(id);
     for (const [id, tile] of this.tiles) {
       if (id === 'self') continue;
       tile.video.srcObject = null;
@@ -264,7 +328,7 @@ export class VideoGrid {
   }
 
   /**
-   * @param {Tile} tile @param {MediaState} media @param {string} role
+   * @param {Tile} tile @param {{audio: boolean, video: boolean}} media @param {string} role
    * @param {boolean} hand raised
    * @param {boolean} reconnecting their connection dropped; the hub holds their seat
    * @param {{audio: boolean, video: boolean}} blocked a host stops the hub forwarding them (SFU)
@@ -285,10 +349,11 @@ export class VideoGrid {
 
   /** The session ended: no tiles, no streams. */
   destroy() {
-    for (const tile of this.tiles.values()) tile.video.srcObject = null;
+    for (const tile of [...this.tiles.values(), ...this.screens.values()]) tile.video.srcObject = null;
     this.el.replaceChildren();
     this.tiles.clear();
-    this.el.classList.remove('offline', 'speaker', 'solo', 'hide-self');
+    this.screens.clear();
+    this.el.classList.remove('offline', 'speaker', 'solo', 'hide-self', 'sharing');
   }
 }
 

@@ -1,7 +1,8 @@
 // Host and cohost controls: the roster by room (each person with their badges and actions from
-// moderation.js, and which rooms asked for help), move, visit, broadcast, merge (with countdown),
+// moderation.js, which rooms asked for help, and while breakouts are open "Message this room":
+// a broadcast to that room only), move, visit, broadcast, merge (with countdown),
 // extend timer, a scheduled session's end and "Extend session +10 min" (only while the session has
-// an end), the split dialog (split.js), and the alerts a therapist needs above the stage:
+// an end), whether participants may share their screen, the split dialog (split.js), and the alerts a therapist needs above the stage:
 // help requests (gone when the room closes or the host went there) and raised hands (gone when the
 // hand is down). Shown only to hosts and cohosts (the People, Host and Activity tabs, also after a
 // promotion); the hub checks the role of every action anyway.
@@ -75,6 +76,23 @@ export class HostPanel {
     on(m, 'lobby', () => this.render(), signal);
     on(m, 'help-requested', (d) => this.addAlert({ name: d.name, room: d.room, roomName: d.roomName, ts: d.ts }), signal);
     on(m, 'session-ending', () => this.renderSession(), signal);
+    // The box shows what the hub said last; only its answer (or a refusal) moves it, not every
+    // re-render while our request is on its way.
+    const screenAllow = byId('screen-allow', HTMLInputElement);
+    const renderScreenAllow = () => { screenAllow.checked = m.screenShareAllowed; };
+    on(m, 'screen-share-allowed', renderScreenAllow, signal);
+    on(m, 'welcome', renderScreenAllow, signal);
+    screenAllow.addEventListener('change', () => {
+      const allow = screenAllow.checked;
+      this.run(async () => {
+        try {
+          await m.allowScreenShare(allow);
+        } catch (err) {
+          renderScreenAllow();
+          throw err;
+        }
+      }, allow ? 'Participants may now share their screen.' : 'Participants can no longer share their screen; anyone sharing stopped.');
+    }, { signal });
     on(m, 'session-rescheduled', () => this.renderSession(), signal);
     byId('extend-session', HTMLButtonElement).addEventListener('click', () => {
       this.run(() => m.extendSession(EXTEND_SESSION_SECS), `Session extended by ${EXTEND_SESSION_SECS / 60} minutes.`);
@@ -97,7 +115,32 @@ export class HostPanel {
       return m.merge({ countdownSecs: secs });
     }, 'Rooms are closing.');
     form('extend-form', () => m.extendTimer(Number(byId('extend-secs', HTMLInputElement).value)), 'Timer extended.');
+    const roomDialog = byId('room-message-dialog', HTMLDialogElement);
+    const roomText = byId('room-message-text', HTMLInputElement);
+    const roomError = byId('room-message-error', HTMLParagraphElement);
+    byId('room-message-cancel', HTMLButtonElement).addEventListener('click', () => roomDialog.close(), { signal });
+    byId('room-message-form', HTMLFormElement).addEventListener('submit', (e) => {
+      e.preventDefault();
+      const room = roomDialog.dataset.room ?? '';
+      const name = roomDialog.dataset.name ?? room;
+      roomError.textContent = '';
+      m.broadcast(roomText.value.trim(), room).then(() => {
+        roomDialog.close();
+        this.status.textContent = `Sent to ${name}.`;
+      }, (err) => { roomError.textContent = `Not sent: ${describe(err)}`; });
+    }, { signal });
 
+  }
+
+  /** "Message this room": asks for the text, then sends it to that room only. @param {{id: string, name: string}} room */
+  messageRoom(room) {
+    const dialog = byId('room-message-dialog', HTMLDialogElement);
+    dialog.dataset.room = room.id;
+    dialog.dataset.name = room.name;
+    byId('room-message-heading', HTMLHeadingElement).textContent = `Message ${room.name}`;
+    byId('room-message-text', HTMLInputElement).value = '';
+    byId('room-message-error', HTMLParagraphElement).textContent = '';
+    dialog.showModal();
   }
 
   /** The session ended: stop listening and clear what was shown. */
@@ -141,8 +184,14 @@ export class HostPanel {
     // Re-rendering must not close the menu someone is using, nor lose their focus.
     const open = [...this.roster.querySelectorAll('details.actions[open]')].map((d) => /** @type {HTMLElement} */ (d).dataset.peer);
     const focused = this.roster.contains(document.activeElement) ? /** @type {HTMLElement} */ (document.activeElement).dataset.key : undefined;
+    // While breakouts are open each room can be told something on its own ("five minutes left").
+    const perRoom = listed.length > 1;
     this.roster.replaceChildren(...rooms.map((r) => h('section', { class: `room${r.id === here ? ' here' : ''}`, 'data-room': r.id },
       h('h4', {}, r.name, r.id === here ? ' (you are here)' : ''),
+      perRoom && listed.some((x) => x.id === r.id) ? h('button', {
+        type: 'button', class: 'room-message', 'data-key': `message:${r.id}`, 'aria-label': `Message ${r.name}`,
+        onclick: () => this.messageRoom(r),
+      }, 'Message this room') : null,
       r.topic ? h('p', { class: 'topic' }, r.topic) : null,
       this.helpRooms.has(r.id) ? h('p', { class: 'help' }, `Asked for help: ${this.helpRooms.get(r.id)?.join(', ')}`) : null,
       h('ul', {}, ...r.members.map((id) => h('li', { class: 'person', 'data-peer': String(id) },

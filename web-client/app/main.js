@@ -205,7 +205,9 @@ byId('join-form', HTMLFormElement).addEventListener('submit', async (e) => {
   on(meeting, 'reconnected', (d) => { lastResumed = d.resumed; });
   on(meeting, 'reconnecting', (d) => { reconnectCodes.push(d.code); });
   if (TEST_MODE) on(meeting, 'stream', (d) => { streamLog.push(meeting.nameOf(d.peerId)); });
-  on(meeting, 'closed', (d) => ended(d));
+  /** How the hub closed us, if it did while joining: 4006 is an expired link, not a refused one. */
+  let closedWith = 0;
+  on(meeting, 'closed', (d) => { closedWith = d.code; ended(d); });
   on(meeting, 'media-error', () => view.showStatus('Camera or microphone unavailable; you can still see, hear and chat.'));
   try {
     await meeting.connect();
@@ -215,7 +217,8 @@ byId('join-form', HTMLFormElement).addEventListener('submit', async (e) => {
     view.renderSelf();
     showScreen(meetingEl);
   } catch (err) {
-    joinError.textContent = joinErrorText(err);
+    // The hub checks expiry with its own clock (ours may be wrong): close 4006 at hello.
+    joinError.textContent = closedWith === 4006 ? EXPIRED : joinErrorText(err);
     view.destroy();
     host.destroy();
     if (session?.meeting === meeting) session = null;
@@ -386,7 +389,19 @@ const huddleTest = {
   negotiation: () => session?.meeting.negotiationState() ?? {},
   signalRefusals: () => ({ ...session?.meeting.signalRefusals }),
   /** Names on the video tiles shown (not counting yourself). */
-  tiles: () => [...document.querySelectorAll('#grid .tile:not(.self):not(.away) .name')].map((n) => n.textContent ?? ''),
+  tiles: () => [...document.querySelectorAll('#grid .tile:not(.self):not(.away):not(.screen) .name')].map((n) => n.textContent ?? ''),
+  /** Shared screens on the stage: their label, whether featured (large), and the stage's size share. */
+  screens: () => [...document.querySelectorAll('#grid .tile.screen')].map((t) => {
+    const r = t.getBoundingClientRect();
+    const stage = byId('stage', HTMLElement).getBoundingClientRect();
+    return { label: t.querySelector('.name')?.textContent ?? '', featured: t.classList.contains('featured'),
+      share: Math.round((r.width * r.height * 100) / Math.max(1, stage.width * stage.height)) };
+  }),
+  /** The Share screen control (toolbar on wide screens, More on phones): label, unavailable, hidden. */
+  screenButton: () => {
+    const b = [byId('screen-toggle', HTMLButtonElement), byId('screen-more', HTMLButtonElement)].find((x) => x.checkVisibility()) ?? byId('screen-toggle', HTMLButtonElement);
+    return { label: b.textContent?.trim() ?? '', unavailable: b.getAttribute('aria-disabled') === 'true', hidden: b.hidden, hint: byId('screen-hint', HTMLParagraphElement).textContent ?? '' };
+  },
   /** The kinds of our own live tracks (camera, microphone): none for an observer. */
   localTracks: () => session?.meeting.localStream?.getTracks().filter((t) => t.readyState === 'live').map((t) => t.kind).sort() ?? [],
   /** The one neutral line shown while the therapist stepped out ('' when none). */
@@ -404,10 +419,10 @@ const huddleTest = {
     featured: document.querySelector('#grid .tile.featured .name')?.textContent ?? null,
   }),
   /** Tile names in the order shown (CSS order), yourself included. */
-  tileOrder: () => [...document.querySelectorAll('#grid .tile')].map((t) => ({ name: t.querySelector('.name')?.textContent ?? '', order: Number(/** @type {HTMLElement} */ (t).style.order || 0) }))
+  tileOrder: () => [...document.querySelectorAll('#grid .tile:not(.screen)')].map((t) => ({ name: t.querySelector('.name')?.textContent ?? '', order: Number(/** @type {HTMLElement} */ (t).style.order || 0) }))
     .sort((a, b) => a.order - b.order).map((t) => t.name),
   /** Each remote tile: the name and badges shown (Host, Muted, Camera off). */
-  tileState: () => [...document.querySelectorAll('#grid .tile:not(.self):not(.away)')].map((t) => ({
+  tileState: () => [...document.querySelectorAll('#grid .tile:not(.self):not(.away):not(.screen)')].map((t) => ({
     name: t.querySelector('.name')?.textContent ?? '',
     badges: [...t.querySelectorAll('.badge')].map((b) => b.textContent ?? ''),
   })),

@@ -1,5 +1,7 @@
 // Moderation for hosts and cohosts: the waiting room (on/off, admit, deny), the raised-hand
-// queue (and lowering someone's hand), lock and end-meeting, the activity feed, and what can be
+// queue (and lowering someone's hand), lock and end-meeting, the activity feed (with "X left the
+// meeting" for people in other rooms, learnt from the room lists: an id gone from every room and
+// not in a private conversation has left), and what can be
 // done to each person (lower their hand, ask to mute, in SFU meetings block or allow their
 // microphone and camera at the hub, pull aside, roles, host handover, remove, ban). The roster
 // is host.js's; it asks this
@@ -9,11 +11,28 @@
 import { ask, byId, h, on } from './dom.js';
 
 /** @typedef {import('../sdk/huddle.js').Meeting} Meeting */
+
+/**
+ * Who is in no room any more, between two room lists: left the meeting, or (to be checked) in a
+ * private conversation. Not us, not someone our room's `peer-left` already told of (`told`), not
+ * someone still with us (`here`: a list may lag behind our own room).
+ * @param {ReadonlySet<number>} before @param {ReadonlySet<number>} now
+ * @param {{me: number | null, told: ReadonlySet<number>, here: ReadonlySet<number>}} known
+ * @returns {number[]}
+ */
+export function departures(before, now, { me, told, here }) {
+  return [...before].filter((id) => !now.has(id) && id !== me && !told.has(id) && !here.has(id));
+}
 /** @typedef {import('../sdk/huddle.js').AuditEntry} AuditEntry */
 /** @typedef {import('../sdk/protocol').PeerId} PeerId */
 
 /** Activity entries shown (the SDK keeps more). */
 const AUDIT_SHOWN = 50;
+/**
+ * How long someone gone from every room list may be in a private conversation instead: the
+ * moderator's `pull_aside` audit entry may come just after the room list that drops them.
+ */
+const ASIDE_GRACE_MS = 1500;
 
 export class Moderation {
   /**
@@ -29,6 +48,13 @@ export class Moderation {
     this.layout = layout;
     /** Comings and goings in our room, for the activity feed (the hub's audit has moderators' actions). @type {{ts: number, text: string}[]} */
     this.comings = [];
+    /** Everyone in the last room list (null before the first). @type {Set<PeerId> | null} */
+    this.lastMembers = null;
+    /** People whose leaving our room's `peer-left` already told. @type {Set<PeerId>} */
+    this.toldLeft = new Set();
+    /** @type {Set<ReturnType<typeof setTimeout>>} */
+    this.timers = new Set();
+    signal.addEventListener('abort', () => { for (const t of this.timers) clearTimeout(t); });
     this.lobbyToggle = byId('lobby-toggle', HTMLInputElement);
     this.lobbyList = byId('lobby-list', HTMLUListElement);
     this.admitAll = byId('admit-all', HTMLButtonElement);
@@ -53,7 +79,10 @@ export class Moderation {
     on(m, 'peer-left', (d) => {
       const what = { left: 'left', disconnected: 'left', timeout: 'lost their connection and left', removed: 'was removed' }[/** @type {string} */ (d.reason)];
       if (d.peer && what) this.addComing(`${d.peer.name} ${what}`);
+      if (what) this.toldLeft.add(d.id);
     }, signal);
+    on(m, 'rooms', (d) => this.noteDepartures(d.rooms), signal);
+    on(m, 'welcome', (d) => { if (!d.resumed) this.lastMembers = null; }, signal);
     on(m, 'peer-joined', (d) => this.addComing(`${d.peer.name} joined ${m.room.name}`), signal);
 
     this.lobbyToggle.addEventListener('change', () => {
@@ -133,6 +162,34 @@ export class Moderation {
     this.comings.push({ ts: Date.now(), text });
     if (this.comings.length > AUDIT_SHOWN) this.comings.shift();
     this.renderAudit();
+  }
+
+  /**
+   * Hosts in another room hear of nobody's `peer_left`: the room list they get after every
+   * change says it. Someone in no room any more has left the meeting, unless they went into a
+   * private conversation (which is in no room list: its `pull_aside` audit entry says so).
+   * @param {import('../sdk/huddle.js').RoomInfo[]} rooms
+   */
+  noteDepartures(rooms) {
+    const m = this.meeting;
+    const now = new Set(rooms.flatMap((r) => r.members));
+    const before = this.lastMembers;
+    this.lastMembers = now;
+    if (!before || !m.isHost) return;
+    const gone = departures(before, now, { me: m.you?.id ?? null, told: this.toldLeft, here: new Set(m.peers.map((p) => p.id)) });
+    if (gone.length === 0) return;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      // The latest moderator actions (not by time: the hub's clock may differ from ours).
+      const aside = new Set(m.auditLog.slice(-20).filter((e) => e.action === 'pull_aside').flatMap((e) => [e.by, e.subject]));
+      const stillGone = new Set(m.rooms.rooms.flatMap((r) => r.members));
+      for (const id of gone) {
+        if (stillGone.has(id) || aside.has(id) || this.toldLeft.has(id)) continue;
+        this.toldLeft.add(id);
+        this.addComing(`${m.nameOf(id)} left the meeting`);
+      }
+    }, ASIDE_GRACE_MS);
+    this.timers.add(timer);
   }
 
   renderAudit() {

@@ -236,8 +236,15 @@ export function proposeRooms(people, isMentor, strategy, asked, mix = shuffle) {
       : `${n} people in ${rooms} pairs.`;
     return { rooms, assign, note };
   }
+  // The hub's rule for `even` and `random` (unless `allow_solo`): at most one room per two people.
   const rooms = Math.max(1, Math.min(asked, Math.floor(n / 2)));
   dealt.forEach((id, i) => assign.set(id, i % rooms));
-  const note = rooms < asked ? `${n} participants fill at most ${rooms} room${rooms > 1 ? 's' : ''} without leaving anyone alone: the preview uses ${rooms}.` : '';
+  let note = rooms < asked ? `${n} participants fill at most ${rooms} room${rooms > 1 ? 's' : ''} without leaving anyone alone: the preview uses ${rooms}.` : '';
+  // Uneven counts: say which rooms get one more, so nobody is surprised by a room of three.
+  const extra = n % rooms;
+  if (extra > 0) {
+    const small = Math.floor(n / rooms);
+    note += `${note ? ' ' : ''}${n} people in ${rooms} rooms: ${extra} room${extra > 1 ? 's' : ''} of ${small + 1}, ${rooms - extra} of ${small}.`;
+  }
   return { rooms, assign, note };
 }

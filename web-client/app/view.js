@@ -5,7 +5,10 @@
 // the lock, a private conversation, a new role, a host's hard mute of our microphone or camera in
 // SFU meetings), one neutral line while the therapist stepped out (never who went with them),
 // private-message alerts, a scheduled session's end (the notice is schedule.js's), and connection
-// trouble: ours ("Connection lost — reconnecting…"). The video grid (with other people's
+// trouble: ours ("Connection lost — reconnecting…"), and sharing our screen: "Share screen" (on
+// phones in More; hidden for observers and where the browser cannot share a screen; for
+// participants and mentors it stays focusable but says why it does nothing until a host allows
+// it) and "Stop sharing". The video grid (with other people's
 // "reconnecting…") is grid.js's, the chat chat.js's; host controls live in host.js and
 // moderation.js. The view only reacts to SDK events and reads SDK state.
 
@@ -67,6 +70,11 @@ export class MeetingView {
     this.reconnectBanner = byId('reconnect-banner', HTMLParagraphElement);
 
     this.awayLine = byId('away-line', HTMLParagraphElement);
+    /** The screen-sharing controls: in the toolbar, and in More on phones. */
+    this.screenButtons = [byId('screen-toggle', HTMLButtonElement), byId('screen-more', HTMLButtonElement)];
+    this.screenHint = byId('screen-hint', HTMLParagraphElement);
+    /** Set while we stop sharing ourselves (otherwise a stop is news: a host or the browser). */
+    this.stoppingScreen = false;
 
     const signal = this.abort.signal;
     this.layout = new Layout(signal);
@@ -164,6 +172,8 @@ export class MeetingView {
         this.layout.show('chat', true);
       }
     }, { signal });
+    for (const b of this.screenButtons) b.addEventListener('click', () => { this.layout.closeMore(); this.toggleScreen(); }, { signal });
+    this.grid.onStopSharing = () => this.toggleScreen();
     this.helpButton.addEventListener('click', () => {
       this.helpButton.disabled = true;
       m.askHelp()
@@ -273,7 +283,11 @@ export class MeetingView {
         actions: [{ label: 'Read', ariaLabel: `Read the private message from ${m.nameOf(from)}`, run: () => this.layout.show('chat', true) }] });
     }, signal);
     this.layout.onShow.push((name) => { if (name === 'chat') this.alerts.removeWhere((a) => a.kind === 'private'); });
-    on(m, 'broadcast', (d) => this.addBroadcast(d.text, m.nameOf(d.from), d.replayed), signal);
+    on(m, 'broadcast', (d) => {
+      // To one room: said so ("to this room", or to hosts elsewhere which room it went to).
+      const to = d.room == null ? null : d.room === m.room.id ? 'to this room' : `to ${d.roomName ?? d.room}`;
+      this.addBroadcast(d.text, m.nameOf(d.from), d.replayed, to);
+    }, signal);
     on(m, 'error', (d) => this.showStatus(`The hub refused something: ${d.code}`), signal);
     on(m, 'reconnecting', (d) => {
       this.reconnectBanner.hidden = false;
@@ -286,6 +300,66 @@ export class MeetingView {
       this.showStatus(d.resumed ? 'Reconnected.' : 'Reconnected (you rejoined the meeting).');
     }, signal);
     on(m, 'local-stream', () => this.renderSelf(), signal);
+    on(m, 'local-screen', (d) => {
+      this.renderScreen();
+      if (!d.stream && !this.stoppingScreen) this.showStatus('Your screen sharing stopped.');
+    }, signal);
+    on(m, 'screen-share-allowed', (d) => {
+      this.renderScreen();
+      const role = m.you?.role;
+      if (role === 'participant' || role === 'mentor') {
+        this.showStatus(d.allowed ? 'The host now lets participants share their screen.' : 'The host turned screen sharing off for participants.');
+      }
+    }, signal);
+  }
+
+  /** Shares our screen, or stops sharing it. */
+  toggleScreen() {
+    const m = this.meeting;
+    if (m.sharingScreen) {
+      this.stoppingScreen = true;
+      m.stopScreenShare().finally(() => { this.stoppingScreen = false; });
+      return;
+    }
+    if (!m.mayShareScreen) {
+      this.showStatus(this.screenHint.textContent ?? '');
+      return;
+    }
+    m.startScreenShare().then(
+      () => this.showStatus('You are sharing your screen. Everyone in your room sees it.'),
+      (err) => {
+        const name = err && typeof err === 'object' && 'name' in err ? String(err.name) : '';
+        const code = err && typeof err === 'object' && 'code' in err ? String(err.code) : '';
+        this.showStatus(code === 'forbidden' ? 'The host has not allowed participants to share their screen.'
+          : name === 'NotAllowedError' ? 'Screen sharing was cancelled.' : `Could not share your screen: ${describe(err)}`);
+        this.renderScreen();
+      },
+    );
+  }
+
+  /**
+   * The Share screen / Stop sharing controls: hidden for observers and where the browser cannot
+   * share a screen (phones); for participants and mentors while no host allows it, shown but
+   * marked unavailable with the reason (a disabled button could not be focused to learn why).
+   */
+  renderScreen() {
+    const m = this.meeting;
+    const role = m.you?.role;
+    const supported = typeof navigator.mediaDevices?.getDisplayMedia === 'function';
+    const sharing = m.sharingScreen;
+    const allowed = m.mayShareScreen;
+    this.screenHint.textContent = allowed || sharing ? '' : 'Screen sharing is off: a host can let participants share their screen.';
+    this.screenHint.hidden = allowed || sharing || role === 'observer';
+    for (const b of this.screenButtons) {
+      b.hidden = !m.you || role === 'observer' || !supported;
+      b.setAttribute('aria-pressed', String(sharing));
+      if (allowed || sharing) b.removeAttribute('aria-disabled');
+      else b.setAttribute('aria-disabled', 'true');
+      const label = sharing ? 'Stop sharing' : 'Share screen';
+      const long = b.querySelector('.long');
+      if (long) long.textContent = label;
+      else b.textContent = label;
+    }
   }
 
   renderLocked() {
@@ -382,6 +456,7 @@ export class MeetingView {
     setLabel(this.camButton, m.videoEnabled ? 'Turn camera off' : 'Turn camera on', m.videoEnabled ? 'Camera off' : 'Camera on');
     this.camButton.setAttribute('aria-pressed', String(!m.videoEnabled));
     byId('devices', HTMLDetailsElement).hidden = m.you?.role === 'observer';
+    this.renderScreen();
     this.micButton.disabled = !hasTrack(m, 'audio');
     this.camButton.disabled = !hasTrack(m, 'video');
     // A mute request is stale once the person turned that device back on.
@@ -412,11 +487,12 @@ export class MeetingView {
    * A host's announcement, shown until dismissed; one sent while we were reconnecting comes
    * after the resume and says so.
    * @param {string} text @param {string} from @param {boolean} [replayed]
+   * @param {string | null} [to] "to this room" when sent to one room only
    */
-  addBroadcast(text, from, replayed = false) {
+  addBroadcast(text, from, replayed = false, to = null) {
     const close = h('button', { type: 'button', class: 'dismiss', 'aria-label': 'Dismiss announcement' }, '×');
-    const banner = h('div', { class: 'banner broadcast', role: 'alert' },
-      h('strong', {}, `${from}: `), h('span', { class: 'text' }, text),
+    const banner = h('div', { class: `banner broadcast${to ? ' room-only' : ''}`, role: 'alert' },
+      h('strong', {}, to ? `${from}, ${to}: ` : `${from}: `), h('span', { class: 'text' }, text),
       replayed ? h('span', { class: 'when' }, '(while you were reconnecting)') : null, close);
     close.addEventListener('click', () => banner.remove());
     // Announcements expire (the breakouts they were about close, or after a while).
@@ -457,7 +533,7 @@ export class MeetingView {
     this.alerts.clear();
     this.layout.destroy();
     this.banners.querySelectorAll('.banner.mute-request, .banner.broadcast').forEach((b) => b.remove());
-    for (const el of [this.asideBanner, this.lockedBanner, this.blockedBanner, this.asideEnd, this.handButton, this.reconnectBanner, this.awayLine, this.countdown]) el.hidden = true;
+    for (const el of [this.asideBanner, this.lockedBanner, this.blockedBanner, this.asideEnd, this.handButton, this.reconnectBanner, this.awayLine, this.countdown, ...this.screenButtons, this.screenHint]) el.hidden = true;
   }
 }
 

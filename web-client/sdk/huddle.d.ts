@@ -23,9 +23,11 @@ export class HuddleError extends Error {
 export interface PeerStats {
   name: string;
   connectionState: RTCPeerConnectionState;
-  /** Inbound video frames decoded so far. */
+  /** Inbound video frames decoded so far (their camera). */
   framesDecoded: number;
   bytesReceived: number;
+  /** While their shared screen is received: its frames decoded (SFU meetings: since it started). */
+  screenFramesDecoded?: number;
 }
 
 export class Meeting extends EventTarget {
@@ -89,6 +91,28 @@ export class Meeting extends EventTarget {
   readonly audioBlocked: boolean;
   /** Likewise for your camera. */
   readonly videoBlocked: boolean;
+  /** Whether participants and mentors may share their screen now (hosts and cohosts always may). */
+  readonly screenShareAllowed: boolean;
+  /** Whether your role lets you share your screen now (the hub decides). */
+  readonly mayShareScreen: boolean;
+  /** Whether you share your screen now. */
+  readonly sharingScreen: boolean;
+  /** Your shared screen while you share. */
+  readonly screenStream: MediaStream | null;
+  /** A roommate's shared screen as received (null: none). `peerMedia(id).screen` says whether they share. */
+  remoteScreen(id: PeerId): MediaStream | null;
+  /**
+   * Shares your screen (the browser asks which): SFU meetings put it on the screen's section
+   * offered with the first publish (no renegotiation), a mesh adds a second video track to every
+   * peer. Rejects with a HuddleError `forbidden` when your role may not share now (or the hub
+   * refuses: nothing stays shared), or with the browser's error (`NotAllowedError`) when the
+   * person cancels. Resolves with the stream shared.
+   */
+  startScreenShare(): Promise<MediaStream>;
+  /** Stops sharing your screen (also what the browser's own "Stop sharing" does). */
+  stopScreenShare(): Promise<void>;
+  /** Hosts and cohosts: let participants and mentors share their screen, or stop them. */
+  allowScreenShare(allowed: boolean): Promise<void>;
   /**
    * SFU meetings: which quality of a peer's camera to receive — `low` (the default; thumbnails),
    * `high` (the speaker, a pinned tile) or `off`. Resolves at once when nothing changes, and in a
@@ -119,7 +143,8 @@ export class Meeting extends EventTarget {
   move(peer: PeerId, room: RoomId): Promise<void>;
   swap(a: PeerId, b: PeerId): Promise<void>;
   visit(room: RoomId): Promise<void>;
-  broadcast(text: string): Promise<void>;
+  /** A notice to every room; with `room`, to that room only (and to every host and cohost). */
+  broadcast(text: string, room?: RoomId): Promise<void>;
   merge(options?: MergeOptions): Promise<void>;
   extendTimer(secs: number): Promise<void>;
   reopen(options?: ReopenOptions): Promise<void>;

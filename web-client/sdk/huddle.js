@@ -11,7 +11,8 @@
 // negotiation per peer), sfu.js (SFU meetings: the slot table, and the one connection to the
 // hub), heartbeat.js (when a silent connection counts as dead), token.js (the
 // token's claims, when to refresh it). This file is the
-// I/O: the WebSocket and its timers, getUserMedia and the RTCPeerConnections. Public types:
+// I/O: the WebSocket and its timers, getUserMedia, getDisplayMedia (screen sharing) and the
+// RTCPeerConnections. Public types:
 // huddle.d.ts, with options, event details and the event map in types.d.ts.
 
 import { Heartbeat } from './heartbeat.js';
@@ -51,6 +52,9 @@ export { tokenRole } from './token.js';
  * @property {RTCPeerConnection} pc
  * @property {Negotiator} negotiator
  * @property {MediaStream} stream their media
+ * @property {string | null} screenId the stream id their signals name as their screen
+ *   (`{"screen": id}` in the signal data), null while they share none
+ * @property {MediaStream | null} screen their shared screen's stream as received, while shown
  * @property {boolean} waitsForOffer we send, but the other side makes the first offer: our
  *   tracks go with our answer to it (adding them before would make a colliding offer of ours)
  */
@@ -107,6 +111,8 @@ export class Meeting extends EventTarget {
     this.sending = !isObserver(tokenRole(this.token) ?? undefined);
     this.audioEnabled = true;
     this.videoEnabled = true;
+    /** Our shared screen (getDisplayMedia) while we share. @type {MediaStream | null} */
+    this.screenStream = null;
     this.joined = false;
     this.left = false;
     this.reconnectAttempt = 0;
@@ -189,6 +195,23 @@ export class Meeting extends EventTarget {
   get audioBlocked() { return this.state.blocked.audio; }
   /** SFU meetings: whether a host stops the hub forwarding our camera. */
   get videoBlocked() { return this.state.blocked.video; }
+  /** Whether participants and mentors may share their screen now (hosts and cohosts always may). */
+  get screenShareAllowed() { return this.state.screenShareAllowed; }
+  /** Whether our role lets us share our screen now (the hub decides). */
+  get mayShareScreen() {
+    const role = this.state.you?.role;
+    return this.isHost || ((role === 'participant' || role === 'mentor') && this.state.screenShareAllowed);
+  }
+  /** Whether we share our screen now. */
+  get sharingScreen() { return this.screenStream != null; }
+  /**
+   * A roommate's shared screen as received (null: they share none, or it has not arrived yet).
+   * @param {PeerId} id
+   */
+  remoteScreen(id) {
+    if (this.state.mediaMode === 'sfu') return this.hub?.screenOf(id) ?? null;
+    return this.links.get(id)?.screen ?? null;
+  }
 
   // ---- connection ----
 
@@ -327,7 +350,13 @@ export class Meeting extends EventTarget {
       // the hub's ordering normally tells us about a peer before it can signal us).
       const peer = this.state.peers.get(out.signal.from);
       if (peer && !this.links.has(peer.id)) this.openLink(peer);
-      this.links.get(out.signal.from)?.negotiator.signal(out.signal.data);
+      const link = this.links.get(out.signal.from);
+      if (link) {
+        // Which of their streams is their screen: named in every signal they send while they
+        // share (before the description whose tracks it names is applied).
+        this.noteScreenId(link, out.signal.data);
+        link.negotiator.signal(out.signal.data);
+      }
     }
     if (out.answer) this.requests.settle(out.answer);
     if (msg.type === 'welcome') {
@@ -336,6 +365,7 @@ export class Meeting extends EventTarget {
     }
     if (sfu) this.followSlots(out.media);
     this.followRole();
+    if (this.screenStream && this.joined && this.mustStopScreen(msg)) void this.stopScreenShare();
     if (msg.type === 'mute_requested' && this.joined) {
       // A host's mute request is honoured at once, before the app hears of it
       // ('mute-requested'), so what the app then reads is already off.
@@ -525,6 +555,7 @@ export class Meeting extends EventTarget {
 
   stopLocalMedia() {
     if (this.ownsStream) this.localStream?.getTracks().forEach((t) => t.stop());
+    this.endScreen();
   }
 
   // ---- what our role lets us send ----
@@ -619,8 +650,12 @@ export class Meeting extends EventTarget {
   swap(a, b) { return this.request({ type: 'swap', a, b }); }
   /** Host: go to a room yourself (`"main"` to come back). @param {RoomId} room */
   visit(room) { return this.request({ type: 'visit', room }); }
-  /** Host: a notice to every room. @param {string} text */
-  broadcast(text) { return this.request({ type: 'broadcast', text }); }
+  /**
+   * Host: a notice to every room, or with `room` to that room only (its members and every host
+   * and cohost get it).
+   * @param {string} text @param {RoomId} [room]
+   */
+  broadcast(text, room) { return this.request(room == null ? { type: 'broadcast', text } : { type: 'broadcast', text, room }); }
   /** Host: close breakouts (all, optionally after a countdown; or merge some). @param {MergeOptions} [options] */
   merge(options) { return this.request(mergeFrame(options)); }
   /** Host: add time to the breakout timer. @param {number} secs */
@@ -688,6 +723,138 @@ export class Meeting extends EventTarget {
   /** Lower someone else's raised hand. @param {PeerId} peer */
   lowerHand(peer) { return this.request({ type: 'raise_hand', raised: false, peer }); }
 
+  // ---- screen sharing ----
+
+  /**
+   * Shares our screen (the browser asks which one): in SFU meetings on the screen's section of
+   * our publish (`replaceTrack`, no renegotiation), in a mesh as a second video track to every
+   * peer; then `media_state {screen: true}`. Rejects with a HuddleError `forbidden` (and shares
+   * nothing) when our role may not share now, and with the browser's error when the person
+   * cancels the picker. The browser's own "Stop sharing" ends it like `stopScreenShare()`.
+   * Resolves with the stream shared (also `local-screen`).
+   */
+  async startScreenShare() {
+    if (this.screenStream) return this.screenStream;
+    if (!this.joined || !this.mayShareScreen) {
+      throw new HuddleError('forbidden', this.state.you?.role === 'observer'
+        ? 'observers do not share their screen' : 'a host has not allowed participants to share their screen');
+    }
+    const stream = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 15, max: 30 } }, audio: false });
+    const track = stream.getVideoTracks()[0];
+    if (!track || this.left || this.screenStream) {
+      stream.getTracks().forEach((t) => t.stop());
+      if (this.screenStream) return this.screenStream;
+      throw new HuddleError('closed', this.left ? 'left the meeting' : 'no screen was chosen');
+    }
+    // Text and lines stay sharp rather than smooth (the encoder's hint).
+    if ('contentHint' in track) track.contentHint = 'detail';
+    this.screenStream = stream;
+    // The browser's "Stop sharing" bar ends the track.
+    track.addEventListener('ended', () => { if (this.screenStream === stream) void this.stopScreenShare(); });
+    try {
+      if (this.state.mediaMode === 'sfu') {
+        if (!this.hub || !(await this.hub.shareScreen(track))) throw new HuddleError('closed', 'not connected to the hub');
+      } else {
+        for (const link of this.links.values()) if (!link.waitsForOffer) this.addScreenTrack(link.pc);
+      }
+      if (this.screenStream !== stream) throw new HuddleError('closed', 'stopped while starting');
+      await this.request(this.mediaFrame(true));
+    } catch (err) {
+      // Refused (`forbidden`), or the connection went: nothing stays shared.
+      if (this.screenStream === stream) await this.takeScreenOff();
+      stream.getTracks().forEach((t) => t.stop());
+      throw err;
+    }
+    this.emit('local-screen', { stream });
+    return stream;
+  }
+
+  /** Stops sharing our screen (the browser's picker is asked again to share anew). */
+  async stopScreenShare() {
+    if (!this.screenStream) return;
+    await this.takeScreenOff();
+    if (this.joined && this.mayOffer()) this.request(this.mediaFrame(false)).catch(() => {});
+  }
+
+  /** Takes our screen off every connection and stops it. */
+  async takeScreenOff() {
+    const stream = this.screenStream;
+    if (!stream) return;
+    this.screenStream = null;
+    const track = stream.getVideoTracks()[0];
+    try {
+      if (this.hub) await this.hub.shareScreen(null);
+    } catch {
+      // closed meanwhile
+    }
+    for (const link of this.links.values()) {
+      const sender = link.pc.getSenders().find((x) => x.track === track);
+      if (sender && link.pc.signalingState !== 'closed') link.pc.removeTrack(sender);
+    }
+    stream.getTracks().forEach((t) => t.stop());
+    this.emit('local-screen', { stream: null });
+  }
+
+  /** The session ended for us: the screen stops, nothing is sent. */
+  endScreen() {
+    const stream = this.screenStream;
+    if (!stream) return;
+    this.screenStream = null;
+    stream.getTracks().forEach((t) => t.stop());
+    this.emit('local-screen', { stream: null });
+  }
+
+  /**
+   * Whether `msg` stops our sharing: a host forbade it (`screen_share_allowed` false, or the
+   * hub's `peer_media` about us without `screen`), or our role no longer allows it.
+   * @param {ServerMessage} msg
+   */
+  mustStopScreen(msg) {
+    const me = this.state.you?.id;
+    if (msg.type === 'peer_media' && msg.id === me && msg.screen !== true) return true;
+    return (msg.type === 'screen_share_allowed' || msg.type === 'peer_updated' || msg.type === 'welcome') && !this.mayShareScreen;
+  }
+
+  /**
+   * Hosts and cohosts: let participants and mentors share their screen, or stop them (whoever
+   * of them shares stops at once). Everyone gets `screen-share-allowed`.
+   * @param {boolean} allowed
+   */
+  allowScreenShare(allowed) { return this.request({ type: 'allow_screen_share', allowed: !!allowed }); }
+
+  /**
+   * Mesh: sends our screen on `pc` (a track of its own stream, whose id our signals name).
+   * @param {RTCPeerConnection} pc
+   */
+  addScreenTrack(pc) {
+    const stream = this.screenStream;
+    const track = stream?.getVideoTracks()[0];
+    if (!stream || !track || pc.getSenders().some((x) => x.track === track)) return;
+    pc.addTrack(track, stream);
+  }
+
+  /**
+   * Mesh: a signal from `link`'s peer names their screen's stream while they share; one without
+   * it means they stopped.
+   * @param {PeerLink} link @param {unknown} data
+   */
+  noteScreenId(link, data) {
+    const named = data && typeof data === 'object' && typeof (/** @type {{screen?: unknown}} */ (data)).screen === 'string'
+      ? /** @type {string} */ (/** @type {{screen: string}} */ (data).screen) : null;
+    if (named === link.screenId) return;
+    link.screenId = named;
+    if (link.screen && link.screen.id !== named) this.dropRemoteScreen(link);
+  }
+
+  /** Mesh: their screen is no longer shown. @param {PeerLink} link */
+  dropRemoteScreen(link) {
+    if (!link.screen) return;
+    const stream = link.screen;
+    link.screen = null;
+    for (const t of stream.getTracks()) link.stream.removeTrack(t);
+    if (this.links.get(link.peer.id) === link) this.emit('screen-stopped', { peerId: link.peer.id });
+  }
+
   // ---- local media ----
 
   /** @param {boolean} on */
@@ -750,23 +917,29 @@ export class Meeting extends EventTarget {
    */
   async stats() {
     if (this.state.mediaMode === 'sfu') return this.hub ? this.hub.stats((id) => this.nameOf(id)) : {};
-    /** @type {Record<string, {name: string, connectionState: RTCPeerConnectionState, framesDecoded: number, bytesReceived: number}>} */
+    /** @type {Record<string, import('./huddle').PeerStats>} */
     const result = {};
     for (const [id, link] of this.links) {
       let framesDecoded = 0;
       let bytesReceived = 0;
+      /** Their screen's frames, apart from their camera's. @type {number | undefined} */
+      let screenFramesDecoded;
+      const screenTrack = link.screen?.getVideoTracks()[0]?.id;
       try {
         const report = await link.pc.getStats();
         report.forEach((s) => {
           if (s.type === 'inbound-rtp') {
             bytesReceived += s.bytesReceived ?? 0;
-            if (s.kind === 'video') framesDecoded += s.framesDecoded ?? 0;
+            if (s.kind !== 'video') return;
+            if (screenTrack != null && s.trackIdentifier === screenTrack) screenFramesDecoded = s.framesDecoded ?? 0;
+            else framesDecoded += s.framesDecoded ?? 0;
           }
         });
       } catch {
         // closed while asking
       }
       result[id] = { name: link.peer.name, connectionState: link.pc.connectionState, framesDecoded, bytesReceived };
+      if (link.screen) result[id].screenFramesDecoded = screenFramesDecoded ?? 0;
     }
     return result;
   }
@@ -818,7 +991,7 @@ export class Meeting extends EventTarget {
       beforeAnswer: () => {
         if (!link.waitsForOffer) return;
         link.waitsForOffer = false;
-        if (this.localStream) this.addLocalTracks(pc);
+        this.addLocalTracks(pc);
       },
       send: (data) => this.sendSignal(peer.id, data),
       onError: (what, err) => {
@@ -827,7 +1000,7 @@ export class Meeting extends EventTarget {
       },
     });
     /** @type {PeerLink} */
-    const link = { peer, pc, negotiator, stream: new MediaStream(), waitsForOffer: canOffer && !initiator };
+    const link = { peer, pc, negotiator, stream: new MediaStream(), waitsForOffer: canOffer && !initiator, screenId: null, screen: null };
     this.links.set(peer.id, link);
     pc.onnegotiationneeded = () => { void negotiator.negotiationNeeded(); };
     pc.onicecandidate = (e) => negotiator.localCandidate(e.candidate);
@@ -837,6 +1010,19 @@ export class Meeting extends EventTarget {
       // what one sends anyway (a modified client) is not shown.
       if (isObserver((this.state.peers.get(peer.id) ?? peer).role)) return;
       const track = e.track;
+      const from = e.streams[0];
+      if (track.kind === 'video' && from && link.screenId != null && from.id === link.screenId) {
+        // Their screen: a stream of its own, not part of their camera's.
+        if (link.screen?.getTracks().includes(track)) return;
+        if (link.screen) this.dropRemoteScreen(link);
+        const screen = new MediaStream([track]);
+        link.screen = screen;
+        const gone = () => { if (link.screen === screen) this.dropRemoteScreen(link); };
+        track.addEventListener('ended', gone);
+        from.addEventListener('removetrack', (ev) => { if (ev.track === track) gone(); });
+        this.emit('screen-started', { peerId: peer.id, stream: screen, track });
+        return;
+      }
       if (!link.stream.getTracks().includes(track)) link.stream.addTrack(track);
       track.addEventListener('ended', () => link.stream.removeTrack(track));
       this.emit('track', { peerId: peer.id, track, stream: link.stream });
@@ -849,7 +1035,7 @@ export class Meeting extends EventTarget {
       if (pc.connectionState === 'failed' && canOffer && !negotiator.machine.polite) pc.restartIce();
     };
     if (initiator) {
-      if (this.localStream) this.addLocalTracks(pc);
+      this.addLocalTracks(pc);
       // Offer to receive what we do not send, so the other side can send it.
       const sending = new Set(this.localStream?.getTracks().map((t) => t.kind) ?? []);
       for (const kind of ['audio', 'video']) {
@@ -875,9 +1061,9 @@ export class Meeting extends EventTarget {
   /** Sends our tracks on `pc`, reusing transceivers a remote offer created. @param {RTCPeerConnection} pc */
   addLocalTracks(pc) {
     const stream = this.localStream;
-    if (!stream) return;
     const sent = new Set(pc.getSenders().map((s) => s.track));
-    for (const track of stream.getTracks()) if (!sent.has(track)) pc.addTrack(track, stream);
+    if (stream) for (const track of stream.getTracks()) if (!sent.has(track)) pc.addTrack(track, stream);
+    this.addScreenTrack(pc);
   }
 
   /** @param {PeerId} id */
@@ -885,6 +1071,10 @@ export class Meeting extends EventTarget {
     const link = this.links.get(id);
     if (!link) return;
     this.links.delete(id);
+    if (link.screen) {
+      link.screen = null;
+      this.emit('screen-stopped', { peerId: id });
+    }
     link.negotiator.close();
     link.pc.onnegotiationneeded = null;
     link.pc.onicecandidate = null;
@@ -922,7 +1112,9 @@ export class Meeting extends EventTarget {
       },
     }, this.rtcConfig());
     this.hub = hub;
-    void hub.publish(this.mayOffer() ? this.localStream : null);
+    void hub.publish(this.mayOffer() ? this.localStream : null, {
+      sends: this.mayOffer(), screen: this.screenStream?.getVideoTracks()[0] ?? null,
+    });
   }
 
   closeHub() {
@@ -989,6 +1181,9 @@ export class Meeting extends EventTarget {
 
   /** @param {PeerId} to @param {SignalData} data */
   sendSignal(to, data) {
+    // While we share, every signal names our screen's stream (PROTOCOL.md, `media_state`): the
+    // other side tells it from our camera when the track arrives.
+    if (this.screenStream) data = { ...data, screen: this.screenStream.id };
     // With an id so that a refusal (typically `not_found`: the peer just moved away) comes back
     // as the answer to this request instead of as a general `error` event.
     this.request({ type: 'signal', to, data }).catch((err) => {
@@ -1005,8 +1200,21 @@ export class Meeting extends EventTarget {
    */
   announceMedia() {
     if (!this.joined || !this.mayOffer()) return;
+    // Our screen goes with it while we share (a new seat after a drop starts without).
+    this.send(this.mediaFrame(this.screenStream ? true : undefined));
+  }
+
+  /**
+   * `media_state` as things are, with `screen` when given (absent: unchanged at the hub).
+   * @param {boolean} [screen]
+   * @returns {import('./protocol').ClientMediaState}
+   */
+  mediaFrame(screen) {
     const has = (/** @type {'audio' | 'video'} */ kind) => !!this.localStream?.getTracks().some((t) => t.kind === kind);
-    this.send({ type: 'media_state', audio: this.audioEnabled && has('audio'), video: this.videoEnabled && has('video') });
+    /** @type {import('./protocol').ClientMediaState} */
+    const frame = { type: 'media_state', audio: this.audioEnabled && has('audio'), video: this.videoEnabled && has('video') };
+    if (screen != null) frame.screen = screen;
+    return frame;
   }
 
   /**

@@ -18,8 +18,9 @@
 // Which side is polite is decided by comparing hub-assigned peer ids (see `isPolite`).
 
 /**
- * What travels in a `signal` frame's `data` between two SDK peers.
- * @typedef {{description: RTCSessionDescriptionInit} | {candidate: RTCIceCandidateInit}} SignalData
+ * What travels in a `signal` frame's `data` between two SDK peers. `screen`: the id of the
+ * sender's shared screen's stream, in every signal while they share (huddle.js).
+ * @typedef {({description: RTCSessionDescriptionInit} | {candidate: RTCIceCandidateInit}) & {screen?: string}} SignalData
  */
 
 /**

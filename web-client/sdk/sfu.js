@@ -4,10 +4,16 @@
 // reused as rooms change, so stream ids and msid mean nothing. `SlotTable` keeps that table and
 // `diffShown` says which peers' streams must be made anew or dropped: both are pure, so Node's
 // test runner drives them without a browser. `HubLink` is the driver around the one connection:
-// it publishes (our only offer: 16 `recvonly` receive slot pairs, then at most one microphone and
-// one camera, `sendonly`, the camera in simulcast), answers the hub's offers one after another on
+// it publishes (our only offer: 16 `recvonly` receive slot pairs, then at most one microphone, one
+// camera in simulcast and one screen, `sendonly`), answers the hub's offers one after another on
 // a single chain, and turns the slot table into the same `track` / `stream` / `connection-state`
-// events a page gets from a mesh, for the people in our room only.
+// events a page gets from a mesh, for the people in our room only. A roommate's shared screen
+// (a video slot the table marks `screen`) is a stream of its own (`screen-started` /
+// `screen-stopped`), never taken for their camera.
+//
+// Screen sharing needs no renegotiation: the screen's section is in the first offer without a
+// track (so the hub knows its mid: the second sending video section is the screen), and sharing
+// puts the display track on it with `replaceTrack` (PROTOCOL.md, `media_state`).
 //
 // The flow (PROTOCOL.md, SFU): `sfu_publish {sdp}`, always with our offer (observers and people
 // without devices offer the receive slots only) → `sfu_publish_answer {sdp}` (+ `ack`): the
@@ -33,6 +39,13 @@ export const SIMULCAST_LAYERS = [
   { rid: 'l', scaleResolutionDownBy: 2, maxBitrate: 150_000 },
   { rid: 'h', maxBitrate: 900_000 },
 ];
+
+/**
+ * The screen's one encoding: no simulcast (everyone gets the one quality, as the hub forwards it),
+ * a higher cap than the camera's, since text on slides must stay legible.
+ * @type {RTCRtpEncodingParameters[]}
+ */
+export const SCREEN_ENCODING = [{ maxBitrate: 1_500_000 }];
 
 /** Diagnostic trace entries kept (event kinds only, never SDP). */
 const TRACE_KEEP = 60;
@@ -77,7 +90,8 @@ export class SlotTable {
     /** @type {Map<PeerId, PeerSlots>} */
     const out = new Map();
     for (const s of this.slots) {
-      if (s.peer == null || !present.has(s.peer)) continue;
+      // A screen's slot is not the person's camera (screens come first in the table).
+      if (s.peer == null || !present.has(s.peer) || s.screen) continue;
       let entry = out.get(s.peer);
       if (!entry) {
         entry = { audio: null, video: null };
@@ -85,6 +99,21 @@ export class SlotTable {
       }
       if (s.kind === 'audio' && entry.audio == null) entry.audio = s.mid;
       if (s.kind === 'video' && entry.video == null) entry.video = s.mid;
+    }
+    return out;
+  }
+
+  /**
+   * The video slot carrying each roommate's shared screen (the first the table lists), for the
+   * peers in `present` only.
+   * @param {ReadonlySet<PeerId>} present
+   * @returns {Map<PeerId, string>}
+   */
+  screens(present) {
+    /** @type {Map<PeerId, string>} */
+    const out = new Map();
+    for (const s of this.slots) {
+      if (s.screen && s.kind === 'video' && s.peer != null && present.has(s.peer) && !out.has(s.peer)) out.set(s.peer, s.mid);
     }
     return out;
   }
@@ -145,6 +174,16 @@ export class HubLink {
     this.slots = new SlotTable();
     /** @type {Map<PeerId, Shown>} */
     this.shown = new Map();
+    /**
+     * Roommates' shared screens shown: the slot (mid) and the stream made of its track.
+     * @type {Map<PeerId, {mid: string, stream: MediaStream, baseline: Promise<Map<string, {frames: number, bytes: number}>>}>}
+     */
+    this.screensShown = new Map();
+    /**
+     * The sender of our screen's section (offered from the start, without a track); null when
+     * we send nothing (observers). @type {RTCRtpSender | null}
+     */
+    this.screenSender = null;
     /** Every step on the connection, one after another. @type {Promise<void>} */
     this.chain = Promise.resolve();
     /** Our senders by kind (what `replaceTrack` switches). @type {Map<'audio' | 'video', RTCRtpSender>} */
@@ -189,11 +228,15 @@ export class HubLink {
 
   /**
    * Our one offer: RECEIVE_SLOT_PAIRS receive slot pairs, then the microphone and the camera of
-   * `stream` (null: we send nothing, e.g. as an observer, and the offer only receives), then
-   * `sfu_publish` with it.
+   * `stream`, then the screen's section, then `sfu_publish` with it. `sends` false (observers):
+   * the offer only receives. Without a camera the camera's section is offered anyway, empty: the
+   * hub takes the second sending video section for the screen, and a camera switched on later
+   * takes the section with `replaceTrack`.
    * @param {MediaStream | null} stream
+   * @param {{sends?: boolean, screen?: MediaStreamTrack | null}} [opts] `screen`: a display
+   *   track already shared (a new publish after a failed connection keeps sharing)
    */
-  publish(stream) {
+  publish(stream, { sends = stream != null, screen = null } = {}) {
     return this.enqueue('publish', async () => {
       const pc = this.pc;
       const audio = stream?.getAudioTracks()[0];
@@ -206,17 +249,23 @@ export class HubLink {
         pc.addTransceiver('video', { direction: 'recvonly' });
       }
       if (audio) this.senders.set('audio', pc.addTransceiver(audio, { direction: 'sendonly', streams }).sender);
-      if (video) {
-        this.senders.set('video', pc.addTransceiver(video, {
+      if (video || sends) {
+        this.senders.set('video', pc.addTransceiver(video ?? 'video', {
           direction: 'sendonly', streams, sendEncodings: SIMULCAST_LAYERS.map((l) => ({ ...l })),
         }).sender);
+      }
+      if (sends) {
+        // The screen: the second sending video section, one encoding, no track until shared.
+        this.screenSender = pc.addTransceiver(screen ?? 'video', {
+          direction: 'sendonly', sendEncodings: SCREEN_ENCODING.map((e) => ({ ...e })),
+        }).sender;
       }
       /** @type {import('./protocol').ClientSfuPublish} */
       const frame = { type: 'sfu_publish' };
       await pc.setLocalDescription();
       if (this.closed) return;
       frame.sdp = pc.localDescription?.sdp ?? '';
-      this.note(audio || video ? 'send publish (offer)' : 'send publish (receive only)');
+      this.note(sends ? 'send publish (offer)' : 'send publish (receive only)');
       // Not awaited on the chain: the answer comes before the ack and is queued behind this step.
       this.host.request(frame).then(() => {
         if (this.closed) return;
@@ -329,6 +378,49 @@ export class HubLink {
       this.host.emit('stream', { peerId: id, stream });
       this.host.emit('connection-state', { peerId: id, state: pc.connectionState });
     }
+    this.reconcileScreens(trackOf);
+  }
+
+  /**
+   * Roommates' shared screens: a stream for each screen slot that has its track, gone when the
+   * table no longer marks it (they stopped, were stopped, or left the room).
+   * @param {(mid: string | null) => MediaStreamTrack | null} trackOf
+   */
+  reconcileScreens(trackOf) {
+    const wanted = new Map([...this.slots.screens(this.host.roommates())].filter(([, mid]) => trackOf(mid)));
+    for (const [id, shown] of [...this.screensShown]) {
+      if (wanted.get(id) === shown.mid) continue;
+      this.screensShown.delete(id);
+      emptyStream(shown.stream);
+      this.host.emit('screen-stopped', { peerId: id });
+    }
+    for (const [id, mid] of wanted) {
+      if (this.screensShown.has(id)) continue;
+      const track = /** @type {MediaStreamTrack} */ (trackOf(mid));
+      const stream = new MediaStream([track]);
+      this.screensShown.set(id, { mid, stream, baseline: this.counters() });
+      this.host.emit('screen-started', { peerId: id, stream, track });
+    }
+  }
+
+  /** A roommate's shared screen (null: they share none we receive). @param {PeerId} id */
+  screenOf(id) {
+    return this.screensShown.get(id)?.stream ?? null;
+  }
+
+  /**
+   * Puts `track` (a display track) on our screen's section, or takes it off (null). No
+   * renegotiation. False when we have no such section (observers, or closed).
+   * @param {MediaStreamTrack | null} track
+   */
+  async shareScreen(track) {
+    // The section is made by the publish step, which may still be queued.
+    await this.chain;
+    const sender = this.screenSender;
+    if (!sender || this.closed) return false;
+    await sender.replaceTrack(track);
+    this.note(track ? 'screen on' : 'screen off');
+    return true;
   }
 
   /** A peer's stream (null: no slot carries them now). @param {PeerId} id */
@@ -387,6 +479,12 @@ export class HubLink {
         framesDecoded: delta(s.videoMid, 'frames'), bytesReceived: delta(s.audioMid, 'bytes') + delta(s.videoMid, 'bytes'),
       };
     }
+    for (const [id, s] of this.screensShown) {
+      const before = await s.baseline;
+      const frames = Math.max(0, (now.get(s.mid)?.frames ?? 0) - (before.get(s.mid)?.frames ?? 0));
+      result[id] ??= { name: nameOf(id), connectionState: this.pc.connectionState, framesDecoded: 0, bytesReceived: 0 };
+      result[id].screenFramesDecoded = frames;
+    }
     return result;
   }
 
@@ -399,6 +497,7 @@ export class HubLink {
       slots: this.slots.slots.map((s) => ({ ...s })),
       transceivers: pc.getTransceivers().map((t) => ({ mid: t.mid, direction: t.direction, currentDirection: t.currentDirection })),
       shown: Object.fromEntries([...this.shown].map(([id, s]) => [id, s.key])),
+      screens: Object.fromEntries([...this.screensShown].map(([id, s]) => [id, s.mid])),
       trace: [...this.trace],
     };
   }
@@ -411,6 +510,11 @@ export class HubLink {
       this.host.emit('connection-state', { peerId: id, state: 'closed' });
     }
     this.shown.clear();
+    for (const [id, s] of this.screensShown) {
+      emptyStream(s.stream);
+      this.host.emit('screen-stopped', { peerId: id });
+    }
+    this.screensShown.clear();
     this.closed = true;
     const pc = this.pc;
     pc.ontrack = null;

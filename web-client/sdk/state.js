@@ -8,7 +8,9 @@
 // resume token, the last chat id, the rule that a resumed welcome appends the missed chat or
 // replaces the log (so each message reaches the app once), and which notices right after it are
 // replays of what was sent while our seat was held. In SFU meetings (`welcome.media`) it keeps
-// the active speakers and a host's hard mute of us; the hub's `sfu_*` messages go to sfu.js. For a
+// the active speakers and a host's hard mute of us; the hub's `sfu_*` messages go to sfu.js. It
+// keeps whether participants may share their screen (`screen_share_allowed`) and who shares
+// (`peer_media.screen`, on each person). For a
 // scheduled session it keeps when the session ends (`welcome.ends_at`, moved by
 // `session_rescheduled`).
 // `Requests` pairs request ids with `ack` / `error`.
@@ -122,6 +124,11 @@ export class MeetingState {
     this.activeSpeakers = [];
     /** SFU meetings: whether a host stops the hub forwarding our microphone / camera (`block_media`). */
     this.blocked = { audio: false, video: false };
+    /**
+     * Whether participants and mentors may share their screen (`welcome.screen_share_allowed`,
+     * `screen_share_allowed`); hosts and cohosts always may.
+     */
+    this.screenShareAllowed = false;
     /**
      * The hub's `ice_transport_policy`: `relay` keeps every connection on the TURN servers, so
      * no participant learns another's IP address. @type {RTCIceTransportPolicy}
@@ -304,7 +311,7 @@ export class MeetingState {
    */
   mediaOf(id) {
     const p = this.peers.get(id) ?? this.directory.get(id);
-    return { audio: p?.audio !== false, video: p?.video !== false };
+    return { audio: p?.audio !== false, video: p?.video !== false, screen: p?.screen === true };
   }
 
   /**
@@ -367,6 +374,7 @@ export class MeetingState {
         this.privateRoom = msg.private === true;
         this.room = { id: msg.room, name: info?.name ?? (msg.room === 'main' ? 'Main room' : 'Private conversation'), topic: info?.topic ?? null };
         this.locked = msg.locked === true;
+        this.screenShareAllowed = msg.screen_share_allowed === true;
         this.setOwnHand(!!msg.you.hand, resumed, out);
         this.replayLeft = resumed ? (msg.replayed ?? 0) : 0;
         // Moderators get `lobby` and `hands` right after this; anyone else is told neither.
@@ -501,7 +509,11 @@ export class MeetingState {
         break;
       }
       case 'broadcast':
-        out.events.push(['broadcast', { from: msg.from, text: msg.text, ts: msg.ts, replayed }]);
+        // `room`: sent to one room only (ours, or as a host we get every room's).
+        out.events.push(['broadcast', {
+          from: msg.from, text: msg.text, ts: msg.ts, replayed, room: msg.room ?? null,
+          roomName: msg.room == null ? null : this.rooms.find((r) => r.id === msg.room)?.name ?? (msg.room === 'main' ? 'Main room' : msg.room),
+        }]);
         break;
       case 'breakout_closing':
         // A replayed warning is stale unless the welcome's timer is still the one it warned
@@ -615,14 +627,21 @@ export class MeetingState {
         break;
       case 'peer_media': {
         const peer = this.peers.get(msg.id);
+        const screen = msg.screen === true;
         if (peer) {
-          const updated = { ...peer, audio: msg.audio, video: msg.video };
+          const updated = { ...peer, audio: msg.audio, video: msg.video, screen };
           this.peers.set(msg.id, updated);
           this.remember(updated);
         }
-        out.events.push(['peer-media', { id: msg.id, audio: msg.audio, video: msg.video }]);
+        // About us: the hub stopped our screen (a host forbade sharing); the Meeting follows.
+        if (msg.id === this.you?.id) break;
+        out.events.push(['peer-media', { id: msg.id, audio: msg.audio, video: msg.video, screen }]);
         break;
       }
+      case 'screen_share_allowed':
+        this.screenShareAllowed = msg.allowed;
+        out.events.push(['screen-share-allowed', { allowed: msg.allowed }]);
+        break;
       case 'mute_requested':
         out.events.push(['mute-requested', {
           by: msg.by, name: this.nameOf(msg.by), audio: msg.audio, video: msg.video, replayed,

@@ -77,6 +77,11 @@ export interface SplitOptions {
   durationSecs?: number;
   /** Mentors one per room first (default true). */
   spreadMentors?: boolean;
+  /**
+   * `even` and `random` never leave anyone alone: the hub opens at most one room per two people
+   * dealt (3 into 2 rooms: one room of 3). `true` asks for rooms of one anyway (solo reflection).
+   */
+  allowSolo?: boolean;
 }
 
 /** Options of `Meeting.merge`: close all breakouts (optionally after a countdown), or some. */
@@ -111,10 +116,11 @@ export interface DeviceSelection {
   videoDeviceId?: string;
 }
 
-/** Microphone and camera as someone last said (on until they say otherwise). */
+/** Microphone and camera as someone last said (on until they say otherwise), and whether they share their screen. */
 export interface MediaState {
   audio: boolean;
   video: boolean;
+  screen: boolean;
 }
 
 /**
@@ -186,7 +192,13 @@ export interface MeetingEventMap {
    * while our seat was held and replayed after the resumed `welcome` (which counts them in
    * `replayed`).
    */
-  broadcast: { from: PeerId; text: string; ts: number; replayed: boolean };
+  broadcast: {
+    from: PeerId; text: string; ts: number; replayed: boolean;
+    /** Sent to this one room only (its members, and every host and cohost); null: to every room. */
+    room: RoomId | null;
+    /** That room's name, as the room list says (null with `room` null). */
+    roomName: string | null;
+  };
   /**
    * The breakout timer runs out soon: `seconds` left when the hub sent it (use it against clock
    * skew), at `closesAt` on the hub's clock. The hub replays a warning only while its timer
@@ -248,7 +260,24 @@ export interface MeetingEventMap {
    * A peer in your room turned their microphone or camera on or off. What people said before you
    * arrived comes with them (`Peer.audio`, `Peer.video`); `peerMedia(id)` has both.
    */
-  'peer-media': { id: PeerId; audio: boolean; video: boolean };
+  'peer-media': { id: PeerId; audio: boolean; video: boolean; screen: boolean };
+  /**
+   * Whether participants and mentors may share their screen now (a host's `allowScreenShare`).
+   * When it becomes false, whoever of them shares has stopped (the SDK stops your own sharing).
+   */
+  'screen-share-allowed': { allowed: boolean };
+  /**
+   * A roommate's shared screen arrived: a stream of its own (one video track), apart from their
+   * camera's `stream`. Show it large: it is what everyone is looking at.
+   */
+  'screen-started': { peerId: PeerId; stream: MediaStream; track: MediaStreamTrack };
+  /** Their screen is no longer received (they stopped, were stopped, or left the room). */
+  'screen-stopped': { peerId: PeerId };
+  /**
+   * Your own screen sharing started (the stream shared) or stopped (null): `stopScreenShare()`,
+   * the browser's own "Stop sharing", a host forbidding it, or the end of the session.
+   */
+  'local-screen': { stream: MediaStream | null };
   /**
    * A peer's connection: in a mesh their own; in SFU meetings the one to the hub (for every peer
    * it carries), and `closed` when no receive slot carries them any more.

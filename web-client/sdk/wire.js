@@ -43,6 +43,7 @@ export function splitFrame(o) {
   if (o.topic) f.topic = o.topic;
   if (o.durationSecs != null) f.duration_secs = o.durationSecs;
   if (o.spreadMentors != null) f.spread_mentors = o.spreadMentors;
+  if (o.allowSolo != null) f.allow_solo = o.allowSolo;
   return f;
 }
 

@@ -377,6 +377,26 @@ async function expectVideoFrom(person, names) {
     () => person.page.evaluate(() => window.huddleTest.tiles()), (t) => [...t].sort().join() === want.join());
 }
 
+/**
+ * Waits until `p`'s stage shows `who`'s shared screen large (featured, most of the stage),
+ * labelled, and its frames keep decoding on the screen's own receiver (SFU: its slot; mesh: its
+ * track); returns the frames decoded.
+ */
+async function expectScreenFrom(p, who) {
+  const label = `${who} is sharing their screen`;
+  await until(`${p.name}'s stage to show "${label}" large`, () => hook(p.page, () => window.huddleTest.screens()),
+    (v) => v.length === 1 && v[0].label === label && v[0].featured && v[0].share >= 40, { timeout: MOVE_DEADLINE_MS });
+  const frames = async () => Object.values(await stats(p.page)).find((v) => v.name === who)?.screenFramesDecoded ?? 0;
+  const first = await until(`${p.name} to decode ${who}'s screen`, frames, (n) => n > 0, { timeout: MOVE_DEADLINE_MS, every: 100 });
+  return until(`${p.name}'s frames of ${who}'s screen to keep coming`, frames, (n) => n >= first + 5, { timeout: MOVE_DEADLINE_MS, every: 200 });
+}
+
+/** Waits until `p`'s stage shows no shared screen. */
+function noScreens(p) {
+  return until(`${p.name}'s stage to show no shared screen`, () => hook(p.page, () => window.huddleTest.screens()),
+    (v) => v.length === 0, { timeout: MOVE_DEADLINE_MS });
+}
+
 const hook = (page, fn, arg) => page.evaluate(fn, arg);
 
 /** Shows one of the side panels' tabs (Chat, People, Host, Activity) on a wide page. */
@@ -481,6 +501,9 @@ async function launchBrowser() {
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
       '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
       '--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required',
+      // getDisplayMedia picks the (fake) entire screen without a picker: screen sharing goes
+      // through the browser's real capture path, not a canvas.
+      '--auto-select-desktop-capture-source=Entire screen',
     ],
   });
   cleanups.unshift(() => browser.close());
@@ -517,6 +540,9 @@ async function meshScenario() {
   const others = (p) => everyone.filter((q) => q !== p).map((q) => q.name);
 
   // The partner's next steps for the ended screen (the host's page is opened with them).
+  // A link that expires at once, used a few checks later (after the hub's 5 s clock leeway).
+  const expiredToken = await mintToken({ role: 'participant', sub: 'late1', name: 'Lee', ttl: '1s' });
+  const expiredMintedAt = Date.now();
   const nextSteps = `&next=${encodeURIComponent('https://clinic.example/after-your-session')}&next_label=${encodeURIComponent('Book your next session')}&support=${encodeURIComponent('Need to talk to someone now? Call 0800 123 456')}`;
   await check('the join screen opens from a dev link, the token is taken out of the address bar', async () => {
     for (const p of everyone) {
@@ -545,14 +571,23 @@ async function meshScenario() {
     await expectAccessible(page, 'the join page');
   });
 
-  await check('an expired link says so in plain words before joining', async () => {
-    const token = await mintToken({ role: 'participant', sub: 'late1', name: 'Lee', ttl: '1s' });
-    await sleep(2100);
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    await page.goto(uiUrl(base, `#token=${token}`));
+  await check('an expired link says so in plain words before joining; with a clock that is behind (the page cannot tell), the hub closes with 4006 and the ended screen says the same', async () => {
+    await sleep(Math.max(0, expiredMintedAt + 2100 - Date.now()));
+    let context = await browser.newContext();
+    let page = await context.newPage();
+    await page.goto(uiUrl(base, `#token=${expiredToken}`));
     await until('the expiry to be explained', () => page.locator('#join-error').textContent(),
       (t) => t.includes('Your link has expired — ask your clinic for a new one'));
+    await context.close();
+    // The hub allows 5 s of clock skew: past that, it closes a hello with 4006 token_expired.
+    await sleep(Math.max(0, expiredMintedAt + 7000 - Date.now()));
+    context = await browser.newContext();
+    await context.clock.install({ time: Date.now() - 10 * 60_000 });
+    page = await context.newPage();
+    await page.goto(uiUrl(base, `#token=${expiredToken}`));
+    await page.getByRole('button', { name: 'Join' }).click();
+    await until('the ended screen to explain the expiry', () => page.evaluate(() => window.huddleTest.ended()),
+      (t) => t === 'Your link has expired — ask your clinic for a new one.');
     await context.close();
   });
 
@@ -736,6 +771,21 @@ async function meshScenario() {
     for (const p of [alex, sam, jordan]) await expectVideoFrom(p, others(p));
     await host.page.getByText('Camera and microphone', { exact: true }).click();
     await host.page.locator('#more-toggle').click();
+  });
+
+  await check('mesh: the host shares their screen (a second video track to each peer, named in the signals): the phone and the laptops show it large and decode its frames; Stop sharing takes it away', async () => {
+    const started = Date.now();
+    await host.page.getByRole('button', { name: 'Share screen' }).click();
+    const took = [];
+    for (const p of [alex, sam, jordan]) {
+      const n = await expectScreenFrom(p, 'Dr. Rivera');
+      took.push(`${p.name} ${((Date.now() - started) / 1000).toFixed(1)} s (${n} frames)`);
+    }
+    log(`# mesh: the host's screen decoding on the others' pages (from the click): ${took.join(', ')}`);
+    await screenshot(jordan.page, '03b-phone-screen-share.png');
+    await host.page.getByRole('button', { name: 'Stop sharing' }).first().click();
+    for (const p of everyone) await noScreens(p);
+    for (const p of [alex, sam, jordan]) await expectVideoFrom(p, others(p));
   });
 
   await check('a scheduled end 2 minutes ahead (server API): every page, the phone too, shows "The session ends in 2 minutes (at …)"; the host\'s "Extend session +10 min" moves it, and the notice gives way to the new end; clearing the end hides the control', async () => {
@@ -923,6 +973,22 @@ async function meshScenario() {
     await screenshot(jordan.page, 'participant-phone.png');
     await sam.page.getByRole('button', { name: 'Dismiss announcement' }).click();
     await until('Sam\'s broadcast to go', () => hook(sam.page, () => window.huddleTest.banners()), (b) => !b.some((t) => t.includes(`Two minutes left ${nonce}`)));
+  });
+
+  await check('"Message this room" in the host\'s room overview reaches Circle B only, labelled for that room (Sam and Jordan; the host sees where it went; not Alex)', async () => {
+    await tab(host.page, 'People');
+    await host.page.getByRole('button', { name: 'Message Circle B' }).click();
+    const dialog = host.page.locator('#room-message-dialog');
+    await dialog.getByLabel('What to tell this room').fill(`Five minutes left in here ${nonce}`);
+    await dialog.getByRole('button', { name: 'Send' }).click();
+    for (const p of [sam, jordan]) {
+      await until(`${p.name} to show the room's message`, () => hook(p.page, () => window.huddleTest.banners()),
+        (b) => b.some((t) => t.includes(`Five minutes left in here ${nonce}`) && t.includes('Dr. Rivera, to this room')));
+    }
+    await until('the host to see where it went', () => hook(host.page, () => window.huddleTest.banners()),
+      (b) => b.some((t) => t.includes(`Five minutes left in here ${nonce}`) && t.includes('to Circle B')));
+    await sleep(300);
+    if ((await hook(alex.page, () => window.huddleTest.banners())).some((t) => t.includes('Five minutes left in here'))) throw new Error('Alex, in Circle A, got Circle B\'s message');
   });
 
   await check('"Ask for help" in a breakout raises an alert on the host\'s page', async () => {
@@ -1454,7 +1520,10 @@ async function pageRtc() {
     if (sender) out.rids = sender.getParameters().encodings.map((e) => e.rid ?? '').sort();
     const report = await pc.getStats();
     report.forEach((s) => {
-      if (s.type === 'outbound-rtp' && s.kind === 'video') {
+      // In SFU meetings the screen's section sends one layer, without a rid: not the camera.
+      if (s.type === 'outbound-rtp' && s.kind === 'video' && out.rids.length > 1 && !s.rid) {
+        out.screenBytesSent = (out.screenBytesSent ?? 0) + (s.bytesSent ?? 0);
+      } else if (s.type === 'outbound-rtp' && s.kind === 'video') {
         out.outboundVideo.push({ rid: s.rid ?? '', bytesSent: s.bytesSent ?? 0, size: `${s.frameWidth ?? 0}x${s.frameHeight ?? 0}`, limit: s.qualityLimitationReason ?? '' });
         out.sentFrames += s.framesEncoded ?? 0;
       }
@@ -1648,6 +1717,41 @@ async function sfuScenario() {
     await until('the activity feed to say so', () => hook(host.page, () => window.huddleTest.activity()),
       (a) => a.some((t) => t.includes('You blocked Alex\'s microphone')) && a.some((t) => t.includes('You allowed Alex\'s microphone')));
   }, { soft: true });
+
+  await check('SFU: the host shares their screen (the browser\'s real getDisplayMedia): every other page shows "Dr. Rivera is sharing their screen" large and decodes frames on the screen\'s own slot, cameras still coming; Stop sharing takes it away', async () => {
+    const started = Date.now();
+    await host.page.getByRole('button', { name: 'Share screen' }).click();
+    await until('the host\'s page to show its own screen and "Stop sharing"', () => hook(host.page, () => window.huddleTest.screens()),
+      (v) => v.length === 1 && v[0].label === 'You are sharing your screen');
+    const took = [];
+    for (const p of [alex, sam, jordan]) {
+      const n = await expectScreenFrom(p, 'Dr. Rivera');
+      took.push(`${p.name} ${((Date.now() - started) / 1000).toFixed(1)} s (${n} frames)`);
+    }
+    log(`# SFU: the host's screen decoding on the others' pages (from the click): ${took.join(', ')}`);
+    await expectVideoFrom(alex, others(alex));
+    await screenshot(alex.page, 'sfu-03-screen-share.png');
+    await host.page.getByRole('button', { name: 'Stop sharing' }).first().click();
+    for (const p of people) await noScreens(p);
+  });
+
+  await check('SFU: a participant\'s "Share screen" is unavailable (with the reason) until the host allows it; then Alex shares and the host sees it; forbidding it again stops Alex\'s sharing', async () => {
+    const button = await hook(alex.page, () => window.huddleTest.screenButton());
+    if (!button.unavailable || !button.hint.includes('a host can let participants share')) throw new Error(`Alex's Share screen: ${JSON.stringify(button)}`);
+    // aria-disabled (still focusable, so people can learn why): Playwright will not click it unforced.
+    await alex.page.getByRole('button', { name: 'Share screen' }).click({ force: true });
+    await until('Alex to be told why', () => hook(alex.page, () => window.huddleTest.banners()),
+      (b) => b.some((t) => t.includes('Screen sharing is off')));
+    await tab(host.page, 'Host');
+    await host.page.getByLabel('Let participants share their screen').check();
+    await until('Alex\'s Share screen to become available', () => hook(alex.page, () => window.huddleTest.screenButton()), (b) => !b.unavailable);
+    await alex.page.getByRole('button', { name: 'Share screen' }).click();
+    await expectScreenFrom(host, 'Alex');
+    await host.page.getByLabel('Let participants share their screen').uncheck();
+    await until('Alex\'s sharing to stop', () => hook(alex.page, () => window.huddleTest.screenButton()),
+      (b) => b.label === 'Share screen' && b.unavailable);
+    for (const p of people) await noScreens(p);
+  });
 
   let streamMarks = await Promise.all(people.map((p) => hook(p.page, () => window.huddleTest.streamNames().length)));
   await check('SFU: the host splits into two breakouts: each page decodes its one roommate, with no new RTCPeerConnection and nothing from the other room', async () => {

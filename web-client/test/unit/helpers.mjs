@@ -104,9 +104,15 @@ export class FakeTrack extends EventTarget {
   stop() { this.readyState = 'ended'; }
 }
 
+let streamIds = 0;
+
 /** A MediaStream holding tracks. */
-export class FakeStream {
-  constructor(tracks = []) { this.tracks = [...tracks]; }
+export class FakeStream extends EventTarget {
+  constructor(tracks = []) {
+    super();
+    this.id = `stream-${++streamIds}`;
+    this.tracks = [...tracks];
+  }
   getTracks() { return [...this.tracks]; }
   getAudioTracks() { return this.tracks.filter((t) => t.kind === 'audio'); }
   getVideoTracks() { return this.tracks.filter((t) => t.kind === 'video'); }
@@ -151,10 +157,10 @@ export class FakePeerConnection {
     this.closed = true;
     this.connectionState = 'closed';
   }
-  /** A track arrives from the far end. */
-  remoteTrack(kind) {
+  /** A track arrives from the far end (in `stream`, as its msid says, when given). */
+  remoteTrack(kind, stream = null) {
     const track = new FakeTrack(kind);
-    this.ontrack?.({ track, streams: [] });
+    this.ontrack?.({ track, streams: stream ? [stream] : [] });
     return track;
   }
 }
@@ -170,6 +176,8 @@ export function fakeMedia(t) {
   const asked = [];
   /** The streams getUserMedia gave, in order. */
   const given = [];
+  /** The streams getDisplayMedia gave (screens shared), in order. */
+  const screens = [];
   const saved = {};
   const fakes = {
     RTCPeerConnection: FakePeerConnection,
@@ -180,6 +188,11 @@ export function fakeMedia(t) {
           asked.push(constraints);
           const stream = new FakeStream(['audio', 'video'].filter((k) => constraints[k]).map((k) => new FakeTrack(k)));
           given.push(stream);
+          return stream;
+        },
+        getDisplayMedia: async () => {
+          const stream = new FakeStream([new FakeTrack('video')]);
+          screens.push(stream);
           return stream;
         },
       },
@@ -195,5 +208,5 @@ export function fakeMedia(t) {
       else delete globalThis[name];
     }
   });
-  return { asked, given };
+  return { asked, given, screens };
 }

@@ -146,19 +146,25 @@ test('locked and audit: kept, with the hub\'s detail, and the feed is bounded', 
 
 test('media: from the roster (also for people muted before we came), then peer_media and peer_updated', () => {
   const s = welcomed(host, [{ ...alex, audio: false, video: true }, sam]);
-  assert.deepEqual(s.mediaOf(8), { audio: false, video: true }, 'muted before we arrived');
-  assert.deepEqual(s.mediaOf(9), { audio: true, video: true }, 'on until told otherwise');
+  assert.deepEqual(s.mediaOf(8), { audio: false, video: true, screen: false }, 'muted before we arrived');
+  assert.deepEqual(s.mediaOf(9), { audio: true, video: true, screen: false }, 'on until told otherwise');
   let out = s.handle({ type: 'peer_media', id: 8, audio: true, video: false });
-  assert.deepEqual(out.events, [['peer-media', { id: 8, audio: true, video: false }]]);
-  assert.deepEqual(s.mediaOf(8), { audio: true, video: false });
+  assert.deepEqual(out.events, [['peer-media', { id: 8, audio: true, video: false, screen: false }]]);
+  assert.deepEqual(s.mediaOf(8), { audio: true, video: false, screen: false });
   assert.equal(s.peers.get(8).video, false, 'kept on the person');
   s.handle({ type: 'peer_updated', peer: { ...sam, role: 'cohost', audio: false, video: false } });
-  assert.deepEqual(s.mediaOf(9), { audio: false, video: false });
+  assert.deepEqual(s.mediaOf(9), { audio: false, video: false, screen: false });
   s.handle({ type: 'peer_left', id: 8, reason: 'replaced' });
   s.handle({ type: 'peer_joined', peer: { ...alex, audio: false } });
-  assert.deepEqual(s.mediaOf(8), { audio: false, video: true }, 'the hub keeps a seat\'s state across a takeover');
+  assert.deepEqual(s.mediaOf(8), { audio: false, video: true, screen: false }, 'the hub keeps a seat\'s state across a takeover');
   out = s.handle({ type: 'room_changed', room: 'b1', name: 'Circle A', peers: [host, { ...casey, video: false }], chat: [] });
-  assert.deepEqual(s.mediaOf(12), { audio: true, video: false });
+  assert.deepEqual(s.mediaOf(12), { audio: true, video: false, screen: false });
+  // Screen sharing: on the roster and in peer_media.
+  out = s.handle({ type: 'peer_media', id: 12, audio: true, video: false, screen: true });
+  assert.deepEqual(out.events, [['peer-media', { id: 12, audio: true, video: false, screen: true }]]);
+  assert.equal(s.mediaOf(12).screen, true);
+  s.handle({ type: 'room_changed', room: 'main', name: 'Main room', peers: [{ ...sam, screen: true }], chat: [] });
+  assert.equal(s.mediaOf(9).screen, true, 'from the roster of people who share when we arrive');
 });
 
 test('pull aside: the room sees who stepped out until they come back', () => {

@@ -122,7 +122,7 @@ test('notices replayed after a resumed welcome: marked, and a closing warning wh
   assert.deepEqual(out.events, [], 'no stale countdown');
   assert.equal(s.closesAt, null);
   out = s.handle({ type: 'broadcast', from: 7, text: 'Back in five', ts: 4000 });
-  assert.deepEqual(out.events, [['broadcast', { from: 7, text: 'Back in five', ts: 4000, replayed: true }]]);
+  assert.deepEqual(out.events, [['broadcast', { from: 7, text: 'Back in five', ts: 4000, replayed: true, room: null, roomName: null }]]);
   out = s.handle({ type: 'mute_requested', by: 7, audio: true, video: false });
   assert.equal(out.events[0][1].replayed, true);
   // `welcome.replayed` counted three: what follows is live, whatever its type.

@@ -222,14 +222,19 @@ test('an SFU welcome makes one connection to the hub and publishes 16 receive sl
   // The receive slots first (the hub wants them before the sending sections), audio and video in
   // turn, each added by kind with nothing to send; then the microphone, then the camera.
   assert.deepEqual(pc.list.map((x) => [x.mid, x.kind, x.direction]), [
-    ...RECEIVE_SLOTS, ['32', 'audio', 'sendonly'], ['33', 'video', 'sendonly'],
+    ...RECEIVE_SLOTS, ['32', 'audio', 'sendonly'], ['33', 'video', 'sendonly'], ['34', 'video', 'sendonly'],
   ]);
   for (const x of pc.list.slice(0, 32)) {
     assert.equal(x.byKind, true, `slot ${x.mid}: added by kind`);
     assert.equal(x.sender.track, null);
     assert.deepEqual(x.init, { direction: 'recvonly' });
   }
-  const [mic, cam] = pc.list.slice(32);
+  const [mic, cam, screen] = pc.list.slice(32);
+  // The screen's section: offered from the start without a track (sharing is a replaceTrack),
+  // one encoding.
+  assert.equal(screen.byKind, true);
+  assert.equal(screen.sender.track, null);
+  assert.deepEqual(screen.init, { direction: 'sendonly', sendEncodings: [{ maxBitrate: 1500000 }] });
   assert.equal(mic.sender.track, m.localStream.getAudioTracks()[0]);
   assert.equal(cam.sender.track, m.localStream.getVideoTracks()[0]);
   assert.deepEqual(mic.init.streams, [m.localStream]);
@@ -242,14 +247,21 @@ test('an SFU welcome makes one connection to the hub and publishes 16 receive sl
   const [publish] = sentOf('sfu_publish');
   assert.equal(sentOf('sfu_publish').length, 1);
   assert.equal(typeof publish.id, 'number', 'a request: the hub acks or refuses it');
-  assert.equal(publish.sdp, offerWith([['32', 'audio'], ['33', 'video']]), 'our local offer');
+  assert.equal(publish.sdp, offerWith([['32', 'audio'], ['33', 'video'], ['34', 'video']]), 'our local offer');
   assert.equal(publish.sdp, pc.localDescription.sdp);
   assert.deepEqual(pc.applied, [['local', 'offer']], 'the answer is the hub\'s');
   assert.equal(sentOf('signal').length, 0);
 });
 
-test('an observer, and someone without devices, send an offer that only receives: the 16 slot pairs, sfu_publish with its sdp, and the answer\'s slots are shown without any sfu_offer', async (t) => {
-  for (const [you, options] of [[olive, camera], [alex, { media: null }]]) {
+test('someone without devices offers the camera\'s and the screen\'s sections empty (the screen must be the second sending video)', async (t) => {
+  const { pcs, sentOf } = await sfuMeeting(t, { options: { media: null } });
+  const pc = pcs[0];
+  assert.deepEqual(pc.list.slice(32).map((x) => [x.mid, x.kind, x.direction, x.sender.track]), [['32', 'video', 'sendonly', null], ['33', 'video', 'sendonly', null]]);
+  assert.equal(sentOf('sfu_publish')[0].sdp, offerWith([['32', 'video'], ['33', 'video']]));
+});
+
+test('an observer sends an offer that only receives: the 16 slot pairs, sfu_publish with its sdp, and the answer\'s slots are shown without any sfu_offer', async (t) => {
+  for (const [you, options] of [[olive, camera]]) {
     await t.test(`${you.name}${options.media ? '' : ' (no devices)'}`, async (t2) => {
       const { events, pcs, sentOf, ack, answer, tracks } = await sfuMeeting(t2, { you, options, peers: [host, sam] });
       assert.equal(pcs.length, 1);
@@ -279,7 +291,7 @@ test('the hub\'s answer fills our receive slots: sfu_tracks naming their mids ma
   ack(sentOf('sfu_publish')[0]);
   await answer();
   assert.deepEqual(pc.applied, [['local', 'offer'], ['remote', 'answer']]);
-  assert.deepEqual(pc.list.map((x) => x.currentDirection), [...RECEIVE_SLOTS.map(() => 'recvonly'), 'sendonly', 'sendonly']);
+  assert.deepEqual(pc.list.map((x) => x.currentDirection), [...RECEIVE_SLOTS.map(() => 'recvonly'), 'sendonly', 'sendonly', 'sendonly']);
   assert.equal(streamsOf(events, 7).length, 0, 'nobody before the table says so');
   tracks(1, { '0/1': 7, '30/31': 9, '2/3': null });
   const [hostStream] = streamsOf(events, 7);
@@ -292,7 +304,7 @@ test('the hub\'s answer fills our receive slots: sfu_tracks naming their mids ma
   ws.receive({ type: 'peer_joined', peer: jordan });
   assert.equal(streamsOf(events, 10).length, 0);
   assert.equal(sentOf('sfu_answer').length, 0);
-  assert.equal(pc.list.length, 34, 'no slot added');
+  assert.equal(pc.list.length, 35, 'no slot added');
   assert.equal(m.negotiationState().hub.published, true);
   assert.equal(m.negotiationState().hub.broken, false);
 });
@@ -312,11 +324,11 @@ test('after the hub\'s answer, each of its offers (more slots) is applied and an
   const pc = pcs[0];
   ws.receive({ type: 'sfu_publish_answer', sdp: 'hub answer' });
   // Both offers at once: the second waits for the first to be answered.
-  ws.receive({ type: 'sfu_offer', rev: 1, sdp: JSON.stringify([{ mid: '34', kind: 'audio' }, { mid: '35', kind: 'video' }]) });
-  await hubOffers(2, [['34', '35'], ['36', '37']]);
+  ws.receive({ type: 'sfu_offer', rev: 1, sdp: JSON.stringify([{ mid: '40', kind: 'audio' }, { mid: '41', kind: 'video' }]) });
+  await hubOffers(2, [['40', '41'], ['42', '43']]);
   assert.deepEqual(pc.applied, [['local', 'offer'], ['remote', 'answer'], ['remote', 'offer'], ['local', 'answer'], ['remote', 'offer'], ['local', 'answer']]);
-  assert.deepEqual(pc.list.slice(34).map((x) => [x.mid, x.kind, x.direction]), [
-    ['34', 'audio', 'recvonly'], ['35', 'video', 'recvonly'], ['36', 'audio', 'recvonly'], ['37', 'video', 'recvonly'],
+  assert.deepEqual(pc.list.slice(35).map((x) => [x.mid, x.kind, x.direction]), [
+    ['40', 'audio', 'recvonly'], ['41', 'video', 'recvonly'], ['42', 'audio', 'recvonly'], ['43', 'video', 'recvonly'],
   ]);
   const answers = sentOf('sfu_answer');
   assert.deepEqual(answers.map((a) => a.rev), [1, 2]);
@@ -370,11 +382,11 @@ test('a slot reassigned while both are in the room: the old peer\'s stream is em
 test('a table that names a slot the connection does not have yet (past our 16 pairs): the stream comes when the hub\'s offer adding it is applied', async (t) => {
   const { events, pcs, answer, hubOffers, tracks } = await sfuMeeting(t, { peers: [host, sam] });
   await answer();
-  tracks(1, { '0/1': 9, '34/35': 7 });
+  tracks(1, { '0/1': 9, '40/41': 7 });
   assert.equal(streamsOf(events, 9).length, 1, 'a slot of the answer: at once');
   assert.equal(streamsOf(events, 7).length, 0);
-  await hubOffers(1, [['34', '35']]);
-  assert.deepEqual(streamsOf(events, 7).map((s) => s.getTracks()), [[pcs[0].recv('34'), pcs[0].recv('35')]]);
+  await hubOffers(1, [['40', '41']]);
+  assert.deepEqual(streamsOf(events, 7).map((s) => s.getTracks()), [[pcs[0].recv('40'), pcs[0].recv('41')]]);
   assert.equal(streamsOf(events, 9).length, 1, 'Sam\'s stream is untouched');
 });
 
@@ -408,9 +420,9 @@ test('a resumed welcome keeps a healthy connection; a fresh one (new seat) and a
   const { m, ws, events, pcs, hubOffers, tracks, ack, sentOf } = await sfuMeeting(t, { peers: [host] });
   ack(sentOf('sfu_publish')[0]);
   ws.receive({ type: 'sfu_publish_answer', sdp: 'hub answer' });
-  await hubOffers(1, [['34', '35']]); // more slots than the answer's: answered and acked
+  await hubOffers(1, [['40', '41']]); // more slots than the answer's: answered and acked
   ack(sentOf('sfu_answer')[0]);
-  tracks(1, { '2/3': 7, '34/35': null });
+  tracks(1, { '2/3': 7, '40/41': null });
   await settle();
   ws.drop();
   assert.equal(pcs[0].closed, false, 'media may still flow while the socket is down');
@@ -429,7 +441,7 @@ test('a resumed welcome keeps a healthy connection; a fresh one (new seat) and a
   assert.equal(closedOf(events, 7) >= 1, true);
   publishes = FakeSocket.all.flatMap((s) => s.sent).filter((f) => f.type === 'sfu_publish');
   assert.equal(publishes.length, 2);
-  assert.equal(publishes[1].sdp, offerWith([['32', 'audio'], ['33', 'video']]), 'the whole offer again, receive slots first');
+  assert.equal(publishes[1].sdp, offerWith([['32', 'audio'], ['33', 'video'], ['34', 'video']]), 'the whole offer again, receive slots first');
   assert.equal(publishes[1].sdp, pcs[1].localDescription.sdp);
 
   // A fresh welcome (the hub forgot our seat): a new connection again.
@@ -444,7 +456,7 @@ test('a resumed welcome after the socket lost our answer publishes anew (the hub
   const { ws, pcs, hubOffers, ack, sentOf } = await sfuMeeting(t, { peers: [host] });
   ack(sentOf('sfu_publish')[0]);
   ws.receive({ type: 'sfu_publish_answer', sdp: 'hub answer' });
-  await hubOffers(1, [['34', '35']]);
+  await hubOffers(1, [['40', '41']]);
   ws.drop(); // before the answer's ack
   await settle();
   await reconnect(ws, welcome(alex, [host], { resumed: true }));
@@ -466,9 +478,9 @@ async function reconnect(oldWs, w) {
 
 // ---- devices, roles ----
 
-test('switching the camera replaces the sent track without a new publish; a device we did not send needs one', async (t) => {
+test('switching the camera replaces the sent track without a new publish; a camera we did not send takes the section offered empty', async (t) => {
   const { m, pcs, sentOf } = await sfuMeeting(t, { options: { media: { audio: true, video: false } } });
-  assert.deepEqual(pcs[0].list.map((x) => [x.mid, x.kind, x.direction]), [...RECEIVE_SLOTS, ['32', 'audio', 'sendonly']]);
+  assert.deepEqual(pcs[0].list.map((x) => [x.mid, x.kind, x.direction]), [...RECEIVE_SLOTS, ['32', 'audio', 'sendonly'], ['33', 'video', 'sendonly'], ['34', 'video', 'sendonly']]);
   const [[, , oldMic]] = pcs[0].sending();
   assert.equal(oldMic, m.localStream.getAudioTracks()[0]);
   await m.selectDevices({ audioDeviceId: 'mic-2' });
@@ -482,12 +494,9 @@ test('switching the camera replaces the sent track without a new publish; a devi
   assert.equal(sentOf('sfu_publish').length, 1);
   await m.selectDevices({ videoDeviceId: 'cam-2' });
   await settle();
-  assert.equal(pcs.length, 2, 'a camera we did not send: a new publish');
-  assert.equal(pcs[0].closed, true);
-  assert.deepEqual(pcs[1].list.map((x) => [x.mid, x.kind, x.direction]), [...RECEIVE_SLOTS, ['32', 'audio', 'sendonly'], ['33', 'video', 'sendonly']]);
-  assert.deepEqual(pcs[1].sending().map(([, , track]) => track), [newMic, m.localStream.getVideoTracks()[0]]);
-  assert.equal(sentOf('sfu_publish').length, 2);
-  assert.equal(sentOf('sfu_publish')[1].sdp, pcs[1].localDescription.sdp);
+  assert.equal(pcs.length, 1, 'a camera we did not send goes on the camera\'s empty section: no new publish');
+  assert.deepEqual(pcs[0].sending().map(([, , track]) => track), [newMic, m.localStream.getVideoTracks()[0], null]);
+  assert.equal(sentOf('sfu_publish').length, 1);
 });
 
 test('made a participant after being an observer: a new publish with our devices', async (t) => {
@@ -498,8 +507,8 @@ test('made a participant after being an observer: a new publish with our devices
   assert.equal(pcs.length, 2);
   assert.equal(pcs[0].closed, true);
   assert.equal(sentOf('sfu_publish').length, 2);
-  assert.equal(sentOf('sfu_publish')[1].sdp, offerWith([['32', 'audio'], ['33', 'video']]));
-  assert.deepEqual(pcs[1].sending().map(([, , track]) => track), [m.localStream.getAudioTracks()[0], m.localStream.getVideoTracks()[0]]);
+  assert.equal(sentOf('sfu_publish')[1].sdp, offerWith([['32', 'audio'], ['33', 'video'], ['34', 'video']]));
+  assert.deepEqual(pcs[1].sending().map(([, , track]) => track), [m.localStream.getAudioTracks()[0], m.localStream.getVideoTracks()[0], null]);
 });
 
 // ---- subscribe, active speaker, hard mute ----
@@ -566,7 +575,7 @@ test('blockMedia sends block_media with what changes only; a host\'s block shows
   assert.equal(m.peers.find((p) => p.id === 9).audio_blocked, true, 'on the roster');
   ws.receive({ type: 'peer_media', id: 9, audio: false, video: true });
   assert.deepEqual(m.peerBlocked(9), { audio: true, video: false }, 'kept when they say what their devices do');
-  assert.deepEqual(m.peerMedia(9), { audio: false, video: true });
+  assert.deepEqual(m.peerMedia(9), { audio: false, video: true, screen: false });
   assert.equal(m.audioBlocked, false);
   ws.receive({ type: 'peer_updated', peer: { ...alex, audio_blocked: true } });
   assert.equal(m.audioBlocked, true);
@@ -612,7 +621,7 @@ test('the SFU frames the SDK sends are valid client frames', async (t) => {
   const validate = ajv.compile(JSON.parse(readFileSync(join(root, 'proto', 'schema', 'client.schema.json'), 'utf8')));
   const { m, sentOf, answer, hubOffers } = await sfuMeeting(t, { peers: [host] });
   await answer();
-  await hubOffers(1, [['34', '35']]);
+  await hubOffers(1, [['40', '41']]);
   void m.subscribe(7, 'off').catch(() => {});
   void m.blockMedia(7, { video: true }).catch(() => {});
   const frames = ['sfu_publish', 'sfu_answer', 'sfu_subscribe', 'block_media'].flatMap(sentOf);
@@ -623,4 +632,118 @@ test('the SFU frames the SDK sends are valid client frames', async (t) => {
     assert.equal(typeof observer.sdp, 'string');
     assert.ok(validate(observer), JSON.stringify(validate.errors));
   });
+});
+
+// ---- screen sharing ----
+
+/** The screen's section of our publish: the second sending video (mid 34 with a camera). */
+const screenSection = (pc) => pc.list.filter((x) => x.direction === 'sendonly' && x.kind === 'video')[1];
+
+test('sharing the screen puts the display track on the screen\'s section (no new publish), then media_state {screen: true}; stopping takes it off and says screen: false', async (t) => {
+  const { m, pcs, sentOf, ack, screens, events } = await sfuMeeting(t, { you: host, peers: [alex], listen: ['local-screen'] });
+  ack(sentOf('sfu_publish')[0]);
+  const sharing = m.startScreenShare();
+  await settle();
+  const [display] = screens;
+  assert.equal(screenSection(pcs[0]).sender.track, display.getVideoTracks()[0], 'on the screen\'s section, by replaceTrack');
+  assert.equal(screenSection(pcs[0]).mid, '34');
+  const [state] = sentOf('media_state').filter((f) => f.screen === true);
+  assert.deepEqual({ ...state, id: 0 }, { type: 'media_state', id: 0, audio: true, video: true, screen: true });
+  ack(state);
+  assert.equal(await sharing, display);
+  assert.equal(m.sharingScreen, true);
+  assert.equal(pcs.length, 1);
+  assert.equal(sentOf('sfu_publish').length, 1, 'no new publish');
+  await m.stopScreenShare();
+  assert.equal(screenSection(pcs[0]).sender.track, null);
+  assert.equal(display.getVideoTracks()[0].readyState, 'ended');
+  assert.equal(sentOf('media_state').at(-1).screen, false);
+  assert.equal(m.sharingScreen, false);
+  assert.deepEqual(events.map(([, d]) => d.stream), [display, null]);
+});
+
+test('a refused share (error forbidden) stops the display track and shares nothing; a participant is refused before the picker until a host allows it', async (t) => {
+  const { m, ws, pcs, sentOf, ack, screens, events } = await sfuMeeting(t, { listen: ['screen-share-allowed'] });
+  ack(sentOf('sfu_publish')[0]);
+  assert.equal(m.screenShareAllowed, false);
+  await assert.rejects(m.startScreenShare(), { code: 'forbidden' });
+  assert.equal(screens.length, 0, 'the browser\'s picker is not even asked');
+  ws.receive({ type: 'screen_share_allowed', allowed: true });
+  assert.deepEqual(events, [['screen-share-allowed', { allowed: true }]]);
+  assert.equal(m.mayShareScreen, true);
+  const sharing = m.startScreenShare();
+  await settle();
+  const state = sentOf('media_state').find((f) => f.screen === true);
+  ws.receive({ type: 'error', ref: state.id, code: 'forbidden', message: 'no' });
+  await assert.rejects(sharing, { code: 'forbidden' });
+  assert.equal(screens[0].getVideoTracks()[0].readyState, 'ended');
+  assert.equal(screenSection(pcs[0]).sender.track, null);
+  assert.equal(m.sharingScreen, false);
+});
+
+test('the browser\'s own "Stop sharing" and a host forbidding sharing both stop ours', async (t) => {
+  const { m, ws, pcs, sentOf, ack, screens } = await sfuMeeting(t, { extra: { screen_share_allowed: true } });
+  ack(sentOf('sfu_publish')[0]);
+  assert.equal(m.screenShareAllowed, true, 'from the welcome');
+  let sharing = m.startScreenShare();
+  await settle();
+  ack(sentOf('media_state').at(-1));
+  await sharing;
+  screens[0].getVideoTracks()[0].dispatchEvent(new Event('ended'));
+  await settle();
+  assert.equal(m.sharingScreen, false);
+  assert.equal(screenSection(pcs[0]).sender.track, null);
+  assert.equal(sentOf('media_state').at(-1).screen, false);
+  sharing = m.startScreenShare();
+  await settle();
+  ack(sentOf('media_state').at(-1));
+  await sharing;
+  ws.receive({ type: 'peer_media', id: alex.id, audio: true, video: true, screen: false });
+  ws.receive({ type: 'screen_share_allowed', allowed: false });
+  await settle();
+  assert.equal(m.sharingScreen, false);
+  assert.equal(screens[1].getVideoTracks()[0].readyState, 'ended');
+  assert.equal(screenSection(pcs[0]).sender.track, null);
+});
+
+test('a roommate\'s screen (a video slot marked screen) is a stream of its own, never their camera; it goes when the table drops it', async (t) => {
+  const { m, ws, pcs, sentOf, ack, answer, events } = await sfuMeeting(t, { listen: ['stream', 'screen-started', 'screen-stopped'] });
+  const pc = pcs[0];
+  ack(sentOf('sfu_publish')[0]);
+  await answer();
+  // Screens come first in the hub's table: the screen's pair, its audio silent, then cameras.
+  ws.receive({ type: 'sfu_tracks', rev: 1, slots: [
+    { mid: '0', kind: 'audio' }, { mid: '1', kind: 'video', peer: 7, screen: true },
+    { mid: '2', kind: 'audio', peer: 7 }, { mid: '3', kind: 'video', peer: 7 },
+  ] });
+  const [camera] = streamsOf(events, 7);
+  assert.deepEqual(camera.getTracks(), [pc.recv('2'), pc.recv('3')], 'the camera is not the screen');
+  const started = events.filter(([n]) => n === 'screen-started');
+  assert.equal(started.length, 1);
+  assert.equal(started[0][1].peerId, 7);
+  assert.deepEqual(started[0][1].stream.getTracks(), [pc.recv('1')]);
+  assert.equal(m.remoteScreen(7), started[0][1].stream);
+  ws.receive({ type: 'sfu_tracks', rev: 2, slots: [
+    { mid: '0', kind: 'audio' }, { mid: '1', kind: 'video' },
+    { mid: '2', kind: 'audio', peer: 7 }, { mid: '3', kind: 'video', peer: 7 },
+  ] });
+  assert.deepEqual(events.filter(([n]) => n === 'screen-stopped').map(([, d]) => d), [{ peerId: 7 }]);
+  assert.equal(m.remoteScreen(7), null);
+  assert.equal(started[0][1].stream.getTracks().length, 0, 'emptied');
+  assert.equal(streamsOf(events, 7).length, 1, 'the camera\'s stream stays');
+});
+
+test('stats count a shared screen\'s frames apart from the camera\'s', async (t) => {
+  const { m, ws, pcs, sentOf, ack, answer } = await sfuMeeting(t);
+  ack(sentOf('sfu_publish')[0]);
+  await answer();
+  ws.receive({ type: 'sfu_tracks', rev: 1, slots: [
+    { mid: '0', kind: 'audio' }, { mid: '1', kind: 'video', peer: 7, screen: true },
+    { mid: '2', kind: 'audio', peer: 7 }, { mid: '3', kind: 'video', peer: 7 },
+  ] });
+  pcs[0].inbound.set('1', { framesDecoded: 40, bytesReceived: 1000 });
+  pcs[0].inbound.set('3', { framesDecoded: 5, bytesReceived: 100 });
+  const s = await m.stats();
+  assert.equal(s[7].screenFramesDecoded, 40);
+  assert.equal(s[7].framesDecoded, 5);
 });

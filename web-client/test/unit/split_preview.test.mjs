@@ -33,6 +33,16 @@ test('three people into two rooms: one room of three, and the note says why', ()
   assert.match(plan.note, /at most 1 room/);
 });
 
+test('uneven counts: the note says which rooms get one more', () => {
+  const plan = proposeRooms([1, 2, 3, 4, 5], noMentors, 'even', 2);
+  assert.deepEqual(sizes(plan), [3, 2]);
+  assert.match(plan.note, /5 people in 2 rooms: 1 room of 3, 1 of 2/);
+  assert.equal(proposeRooms([1, 2, 3, 4], noMentors, 'even', 2).note, '', 'nothing to say when even');
+  const seven = proposeRooms([1, 2, 3, 4, 5, 6, 7], noMentors, 'random', 3);
+  assert.deepEqual(sizes(seven).sort(), [2, 2, 3]);
+  assert.match(seven.note, /1 room of 3, 2 of 2/);
+});
+
 test('even deals in join order; random shuffles first', () => {
   const even = proposeRooms([1, 2, 3, 4], noMentors, 'even', 2);
   assert.deepEqual([...even.assign], [[1, 0], [2, 1], [3, 0], [4, 1]]);

@@ -113,7 +113,7 @@ test('signals go to the mesh; app data goes to the app, whatever its keys', () =
   // The key older SDKs used for media state is nobody's business now: plain app data.
   const old = s.handle({ type: 'data', from: 9, payload: { huddle_media: { audio: false, video: true } } });
   assert.equal(old.events[0][0], 'data');
-  assert.deepEqual(s.mediaOf(9), { audio: true, video: true });
+  assert.deepEqual(s.mediaOf(9), { audio: true, video: true, screen: false });
 });
 
 test('pong is recognised and means nothing else', () => {
