@@ -90,6 +90,8 @@ pub struct SfuNode {
     pub connections_made: Arc<AtomicU32>,
     /// Keyframe requests (PLI) the hub sent this node as a publisher.
     pub plis_received: Arc<AtomicU32>,
+    /// When this node first read that its connection to the hub was up (ICE and DTLS done).
+    pub connected_at: Option<tokio::time::Instant>,
     stop: Arc<AtomicBool>,
 }
 
@@ -212,6 +214,7 @@ impl SfuNode {
             events: ev_rx,
             connections_made: made,
             plis_received: plis,
+            connected_at: None,
             stop,
         }
     }
@@ -235,10 +238,15 @@ impl SfuNode {
 
     /// The next event within `give_up`.
     pub async fn next(&mut self, give_up: tokio::time::Instant) -> Option<SfuEvent> {
-        tokio::time::timeout_at(give_up, self.events.recv())
+        let event = tokio::time::timeout_at(give_up, self.events.recv())
             .await
             .ok()
-            .flatten()
+            .flatten();
+        if let Some(SfuEvent::State(RTCPeerConnectionState::Connected)) = &event {
+            self.connected_at
+                .get_or_insert_with(tokio::time::Instant::now);
+        }
+        event
     }
 
     /// Waits for a hub frame matching `pred`, collecting media meanwhile into `media`.

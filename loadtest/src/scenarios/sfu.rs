@@ -106,8 +106,11 @@ pub async fn run(target: Arc<Target>, p: &SfuParams) -> Result<Report, String> {
         let id = j.id.parse().unwrap_or_default();
         nodes.push(SfuNode::start(id, j.ws, true).await);
     }
-    // Everyone sees everyone in their meeting: the keyframe delay after join.
+    // Everyone sees everyone in their meeting: the keyframe delay after join, counted from the
+    // joiner starting its connection, and from its connection being up (the hub's part: slot,
+    // keyframe request, the publisher's keyframe).
     let mut keyframes = new_histogram();
+    let mut after_connect = new_histogram();
     let firsts = futures_util::future::join_all(nodes.iter_mut().enumerate().map(|(i, node)| {
         let r = i / p.size;
         let from: Vec<u64> = ids[r * p.size..(r + 1) * p.size]
@@ -116,14 +119,21 @@ pub async fn run(target: Arc<Target>, p: &SfuParams) -> Result<Report, String> {
             .filter(|x| *x != node.id)
             .collect();
         async move {
+            let asked = tokio::time::Instant::now();
             let seen = node.until_seen(&from, Duration::from_secs(30)).await;
-            seen.into_iter().map(|(_, d)| d).collect::<Vec<_>>()
+            let up = node.connected_at;
+            seen.into_iter()
+                .map(|(_, d)| (d, up.map(|up| (asked + d).saturating_duration_since(up))))
+                .collect::<Vec<_>>()
         }
     }))
     .await;
     let join_ms = (peer::epoch_ns() - started) / 1_000_000;
-    for d in firsts.into_iter().flatten() {
+    for (d, since_up) in firsts.into_iter().flatten() {
         let _ = keyframes.record(d.as_micros().max(1) as u64);
+        if let Some(since_up) = since_up {
+            let _ = after_connect.record(since_up.as_micros().max(1) as u64);
+        }
     }
     // Warm up, then measure.
     let warm = Duration::from_secs_f64(p.warmup);
@@ -346,7 +356,19 @@ pub async fn run(target: Arc<Target>, p: &SfuParams) -> Result<Report, String> {
         "reroute_keyframe_p99_ms",
         reroute_keyframes.value_at_quantile(0.99) as f64 / 1000.0,
     );
+    report.figure(
+        "join_keyframe_after_connect_p99_ms",
+        after_connect.value_at_quantile(0.99) as f64 / 1000.0,
+    );
+    report.fields.insert(
+        "join_keyframe_after_connect_p99_ms".into(),
+        json!(after_connect.value_at_quantile(0.99) as f64 / 1000.0),
+    );
     report.latency("keyframe after join or re-route", keyframes);
+    report.latency(
+        "keyframe after join, from the joiner's connection being up",
+        after_connect,
+    );
     report.latency("keyframe after re-route", reroute_keyframes);
     drop(nodes);
     Ok(report)
