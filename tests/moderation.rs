@@ -543,3 +543,57 @@ async fn bans_roles_and_the_lock_outlive_a_moment_when_the_meeting_is_empty() {
     let co = hub.join("m", "co", Role::Cohost).await;
     assert_eq!(role_of(&co.welcome["you"]), "participant", "still demoted");
 }
+
+#[tokio::test]
+async fn the_staff_channel_and_reactions_over_real_sockets() {
+    let hub = start_server().await;
+    let mut host = hub.join("staff", "host", Role::Host).await;
+    let mut cohost = hub.join("staff", "co", Role::Cohost).await;
+    let mut alex = hub.join("staff", "alex", Role::Participant).await;
+    host.wait_joined(alex.id).await;
+    // Staff chat: the cohost gets it; Alex does not (his next chat frame is the room's message).
+    let before = host
+        .act(json!({"type": "chat", "text": "I'll check in with Alex after this", "channel": "staff"}))
+        .await;
+    let echo = match before.iter().find(|f| f["type"] == "chat") {
+        Some(f) => f.clone(),
+        None => host.recv_type("chat").await,
+    };
+    assert_eq!(echo["channel"], "staff");
+    let got = cohost.recv_type("chat").await;
+    assert_eq!(got["channel"], "staff");
+    assert_eq!(got["seq"], 0);
+    let refused = alex
+        .request(json!({"type": "chat", "text": "let me in", "channel": "staff"}))
+        .await;
+    assert_eq!(refused["code"], "forbidden");
+    host.act(json!({"type": "chat", "text": "Welcome back, everyone."}))
+        .await;
+    let first = alex.recv_type("chat").await;
+    assert!(first.get("channel").is_none(), "{first}");
+    assert_eq!(first["text"], "Welcome back, everyone.");
+    assert_eq!(
+        first["seq"], 1,
+        "the staff message left no trace in the room's count"
+    );
+
+    // A reaction reaches the room, the sender included; off, it is refused.
+    alex.act(json!({"type": "react", "reaction": "me_too"}))
+        .await;
+    let seen = host.recv_type("reaction").await;
+    assert_eq!(
+        (seen["from"].as_u64(), seen["reaction"].as_str()),
+        (Some(alex.id), Some("me_too"))
+    );
+    let unknown = alex
+        .request(json!({"type": "react", "reaction": "confetti"}))
+        .await;
+    assert_eq!(unknown["code"], "bad_request");
+    host.act(json!({"type": "set_reactions", "enabled": false}))
+        .await;
+    assert_eq!(alex.recv_type("reactions_enabled").await["enabled"], false);
+    let off = alex
+        .request(json!({"type": "react", "reaction": "heart"}))
+        .await;
+    assert_eq!(off["code"], "conflict");
+}

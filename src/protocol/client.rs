@@ -1,8 +1,8 @@
 //! Client → hub messages: the one enum a connection decodes every inbound frame into.
 
 use super::types::{
-    BreakoutRoomSpec, OpaqueJson, PeerId, RequestId, ResumeRequest, Role, RoomId, SplitStrategy,
-    VideoQuality,
+    BreakoutRoomSpec, ChatChannel, OpaqueJson, PeerId, Reaction, RequestId, ResumeRequest, Role,
+    RoomId, SplitStrategy, VideoQuality,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -68,12 +68,20 @@ pub enum ClientMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         video: Option<bool>,
     },
-    /// A chat message: to the sender's room, or with `to`, privately to one person.
+    /// A chat message: to the sender's room, or with `to`, privately to one person, or (hosts
+    /// and cohosts) with `channel: "staff"` to every host and cohost wherever they are.
     Chat {
         text: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         to: Option<PeerId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        channel: Option<ChatChannel>,
     },
+    /// Anyone but observers: a non-verbal reaction, shown on your tile to your room for a few
+    /// seconds; never stored or replayed.
+    React { reaction: Reaction },
+    /// Host/cohost: turn reactions on or off for the meeting.
+    SetReactions { enabled: bool },
     /// Application data (exercise state, games) to the sender's room or, with `to`, one peer in it.
     Data {
         payload: OpaqueJson,

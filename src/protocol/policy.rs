@@ -64,6 +64,8 @@ impl ClientMessage {
             M::SfuSubscribe { .. } => ("sfu_subscribe", Anyone, Control),
             M::BlockMedia { .. } => ("block_media", Moderator, Control),
             M::Chat { .. } => ("chat", Anyone, Chat),
+            M::React { .. } => ("react", Anyone, Chat),
+            M::SetReactions { .. } => ("set_reactions", Moderator, Control),
             M::Data { .. } => ("data", Anyone, Data),
             M::Split { .. } => ("split", Moderator, Control),
             M::Move { .. } => ("move", Moderator, Control),
@@ -148,6 +150,7 @@ impl ClientMessage {
             M::Lock { locked } => (None, on_off(*locked)),
             M::SetLobby { enabled } => (None, on_off(*enabled)),
             M::AllowScreenShare { allowed } => (None, on_off(*allowed)),
+            M::SetReactions { enabled } => (None, on_off(*enabled)),
             M::Split { strategy, .. } => (None, Some(format!("{strategy:?}").to_lowercase())),
             _ => (None, None),
         };

@@ -3,7 +3,7 @@
 use super::codes::ErrorCode;
 use super::types::{
     ChatMessage, IceServer, IceTransportPolicy, MediaMode, OpaqueJson, Peer, PeerId,
-    PeerLeftReason, RequestId, RoomId, RoomInfo, SfuSlot,
+    PeerLeftReason, Reaction, RequestId, RoomId, RoomInfo, SfuSlot,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -37,6 +37,9 @@ pub enum ServerMessage {
         closes_at: Option<u64>,
         /// True while participants may pick their own breakout room (`choose_room`).
         choosing: bool,
+        /// True while a host has turned reactions off (`set_reactions`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        reactions_off: bool,
         /// True while participants and mentors may share their screen (hosts and cohosts always
         /// may).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -126,6 +129,10 @@ pub enum ServerMessage {
     },
     /// Whether participants and mentors may share their screen now (`allow_screen_share`).
     ScreenShareAllowed { allowed: bool },
+    /// Someone in your room reacted (you included): show it on their tile for a few seconds.
+    Reaction { from: PeerId, reaction: Reaction },
+    /// A host or cohost turned reactions on or off.
+    ReactionsEnabled { enabled: bool },
     /// A person's role or name changed (sent to the whole meeting) or their hand (their room
     /// and the hosts), or — to hosts and cohosts outside that person's room — someone joined
     /// the meeting, so they can name everyone.
@@ -252,6 +259,8 @@ impl ServerMessage {
             ServerMessage::MuteRequested { .. } => "mute_requested",
             ServerMessage::PeerMedia { .. } => "peer_media",
             ServerMessage::ScreenShareAllowed { .. } => "screen_share_allowed",
+            ServerMessage::Reaction { .. } => "reaction",
+            ServerMessage::ReactionsEnabled { .. } => "reactions_enabled",
             ServerMessage::PeerUpdated { .. } => "peer_updated",
             ServerMessage::People { .. } => "people",
             ServerMessage::Hands { .. } => "hands",

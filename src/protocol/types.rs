@@ -328,9 +328,32 @@ pub struct ChatMessage {
     /// Present on private messages: the one recipient.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<PeerId>,
+    /// `staff`: the hosts' and cohosts' back channel (`seq` 0, numbered apart from the room's
+    /// messages, kept in no history). Absent: the room's chat or a private message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<ChatChannel>,
     pub text: String,
     /// Hub time when accepted, milliseconds since the Unix epoch.
     pub ts: u64,
+}
+
+/// A chat channel other than the room's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatChannel {
+    /// Hosts and cohosts only, wherever they are: co-facilitators coordinating.
+    Staff,
+}
+
+/// The reactions a person can send (a fixed set: nothing free-form reaches a tile).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Reaction {
+    Heart,
+    Clap,
+    ThumbsUp,
+    MeToo,
+    Tissue,
 }
 
 /// One ICE server for `RTCPeerConnection`, as in the WebRTC `RTCIceServer` dictionary.

@@ -113,6 +113,14 @@ export class Meeting extends EventTarget {
   stopScreenShare(): Promise<void>;
   /** Hosts and cohosts: let participants and mentors share their screen, or stop them. */
   allowScreenShare(allowed: boolean): Promise<void>;
+  /** Hosts and cohosts: a message to every host and cohost (the staff back channel, `staff-chat`). */
+  staffChat(text: string): Promise<void>;
+  /** A reaction shown on your tile to your room for a few seconds (`reaction`). */
+  react(reaction: 'heart' | 'clap' | 'thumbs_up' | 'me_too' | 'tissue'): Promise<void>;
+  /** Hosts and cohosts: reactions on or off for the meeting (`reactions-enabled`). */
+  setReactions(enabled: boolean): Promise<void>;
+  /** Whether a host turned reactions off. */
+  readonly reactionsOff: boolean;
   /**
    * SFU meetings: which quality of a peer's camera to receive — `low` (the default; thumbnails),
    * `high` (the speaker, a pinned tile) or `off`. Resolves at once when nothing changes, and in a

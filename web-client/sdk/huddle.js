@@ -823,6 +823,25 @@ export class Meeting extends EventTarget {
   allowScreenShare(allowed) { return this.request({ type: 'allow_screen_share', allowed: !!allowed }); }
 
   /**
+   * Hosts and cohosts: a message on the staff back channel, to every host and cohost wherever
+   * they are; no participant ever sees it. Arrives as `staff-chat`.
+   * @param {string} text
+   */
+  staffChat(text) { return this.request({ type: 'chat', text, channel: 'staff' }); }
+
+  /**
+   * A reaction shown on your tile to your room for a few seconds (`reaction` events).
+   * @param {'heart' | 'clap' | 'thumbs_up' | 'me_too' | 'tissue'} reaction
+   */
+  react(reaction) { return this.request({ type: 'react', reaction }); }
+
+  /** Hosts and cohosts: reactions on or off for the meeting. @param {boolean} enabled */
+  setReactions(enabled) { return this.request({ type: 'set_reactions', enabled: !!enabled }); }
+
+  /** Whether a host turned reactions off. */
+  get reactionsOff() { return this.state.reactionsOff; }
+
+  /**
    * Mesh: sends our screen on `pc` (a track of its own stream, whose id our signals name).
    * @param {RTCPeerConnection} pc
    */

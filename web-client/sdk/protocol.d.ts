@@ -13,6 +13,9 @@ export interface BreakoutRoomSpec {
   topic?: string | null;
 }
 
+/** A chat channel other than the room's. */
+export type ChatChannel = "staff";
+
 /** Any JSON value, relayed unchanged. */
 export type OpaqueJson = unknown;
 
@@ -21,6 +24,9 @@ export type OpaqueJson = unknown;
  * the partner's `sub`) so that nothing identifying travels in signaling and logs.
  */
 export type PeerId = number;
+
+/** The reactions a person can send (a fixed set: nothing free-form reaches a tile). */
+export type Reaction = "heart" | "clap" | "thumbs_up" | "me_too" | "tissue";
 
 /** `hello.resume`: take back a seat after a dropped connection. */
 export interface ResumeRequest {
@@ -132,12 +138,33 @@ export interface ClientBlockMedia {
   video?: boolean | null;
 }
 
-/** A chat message: to the sender's room, or with `to`, privately to one person. */
+/**
+ * A chat message: to the sender's room, or with `to`, privately to one person, or (hosts
+ * and cohosts) with `channel: "staff"` to every host and cohost wherever they are.
+ */
 export interface ClientChat {
   type: "chat";
   id?: number | null;
+  channel?: ChatChannel | null;
   text: string;
   to?: PeerId | null;
+}
+
+/**
+ * Anyone but observers: a non-verbal reaction, shown on your tile to your room for a few
+ * seconds; never stored or replayed.
+ */
+export interface ClientReact {
+  type: "react";
+  id?: number | null;
+  reaction: Reaction;
+}
+
+/** Host/cohost: turn reactions on or off for the meeting. */
+export interface ClientSetReactions {
+  type: "set_reactions";
+  id?: number | null;
+  enabled: boolean;
 }
 
 /** Application data (exercise state, games) to the sender's room or, with `to`, one peer in it. */
@@ -415,6 +442,8 @@ export type ClientFrame =
   | ClientSfuSubscribe
   | ClientBlockMedia
   | ClientChat
+  | ClientReact
+  | ClientSetReactions
   | ClientData
   | ClientSplit
   | ClientMove
@@ -453,6 +482,8 @@ export interface ClientFrameByType {
   sfu_subscribe: ClientSfuSubscribe;
   block_media: ClientBlockMedia;
   chat: ClientChat;
+  react: ClientReact;
+  set_reactions: ClientSetReactions;
   data: ClientData;
   split: ClientSplit;
   move: ClientMove;
@@ -489,6 +520,11 @@ export type ClientFrameType = ClientFrame['type'];
 
 /** A chat message as delivered (group or private) and as kept in a room's history. */
 export interface ChatMessage {
+  /**
+   * `staff`: the hosts' and cohosts' back channel (`seq` 0, numbered apart from the room's
+   * messages, kept in no history). Absent: the room's chat or a private message.
+   */
+  channel?: ChatChannel | null;
   /** Set by the hub, never taken from the client. */
   from: PeerId;
   /**
@@ -621,6 +657,8 @@ export interface ServerWelcome {
   /** True when `room` is a host's private 1:1 room (`pull_aside`), as in `room_changed`. */
   private?: boolean;
   protocol: number;
+  /** True while a host has turned reactions off (`set_reactions`). */
+  reactions_off?: boolean;
   /**
    * On a resumed `welcome`: how many notices sent while the seat was held follow it
    * (after `people`, `lobby` and `hands` for hosts and cohosts). Absent when none.
@@ -739,6 +777,19 @@ export interface ServerPeerMedia {
 export interface ServerScreenShareAllowed {
   type: "screen_share_allowed";
   allowed: boolean;
+}
+
+/** Someone in your room reacted (you included): show it on their tile for a few seconds. */
+export interface ServerReaction {
+  type: "reaction";
+  from: PeerId;
+  reaction: Reaction;
+}
+
+/** A host or cohost turned reactions on or off. */
+export interface ServerReactionsEnabled {
+  type: "reactions_enabled";
+  enabled: boolean;
 }
 
 /**
@@ -944,6 +995,8 @@ export type ServerMessage =
   | ServerMuteRequested
   | ServerPeerMedia
   | ServerScreenShareAllowed
+  | ServerReaction
+  | ServerReactionsEnabled
   | ServerPeerUpdated
   | ServerPeople
   | ServerHands
@@ -979,6 +1032,8 @@ export interface ServerMessageByType {
   mute_requested: ServerMuteRequested;
   peer_media: ServerPeerMedia;
   screen_share_allowed: ServerScreenShareAllowed;
+  reaction: ServerReaction;
+  reactions_enabled: ServerReactionsEnabled;
   peer_updated: ServerPeerUpdated;
   people: ServerPeople;
   hands: ServerHands;

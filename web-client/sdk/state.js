@@ -129,6 +129,8 @@ export class MeetingState {
      * `screen_share_allowed`); hosts and cohosts always may.
      */
     this.screenShareAllowed = false;
+    /** A host turned reactions off. */
+    this.reactionsOff = false;
     /**
      * The hub's `ice_transport_policy`: `relay` keeps every connection on the TURN servers, so
      * no participant learns another's IP address. @type {RTCIceTransportPolicy}
@@ -375,6 +377,7 @@ export class MeetingState {
         this.room = { id: msg.room, name: info?.name ?? (msg.room === 'main' ? 'Main room' : 'Private conversation'), topic: info?.topic ?? null };
         this.locked = msg.locked === true;
         this.screenShareAllowed = msg.screen_share_allowed === true;
+        this.reactionsOff = msg.reactions_off === true;
         this.setOwnHand(!!msg.you.hand, resumed, out);
         this.replayLeft = resumed ? (msg.replayed ?? 0) : 0;
         // Moderators get `lobby` and `hands` right after this; anyone else is told neither.
@@ -497,6 +500,15 @@ export class MeetingState {
         break;
       }
       case 'chat': {
+        if (msg.channel === 'staff') {
+          // The hosts' back channel: numbered apart, kept in no room history, never counted.
+          if (this.seenChat.has(`s${msg.id}`)) break;
+          this.seenChat.add(`s${msg.id}`);
+          out.events.push(['staff-chat', {
+            message: { id: msg.id, seq: 0, room: msg.room, from: msg.from, text: msg.text, ts: msg.ts, channel: 'staff' },
+          }]);
+          break;
+        }
         const isPrivate = msg.to != null;
         /** @type {ChatMessage} */
         const message = {
@@ -641,6 +653,14 @@ export class MeetingState {
       case 'screen_share_allowed':
         this.screenShareAllowed = msg.allowed;
         out.events.push(['screen-share-allowed', { allowed: msg.allowed }]);
+        break;
+      case 'reaction':
+        // Shown on the sender's tile for a few seconds; never kept.
+        out.events.push(['reaction', { from: msg.from, name: this.nameOf(msg.from), reaction: msg.reaction }]);
+        break;
+      case 'reactions_enabled':
+        this.reactionsOff = !msg.enabled;
+        out.events.push(['reactions-enabled', { enabled: msg.enabled }]);
         break;
       case 'mute_requested':
         out.events.push(['mute-requested', {

@@ -266,6 +266,12 @@ export interface MeetingEventMap {
    * When it becomes false, whoever of them shares has stopped (the SDK stops your own sharing).
    */
   'screen-share-allowed': { allowed: boolean };
+  /** Hosts and cohosts: a message on the staff back channel (`staffChat`). */
+  'staff-chat': { message: ChatMessage & { channel: 'staff' } };
+  /** Someone in your room (you included) reacted: show it on their tile for a few seconds. */
+  reaction: { from: PeerId; name: string; reaction: 'heart' | 'clap' | 'thumbs_up' | 'me_too' | 'tissue' };
+  /** A host turned reactions on or off. */
+  'reactions-enabled': { enabled: boolean };
   /**
    * A roommate's shared screen arrived: a stream of its own (one video track), apart from their
    * camera's `stream`. Show it large: it is what everyone is looking at.

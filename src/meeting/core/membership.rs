@@ -198,6 +198,7 @@ impl Meeting {
             closes_at: self.clock.closes_at,
             choosing: self.clock.choosing,
             screen_share_allowed: self.screen_share_allowed,
+            reactions_off: self.reactions_off,
             ends_at: self.schedule.ends_at,
             locked: self.locked,
             private: room.private,

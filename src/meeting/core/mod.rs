@@ -64,9 +64,9 @@ use self::held_seats::HeldSeats;
 use self::waiting_list::WaitingList;
 use crate::limits;
 use crate::protocol::{
-    Access, ChatMessage, ClientMessage, CloseCode, ErrorCode, IceServer, IceTransportPolicy,
-    MediaMode, Peer, PeerId, PeerLeftReason, Refusal, RequestId, ResumeRequest, Role, RoomId,
-    ServerMessage,
+    Access, ChatChannel, ChatMessage, ClientMessage, CloseCode, ErrorCode, IceServer,
+    IceTransportPolicy, MediaMode, Peer, PeerId, PeerLeftReason, Refusal, RequestId, ResumeRequest,
+    Role, RoomId, ServerMessage,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -337,6 +337,11 @@ pub struct Meeting {
     locked: bool,
     /// Participants and mentors may share their screen (hosts and cohosts always may).
     screen_share_allowed: bool,
+    /// A host turned reactions off.
+    reactions_off: bool,
+    /// Last id given to a staff-channel message (numbered apart from the rooms' messages, so
+    /// their ids and counts say nothing of it).
+    staff_id: u64,
     /// Raised hands, first raised first.
     hands: HandQueue,
     /// With the waiting room on, people other than hosts and cohosts wait here until admitted.
@@ -397,6 +402,8 @@ impl Meeting {
             assigned_roles: HashMap::new(),
             locked: false,
             screen_share_allowed: false,
+            reactions_off: false,
+            staff_id: 0,
             hands: HandQueue::default(),
             lobby_enabled: waiting_room,
             ended_at: None,
@@ -568,6 +575,7 @@ impl Meeting {
             Input::Request {
                 message: ClientMessage::Signal { .. }
                     | ClientMessage::Chat { .. }
+                    | ClientMessage::React { .. }
                     | ClientMessage::Data { .. }
                     | ClientMessage::SfuAnswer { .. }
                     | ClientMessage::SfuSubscribe { .. }
@@ -676,7 +684,12 @@ impl Meeting {
             )),
             // Relay
             M::Signal { to, data } => self.signal(from, to, data, effects),
-            M::Chat { text, to } => self.chat(from, text, to, now, effects),
+            M::Chat { text, to, channel } => match channel {
+                Some(ChatChannel::Staff) => self.staff_chat(from, text, to, now, effects),
+                None => self.chat(from, text, to, now, effects),
+            },
+            M::React { reaction } => self.react(from, reaction, effects),
+            M::SetReactions { enabled } => self.set_reactions(enabled, effects),
             M::Data { payload, to } => self.app_data(from, payload, to, effects),
             // Media through the hub
             M::SfuPublish { sdp } => {

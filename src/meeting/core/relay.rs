@@ -3,7 +3,9 @@
 
 use super::{Effect, Meeting, Millis, Outcome, Rejection, Sends};
 use crate::limits;
-use crate::protocol::{ChatMessage, ErrorCode, OpaqueJson, PeerId, RoomId, ServerMessage};
+use crate::protocol::{
+    ChatChannel, ChatMessage, ErrorCode, OpaqueJson, PeerId, Reaction, RoomId, ServerMessage,
+};
 
 impl Meeting {
     /// The room of `from` if `to` is in it too (and is not `from`).
@@ -45,6 +47,80 @@ impl Meeting {
         }
         self.same_room(from, to)?;
         effects.send_one(to, ServerMessage::Signal { from, data });
+        Ok(())
+    }
+
+    /// `chat {channel: "staff"}`: the hosts' and cohosts' back channel. It reaches every host and
+    /// cohost wherever they are (main room, breakouts, asides) and nobody else; it is numbered
+    /// apart from the rooms' messages and kept in no history, so no participant's history,
+    /// replay or count ever shows it.
+    pub(super) fn staff_chat(
+        &mut self,
+        from: PeerId,
+        text: String,
+        to: Option<PeerId>,
+        now: Millis,
+        effects: &mut Vec<Effect>,
+    ) -> Result<(), Rejection> {
+        if !self.role_of(from).is_moderator() {
+            return Err((
+                ErrorCode::Forbidden,
+                "the staff channel is for hosts and cohosts",
+            ));
+        }
+        if to.is_some() {
+            return Err((
+                ErrorCode::BadRequest,
+                "the staff channel goes to every host and cohost: no to",
+            ));
+        }
+        check_chat_text(&text)?;
+        self.staff_id += 1;
+        let message = ChatMessage {
+            id: self.staff_id,
+            seq: 0,
+            room: self.room_of(from).cloned().unwrap_or_else(RoomId::main),
+            from,
+            to: None,
+            channel: Some(ChatChannel::Staff),
+            text,
+            ts: now,
+        };
+        effects.send(self.moderators(), ServerMessage::Chat(message));
+        Ok(())
+    }
+
+    /// `react`: a reaction to the sender's room, the sender included; never kept.
+    pub(super) fn react(
+        &mut self,
+        from: PeerId,
+        reaction: Reaction,
+        effects: &mut Vec<Effect>,
+    ) -> Result<(), Rejection> {
+        if !self.role_of(from).may_speak() {
+            return Err((ErrorCode::Forbidden, "observers cannot react"));
+        }
+        if self.reactions_off {
+            return Err((ErrorCode::Conflict, "a host turned reactions off"));
+        }
+        let mut room = self.roommates(from);
+        room.push(from);
+        room.sort_unstable();
+        effects.send(room, ServerMessage::Reaction { from, reaction });
+        Ok(())
+    }
+
+    /// `set_reactions`: reactions on or off for everyone.
+    pub(super) fn set_reactions(
+        &mut self,
+        enabled: bool,
+        effects: &mut Vec<Effect>,
+    ) -> Result<(), Rejection> {
+        self.reactions_off = !enabled;
+        effects.send(
+            self.member_ids(),
+            ServerMessage::ReactionsEnabled { enabled },
+        );
         Ok(())
     }
 
@@ -96,6 +172,7 @@ impl Meeting {
             room: room_id,
             from,
             to,
+            channel: None,
             text,
             ts: now,
         };

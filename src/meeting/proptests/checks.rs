@@ -5,7 +5,7 @@ use super::super::core::Effect;
 use super::model::{Model, Seat};
 use super::ops::Op;
 use super::MOVES;
-use crate::protocol::{PeerId, PeerLeftReason, ServerMessage};
+use crate::protocol::{ChatMessage, PeerId, PeerLeftReason, ServerMessage};
 use proptest::prelude::*;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::Ordering;
@@ -38,7 +38,8 @@ impl Model {
                         };
                     }
                 }
-                ServerMessage::RoomChanged { .. } | ServerMessage::Chat(_) => {
+                ServerMessage::RoomChanged { .. }
+                | ServerMessage::Chat(ChatMessage { channel: None, .. }) => {
                     for r in to {
                         if let Some(seat) = self.seats.get_mut(r) {
                             seat.frames.push(message.clone());
@@ -97,7 +98,7 @@ impl Model {
                 // Room-scoped events only: meeting-wide notices may come first.
                 if matches!(
                     message,
-                    ServerMessage::Chat(_)
+                    ServerMessage::Chat(ChatMessage { channel: None, .. })
                         | ServerMessage::Signal { .. }
                         | ServerMessage::Data { .. }
                         | ServerMessage::PeerJoined { .. }
@@ -108,6 +109,17 @@ impl Model {
                 }
             }
             match message {
+                // The staff back channel: hosts and cohosts only, never a participant.
+                ServerMessage::Chat(c) if c.channel.is_some() => {
+                    for r in to {
+                        prop_assert!(
+                            m.role(*r).is_some_and(|role| role.is_moderator()),
+                            "staff chat reached {} ({:?})",
+                            r,
+                            m.role(*r)
+                        );
+                    }
+                }
                 ServerMessage::Chat(c) => {
                     match c.to {
                         None => {

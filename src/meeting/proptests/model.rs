@@ -486,12 +486,16 @@ impl Model {
                 self.meeting.handle(Input::Tick, self.now)
             }
             Op::Chat { who, to } => {
+                // A group message now and then goes on the staff channel instead: refused
+                // unless a host or cohost sends it, and never delivered to anyone else.
+                let staff = to.is_none() && who % 3 == 0;
                 let to = to.and_then(|t| self.pick(t));
                 self.request(
                     self.pick(who),
                     ClientMessage::Chat {
                         text: "hi".into(),
                         to,
+                        channel: staff.then_some(crate::protocol::ChatChannel::Staff),
                     },
                 )
             }

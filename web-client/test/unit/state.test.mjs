@@ -257,3 +257,24 @@ test('a roster entry without a role is a participant (the hub leaves the default
   s.handle({ type: 'peer_joined', peer: { id: 10, name: 'Jo' } });
   assert.equal(s.peers.get(10)?.role, 'participant');
 });
+
+test('staff chat is its own series: it neither hides nor is hidden by a group message of the same id', () => {
+  const s = welcomed();
+  let out = s.handle({ type: 'chat', id: 50, seq: 9, room: 'main', from: 7, text: 'hello', ts: 1 });
+  assert.deepEqual(names(out), ['chat']);
+  out = s.handle({ type: 'chat', id: 50, seq: 0, room: 'main', from: 7, channel: 'staff', text: 'check on Sam', ts: 2 });
+  assert.deepEqual(names(out), ['staff-chat']);
+  assert.equal(out.events[0][1].message.channel, 'staff');
+  assert.ok(s.chat.every((c) => c.channel == null), 'kept out of the room history');
+  out = s.handle({ type: 'chat', id: 50, seq: 0, room: 'main', from: 7, channel: 'staff', text: 'check on Sam', ts: 2 });
+  assert.equal(out.events.length, 0, 'a repeat is dropped');
+});
+
+test('reactions arrive with the sender\'s name, and a host turning them off is remembered', () => {
+  const s = welcomed();
+  let out = s.handle({ type: 'reaction', from: 9, reaction: 'me_too' });
+  assert.deepEqual(names(out), ['reaction']);
+  assert.equal(out.events[0][1].reaction, 'me_too');
+  out = s.handle({ type: 'reactions_enabled', enabled: false });
+  assert.equal(s.reactionsOff, true);
+});

@@ -252,6 +252,7 @@ fn chat_ids_say_nothing_about_other_peoples_private_messages() {
         let chat = ClientMessage::Chat {
             text: "t".into(),
             to: to.map(PeerId),
+            channel: None,
         };
         let e = request(m, from, chat);
         e.iter()

@@ -68,6 +68,7 @@ fn routes_come_first_in_the_batch_that_moves_people() {
         ClientMessage::Chat {
             text: "hi".into(),
             to: None,
+            channel: None,
         },
     );
     assert!(routes_of(&chat).is_none());

@@ -120,6 +120,7 @@ fn leave_tells_the_room_and_late_frames_are_ignored() {
         ClientMessage::Chat {
             text: "late".into(),
             to: None,
+            channel: None,
         },
     );
     assert!(e.is_empty());
@@ -162,6 +163,7 @@ fn roles_are_enforced_on_every_message() {
     let chat = ClientMessage::Chat {
         text: "hi".into(),
         to: None,
+        channel: None,
     };
     assert_eq!(
         error_code(&request(&mut m, 2, chat)),

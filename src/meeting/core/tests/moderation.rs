@@ -15,6 +15,7 @@ fn an_ended_meeting_stays_closed_to_participants_until_a_host_starts_it_again() 
         ClientMessage::Chat {
             text: "private to this session".into(),
             to: None,
+            channel: None,
         },
     );
     request(&mut m, 1, ClientMessage::EndMeeting {});

@@ -2,6 +2,7 @@
 
 use super::super::harness::*;
 use super::super::*;
+use crate::protocol::{ChatChannel, Reaction};
 use serde_json::json;
 
 #[test]
@@ -18,6 +19,7 @@ fn chat_sequence_history_and_privacy() {
             ClientMessage::Chat {
                 text: format!("t{i}"),
                 to: None,
+                channel: None,
             },
         );
         match &e[0] {
@@ -40,6 +42,7 @@ fn chat_sequence_history_and_privacy() {
         ClientMessage::Chat {
             text: "psst".into(),
             to: Some(PeerId(3)),
+            channel: None,
         },
     );
     // One copy each, numbered in each person's own private series.
@@ -75,6 +78,7 @@ fn history_is_bounded_by_count_and_bytes() {
                 message: ClientMessage::Chat {
                     text: format!("{i}"),
                     to: None,
+                    channel: None,
                 },
             },
             1,
@@ -90,6 +94,7 @@ fn history_is_bounded_by_count_and_bytes() {
                 message: ClientMessage::Chat {
                     text: big.clone(),
                     to: None,
+                    channel: None,
                 },
             },
             1,
@@ -109,4 +114,131 @@ fn offers_are_recognised_in_both_shapes() {
         &json!({"candidate": {"candidate": "offer"}}).into()
     ));
     assert!(!is_offer(&json!("offer").into()));
+}
+
+#[test]
+fn the_staff_channel_reaches_hosts_and_cohosts_wherever_they_are_and_nobody_else() {
+    let mut m = Meeting::new(
+        "m",
+        MeetingConfig {
+            max_members: 8,
+            ..MeetingConfig::default()
+        },
+        7,
+    );
+    join(&mut m, 1, Role::Host);
+    join(&mut m, 2, Role::Cohost);
+    join(&mut m, 3, Role::Participant);
+    join(&mut m, 4, Role::Mentor);
+    // The cohost visits a breakout (with the participant), the host stays in the main room.
+    request(
+        &mut m,
+        1,
+        ClientMessage::Split {
+            strategy: crate::protocol::SplitStrategy::Manual,
+            count: None,
+            rooms: vec![crate::protocol::BreakoutRoomSpec {
+                members: vec![PeerId(3)],
+                ..Default::default()
+            }],
+            topic: None,
+            duration_secs: None,
+            spread_mentors: None,
+            allow_solo: None,
+        },
+    );
+    let breakout = m.room_of(PeerId(3)).unwrap().clone();
+    request(&mut m, 2, ClientMessage::Visit { room: breakout });
+    assert_ne!(m.room_of(PeerId(2)), m.room_of(PeerId(1)));
+    let staff = |text: &str| ClientMessage::Chat {
+        text: text.into(),
+        to: None,
+        channel: Some(ChatChannel::Staff),
+    };
+    let e = request(&mut m, 1, staff("I'll check in with Sam after this"));
+    assert_eq!(error_code(&e), None);
+    for (peer, gets) in [(1, true), (2, true), (3, false), (4, false)] {
+        let got = sent_to(&e, peer).iter().any(|f| {
+            matches!(f, ServerMessage::Chat(c) if c.channel == Some(ChatChannel::Staff) && c.seq == 0)
+        });
+        assert_eq!(got, gets, "peer {peer}");
+    }
+    // Participants and mentors can neither send on it nor address one person with it.
+    for who in [3, 4] {
+        assert_eq!(
+            error_code(&request(&mut m, who, staff("hi"))),
+            Some(ErrorCode::Forbidden)
+        );
+    }
+    let addressed = ClientMessage::Chat {
+        text: "x".into(),
+        to: Some(PeerId(2)),
+        channel: Some(ChatChannel::Staff),
+    };
+    assert_eq!(
+        error_code(&request(&mut m, 1, addressed)),
+        Some(ErrorCode::BadRequest)
+    );
+    // It leaves no trace in the room: the next group message is the room's first.
+    let e = request(
+        &mut m,
+        3,
+        ClientMessage::Chat {
+            text: "hello".into(),
+            to: None,
+            channel: None,
+        },
+    );
+    let group = sent_to(&e, 3)
+        .into_iter()
+        .find_map(|f| match f {
+            ServerMessage::Chat(c) => Some(c),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!((group.id, group.seq), (1, 1));
+    // A late arrival's history holds no staff message (the host's room had none to show).
+    let e = join(&mut m, 5, Role::Participant);
+    match welcome_of(&e, 5) {
+        Some(ServerMessage::Welcome { chat, .. }) => assert!(chat.is_empty(), "{chat:?}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn reactions_go_to_the_room_and_a_host_can_turn_them_off() {
+    let mut m = meeting();
+    join(&mut m, 1, Role::Host);
+    join(&mut m, 2, Role::Participant);
+    join(&mut m, 3, Role::Observer);
+    let react = ClientMessage::React {
+        reaction: Reaction::MeToo,
+    };
+    let e = request(&mut m, 2, react.clone());
+    let expected = ServerMessage::Reaction {
+        from: PeerId(2),
+        reaction: Reaction::MeToo,
+    };
+    for peer in [1, 2, 3] {
+        assert!(sent_to(&e, peer).contains(&expected), "peer {peer}");
+    }
+    assert_eq!(
+        error_code(&request(&mut m, 3, react.clone())),
+        Some(ErrorCode::Forbidden)
+    );
+    let e = request(&mut m, 2, ClientMessage::SetReactions { enabled: false });
+    assert_eq!(error_code(&e), Some(ErrorCode::Forbidden));
+    let e = request(&mut m, 1, ClientMessage::SetReactions { enabled: false });
+    assert!(sent_to(&e, 2).contains(&ServerMessage::ReactionsEnabled { enabled: false }));
+    assert_eq!(
+        error_code(&request(&mut m, 2, react.clone())),
+        Some(ErrorCode::Conflict)
+    );
+    let e = join(&mut m, 4, Role::Participant);
+    match welcome_of(&e, 4) {
+        Some(ServerMessage::Welcome { reactions_off, .. }) => assert!(reactions_off),
+        other => panic!("{other:?}"),
+    }
+    request(&mut m, 1, ClientMessage::SetReactions { enabled: true });
+    assert_eq!(error_code(&request(&mut m, 2, react)), None);
 }

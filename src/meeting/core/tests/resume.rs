@@ -13,6 +13,7 @@ fn a_dropped_seat_is_held_then_resumed_with_exactly_the_missed_chat() {
             ClientMessage::Chat {
                 text: text.into(),
                 to: None,
+                channel: None,
             },
         )
     };
@@ -31,6 +32,7 @@ fn a_dropped_seat_is_held_then_resumed_with_exactly_the_missed_chat() {
         ClientMessage::Chat {
             text: "private".into(),
             to: Some(PeerId(2)),
+            channel: None,
         },
     ); // private id 1 (of peer 2's own series)
        // A resume for someone else's seat, or with a wrong token, is refused.
@@ -109,6 +111,7 @@ fn a_resume_after_a_move_lands_in_the_new_room_with_its_history() {
         ClientMessage::Chat {
             text: "main".into(),
             to: None,
+            channel: None,
         },
     );
     m.handle(Input::Dropped { peer: PeerId(2) }, 10);
@@ -121,6 +124,7 @@ fn a_resume_after_a_move_lands_in_the_new_room_with_its_history() {
         ClientMessage::Chat {
             text: "breakout".into(),
             to: None,
+            channel: None,
         },
     );
     let e = resume(&mut m, 9, "s2", &token, Some(RoomId::main()), 1, 20);
