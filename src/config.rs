@@ -109,6 +109,9 @@ pub struct Config {
     /// Seconds before a scheduled session's end that everyone gets `session_ending` (env
     /// `HUDDLE_SESSION_ENDING_WARNING_SECS`).
     pub session_ending_warning_secs: u64,
+    /// `keep` (late joiners see a room's recent chat) or `none` (chat is delivered and not
+    /// kept) for every meeting at its start (env `HUDDLE_CHAT_HISTORY`); hosts may change it.
+    pub chat_history: crate::protocol::ChatHistory,
     /// Seconds a dropped connection's seat is held for `hello.resume` (0 turns resume off).
     pub resume_grace_secs: u64,
     /// Meetings start with the waiting room on (a host or cohost admits everyone else).
@@ -202,6 +205,7 @@ impl Default for Config {
             idle_timeout_ms: limits::IDLE_TIMEOUT.as_millis() as u64,
             breakout_warning_secs: limits::BREAKOUT_WARNING_SECS,
             session_ending_warning_secs: limits::SESSION_ENDING_WARNING_SECS,
+            chat_history: crate::protocol::ChatHistory::Keep,
             resume_grace_secs: limits::RESUME_GRACE_SECS,
             waiting_room: false,
             wait_for_host: true,
@@ -366,6 +370,7 @@ impl Config {
             session_ending_warning_ms: self.session_ending_warning_secs.saturating_mul(1000),
             // Set by the server once `turn()` has checked the settings.
             turn: None,
+            chat_history: self.chat_history,
         }
     }
 

@@ -93,6 +93,11 @@ struct ConfigArgs {
     #[arg(long, env = "HUDDLE_SESSION_ENDING_WARNING_SECS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     session_ending_warning_secs: Option<u64>,
+    /// `keep` (late joiners see a room's recent chat) or `none` (chat is delivered, not kept)
+    /// [default: keep].
+    #[arg(long, env = "HUDDLE_CHAT_HISTORY", value_parser = ["keep", "none"])]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chat_history: Option<String>,
     /// A separate host:port for GET /metrics (keep it off the public address) [default: served
     /// on --listen].
     #[arg(long, env = "HUDDLE_METRICS_LISTEN")]

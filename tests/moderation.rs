@@ -597,3 +597,28 @@ async fn the_staff_channel_and_reactions_over_real_sockets() {
         .await;
     assert_eq!(off["code"], "conflict");
 }
+
+#[tokio::test]
+async fn chat_that_is_not_kept_is_not_shown_to_late_joiners() {
+    let hub = start_server_with(|c| c.chat_history = huddle::protocol::ChatHistory::NotKept).await;
+    let mut host = hub.join("nk", "host", Role::Host).await;
+    assert_eq!(host.welcome["chat_history"], "none");
+    host.act(json!({"type": "chat", "text": "said once"})).await;
+    let late = hub.join("nk", "late", Role::Participant).await;
+    assert_eq!(late.welcome["chat"], json!([]), "no history");
+    assert_eq!(late.welcome["chat_history"], "none");
+    // A host keeps it from now on; everyone is told.
+    host.act(json!({"type": "set_chat_history", "mode": "keep"}))
+        .await;
+    let mut late = late;
+    assert_eq!(late.recv_type("chat_history").await["mode"], "keep");
+    host.act(json!({"type": "chat", "text": "kept"})).await;
+    let later = hub.join("nk", "later", Role::Participant).await;
+    let texts: Vec<&str> = later.welcome["chat"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["kept"]);
+}

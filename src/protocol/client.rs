@@ -1,8 +1,8 @@
 //! Client → hub messages: the one enum a connection decodes every inbound frame into.
 
 use super::types::{
-    BreakoutRoomSpec, ChatChannel, OpaqueJson, PeerId, Reaction, RequestId, ResumeRequest, Role,
-    RoomId, SplitStrategy, VideoQuality,
+    BreakoutRoomSpec, ChatChannel, ChatHistory, OpaqueJson, PeerId, Reaction, RequestId,
+    ResumeRequest, Role, RoomId, SplitStrategy, VideoQuality,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -82,6 +82,9 @@ pub enum ClientMessage {
     React { reaction: Reaction },
     /// Host/cohost: turn reactions on or off for the meeting.
     SetReactions { enabled: bool },
+    /// Host/cohost: keep the meeting's chat (`keep`: late joiners see recent history) or not
+    /// (`none`).
+    SetChatHistory { mode: ChatHistory },
     /// Application data (exercise state, games) to the sender's room or, with `to`, one peer in it.
     Data {
         payload: OpaqueJson,

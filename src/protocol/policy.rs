@@ -66,6 +66,7 @@ impl ClientMessage {
             M::Chat { .. } => ("chat", Anyone, Chat),
             M::React { .. } => ("react", Anyone, Chat),
             M::SetReactions { .. } => ("set_reactions", Moderator, Control),
+            M::SetChatHistory { .. } => ("set_chat_history", Moderator, Control),
             M::Data { .. } => ("data", Anyone, Data),
             M::Split { .. } => ("split", Moderator, Control),
             M::Move { .. } => ("move", Moderator, Control),
@@ -151,6 +152,10 @@ impl ClientMessage {
             M::SetLobby { enabled } => (None, on_off(*enabled)),
             M::AllowScreenShare { allowed } => (None, on_off(*allowed)),
             M::SetReactions { enabled } => (None, on_off(*enabled)),
+            M::SetChatHistory { mode } => (
+                None,
+                Some(if mode.is_keep() { "keep" } else { "none" }.to_owned()),
+            ),
             M::Split { strategy, .. } => (None, Some(format!("{strategy:?}").to_lowercase())),
             _ => (None, None),
         };

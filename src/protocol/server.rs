@@ -2,7 +2,7 @@
 
 use super::codes::ErrorCode;
 use super::types::{
-    ChatMessage, IceServer, IceTransportPolicy, MediaMode, OpaqueJson, Peer, PeerId,
+    ChatHistory, ChatMessage, IceServer, IceTransportPolicy, MediaMode, OpaqueJson, Peer, PeerId,
     PeerLeftReason, Reaction, RequestId, RoomId, RoomInfo, SfuSlot,
 };
 use schemars::JsonSchema;
@@ -37,6 +37,10 @@ pub enum ServerMessage {
         closes_at: Option<u64>,
         /// True while participants may pick their own breakout room (`choose_room`).
         choosing: bool,
+        /// `none` while the meeting's chat is not kept (show "messages are not saved"); absent:
+        /// `keep`.
+        #[serde(default, skip_serializing_if = "ChatHistory::is_keep")]
+        chat_history: ChatHistory,
         /// True while a host has turned reactions off (`set_reactions`).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         reactions_off: bool,
@@ -133,6 +137,8 @@ pub enum ServerMessage {
     Reaction { from: PeerId, reaction: Reaction },
     /// A host or cohost turned reactions on or off.
     ReactionsEnabled { enabled: bool },
+    /// A host or cohost changed whether chat is kept (`set_chat_history`).
+    ChatHistory { mode: ChatHistory },
     /// A person's role or name changed (sent to the whole meeting) or their hand (their room
     /// and the hosts), or — to hosts and cohosts outside that person's room — someone joined
     /// the meeting, so they can name everyone.
@@ -261,6 +267,7 @@ impl ServerMessage {
             ServerMessage::ScreenShareAllowed { .. } => "screen_share_allowed",
             ServerMessage::Reaction { .. } => "reaction",
             ServerMessage::ReactionsEnabled { .. } => "reactions_enabled",
+            ServerMessage::ChatHistory { .. } => "chat_history",
             ServerMessage::PeerUpdated { .. } => "peer_updated",
             ServerMessage::People { .. } => "people",
             ServerMessage::Hands { .. } => "hands",

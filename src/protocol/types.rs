@@ -337,6 +337,25 @@ pub struct ChatMessage {
     pub ts: u64,
 }
 
+/// Whether a meeting keeps its chat (`welcome.chat_history`, `set_chat_history`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatHistory {
+    /// Late joiners and people moved into a room get its recent history.
+    #[default]
+    Keep,
+    /// Messages are delivered and not kept: nobody gets history, and the hub holds a message
+    /// only as long as a dropped connection may still resume and need it.
+    #[serde(rename = "none")]
+    NotKept,
+}
+
+impl ChatHistory {
+    pub fn is_keep(&self) -> bool {
+        *self == ChatHistory::Keep
+    }
+}
+
 /// A chat channel other than the room's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]

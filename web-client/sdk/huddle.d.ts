@@ -121,6 +121,10 @@ export class Meeting extends EventTarget {
   setReactions(enabled: boolean): Promise<void>;
   /** Whether a host turned reactions off. */
   readonly reactionsOff: boolean;
+  /** Whether the meeting keeps its chat for late joiners (false: "messages are not saved"). */
+  readonly chatKept: boolean;
+  /** Hosts and cohosts: keep the meeting's chat, or deliver it without keeping it (`chat-history`). */
+  setChatKept(keep: boolean): Promise<void>;
   /**
    * SFU meetings: which quality of a peer's camera to receive — `low` (the default; thumbnails),
    * `high` (the speaker, a pinned tile) or `off`. Resolves at once when nothing changes, and in a

@@ -841,6 +841,12 @@ export class Meeting extends EventTarget {
   /** Whether a host turned reactions off. */
   get reactionsOff() { return this.state.reactionsOff; }
 
+  /** Whether the meeting keeps its chat for late joiners (false: say "messages are not saved"). */
+  get chatKept() { return this.state.chatKept; }
+
+  /** Hosts and cohosts: keep the meeting's chat, or deliver it without keeping it. @param {boolean} keep */
+  setChatKept(keep) { return this.request({ type: 'set_chat_history', mode: keep ? 'keep' : 'none' }); }
+
   /**
    * Mesh: sends our screen on `pc` (a track of its own stream, whose id our signals name).
    * @param {RTCPeerConnection} pc

@@ -16,6 +16,9 @@ export interface BreakoutRoomSpec {
 /** A chat channel other than the room's. */
 export type ChatChannel = "staff";
 
+/** Whether a meeting keeps its chat (`welcome.chat_history`, `set_chat_history`). */
+export type ChatHistory = "keep" | "none";
+
 /** Any JSON value, relayed unchanged. */
 export type OpaqueJson = unknown;
 
@@ -165,6 +168,16 @@ export interface ClientSetReactions {
   type: "set_reactions";
   id?: number | null;
   enabled: boolean;
+}
+
+/**
+ * Host/cohost: keep the meeting's chat (`keep`: late joiners see recent history) or not
+ * (`none`).
+ */
+export interface ClientSetChatHistory {
+  type: "set_chat_history";
+  id?: number | null;
+  mode: ChatHistory;
 }
 
 /** Application data (exercise state, games) to the sender's room or, with `to`, one peer in it. */
@@ -444,6 +457,7 @@ export type ClientFrame =
   | ClientChat
   | ClientReact
   | ClientSetReactions
+  | ClientSetChatHistory
   | ClientData
   | ClientSplit
   | ClientMove
@@ -484,6 +498,7 @@ export interface ClientFrameByType {
   chat: ClientChat;
   react: ClientReact;
   set_reactions: ClientSetReactions;
+  set_chat_history: ClientSetChatHistory;
   data: ClientData;
   split: ClientSplit;
   move: ClientMove;
@@ -634,6 +649,11 @@ export interface ServerWelcome {
   type: "welcome";
   /** The room's recent group chat, oldest first. */
   chat: ChatMessage[];
+  /**
+   * `none` while the meeting's chat is not kept (show "messages are not saved"); absent:
+   * `keep`.
+   */
+  chat_history?: ChatHistory;
   /** True while participants may pick their own breakout room (`choose_room`). */
   choosing: boolean;
   /** When the breakout rooms close (ms since the epoch), if a timer runs. */
@@ -790,6 +810,12 @@ export interface ServerReaction {
 export interface ServerReactionsEnabled {
   type: "reactions_enabled";
   enabled: boolean;
+}
+
+/** A host or cohost changed whether chat is kept (`set_chat_history`). */
+export interface ServerChatHistory {
+  type: "chat_history";
+  mode: ChatHistory;
 }
 
 /**
@@ -997,6 +1023,7 @@ export type ServerMessage =
   | ServerScreenShareAllowed
   | ServerReaction
   | ServerReactionsEnabled
+  | ServerChatHistory
   | ServerPeerUpdated
   | ServerPeople
   | ServerHands
@@ -1034,6 +1061,7 @@ export interface ServerMessageByType {
   screen_share_allowed: ServerScreenShareAllowed;
   reaction: ServerReaction;
   reactions_enabled: ServerReactionsEnabled;
+  chat_history: ServerChatHistory;
   peer_updated: ServerPeerUpdated;
   people: ServerPeople;
   hands: ServerHands;

@@ -131,6 +131,8 @@ export class MeetingState {
     this.screenShareAllowed = false;
     /** A host turned reactions off. */
     this.reactionsOff = false;
+    /** Whether the meeting keeps its chat (false: "messages are not saved"). */
+    this.chatKept = true;
     /**
      * The hub's `ice_transport_policy`: `relay` keeps every connection on the TURN servers, so
      * no participant learns another's IP address. @type {RTCIceTransportPolicy}
@@ -378,6 +380,7 @@ export class MeetingState {
         this.locked = msg.locked === true;
         this.screenShareAllowed = msg.screen_share_allowed === true;
         this.reactionsOff = msg.reactions_off === true;
+        this.chatKept = msg.chat_history !== 'none';
         this.setOwnHand(!!msg.you.hand, resumed, out);
         this.replayLeft = resumed ? (msg.replayed ?? 0) : 0;
         // Moderators get `lobby` and `hands` right after this; anyone else is told neither.
@@ -661,6 +664,10 @@ export class MeetingState {
       case 'reactions_enabled':
         this.reactionsOff = !msg.enabled;
         out.events.push(['reactions-enabled', { enabled: msg.enabled }]);
+        break;
+      case 'chat_history':
+        this.chatKept = msg.mode !== 'none';
+        out.events.push(['chat-history', { kept: this.chatKept }]);
         break;
       case 'mute_requested':
         out.events.push(['mute-requested', {

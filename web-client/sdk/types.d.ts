@@ -272,6 +272,8 @@ export interface MeetingEventMap {
   reaction: { from: PeerId; name: string; reaction: 'heart' | 'clap' | 'thumbs_up' | 'me_too' | 'tissue' };
   /** A host turned reactions on or off. */
   'reactions-enabled': { enabled: boolean };
+  /** A host changed whether chat is kept (`kept: false`: say "messages are not saved"). */
+  'chat-history': { kept: boolean };
   /**
    * A roommate's shared screen arrived: a stream of its own (one video track), apart from their
    * camera's `stream`. Show it large: it is what everyone is looking at.

@@ -65,6 +65,20 @@ impl<T: Weighed> BoundedLog<T> {
         self.bytes = 0;
     }
 
+    /// Drops entries from the oldest while `old` says so (entries are in the order they came).
+    pub(super) fn forget_while(&mut self, old: impl Fn(&T) -> bool) {
+        while self.items.front().is_some_and(&old) {
+            if let Some(gone) = self.items.pop_front() {
+                self.bytes -= gone.weight();
+            }
+        }
+    }
+
+    /// The oldest entry.
+    pub(super) fn first(&self) -> Option<&T> {
+        self.items.front()
+    }
+
     /// Empties the log, handing back its entries oldest first.
     pub(super) fn take(&mut self) -> Vec<T> {
         self.bytes = 0;

@@ -177,10 +177,18 @@ impl Meeting {
         let room_id = self.room_of(peer)?.clone();
         let room = self.rooms.get(&room_id)?;
         let member = self.members.get(&peer)?;
-        let mut chat: Vec<ChatMessage> = room
-            .history
-            .iter()
-            .chain(member.recent_private.iter())
+        // Chat that is not kept reaches nobody who was not there when it was said (a resume
+        // replays what its connection missed; see `resume`).
+        let kept = self.chat_history.is_keep();
+        let since = self.chat_kept_since.1;
+        let mut chat: Vec<ChatMessage> = self
+            .shown_history(room)
+            .chain(
+                member
+                    .recent_private
+                    .iter()
+                    .filter(|m| kept && m.ts >= since),
+            )
             .cloned()
             .collect();
         chat.sort_by_key(|m| m.ts);
@@ -199,6 +207,7 @@ impl Meeting {
             choosing: self.clock.choosing,
             screen_share_allowed: self.screen_share_allowed,
             reactions_off: self.reactions_off,
+            chat_history: self.chat_history,
             ends_at: self.schedule.ends_at,
             locked: self.locked,
             private: room.private,

@@ -64,7 +64,7 @@ use self::held_seats::HeldSeats;
 use self::waiting_list::WaitingList;
 use crate::limits;
 use crate::protocol::{
-    Access, ChatChannel, ChatMessage, ClientMessage, CloseCode, ErrorCode, IceServer,
+    Access, ChatChannel, ChatHistory, ChatMessage, ClientMessage, CloseCode, ErrorCode, IceServer,
     IceTransportPolicy, MediaMode, Peer, PeerId, PeerLeftReason, Refusal, RequestId, ResumeRequest,
     Role, RoomId, ServerMessage,
 };
@@ -191,6 +191,8 @@ pub struct MeetingConfig {
     pub session_ending_warning_ms: Millis,
     /// TURN servers whose credentials are minted for each person in their `welcome`.
     pub turn: Option<std::sync::Arc<crate::turn::TurnConfig>>,
+    /// Whether meetings start keeping their chat (`keep`) or not (`none`).
+    pub chat_history: ChatHistory,
 }
 
 impl Default for MeetingConfig {
@@ -211,6 +213,7 @@ impl Default for MeetingConfig {
             media_mode: MediaMode::Mesh,
             session_ending_warning_ms: limits::SESSION_ENDING_WARNING_SECS * 1000,
             turn: None,
+            chat_history: ChatHistory::Keep,
         }
     }
 }
@@ -339,6 +342,11 @@ pub struct Meeting {
     screen_share_allowed: bool,
     /// A host turned reactions off.
     reactions_off: bool,
+    /// Whether chat is kept for late joiners, or only as long as a resume may need it.
+    chat_history: ChatHistory,
+    /// Since chat was last kept again: group messages up to this id, and private ones before
+    /// this time (ms), were said while it was not, and are never shown as history.
+    chat_kept_since: (u64, Millis),
     /// Last id given to a staff-channel message (numbered apart from the rooms' messages, so
     /// their ids and counts say nothing of it).
     staff_id: u64,
@@ -389,6 +397,7 @@ impl Meeting {
         let mut rooms = BTreeMap::new();
         rooms.insert(RoomId::main(), Room::new(0, MAIN_ROOM_NAME.into(), None));
         let waiting_room = config.waiting_room;
+        let chat_history = config.chat_history;
         Meeting {
             id: id.into(),
             config,
@@ -403,6 +412,8 @@ impl Meeting {
             locked: false,
             screen_share_allowed: false,
             reactions_off: false,
+            chat_history,
+            chat_kept_since: (0, 0),
             staff_id: 0,
             hands: HandQueue::default(),
             lobby_enabled: waiting_room,
@@ -523,6 +534,15 @@ impl Meeting {
             .unwrap_or_default()
     }
 
+    /// A room's group history as late joiners and movers may see it (none while chat is not
+    /// kept, and nothing said while it was not).
+    fn shown_history<'a>(&'a self, room: &'a Room) -> impl Iterator<Item = &'a ChatMessage> + 'a {
+        let shown = self.chat_history.is_keep();
+        room.history
+            .iter()
+            .filter(move |m| shown && m.id > self.chat_kept_since.0)
+    }
+
     /// Everyone in `peer`'s room but `peer`, in stable order.
     fn roommates(&self, peer: PeerId) -> Vec<PeerId> {
         self.room_of(peer)
@@ -559,6 +579,7 @@ impl Meeting {
             forget,
             self.rooms_due,
             self.schedule_deadline(),
+            self.chat_forget_deadline(),
         ]
         .into_iter()
         .flatten()
@@ -690,6 +711,7 @@ impl Meeting {
             },
             M::React { reaction } => self.react(from, reaction, effects),
             M::SetReactions { enabled } => self.set_reactions(enabled, effects),
+            M::SetChatHistory { mode } => self.set_chat_history(mode, now, effects),
             M::Data { payload, to } => self.app_data(from, payload, to, effects),
             // Media through the hub
             M::SfuPublish { sdp } => {
@@ -822,6 +844,7 @@ impl Meeting {
         self.breakout_tick(now, effects);
         self.flush_rooms(now, effects);
         self.schedule_tick(now, effects);
+        self.forget_chat(now);
     }
 }
 

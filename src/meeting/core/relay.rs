@@ -4,7 +4,8 @@
 use super::{Effect, Meeting, Millis, Outcome, Rejection, Sends};
 use crate::limits;
 use crate::protocol::{
-    ChatChannel, ChatMessage, ErrorCode, OpaqueJson, PeerId, Reaction, RoomId, ServerMessage,
+    ChatChannel, ChatHistory, ChatMessage, ErrorCode, OpaqueJson, PeerId, Reaction, RoomId,
+    ServerMessage,
 };
 
 impl Meeting {
@@ -88,6 +89,57 @@ impl Meeting {
         };
         effects.send(self.moderators(), ServerMessage::Chat(message));
         Ok(())
+    }
+
+    /// `set_chat_history`: keep the meeting's chat for late joiners, or not. Turned off, what
+    /// is kept goes at once but for what a resume may still need.
+    pub(super) fn set_chat_history(
+        &mut self,
+        mode: ChatHistory,
+        now: Millis,
+        effects: &mut Vec<Effect>,
+    ) -> Result<(), Rejection> {
+        if mode.is_keep() && !self.chat_history.is_keep() {
+            // What was said while chat was not kept stays unseen by anyone who comes later.
+            // (Group messages by id: exact. Private ones, numbered per person, by time.)
+            self.chat_kept_since = (self.chat_id, now + 1);
+        }
+        self.chat_history = mode;
+        self.forget_chat(now);
+        effects.send(self.member_ids(), ServerMessage::ChatHistory { mode });
+        Ok(())
+    }
+
+    /// Chat that is not kept: forgets the messages (group and private) older than the resume
+    /// grace, after which no dropped connection can come back for them.
+    pub(super) fn forget_chat(&mut self, now: Millis) {
+        if self.chat_history.is_keep() {
+            return;
+        }
+        let before = now.saturating_sub(self.config.resume_grace_ms);
+        let old = |m: &ChatMessage| m.ts <= before;
+        for room in self.rooms.values_mut() {
+            room.history.forget_while(old);
+        }
+        for member in self.members.values_mut() {
+            member.recent_private.forget_while(old);
+        }
+    }
+
+    /// When the oldest message still held for a resume is due to be forgotten (chat not kept).
+    pub(super) fn chat_forget_deadline(&self) -> Option<Millis> {
+        if self.chat_history.is_keep() {
+            return None;
+        }
+        let rooms = self.rooms.values().filter_map(|r| r.history.first());
+        let private = self
+            .members
+            .values()
+            .filter_map(|m| m.recent_private.first());
+        rooms
+            .chain(private)
+            .map(|m| m.ts.saturating_add(self.config.resume_grace_ms) + 1)
+            .min()
     }
 
     /// `react`: a reaction to the sender's room, the sender included; never kept.
@@ -200,6 +252,7 @@ impl Meeting {
                 effects.send(everyone, ServerMessage::Chat(message));
             }
         }
+        self.forget_chat(now);
         Ok(())
     }
 

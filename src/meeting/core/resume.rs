@@ -89,13 +89,17 @@ impl Meeting {
         let same_room = resume.room.as_ref() == Some(&room_id);
         // Same room: exactly what was missed. Another room (moved or merged meanwhile): that
         // room's history, as `room_changed` would have brought it.
-        let mut chat: Vec<ChatMessage> = room
-            .history
-            .iter()
-            .filter(|m| !same_room || m.id > resume.last_chat)
-            .cloned()
-            .chain(private)
-            .collect();
+        // Chat that is not kept: only what this connection itself missed in its own room.
+        let mut chat: Vec<ChatMessage> = if same_room {
+            room.history
+                .iter()
+                .filter(|m| m.id > resume.last_chat)
+                .cloned()
+                .collect()
+        } else {
+            self.shown_history(room).cloned().collect()
+        };
+        chat.extend(private);
         // In the order they were sent: group ids and private ids are separate series, so by
         // hub time (a stable sort keeps each series' own order within a millisecond).
         chat.sort_by_key(|m| m.ts);

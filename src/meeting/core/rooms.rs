@@ -135,7 +135,8 @@ impl Meeting {
                 name: room.name.clone(),
                 topic: room.topic.clone(),
                 peers: self.peers_of(room.members.iter().copied()),
-                chat: room.history.iter().cloned().collect(),
+                // Moved into a room whose chat is not kept: no history.
+                chat: self.shown_history(room).cloned().collect(),
                 private: room.private,
             };
             effects.send(arrived, changed);

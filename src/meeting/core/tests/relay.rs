@@ -242,3 +242,116 @@ fn reactions_go_to_the_room_and_a_host_can_turn_them_off() {
     request(&mut m, 1, ClientMessage::SetReactions { enabled: true });
     assert_eq!(error_code(&request(&mut m, 2, react)), None);
 }
+
+#[test]
+fn chat_that_is_not_kept_reaches_only_who_was_there_and_lasts_only_for_a_resume() {
+    let mut m = Meeting::new(
+        "m",
+        MeetingConfig {
+            max_members: 8,
+            resume_grace_ms: 30_000,
+            chat_history: crate::protocol::ChatHistory::NotKept,
+            ..MeetingConfig::default()
+        },
+        7,
+    );
+    join(&mut m, 1, Role::Host);
+    join(&mut m, 2, Role::Participant);
+    let say = |m: &mut Meeting, from: u64, to: Option<u64>, at: Millis| {
+        m.handle(
+            Input::Request {
+                from: PeerId(from),
+                id: None,
+                message: ClientMessage::Chat {
+                    text: "said once".into(),
+                    to: to.map(PeerId),
+                    channel: None,
+                },
+            },
+            at,
+        )
+    };
+    let e = say(&mut m, 2, None, 1_000);
+    assert!(sent_to(&e, 1)
+        .iter()
+        .any(|f| matches!(f, ServerMessage::Chat(_))));
+    say(&mut m, 1, Some(2), 1_000);
+    // A late arrival gets no history, and is told the chat is not kept.
+    let e = join(&mut m, 3, Role::Participant);
+    match welcome_of(&e, 3) {
+        Some(ServerMessage::Welcome {
+            chat, chat_history, ..
+        }) => {
+            assert!(chat.is_empty(), "{chat:?}");
+            assert_eq!(chat_history, crate::protocol::ChatHistory::NotKept);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Held only for the resume grace: then forgotten on the tick that is due.
+    assert_eq!(m.next_deadline(), Some(1_000 + 30_000 + 1));
+    m.handle(Input::Tick, 31_001);
+    assert_eq!(m.next_deadline(), None, "nothing left to forget");
+    // A host turns keeping back on: later arrivals see what is said from then on.
+    let e = request(
+        &mut m,
+        1,
+        ClientMessage::SetChatHistory {
+            mode: crate::protocol::ChatHistory::Keep,
+        },
+    );
+    assert!(sent_to(&e, 2).contains(&ServerMessage::ChatHistory {
+        mode: crate::protocol::ChatHistory::Keep
+    }));
+    say(&mut m, 2, None, 40_000);
+    let e = join(&mut m, 4, Role::Participant);
+    match welcome_of(&e, 4) {
+        Some(ServerMessage::Welcome { chat, .. }) => assert_eq!(chat.len(), 1),
+        other => panic!("{other:?}"),
+    }
+    // Participants cannot change it.
+    let e = request(
+        &mut m,
+        2,
+        ClientMessage::SetChatHistory {
+            mode: crate::protocol::ChatHistory::NotKept,
+        },
+    );
+    assert_eq!(error_code(&e), Some(ErrorCode::Forbidden));
+}
+
+#[test]
+fn a_resume_still_replays_what_its_connection_missed_when_chat_is_not_kept() {
+    let mut m = Meeting::new(
+        "m",
+        MeetingConfig {
+            max_members: 8,
+            resume_grace_ms: 30_000,
+            chat_history: crate::protocol::ChatHistory::NotKept,
+            ..MeetingConfig::default()
+        },
+        7,
+    );
+    join(&mut m, 1, Role::Host);
+    let e = join(&mut m, 2, Role::Participant);
+    let token = resume_token(&e, 2);
+    m.handle(Input::Dropped { peer: PeerId(2) }, 2_000);
+    m.handle(
+        Input::Request {
+            from: PeerId(1),
+            id: None,
+            message: ClientMessage::Chat {
+                text: "while you were away".into(),
+                to: None,
+                channel: None,
+            },
+        },
+        3_000,
+    );
+    let e = resume(&mut m, 22, "s2", &token, Some(RoomId::main()), 0, 5_000);
+    match welcome_of(&e, 2) {
+        Some(ServerMessage::Welcome { chat, .. }) => {
+            assert_eq!(chat.len(), 1, "the message it missed, within the grace");
+        }
+        other => panic!("{other:?}"),
+    }
+}
