@@ -454,3 +454,51 @@ async fn participants_and_observers_cannot_run_the_room() {
         .await;
     assert_eq!(obs.recv_type("chat").await["room"], "main");
 }
+
+/// `rotate` over real sockets: four participants, three rounds, and nobody meets the same person
+/// twice; the host sees the round number.
+#[tokio::test]
+async fn rotating_pairs_meet_everyone_once_over_three_rounds() {
+    let hub = start_server().await;
+    let mut host = hub.join("rot", "host", Role::Host).await;
+    let mut people = Vec::new();
+    for name in ["a", "b", "c", "d"] {
+        people.push(hub.join("rot", name, Role::Participant).await);
+    }
+    let last = people.last().unwrap().id;
+    host.wait_joined(last).await;
+    let mut met = std::collections::BTreeSet::new();
+    for round in 1..=3u64 {
+        host.send(json!({"type": "split", "strategy": "rotate"}))
+            .await;
+        let rooms = host
+            .recv_until(|f| f["type"] == "rooms" && f["round"] == round)
+            .await;
+        let pairs: Vec<Vec<u64>> = rooms["rooms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["id"] != "main")
+            .map(|r| {
+                r["members"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|m| m.as_u64().unwrap())
+                    .collect()
+            })
+            .collect();
+        assert_eq!(pairs.len(), 2, "round {round}: {rooms}");
+        for pair in &pairs {
+            assert_eq!(pair.len(), 2);
+            assert!(
+                met.insert((pair[0].min(pair[1]), pair[0].max(pair[1]))),
+                "round {round}: {pair:?} met before"
+            );
+        }
+        host.send(json!({"type": "merge"})).await;
+        host.recv_until(|f| f["type"] == "rooms" && f["rooms"].as_array().unwrap().len() == 1)
+            .await;
+    }
+    assert_eq!(met.len(), 6, "every pairing of four happened");
+}

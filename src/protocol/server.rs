@@ -92,6 +92,9 @@ pub enum ServerMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         closes_at: Option<u64>,
         choosing: bool,
+        /// After a `rotate` split: which round of the rotation this is (1, 2, 3…).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        round: Option<u32>,
     },
     /// A host's notice to every room; show it prominently.
     Broadcast {

@@ -279,6 +279,9 @@ pub enum SplitStrategy {
     Manual,
     /// Rooms open empty; participants pick one with `choose_room`.
     Choose,
+    /// Rooms of two that rotate: round after round in the same session, nobody meets the same
+    /// person twice until every pairing has happened (an odd one out rests in the main room).
+    Rotate,
 }
 
 /// One breakout room asked for in `split`.

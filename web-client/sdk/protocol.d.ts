@@ -59,7 +59,7 @@ export type Role = "host" | "cohost" | "mentor" | "participant" | "observer";
 export type RoomId = string;
 
 /** How `split` assigns people to breakout rooms. */
-export type SplitStrategy = "even" | "random" | "pairs" | "manual" | "choose";
+export type SplitStrategy = "even" | "random" | "pairs" | "manual" | "choose" | "rotate";
 
 /** Which quality of someone's camera a subscriber wants (`sfu_subscribe`). */
 export type VideoQuality = "off" | "low" | "high";
@@ -732,6 +732,8 @@ export interface ServerRooms {
   choosing: boolean;
   closes_at?: number | null;
   rooms: RoomInfo[];
+  /** After a `rotate` split: which round of the rotation this is (1, 2, 3…). */
+  round?: number | null;
 }
 
 /** A host's notice to every room; show it prominently. */

@@ -48,7 +48,26 @@ impl Meeting {
             }
         }
         let people = mentors.len() + participants.len();
+        // `rotate`: the schedule's next round, tried on a copy (kept only if the split happens).
+        let mut rotation = self.rotation.clone();
+        let round = if req.strategy == SplitStrategy::Rotate {
+            if people < 2 {
+                return Err((
+                    ErrorCode::Conflict,
+                    "rotate needs at least two participants",
+                ));
+            }
+            let subs: Vec<String> = mentors
+                .iter()
+                .chain(&participants)
+                .filter_map(|p| self.sub_of(*p))
+                .collect();
+            Some(rotation.next(&subs))
+        } else {
+            None
+        };
         let count = match req.strategy {
+            SplitStrategy::Rotate => round.as_ref().map_or(0, |r| r.pairs.len()),
             SplitStrategy::Pairs => {
                 if people < 2 {
                     return Err((ErrorCode::Conflict, "pairs need at least two participants"));
@@ -121,10 +140,10 @@ impl Meeting {
             .iter()
             .enumerate()
             .map(|(i, spec)| {
-                let name = spec
-                    .name
-                    .clone()
-                    .unwrap_or_else(|| format!("Room {}", i + 1));
+                let name = spec.name.clone().unwrap_or_else(|| match req.strategy {
+                    SplitStrategy::Rotate => format!("Pair {}", i + 1),
+                    _ => format!("Room {}", i + 1),
+                });
                 self.open_room(name, spec.topic.clone().or_else(|| topic.clone()))
             })
             .collect();
@@ -136,6 +155,22 @@ impl Meeting {
                 }
             }
             SplitStrategy::Choose => {}
+            SplitStrategy::Rotate => {
+                let peer_of = |sub: &str| {
+                    mentors
+                        .iter()
+                        .chain(&participants)
+                        .copied()
+                        .find(|p| self.sub_of(*p).as_deref() == Some(sub))
+                };
+                for ((a, b), id) in round.iter().flat_map(|r| &r.pairs).zip(&ids) {
+                    for sub in [a, b] {
+                        if let Some(peer) = peer_of(sub) {
+                            moves.push((peer, id.clone()));
+                        }
+                    }
+                }
+            }
             SplitStrategy::Even | SplitStrategy::Random | SplitStrategy::Pairs => {
                 if req.strategy == SplitStrategy::Random {
                     mentors.shuffle(&mut self.rng);
@@ -153,7 +188,13 @@ impl Meeting {
             closes_at: duration_ms.map(|d| now + d),
             warned: false,
             choosing: req.strategy == SplitStrategy::Choose,
+            round: round
+                .as_ref()
+                .map(|r| u32::try_from(r.number).unwrap_or(u32::MAX)),
         };
+        if round.is_some() {
+            self.rotation = rotation;
+        }
         self.last_split.clear();
         self.relocate(moves, effects);
         self.announce_rooms(effects);
@@ -364,6 +405,7 @@ impl Meeting {
             closes_at: duration_ms.map(|d| now + d),
             warned: false,
             choosing: false,
+            round: None,
         };
         self.relocate(moves, effects);
         self.announce_rooms(effects);

@@ -15,6 +15,7 @@
 //!   timer, reopen, help requests.
 //! - [`rooms`] — "Rooms": room lists, and moving people between rooms in one step.
 //! - [`relay`] — "Relay": signal, chat, data.
+//! - [`rotation`] — rotating pairs: the round-robin schedule behind `split {strategy: rotate}`.
 //! - [`schedule`] — "Scheduled sessions": the door before the start, the closing notice, the
 //!   end, `extend_session`.
 //! - [`media`] — "Media through the hub": the SFU's routes (who hears and sees whom), hard
@@ -39,6 +40,7 @@ mod moderation;
 mod relay;
 mod resume;
 mod rooms;
+mod rotation;
 mod schedule;
 mod waiting_list;
 mod waiting_room;
@@ -305,6 +307,8 @@ struct BreakoutClock {
     warned: bool,
     /// Participants may pick their own room.
     choosing: bool,
+    /// The round of a `rotate` split.
+    round: Option<u32>,
 }
 
 /// What the last merge closed, for `reopen`.
@@ -378,6 +382,8 @@ pub struct Meeting {
     /// When the session may run (a partner's schedule), and what was done about its end.
     schedule: Schedule,
     end_state: schedule::EndState,
+    /// The rotating pairs' schedule of this session.
+    rotation: rotation::Rotation,
     /// The media routes last emitted (SFU meetings).
     routes: Vec<media::MediaRoute>,
     /// For the `random` strategy; seeded by the caller so tests are reproducible.
@@ -427,6 +433,7 @@ impl Meeting {
             events: Vec::new(),
             media_blocks: HashMap::new(),
             routes: Vec::new(),
+            rotation: rotation::Rotation::default(),
             schedule: Schedule::default(),
             end_state: schedule::EndState::default(),
             rng: StdRng::seed_from_u64(seed),

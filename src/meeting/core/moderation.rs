@@ -162,6 +162,7 @@ impl Meeting {
         self.rooms
             .insert(RoomId::main(), Room::new(0, MAIN_ROOM_NAME.into(), None));
         self.clock = BreakoutClock::default();
+        self.rotation = super::rotation::Rotation::default();
         self.rooms_due = None;
         self.last_split.clear();
         self.hands.clear();

@@ -58,6 +58,7 @@ impl Meeting {
             rooms: self.room_list(),
             closes_at: self.clock.closes_at,
             choosing: self.clock.choosing,
+            round: self.clock.round,
         }
     }
 

@@ -117,7 +117,7 @@ pub(super) fn op() -> impl Strategy<Value = Op> {
         1 => (any::<usize>(), proptest::option::of(any::<usize>())).prop_map(|(by, who)| Op::Admit { by, who }),
         1 => (any::<usize>(), proptest::option::of(any::<usize>())).prop_map(|(by, who)| Op::Deny { by, who }),
         1 => i().prop_map(Op::Leave),
-        2 => (0u8..5, 0u8..6, proptest::option::of(1u8..120), any::<bool>(), i())
+        2 => (0u8..6, 0u8..6, proptest::option::of(1u8..120), any::<bool>(), i())
             .prop_map(|(strategy, count, duration, spread, by)| Op::Split { strategy, count, duration, spread, by }),
         2 => (i(), i(), i()).prop_map(|(by, who, room)| Op::Move { by, who, room }),
         1 => (i(), i(), i()).prop_map(|(by, a, b)| Op::Swap { by, a, b }),
@@ -147,10 +147,11 @@ pub(super) const ROLES: [Role; 5] = [
     Role::Participant,
     Role::Participant,
 ];
-pub(super) const STRATEGIES: [SplitStrategy; 5] = [
+pub(super) const STRATEGIES: [SplitStrategy; 6] = [
     SplitStrategy::Even,
     SplitStrategy::Random,
     SplitStrategy::Pairs,
     SplitStrategy::Manual,
     SplitStrategy::Choose,
+    SplitStrategy::Rotate,
 ];
