@@ -8,6 +8,8 @@
 // and two network failures that one page resumes from, through a TCP proxy: a stalled
 // connection its heartbeat gives up on, and a cut. Also: a token refreshed by the SDK outlives
 // its expiry, an observer's page sends nothing, and the UI forgets the token when a session ends.
+// Peer support (#15): a reaction shown on the sender's tile on every page, reactions turned off,
+// and the Staff tab (a promoted co-host gets the host's staff message; participants never do).
 // Scheduled sessions, set with the server API as a partner would: a participant who comes before
 // the session opens is turned away in plain words (4012), and an end 2 minutes ahead shows on
 // every page at once, until the host extends it.
