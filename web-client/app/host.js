@@ -2,7 +2,7 @@
 // moderation.js, which rooms asked for help, and while breakouts are open "Message this room":
 // a broadcast to that room only), move, visit, broadcast, merge (with countdown),
 // extend timer, a scheduled session's end and "Extend session +10 min" (only while the session has
-// an end), whether participants may share their screen, the split dialog (split.js), and the alerts a therapist needs above the stage:
+// an end), whether participants may share their screen, "Allow reactions" (set_reactions), the split dialog (split.js), and the alerts a therapist needs above the stage:
 // help requests (gone when the room closes or the host went there) and raised hands (gone when the
 // hand is down). Shown only to hosts and cohosts (the People, Host and Activity tabs, also after a
 // promotion); the hub checks the role of every action anyway.
@@ -92,6 +92,22 @@ export class HostPanel {
           throw err;
         }
       }, allow ? 'Participants may now share their screen.' : 'Participants can no longer share their screen; anyone sharing stopped.');
+    }, { signal });
+    // "Allow reactions", likewise: what the hub said last.
+    const reactionsAllow = byId('reactions-allow', HTMLInputElement);
+    const renderReactionsAllow = () => { reactionsAllow.checked = !m.reactionsOff; };
+    on(m, 'reactions-enabled', renderReactionsAllow, signal);
+    on(m, 'welcome', renderReactionsAllow, signal);
+    reactionsAllow.addEventListener('change', () => {
+      const allow = reactionsAllow.checked;
+      this.run(async () => {
+        try {
+          await m.setReactions(allow);
+        } catch (err) {
+          renderReactionsAllow();
+          throw err;
+        }
+      }, allow ? 'Reactions are on.' : 'Reactions are off for everyone.');
     }, { signal });
     on(m, 'session-rescheduled', () => this.renderSession(), signal);
     byId('extend-session', HTMLButtonElement).addEventListener('click', () => {

@@ -5,9 +5,11 @@
 
 import { byId } from './dom.js';
 
-/** @typedef {'chat' | 'people' | 'host' | 'activity'} TabName */
+/** @typedef {'chat' | 'staff' | 'people' | 'host' | 'activity'} TabName */
 
-const TABS = /** @type {const} */ (['chat', 'people', 'host', 'activity']);
+const TABS = /** @type {const} */ (['chat', 'staff', 'people', 'host', 'activity']);
+/** Tab names as read out (with the unread count: "Staff, 2 new"). */
+const TAB_LABELS = /** @type {Record<TabName, string>} */ ({ chat: 'Chat', staff: 'Staff', people: 'People', host: 'Host', activity: 'Activity' });
 /** Narrow windows (phones): panels are a sheet, the stage shows the speaker. Matches style.css. */
 const PHONE = '(max-width: 51.99rem)';
 
@@ -24,7 +26,7 @@ export class Layout {
     /** @type {Record<TabName, {tab: HTMLButtonElement, panel: HTMLElement}>} */
     this.tabs = /** @type {any} */ (Object.fromEntries(TABS.map((name) => [name, {
       tab: byId(`tab-${name}`, HTMLButtonElement),
-      panel: byId(name === 'host' ? 'host-panel' : `${name}-panel`, HTMLElement),
+      panel: byId(`${name}-panel`, HTMLElement),
     }])));
     /** @type {TabName} */
     this.current = 'chat';
@@ -55,9 +57,11 @@ export class Layout {
       this.tabs[next].tab.focus();
       e.preventDefault();
     }, opts);
+    // On phones the Chat button also carries the staff messages' count (hosts and cohosts): it
+    // opens where the news is, and closes the sheet while either is open.
     this.chatToggle.addEventListener('click', () => {
-      if (this.sheetOpen && this.current === 'chat') this.closeSheet();
-      else this.show('chat');
+      if (this.sheetOpen && (this.current === 'chat' || this.current === 'staff')) this.closeSheet();
+      else this.show(chatToggleSummary(this.counts).opens);
     }, opts);
     byId('side-close', HTMLButtonElement).addEventListener('click', () => this.closeSheet(), opts);
     byId('panels-open', HTMLButtonElement).addEventListener('click', () => { this.closeMore(); this.show('people'); }, opts);
@@ -121,7 +125,7 @@ export class Layout {
   }
 
   renderSheet() {
-    this.chatToggle.setAttribute('aria-expanded', String(this.sheetOpen && this.current === 'chat'));
+    this.chatToggle.setAttribute('aria-expanded', String(this.sheetOpen && (this.current === 'chat' || this.current === 'staff')));
   }
 
   openMore() {
@@ -134,22 +138,36 @@ export class Layout {
     this.moreToggle.setAttribute('aria-expanded', 'false');
   }
 
-  /** Hosts and cohosts get the People, Host and Activity tabs. @param {boolean} on */
+  /**
+   * Hosts and cohosts get the Staff, People, Host and Activity tabs. Anyone else never sees the
+   * Staff tab nor its count (a demotion clears both).
+   * @param {boolean} on
+   */
   setHostTabs(on) {
-    for (const n of /** @type {const} */ (['people', 'host', 'activity'])) this.tabs[n].tab.hidden = !on;
+    for (const n of /** @type {const} */ (['staff', 'people', 'host', 'activity'])) this.tabs[n].tab.hidden = !on;
     byId('panels-open', HTMLButtonElement).hidden = !on;
+    if (!on && (this.counts.staff ?? 0) > 0) this.setCount('staff', 0);
     if (!on && this.current !== 'chat') this.select('chat');
   }
 
   /** An unread count on a tab (0 hides it). @param {TabName} name @param {number} n */
   setCount(name, n) {
     this.counts[name] = n;
-    for (const el of [this.tabs[name].tab, name === 'chat' ? this.chatToggle : null]) {
-      const badge = el?.querySelector('.count');
-      if (!(badge instanceof HTMLElement)) continue;
+    const tab = this.tabs[name].tab;
+    const badge = tab.querySelector('.count');
+    if (badge instanceof HTMLElement) {
       badge.hidden = n === 0;
       badge.textContent = n > 0 ? String(n) : '';
-      if (el) el.setAttribute('aria-label', n > 0 ? `${name === 'chat' ? 'Chat' : 'People'}, ${n} new` : (name === 'chat' ? 'Chat' : 'People'));
+      tab.setAttribute('aria-label', tabLabel(name, n));
+    }
+    if (name === 'chat' || name === 'staff') {
+      const summary = chatToggleSummary(this.counts);
+      const toggleBadge = this.chatToggle.querySelector('.count');
+      if (toggleBadge instanceof HTMLElement) {
+        toggleBadge.hidden = summary.count === 0;
+        toggleBadge.textContent = summary.count > 0 ? String(summary.count) : '';
+      }
+      this.chatToggle.setAttribute('aria-label', summary.label);
     }
     this.renderTitle();
   }
@@ -157,7 +175,7 @@ export class Layout {
   /** The page title: the room, and how much waits unseen. @param {string} [base] */
   renderTitle(base) {
     if (base != null) this.titleBase = base;
-    const n = (this.counts.chat ?? 0) + this.alertCount();
+    const n = (this.counts.chat ?? 0) + (this.counts.staff ?? 0) + this.alertCount();
     document.title = `${n > 0 ? `(${n}) ` : ''}${this.titleBase}`;
   }
 
@@ -181,7 +199,27 @@ export class Layout {
     this.closeSheet();
     this.setHostTabs(false);
     this.setCount('chat', 0);
+    this.setCount('staff', 0);
     this.skip.hidden = true;
     document.title = 'Huddle';
   }
+}
+
+/** A tab's accessible name: "Chat", or "Chat, 3 new". @param {TabName} name @param {number} n */
+export function tabLabel(name, n) {
+  return n > 0 ? `${TAB_LABELS[name]}, ${n} new` : TAB_LABELS[name];
+}
+
+/**
+ * The phone's Chat button: one badge for the chat and the staff messages (only hosts and cohosts
+ * ever have the latter), a name that says which is which, and the tab it opens — the staff tab
+ * only when nothing waits in the chat but something does there.
+ * @param {Record<string, number>} counts unread by tab
+ * @returns {{count: number, label: string, opens: TabName}}
+ */
+export function chatToggleSummary(counts) {
+  const chat = counts.chat ?? 0;
+  const staff = counts.staff ?? 0;
+  const parts = [chat > 0 ? `${chat} new` : '', staff > 0 ? `${staff} new for staff` : ''].filter(Boolean);
+  return { count: chat + staff, label: parts.length > 0 ? `Chat, ${parts.join(', ')}` : 'Chat', opens: chat === 0 && staff > 0 ? 'staff' : 'chat' };
 }

@@ -46,6 +46,8 @@ let lastResumed = null;
 const reconnectCodes = [];
 /** Whose `stream` events came, oldest first, by name (for the test hook). @type {string[]} */
 const streamLog = [];
+/** How many `staff-chat` events this page's SDK emitted, whatever the role (for the test hook). */
+let staffReceived = 0;
 
 const precheck = new PreCheck();
 
@@ -205,6 +207,7 @@ byId('join-form', HTMLFormElement).addEventListener('submit', async (e) => {
   on(meeting, 'reconnected', (d) => { lastResumed = d.resumed; });
   on(meeting, 'reconnecting', (d) => { reconnectCodes.push(d.code); });
   if (TEST_MODE) on(meeting, 'stream', (d) => { streamLog.push(meeting.nameOf(d.peerId)); });
+  if (TEST_MODE) on(meeting, 'staff-chat', () => { staffReceived += 1; });
   /** How the hub closed us, if it did while joining: 4006 is an expired link, not a refused one. */
   let closedWith = 0;
   on(meeting, 'closed', (d) => { closedWith = d.code; ended(d); });
@@ -427,6 +430,25 @@ const huddleTest = {
     badges: [...t.querySelectorAll('.badge')].map((b) => b.textContent ?? ''),
   })),
   chatLog: () => session?.view.chat.entries().map((e) => ({ from: e.fromName, text: e.text, private: e.private, to: e.toName })) ?? [],
+  /** The Staff tab: whether it is shown, its unread count, its messages as listed, and how many staff messages reached this page at all. */
+  staff: () => {
+    const tab = byId('tab-staff', HTMLButtonElement);
+    return {
+      tab: !tab.hidden, count: Number(tab.querySelector('.count')?.textContent || 0),
+      log: [...document.querySelectorAll('#staff-log li')].map((li) => ({ from: li.querySelector('.from')?.firstChild?.textContent ?? '', text: li.querySelector('.text')?.textContent ?? '' })),
+      received: staffReceived,
+    };
+  },
+  /** Reactions on tiles now: whose tile (name), ours or not, which, and the text the tile shows. */
+  reactions: () => [...document.querySelectorAll('#grid .tile .reaction')].map((r) => {
+    const tile = /** @type {HTMLElement} */ (r.closest('.tile'));
+    return { name: tile.querySelector('.name')?.textContent ?? '', self: tile.classList.contains('self'), reaction: /** @type {HTMLElement} */ (r).dataset.reaction ?? '', text: r.textContent ?? '' };
+  }),
+  /** The React button: hidden, marked unavailable, and why. */
+  reactButton: () => {
+    const b = byId('react-toggle', HTMLButtonElement);
+    return { hidden: b.hidden, unavailable: b.getAttribute('aria-disabled') === 'true', hint: byId('react-hint', HTMLParagraphElement).textContent ?? '' };
+  },
   alerts: () => [...document.querySelectorAll('#alerts .alert .text')].map((n) => n.textContent ?? ''),
   closingNotices: () => closingNotices,
   /** After a reconnect: whether the hub gave the seat back (null before any reconnect). */

@@ -9,7 +9,8 @@
 // phones in More; hidden for observers and where the browser cannot share a screen; for
 // participants and mentors it stays focusable but says why it does nothing until a host allows
 // it) and "Stop sharing". The video grid (with other people's
-// "reconnecting…") is grid.js's, the chat chat.js's; host controls live in host.js and
+// "reconnecting…") is grid.js's, the chat chat.js's, the staff back channel staff.js's, reactions
+// reactions.js's; host controls live in host.js and
 // moderation.js. The view only reacts to SDK events and reads SDK state.
 
 import { Alerts } from './alerts.js';
@@ -17,7 +18,9 @@ import { ChatPanel } from './chat.js';
 import { byId, clock, describe, h, on, setOptions } from './dom.js';
 import { VideoGrid, hasTrack } from './grid.js';
 import { Layout } from './layout.js';
+import { ReactionsControl } from './reactions.js';
 import { SessionNotice } from './schedule.js';
+import { StaffPanel } from './staff.js';
 
 /** How long a host's announcement stays (it can be dismissed sooner). */
 const BROADCAST_MS = 3 * 60_000;
@@ -82,6 +85,8 @@ export class MeetingView {
     this.layout.alertCount = () => this.alerts.size;
     this.grid = new VideoGrid(meeting, byId('grid', HTMLDivElement), signal, this.layout);
     this.chat = new ChatPanel(meeting, (text) => this.showStatus(text), signal, this.layout);
+    this.staff = new StaffPanel(meeting, (text) => this.showStatus(text), signal, this.layout);
+    this.reactions = new ReactionsControl(meeting, this.grid, this.layout, (text) => this.showStatus(text), signal);
     this.session = new SessionNotice(meeting, this.alerts, signal);
     this.bindControls();
     this.bindEvents();

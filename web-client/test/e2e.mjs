@@ -8,6 +8,8 @@
 // and two network failures that one page resumes from, through a TCP proxy: a stalled
 // connection its heartbeat gives up on, and a cut. Also: a token refreshed by the SDK outlives
 // its expiry, an observer's page sends nothing, and the UI forgets the token when a session ends.
+// Peer support (#15): a reaction shown on the sender's tile on every page, reactions turned off,
+// and the Staff tab (a promoted co-host gets the host's staff message; participants never do).
 // Scheduled sessions, set with the server API as a partner would: a participant who comes before
 // the session opens is turned away in plain words (4012), and an end 2 minutes ahead shows on
 // every page at once, until the host extends it.
@@ -875,6 +877,65 @@ async function meshScenario() {
     await jordan.page.getByRole('button', { name: 'Read the private message from Sam' }).click();
     await until('the alert to go once read', () => hook(jordan.page, () => window.huddleTest.alertItems()), (a) => !a.some((x) => x.kind === 'private'));
     await jordan.page.getByRole('button', { name: 'Close panel' }).click();
+  });
+
+  await check('a reaction: Alex picks "Me too" from React; every page shows it on Alex\'s tile (Alex\'s own too), in words, not emoji, for a few seconds; "Allow reactions" off in the Host tab makes Alex\'s React unavailable with the reason', async () => {
+    await alex.page.getByRole('button', { name: 'React', exact: true }).click();
+    await alex.page.getByRole('button', { name: 'Me too', exact: true }).click();
+    const sentAt = Date.now();
+    for (const p of everyone) {
+      await until(`${p.name} to show Alex's reaction on Alex's tile`, () => hook(p.page, () => window.huddleTest.reactions()),
+        (r) => r.some((x) => x.reaction === 'me_too' && x.text === 'Me too' && (p === alex ? x.self : x.name === 'Alex')), { timeout: 5000, every: 100 });
+    }
+    // Never in an assertive live region, never an emoji.
+    const emoji = await host.page.evaluate(() => /[\u{1F300}-\u{1FAFF}\u{2600}-\u{27BF}]/u.test(document.getElementById('grid').innerText)
+      || document.querySelector('#grid [aria-live="assertive"], #grid [role="alert"]') != null);
+    if (emoji) throw new Error('the reaction is an emoji or in an assertive live region');
+    await until('the reaction to go after a few seconds', () => hook(host.page, () => window.huddleTest.reactions()), (r) => r.length === 0, { timeout: 6000, every: 200 });
+    const shownFor = (Date.now() - sentAt) / 1000;
+    if (shownFor < 2) throw new Error(`the reaction went after ${shownFor} s`);
+    log(`# the reaction was shown for about ${shownFor.toFixed(1)} s`);
+    await tab(host.page, 'Host');
+    await host.page.getByLabel('Allow reactions').uncheck();
+    await until('Alex\'s React to be unavailable, with the reason', () => hook(alex.page, () => window.huddleTest.reactButton()),
+      (b) => !b.hidden && b.unavailable && /turned them off/.test(b.hint));
+    await host.page.getByLabel('Allow reactions').check();
+    await until('Alex\'s React to be available again', () => hook(alex.page, () => window.huddleTest.reactButton()), (b) => !b.hidden && !b.unavailable);
+    await tab(host.page, 'Chat');
+  });
+
+  await check('the Staff tab: hosts and co-hosts only; Sam, made a co-host, gets the host\'s staff message (unread count) while no participant page has the tab or ever receives it; made a participant again, Sam\'s tab and its log go; axe finds nothing serious on the host\'s Staff tab', async () => {
+    for (const p of [alex, sam, jordan]) {
+      const st = await hook(p.page, () => window.huddleTest.staff());
+      if (st.tab || st.count) throw new Error(`${p.name} (a participant) has a Staff tab: ${JSON.stringify(st)}`);
+    }
+    await tab(host.page, 'People');
+    await host.page.locator('#roster summary[aria-label="Actions for Sam"]').click();
+    await host.page.getByRole('button', { name: 'Make co-host — Sam' }).click();
+    await until('Sam to get the Staff tab', () => hook(sam.page, () => window.huddleTest.staff()), (st) => st.tab);
+    await tab(host.page, 'Staff');
+    await expectAccessible(host.page, 'the host view (Staff)');
+    await host.page.getByLabel('Message to hosts and co-hosts').fill(`Staff only ${nonce}`);
+    await host.page.getByRole('button', { name: 'Send to staff' }).click();
+    await until('the host\'s own staff message in the Staff tab', () => hook(host.page, () => window.huddleTest.staff()),
+      (st) => st.log.some((x) => x.from === 'You' && x.text === `Staff only ${nonce}`));
+    await until('Sam to get it, counted unread', () => hook(sam.page, () => window.huddleTest.staff()),
+      (st) => st.count === 1 && st.log.some((x) => x.from === 'Dr. Rivera' && x.text === `Staff only ${nonce}`));
+    // A group message after it is a barrier: once it arrived, the staff one would have too.
+    await tab(host.page, 'Chat');
+    await host.page.getByLabel('Message', { exact: true }).fill(`After staff ${nonce}`);
+    await host.page.getByRole('button', { name: 'Send', exact: true }).click();
+    for (const p of [alex, jordan]) {
+      await until(`${p.name} to get the group message`, () => chatOf(p), (l) => l.some((m) => m.text === `After staff ${nonce}`), { show: (l) => `${l.length} messages` });
+      const st = await hook(p.page, () => window.huddleTest.staff());
+      const shown = await p.page.evaluate((t) => document.body.innerText.includes(t), `Staff only ${nonce}`);
+      if (st.tab || st.received !== 0 || st.log.length > 0 || shown) throw new Error(`${p.name} got the staff channel: ${JSON.stringify({ ...st, log: st.log.length, shown })}`);
+    }
+    await tab(host.page, 'People');
+    await host.page.locator('#roster summary[aria-label="Actions for Sam"]').click();
+    await host.page.getByRole('button', { name: 'Make participant — Sam' }).click();
+    await until('Sam\'s Staff tab, count and log to go', () => hook(sam.page, () => window.huddleTest.staff()), (st) => !st.tab && st.count === 0 && st.log.length === 0);
+    await tab(host.page, 'Chat');
   });
 
   await check('the breakout preview shows who goes where before Start, never proposes a room of one, and people move by drag and drop', async () => {
