@@ -4,7 +4,7 @@
 
 use crate::limits::{MAX_JWT_LEEWAY_SECS, MAX_NAME_CHARS};
 use crate::meeting::Identity;
-use crate::protocol::Role;
+use crate::protocol::{MeetingKind, Role};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -22,6 +22,10 @@ pub struct Claims {
     /// Meeting id.
     pub meeting: String,
     pub role: Role,
+    /// `drop_in` for a peer support room run by mentors (absent: a clinician's session). The
+    /// meeting takes it from the token of whoever starts it, unless the partner's settings say.
+    #[serde(default, skip_serializing_if = "MeetingKind::is_session")]
+    pub kind: MeetingKind,
     pub exp: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nbf: Option<u64>,
@@ -129,6 +133,8 @@ pub struct Admission {
     pub meeting: String,
     pub identity: Identity,
     pub expires_at: u64,
+    /// The meeting kind the token asks for (used only by whoever starts the meeting).
+    pub kind: MeetingKind,
 }
 
 /// Verifies tokens with one pinned algorithm and key.
@@ -278,6 +284,7 @@ impl Verifier {
                 role: claims.role,
             },
             expires_at: claims.exp,
+            kind: claims.kind,
         })
     }
 }
@@ -412,6 +419,7 @@ impl Minter {
             name: name.into(),
             meeting: meeting.into(),
             role,
+            kind: MeetingKind::Session,
             exp: now.saturating_add(ttl.as_secs()),
             nbf: Some(now.saturating_sub(1)),
             iat: Some(now),

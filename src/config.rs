@@ -371,6 +371,7 @@ impl Config {
             // Set by the server once `turn()` has checked the settings.
             turn: None,
             chat_history: self.chat_history,
+            kind: crate::protocol::MeetingKind::Session,
         }
     }
 

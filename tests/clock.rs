@@ -55,11 +55,11 @@ async fn a_held_seat_expires_on_the_monotonic_clock() {
     let (host, mut host_rx, host_id) = person(1, Role::Host);
     let (guest, _guest_rx, guest_id) = person(2, Role::Participant);
     let (meeting, _) = directory
-        .join("m", PeerId(1), host_id, None, host)
+        .join("m", PeerId(1), host_id, (None, Default::default()), host)
         .await
         .unwrap();
     directory
-        .join("m", PeerId(2), guest_id, None, guest)
+        .join("m", PeerId(2), guest_id, (None, Default::default()), guest)
         .await
         .unwrap();
     next_of(&mut host_rx, "peer_joined").await;

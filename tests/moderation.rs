@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use huddle::protocol::Role;
+use huddle::protocol::{CloseCode, Role};
 use serde_json::json;
 
 #[tokio::test]
@@ -621,4 +621,50 @@ async fn chat_that_is_not_kept_is_not_shown_to_late_joiners() {
         .map(|c| c["text"].as_str().unwrap())
         .collect();
     assert_eq!(texts, ["kept"]);
+}
+
+#[tokio::test]
+async fn a_drop_in_from_the_token_needs_no_host_and_its_mentor_moderates_a_little() {
+    let hub = start_server_with(|c| c.wait_for_host = true).await;
+    let token = |sub: &str, role: &str| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        hub.minter
+            .sign(&json!({
+                "iss": hub.minter.issuer, "aud": hub.minter.audience, "sub": sub,
+                "name": format!("Name of {sub}"), "meeting": "alumni", "role": role,
+                "kind": "drop_in", "exp": now + 600,
+            }))
+            .unwrap()
+    };
+    let mut mentor = connect(&hub.url).await;
+    mentor.hello(&token("mentor", "mentor")).await;
+    let welcome = mentor.recv_type("welcome").await;
+    assert_eq!(welcome["kind"], "drop_in", "no waiting for a host");
+    let mut pat = connect(&hub.url).await;
+    pat.hello(&token("pat", "participant")).await;
+    let pat_id = pat.recv_type("welcome").await["you"]["id"]
+        .as_u64()
+        .unwrap();
+    // The mentor may not end it nor ban; may remove without a ban.
+    let refused = mentor.request(json!({"type": "end_meeting"})).await;
+    assert_eq!(refused["code"], "forbidden");
+    let refused = mentor
+        .request(json!({"type": "remove", "peer": pat_id, "ban": true}))
+        .await;
+    assert_eq!(refused["code"], "forbidden");
+    let help = mentor.request(json!({"type": "ask_help"})).await;
+    assert_eq!(
+        help["type"], "ack",
+        "the call goes to the partner's on-call staff"
+    );
+    mentor
+        .act(json!({"type": "remove", "peer": pat_id, "ban": false}))
+        .await;
+    assert_eq!(
+        pat.expect_close().await.code,
+        Some(CloseCode::Removed.code())
+    );
 }

@@ -13,7 +13,9 @@ use crate::events::Events;
 use crate::limits;
 use crate::media::MediaHub;
 use crate::metrics::Metrics;
-use crate::protocol::{CloseCode, ErrorCode, MediaMode, PeerId, Refusal, ResumeRequest};
+use crate::protocol::{
+    CloseCode, ErrorCode, MediaMode, MeetingKind, PeerId, Refusal, ResumeRequest,
+};
 use crate::pseudonym::Pseudonyms;
 use dashmap::DashMap;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -36,6 +38,8 @@ pub struct MeetingSettings {
     pub media_mode: Option<MediaMode>,
     /// The partner's own reference, opaque to the hub (documented as "no PHI").
     pub metadata: Option<serde_json::Value>,
+    /// `session` or `drop_in` (absent: what the token of whoever starts it says).
+    pub kind: Option<MeetingKind>,
 }
 
 /// Meeting id → running actor. Only a directory: all meeting state lives in the actors.
@@ -106,7 +110,7 @@ impl Directory {
         meeting: &str,
         peer: PeerId,
         identity: Identity,
-        resume: Option<ResumeRequest>,
+        (resume, kind): (Option<ResumeRequest>, MeetingKind),
         conn: ConnHandle,
     ) -> Result<(MeetingHandle, PeerId), Refusal> {
         let key = (meeting.to_owned(), identity.sub.clone());
@@ -129,7 +133,7 @@ impl Directory {
         // An actor that just emptied removes itself and drops its inbox; a join that raced with
         // that sees a closed channel or a dropped reply and tries again with a fresh actor.
         for _ in 0..8 {
-            let handle = self.handle_for(meeting);
+            let handle = self.handle_for(meeting, kind);
             let (reply, answer) = oneshot::channel();
             let command = Command::Join {
                 peer,
@@ -267,7 +271,9 @@ impl Directory {
         ids
     }
 
-    fn handle_for(self: &Arc<Self>, meeting: &str) -> MeetingHandle {
+    /// The running actor of `meeting`, or a new one (of `kind`, unless the partner's settings
+    /// say what kind it is).
+    fn handle_for(self: &Arc<Self>, meeting: &str, kind: MeetingKind) -> MeetingHandle {
         if let Some(handle) = self.meetings.get(meeting) {
             if !handle.tx.is_closed() {
                 return handle.clone();
@@ -276,19 +282,20 @@ impl Directory {
         let mut entry = self
             .meetings
             .entry(meeting.to_owned())
-            .or_insert_with(|| self.spawn(meeting));
+            .or_insert_with(|| self.spawn(meeting, kind));
         if entry.tx.is_closed() {
-            *entry = self.spawn(meeting);
+            *entry = self.spawn(meeting, kind);
         }
         entry.clone()
     }
 
-    fn spawn(self: &Arc<Self>, meeting: &str) -> MeetingHandle {
+    fn spawn(self: &Arc<Self>, meeting: &str, kind: MeetingKind) -> MeetingHandle {
         let generation = self.generations.fetch_add(1, Ordering::Relaxed);
         let settings = self.settings(meeting).unwrap_or_default();
         let mut config = self.config.clone();
         config.max_members = self.max_members(&settings);
         config.waiting_room = settings.waiting_room.unwrap_or(config.waiting_room);
+        config.kind = settings.kind.unwrap_or(kind);
         config.media_mode = match (settings.media_mode, &self.media) {
             (Some(mode), Some(_)) => mode,
             _ => config.media_mode,

@@ -16,8 +16,9 @@ pub use policy::{Access, AuditTerms, Policy, RateClass};
 pub use server::ServerMessage;
 pub use types::{
     BreakoutRoomSpec, ChatChannel, ChatHistory, ChatMessage, IceServer, IceTransportPolicy,
-    MediaKind, MediaMode, OpaqueJson, Peer, PeerId, PeerLeftReason, Reaction, RequestId,
-    ResumeRequest, Role, RoomId, RoomInfo, SfuSlot, SplitStrategy, VideoQuality, MAIN_ROOM,
+    MediaKind, MediaMode, MeetingKind, OpaqueJson, Peer, PeerId, PeerLeftReason, Reaction,
+    RequestId, ResumeRequest, Role, RoomId, RoomInfo, SfuSlot, SplitStrategy, VideoQuality,
+    MAIN_ROOM,
 };
 
 /// The protocol version this hub speaks. A `hello` with any other number is refused with

@@ -2,8 +2,8 @@
 
 use super::codes::ErrorCode;
 use super::types::{
-    ChatHistory, ChatMessage, IceServer, IceTransportPolicy, MediaMode, OpaqueJson, Peer, PeerId,
-    PeerLeftReason, Reaction, RequestId, RoomId, RoomInfo, SfuSlot,
+    ChatHistory, ChatMessage, IceServer, IceTransportPolicy, MediaMode, MeetingKind, OpaqueJson,
+    Peer, PeerId, PeerLeftReason, Reaction, RequestId, RoomId, RoomInfo, SfuSlot,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -37,6 +37,9 @@ pub enum ServerMessage {
         closes_at: Option<u64>,
         /// True while participants may pick their own breakout room (`choose_room`).
         choosing: bool,
+        /// `drop_in` for a peer support room run by mentors; absent: a clinician's session.
+        #[serde(default, skip_serializing_if = "MeetingKind::is_session")]
+        kind: MeetingKind,
         /// `none` while the meeting's chat is not kept (show "messages are not saved"); absent:
         /// `keep`.
         #[serde(default, skip_serializing_if = "ChatHistory::is_keep")]

@@ -340,6 +340,27 @@ pub struct ChatMessage {
     pub ts: u64,
 }
 
+/// What kind of meeting this is (`welcome.kind`; the token's `kind` claim or the partner's
+/// settings decide it when the meeting starts).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum MeetingKind {
+    /// A clinician's session: hosts run it, and it ends for everyone when they end it.
+    #[default]
+    Session,
+    /// A peer support room run by mentors: it needs no host to stay open, never ends for
+    /// everyone, and people come and go; mentors get a peer leader's moderation.
+    DropIn,
+}
+
+impl MeetingKind {
+    pub fn is_session(&self) -> bool {
+        *self == MeetingKind::Session
+    }
+}
+
 /// Whether a meeting keeps its chat (`welcome.chat_history`, `set_chat_history`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]

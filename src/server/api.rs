@@ -8,10 +8,10 @@ use super::AppState;
 use crate::auth::ApiCaller;
 use crate::meeting::{ApiAction, ApiAnswer, PersonAction, PersonState};
 use crate::meeting::{MeetingSettings, Schedule};
-use crate::protocol::MediaMode;
 use crate::protocol::{
     BreakoutRoomSpec, ClientMessage, ErrorCode, PeerId, Role, RoomId, SplitStrategy,
 };
+use crate::protocol::{MediaMode, MeetingKind};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -330,6 +330,11 @@ pub struct MeetingSettingsDoc {
     /// `sfu` or `mesh`, from the meeting's next session (absent: the hub's `media_mode`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_mode: Option<MediaMode>,
+    /// `session` (a clinician's) or `drop_in` (a peer support room run by mentors: no host
+    /// needed, never ended for everyone), from the meeting's next start (absent: the `kind`
+    /// claim of the token of whoever starts it). An alumni meetup is a scheduled drop-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<MeetingKind>,
     /// The partner's own reference: a JSON object, returned as given, at most 4 KiB. Opaque to the
     /// hub and kept in memory only: put no PHI here (no names, no diagnoses).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -424,6 +429,7 @@ impl MeetingSettingsDoc {
             max_members,
             media_mode: self.media_mode,
             metadata: self.metadata,
+            kind: self.kind,
         })
     }
 
@@ -436,6 +442,7 @@ impl MeetingSettingsDoc {
             max_members: s.max_members.map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
             media_mode: s.media_mode,
             metadata: s.metadata.clone(),
+            kind: s.kind,
         }
     }
 }

@@ -102,7 +102,13 @@ pub(super) async fn run(
     let meeting_id = hello.meeting.clone();
     let (meeting, peer) = match state
         .directory
-        .join(&hello.meeting, asked_as, hello.identity, hello.resume, conn)
+        .join(
+            &hello.meeting,
+            asked_as,
+            hello.identity,
+            (hello.resume, hello.kind),
+            conn,
+        )
         .await
     {
         Ok(joined) => joined,

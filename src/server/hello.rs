@@ -18,6 +18,8 @@ pub struct Hello {
     pub expires_at: u64,
     /// `hello.resume`, if the client asks for its held seat back.
     pub resume: Option<ResumeRequest>,
+    /// The meeting kind the token asks for (for whoever starts the meeting).
+    pub kind: crate::protocol::MeetingKind,
 }
 
 /// Judges the first text frame of a socket.
@@ -62,6 +64,7 @@ pub fn admit(text: &str, verifier: &Verifier) -> Result<Hello, Refusal> {
             identity: admission.identity,
             expires_at: admission.expires_at,
             resume,
+            kind: admission.kind,
         }),
         Err(why) if why.is_expired() => {
             // Signed with our key but expired: saying so reveals nothing about the key, and lets

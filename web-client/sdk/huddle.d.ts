@@ -123,6 +123,8 @@ export class Meeting extends EventTarget {
   readonly reactionsOff: boolean;
   /** Whether the meeting keeps its chat for late joiners (false: "messages are not saved"). */
   readonly chatKept: boolean;
+  /** `session` (a clinician's) or `drop_in` (peer support run by mentors: never ended for all). */
+  readonly kind: 'session' | 'drop_in';
   /** Hosts and cohosts: keep the meeting's chat, or deliver it without keeping it (`chat-history`). */
   setChatKept(keep: boolean): Promise<void>;
   /**

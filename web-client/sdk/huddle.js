@@ -844,6 +844,9 @@ export class Meeting extends EventTarget {
   /** Whether the meeting keeps its chat for late joiners (false: say "messages are not saved"). */
   get chatKept() { return this.state.chatKept; }
 
+  /** `session` (a clinician's) or `drop_in` (peer support run by mentors: no "end for all"). */
+  get kind() { return this.state.kind; }
+
   /** Hosts and cohosts: keep the meeting's chat, or deliver it without keeping it. @param {boolean} keep */
   setChatKept(keep) { return this.request({ type: 'set_chat_history', mode: keep ? 'keep' : 'none' }); }
 

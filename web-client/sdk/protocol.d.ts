@@ -589,6 +589,12 @@ export type MediaKind = "audio" | "video";
 /** How a meeting's audio and video travel (`welcome.media`). */
 export type MediaMode = "sfu" | "mesh";
 
+/**
+ * What kind of meeting this is (`welcome.kind`; the token's `kind` claim or the partner's
+ * settings decide it when the meeting starts).
+ */
+export type MeetingKind = "session" | "drop_in";
+
 /** A person in the meeting as others see them. */
 export interface Peer {
   /**
@@ -664,6 +670,8 @@ export interface ServerWelcome {
   ice_servers: IceServer[];
   /** For `RTCPeerConnection({iceTransportPolicy})`: `relay` means TURN only (absent: all). */
   ice_transport_policy?: IceTransportPolicy;
+  /** `drop_in` for a peer support room run by mentors; absent: a clinician's session. */
+  kind?: MeetingKind;
   /** True while the meeting is locked (see `locked`). */
   locked?: boolean;
   /**

@@ -133,6 +133,8 @@ export class MeetingState {
     this.reactionsOff = false;
     /** Whether the meeting keeps its chat (false: "messages are not saved"). */
     this.chatKept = true;
+    /** `session` (a clinician's) or `drop_in` (a peer support room run by mentors). */
+    this.kind = 'session';
     /**
      * The hub's `ice_transport_policy`: `relay` keeps every connection on the TURN servers, so
      * no participant learns another's IP address. @type {RTCIceTransportPolicy}
@@ -381,6 +383,7 @@ export class MeetingState {
         this.screenShareAllowed = msg.screen_share_allowed === true;
         this.reactionsOff = msg.reactions_off === true;
         this.chatKept = msg.chat_history !== 'none';
+        this.kind = msg.kind === 'drop_in' ? 'drop_in' : 'session';
         this.setOwnHand(!!msg.you.hand, resumed, out);
         this.replayLeft = resumed ? (msg.replayed ?? 0) : 0;
         // Moderators get `lobby` and `hands` right after this; anyone else is told neither.

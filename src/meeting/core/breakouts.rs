@@ -2,11 +2,12 @@
 //! choose, broadcast, merge (all, with a countdown, or chosen rooms), the timer and its closing
 //! notice, reopen, and help requests from a breakout.
 
+use super::events::EventKind;
 use super::relay::check_chat_text;
 use super::{BreakoutClock, ClosedRoom, Effect, Meeting, Millis, Outcome, Rejection, Sends};
 use crate::limits;
 use crate::protocol::{
-    BreakoutRoomSpec, ErrorCode, PeerId, Role, RoomId, ServerMessage, SplitStrategy,
+    BreakoutRoomSpec, ErrorCode, MeetingKind, PeerId, Role, RoomId, ServerMessage, SplitStrategy,
 };
 use rand::seq::SliceRandom;
 use std::collections::HashSet;
@@ -473,11 +474,14 @@ impl Meeting {
         let Some(room) = self.room_of(from).cloned() else {
             return Ok(());
         };
-        if room.is_main() {
+        // A mentor in a drop-in calls a host from anywhere, present or not: the partner hears
+        // of it (`help.requested`) and pages its on-call staff.
+        let on_call = self.config.kind == MeetingKind::DropIn && self.role_of(from) == Role::Mentor;
+        if room.is_main() && !on_call {
             return Err((ErrorCode::Conflict, "help requests are for breakout rooms"));
         }
         let hosts = self.moderators();
-        if hosts.is_empty() {
+        if hosts.is_empty() && !on_call {
             return Err((ErrorCode::NotFound, "no host is in the meeting right now"));
         }
         if let Some(asked) = self.rooms.get_mut(&room) {
@@ -498,6 +502,9 @@ impl Meeting {
                 ts: now,
             },
         );
+        if on_call {
+            self.person_event(from, EventKind::HelpRequested);
+        }
         Ok(())
     }
 }

@@ -49,6 +49,8 @@ pub enum EventKind {
         rooms: usize,
     },
     BreakoutsClosed,
+    /// A mentor in a drop-in called for a host: for the partner's on-call staff.
+    HelpRequested,
 }
 
 impl EventKind {
@@ -67,6 +69,7 @@ impl EventKind {
             EventKind::RoleChanged { .. } => "participant.role_changed",
             EventKind::BreakoutsOpened { .. } => "breakouts.opened",
             EventKind::BreakoutsClosed => "breakouts.closed",
+            EventKind::HelpRequested => "help.requested",
         }
     }
 }

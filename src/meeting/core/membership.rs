@@ -108,7 +108,10 @@ impl Meeting {
             });
             return;
         }
-        let no_host_yet = self.config.wait_for_host && self.moderators().is_empty();
+        // A drop-in needs no host: mentors and participants come and go on their own.
+        let no_host_yet = self.config.wait_for_host
+            && self.config.kind.is_session()
+            && self.moderators().is_empty();
         if (self.lobby_enabled || no_host_yet) && !identity.role.is_moderator() {
             // The waiting room is bounded too: as many waiting as the meeting holds (the same
             // person again replaces their older place, so a reconnect always fits).
@@ -208,6 +211,7 @@ impl Meeting {
             screen_share_allowed: self.screen_share_allowed,
             reactions_off: self.reactions_off,
             chat_history: self.chat_history,
+            kind: self.config.kind,
             ends_at: self.schedule.ends_at,
             locked: self.locked,
             private: room.private,

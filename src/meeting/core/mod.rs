@@ -67,8 +67,8 @@ use self::waiting_list::WaitingList;
 use crate::limits;
 use crate::protocol::{
     Access, ChatChannel, ChatHistory, ChatMessage, ClientMessage, CloseCode, ErrorCode, IceServer,
-    IceTransportPolicy, MediaMode, Peer, PeerId, PeerLeftReason, Refusal, RequestId, ResumeRequest,
-    Role, RoomId, ServerMessage,
+    IceTransportPolicy, MediaMode, MeetingKind, Peer, PeerId, PeerLeftReason, Refusal, RequestId,
+    ResumeRequest, Role, RoomId, ServerMessage,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -195,6 +195,8 @@ pub struct MeetingConfig {
     pub turn: Option<std::sync::Arc<crate::turn::TurnConfig>>,
     /// Whether meetings start keeping their chat (`keep`) or not (`none`).
     pub chat_history: ChatHistory,
+    /// A clinician's session, or a drop-in run by mentors.
+    pub kind: MeetingKind,
 }
 
 impl Default for MeetingConfig {
@@ -216,6 +218,7 @@ impl Default for MeetingConfig {
             session_ending_warning_ms: limits::SESSION_ENDING_WARNING_SECS * 1000,
             turn: None,
             chat_history: ChatHistory::Keep,
+            kind: MeetingKind::Session,
         }
     }
 }
@@ -550,6 +553,23 @@ impl Meeting {
             .filter(move |m| shown && m.id > self.chat_kept_since.0)
     }
 
+    /// Whether `from` may carry out this moderator message: hosts and cohosts always; in a
+    /// drop-in, a mentor what a peer leader needs (admit from the waiting room, ask to mute,
+    /// lower hands, remove without a ban) and no more.
+    fn may_moderate(&self, from: PeerId, message: &ClientMessage) -> bool {
+        let role = self.role_of(from);
+        role.is_moderator()
+            || (self.config.kind == MeetingKind::DropIn
+                && role == Role::Mentor
+                && matches!(
+                    message,
+                    ClientMessage::Admit { .. }
+                        | ClientMessage::RequestMute { .. }
+                        | ClientMessage::RaiseHand { .. }
+                        | ClientMessage::Remove { ban: false, .. }
+                ))
+    }
+
     /// Everyone in `peer`'s room but `peer`, in stable order.
     fn roommates(&self, peer: PeerId) -> Vec<PeerId> {
         self.room_of(peer)
@@ -671,7 +691,7 @@ impl Meeting {
             subject: t.subject.and_then(|p| self.sub_of(p)),
             other: t.other.and_then(|p| self.sub_of(p)),
         });
-        let outcome = if moderator_action && !self.role_of(from).is_moderator() {
+        let outcome = if moderator_action && !self.may_moderate(from, &message) {
             Err((ErrorCode::Forbidden, "only hosts and cohosts may do this"))
         } else {
             self.request(from, id, message, now, effects)

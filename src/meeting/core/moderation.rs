@@ -120,6 +120,14 @@ impl Meeting {
         let Some(member) = self.members.get(&peer) else {
             return Err((ErrorCode::NotFound, "no such peer in this meeting"));
         };
+        if self.role_of(by) == Role::Mentor
+            && !matches!(member.identity.role, Role::Participant | Role::Observer)
+        {
+            return Err((
+                ErrorCode::Forbidden,
+                "a mentor removes participants and observers only",
+            ));
+        }
         if member.identity.role == Role::Host && self.role_of(by) != Role::Host {
             return Err((ErrorCode::Forbidden, "only a host can remove a host"));
         }
@@ -136,6 +144,12 @@ impl Meeting {
 
     /// `end_meeting`: see [`Meeting::end`].
     pub(super) fn end_meeting(&mut self, now: Millis, effects: &mut Vec<Effect>) -> Outcome {
+        if !self.config.kind.is_session() {
+            return Err((
+                ErrorCode::Conflict,
+                "a drop-in never ends for everyone: people come and go",
+            ));
+        }
         self.end(now, effects);
         Ok(())
     }

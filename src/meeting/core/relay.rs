@@ -4,7 +4,7 @@
 use super::{Effect, Meeting, Millis, Outcome, Rejection, Sends};
 use crate::limits;
 use crate::protocol::{
-    ChatChannel, ChatHistory, ChatMessage, ErrorCode, OpaqueJson, PeerId, Reaction, RoomId,
+    ChatChannel, ChatHistory, ChatMessage, ErrorCode, OpaqueJson, PeerId, Reaction, Role, RoomId,
     ServerMessage,
 };
 
@@ -190,8 +190,8 @@ impl Meeting {
         }
         check_chat_text(&text)?;
         if let Some(to) = to {
-            if role.is_moderator() {
-                // Hosts and cohosts may reach anyone in the meeting, in any room.
+            if role.is_moderator() || role == Role::Mentor {
+                // Hosts, cohosts and mentors may reach anyone in the meeting, in any room.
                 if to == from {
                     return Err((ErrorCode::BadRequest, "cannot address yourself"));
                 }
