@@ -133,7 +133,7 @@ export class MeetingState {
     this.reactionsOff = false;
     /** Whether the meeting keeps its chat (false: "messages are not saved"). */
     this.chatKept = true;
-    /** `session` (a clinician's) or `drop_in` (a peer support room run by mentors). */
+    /** `session` (a clinician's) or `drop_in` (a peer support room run by mentors). @type {'session' | 'drop_in'} */
     this.kind = 'session';
     /**
      * The hub's `ice_transport_policy`: `relay` keeps every connection on the TURN servers, so
