@@ -112,6 +112,10 @@ pub struct Config {
     /// `keep` (late joiners see a room's recent chat) or `none` (chat is delivered and not
     /// kept) for every meeting at its start (env `HUDDLE_CHAT_HISTORY`); hosts may change it.
     pub chat_history: crate::protocol::ChatHistory,
+    /// A plain-text file with the group agreement every meeting starts with (env
+    /// `HUDDLE_AGREEMENT_FILE`, at most 8 KiB): participants, mentors and observers accept it
+    /// before they enter. Hosts may change it per meeting (`set_agreement`).
+    pub agreement_file: Option<PathBuf>,
     /// Seconds a dropped connection's seat is held for `hello.resume` (0 turns resume off).
     pub resume_grace_secs: u64,
     /// Meetings start with the waiting room on (a host or cohost admits everyone else).
@@ -206,6 +210,7 @@ impl Default for Config {
             breakout_warning_secs: limits::BREAKOUT_WARNING_SECS,
             session_ending_warning_secs: limits::SESSION_ENDING_WARNING_SECS,
             chat_history: crate::protocol::ChatHistory::Keep,
+            agreement_file: None,
             resume_grace_secs: limits::RESUME_GRACE_SECS,
             waiting_room: false,
             wait_for_host: true,
@@ -247,6 +252,23 @@ impl Config {
         fig.merge(Serialized::defaults(overrides))
             .extract()
             .map_err(|e| e.to_string())
+    }
+
+    /// The default group agreement's text, read from `agreement_file`.
+    pub fn agreement(&self) -> Result<Option<String>, String> {
+        let Some(path) = &self.agreement_file else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("agreement_file {}: {e}", path.display()))?;
+        if text.len() > limits::MAX_AGREEMENT_BYTES {
+            return Err(format!(
+                "agreement_file {}: over 8 KiB ({} bytes)",
+                path.display(),
+                text.len()
+            ));
+        }
+        Ok(Some(text).filter(|t| !t.trim().is_empty()))
     }
 
     /// The TURN credential settings, if a TURN secret is set.
@@ -372,6 +394,8 @@ impl Config {
             turn: None,
             chat_history: self.chat_history,
             kind: crate::protocol::MeetingKind::Session,
+            // Read by the server once `agreement()` has checked the file.
+            agreement: None,
         }
     }
 

@@ -218,6 +218,9 @@ pub const TURN_TTL_SECS: u64 = 12 * 3600;
 /// Meetings whose partner settings (`PUT /v1/meetings/{meeting}`) the hub keeps at once.
 pub const MAX_MEETING_SETTINGS: usize = 10_000;
 
+/// The group's agreement: plain text, at most this many bytes (a page of rules).
+pub const MAX_AGREEMENT_BYTES: usize = 8 * 1024;
+
 /// The most one `extend_session` adds: four hours.
 pub const MAX_SESSION_EXTENSION_SECS: u64 = 4 * 3600;
 

@@ -93,6 +93,11 @@ struct ConfigArgs {
     #[arg(long, env = "HUDDLE_SESSION_ENDING_WARNING_SECS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     session_ending_warning_secs: Option<u64>,
+    /// A plain-text file (at most 8 KiB) with the group agreement participants accept before
+    /// entering a meeting.
+    #[arg(long, env = "HUDDLE_AGREEMENT_FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    agreement_file: Option<PathBuf>,
     /// `keep` (late joiners see a room's recent chat) or `none` (chat is delivered, not kept)
     /// [default: keep].
     #[arg(long, env = "HUDDLE_CHAT_HISTORY", value_parser = ["keep", "none"])]

@@ -668,3 +668,38 @@ async fn a_drop_in_from_the_token_needs_no_host_and_its_mentor_moderates_a_littl
         Some(CloseCode::Removed.code())
     );
 }
+
+#[tokio::test]
+async fn the_group_agreement_comes_before_the_group() {
+    let file = std::env::temp_dir().join(format!("huddle-agreement-{}.txt", std::process::id()));
+    std::fs::write(&file, "What is said here stays here.").unwrap();
+    let path = file.clone();
+    let hub = start_server_with(move |c| c.agreement_file = Some(path)).await;
+    let mut host = hub.join("ag", "host", Role::Host).await;
+    let mut sam = connect(&hub.url).await;
+    sam.hello(&hub.token("ag", "sam", "Sam", Role::Participant))
+        .await;
+    let asked = sam.recv().await;
+    assert_eq!(asked["type"], "agreement_required", "{asked}");
+    assert_eq!(asked["text"], "What is said here stays here.");
+    // The host sees Sam reading it.
+    host.recv_until(|f| {
+        f["type"] == "agreements" && f["reading"].as_array().is_some_and(|r| r.len() == 1)
+    })
+    .await;
+    // Nothing of the group reaches Sam, and Sam can do nothing but accept.
+    host.act(json!({"type": "chat", "text": "before Sam accepted"}))
+        .await;
+    let refused = sam.request(json!({"type": "chat", "text": "hello?"})).await;
+    assert_eq!(refused["code"], "forbidden");
+    sam.send(json!({"type": "accept_agreement", "version": asked["version"], "id": 5}))
+        .await;
+    let welcome = sam.recv().await;
+    assert_eq!(welcome["type"], "welcome", "{welcome}");
+    assert_eq!(sam.recv_until(|f| f["ref"] == 5).await["type"], "ack");
+    let accepted = host
+        .recv_until(|f| f["type"] == "agreements" && f["reading"] == json!([]))
+        .await;
+    assert_eq!(accepted["accepted"].as_array().unwrap().len(), 1);
+    let _ = std::fs::remove_file(file);
+}

@@ -463,7 +463,10 @@ impl Actor {
                 conn.kill.trip(code);
             }
         }
-        if self.meeting.contains(peer) || self.meeting.is_waiting(peer) {
+        if self.meeting.contains(peer)
+            || self.meeting.is_waiting(peer)
+            || self.meeting.is_agreeing(peer)
+        {
             let input = match end {
                 SessionEnd::Left(reason) => {
                     tracing::info!(meeting = self.meeting.id(), %peer, ?reason, "left");

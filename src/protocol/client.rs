@@ -82,6 +82,10 @@ pub enum ClientMessage {
     React { reaction: Reaction },
     /// Host/cohost: turn reactions on or off for the meeting.
     SetReactions { enabled: bool },
+    /// Anyone asked with `agreement_required`: accept that version of the group's agreement.
+    AcceptAgreement { version: String },
+    /// Host/cohost: the group's agreement (plain text, at most 8 KiB); empty text removes it.
+    SetAgreement { text: String },
     /// Host/cohost: keep the meeting's chat (`keep`: late joiners see recent history) or not
     /// (`none`).
     SetChatHistory { mode: ChatHistory },

@@ -66,6 +66,8 @@ impl ClientMessage {
             M::Chat { .. } => ("chat", Anyone, Chat),
             M::React { .. } => ("react", Anyone, Chat),
             M::SetReactions { .. } => ("set_reactions", Moderator, Control),
+            M::AcceptAgreement { .. } => ("accept_agreement", Anyone, Control),
+            M::SetAgreement { .. } => ("set_agreement", Moderator, Control),
             M::SetChatHistory { .. } => ("set_chat_history", Moderator, Control),
             M::Data { .. } => ("data", Anyone, Data),
             M::Split { .. } => ("split", Moderator, Control),

@@ -143,6 +143,18 @@ pub enum ServerMessage {
     Reaction { from: PeerId, reaction: Reaction },
     /// A host or cohost turned reactions on or off.
     ReactionsEnabled { enabled: bool },
+    /// Instead of `welcome`: read and accept the group's agreement first (`accept_agreement`
+    /// with this `version`); until then you see no one and nothing. Also to members when the
+    /// text changes (they stay, and are asked to accept the new version).
+    AgreementRequired { text: String, version: String },
+    /// To hosts and cohosts: the agreement's version in force (absent: none), who in the
+    /// meeting has accepted it, and who is reading it before entering.
+    Agreements {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version: Option<String>,
+        accepted: Vec<PeerId>,
+        reading: Vec<PeerId>,
+    },
     /// A host or cohost changed whether chat is kept (`set_chat_history`).
     ChatHistory { mode: ChatHistory },
     /// A person's role or name changed (sent to the whole meeting) or their hand (their room
@@ -274,6 +286,8 @@ impl ServerMessage {
             ServerMessage::Reaction { .. } => "reaction",
             ServerMessage::ReactionsEnabled { .. } => "reactions_enabled",
             ServerMessage::ChatHistory { .. } => "chat_history",
+            ServerMessage::AgreementRequired { .. } => "agreement_required",
+            ServerMessage::Agreements { .. } => "agreements",
             ServerMessage::PeerUpdated { .. } => "peer_updated",
             ServerMessage::People { .. } => "people",
             ServerMessage::Hands { .. } => "hands",

@@ -207,6 +207,7 @@ impl Server {
         }
         let mut meeting_config = config.meeting_config();
         meeting_config.turn = config.turn()?.map(Arc::new);
+        meeting_config.agreement = config.agreement()?;
         let directory = Directory::new(
             meeting_config,
             Arc::new(config.pseudonyms()?),

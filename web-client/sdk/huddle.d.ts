@@ -125,6 +125,12 @@ export class Meeting extends EventTarget {
   readonly chatKept: boolean;
   /** `session` (a clinician's) or `drop_in` (peer support run by mentors: never ended for all). */
   readonly kind: 'session' | 'drop_in';
+  /** The group's agreement while you are asked to accept it (`agreement-required`), else null. */
+  readonly agreement: { text: string; version: string } | null;
+  /** Accepts the group's agreement in that version; the join then goes on (`welcome`). */
+  acceptAgreement(version: string): Promise<void>;
+  /** Hosts and cohosts: the group's agreement (plain text, at most 8 KiB; empty removes it). */
+  setAgreement(text: string): Promise<void>;
   /** Hosts and cohosts: keep the meeting's chat, or deliver it without keeping it (`chat-history`). */
   setChatKept(keep: boolean): Promise<void>;
   /**

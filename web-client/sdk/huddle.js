@@ -847,6 +847,15 @@ export class Meeting extends EventTarget {
   /** `session` (a clinician's) or `drop_in` (peer support run by mentors: no "end for all"). */
   get kind() { return this.state.kind; }
 
+  /** The group's agreement while you are asked to accept it (`agreement-required`), else null. */
+  get agreement() { return this.state.agreement; }
+
+  /** Accepts the group's agreement in that version (then the join goes on: `welcome`). @param {string} version */
+  acceptAgreement(version) { return this.request({ type: 'accept_agreement', version }); }
+
+  /** Hosts and cohosts: the group's agreement (plain text, at most 8 KiB; empty removes it). @param {string} text */
+  setAgreement(text) { return this.request({ type: 'set_agreement', text }); }
+
   /** Hosts and cohosts: keep the meeting's chat, or deliver it without keeping it. @param {boolean} keep */
   setChatKept(keep) { return this.request({ type: 'set_chat_history', mode: keep ? 'keep' : 'none' }); }
 

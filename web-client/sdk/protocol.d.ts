@@ -170,6 +170,20 @@ export interface ClientSetReactions {
   enabled: boolean;
 }
 
+/** Anyone asked with `agreement_required`: accept that version of the group's agreement. */
+export interface ClientAcceptAgreement {
+  type: "accept_agreement";
+  id?: number | null;
+  version: string;
+}
+
+/** Host/cohost: the group's agreement (plain text, at most 8 KiB); empty text removes it. */
+export interface ClientSetAgreement {
+  type: "set_agreement";
+  id?: number | null;
+  text: string;
+}
+
 /**
  * Host/cohost: keep the meeting's chat (`keep`: late joiners see recent history) or not
  * (`none`).
@@ -457,6 +471,8 @@ export type ClientFrame =
   | ClientChat
   | ClientReact
   | ClientSetReactions
+  | ClientAcceptAgreement
+  | ClientSetAgreement
   | ClientSetChatHistory
   | ClientData
   | ClientSplit
@@ -498,6 +514,8 @@ export interface ClientFrameByType {
   chat: ClientChat;
   react: ClientReact;
   set_reactions: ClientSetReactions;
+  accept_agreement: ClientAcceptAgreement;
+  set_agreement: ClientSetAgreement;
   set_chat_history: ClientSetChatHistory;
   data: ClientData;
   split: ClientSplit;
@@ -822,6 +840,28 @@ export interface ServerReactionsEnabled {
   enabled: boolean;
 }
 
+/**
+ * Instead of `welcome`: read and accept the group's agreement first (`accept_agreement`
+ * with this `version`); until then you see no one and nothing. Also to members when the
+ * text changes (they stay, and are asked to accept the new version).
+ */
+export interface ServerAgreementRequired {
+  type: "agreement_required";
+  text: string;
+  version: string;
+}
+
+/**
+ * To hosts and cohosts: the agreement's version in force (absent: none), who in the
+ * meeting has accepted it, and who is reading it before entering.
+ */
+export interface ServerAgreements {
+  type: "agreements";
+  accepted: PeerId[];
+  reading: PeerId[];
+  version?: string | null;
+}
+
 /** A host or cohost changed whether chat is kept (`set_chat_history`). */
 export interface ServerChatHistory {
   type: "chat_history";
@@ -1033,6 +1073,8 @@ export type ServerMessage =
   | ServerScreenShareAllowed
   | ServerReaction
   | ServerReactionsEnabled
+  | ServerAgreementRequired
+  | ServerAgreements
   | ServerChatHistory
   | ServerPeerUpdated
   | ServerPeople
@@ -1071,6 +1113,8 @@ export interface ServerMessageByType {
   screen_share_allowed: ServerScreenShareAllowed;
   reaction: ServerReaction;
   reactions_enabled: ServerReactionsEnabled;
+  agreement_required: ServerAgreementRequired;
+  agreements: ServerAgreements;
   chat_history: ServerChatHistory;
   peer_updated: ServerPeerUpdated;
   people: ServerPeople;

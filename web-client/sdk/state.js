@@ -133,6 +133,8 @@ export class MeetingState {
     this.reactionsOff = false;
     /** Whether the meeting keeps its chat (false: "messages are not saved"). */
     this.chatKept = true;
+    /** The group's agreement to accept, while asked (`agreement-required`). @type {{text: string, version: string} | null} */
+    this.agreement = null;
     /** `session` (a clinician's) or `drop_in` (a peer support room run by mentors). @type {'session' | 'drop_in'} */
     this.kind = 'session';
     /**
@@ -667,6 +669,16 @@ export class MeetingState {
       case 'reactions_enabled':
         this.reactionsOff = !msg.enabled;
         out.events.push(['reactions-enabled', { enabled: msg.enabled }]);
+        break;
+      case 'agreement_required':
+        // Instead of a welcome (or, seated, after a change): read and accept first.
+        this.agreement = { text: msg.text, version: msg.version };
+        out.events.push(['agreement-required', { text: msg.text, version: msg.version }]);
+        break;
+      case 'agreements':
+        out.events.push(['agreements', {
+          version: msg.version ?? null, accepted: msg.accepted, reading: msg.reading,
+        }]);
         break;
       case 'chat_history':
         this.chatKept = msg.mode !== 'none';

@@ -272,6 +272,10 @@ export interface MeetingEventMap {
   reaction: { from: PeerId; name: string; reaction: 'heart' | 'clap' | 'thumbs_up' | 'me_too' | 'tissue' };
   /** A host turned reactions on or off. */
   'reactions-enabled': { enabled: boolean };
+  /** Read and accept the group's agreement (`acceptAgreement(version)`) before you enter. */
+  'agreement-required': { text: string; version: string };
+  /** Hosts and cohosts: who has accepted the agreement in force, and who is reading it. */
+  agreements: { version: string | null; accepted: PeerId[]; reading: PeerId[] };
   /** A host changed whether chat is kept (`kept: false`: say "messages are not saved"). */
   'chat-history': { kept: boolean };
   /**

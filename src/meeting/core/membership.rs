@@ -108,6 +108,25 @@ impl Meeting {
             });
             return;
         }
+        if self.needs_agreement(&identity) {
+            // The group's agreement first: until they accept it, they see no one and nothing.
+            let again = self.agreeing.iter().any(|(_, w)| w.sub == identity.sub);
+            if !again && self.agreeing.len() >= self.config.max_members {
+                effects.push(Effect::Refuse {
+                    peer,
+                    refusal: refusals::FULL,
+                });
+                return;
+            }
+            self.ask_agreement(peer, identity, effects);
+            return;
+        }
+        self.enter(peer, identity, effects);
+    }
+
+    /// Past every check at the door (and the agreement): waits for a host or the waiting room,
+    /// or takes a seat.
+    pub(super) fn enter(&mut self, peer: PeerId, identity: Identity, effects: &mut Vec<Effect>) {
         // A drop-in needs no host: mentors and participants come and go on their own.
         let no_host_yet = self.config.wait_for_host
             && self.config.kind.is_session()
@@ -292,6 +311,11 @@ impl Meeting {
         reason: PeerLeftReason,
         effects: &mut Vec<Effect>,
     ) {
+        if self.agreeing.remove(peer).is_some() {
+            // Never let in: nobody saw them, nothing to tell but the hosts' agreement list.
+            self.announce_agreements(effects);
+            return;
+        }
         self.left_event(peer, left_reason(reason));
         if self.waiting.remove(peer).is_some() {
             self.announce_lobby(effects);
@@ -343,7 +367,10 @@ impl Meeting {
     /// A member's connection dropped: hold the seat (the member stays in its room, keeps its
     /// role and hand, can be moved) until the grace period ends or it resumes.
     pub(super) fn dropped(&mut self, peer: PeerId, now: Millis, effects: &mut Vec<Effect>) {
-        if self.waiting.contains(peer) || self.config.resume_grace_ms == 0 {
+        if self.waiting.contains(peer)
+            || self.agreeing.contains(peer)
+            || self.config.resume_grace_ms == 0
+        {
             // The waiting room holds no seats: come back and wait again.
             self.leave(peer, PeerLeftReason::Disconnected, effects);
             return;

@@ -27,6 +27,7 @@
 //! Invariants that several rules touch have one owner each: [`held_seats`], [`hand_queue`],
 //! [`waiting_list`] and [`bounded_log`] (chat history, private replay, held notices).
 
+mod agreement;
 mod api;
 mod bounded_log;
 mod breakouts;
@@ -197,6 +198,8 @@ pub struct MeetingConfig {
     pub chat_history: ChatHistory,
     /// A clinician's session, or a drop-in run by mentors.
     pub kind: MeetingKind,
+    /// The group's agreement every participant, mentor and observer accepts before entering.
+    pub agreement: Option<String>,
 }
 
 impl Default for MeetingConfig {
@@ -219,6 +222,7 @@ impl Default for MeetingConfig {
             turn: None,
             chat_history: ChatHistory::Keep,
             kind: MeetingKind::Session,
+            agreement: None,
         }
     }
 }
@@ -351,6 +355,11 @@ pub struct Meeting {
     reactions_off: bool,
     /// Whether chat is kept for late joiners, or only as long as a resume may need it.
     chat_history: ChatHistory,
+    /// The group's agreement in force, who (`sub`) accepted which version, and who is held
+    /// apart reading it.
+    agreement: Option<agreement::Agreement>,
+    agreed: HashMap<String, String>,
+    agreeing: WaitingList,
     /// Since chat was last kept again: group messages up to this id, and private ones before
     /// this time (ms), were said while it was not, and are never shown as history.
     chat_kept_since: (u64, Millis),
@@ -407,6 +416,10 @@ impl Meeting {
         rooms.insert(RoomId::main(), Room::new(0, MAIN_ROOM_NAME.into(), None));
         let waiting_room = config.waiting_room;
         let chat_history = config.chat_history;
+        let agreement = config
+            .agreement
+            .as_deref()
+            .and_then(agreement::Agreement::new);
         Meeting {
             id: id.into(),
             config,
@@ -422,6 +435,9 @@ impl Meeting {
             screen_share_allowed: false,
             reactions_off: false,
             chat_history,
+            agreement,
+            agreed: HashMap::new(),
+            agreeing: WaitingList::default(),
             chat_kept_since: (0, 0),
             staff_id: 0,
             hands: HandQueue::default(),
@@ -482,7 +498,10 @@ impl Meeting {
     /// No members, no one waiting, and no recently ended session to remember: the meeting's
     /// actor may stop.
     pub fn can_stop(&self) -> bool {
-        self.members.is_empty() && self.waiting.is_empty() && self.ended_at.is_none()
+        self.members.is_empty()
+            && self.waiting.is_empty()
+            && self.agreeing.is_empty()
+            && self.ended_at.is_none()
     }
 
     /// Whether the meeting was ended by a host and no host has started it again.
@@ -517,7 +536,11 @@ impl Meeting {
     pub fn sub_of(&self, peer: PeerId) -> Option<String> {
         match self.members.get(&peer) {
             Some(m) => Some(m.identity.sub.clone()),
-            None => self.waiting.identity(peer).map(|i| i.sub.clone()),
+            None => self
+                .waiting
+                .identity(peer)
+                .or_else(|| self.agreeing.identity(peer))
+                .map(|i| i.sub.clone()),
         }
     }
 
@@ -667,6 +690,26 @@ impl Meeting {
         now: Millis,
         effects: &mut Vec<Effect>,
     ) {
+        if self.agreeing.contains(from) {
+            // Held apart until they accept: nothing else is carried out for them.
+            let outcome = match message {
+                ClientMessage::AcceptAgreement { version } => {
+                    self.accept_agreement(from, version, now, effects)
+                }
+                _ => Err((ErrorCode::Forbidden, "accept the group's agreement first")),
+            };
+            match (outcome, id) {
+                (Ok(()), Some(reference)) if !self.agreeing.contains(from) => {
+                    // Entered (or waiting): the ack follows their welcome or waiting notice.
+                    effects.send_one(from, ServerMessage::Ack { reference })
+                }
+                (Ok(()), _) => {}
+                (Err((code, why)), reference) => {
+                    effects.send_one(from, ServerMessage::error(code, why, reference))
+                }
+            }
+            return;
+        }
         if self.waiting.contains(from) {
             let refusal =
                 ServerMessage::error(ErrorCode::Forbidden, "waiting for a host to let you in", id);
@@ -739,6 +782,8 @@ impl Meeting {
             M::React { reaction } => self.react(from, reaction, effects),
             M::SetReactions { enabled } => self.set_reactions(enabled, effects),
             M::SetChatHistory { mode } => self.set_chat_history(mode, now, effects),
+            M::AcceptAgreement { version } => self.accept_agreement(from, version, now, effects),
+            M::SetAgreement { text } => self.set_agreement(text, effects),
             M::Data { payload, to } => self.app_data(from, payload, to, effects),
             // Media through the hub
             M::SfuPublish { sdp } => {

@@ -25,6 +25,9 @@ impl Meeting {
         effects.send_one(peer, people);
         effects.send_one(peer, self.lobby_message());
         effects.send_one(peer, self.hands_message());
+        if self.agreement.is_some() {
+            effects.send_one(peer, self.agreements_message());
+        }
     }
 
     pub(super) fn announce_hands(&self, effects: &mut Vec<Effect>) {
@@ -162,12 +165,18 @@ impl Meeting {
         for peer in self.member_ids().into_iter().chain(self.waiting.ids()) {
             self.left_event(peer, "meeting_ended");
         }
-        for peer in self.member_ids().into_iter().chain(self.waiting.ids()) {
+        for peer in self
+            .member_ids()
+            .into_iter()
+            .chain(self.waiting.ids())
+            .chain(self.agreeing.ids())
+        {
             effects.push(Effect::Close {
                 peer,
                 code: CloseCode::MeetingEnded,
             });
         }
+        self.agreeing.clear();
         self.members.clear();
         self.held.clear();
         self.waiting.clear();

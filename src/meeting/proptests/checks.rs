@@ -90,11 +90,24 @@ impl Model {
             };
             for r in to {
                 prop_assert!(
-                    after.contains(r) || m.is_waiting(*r),
+                    after.contains(r) || m.is_waiting(*r) || m.is_agreeing(*r),
                     "delivery to a non-member {} ({:?})",
                     r,
                     message
                 );
+                // Held apart until they accept: the agreement and refusals, and nothing else —
+                // no roster, chat, signal or data.
+                if m.is_agreeing(*r) {
+                    prop_assert!(
+                        matches!(
+                            message,
+                            ServerMessage::AgreementRequired { .. } | ServerMessage::Error { .. }
+                        ),
+                        "{} got {:?} before accepting the agreement",
+                        r,
+                        message
+                    );
+                }
                 // Room-scoped events only: meeting-wide notices may come first.
                 if matches!(
                     message,

@@ -176,7 +176,9 @@ impl Model {
         // Ticks end held seats whose grace is over.
         let membership_may_change = matches!(
             op,
-            Op::Join(_)
+            Op::Agreement { .. }
+                | Op::Accept(_)
+                | Op::Join(_)
                 | Op::Leave(_)
                 | Op::Remove { .. }
                 | Op::Lobby { .. }
@@ -512,6 +514,26 @@ impl Model {
                 )
             }
             Op::AskHelp(who) => self.request(self.pick(who), ClientMessage::AskHelp {}),
+            Op::Agreement { by, on } => {
+                let text = if on {
+                    "What is said here stays here."
+                } else {
+                    ""
+                };
+                self.request(
+                    self.pick_by(by),
+                    ClientMessage::SetAgreement { text: text.into() },
+                )
+            }
+            Op::Accept(who) => {
+                let reading = self.meeting.agreeing_ids();
+                let (Some(version), false) = (self.meeting.agreement_version(), reading.is_empty())
+                else {
+                    return Ok(());
+                };
+                let peer = reading[who % reading.len()];
+                self.request(Some(peer), ClientMessage::AcceptAgreement { version })
+            }
             Op::Broadcast(who) => self.request(
                 self.pick(who),
                 ClientMessage::Broadcast {

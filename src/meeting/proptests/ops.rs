@@ -84,6 +84,13 @@ pub(super) enum Op {
         to: usize,
     },
     AskHelp(usize),
+    /// A host (mostly) sets the group's agreement, or removes it.
+    Agreement {
+        by: usize,
+        on: bool,
+    },
+    /// Someone held apart accepts the agreement in force.
+    Accept(usize),
     Broadcast(usize),
     /// Member i's connection drops; the last `lost` frames sent to it never arrived.
     Drop {
@@ -131,6 +138,8 @@ pub(super) fn op() -> impl Strategy<Value = Op> {
         3 => (i(), proptest::option::of(i())).prop_map(|(who, to)| Op::Chat { who, to }),
         2 => (i(), i()).prop_map(|(who, to)| Op::Signal { who, to }),
         1 => i().prop_map(Op::AskHelp),
+        1 => (i(), any::<bool>()).prop_map(|(by, on)| Op::Agreement { by, on }),
+        1 => i().prop_map(Op::Accept),
         1 => i().prop_map(Op::Broadcast),
         2 => (i(), 0u8..4).prop_map(|(who, lost)| Op::Drop { who, lost }),
         2 => i().prop_map(Op::Resume),

@@ -1,5 +1,6 @@
 //! Unit tests of the meeting core, one file per chapter (the harness is `super::harness`).
 
+mod agreement;
 mod drop_in;
 mod hardening;
 mod media;
