@@ -1,6 +1,8 @@
 // The chat panel: the room's group messages and our private ones (each message once, whatever
 // path it came by, with the time it was sent), notices about the room in the log, who a message
-// can go to, and how many arrived while the chat was out of sight (on its tab and in the title). It follows
+// can go to, how many arrived while the chat was out of sight (on its tab and in the title), and,
+// while a host has the meeting keep no chat (`chat_history: none`), the line "Messages in this
+// meeting are not saved" above the log (and a notice in the log when that changes). It follows
 // the SDK's events; view.js adds the notices that need the grid (someone stepped out, is back).
 
 import { byId, describe, h, on, setOptions } from './dom.js';
@@ -43,6 +45,7 @@ export class ChatPanel {
     this.log = byId('chat-log', HTMLOListElement);
     this.to = byId('chat-to', HTMLSelectElement);
     this.input = byId('chat-input', HTMLInputElement);
+    this.notKept = byId('chat-not-kept', HTMLParagraphElement);
     this.bind(signal);
   }
 
@@ -83,6 +86,15 @@ export class ChatPanel {
     });
     on(m, 'peers', () => this.renderRecipients(), signal);
     on(m, 'rooms', () => this.renderRecipients(), signal);
+    // People decide what to write knowing whether it stays: the line stands above the log for as
+    // long as nothing is kept, and a change is said in the log too (read out: it is a live region).
+    const renderKept = () => { this.notKept.hidden = m.chatKept; };
+    on(m, 'welcome', renderKept, signal);
+    on(m, 'chat-history', (d) => {
+      renderKept();
+      this.addNotice(d.kept ? 'Messages are saved again: people who join later see recent ones.'
+        : 'Messages are no longer saved: people who join later will not see them.');
+    }, signal);
   }
 
   /** @param {ChatMessage[]} history */

@@ -2,7 +2,9 @@
 // moderation.js, which rooms asked for help, and while breakouts are open "Message this room":
 // a broadcast to that room only), move, visit, broadcast, merge (with countdown),
 // extend timer, a scheduled session's end and "Extend session +10 min" (only while the session has
-// an end), whether participants may share their screen, "Allow reactions" (set_reactions), the split dialog (split.js), and the alerts a therapist needs above the stage:
+// an end), whether participants may share their screen, "Allow reactions" (set_reactions), "Keep chat
+// history for late joiners" (set_chat_history), the split dialog (split.js), rotating pairs' "Round N"
+// while a round is open and "Next round" after it (a rotate split like the last), and the alerts a therapist needs above the stage:
 // help requests (gone when the room closes or the host went there) and raised hands (gone when the
 // hand is down). Shown only to hosts and cohosts (the People, Host and Activity tabs, also after a
 // promotion); the hub checks the role of every action anyway.
@@ -109,6 +111,27 @@ export class HostPanel {
         }
       }, allow ? 'Reactions are on.' : 'Reactions are off for everyone.');
     }, { signal });
+    // "Keep chat history for late joiners", likewise: what the hub said last.
+    const chatKeep = byId('chat-keep', HTMLInputElement);
+    const renderChatKeep = () => { chatKeep.checked = m.chatKept; };
+    on(m, 'chat-history', renderChatKeep, signal);
+    on(m, 'welcome', renderChatKeep, signal);
+    chatKeep.addEventListener('change', () => {
+      const keep = chatKeep.checked;
+      this.run(async () => {
+        try {
+          await m.setChatKept(keep);
+        } catch (err) {
+          renderChatKeep();
+          throw err;
+        }
+      }, keep ? 'Chat is kept: people who join later see recent messages.' : 'Chat is no longer kept: messages are delivered, not saved.');
+    }, { signal });
+    // The next round of rotating pairs, with the last round's duration and topic.
+    byId('next-round', HTMLButtonElement).addEventListener('click', () => {
+      const last = this.split.lastRotate;
+      if (last) this.run(() => this.split.startRotate(last), 'The next round of pairs is open.');
+    }, { signal });
     on(m, 'session-rescheduled', () => this.renderSession(), signal);
     byId('extend-session', HTMLButtonElement).addEventListener('click', () => {
       this.run(() => m.extendSession(EXTEND_SESSION_SECS), `Session extended by ${EXTEND_SESSION_SECS / 60} minutes.`);
@@ -168,6 +191,8 @@ export class HostPanel {
     for (const id of ['lobby-list', 'hand-queue', 'audit-log']) byId(id, HTMLElement).replaceChildren();
     byId('lobby-banner', HTMLParagraphElement).hidden = true;
     this.sessionEnd.hidden = true;
+    byId('breakout-round', HTMLParagraphElement).hidden = true;
+    byId('next-round', HTMLButtonElement).hidden = true;
   }
 
   /** @param {() => Promise<void>} action @param {string} done */
@@ -238,6 +263,13 @@ export class HostPanel {
     this.mergeButton.disabled = !breakouts;
     for (const el of this.extendForm.elements) /** @type {HTMLButtonElement} */ (el).disabled = closesAt == null;
     byId('split-open', HTMLButtonElement).disabled = breakouts;
+    // Rotating pairs: the round while it is open (the host says it to the group), and after the
+    // merge the way to the next one.
+    const round = byId('breakout-round', HTMLParagraphElement);
+    const { round: n } = m.rooms;
+    round.hidden = !breakouts || n == null;
+    round.textContent = n == null ? '' : `Round ${n} of rotating pairs`;
+    byId('next-round', HTMLButtonElement).hidden = breakouts || this.split.lastRotate == null;
   }
 
   /** A help request: above the stage until the host goes there, dismisses it, or the room closes. @param {HelpAlert} alert */

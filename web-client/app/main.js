@@ -429,6 +429,16 @@ const huddleTest = {
     name: t.querySelector('.name')?.textContent ?? '',
     badges: [...t.querySelectorAll('.badge')].map((b) => b.textContent ?? ''),
   })),
+  /** The line above the chat while the meeting keeps no chat ('' while it is hidden). */
+  chatNotKept: () => {
+    const el = byId('chat-not-kept', HTMLParagraphElement);
+    return el.hidden ? '' : (el.textContent ?? '');
+  },
+  /** The host's "Round N of rotating pairs" ('' while it is hidden). */
+  breakoutRound: () => {
+    const el = byId('breakout-round', HTMLParagraphElement);
+    return el.hidden ? '' : (el.textContent ?? '');
+  },
   chatLog: () => session?.view.chat.entries().map((e) => ({ from: e.fromName, text: e.text, private: e.private, to: e.toName })) ?? [],
   /** The Staff tab: whether it is shown, its unread count, its messages as listed, and how many staff messages reached this page at all. */
   staff: () => {

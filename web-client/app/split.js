@@ -4,6 +4,11 @@
 // with each person's room picker (the keyboard way), and Start sends what the preview shows as a
 // `manual` split with explicit members, so the hub does exactly what the host saw. `manual`
 // starts with everyone staying in the main room; `choose` has no preview (rooms open empty).
+// `rotate` (rotating pairs, an icebreaker) has no per-person preview either: the hub keeps the
+// schedule (who has met whom, round after round; a changed group starts a schedule of its own), so
+// any pairs drawn here could be wrong. The dialog says what will happen instead (how many pairs,
+// who rests, how many rounds until everyone has met), sends `rotate` itself, and remembers the
+// duration and topic so the host panel's "Next round" can start the next one the same way.
 // Hosts, co-hosts and observers stay in the main room unless the host moves them in the preview,
 // as the hub does.
 
@@ -34,6 +39,12 @@ export class SplitDialog {
     this.assign = new Map();
     /** How many rooms the preview has. */
     this.rooms = 2;
+    /**
+     * The duration and topic of the last rotate split ("Next round" starts the next one the same
+     * way); null when the last split was not `rotate`.
+     * @type {{topic?: string, durationSecs?: number} | null}
+     */
+    this.lastRotate = null;
     const opts = { signal };
     byId('split-open', HTMLButtonElement).addEventListener('click', () => this.open(), opts);
     byId('split-cancel', HTMLButtonElement).addEventListener('click', () => this.dialog.close(), opts);
@@ -70,9 +81,12 @@ export class SplitDialog {
     const everyone = this.people();
     const keepManual = strategy === 'manual' ? new Map(this.assign) : null;
     this.assign = new Map(everyone.map((id) => [id, keepManual?.get(id) ?? null]));
-    this.count.disabled = strategy === 'pairs';
+    this.count.disabled = strategy === 'pairs' || strategy === 'rotate';
     let note = '';
-    if (strategy === 'manual' || strategy === 'choose') {
+    if (strategy === 'rotate') {
+      this.rooms = 0;
+      note = rotateNote(everyone.filter((id) => this.dealt(id)).length);
+    } else if (strategy === 'manual' || strategy === 'choose') {
       this.rooms = asked;
       if (keepManual) for (const [id, room] of this.assign) if (room != null && room >= asked) this.assign.set(id, null);
       note = strategy === 'choose' ? 'Rooms open empty; participants pick one.' : 'Drag people into rooms, or pick a room for each.';
@@ -84,7 +98,9 @@ export class SplitDialog {
       if (strategy === 'pairs') this.count.value = String(this.rooms);
     }
     const others = everyone.filter((id) => !this.dealt(id));
-    if (others.length > 0 && strategy !== 'choose') note += `${note ? ' ' : ''}Hosts, co-hosts and observers stay in the main room unless you move them.`;
+    if (strategy === 'rotate') {
+      if (others.length > 0) note += ' Hosts, co-hosts and observers stay in the main room.';
+    } else if (others.length > 0 && strategy !== 'choose') note += `${note ? ' ' : ''}Hosts, co-hosts and observers stay in the main room unless you move them.`;
     this.note.textContent = note;
     this.render();
   }
@@ -105,6 +121,12 @@ export class SplitDialog {
     this.keepText();
     const m = this.meeting;
     const choose = this.strategy.value === 'choose';
+    // Rotating pairs: the hub picks; nothing to show or change here (see the top of this file).
+    this.preview.hidden = this.strategy.value === 'rotate';
+    if (this.preview.hidden) {
+      this.preview.replaceChildren();
+      return;
+    }
     /** @param {number | null} room */
     const members = (room) => [...this.assign].filter(([, r]) => r === room).map(([id]) => id);
     /** @param {PeerId} id */
@@ -177,6 +199,17 @@ export class SplitDialog {
     const minutes = Number(byId('split-duration', HTMLInputElement).value);
     const topic = byId('split-topic', HTMLInputElement).value.trim();
     this.error.textContent = '';
+    if (strategy === 'rotate') {
+      if (this.people().filter((id) => this.dealt(id)).length < 2) {
+        this.error.textContent = 'Rotating pairs need at least two participants in the main room.';
+        return;
+      }
+      this.startRotate({ topic: topic || undefined, durationSecs: minutes > 0 ? Math.round(minutes * 60) : undefined }).then(
+        () => { this.dialog.close(); this.say('The first round of pairs is open.'); },
+        (err) => { this.error.textContent = `The hub refused the split: ${describe(err)}`; },
+      );
+      return;
+    }
     if (strategy !== 'choose' && rooms.every((r) => (r.members ?? []).length === 0)) {
       this.error.textContent = 'Nobody is in a breakout room yet: move people into the rooms first.';
       return;
@@ -189,10 +222,34 @@ export class SplitDialog {
       topic: topic || undefined,
       durationSecs: minutes > 0 ? Math.round(minutes * 60) : undefined,
     }).then(
-      () => { this.dialog.close(); this.say('Breakout rooms are open.'); },
+      () => { this.lastRotate = null; this.dialog.close(); this.say('Breakout rooms are open.'); },
       (err) => { this.error.textContent = `The hub refused the split: ${describe(err)}`; },
     );
   }
+
+  /**
+   * A round of rotating pairs, remembered for "Next round".
+   * @param {{topic?: string, durationSecs?: number}} options
+   */
+  async startRotate(options) {
+    await this.meeting.split({ strategy: 'rotate', ...options });
+    this.lastRotate = options;
+  }
+}
+
+/**
+ * What the split dialog says about rotating pairs for `n` people the hub would pair (participants
+ * and mentors in the main room): the idea, how many pairs, who rests, and after how many rounds
+ * everyone has met (the circle method: n - 1 rounds, or n with one resting each round).
+ * @param {number} n
+ */
+export function rotateNote(n) {
+  const idea = 'A new partner each round; nobody twice until everyone has met. The hub chooses the pairs: you see them when the round starts.';
+  if (n < 2) return `${idea} There ${n === 1 ? 'is only one participant' : 'are no participants'} in the main room: nobody to pair.`;
+  const pairs = Math.floor(n / 2);
+  const rest = n % 2 === 1 ? ', and one person rests in the main room each round (everyone once before anyone twice)' : '';
+  const rounds = n % 2 === 1 ? n : n - 1;
+  return `${idea} ${n} people: ${pairs} pair${pairs > 1 ? 's' : ''}${rest}. Everyone has met everyone after ${rounds} round${rounds > 1 ? 's' : ''}.`;
 }
 
 /** A shuffled copy (Fisher–Yates). @template T @param {T[]} items */

@@ -41,6 +41,8 @@ export class Meeting extends EventTarget {
   readonly room: CurrentRoom;
   readonly peers: Peer[];
   readonly rooms: RoomsDetail;
+  /** After a `rotate` split, the round of rotating pairs open now (1, 2, 3…); null otherwise. */
+  readonly round: number | null;
   readonly chatHistory: ChatMessage[];
   readonly isHost: boolean;
   readonly joined: boolean;

@@ -145,6 +145,8 @@ export class Meeting extends EventTarget {
   get peers() { return this.state.peerList(); }
   /** Every room of the meeting with its members' ids, main first. */
   get rooms() { return this.state.roomsDetail(); }
+  /** The round of rotating pairs open now (`split {strategy: 'rotate'}`), or null. */
+  get round() { return this.state.round; }
   /** Group chat history of our room, oldest first. */
   get chatHistory() { return [...this.state.chat]; }
   /** True for host and cohost. */

@@ -105,6 +105,13 @@ export class MeetingState {
     this.closesAt = null;
     this.choosing = false;
     /**
+     * After a `rotate` split, which round of the rotating pairs is open (1, 2, 3…); null
+     * otherwise. Only `rooms` tells it (the welcome does not), so a page that joins or reloads
+     * mid-round learns it with the next room list.
+     * @type {number | null}
+     */
+    this.round = null;
+    /**
      * When the scheduled session ends for everyone (ms since the epoch, the hub's clock): from
      * the welcome, moved by `session_rescheduled`. Null: it has no set end.
      * @type {number | null}
@@ -372,7 +379,9 @@ export class MeetingState {
         this.activeSpeakers = [];
         this.iceTransportPolicy = msg.ice_transport_policy === 'relay' ? 'relay' : 'all';
         this.waitingAs = null;
-        this.setRooms(msg.rooms, msg.closes_at ?? null, msg.choosing);
+        // The welcome carries no round: a resume while the same breakouts are open keeps the one
+        // we knew; a fresh seat learns it with the next `rooms`.
+        this.setRooms(msg.rooms, msg.closes_at ?? null, msg.choosing, resumed && msg.rooms.length > 1 ? this.round : null);
         // The end may have moved while we were away (or a fresh seat came with another); the
         // first welcome only says what it is.
         const endsAt = msg.ends_at ?? null;
@@ -477,7 +486,7 @@ export class MeetingState {
         break;
       }
       case 'rooms': {
-        this.setRooms(msg.rooms, msg.closes_at ?? null, msg.choosing);
+        this.setRooms(msg.rooms, msg.closes_at ?? null, msg.choosing, msg.round ?? null);
         const info = this.rooms.find((r) => r.id === this.room.id);
         if (info) this.room = { id: info.id, name: info.name, topic: info.topic ?? null };
         out.events.push(['rooms', this.roomsDetail()]);
@@ -765,11 +774,15 @@ export class MeetingState {
     this.lobby = { enabled: false, waiting: [] };
   }
 
-  /** @param {RoomInfo[]} rooms @param {number | null} closesAt @param {boolean} choosing */
-  setRooms(rooms, closesAt, choosing) {
+  /**
+   * @param {RoomInfo[]} rooms @param {number | null} closesAt @param {boolean} choosing
+   * @param {number | null} round
+   */
+  setRooms(rooms, closesAt, choosing, round) {
     this.rooms = rooms;
     this.closesAt = closesAt;
     this.choosing = choosing;
+    this.round = round;
   }
 
   roomsDetail() {
@@ -777,6 +790,7 @@ export class MeetingState {
       rooms: this.rooms.map((r) => ({ ...r, members: [...r.members] })),
       closesAt: this.closesAt,
       choosing: this.choosing,
+      round: this.round,
     };
   }
 

@@ -63,9 +63,16 @@ export interface RoomsDetail {
   closesAt: number | null;
   /** Participants may pick a room (`chooseRoom`). */
   choosing: boolean;
+  /** After a `rotate` split (rotating pairs): which round is open (1, 2, 3…); null otherwise. */
+  round: number | null;
 }
 
 export interface SplitOptions {
+  /**
+   * `rotate`: rotating pairs (icebreakers): the hub pairs the main room's participants and
+   * mentors so that, round after round, nobody meets the same person twice until everyone has
+   * met; an odd one out rests in the main room. `count` and `rooms` are not used.
+   */
   strategy: SplitStrategy;
   /** Rooms, for `even`, `random` and `choose`. */
   count?: number;

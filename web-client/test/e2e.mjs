@@ -9,7 +9,9 @@
 // connection its heartbeat gives up on, and a cut. Also: a token refreshed by the SDK outlives
 // its expiry, an observer's page sends nothing, and the UI forgets the token when a session ends.
 // Peer support (#15): a reaction shown on the sender's tile on every page, reactions turned off,
-// and the Staff tab (a promoted co-host gets the host's staff message; participants never do).
+// and the Staff tab (a promoted co-host gets the host's staff message; participants never do);
+// chat that is not kept (every page says so, a late joiner gets no history), and two rounds of
+// rotating pairs (other pairs in round 2, one of three resting each round).
 // Scheduled sessions, set with the server API as a partner would: a participant who comes before
 // the session opens is turned away in plain words (4012), and an end 2 minutes ahead shows on
 // every page at once, until the host extends it.
@@ -938,6 +940,37 @@ async function meshScenario() {
     await tab(host.page, 'Chat');
   });
 
+  await check('chat that is not kept: the host turns off "Keep chat history for late joiners"; every page says "Messages in this meeting are not saved", a message sent then still arrives, and someone who joins after it gets no history; turned back on, the line goes; axe finds nothing serious on Alex\'s chat with the line', async () => {
+    const NOT_KEPT = 'Messages in this meeting are not saved';
+    await tab(host.page, 'Host');
+    await host.page.getByLabel('Keep chat history for late joiners').uncheck();
+    for (const p of everyone) await until(`${p.name} to say messages are not saved`, () => hook(p.page, () => window.huddleTest.chatNotKept()), (t) => t === NOT_KEPT);
+    await alex.page.getByLabel('Message', { exact: true }).fill(`Not kept ${nonce}`);
+    await alex.page.getByRole('button', { name: 'Send', exact: true }).click();
+    for (const p of everyone) await until(`${p.name} to get the message sent while chat is not kept`, () => chatOf(p), (l) => l.some((m) => m.text === `Not kept ${nonce}`), { show: (l) => `${l.length} messages` });
+    await expectAccessible(alex.page, 'a participant\'s chat that is not kept');
+    // A late joiner (an observer, the SDK alone: quick, and it sends no media) gets no history at all.
+    const token = await mintToken({ role: 'observer', sub: 'late2', name: 'Lou' });
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(`${base}/sdk/huddle.js`);
+      const late = await page.evaluate(async (token) => {
+        const { join } = await import('/sdk/huddle.js');
+        const meeting = await join({ token, media: null });
+        const seen = { history: meeting.chatHistory.length, kept: meeting.chatKept };
+        meeting.leave();
+        return seen;
+      }, token);
+      if (late.history !== 0 || late.kept !== false) throw new Error(`the late joiner got ${JSON.stringify(late)}`);
+    } finally {
+      await context.close();
+    }
+    await host.page.getByLabel('Keep chat history for late joiners').check();
+    for (const p of everyone) await until(`${p.name}'s line to go once chat is kept again`, () => hook(p.page, () => window.huddleTest.chatNotKept()), (t) => t === '');
+    await tab(host.page, 'Chat');
+  });
+
   await check('the breakout preview shows who goes where before Start, never proposes a room of one, and people move by drag and drop', async () => {
     const page = host.page;
     await tab(page, 'Host');
@@ -1129,6 +1162,46 @@ async function meshScenario() {
     }
     await until('the help request of a closed room to go', () => hook(page, () => window.huddleTest.alerts()), (a) => !a.some((t) => t.includes('asks for help')));
     for (const p of everyone) await expectVideoFrom(p, others(p));
+  });
+
+  await check('rotating pairs: the host starts "Rotating pairs (icebreaker)" (no per-person preview; the dialog says who rests), sees "Round 1", brings everyone back, and "Next round" opens round 2 with the same topic and other pairs; one of the three participants rests in the main room each round', async () => {
+    const page = host.page;
+    const topic = `One thing you enjoy ${nonce}`;
+    await tab(page, 'Host');
+    await page.getByRole('button', { name: 'Split into breakout rooms…' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('How to assign people').selectOption('rotate');
+    await dialog.getByLabel('Duration in minutes').fill('');
+    await dialog.getByLabel('Topic for every room').fill(topic);
+    const note = await page.locator('#split-note').textContent();
+    if (!/nobody twice until everyone has met/.test(note) || !/one person rests/.test(note)) throw new Error(`the rotate note: ${note}`);
+    if (await page.locator('#split-preview').isVisible()) throw new Error('a per-person preview for pairs the hub chooses');
+    await expectAccessible(page, 'the split dialog (rotating pairs)');
+    await dialog.getByRole('button', { name: 'Start breakouts' }).click();
+    await until('the split dialog to close', () => dialog.isVisible(), (v) => v === false);
+    const nameOf = new Map(await Promise.all(everyone.map(async (p) => [await hook(p.page, () => window.huddleTest.me().id), p.name])));
+    const round = async (n) => {
+      await until(`the host to show "Round ${n}"`, () => hook(page, () => window.huddleTest.breakoutRound()), (t) => t === `Round ${n} of rotating pairs`);
+      const rooms = await until(`round ${n}'s pair`, () => hook(page, () => window.huddleTest.rooms()), (r) => r.round === n && r.rooms.length === 2);
+      const [main, pair] = rooms.rooms;
+      const names = (ids) => ids.map((id) => nameOf.get(id) ?? String(id)).sort();
+      if (pair.members.length !== 2 || main.members.length !== 2 || pair.topic !== topic) throw new Error(`round ${n}: ${JSON.stringify(rooms.rooms.map((r) => [r.name, r.topic === topic, names(r.members)]))}`);
+      return names(pair.members).join(' and ');
+    };
+    const bringBack = async () => {
+      await page.getByLabel('Countdown (seconds)').fill('0');
+      await page.getByRole('button', { name: 'Bring everyone back' }).click();
+      for (const p of everyone) await until(`${p.name} to be back in the main room`, () => hook(p.page, () => window.huddleTest.room()), (r) => r && r.id === 'main');
+    };
+    const first = await round(1);
+    await bringBack();
+    await until('"Next round" to be offered', () => page.getByRole('button', { name: 'Next round' }).isVisible(), Boolean);
+    await page.getByRole('button', { name: 'Next round' }).click();
+    const second = await round(2);
+    if (first === second) throw new Error(`the same pair twice: ${first}`);
+    log(`# round 1: ${first}; round 2: ${second}`);
+    await bringBack();
+    await until('the round line to go after the merge', () => hook(page, () => window.huddleTest.breakoutRound()), (t) => t === '');
   });
 
   await check('leaving asks first ("Stay" stays); confirmed, it closes the connections to the one who left, whose page forgets the token; the host sees "Jordan left" above the stage and in the activity feed', async () => {

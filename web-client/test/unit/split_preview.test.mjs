@@ -1,10 +1,11 @@
 // The reference UI's breakout preview (app/split.js, `proposeRooms`): what it proposes before
 // Start for `even`, `random` and `pairs` — never a room of one, mentors spread first, the odd one
-// out of pairs in a pair, and a sentence saying so. Pure: no DOM.
+// out of pairs in a pair, and a sentence saying so; and for rotating pairs (`rotateNote`) what is
+// said instead of a preview. Pure: no DOM.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { proposeRooms } from '../../app/split.js';
+import { proposeRooms, rotateNote } from '../../app/split.js';
 
 const noMentors = () => false;
 /** Room sizes of a plan, by room index. */
@@ -70,4 +71,13 @@ test('with fewer than two people nobody is placed, and the note says why', () =>
   assert.equal(proposeRooms([1], noMentors, 'even', 2).assign.size, 0);
   assert.match(proposeRooms([1], noMentors, 'pairs', 2).note, /nobody to pair/);
   assert.match(proposeRooms([], noMentors, 'random', 2).note, /No participants/);
+});
+
+test('rotating pairs: the note says the idea, the pairs, who rests, and the rounds until everyone has met', () => {
+  for (const n of [0, 1, 2, 3, 4, 7]) assert.match(rotateNote(n), /^A new partner each round; nobody twice until everyone has met\. The hub chooses the pairs/);
+  assert.match(rotateNote(1), /nobody to pair/);
+  assert.match(rotateNote(4), /4 people: 2 pairs\. Everyone has met everyone after 3 rounds\./);
+  assert.doesNotMatch(rotateNote(4), /rests/);
+  assert.match(rotateNote(3), /3 people: 1 pair, and one person rests in the main room each round .*after 3 rounds\./);
+  assert.match(rotateNote(2), /1 pair\. Everyone has met everyone after 1 round\./);
 });

@@ -93,6 +93,22 @@ test('rooms updates the list, the timer, choosing, and our room\'s topic', () =>
   assert.equal(s.roomOf(9), 'b1');
 });
 
+test('rooms after a rotate split tell the round (event and state); a merge clears it', () => {
+  const s = welcomed();
+  assert.equal(s.round, null);
+  assert.equal(s.roomsDetail().round, null);
+  let out = s.handle({
+    type: 'rooms', rooms: [{ id: 'main', name: 'Main room', members: [7, 10] }, { id: 'b5', name: 'Pair 1', members: [8, 9] }],
+    choosing: false, round: 2,
+  });
+  assert.deepEqual(names(out), ['rooms']);
+  assert.equal(out.events[0][1].round, 2);
+  assert.equal(s.round, 2);
+  out = s.handle({ type: 'rooms', rooms: [{ id: 'main', name: 'Main room', members: [7, 8, 9, 10] }], choosing: false });
+  assert.equal(out.events[0][1].round, null, 'no round once the pairs are merged');
+  assert.equal(s.round, null);
+});
+
 test('chat: group messages join the history, private ones do not', () => {
   const s = welcomed();
   let out = s.handle({ type: 'chat', id: 2, seq: 2, room: 'main', from: 9, text: 'hello', ts: 3 });
