@@ -129,7 +129,11 @@ export class Meeting extends EventTarget {
   readonly kind: 'session' | 'drop_in';
   /** The group's agreement while you are asked to accept it (`agreement-required`), else null. */
   readonly agreement: { text: string; version: string } | null;
-  /** Accepts the group's agreement in that version; the join then goes on (`welcome`). */
+  /**
+   * Accepts the group's agreement in that version; before the welcome the join then goes on
+   * (`welcome`), seated you stay. `conflict`: it changed meanwhile (`agreement` is the new one,
+   * also given as `agreement-required`) or was removed (`agreement` is null).
+   */
   acceptAgreement(version: string): Promise<void>;
   /** Hosts and cohosts: the group's agreement (plain text, at most 8 KiB; empty removes it). */
   setAgreement(text: string): Promise<void>;
@@ -225,7 +229,11 @@ export class Meeting extends EventTarget {
   removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
 }
 
-/** Joins a meeting; resolves once the hub has welcomed us. */
+/**
+ * Joins a meeting; resolves once the hub has welcomed us. Stays pending while the waiting room
+ * holds us (`waiting`) or while the group's agreement is asked (`agreement-required`, listened
+ * to with `options.on`): show it, call `acceptAgreement(version)`, and the welcome follows.
+ */
 export function join(options: JoinOptions): Promise<Meeting>;
 
 /**

@@ -59,7 +59,12 @@ export { tokenRole } from './token.js';
  *   tracks go with our answer to it (adding them before would make a colliding offer of ours)
  */
 
-/** Joins a meeting; resolves once the hub has welcomed us. @param {JoinOptions} options */
+/**
+ * Joins a meeting; resolves once the hub has welcomed us. Stays pending (no timeout) while the
+ * waiting room holds us (`waiting`) or while the group's agreement is asked (`agreement-required`,
+ * passed in `options.on`): the app shows it and calls `acceptAgreement`, and the welcome follows.
+ * @param {JoinOptions} options
+ */
 export async function join(options) {
   const meeting = new Meeting(options);
   await meeting.connect();
@@ -617,7 +622,10 @@ export class Meeting extends EventTarget {
    */
   send(frame) {
     const ws = this.ws;
-    if (!ws || ws.readyState !== WebSocket.OPEN || (!this.joined && frame.type !== 'refresh')) return false;
+    // Before the welcome only what the hub answers there: `refresh`, and `accept_agreement` while
+    // the group's agreement holds us apart (it is what lets us in).
+    const beforeWelcome = frame.type === 'refresh' || (frame.type === 'accept_agreement' && this.state.agreement != null);
+    if (!ws || ws.readyState !== WebSocket.OPEN || (!this.joined && !beforeWelcome)) return false;
     ws.send(JSON.stringify(frame));
     return true;
   }
@@ -852,8 +860,26 @@ export class Meeting extends EventTarget {
   /** The group's agreement while you are asked to accept it (`agreement-required`), else null. */
   get agreement() { return this.state.agreement; }
 
-  /** Accepts the group's agreement in that version (then the join goes on: `welcome`). @param {string} version */
-  acceptAgreement(version) { return this.request({ type: 'accept_agreement', version }); }
+  /**
+   * Accepts the group's agreement in that version. Before the welcome the join then goes on (the
+   * hub acks after the `welcome` or `waiting`); seated, we stay. `conflict`: it changed meanwhile
+   * (the new text came as `agreement-required` first, so `agreement` is the one to show) or was
+   * removed (then `agreement` is null: nothing is asked any more).
+   * @param {string} version
+   */
+  async acceptAgreement(version) {
+    try {
+      await this.request({ type: 'accept_agreement', version });
+    } catch (err) {
+      // Still the version we answered: the hub has no agreement any more (a changed one would
+      // have come before this refusal).
+      if (err instanceof HuddleError && err.code === 'conflict' && this.state.agreement?.version === version) {
+        this.state.agreement = null;
+      }
+      throw err;
+    }
+    if (this.state.agreement?.version === version) this.state.agreement = null;
+  }
 
   /** Hosts and cohosts: the group's agreement (plain text, at most 8 KiB; empty removes it). @param {string} text */
   setAgreement(text) { return this.request({ type: 'set_agreement', text }); }

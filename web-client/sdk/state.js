@@ -379,6 +379,9 @@ export class MeetingState {
         this.activeSpeakers = [];
         this.iceTransportPolicy = msg.ice_transport_policy === 'relay' ? 'relay' : 'all';
         this.waitingAs = null;
+        // In at last: an agreement that held us apart was accepted (or removed). A resumed seat
+        // still owes an answer to one asked while seated.
+        if (!resumed) this.agreement = null;
         // The welcome carries no round: a resume while the same breakouts are open keeps the one
         // we knew; a fresh seat learns it with the next `rooms`.
         this.setRooms(msg.rooms, msg.closes_at ?? null, msg.choosing, resumed && msg.rooms.length > 1 ? this.round : null);
