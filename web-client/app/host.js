@@ -3,12 +3,14 @@
 // a broadcast to that room only), move, visit, broadcast, merge (with countdown),
 // extend timer, a scheduled session's end and "Extend session +10 min" (only while the session has
 // an end), whether participants may share their screen, "Allow reactions" (set_reactions), "Keep chat
-// history for late joiners" (set_chat_history), the split dialog (split.js), rotating pairs' "Round N"
+// history for late joiners" (set_chat_history), the group's agreement (agreement.js: set, change,
+// remove, who agreed), the split dialog (split.js), rotating pairs' "Round N"
 // while a round is open and "Next round" after it (a rotate split like the last), and the alerts a therapist needs above the stage:
 // help requests (gone when the room closes or the host went there) and raised hands (gone when the
 // hand is down). Shown only to hosts and cohosts (the People, Host and Activity tabs, also after a
 // promotion); the hub checks the role of every action anyway.
 
+import { AgreementAdmin } from './agreement.js';
 import { byId, describe, h, on, setOptions } from './dom.js';
 import { Moderation } from './moderation.js';
 import { timeOfDay } from './schedule.js';
@@ -47,6 +49,7 @@ export class HostPanel {
     this.sessionEnd = byId('session-end', HTMLDivElement);
     this.moderation = new Moderation(meeting, (action, done) => this.run(action, done), this.abort.signal, this.layout);
     this.split = new SplitDialog(meeting, this.abort.signal, (text) => { this.status.textContent = text; });
+    this.agreement = new AgreementAdmin(meeting, (action, done) => this.run(action, done));
     this.bind();
   }
 
@@ -185,6 +188,7 @@ export class HostPanel {
   /** The session ended: stop listening and clear what was shown. */
   destroy() {
     this.abort.abort();
+    this.agreement.destroy();
     this.layout.setHostTabs(false);
     this.roster.replaceChildren();
     this.status.textContent = '';

@@ -1,6 +1,7 @@
 // The reference therapy-room page: reads a join token from the URL fragment (`#token=...`, as in
 // the hub's dev-mode links) or from the join form, joins with the SDK, and wires the views. It
-// owns the screens: join, the waiting room, the meeting, and the ended screen with why it ended.
+// owns the screens: join, the group's agreement when the hub asks first (agreement.js draws it),
+// the waiting room, the meeting, and the ended screen with why it ended.
 // The fragment never reaches the server; it is removed from the address bar once read. The token
 // is kept in sessionStorage while it may be used (a reload during the meeting rejoins) and
 // forgotten when the session ends, however it ends: on a shared computer the next person must
@@ -12,6 +13,7 @@
 
 import { Meeting, tokenRole } from '../sdk/huddle.js';
 import { tokenExpiry } from '../sdk/token.js';
+import { AgreementPrompt } from './agreement.js';
 import { byId, describe, on, setOptions } from './dom.js';
 import { HostPanel } from './host.js';
 import { PreCheck } from './precheck.js';
@@ -30,13 +32,14 @@ const TEST_MODE = new URLSearchParams(location.search).get('test') === '1';
 const joinScreen = byId('join-screen', HTMLElement);
 const waitingScreen = byId('waiting-screen', HTMLElement);
 const waitingPreview = byId('waiting-preview', HTMLVideoElement);
+const agreementScreen = byId('agreement-screen', HTMLElement);
 const meetingEl = byId('meeting', HTMLDivElement);
 const endedScreen = byId('ended-screen', HTMLElement);
 const tokenInput = byId('join-token', HTMLTextAreaElement);
 const joinButton = byId('join-button', HTMLButtonElement);
 const joinError = byId('join-error', HTMLParagraphElement);
 
-/** @type {{meeting: Meeting, view: MeetingView, host: HostPanel} | null} */
+/** @type {{meeting: Meeting, view: MeetingView, host: HostPanel, agreement: AgreementPrompt} | null} */
 let session = null;
 /** `breakout_closing` notices received (for the test hook). */
 let closingNotices = 0;
@@ -144,7 +147,7 @@ function expired(token) {
 
 /** Shows one of the page's screens and hides the others. @param {HTMLElement} screen */
 function showScreen(screen) {
-  for (const el of [joinScreen, waitingScreen, meetingEl, endedScreen]) el.hidden = el !== screen;
+  for (const el of [joinScreen, agreementScreen, waitingScreen, meetingEl, endedScreen]) el.hidden = el !== screen;
   if (screen !== waitingScreen) waitingPreview.srcObject = null;
   if (screen !== joinScreen) precheck.stop();
 }
@@ -198,11 +201,14 @@ byId('join-form', HTMLFormElement).addEventListener('submit', async (e) => {
   const view = new MeetingView(meeting);
   const host = new HostPanel(meeting, view);
   view.onLeave = () => askLeave(meeting);
-  session = { meeting, view, host };
+  // The group's agreement, if the hub asks before letting us in: connect() waits meanwhile.
+  // Declining is leaving (before joining there is nobody to hand over to).
+  const agreement = new AgreementPrompt(meeting, { show: showScreen, onLeave: () => meeting.leave() });
+  session = { meeting, view, host, agreement };
   on(meeting, 'waiting', (d) => showWaiting(meeting, d));
   // Let in after waiting: at the first join `connect()` resolves and shows the meeting, but after
   // a reconnect (a restarted hub, where participants wait until the host is back) only this does.
-  on(meeting, 'welcome', () => { if (!waitingScreen.hidden) showScreen(meetingEl); });
+  on(meeting, 'welcome', () => { if (!waitingScreen.hidden || !agreementScreen.hidden) showScreen(meetingEl); });
   on(meeting, 'breakout-closing', () => { closingNotices += 1; });
   on(meeting, 'reconnected', (d) => { lastResumed = d.resumed; });
   on(meeting, 'reconnecting', (d) => { reconnectCodes.push(d.code); });
@@ -224,6 +230,7 @@ byId('join-form', HTMLFormElement).addEventListener('submit', async (e) => {
     joinError.textContent = closedWith === 4006 ? EXPIRED : joinErrorText(err);
     view.destroy();
     host.destroy();
+    agreement.destroy();
     if (session?.meeting === meeting) session = null;
   } finally {
     joinButton.disabled = false;
@@ -313,10 +320,14 @@ function nextSteps() {
 function ended(d) {
   if (!session) return;
   const wasWaiting = session.meeting.waiting;
+  const wasReading = !session.meeting.joined && session.meeting.agreement != null;
   session.view.destroy();
   session.host.destroy();
+  session.agreement.destroy();
   session = null;
-  byId('ended-reason', HTMLParagraphElement).textContent = endedReason(d, wasWaiting);
+  byId('ended-reason', HTMLParagraphElement).textContent = wasReading && d.code === 1000
+    ? 'You left before joining the group. To join later, open your invitation link again.'
+    : endedReason(d, wasWaiting);
   byId('leave-dialog', HTMLDialogElement).close();
   const next = nextSteps();
   const nextLink = byId('next-link', HTMLAnchorElement);
@@ -363,6 +374,21 @@ const huddleTest = {
   joined: () => !!session && session.meeting.joined,
   /** Whether the waiting-room screen is shown. */
   waiting: () => !waitingScreen.hidden,
+  /** The group's agreement as asked: on the screen before joining, or in the dialog when seated ('' when neither). */
+  agreement: () => {
+    const dialog = byId('agreement-dialog', HTMLDialogElement);
+    const where = !agreementScreen.hidden ? 'screen' : dialog.open ? 'dialog' : '';
+    const text = where ? byId(where === 'screen' ? 'agreement-text' : 'agreement-dialog-text', HTMLDivElement) : null;
+    return { where, paragraphs: text ? [...text.querySelectorAll('p')].map((p) => p.textContent ?? '') : [],
+      error: where ? byId(where === 'screen' ? 'agreement-error' : 'agreement-dialog-error', HTMLParagraphElement).textContent ?? '' : '' };
+  },
+  /** Host tab: the agreement's status line and the names in its lists. */
+  agreementAdmin: () => ({
+    status: byId('agreement-status', HTMLParagraphElement).textContent ?? '',
+    accepted: [...document.querySelectorAll('#agreement-accepted li')].map((n) => n.textContent ?? ''),
+    pending: [...document.querySelectorAll('#agreement-pending li')].map((n) => n.textContent ?? ''),
+    reading: [...document.querySelectorAll('#agreement-reading li')].map((n) => n.textContent ?? ''),
+  }),
   /** The ended screen's message ('' while it is hidden). */
   ended: () => (endedScreen.hidden ? '' : byId('ended-reason', HTMLParagraphElement).textContent ?? ''),
   me: () => session?.meeting.you ?? null,
