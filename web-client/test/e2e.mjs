@@ -10,8 +10,10 @@
 // its expiry, an observer's page sends nothing, and the UI forgets the token when a session ends.
 // Peer support (#15): a reaction shown on the sender's tile on every page, reactions turned off,
 // and the Staff tab (a promoted co-host gets the host's staff message; participants never do);
-// chat that is not kept (every page says so, a late joiner gets no history), and two rounds of
-// rotating pairs (other pairs in round 2, one of three resting each round).
+// chat that is not kept (every page says so, a late joiner gets no history), two rounds of
+// rotating pairs (other pairs in round 2, one of three resting each round), and the group's
+// agreement (set in the Host tab; seated people asked again in a dialog; a newcomer on a phone
+// reads it on its own screen, sees nobody until agreeing, then joins).
 // Scheduled sessions, set with the server API as a partner would: a participant who comes before
 // the session opens is turned away in plain words (4012), and an end 2 minutes ahead shows on
 // every page at once, until the host extends it.
@@ -968,6 +970,73 @@ async function meshScenario() {
     }
     await host.page.getByLabel('Keep chat history for late joiners').check();
     for (const p of everyone) await until(`${p.name}'s line to go once chat is kept again`, () => hook(p.page, () => window.huddleTest.chatNotKept()), (t) => t === '');
+    await tab(host.page, 'Chat');
+  });
+
+  await check('the group\'s agreement: the host sets it in the Host tab; the seated participants are asked again in a dialog over the meeting and agree; a newcomer on a phone (390x844) gets the agreement screen instead of the meeting (focus on its heading, axe clean, large text that never scrolls sideways, "I agree" in view, no tiles, roster or chat), agrees and is in; the host sees who is reading, then who agreed; removed, nobody is asked', async () => {
+    // Several paragraphs, long enough to scroll inside its box on a phone, and one long unbroken word.
+    const AGREEMENT = [
+      'What is said in the group stays in the group. Do not share anyone\'s story, name or picture outside it.',
+      'Use first names only.\nNo recordings or screenshots, of anyone, ever.',
+      'Listen without fixing. Speak from your own experience ("I", not "you").',
+      'You may pass: nobody has to speak. Step out if you need to, and tell a host if you are not safe.',
+      'Be on time and stay for the whole session when you can; let the group know if you will be away.',
+      'Crisis line: https://clinic.example/support/crisis-line-and-after-hours-help-for-group-members',
+    ].join('\n\n');
+    await tab(host.page, 'Host');
+    await host.page.getByLabel('New text', { exact: false }).fill(AGREEMENT);
+    await host.page.getByRole('button', { name: 'Save agreement' }).click();
+    await until('the host\'s Host tab to show the agreement in force', () => hook(host.page, () => window.huddleTest.agreementAdmin()),
+      (a) => a.status.startsWith('Everyone but hosts') && a.pending.length === 3);
+    // Seated, the others are asked again over the meeting (they stay); each agrees.
+    for (const p of [alex, sam, jordan]) {
+      await until(`${p.name} to be asked in a dialog over the meeting`, () => hook(p.page, () => window.huddleTest.agreement()), (a) => a.where === 'dialog' && a.paragraphs.length === 6);
+      await p.page.locator('#agreement-dialog').getByRole('button', { name: 'I agree' }).click();
+    }
+    await until('the host to see the three agree', () => hook(host.page, () => window.huddleTest.agreementAdmin()),
+      (a) => a.pending.length === 0 && ['Alex', 'Sam', 'Jordan'].every((n) => a.accepted.includes(n)));
+    for (const p of [alex, sam, jordan]) await until(`${p.name}'s dialog to close`, () => hook(p.page, () => window.huddleTest.agreement()), (a) => a.where === '');
+
+    const token = await mintToken({ role: 'participant', sub: 'agree1', name: 'Riley' });
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    try {
+      const page = await context.newPage();
+      const errors = [];
+      page.on('pageerror', (err) => errors.push(err.message));
+      await page.goto(uiUrl(base, `#token=${token}`));
+      await page.getByRole('button', { name: 'Join' }).click();
+      await page.getByRole('heading', { name: 'Before you join: the group\'s agreement' }).waitFor();
+      const shown = await hook(page, () => ({
+        ...window.huddleTest.agreement(), focus: document.activeElement?.id ?? '', joined: window.huddleTest.joined(),
+        peers: window.huddleTest.peers().length, tiles: window.huddleTest.tiles().length, chat: window.huddleTest.chatLog().length,
+        meetingShown: !document.getElementById('meeting').hidden, roster: document.querySelectorAll('#roster li').length,
+        sideways: document.scrollingElement.scrollWidth > innerWidth, textSideways: (() => { const t = document.getElementById('agreement-text'); return t.scrollWidth > t.clientWidth; })(),
+        fontPx: parseFloat(getComputedStyle(document.querySelector('#agreement-text p')).fontSize),
+      }));
+      if (shown.where !== 'screen' || shown.paragraphs.length !== 6 || shown.paragraphs[1] !== 'Use first names only.\nNo recordings or screenshots, of anyone, ever.') throw new Error(`the agreement screen shows ${JSON.stringify({ where: shown.where, paragraphs: shown.paragraphs.length })}`);
+      if (shown.focus !== 'agreement-heading') throw new Error(`focus is on #${shown.focus}, not the heading`);
+      if (shown.joined || shown.peers || shown.tiles || shown.chat || shown.meetingShown || shown.roster) throw new Error(`before agreeing Riley's page has ${JSON.stringify(shown)}`);
+      if (shown.sideways || shown.textSideways) throw new Error('the agreement scrolls sideways on a phone');
+      if (shown.fontPx < 17) throw new Error(`the agreement's text is ${shown.fontPx} px: too small on a phone`);
+      await expectInView(page, '#agreement-accept', '"I agree" on the phone', { minHeight: 44 });
+      await expectInView(page, '#agreement-leave', '"Leave" on the phone', { minHeight: 44 });
+      await until('the host to see someone reading the agreement', () => hook(host.page, () => window.huddleTest.agreementAdmin()), (a) => a.reading.length === 1);
+      await expectAccessible(page, 'the agreement screen on a phone');
+      await snap(page, 'agreement-phone.png');
+      await page.getByRole('button', { name: 'I agree' }).click();
+      await until('Riley to be in the meeting', () => hook(page, () => ({ joined: window.huddleTest.joined(), agreement: window.huddleTest.agreement().where, peers: window.huddleTest.peers().length })),
+        (v) => v.joined && v.agreement === '' && v.peers === 4);
+      await until('the host to see Riley agreed, nobody reading', () => hook(host.page, () => window.huddleTest.agreementAdmin()),
+        (a) => a.accepted.includes('Riley') && a.reading.length === 0);
+      await leaveVia(page, 'Leave');
+      await until('Riley to have left', () => hook(page, () => window.huddleTest.ended()), (t) => t !== '');
+      if (errors.length) throw new Error(`page errors on Riley's page: ${errors.join('; ')}`);
+    } finally {
+      await context.close();
+    }
+    await host.page.getByRole('button', { name: 'Remove agreement' }).click();
+    await until('the host\'s Host tab to say there is no agreement', () => hook(host.page, () => window.huddleTest.agreementAdmin()), (a) => a.status.startsWith('No agreement'));
+    for (const p of everyone) await until(`${p.name}'s room to be the four again`, () => hook(p.page, () => window.huddleTest.peers().length), (n) => n === 3);
     await tab(host.page, 'Chat');
   });
 
