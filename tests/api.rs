@@ -712,3 +712,30 @@ async fn a_scheduled_meeting_opens_on_time_warns_and_ends_by_itself() {
     let closed = late.expect_close().await;
     assert_eq!(closed.code, Some(CloseCode::MeetingEnded.code()));
 }
+
+#[tokio::test]
+async fn the_partner_sets_the_group_agreement_and_its_kind() {
+    let hub = start_server().await;
+    let write = api_token(&hub, "meetings:write");
+    let path = "/v1/meetings/alumni-night";
+    let too_long = json!({"agreement": "x".repeat(8 * 1024 + 1)});
+    assert_problem(
+        &http(&hub, "PUT", path, Some(&write), Some(too_long)).await,
+        413,
+        "too_large",
+    );
+    let settings = json!({"agreement": "What is said here stays here.", "kind": "drop_in"});
+    let r = http(&hub, "PUT", path, Some(&write), Some(settings)).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    assert_eq!(r.body["kind"], "drop_in");
+    // The meeting starts from them: a participant (no host needed in a drop-in) reads first.
+    let mut pat = connect(&hub.url).await;
+    pat.hello(&hub.token("alumni-night", "pat", "Pat", Role::Participant))
+        .await;
+    let asked = pat.recv().await;
+    assert_eq!(asked["type"], "agreement_required", "{asked}");
+    pat.send(json!({"type": "accept_agreement", "version": asked["version"]}))
+        .await;
+    let welcome = pat.recv_type("welcome").await;
+    assert_eq!(welcome["kind"], "drop_in");
+}

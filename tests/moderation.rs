@@ -701,5 +701,11 @@ async fn the_group_agreement_comes_before_the_group() {
         .recv_until(|f| f["type"] == "agreements" && f["reading"] == json!([]))
         .await;
     assert_eq!(accepted["accepted"].as_array().unwrap().len(), 1);
+    // A new text from the host: Sam, seated, is asked again (and stays in the meeting).
+    host.act(json!({"type": "set_agreement", "text": "New rules: first names only."}))
+        .await;
+    let again = sam.recv_type("agreement_required").await;
+    assert_eq!(again["text"], "New rules: first names only.");
+    assert_ne!(again["version"], asked["version"]);
     let _ = std::fs::remove_file(file);
 }

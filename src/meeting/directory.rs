@@ -40,6 +40,8 @@ pub struct MeetingSettings {
     pub metadata: Option<serde_json::Value>,
     /// `session` or `drop_in` (absent: what the token of whoever starts it says).
     pub kind: Option<MeetingKind>,
+    /// The group's agreement (absent: the hub's `agreement_file`, if any).
+    pub agreement: Option<String>,
 }
 
 /// Meeting id → running actor. Only a directory: all meeting state lives in the actors.
@@ -296,6 +298,9 @@ impl Directory {
         config.max_members = self.max_members(&settings);
         config.waiting_room = settings.waiting_room.unwrap_or(config.waiting_room);
         config.kind = settings.kind.unwrap_or(kind);
+        if settings.agreement.is_some() {
+            config.agreement = settings.agreement.clone();
+        }
         config.media_mode = match (settings.media_mode, &self.media) {
             (Some(mode), Some(_)) => mode,
             _ => config.media_mode,

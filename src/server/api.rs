@@ -335,6 +335,12 @@ pub struct MeetingSettingsDoc {
     /// claim of the token of whoever starts it). An alumni meetup is a scheduled drop-in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<MeetingKind>,
+    /// The group's agreement (plain text, at most 8 KiB) that participants, mentors and
+    /// observers accept before entering, from the meeting's next start (absent: the hub's
+    /// `agreement_file`). Hosts may still change it in the meeting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 8192)]
+    pub agreement: Option<String>,
     /// The partner's own reference: a JSON object, returned as given, at most 4 KiB. Opaque to the
     /// hub and kept in memory only: put no PHI here (no names, no diagnoses).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -404,6 +410,16 @@ impl MeetingSettingsDoc {
                 ))
             }
         };
+        if self
+            .agreement
+            .as_ref()
+            .is_some_and(|a| a.len() > crate::limits::MAX_AGREEMENT_BYTES)
+        {
+            return Err(Problem::new(
+                ErrorCode::TooLarge,
+                "agreement is at most 8 KiB",
+            ));
+        }
         if let Some(metadata) = &self.metadata {
             if !metadata.is_object() {
                 return Err(Problem::new(
@@ -430,6 +446,7 @@ impl MeetingSettingsDoc {
             media_mode: self.media_mode,
             metadata: self.metadata,
             kind: self.kind,
+            agreement: self.agreement,
         })
     }
 
@@ -443,6 +460,7 @@ impl MeetingSettingsDoc {
             media_mode: s.media_mode,
             metadata: s.metadata.clone(),
             kind: s.kind,
+            agreement: s.agreement.clone(),
         }
     }
 }

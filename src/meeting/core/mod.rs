@@ -15,6 +15,7 @@
 //!   timer, reopen, help requests.
 //! - [`rooms`] — "Rooms": room lists, and moving people between rooms in one step.
 //! - [`relay`] — "Relay": signal, chat, data.
+//! - [`agreement`] — "Consent before the group": the group's agreement, accepted before entering.
 //! - [`rotation`] — rotating pairs: the round-robin schedule behind `split {strategy: rotate}`.
 //! - [`schedule`] — "Scheduled sessions": the door before the start, the closing notice, the
 //!   end, `extend_session`.
