@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Counts the instructions a signaling server executes while relaying signals, with
 # `valgrind --tool=callgrind`: a measure that does not depend on what else the machine is doing.
-# Usage: loadtest/callgrind-relay.sh huddle|matchbox RATE NAME
+# Usage: loadtest/callgrind-relay.sh huddle|matchbox|reference RATE NAME
 #   Runs the server under callgrind, drives `relay --pairs 50` at RATE signals/s for 2 + 20 s,
 #   dumps the count and prints its total. Run two rates (e.g. 100 and 300) for each server: the
 #   difference of the totals divided by (difference of rates × 22 s) is the cost of one signal
@@ -10,7 +10,7 @@
 # for the comparison `cargo install matchbox_server --version 0.15.0`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -eq 3 ] || { echo "usage: $0 huddle|matchbox RATE NAME" >&2; exit 2; }
+[ $# -eq 3 ] || { echo "usage: $0 huddle|matchbox|reference RATE NAME" >&2; exit 2; }
 which=$1 rate=$2 name=$3
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/huddle-target}"
 BIN="$CARGO_TARGET_DIR/release"
@@ -28,13 +28,20 @@ case "$which" in
     RUST_LOG=warn valgrind --tool=callgrind --callgrind-out-file="$OUT.out" \
       matchbox_server >"$OUT.log" 2>&1 &
     URL=ws://127.0.0.1:3536 PORT=3536 ;;
-  *) echo "huddle or matchbox" >&2; exit 2 ;;
+  reference)
+    # The floor: our own bare relay (loadtest/src/bin/reference_relay.rs), matchbox's protocol.
+    valgrind --tool=callgrind --callgrind-out-file="$OUT.out" \
+      "$BIN/reference-relay" 127.0.0.1:3537 >"$OUT.log" 2>&1 &
+    URL=ws://127.0.0.1:3537 PORT=3537 ;;
+  *) echo "huddle, matchbox or reference" >&2; exit 2 ;;
 esac
 SERVER=$!
 # Under valgrind a server takes seconds to start listening.
 for _ in $(seq 300); do (echo >/dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break; sleep 0.2; done
 
-"$BIN/huddle-loadtest" --protocol "$which" --url "$URL" --json "$OUT.json" \
+proto=$which
+[ "$which" = reference ] && proto=matchbox
+"$BIN/huddle-loadtest" --protocol "$proto" --url "$URL" --json "$OUT.json" \
   relay --pairs 50 --rate "$rate" --warmup-secs 2 --duration-secs 20 | grep -E "sent rate|achieved|lost"
 
 # Dump the counts now (matchbox does not exit cleanly on a signal), then stop the server.
