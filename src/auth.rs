@@ -65,6 +65,21 @@ pub struct ApiCaller {
 }
 
 impl ApiCaller {
+    /// The audit line of a server API action: the calling system (`iss`, `sub`, `jti`), never a
+    /// person's name or chat; `refused` when it was not carried out.
+    pub fn audit(&self, meeting: &str, action: &str, refused: Option<crate::protocol::ErrorCode>) {
+        tracing::info!(
+            target: "audit",
+            meeting,
+            api_iss = self.iss,
+            api_sub = self.sub,
+            api_jti = self.jti,
+            action,
+            refused = ?refused,
+            "server API action"
+        );
+    }
+
     pub fn has_scope(&self, scope: &str) -> bool {
         self.scopes.iter().any(|s| s == scope)
     }

@@ -194,23 +194,18 @@ impl Events {
         }
         // The session is over: its attendance is complete as of now (a later session of the
         // same meeting within the retention continues it, and is finalized again).
-        let summary = json!({
-            "started_at": a.started_at,
-            "ended_at": a.ended_at,
-            "max_concurrent": a.max_concurrent,
-            "people": a.people.len(),
-        });
+        let summary = [
+            ("started_at", json!(a.started_at)),
+            ("ended_at", json!(a.ended_at)),
+            ("max_concurrent", json!(a.max_concurrent)),
+            ("people", json!(a.people.len())),
+        ];
         let finalized = inner.append(meeting, |id, seq| {
-            let mut data = json!({"meeting": meeting, "seq": seq});
-            if let (Some(data), Some(summary)) = (data.as_object_mut(), summary.as_object()) {
-                data.extend(summary.clone());
-            }
-            Envelope {
-                id: format!("evt_{id}"),
-                kind: "attendance.finalized",
-                timestamp: rfc3339(event.at),
-                data: raw(&data),
-            }
+            make_envelope(id, "attendance.finalized", event.at, meeting, seq, |data| {
+                for (key, value) in summary {
+                    data[key] = value;
+                }
+            })
         });
         vec![env, finalized]
     }
@@ -243,8 +238,33 @@ impl Events {
     }
 }
 
-fn envelope(id: u64, meeting: &str, seq: u64, event: &MeetingEvent) -> Envelope {
+/// An envelope of `kind`: `data` holds `meeting` and `seq`, and what `fill` adds.
+fn make_envelope(
+    id: u64,
+    kind: &'static str,
+    at: Millis,
+    meeting: &str,
+    seq: u64,
+    fill: impl FnOnce(&mut Value),
+) -> Envelope {
     let mut data = json!({"meeting": meeting, "seq": seq});
+    fill(&mut data);
+    Envelope {
+        id: format!("evt_{id}"),
+        kind,
+        timestamp: rfc3339(at),
+        data: raw(&data),
+    }
+}
+
+fn envelope(id: u64, meeting: &str, seq: u64, event: &MeetingEvent) -> Envelope {
+    make_envelope(id, event.kind.name(), event.at, meeting, seq, |data| {
+        event_data(data, event)
+    })
+}
+
+/// What an event adds to its envelope's `data`: the person, and the event's own fields.
+fn event_data(data: &mut Value, event: &MeetingEvent) {
     if let Some(p) = &event.person {
         data["sub"] = json!(p.sub);
         data["peer"] = json!(p.peer);
@@ -260,12 +280,6 @@ fn envelope(id: u64, meeting: &str, seq: u64, event: &MeetingEvent) -> Envelope 
         EventKind::RoleChanged { from } => data["from"] = json!(from),
         EventKind::BreakoutsOpened { rooms } => data["rooms"] = json!(rooms),
         _ => {}
-    }
-    Envelope {
-        id: format!("evt_{id}"),
-        kind: event.kind.name(),
-        timestamp: rfc3339(event.at),
-        data: raw(&data),
     }
 }
 

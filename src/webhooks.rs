@@ -12,7 +12,6 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use serde::Serialize;
 use sha2::Sha256;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
@@ -64,19 +63,11 @@ impl WebhookConfig {
     }
 }
 
-/// Counters for metrics and tests.
-#[derive(Debug, Default)]
-pub struct WebhookStats {
-    pub delivered: AtomicU64,
-    pub failed_attempts: AtomicU64,
-    pub dropped: AtomicU64,
-}
-
 /// The outbox's sending end, held by the event log.
 #[derive(Debug, Clone)]
 pub struct Outbox {
     tx: mpsc::Sender<Envelope>,
-    pub stats: Arc<WebhookStats>,
+    /// Deliveries and drops are counted here (`huddle_webhook_deliveries_total`).
     metrics: Arc<Metrics>,
 }
 
@@ -84,25 +75,15 @@ impl Outbox {
     /// Starts the delivery task.
     pub fn start(config: WebhookConfig, metrics: Arc<Metrics>) -> Outbox {
         let (tx, rx) = mpsc::channel(limits::WEBHOOK_OUTBOX_LEN);
-        let stats = Arc::new(WebhookStats::default());
-        tokio::spawn(deliver_all(
-            config,
-            rx,
-            Arc::clone(&stats),
-            Arc::clone(&metrics),
-        ));
-        Outbox { tx, stats, metrics }
+        tokio::spawn(deliver_all(config, rx, Arc::clone(&metrics)));
+        Outbox { tx, metrics }
     }
 
     /// Queues `event`; if the outbox is full, drops it (counted, logged).
     pub fn push(&self, event: Envelope) {
         if self.tx.try_send(event).is_err() {
-            let dropped = self.stats.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             self.metrics.webhook("dropped");
-            tracing::warn!(
-                dropped,
-                "webhook outbox full: event dropped (see GET /v1/events)"
-            );
+            tracing::warn!("webhook outbox full: event dropped (see GET /v1/events)");
         }
     }
 }
@@ -118,7 +99,6 @@ struct Body<'a> {
 async fn deliver_all(
     config: WebhookConfig,
     mut rx: mpsc::Receiver<Envelope>,
-    stats: Arc<WebhookStats>,
     metrics: Arc<Metrics>,
 ) {
     let Ok(target) = Target::parse(&config.url) else {
@@ -148,7 +128,6 @@ async fn deliver_all(
                 tokio::time::timeout(limits::WEBHOOK_TIMEOUT, target.post(&headers, &body)).await;
             match outcome {
                 Ok(Ok(status)) if (200..300).contains(&status) => {
-                    stats.delivered.fetch_add(1, Ordering::Relaxed);
                     metrics.webhook("delivered");
                     break;
                 }
@@ -157,13 +136,11 @@ async fn deliver_all(
                     metrics.webhook("disabled");
                     // Keep draining so the event log's pushes never block; deliver nothing.
                     while rx.recv().await.is_some() {
-                        stats.dropped.fetch_add(1, Ordering::Relaxed);
                         metrics.webhook("dropped");
                     }
                     return;
                 }
                 other => {
-                    stats.failed_attempts.fetch_add(1, Ordering::Relaxed);
                     metrics.webhook("failed");
                     let why = match other {
                         Ok(Ok(status)) => format!("HTTP {status}"),

@@ -412,16 +412,8 @@ impl Actor {
                 if kind != "snapshot" {
                     // The audit trail names the calling system (never a person's name or chat);
                     // the moderator-action line that follows says what it did to whom.
-                    tracing::info!(
-                        target: "audit",
-                        meeting = self.meeting.id(),
-                        api_iss = caller.iss,
-                        api_sub = caller.sub,
-                        api_jti = caller.jti,
-                        action = kind,
-                        refused = ?answer.as_ref().err().map(|(code, _)| *code),
-                        "server API action"
-                    );
+                    let refused = answer.as_ref().err().map(|(code, _)| *code);
+                    caller.audit(self.meeting.id(), kind, refused);
                 }
                 self.dispatch(effects);
                 let _ = reply.send(answer);

@@ -223,15 +223,7 @@ impl Directory {
             Some(Err(refused)) => return Err(refused),
             // The running meeting's actor wrote the audit line.
             Some(Ok(_)) => {}
-            None => tracing::info!(
-                target: "audit",
-                meeting,
-                api_iss = caller.iss,
-                api_sub = caller.sub,
-                api_jti = caller.jti,
-                action = "settings",
-                "server API action"
-            ),
+            None => caller.audit(meeting, "settings", None),
         }
         Ok(created)
     }

@@ -477,8 +477,10 @@ impl Meeting {
                 video,
                 screen: false,
             };
-            let mut to = self.roommates(peer);
-            to.push(peer);
+            let to = self
+                .room_of(peer)
+                .map(|r| self.room_members(r))
+                .unwrap_or_default();
             effects.send(to, media);
         }
         effects.send(

@@ -155,9 +155,10 @@ impl Meeting {
         if self.reactions_off {
             return Err((ErrorCode::Conflict, "a host turned reactions off"));
         }
-        let mut room = self.roommates(from);
-        room.push(from);
-        room.sort_unstable();
+        let room = self
+            .room_of(from)
+            .map(|r| self.room_members(r))
+            .unwrap_or_default();
         effects.send(room, ServerMessage::Reaction { from, reaction });
         Ok(())
     }

@@ -55,6 +55,15 @@ impl Meeting {
         self.schedule.door(self.now)
     }
 
+    /// Everyone seated or in the waiting room: who hears of the schedule.
+    fn present(&self) -> Vec<PeerId> {
+        self.members
+            .keys()
+            .copied()
+            .chain(self.waiting.ids())
+            .collect()
+    }
+
     /// When the schedule needs a tick next: the closing notice, then the end.
     pub(super) fn schedule_deadline(&self) -> Option<Millis> {
         let ends_at = self.schedule.ends_at?;
@@ -88,13 +97,7 @@ impl Meeting {
             && !self.end_state.warned
         {
             self.end_state.warned = true;
-            let everyone: Vec<PeerId> = self
-                .members
-                .keys()
-                .copied()
-                .chain(self.waiting.ids())
-                .collect();
-            effects.send(everyone, self.session_ending(ends_at, now));
+            effects.send(self.present(), self.session_ending(ends_at, now));
         }
     }
 
@@ -163,16 +166,11 @@ impl Meeting {
             return;
         }
         self.end_state = EndState::default();
-        let everyone: Vec<PeerId> = self
-            .members
-            .keys()
-            .copied()
-            .chain(self.waiting.ids())
-            .collect();
-        if !everyone.is_empty() {
-            let ends_at = schedule.ends_at;
-            effects.send(everyone, ServerMessage::SessionRescheduled { ends_at });
-        }
+        let ends_at = schedule.ends_at;
+        effects.send(
+            self.present(),
+            ServerMessage::SessionRescheduled { ends_at },
+        );
         self.schedule_tick(now, effects);
     }
 }
