@@ -391,7 +391,7 @@ async function expectVideoFrom(person, names) {
 async function expectScreenFrom(p, who) {
   const label = `${who} is sharing their screen`;
   await until(`${p.name}'s stage to show "${label}" large`, () => hook(p.page, () => window.huddleTest.screens()),
-    (v) => v.length === 1 && v[0].label === label && v[0].featured && v[0].share >= 40, { timeout: MOVE_DEADLINE_MS });
+    (v) => v.length === 1 && v[0].label === label && v[0].featured && v[0].share >= 40, { timeout: DEADLINE_MS });
   const frames = async () => Object.values(await stats(p.page)).find((v) => v.name === who)?.screenFramesDecoded ?? 0;
   const first = await until(`${p.name} to decode ${who}'s screen`, frames, (n) => n > 0, { timeout: MOVE_DEADLINE_MS, every: 100 });
   return until(`${p.name}'s frames of ${who}'s screen to keep coming`, frames, (n) => n >= first + 5, { timeout: MOVE_DEADLINE_MS, every: 200 });
@@ -1867,7 +1867,7 @@ async function sfuScenario() {
     const started = Date.now();
     await host.page.getByRole('button', { name: 'Pin — Alex' }).click();
     await until('Alex\'s tile to be pinned', () => hook(host.page, () => window.huddleTest.pinned()), (n) => n.join() === 'Alex');
-    await until('the host to receive Alex\'s high layer', () => widths(host), (w) => w.Alex > 320, { timeout: MOVE_DEADLINE_MS });
+    await until('the host to receive Alex\'s high layer', () => widths(host), (w) => w.Alex > 320, { timeout: DEADLINE_MS });
     log(`# SFU: Alex's high layer on the host's page ${((Date.now() - started) / 1000).toFixed(1)} s after pinning`);
     await expectVideoFrom(host, others(host));
     await host.page.getByRole('button', { name: 'Pin — Alex' }).click();
@@ -1880,7 +1880,7 @@ async function sfuScenario() {
     await until('the host\'s page to highlight Sam as speaking', () => hook(host.page, () => window.huddleTest.speaking()), (n) => n.join() === 'Sam',
       { timeout: MOVE_DEADLINE_MS });
     log(`# SFU: Sam highlighted as the active speaker on the host's page within ${((Date.now() - started) / 1000).toFixed(1)} s of asking`);
-    await until('the host to receive Sam\'s high layer', () => widths(host), (w) => w.Sam > 320, { timeout: MOVE_DEADLINE_MS });
+    await until('the host to receive Sam\'s high layer', () => widths(host), (w) => w.Sam > 320, { timeout: DEADLINE_MS });
   }, { soft: true });
 
   await check('SFU: the host blocks Alex\'s microphone: Alex is told, everyone sees it, Sam gets no more of Alex\'s audio; allowed again, it flows', async () => {
