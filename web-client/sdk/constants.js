@@ -36,6 +36,7 @@ export const CLOSE_REASONS = /** @type {Readonly<Record<number, string>>} */ (Ob
   4105: 'internal',
   4106: 'resume_expired',
   4107: 'rejoining_too_fast',
+  4108: 'moved',
 }));
 
 /** What a client does after each close code the hub sends. */
@@ -65,6 +66,7 @@ const CLOSE_KINDS = /** @type {Readonly<Record<number, CloseKind>>} */ (Object.f
   4105: 'reconnectable',
   4106: 'reconnectable',
   4107: 'reconnectable',
+  4108: 'reconnectable',
 }));
 
 /**

@@ -22,7 +22,7 @@ import { HuddleError, MeetingState, Requests, isObserver } from './state.js';
 import { REFRESH_RETRY_MS, refreshDelayMs, tokenExpiry, tokenRole } from './token.js';
 import {
   CLIENT_RECONNECTING, CLOSE_REASONS, PROTOCOL_VERSION, RESUME_EXPIRED, WS_PATH, backoffMs,
-  closeKind, isLoopback, mergeFrame, splitFrame,
+  closeKind, isLoopback, mergeFrame, reconnectDelayMs, splitFrame,
 } from './wire.js';
 
 export { HuddleError } from './state.js';
@@ -88,7 +88,15 @@ export class Meeting extends EventTarget {
     this.options = options;
     /** The token the next `hello` carries: the app's, or the latest fresh one (`refresh`). */
     this.token = options.token;
-    this.wsUrl = hubSocketUrl(options.url);
+    /** The hub's socket URLs: one, or one per node of a cluster when the app gave a list. */
+    this.wsUrls = hubSocketUrls(options.url);
+    /**
+     * Which of them the next socket goes to. With a list, a random one first, so that clients
+     * given the same list spread over the nodes; then round robin, one step on after each
+     * reconnectable close (a node that is down, draining or no longer ours is left behind); a
+     * welcome keeps the node that gave it.
+     */
+    this.urlIndex = this.wsUrls.length > 1 ? Math.floor(Math.random() * this.wsUrls.length) : 0;
     this.state = new MeetingState();
     this.requests = new Requests();
     /** Mesh meetings: a connection per peer in our room. @type {Map<PeerId, PeerLink>} */
@@ -222,13 +230,17 @@ export class Meeting extends EventTarget {
 
   // ---- connection ----
 
+  /** The socket URL the next (or current) connection uses. */
+  get wsUrl() { return this.wsUrls[this.urlIndex]; }
+
   /**
    * Gets local media, opens the socket and resolves on `welcome`. Refuses a hub without TLS
    * (`insecure_transport`) before either.
    */
   async connect() {
     if (this.left) throw new HuddleError('closed', 'this meeting was left');
-    requireSecureTransport(this.wsUrl);
+    // Every node of the list, before anything opens: a reconnect must not be the first to find one.
+    for (const url of this.wsUrls) requireSecureTransport(url);
     await this.acquireMedia();
     this.scheduleRefresh();
     return new Promise((resolve, reject) => {
@@ -425,11 +437,17 @@ export class Meeting extends EventTarget {
     // The hub holds our seat for a while: the roster stays (the app can show it as it was)
     // until the welcome says who is there now.
     this.reconnectAttempt += 1;
+    // Any node can take our resume: the next one of the app's list, in case this one is the
+    // trouble (it did not open, is draining or going down, or no longer serves the meeting).
+    this.urlIndex = (this.urlIndex + 1) % this.wsUrls.length;
     // 4106: the resume came too late (or the hub restarted); join afresh at once.
-    const expired = code === RESUME_EXPIRED;
-    if (expired) this.state.forgetResume();
-    const delayMs = expired ? 0 : backoffMs(this.reconnectAttempt);
-    this.emit('reconnecting', { ...detail, attempt: this.reconnectAttempt, delayMs, resuming: this.state.resumeToken != null });
+    if (code === RESUME_EXPIRED) this.state.forgetResume();
+    // 1001 and 4108 (the node sent us away): at once, with a little jitter; otherwise backoff.
+    const delayMs = reconnectDelayMs(code, this.reconnectAttempt, this.wsUrls.length);
+    this.emit('reconnecting', {
+      ...detail, attempt: this.reconnectAttempt, delayMs, resuming: this.state.resumeToken != null,
+      url: shownUrl(this.wsUrl),
+    });
     this.reconnectTimer = setTimeout(() => void this.reconnect(), delayMs);
   }
 
@@ -1312,6 +1330,29 @@ export function hubSocketUrl(url) {
   if (!u.pathname.endsWith(WS_PATH)) u.pathname = u.pathname.replace(/\/$/, '') + WS_PATH;
   u.hash = '';
   return u.toString();
+}
+
+/**
+ * The hubs' WebSocket URLs: one for a URL (or none: the page's origin), one per entry of a list
+ * (the nodes of a cluster), in its order.
+ * @param {string | readonly string[]} [url]
+ */
+function hubSocketUrls(url) {
+  if (url == null || typeof url === 'string') return [hubSocketUrl(url)];
+  if (!Array.isArray(url) || url.length === 0 || !url.every((u) => typeof u === 'string')) {
+    throw new TypeError('join: url must be a string or a non-empty list of strings');
+  }
+  return url.map((u) => hubSocketUrl(u));
+}
+
+/**
+ * A socket URL as events show it: scheme, host and path, without any credentials or query the
+ * app's URL may have carried (the token is never in it: it goes in the `hello` only).
+ * @param {string} wsUrl from hubSocketUrl
+ */
+function shownUrl(wsUrl) {
+  const u = new URL(wsUrl);
+  return `${u.protocol}//${u.host}${u.pathname}`;
 }
 
 /**

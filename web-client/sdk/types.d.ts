@@ -31,9 +31,16 @@ export interface JoinOptions {
   /**
    * The hub: `https://hub.example`, `wss://hub.example/v1/ws`. Default: the page's origin. Must be
    * TLS (`https:`/`wss:`); `http:`/`ws:` only to loopback (`localhost`, 127.0.0.0/8, `[::1]`),
-   * otherwise `join()` rejects with a HuddleError `insecure_transport` before opening anything.
+   * otherwise `join()` rejects with a HuddleError `insecure_transport` before opening anything
+   * (every entry of a list is checked first).
+   *
+   * A cluster: a non-empty list of its nodes' URLs. The first socket goes to one picked at random
+   * (clients given the same list spread over the nodes); after every reconnectable close (the
+   * socket did not open, the connection dropped, or the node sent us away: 1001, 4108) the next
+   * attempt goes to the next entry, round robin, and resumes the seat as on one hub. A welcome
+   * keeps the node that gave it.
    */
-  url?: string;
+  url?: string | readonly string[];
   /** The meeting this page means to join; a token for another meeting is then refused. */
   meeting?: string;
   /**
@@ -315,9 +322,12 @@ export interface MeetingEventMap {
    * The socket dropped (or closed with a reconnectable code, or went silent: code 4100 from the
    * heartbeat); the SDK connects again after `delayMs`, asking for its held seat back when
    * `resuming`. Peer connections are closed meanwhile; `peers` stays as it was until the hub's
-   * answer.
+   * answer. `delayMs` is a backoff, except after 4106 (0: a fresh hello) and after 1001 or 4108
+   * (the hub node went away or no longer serves the meeting: under 250 ms of jitter, for one turn
+   * round the `url` list since the last welcome). `url`: the hub socket URL the attempt goes to
+   * (scheme, host and path only), the next entry of a list.
    */
-  reconnecting: ClosedDetail & { attempt: number; delayMs: number; resuming: boolean };
+  reconnecting: ClosedDetail & { attempt: number; delayMs: number; resuming: boolean; url: string };
   /**
    * Welcomed again. `resumed`: same seat and peer id, nothing missed. Otherwise a new seat (the
    * grace period was over, or the hub restarted): a new peer id and the room's history.

@@ -1,13 +1,16 @@
 // The wire protocol as the SDK speaks it: frame builders (camelCase SDK options to the hub's
-// snake_case frames) and reconnect backoff. Pure functions. The message types come from
-// protocol.d.ts and the protocol's constants (version, close codes) from constants.js, both
-// generated from proto/schema/ (see tools/gen-types.mjs); re-exported here for the SDK.
+// snake_case frames) and when to reconnect (backoff, or at once when a hub node sent us away).
+// Pure functions. The message types come from protocol.d.ts and the protocol's constants
+// (version, close codes) from constants.js, both generated from proto/schema/ (see
+// tools/gen-types.mjs); re-exported here for the SDK.
 
 /** @typedef {import('./protocol').ClientFrame} ClientFrame */
 /** @typedef {import('./protocol').ClientSplit} ClientSplit */
 /** @typedef {import('./protocol').ClientMerge} ClientMerge */
 /** @typedef {import('./types').SplitOptions} SplitOptions */
 /** @typedef {import('./types').MergeOptions} MergeOptions */
+
+import { RESUME_EXPIRED } from './constants.js';
 
 export {
   CLIENT_RECONNECTING, CLOSE_REASONS, PROTOCOL_VERSION, RESUME_EXPIRED, closeKind,
@@ -54,6 +57,37 @@ export function mergeFrame(o = {}) {
   if (o.countdownSecs != null && o.countdownSecs > 0) f.countdown_secs = o.countdownSecs;
   if (o.rooms && o.rooms.length > 0) f.rooms = o.rooms;
   return f;
+}
+
+/**
+ * Close codes after which the hub node we were on no longer serves the meeting, while the
+ * meeting goes on elsewhere: 1001 (`going_away`: the node shuts down) and 4108 (`moved`: it
+ * drains, or another node owns the meeting now). Any node can take our resume, so we reconnect
+ * at once, to the next hub URL when the app gave several.
+ */
+export const NODE_GONE = new Set([1001, 4108]);
+
+/**
+ * The most a reconnect after a NODE_GONE close waits: a little, at random, so that a group the
+ * node sent away together does not arrive at the next node in the same instant.
+ */
+export const MOVE_JITTER_MS = 250;
+
+/**
+ * Delay before reconnect attempt `attempt` (1-based) after the socket closed with `code`
+ * (a reconnectable one): none after 4106 (the hub refused our resume: a fresh hello is due); a
+ * jitter under MOVE_JITTER_MS after a NODE_GONE close, for one turn round the `nodes` hub URLs
+ * since the last welcome (every node saying so, or failing, looks like the cluster's trouble,
+ * not ours: back off then, rather than loop); otherwise backoffMs.
+ * @param {number} code
+ * @param {number} attempt
+ * @param {number} nodes how many hub URLs the app gave (1 for a single URL)
+ * @param {number} [random]
+ */
+export function reconnectDelayMs(code, attempt, nodes, random = Math.random()) {
+  if (code === RESUME_EXPIRED) return 0;
+  if (NODE_GONE.has(code) && attempt <= nodes) return Math.floor(random * MOVE_JITTER_MS);
+  return backoffMs(attempt, random);
 }
 
 /**
