@@ -69,6 +69,20 @@ pub struct Config {
     /// How long minted TURN credentials hold, seconds: longer than the longest session, since
     /// a TURN allocation is refreshed with the same credentials (env `HUDDLE_TURN_TTL_SECS`).
     pub turn_ttl_secs: u64,
+    /// Cluster mode (`HUDDLE_REDIS_URL`): the Redis that holds which node owns which meeting and
+    /// what of a meeting outlives its node. Unset: one process, everything in memory.
+    pub redis_url: Option<String>,
+    /// This node's name in the cluster (`HUDDLE_NODE_ID`); random when unset.
+    pub node_id: Option<String>,
+    /// Shared by every node of a cluster, at least 16 bytes (`HUDDLE_CLUSTER_SECRET`); required
+    /// in cluster mode. Proves a forwarded connection came from a node of ours.
+    pub cluster_secret: Option<String>,
+    /// How other nodes reach this one (`HUDDLE_CLUSTER_ADVERTISE`, `host:port`); defaults to
+    /// `listen` (fine when that is not a wildcard address).
+    pub cluster_advertise: Option<String>,
+    /// How long a node's hold on a meeting lasts unless renewed (`HUDDLE_LEASE_MS`); renewed every
+    /// third of it. After a node dies, its meetings move within about this long.
+    pub lease_ms: u64,
     /// `all` or `relay` (TURN only: no participant learns another's IP address), handed to
     /// clients in `welcome` and obeyed by the SDK.
     pub ice_transport_policy: IceTransportPolicy,
@@ -154,6 +168,13 @@ impl std::fmt::Debug for Config {
                 &self.turn_secret.as_ref().map(|_| "<redacted>"),
             )
             .field(
+                "cluster_secret",
+                &self.cluster_secret.as_ref().map(|_| "<redacted>"),
+            )
+            // A Redis URL may carry a password.
+            .field("redis_url", &self.redis_url.as_ref().map(|_| "<redacted>"))
+            .field("node_id", &self.node_id)
+            .field(
                 "webhook_secret",
                 &self.webhook_secret.as_ref().map(|_| "<redacted>"),
             )
@@ -192,6 +213,11 @@ impl Default for Config {
             turn_urls: Vec::new(),
             turn_secret: None,
             turn_ttl_secs: limits::TURN_TTL_SECS,
+            redis_url: None,
+            node_id: None,
+            cluster_secret: None,
+            cluster_advertise: None,
+            lease_ms: limits::LEASE.as_millis() as u64,
             max_connections: limits::MAX_CONNECTIONS,
             max_connections_per_ip: limits::MAX_CONNECTIONS_PER_IP,
             max_http_connections: limits::MAX_HTTP_CONNECTIONS,
@@ -271,6 +297,44 @@ impl Config {
         Ok(Some(text).filter(|t| !t.trim().is_empty()))
     }
 
+    /// Cluster mode's settings, when `redis_url` is set; `listen` is the bound address (the
+    /// default for `cluster_advertise`).
+    pub fn cluster(
+        &self,
+        listen: SocketAddr,
+    ) -> Result<Option<crate::cluster::ClusterConfig>, String> {
+        let Some(redis_url) = &self.redis_url else {
+            return Ok(None);
+        };
+        let secret =
+            match &self.cluster_secret {
+                Some(secret) if secret.len() >= 16 => secret.clone(),
+                Some(_) => return Err("cluster_secret: at least 16 bytes".into()),
+                None => return Err(
+                    "redis_url is set (cluster mode): also set cluster_secret, the same on every \
+                     node"
+                        .into(),
+                ),
+            };
+        let node_id = self
+            .node_id
+            .clone()
+            .unwrap_or_else(|| format!("node-{:08x}", rand::random::<u32>()));
+        if node_id.is_empty() || node_id.contains(char::is_whitespace) {
+            return Err("node_id: a name without spaces".into());
+        }
+        Ok(Some(crate::cluster::ClusterConfig {
+            redis_url: redis_url.clone(),
+            node_id,
+            secret,
+            advertise: self
+                .cluster_advertise
+                .clone()
+                .unwrap_or_else(|| listen.to_string()),
+            lease: self.lease(),
+        }))
+    }
+
     /// The TURN credential settings, if a TURN secret is set.
     pub fn turn(&self) -> Result<Option<crate::turn::TurnConfig>, String> {
         match &self.turn_secret {
@@ -296,6 +360,11 @@ impl Config {
             (Some(_), None) => Err("webhook_url is set: also set webhook_secret (whsec_…)".into()),
             (Some(url), Some(secret)) => crate::webhooks::WebhookConfig::new(url, secret).map(Some),
         }
+    }
+
+    /// Cluster mode: a meeting lease's length.
+    pub fn lease(&self) -> Duration {
+        Duration::from_millis(self.lease_ms.max(300))
     }
 
     pub fn header_timeout(&self) -> Duration {

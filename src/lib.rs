@@ -13,6 +13,8 @@
 //!   pure `routing`, `munger`, `vp8`, `speaker`).
 //! - [`server`] — HTTP routes, WebSocket upgrade, connection cap, and the per-connection task;
 //!   the partner's server API (`server/api.rs`, with its OpenAPI document).
+//! - [`cluster`] — cluster mode over Redis: meeting leases with fencing epochs, the node
+//!   registry, meetings' durable records; forwarding to the owner is `server/forward.rs`.
 //! - [`config`] — configuration layering (defaults, TOML, env, flags), the key setup and the
 //!   meetings' settings.
 //! - [`events`] — the meeting events as the partner hears them: the log behind `GET /v1/events`
@@ -39,6 +41,7 @@
 //!   connection they happened on and are logged at DEBUG.
 
 pub mod auth;
+pub mod cluster;
 pub mod config;
 pub mod events;
 pub mod fuzzing;

@@ -142,15 +142,24 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// keeps little.
 pub const WRITE_BUFFER_BYTES: usize = 8 * 1024;
 
+/// Cluster mode: how long a node's hold on a meeting lasts unless renewed (renewed every third
+/// of it). A dead node's meetings move after about this long; shorter means faster failover and
+/// more Redis traffic (one renewal per meeting every 2 s here).
+pub const LEASE: Duration = Duration::from_secs(6);
+
 /// Most queued frames written before one flush.
 pub const WRITE_BATCH: usize = 64;
 
 /// After the hub closes a socket, how long it keeps reading for the client's closing reply.
 pub const CLOSE_LINGER: Duration = Duration::from_secs(2);
 
-/// WebSocket read buffer per connection. tungstenite's default (128 KiB) stays resident per idle
-/// connection; 4 KiB keeps an idle participant at a few KiB (see ../shared/PERFORMANCE.md).
-pub const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// WebSocket read buffer per connection: tungstenite holds it for the connection's life and
+/// zero-fills it on every read. Its default (128 KiB) stays resident per idle connection
+/// (../shared/PERFORMANCE.md). 1 KiB holds any signal, chat or control frame in one read; a
+/// larger frame (an SDP offer) grows the buffer to its size, read 1 KiB at a time, which costs
+/// a few more reads once per negotiation (#17: from 4 KiB, about 3 KiB less per idle
+/// participant and a quarter of the zero-filling per read).
+pub const READ_BUFFER_BYTES: usize = 1024;
 
 /// Token-bucket rates per connection, per kind of message.
 pub mod rates {

@@ -138,6 +138,26 @@ struct ConfigArgs {
     #[arg(long, env = "HUDDLE_TURN_TTL_SECS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     turn_ttl_secs: Option<u64>,
+    /// Cluster mode: the Redis shared by every node (redis://host:6379). Unset: one process.
+    #[arg(long, env = "HUDDLE_REDIS_URL", hide_env_values = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    redis_url: Option<String>,
+    /// Cluster mode: this node's name [default: random].
+    #[arg(long, env = "HUDDLE_NODE_ID")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    node_id: Option<String>,
+    /// Cluster mode: the secret every node shares (at least 16 bytes). Prefer the environment.
+    #[arg(long, env = "HUDDLE_CLUSTER_SECRET", hide_env_values = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cluster_secret: Option<String>,
+    /// Cluster mode: host:port other nodes reach this one at [default: listen].
+    #[arg(long, env = "HUDDLE_CLUSTER_ADVERTISE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cluster_advertise: Option<String>,
+    /// Cluster mode: how long a meeting's lease lasts unless renewed, ms [default: 6000].
+    #[arg(long, env = "HUDDLE_LEASE_MS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lease_ms: Option<u64>,
     /// ICE transport policy handed to clients: all, or relay (TURN only, so no participant
     /// learns another's IP address; needs ice_servers with a TURN server) [default: all].
     #[arg(long, env = "HUDDLE_ICE_TRANSPORT_POLICY", value_parser = ["all", "relay"])]

@@ -28,13 +28,14 @@ async fn health_ui_and_sdk_are_served() {
     assert!(health.ends_with("ok\n"));
     let ready = get(&hub, "/readyz").await;
     assert!(
-        ready.starts_with("HTTP/1.1 200") && ready.ends_with("ready\n"),
+        ready.starts_with("HTTP/1.1 200")
+            && ready.ends_with(r#"{"node_id":null,"ready":true,"reason":null}"#),
         "{ready}"
     );
     let sfu = start_server_with(|c| c.media_mode = huddle::protocol::MediaMode::Sfu).await;
     let ready = get(&sfu, "/readyz").await;
     assert!(
-        ready.starts_with("HTTP/1.1 200") && ready.ends_with("ready\n"),
+        ready.starts_with("HTTP/1.1 200") && ready.contains(r#""ready":true"#),
         "{ready}"
     );
 

@@ -3,7 +3,7 @@
 //! actor never waits on a connection. The directory (`directory.rs`) finds or starts them.
 
 use super::core::{
-    ApiAction, ApiAnswer, Effect, Identity, Input, MediaEffect, Meeting, Millis, Rejection,
+    ApiAction, ApiAnswer, Durable, Effect, Identity, Input, MediaEffect, Meeting, Millis, Rejection,
 };
 use super::directory::Directory;
 use super::outbound::{OutboundTx, QueueError};
@@ -11,45 +11,49 @@ use crate::auth::ApiCaller;
 use crate::limits::MEETING_INBOX_LEN;
 use crate::media::{MediaEvent, MeetingMedia};
 use crate::protocol::{
-    ClientMessage, CloseCode, PeerId, PeerLeftReason, Refusal, RequestId, ResumeRequest,
+    ClientMessage, CloseCode, PeerId, PeerLeftReason, RateClass, Refusal, RequestId, ResumeRequest,
     ServerMessage,
 };
 use crate::pseudonym::Pseudonyms;
-use axum::extract::ws::Utf8Bytes;
+use futures_util::task::AtomicWaker;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{mpsc, oneshot, watch};
+use tungstenite::Utf8Bytes;
 
 /// One serialized frame, shared by every recipient of a broadcast (cloning is a refcount bump).
 pub type Outbound = Utf8Bytes;
 
 /// How the actor tells a connection to close when its queue cannot take another message: the
 /// queue is full, so the signal must travel outside it.
+///
+/// One atomic and one waker slot: the connection polls it on every wake (each relayed frame),
+/// and a `Notify` cost a lock per poll there (#17). Only the connection task waits on it.
 #[derive(Debug, Default)]
 pub struct KillSwitch {
     /// Close code to send, 0 while not tripped.
     code: AtomicU16,
-    notify: Notify,
+    waiter: AtomicWaker,
 }
 
 impl KillSwitch {
     pub fn trip(&self, code: CloseCode) {
         self.code.store(code.code(), Ordering::Release);
-        // notify_one stores a permit, so the connection sees it even if it is not waiting now.
-        self.notify.notify_one();
+        self.waiter.wake();
     }
 
-    /// Waits until tripped; returns the close code.
-    pub async fn tripped(&self) -> u16 {
-        loop {
-            let code = self.code.load(Ordering::Acquire);
-            if code != 0 {
-                return code;
+    /// Waits until tripped; returns the close code. For the one connection task that owns it.
+    pub fn tripped(&self) -> impl std::future::Future<Output = u16> + '_ {
+        std::future::poll_fn(move |cx| {
+            // Register, then look: a trip in between wakes us.
+            self.waiter.register(cx.waker());
+            match self.code.load(Ordering::Acquire) {
+                0 => std::task::Poll::Pending,
+                code => std::task::Poll::Ready(code),
             }
-            self.notify.notified().await;
-        }
+        })
     }
 }
 
@@ -68,13 +72,9 @@ pub struct ConnHandle {
 /// Commands a connection sends its meeting.
 #[derive(Debug)]
 pub(super) enum Command {
-    Join {
-        peer: PeerId,
-        identity: Identity,
-        resume: Option<ResumeRequest>,
-        conn: ConnHandle,
-        reply: oneshot::Sender<Result<PeerId, Refusal>>,
-    },
+    /// Boxed, as `Api` is: the inbox's storage is sized by its largest command, and these two
+    /// are rare and large (#17: the inbox of a meeting of ten was 700 bytes per member).
+    Join(Box<Join>),
     Leave {
         peer: PeerId,
         conn: PeerId,
@@ -91,11 +91,28 @@ pub(super) enum Command {
     /// A barrier: answered once every command queued before it is carried out.
     Flush { reply: oneshot::Sender<()> },
     /// The server API: `caller` reads or moderates the meeting.
-    Api {
-        action: ApiAction,
-        caller: ApiCaller,
-        reply: oneshot::Sender<Result<ApiAnswer, Rejection>>,
-    },
+    Api(Box<ApiCommand>),
+    /// The hub is shutting down (1001), or in cluster mode this node gave the meeting up
+    /// (4108): every member's connection closes with that code, and nobody else joins.
+    Shutdown(CloseCode),
+    /// Cluster mode: the meeting's durable record now.
+    Durable(oneshot::Sender<Durable>),
+}
+
+#[derive(Debug)]
+pub(super) struct Join {
+    pub peer: PeerId,
+    pub identity: Identity,
+    pub resume: Option<ResumeRequest>,
+    pub conn: ConnHandle,
+    pub reply: oneshot::Sender<Result<PeerId, Refusal>>,
+}
+
+#[derive(Debug)]
+pub(super) struct ApiCommand {
+    action: ApiAction,
+    caller: ApiCaller,
+    reply: oneshot::Sender<Result<ApiAnswer, Rejection>>,
 }
 
 /// How a member's connection ended, as its task saw it.
@@ -115,27 +132,58 @@ pub struct MeetingHandle {
     pub(super) generation: u64,
 }
 
+impl Command {
+    /// A relayed signal, chat message or app data: nothing durable changes.
+    fn is_relay(&self) -> bool {
+        matches!(self, Command::Request { message, .. }
+            if matches!(message.policy().rate, RateClass::Signal | RateClass::Chat | RateClass::Data))
+    }
+}
+
+/// A request the meeting's full inbox could not take yet (see [`MeetingHandle::try_request`]).
+pub struct HeldRequest(Command);
+
+/// What became of a request handed to [`MeetingHandle::try_request`].
+pub enum Forwarded {
+    /// In the meeting's inbox.
+    Queued,
+    /// The inbox is full: wait for room with [`MeetingHandle::queue`].
+    Held(HeldRequest),
+    /// The meeting is gone.
+    Gone,
+}
+
 impl MeetingHandle {
-    /// Forwards a request of member `from`, read from connection `conn`. Waits if the meeting's
-    /// inbox is full (backpressure onto this one connection). Returns false if the meeting is
-    /// gone.
-    pub async fn request(
+    /// Forwards a request of member `from`, read from connection `conn`, if the meeting's inbox
+    /// has room. When it is full the request comes back, for [`Self::queue`] to wait with
+    /// (backpressure onto this one connection).
+    pub fn try_request(
         &self,
         from: PeerId,
         conn: PeerId,
         id: Option<RequestId>,
         message: ClientMessage,
-    ) -> bool {
-        self.tx
-            .send(Command::Request {
-                from,
-                conn,
-                id,
-                message,
-                sent: std::time::Instant::now(),
-            })
-            .await
-            .is_ok()
+    ) -> Forwarded {
+        let command = Command::Request {
+            from,
+            conn,
+            id,
+            message,
+            sent: std::time::Instant::now(),
+        };
+        // The meeting's queue almost always has room. When it has none, the command comes back
+        // and the connection waits with [`Self::queue`] (its waiting future is boxed, so it is
+        // not part of every connection's state; #17).
+        match self.tx.try_send(command) {
+            Ok(()) => Forwarded::Queued,
+            Err(mpsc::error::TrySendError::Closed(_)) => Forwarded::Gone,
+            Err(mpsc::error::TrySendError::Full(command)) => Forwarded::Held(HeldRequest(command)),
+        }
+    }
+
+    /// Waits for room in the meeting's queue for `command`; false if the meeting is gone.
+    pub async fn queue(&self, held: HeldRequest) -> bool {
+        self.tx.send(held.0).await.is_ok()
     }
 
     /// Waits until the meeting has carried out every request this connection sent before, so
@@ -157,11 +205,11 @@ impl MeetingHandle {
     ) -> Option<Result<ApiAnswer, Rejection>> {
         let (reply, answer) = oneshot::channel();
         self.tx
-            .send(Command::Api {
+            .send(Command::Api(Box::new(ApiCommand {
                 action,
                 caller,
                 reply,
-            })
+            })))
             .await
             .ok()?;
         answer.await.ok()
@@ -183,6 +231,14 @@ struct Actor {
     clock: Clock,
     /// The meeting's line to the SFU engine (SFU meetings).
     media: Option<MeetingMedia>,
+    /// The hub is shutting down, or this node gave the meeting up: the close code its members
+    /// got (see [`Command::Shutdown`]).
+    shutting_down: Option<CloseCode>,
+    /// Cluster mode: checked before every command (see `Cluster::lease_fresh`).
+    cluster: Option<Arc<crate::cluster::Cluster>>,
+    /// Cluster mode: the last durable record handed to the writer, and the writer's mailbox
+    /// (the newest record wins; the writer writes it to Redis, fenced by the lease).
+    record: Option<(Durable, watch::Sender<Durable>)>,
 }
 
 /// Starts the actor task of `meeting`, which removes itself from `directory` when it stops.
@@ -198,6 +254,21 @@ pub(super) fn spawn(
         Some((media, events)) => (Some(media), Some(events)),
         None => (None, None),
     };
+    // Cluster mode: a writer per meeting puts its newest durable record in Redis, in order
+    // (two writes in flight at once could land the older last).
+    let record = directory.cluster().map(|cluster| {
+        let first = meeting.durable();
+        let (writer, mut newest) = watch::channel(first.clone());
+        let id = meeting.id().to_owned();
+        tokio::spawn(async move {
+            while newest.changed().await.is_ok() {
+                let record = newest.borrow_and_update().clone();
+                cluster.save(&id, &record).await;
+            }
+        });
+        (first, writer)
+    });
+    let cluster = directory.cluster();
     let actor = Actor {
         media,
         meeting,
@@ -206,6 +277,9 @@ pub(super) fn spawn(
         pseudonyms,
         generation,
         clock: Clock::start(),
+        shutting_down: None,
+        cluster,
+        record,
     };
     tokio::spawn(actor.run(rx, events));
     MeetingHandle { tx, generation }
@@ -220,6 +294,14 @@ pub(super) fn spawn(
 struct Clock {
     wall_at_start: Millis,
     started: tokio::time::Instant,
+}
+
+/// Milliseconds since the Unix epoch now, as a fresh actor's clock starts.
+pub(super) fn wall_clock_ms() -> Millis {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 impl Clock {
@@ -284,14 +366,25 @@ impl Actor {
                 }
             };
             match command {
-                Some(command) => self.apply(command),
+                Some(command) => {
+                    // Relayed signals, chat and app data change nothing durable: the hot path
+                    // skips the record.
+                    let relayed = command.is_relay();
+                    self.apply(command);
+                    if !relayed {
+                        self.record();
+                    }
+                }
                 None => {
                     let now = self.clock.now();
                     if let Some(peer) = self.meeting.due_held_seat(now) {
                         tracing::info!(meeting = self.meeting.id(), %peer, "held seat given up: no resume within the grace period");
                     }
-                    let effects = self.meeting.handle(Input::Tick, now);
-                    self.dispatch(effects);
+                    if !self.fenced() {
+                        let effects = self.meeting.handle(Input::Tick, now);
+                        self.dispatch(effects);
+                        self.record();
+                    }
                 }
             }
             if self.meeting.can_stop() {
@@ -308,16 +401,73 @@ impl Actor {
         tracing::debug!(meeting = self.meeting.id(), "meeting actor stopped");
     }
 
+    /// Cluster mode: hands the meeting's durable record to its writer if it changed.
+    fn record(&mut self) {
+        let Some((last, writer)) = &mut self.record else {
+            return;
+        };
+        let now = self.meeting.durable();
+        if now != *last {
+            *last = now.clone();
+            let _ = writer.send(now);
+        }
+    }
+
+    /// Closes every member's connection with `code` and takes nobody in any more.
+    fn shut_down(&mut self, code: CloseCode) {
+        self.shutting_down = Some(code);
+        for conn in self.conns.values() {
+            conn.kill.trip(code);
+        }
+    }
+
+    /// Cluster mode: whether this meeting may no longer act here. A node whose leases may be
+    /// someone else's by now (it was paused, or cut off from Redis) carries out nothing, so two
+    /// owners never act at once; its members resume on the next owner.
+    fn fenced(&mut self) -> bool {
+        if self.shutting_down.is_none() && self.cluster.as_ref().is_some_and(|c| !c.lease_fresh()) {
+            tracing::warn!(
+                meeting = self.meeting.id(),
+                "lease not fresh: meeting fenced"
+            );
+            self.shut_down(CloseCode::Moved);
+            if let Some(cluster) = &self.cluster {
+                cluster.fence(self.meeting.id(), "lease not fresh");
+            }
+        }
+        self.shutting_down == Some(CloseCode::Moved)
+    }
+
     fn apply(&mut self, command: Command) {
+        if self.fenced() {
+            let code = CloseCode::Moved;
+            // Only a join (refused with the code) or a read of the record gets an answer.
+            match command {
+                Command::Join(join) => {
+                    let _ = join.reply.send(Err(Refusal::close_only(code)));
+                }
+                Command::Durable(reply) => {
+                    let _ = reply.send(self.meeting.durable());
+                }
+                Command::Api(api) => drop(api),
+                _ => {}
+            }
+            return;
+        }
         let now = self.clock.now();
         match command {
-            Command::Join {
-                peer,
-                identity,
-                resume,
-                conn,
-                reply,
-            } => {
+            Command::Join(join) => {
+                let Join {
+                    peer,
+                    identity,
+                    resume,
+                    conn,
+                    reply,
+                } = *join;
+                if let Some(code) = self.shutting_down {
+                    let _ = reply.send(Err(Refusal::close_only(code)));
+                    return;
+                }
                 let role = identity.role;
                 let who = self.pseudonyms.of(&identity.sub);
                 let resuming = resume.is_some();
@@ -394,11 +544,18 @@ impl Actor {
             Command::Flush { reply } => {
                 let _ = reply.send(());
             }
-            Command::Api {
-                action,
-                caller,
-                reply,
-            } => {
+            // Through the kill switches rather than a shutdown signal every connection polls:
+            // a connection polls its kill switch on every wake anyway (#17).
+            Command::Shutdown(code) => self.shut_down(code),
+            Command::Durable(reply) => {
+                let _ = reply.send(self.meeting.durable());
+            }
+            Command::Api(api) => {
+                let ApiCommand {
+                    action,
+                    caller,
+                    reply,
+                } = *api;
                 let kind = action.kind();
                 let mut effects = self.meeting.handle(Input::Api { action }, now);
                 let answer = effects

@@ -4,7 +4,8 @@
 //! room) here for [`limits::MODERATION_MEMORY`], so a fresh actor of the same meeting starts
 //! from them.
 
-use super::actor::{self, Command, ConnHandle, MeetingHandle};
+use super::actor::{self, Command, ConnHandle, Join, MeetingHandle};
+use super::core::Durable;
 use super::core::{
     ApiAction, ApiAnswer, Identity, Meeting, MeetingConfig, Rejection, Remembered, Schedule,
 };
@@ -20,7 +21,7 @@ use crate::pseudonym::Pseudonyms;
 use dashmap::DashMap;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::oneshot;
@@ -48,6 +49,13 @@ pub struct MeetingSettings {
 #[derive(Debug)]
 pub struct Directory {
     meetings: DashMap<String, MeetingHandle>,
+    /// Cluster mode: this node's part (leases, records). Set once at start.
+    cluster: std::sync::OnceLock<std::sync::Weak<crate::cluster::Cluster>>,
+    /// Records to start meetings from (cluster mode: what the previous owner wrote), taken by
+    /// the next actor of that meeting.
+    restored: DashMap<String, Durable>,
+    /// Set by [`Directory::shut_down`]: no more joins.
+    shutting_down: AtomicBool,
     generations: AtomicU64,
     config: MeetingConfig,
     /// Pseudonyms of people for the actors' log lines.
@@ -82,6 +90,9 @@ impl Directory {
             media,
             events,
             meetings: DashMap::new(),
+            shutting_down: AtomicBool::new(false),
+            cluster: std::sync::OnceLock::new(),
+            restored: DashMap::new(),
             generations: AtomicU64::new(0),
             config,
             pseudonyms,
@@ -107,6 +118,62 @@ impl Directory {
     /// Puts `peer` into `meeting`, starting the meeting's actor if needed. On success the
     /// `welcome` is already in `conn`'s queue, and the returned id is the connection's peer id:
     /// `peer`, or the seat it took over (the same person already connected, or a resume).
+    /// Cluster mode: the node's cluster part, for the actors' records.
+    pub fn set_cluster(&self, cluster: &Arc<crate::cluster::Cluster>) {
+        let _ = self.cluster.set(Arc::downgrade(cluster));
+    }
+
+    pub fn cluster(&self) -> Option<Arc<crate::cluster::Cluster>> {
+        self.cluster.get().and_then(std::sync::Weak::upgrade)
+    }
+
+    /// Cluster mode, this node just took `meeting`'s lease: its next actor starts from `record`
+    /// (what the previous owner wrote). A stale actor of it (from before a lost lease) goes.
+    pub fn restore(&self, meeting: &str, record: Option<Durable>) {
+        self.evict(meeting);
+        if let Some(record) = record {
+            self.restored.insert(meeting.to_owned(), record);
+        }
+    }
+
+    /// Cluster mode: this node no longer serves `meeting`. Its actor closes every member's
+    /// connection with 4108 (they resume on the next owner) and leaves the directory.
+    pub fn evict(&self, meeting: &str) {
+        if let Some((_, handle)) = self.meetings.remove(meeting) {
+            tokio::spawn(async move {
+                let _ = handle.tx.send(Command::Shutdown(CloseCode::Moved)).await;
+            });
+        }
+    }
+
+    /// Whether `meeting` has a running actor here.
+    pub fn is_running(&self, meeting: &str) -> bool {
+        self.meetings
+            .get(meeting)
+            .is_some_and(|h| !h.tx.is_closed())
+    }
+
+    /// `meeting`'s durable record now, from its actor.
+    pub async fn durable(&self, meeting: &str) -> Option<Durable> {
+        let handle = self.meetings.get(meeting)?.clone();
+        let (reply, answer) = oneshot::channel();
+        handle.tx.send(Command::Durable(reply)).await.ok()?;
+        answer.await.ok()
+    }
+
+    /// Shutting down: refuses joins from now on and tells every meeting to close its members'
+    /// connections with 1001 (they reconnect, and resume, elsewhere or after the restart).
+    pub fn shut_down(&self) {
+        self.shutting_down.store(true, Ordering::Release);
+        for meeting in self.meetings.iter() {
+            let tx = meeting.value().tx.clone();
+            // The inbox may be full for a moment; the command must still arrive.
+            tokio::spawn(async move {
+                let _ = tx.send(Command::Shutdown(CloseCode::GoingAway)).await;
+            });
+        }
+    }
+
     pub async fn join(
         self: &Arc<Self>,
         meeting: &str,
@@ -115,6 +182,9 @@ impl Directory {
         (resume, kind): (Option<ResumeRequest>, MeetingKind),
         conn: ConnHandle,
     ) -> Result<(MeetingHandle, PeerId), Refusal> {
+        if self.shutting_down.load(Ordering::Acquire) {
+            return Err(Refusal::close_only(CloseCode::GoingAway));
+        }
         let key = (meeting.to_owned(), identity.sub.clone());
         if self.rejoins.check_key(&key).is_err() {
             tracing::info!(
@@ -137,13 +207,13 @@ impl Directory {
         for _ in 0..8 {
             let handle = self.handle_for(meeting, kind);
             let (reply, answer) = oneshot::channel();
-            let command = Command::Join {
+            let command = Command::Join(Box::new(Join {
                 peer,
                 identity: identity.clone(),
                 resume: resume.clone(),
                 conn: conn.clone(),
                 reply,
-            };
+            }));
             if handle.tx.send(command).await.is_err() {
                 continue;
             }
@@ -305,6 +375,9 @@ impl Directory {
             if Instant::now() < until {
                 core = core.remember(remembered);
             }
+        }
+        if let Some((_, record)) = self.restored.remove(meeting) {
+            core = core.restore(record, crate::meeting::actor::wall_clock_ms());
         }
         tracing::debug!(meeting, generation, "meeting actor started");
         let media = self

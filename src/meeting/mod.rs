@@ -19,11 +19,13 @@ mod outbound;
 #[cfg(test)]
 mod proptests;
 
-pub use self::actor::{ConnHandle, KillSwitch, MeetingHandle, Outbound, SessionEnd};
+pub use self::actor::{
+    ConnHandle, Forwarded, HeldRequest, KillSwitch, MeetingHandle, Outbound, SessionEnd,
+};
 pub use self::core::{
-    ApiAction, ApiAnswer, AuditSubs, Effect, EventKind, EventPerson, Identity, Input, MediaEffect,
-    MediaRequest, MediaRoute, Meeting, MeetingConfig, MeetingEvent, MeetingSnapshot, Millis,
-    PersonAction, PersonSnapshot, PersonState, Rejection, Remembered, Schedule,
+    ApiAction, ApiAnswer, AuditSubs, Durable, Effect, EventKind, EventPerson, Identity, Input,
+    MediaEffect, MediaRequest, MediaRoute, Meeting, MeetingConfig, MeetingEvent, MeetingSnapshot,
+    Millis, PersonAction, PersonSnapshot, PersonState, Rejection, Remembered, Schedule,
 };
 pub use self::directory::{Directory, MeetingSettings};
 pub use self::outbound::{outbound_queue, OutboundRx, OutboundTx, QueueError};

@@ -127,6 +127,9 @@ pub enum CloseCode {
     /// reconnect loop makes every roommate rebuild its connections). Reconnectable after a
     /// backoff.
     RejoiningTooFast = 4107,
+    /// Cluster mode: this hub node no longer serves the meeting (it is draining, or it lost the
+    /// meeting's lease). Reconnect at once, to any node, with `hello.resume`.
+    Moved = 4108,
 }
 
 impl CloseCode {
@@ -178,6 +181,7 @@ impl CloseCode {
             CloseCode::Internal => "internal",
             CloseCode::ResumeExpired => "resume_expired",
             CloseCode::RejoiningTooFast => "rejoining_too_fast",
+            CloseCode::Moved => "moved",
         }
     }
 
@@ -187,7 +191,7 @@ impl CloseCode {
     }
 
     /// Every code, for documentation and tests.
-    pub const ALL: [CloseCode; 25] = [
+    pub const ALL: [CloseCode; 26] = [
         CloseCode::Normal,
         CloseCode::GoingAway,
         CloseCode::ProtocolError,
@@ -213,6 +217,7 @@ impl CloseCode {
         CloseCode::Internal,
         CloseCode::ResumeExpired,
         CloseCode::RejoiningTooFast,
+        CloseCode::Moved,
     ];
 }
 

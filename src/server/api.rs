@@ -486,6 +486,11 @@ pub struct MeetingView {
     pub members: Vec<RoleCount>,
     /// People waiting to be admitted.
     pub waiting: usize,
+    /// Cluster mode: the node that holds the meeting's lease (runs it), if any node does. The
+    /// state above is this node's view: ask the owner (or connect anywhere) for a meeting run
+    /// elsewhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner_node: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -639,15 +644,22 @@ async fn get_meeting(
     ApiPath(meeting): ApiPath<String>,
 ) -> ApiResult<Json<MeetingView>> {
     let settings = state.directory.settings(&meeting);
+    let owner_node = match &state.cluster {
+        Some(cluster) => cluster.owner_of(&meeting).await,
+        None => None,
+    };
     let s = match snapshot(&state, &headers, &meeting).await {
         Ok(s) => Some(s),
-        Err(p) if p.code == ErrorCode::NotFound && settings.is_some() => None,
+        Err(p) if p.code == ErrorCode::NotFound && (settings.is_some() || owner_node.is_some()) => {
+            None
+        }
         Err(p) => return Err(p),
     };
     let settings = settings.as_ref().map(MeetingSettingsDoc::of);
     let Some(s) = s else {
         return Ok(Json(MeetingView {
             meeting,
+            owner_node,
             active: false,
             settings,
             ended: false,
@@ -671,6 +683,7 @@ async fn get_meeting(
     }
     Ok(Json(MeetingView {
         meeting,
+        owner_node,
         active: true,
         settings,
         ended: s.ended,

@@ -68,6 +68,10 @@ impl<I> Metered<I> {
     pub fn new(inner: I, budget: Arc<ReadBudget>) -> Self {
         Metered { inner, budget }
     }
+
+    pub fn get_ref(&self) -> &I {
+        &self.inner
+    }
 }
 
 impl<I: AsyncRead + Unpin> AsyncRead for Metered<I> {

@@ -7,6 +7,7 @@ mod budget;
 use self::budget::ReadBudget;
 mod client_addr;
 mod connection;
+mod forward;
 pub mod hello;
 mod web;
 
@@ -16,7 +17,7 @@ use crate::limits;
 use crate::media::{MediaConfig, MediaHub};
 use crate::meeting::Directory;
 use crate::protocol::MediaMode;
-use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -31,6 +32,8 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 use tokio_util::task::TaskTracker;
+use tungstenite::handshake::derive_accept_key;
+use tungstenite::protocol::WebSocketConfig;
 
 /// State shared by every connection: read-mostly, cheap to clone behind an `Arc`.
 pub(crate) struct AppState {
@@ -42,6 +45,8 @@ pub(crate) struct AppState {
     pub connection_permits: Arc<Semaphore>,
     /// Source of peer ids: unique for the process, never reused.
     pub next_peer: AtomicU64,
+    /// Cluster mode: this node's part (kept alive here; the directory holds it weakly).
+    pub cluster: Option<Arc<crate::cluster::Cluster>>,
     /// Flips to true on shutdown; every connection closes with 1001 (reconnectable).
     pub shutdown: watch::Receiver<bool>,
     /// Open sockets per client address (IPv6: per /64), and (`true` in the key) those of them
@@ -132,13 +137,31 @@ async fn media_stats(media: Option<MediaHub>) -> axum::response::Response {
 /// (its thread ends only on a fatal error), so traffic goes elsewhere; `/healthz` stays the
 /// process's liveness.
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
-    if *state.shutdown.borrow() {
-        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
-    }
-    if state.directory.media().is_some_and(|m| !m.is_running()) {
-        return (StatusCode::SERVICE_UNAVAILABLE, "media engine stopped\n").into_response();
-    }
-    (StatusCode::OK, "ready\n").into_response()
+    let why = if *state.shutdown.borrow() {
+        Some("shutting down")
+    } else if state.directory.media().is_some_and(|m| !m.is_running()) {
+        Some("media engine stopped")
+    } else if state.cluster.as_ref().is_some_and(|c| !c.healthy()) {
+        Some("redis unreachable")
+    } else {
+        None
+    };
+    let status = if why.is_some() {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    let body = serde_json::json!({
+        "ready": why.is_none(),
+        "reason": why,
+        "node_id": state.cluster.as_ref().map(|c| c.node_id()),
+    });
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 /// `GET /metrics`: every metric in the Prometheus text format, gauges read now.
@@ -150,6 +173,9 @@ async fn scrape(State(state): State<Arc<AppState>>) -> Response {
         .saturating_sub(state.connection_permits.available_permits());
     metrics.connections.set(open as i64);
     metrics.meetings.set(state.directory.len() as i64);
+    if let Some(cluster) = &state.cluster {
+        metrics.owned_meetings.set(cluster.owned_count() as i64);
+    }
     (
         [(
             header::CONTENT_TYPE,
@@ -215,6 +241,17 @@ impl Server {
             Arc::new(events),
             Arc::clone(&metrics),
         );
+        // Cluster mode: this node's part, before anyone can join.
+        let cluster = match config.cluster(addr)? {
+            Some(cluster) => {
+                let cluster =
+                    crate::cluster::Cluster::start(cluster, Arc::clone(&directory)).await?;
+                directory.set_cluster(&cluster);
+                Some(cluster)
+            }
+            None => None,
+        };
+        let first_peer = cluster.as_ref().map_or(1, |c| c.first_peer_id());
         let trusted_proxies = config.trusted_proxy_nets()?;
         let tls = config.tls()?;
         let tasks = TaskTracker::new();
@@ -227,7 +264,8 @@ impl Server {
             tasks: tasks.clone(),
             verifier,
             directory: Arc::clone(&directory),
-            next_peer: AtomicU64::new(1),
+            next_peer: AtomicU64::new(first_peer),
+            cluster: cluster.clone(),
             shutdown: shutdown_rx.clone(),
             per_ip: Mutex::new(HashMap::new()),
             config,
@@ -300,6 +338,12 @@ impl Server {
     /// (at most [`limits::SHUTDOWN_DRAIN`]) until every WebSocket task has closed its socket.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
+        // Cluster mode: hand every meeting over first (records written, leases given up,
+        // members closed with 4108 so that they resume at once on another node).
+        if let Some(cluster) = self.directory.cluster() {
+            cluster.drain().await;
+        }
+        self.directory.shut_down();
         let _ = self.task.await;
         self.tasks.close();
         if tokio::time::timeout(limits::SHUTDOWN_DRAIN, self.tasks.wait())
@@ -318,9 +362,24 @@ async fn upgrade(
     State(state): State<Arc<AppState>>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     budget: Option<Extension<Arc<ReadBudget>>>,
-    headers: HeaderMap,
-    ws: WebSocketUpgrade,
+    mut request: Request,
 ) -> Response {
+    let headers = request.headers().clone();
+    let key = match handshake_key(&request) {
+        Ok(key) => key,
+        Err(refusal) => return refusal.into_response(),
+    };
+    // hyper's handle on the connection, which yields the raw socket once the 101 is sent.
+    let Some(on_upgrade) = request
+        .extensions_mut()
+        .remove::<hyper::upgrade::OnUpgrade>()
+    else {
+        return (
+            StatusCode::UPGRADE_REQUIRED,
+            "not an upgradable connection\n",
+        )
+            .into_response();
+    };
     if *state.shutdown.borrow() {
         // Shutting down: no new WebSocket (its task could outlive the drain).
         return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
@@ -328,7 +387,22 @@ async fn upgrade(
     if !state.origin_allowed(&headers) {
         return (StatusCode::FORBIDDEN, "origin not allowed\n").into_response();
     }
-    let client = client_addr::client_ip(client.ip(), &headers, &state.trusted_proxies);
+    // Cluster mode: a connection another node of ours forwarded (it proves so with the cluster
+    // secret) is its client's, at the address that node saw.
+    let forwarded = state
+        .directory
+        .cluster()
+        .zip(headers.get(connection::FORWARDED_HEADER))
+        .is_some_and(|(cluster, proof)| proof.to_str().is_ok_and(|p| cluster.verify(p)));
+    let client = if forwarded {
+        headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(client.ip())
+    } else {
+        client_addr::client_ip(client.ip(), &headers, &state.trusted_proxies)
+    };
     let Some(slot) = state.take_ip_slot(client, false) else {
         return (
             StatusCode::TOO_MANY_REQUESTS,
@@ -355,22 +429,72 @@ async fn upgrade(
         )
             .into_response();
     };
-    ws.read_buffer_size(limits::READ_BUFFER_BYTES)
+    let config = WebSocketConfig::default()
+        .read_buffer_size(limits::READ_BUFFER_BYTES)
         .write_buffer_size(limits::WRITE_BUFFER_BYTES)
-        .max_message_size(limits::HARD_FRAME_BYTES)
-        .max_frame_size(limits::HARD_FRAME_BYTES)
-        .on_upgrade(move |socket| {
-            // Until `hello` is admitted, the socket may make the hub read only a little.
-            let budget = budget
-                .map(|Extension(b)| b)
-                .unwrap_or_else(ReadBudget::unlimited);
-            budget.arm(limits::PRE_HELLO_READ_BYTES);
-            let tasks = state.tasks.clone();
-            tasks.track_future(connection::run(
-                socket,
-                state,
-                (permit, slot),
-                (hello_place, hello_slot, budget),
-            ))
+        .max_message_size(Some(limits::HARD_FRAME_BYTES))
+        .max_frame_size(Some(limits::HARD_FRAME_BYTES));
+    let budget = budget
+        .map(|Extension(b)| b)
+        .unwrap_or_else(ReadBudget::unlimited);
+    let tasks = state.tasks.clone();
+    tasks.spawn(connection::serve(Box::new(connection::Upgrade {
+        on_upgrade,
+        config,
+        state,
+        places: (permit, slot),
+        hello: (hello_place, hello_slot, budget),
+        forwarded,
+        client,
+    })));
+    Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header(header::CONNECTION, "upgrade")
+        .header(header::UPGRADE, "websocket")
+        .header(
+            header::SEC_WEBSOCKET_ACCEPT,
+            derive_accept_key(key.as_bytes()),
+        )
+        .body(axum::body::Body::empty())
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+/// Checks a WebSocket handshake request (RFC 6455 §4.2.1) and returns its key. Our own check
+/// rather than axum's extractor because the connection needs the raw socket, which axum's
+/// `WebSocket` does not give back; the refusals are the same.
+fn handshake_key(request: &Request) -> Result<String, (StatusCode, &'static str)> {
+    let bad = |why: &'static str| (StatusCode::BAD_REQUEST, why);
+    if request.method() != axum::http::Method::GET {
+        return Err((
+            StatusCode::METHOD_NOT_ALLOWED,
+            "websocket upgrades use GET\n",
+        ));
+    }
+    let headers = request.headers();
+    let has_token = |name: header::HeaderName, token: &str| {
+        headers.get_all(name).iter().any(|v| {
+            v.to_str()
+                .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
         })
+    };
+    if !has_token(header::CONNECTION, "upgrade") {
+        return Err(bad("Connection header did not include 'upgrade'\n"));
+    }
+    if !has_token(header::UPGRADE, "websocket") {
+        return Err(bad("Upgrade header did not include 'websocket'\n"));
+    }
+    if headers
+        .get(header::SEC_WEBSOCKET_VERSION)
+        .map(|v| v.as_bytes())
+        != Some(b"13")
+    {
+        return Err(bad("Sec-WebSocket-Version header did not include '13'\n"));
+    }
+    match headers
+        .get(header::SEC_WEBSOCKET_KEY)
+        .and_then(|k| k.to_str().ok())
+    {
+        Some(key) if !key.is_empty() => Ok(key.to_owned()),
+        _ => Err(bad("Sec-WebSocket-Key header missing\n")),
+    }
 }

@@ -32,6 +32,7 @@ mod agreement;
 mod api;
 mod bounded_log;
 mod breakouts;
+mod durable;
 mod events;
 mod hand_queue;
 mod held_seats;
@@ -55,6 +56,7 @@ mod tests;
 pub use self::api::{
     ApiAction, ApiAnswer, MeetingSnapshot, PersonAction, PersonSnapshot, PersonState,
 };
+pub use self::durable::Durable;
 pub use self::events::{EventKind, EventPerson, MeetingEvent};
 pub use self::media::{MediaEffect, MediaRequest, MediaRoute};
 pub use self::moderation::Remembered;

@@ -1,0 +1,434 @@
+//! Cluster mode over Redis: which node owns which meeting (a lease with a fencing epoch), where a
+//! client that reached another node is sent, and the record of each meeting that outlives its
+//! node. The meeting core and its actor know nothing of it: ownership is settled at the edge,
+//! before a connection joins, and a node that cannot renew a lease stops serving that meeting on
+//! its own (its members are closed with 4108 `moved` and resume on the next owner).
+//!
+//! Redis holds (see README "Running a cluster"):
+//! - `huddle:node:{node}` = the address other nodes reach it at, expiring after one lease;
+//! - `huddle:m:{meeting}:owner` = `{node} {epoch}`, set only if absent, expiring after one lease
+//!   and renewed by its node every third of one; `huddle:m:{meeting}:epoch` counts owners;
+//! - `huddle:m:{meeting}:rec` = the meeting's [`Durable`] record (JSON), written only by the
+//!   lease's holder (a Lua script checks), kept for a day after the last write.
+
+use crate::meeting::{Directory, Durable};
+use redis::aio::ConnectionManager;
+use redis::{AsyncCommands, Script};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long a meeting's record is kept after its last write.
+const RECORD_TTL_SECS: u64 = 24 * 3600;
+
+/// Cluster settings, from `redis_url`, `node_id`, `cluster_secret`, `cluster_advertise` and
+/// `lease_ms`.
+#[derive(Clone)]
+pub struct ClusterConfig {
+    pub redis_url: String,
+    pub node_id: String,
+    pub secret: String,
+    /// `host:port` other nodes forward clients to.
+    pub advertise: String,
+    pub lease: Duration,
+}
+
+/// Where a connection for a meeting is served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// Here: this node holds the meeting's lease.
+    Local,
+    /// At the node that holds it, reached at this `host:port`.
+    Remote(String),
+    /// Nobody can serve it now (Redis unreachable, or the owner died and its lease has not run
+    /// out within the wait): the client should come back (close 4108).
+    Retry,
+}
+
+/// This node's part in the cluster.
+pub struct Cluster {
+    config: ClusterConfig,
+    redis: ConnectionManager,
+    /// Meetings this node holds, with the epoch it holds each under.
+    owned: Mutex<HashMap<String, u64>>,
+    /// Redis answered the last renewal round.
+    healthy: AtomicBool,
+    directory: Arc<Directory>,
+    /// This node's start number in the cluster (see [`Cluster::first_peer_id`]).
+    sequence: u64,
+    /// Until when (ms since `started`) this node's leases are surely still its own: the start
+    /// of the last renewal round that succeeded, plus a lease, minus a renewal interval.
+    /// Meetings check it before every command, so a node that was paused (or cut off from
+    /// Redis) past it acts on nothing more (fencing; see [`Cluster::lease_fresh`]).
+    fresh_until: AtomicU64,
+    started: Instant,
+}
+
+/// Takes the lease if nobody holds it; answers who holds it (`{node} {epoch}`) either way.
+const ACQUIRE: &str = r"
+local owner = redis.call('GET', KEYS[1])
+if owner then return owner end
+local epoch = redis.call('INCR', KEYS[2])
+owner = ARGV[1] .. ' ' .. epoch
+redis.call('SET', KEYS[1], owner, 'PX', ARGV[2])
+return owner
+";
+
+/// Extends the lease if it is still ours (1). When nobody holds it (Redis restarted without
+/// its data), takes it back (2: the caller writes the meeting's record again); when another
+/// node holds it, 0.
+const RENEW: &str = r"
+local owner = redis.call('GET', KEYS[1])
+if owner == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+if not owner then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 2
+end
+return 0
+";
+
+/// Gives the lease up if it is still ours.
+const RELEASE: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+";
+
+/// Writes a meeting's record if the lease is still ours (fencing: a node that lost it cannot
+/// overwrite what the next owner writes).
+const SAVE: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
+  return 1
+end
+return 0
+";
+
+fn owner_key(meeting: &str) -> String {
+    format!("huddle:m:{meeting}:owner")
+}
+
+fn node_key(node: &str) -> String {
+    format!("huddle:node:{node}")
+}
+
+impl Cluster {
+    /// Connects to Redis, registers this node and starts renewing its leases.
+    pub async fn start(
+        config: ClusterConfig,
+        directory: Arc<Directory>,
+    ) -> Result<Arc<Cluster>, String> {
+        let client = redis::Client::open(config.redis_url.as_str())
+            .map_err(|e| format!("redis_url: {e}"))?;
+        let mut redis = ConnectionManager::new(client)
+            .await
+            .map_err(|e| format!("cannot reach Redis at redis_url: {e}"))?;
+        let sequence: u64 = redis
+            .incr("huddle:nodes:started", 1)
+            .await
+            .map_err(|e| format!("cannot reach Redis at redis_url: {e}"))?;
+        let cluster = Arc::new(Cluster {
+            config,
+            redis,
+            owned: Mutex::default(),
+            healthy: AtomicBool::new(false),
+            directory,
+            sequence,
+            fresh_until: AtomicU64::new(0),
+            started: Instant::now(),
+        });
+        cluster.renew_round().await;
+        tokio::spawn(Arc::clone(&cluster).renew_loop());
+        tracing::info!(node = %cluster.config.node_id, "cluster node started");
+        Ok(cluster)
+    }
+
+    /// A meeting lease's length.
+    pub fn lease(&self) -> Duration {
+        self.config.lease
+    }
+
+    pub fn node_id(&self) -> &str {
+        &self.config.node_id
+    }
+
+    pub fn secret(&self) -> &str {
+        &self.config.secret
+    }
+
+    /// What this node sends when it forwards a client: its name and an HMAC of it with the
+    /// cluster secret, so the owner knows the connection is a node's and not a client's.
+    pub fn proof(&self) -> String {
+        format!("{} {}", self.config.node_id, self.mac(&self.config.node_id))
+    }
+
+    /// Whether `proof` was made by a node of this cluster.
+    pub fn verify(&self, proof: &str) -> bool {
+        use hmac::Mac;
+        let Some((node, mac)) = proof.split_once(' ') else {
+            return false;
+        };
+        let Ok(expected) = (0..mac.len() / 2)
+            .map(|i| u8::from_str_radix(mac.get(2 * i..2 * i + 2).unwrap_or("zz"), 16))
+            .collect::<Result<Vec<u8>, _>>()
+        else {
+            return false;
+        };
+        let Ok(mut check) =
+            hmac::Hmac::<sha2::Sha256>::new_from_slice(self.config.secret.as_bytes())
+        else {
+            return false;
+        };
+        check.update(node.as_bytes());
+        check.verify_slice(&expected).is_ok()
+    }
+
+    fn mac(&self, text: &str) -> String {
+        use hmac::Mac;
+        let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(self.config.secret.as_bytes())
+        else {
+            return String::new();
+        };
+        mac.update(text.as_bytes());
+        mac.finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// The first peer id this node hands out: nodes count from different bases (a number Redis
+    /// gives each node as it starts, times 2^40), so a meeting restored from another node's
+    /// record never meets one of its peer ids again. Below 2^53, so JavaScript reads it exactly.
+    pub fn first_peer_id(&self) -> u64 {
+        ((self.sequence % 4096) << 40) + 1
+    }
+
+    /// Whether this node's leases are surely its own right now. False after the process was
+    /// paused, or Redis went unanswered, for most of a lease: another node may hold its
+    /// meetings already, so they must act on nothing until the next renewal says otherwise.
+    pub fn lease_fresh(&self) -> bool {
+        (self.started.elapsed().as_millis() as u64) < self.fresh_until.load(Ordering::Acquire)
+    }
+
+    /// Redis answered the last renewal round.
+    pub fn healthy(&self) -> bool {
+        self.healthy.load(Ordering::Acquire)
+    }
+
+    /// Meetings this node holds now.
+    pub fn owned_count(&self) -> usize {
+        self.lock_owned().len()
+    }
+
+    fn lock_owned(&self) -> std::sync::MutexGuard<'_, HashMap<String, u64>> {
+        self.owned.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn lease_ms(&self) -> u64 {
+        self.config.lease.as_millis() as u64
+    }
+
+    /// Where `meeting` is served. Takes its lease when nobody holds it (and then restores its
+    /// record into this node's directory before anyone joins). While a dead node's lease runs
+    /// out, waits for it, at most one lease.
+    pub async fn route(&self, meeting: &str) -> Route {
+        let deadline = Instant::now() + self.config.lease + Duration::from_millis(500);
+        loop {
+            if self.lock_owned().contains_key(meeting) {
+                return Route::Local;
+            }
+            match self.acquire(meeting).await {
+                Ok((node, epoch)) if node == self.config.node_id => {
+                    let record = self.load(meeting).await;
+                    self.directory.restore(meeting, record);
+                    self.lock_owned().insert(meeting.to_owned(), epoch);
+                    tracing::info!(meeting, epoch, "meeting lease taken");
+                    return Route::Local;
+                }
+                Ok((node, _)) => {
+                    if let Ok(Some(addr)) = self.address_of(&node).await {
+                        return Route::Remote(addr);
+                    }
+                    // The holder is gone (its registration expired): its lease will too.
+                }
+                Err(e) => tracing::warn!(error = %e, "cluster: cannot reach Redis"),
+            }
+            if Instant::now() >= deadline {
+                return Route::Retry;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// The node holding `meeting`'s lease, if any (for the server API).
+    pub async fn owner_of(&self, meeting: &str) -> Option<String> {
+        let mut redis = self.redis.clone();
+        let owner: Option<String> = redis.get(owner_key(meeting)).await.ok()?;
+        owner.and_then(|o| o.split(' ').next().map(str::to_owned))
+    }
+
+    async fn acquire(&self, meeting: &str) -> redis::RedisResult<(String, u64)> {
+        let mut redis = self.redis.clone();
+        let owner: String = Script::new(ACQUIRE)
+            .key(owner_key(meeting))
+            .key(format!("huddle:m:{meeting}:epoch"))
+            .arg(&self.config.node_id)
+            .arg(self.lease_ms())
+            .invoke_async(&mut redis)
+            .await?;
+        let (node, epoch) = owner.rsplit_once(' ').unwrap_or((owner.as_str(), "0"));
+        Ok((node.to_owned(), epoch.parse().unwrap_or(0)))
+    }
+
+    async fn address_of(&self, node: &str) -> redis::RedisResult<Option<String>> {
+        let mut redis = self.redis.clone();
+        redis.get(node_key(node)).await
+    }
+
+    async fn load(&self, meeting: &str) -> Option<Durable> {
+        let mut redis = self.redis.clone();
+        let text: Option<String> = redis.get(format!("huddle:m:{meeting}:rec")).await.ok()?;
+        serde_json::from_str(&text?).ok()
+    }
+
+    /// Writes `meeting`'s record, if this node still holds its lease.
+    pub async fn save(&self, meeting: &str, record: &Durable) {
+        let Some(epoch) = self.lock_owned().get(meeting).copied() else {
+            return;
+        };
+        let Ok(text) = serde_json::to_string(record) else {
+            return;
+        };
+        let mut redis = self.redis.clone();
+        let saved: redis::RedisResult<i64> = Script::new(SAVE)
+            .key(owner_key(meeting))
+            .key(format!("huddle:m:{meeting}:rec"))
+            .arg(format!("{} {epoch}", self.config.node_id))
+            .arg(text)
+            .arg(RECORD_TTL_SECS)
+            .invoke_async(&mut redis)
+            .await;
+        if let Err(e) = saved {
+            tracing::warn!(meeting, error = %e, "cluster: meeting record not written");
+        }
+    }
+
+    async fn renew_loop(self: Arc<Self>) {
+        let every = self.config.lease / 3;
+        let mut last_ok = Instant::now();
+        loop {
+            tokio::time::sleep(every).await;
+            if self.renew_round().await {
+                last_ok = Instant::now();
+            } else if last_ok.elapsed() + every >= self.config.lease {
+                // Redis has not answered for most of a lease: another node may take our
+                // meetings any moment now. Stop serving them before it can.
+                let owned: Vec<String> = self.lock_owned().keys().cloned().collect();
+                for meeting in owned {
+                    self.fence(&meeting, "redis unreachable");
+                }
+            }
+        }
+    }
+
+    /// Registers this node and renews every lease it holds; gives up the leases of meetings
+    /// that have closed here. False when Redis did not answer.
+    async fn renew_round(&self) -> bool {
+        let round_start = self.started.elapsed();
+        let mut redis = self.redis.clone();
+        let registered: redis::RedisResult<()> = redis
+            .set_options(
+                node_key(&self.config.node_id),
+                &self.config.advertise,
+                redis::SetOptions::default().with_expiration(redis::SetExpiry::PX(self.lease_ms())),
+            )
+            .await;
+        if let Err(e) = registered {
+            self.healthy.store(false, Ordering::Release);
+            tracing::warn!(error = %e, "cluster: cannot reach Redis");
+            return false;
+        }
+        let owned: Vec<(String, u64)> = self
+            .lock_owned()
+            .iter()
+            .map(|(m, e)| (m.clone(), *e))
+            .collect();
+        for (meeting, epoch) in owned {
+            let me = format!("{} {epoch}", self.config.node_id);
+            if !self.directory.is_running(&meeting) {
+                let _: redis::RedisResult<i64> = Script::new(RELEASE)
+                    .key(owner_key(&meeting))
+                    .arg(&me)
+                    .invoke_async(&mut redis)
+                    .await;
+                self.lock_owned().remove(&meeting);
+                continue;
+            }
+            let renewed: redis::RedisResult<i64> = Script::new(RENEW)
+                .key(owner_key(&meeting))
+                .arg(&me)
+                .arg(self.lease_ms())
+                .invoke_async(&mut redis)
+                .await;
+            match renewed {
+                Ok(1) => {}
+                Ok(2) => {
+                    // Redis lost its data: the meeting's record goes back from memory.
+                    tracing::warn!(meeting, "lease taken back after Redis lost it");
+                    if let Some(record) = self.directory.durable(&meeting).await {
+                        self.save(&meeting, &record).await;
+                    }
+                }
+                Ok(_) => self.fence(&meeting, "lease lost"),
+                Err(e) => {
+                    self.healthy.store(false, Ordering::Release);
+                    tracing::warn!(error = %e, "cluster: cannot reach Redis");
+                    return false;
+                }
+            }
+        }
+        let fresh = round_start + self.config.lease - self.config.lease / 3;
+        self.fresh_until
+            .store(fresh.as_millis() as u64, Ordering::Release);
+        self.healthy.store(true, Ordering::Release);
+        true
+    }
+
+    /// Stops serving `meeting` here: its members are closed with 4108 `moved` and resume on
+    /// whichever node holds it next. Also called by a meeting that found its lease stale.
+    pub fn fence(&self, meeting: &str, why: &'static str) {
+        if self.lock_owned().remove(meeting).is_some() {
+            tracing::warn!(meeting, why, "meeting given up");
+            self.directory.evict(meeting);
+        }
+    }
+
+    /// Shutting down: writes every meeting's record, gives up every lease, and closes members
+    /// with 4108 so that they resume at once on another node.
+    pub async fn drain(&self) {
+        let owned: Vec<(String, u64)> = self
+            .lock_owned()
+            .iter()
+            .map(|(m, e)| (m.clone(), *e))
+            .collect();
+        let mut redis = self.redis.clone();
+        for (meeting, epoch) in owned {
+            if let Some(record) = self.directory.durable(&meeting).await {
+                self.save(&meeting, &record).await;
+            }
+            self.lock_owned().remove(&meeting);
+            self.directory.evict(&meeting);
+            let _: redis::RedisResult<i64> = Script::new(RELEASE)
+                .key(owner_key(&meeting))
+                .arg(format!("{} {epoch}", self.config.node_id))
+                .invoke_async(&mut redis)
+                .await;
+        }
+        let _: redis::RedisResult<i64> = redis.del(node_key(&self.config.node_id)).await;
+    }
+}

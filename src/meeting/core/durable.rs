@@ -1,0 +1,195 @@
+//! What of a meeting outlives its node in cluster mode (PROTOCOL.md "Cluster mode"): the facts a
+//! new owner must not forget (ended, bans, roles a host gave, lock, waiting room), the open
+//! rooms, and the seats, so that people who resume on the new owner keep their peer id, their
+//! room and their resume token. Chat history, raised hands, the waiting list and notices owed
+//! to held seats are not kept: they are lost with the node, as PROTOCOL.md says.
+
+use super::{Identity, Meeting, Member, Millis, Room};
+use crate::protocol::{PeerId, Role, RoomId};
+use serde::{Deserialize, Serialize};
+
+/// A meeting's durable record, as the owner writes it to Redis after each change.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Durable {
+    ended: bool,
+    banned: Vec<String>,
+    roles: Vec<(String, Role)>,
+    locked: bool,
+    lobby_enabled: bool,
+    room_counter: u64,
+    rooms: Vec<RoomRecord>,
+    seats: Vec<Seat>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct RoomRecord {
+    id: RoomId,
+    order: u64,
+    name: String,
+    topic: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Seat {
+    peer: PeerId,
+    sub: String,
+    name: String,
+    role: Role,
+    room: RoomId,
+    /// The seat's resume token: with it (and the same person's login) the seat is taken back on
+    /// whichever node owns the meeting next. Redis is the cluster's own store; a token alone
+    /// takes nothing (the hello's login must be the seat's person's too).
+    token: String,
+    joined_at: Millis,
+}
+
+impl Meeting {
+    /// The durable record of this meeting now (sorted, so equal meetings give equal records and
+    /// the owner writes only changes).
+    pub fn durable(&self) -> Durable {
+        let mut banned: Vec<String> = self.banned.iter().cloned().collect();
+        banned.sort();
+        let mut roles: Vec<(String, Role)> = self
+            .assigned_roles
+            .iter()
+            .map(|(sub, role)| (sub.clone(), *role))
+            .collect();
+        roles.sort_by(|a, b| a.0.cmp(&b.0));
+        Durable {
+            ended: self.ended_at.is_some(),
+            banned,
+            roles,
+            locked: self.locked,
+            lobby_enabled: self.lobby_enabled,
+            room_counter: self.room_counter,
+            // Private (pull-aside) rooms are not kept: their two people come back to where they
+            // were before, the main room.
+            rooms: self
+                .rooms
+                .iter()
+                .filter(|(id, room)| **id != RoomId::main() && !room.private)
+                .map(|(id, room)| RoomRecord {
+                    id: id.clone(),
+                    order: room.order,
+                    name: room.name.clone(),
+                    topic: room.topic.clone(),
+                })
+                .collect(),
+            seats: self
+                .members
+                .iter()
+                .map(|(peer, m)| Seat {
+                    peer: *peer,
+                    sub: m.identity.sub.clone(),
+                    name: m.identity.name.clone(),
+                    role: m.identity.role,
+                    room: m.room.clone(),
+                    token: m.resume_token.clone(),
+                    joined_at: m.joined_at,
+                })
+                .collect(),
+        }
+    }
+
+    /// Starts this (fresh) meeting from the record a node that owned it before wrote: every seat
+    /// is held for a resume, for the usual grace, as if its connection had just dropped.
+    pub fn restore(mut self, record: Durable, now: Millis) -> Self {
+        self.now = now;
+        self.banned = record.banned.into_iter().collect();
+        self.assigned_roles = record.roles.into_iter().collect();
+        self.locked = record.locked;
+        self.lobby_enabled = record.lobby_enabled;
+        self.room_counter = self.room_counter.max(record.room_counter);
+        if record.ended {
+            self.ended_at = Some(now);
+        }
+        for room in record.rooms {
+            self.rooms
+                .entry(room.id)
+                .or_insert_with(|| Room::new(room.order, room.name, room.topic));
+        }
+        let grace = self.config.resume_grace_ms;
+        for seat in record.seats {
+            let room = if self.rooms.contains_key(&seat.room) {
+                seat.room
+            } else {
+                RoomId::main()
+            };
+            let identity = Identity {
+                sub: seat.sub,
+                name: seat.name,
+                role: seat.role,
+            };
+            let mut member = Member::new(identity, room.clone(), seat.token, now);
+            member.joined_at = seat.joined_at;
+            if let Some(r) = self.rooms.get_mut(&room) {
+                r.members.insert(seat.peer);
+            }
+            self.members.insert(seat.peer, member);
+            self.held.hold(seat.peer, now.saturating_add(grace));
+        }
+        self
+    }
+
+    /// The highest peer id among the seats, so a node that restores them hands out none of
+    /// those ids again.
+    pub fn highest_peer(&self) -> Option<PeerId> {
+        self.members.keys().next_back().copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::harness::{join, meeting, request, resume, resume_token, welcome_of};
+    use super::*;
+    use crate::protocol::{ClientMessage, ServerMessage};
+
+    /// A node takes a meeting over from another's record: the seats are held with their peer ids
+    /// and tokens, a ban and the lock hold, and a person resumes with the same id.
+    #[test]
+    fn a_restored_meeting_holds_every_seat_and_keeps_its_bans() {
+        let mut old = meeting();
+        join(&mut old, 1, Role::Host);
+        let effects = join(&mut old, 2, Role::Participant);
+        let token = resume_token(&effects, 2);
+        join(&mut old, 3, Role::Participant);
+        request(
+            &mut old,
+            1,
+            ClientMessage::Remove {
+                peer: PeerId(3),
+                ban: true,
+            },
+        );
+        request(&mut old, 1, ClientMessage::Lock { locked: true });
+        let record = old.durable();
+        // Round trip through JSON, as through Redis.
+        let text = serde_json::to_string(&record).unwrap();
+        let record: Durable = serde_json::from_str(&text).unwrap();
+
+        let mut new = meeting().restore(record.clone(), 100);
+        new.check_invariants().unwrap();
+        assert_eq!(
+            new.away_until(PeerId(1)),
+            Some(100 + new.config.resume_grace_ms)
+        );
+        assert_eq!(
+            new.away_until(PeerId(2)),
+            Some(100 + new.config.resume_grace_ms)
+        );
+        assert!(new.banned.contains("s3"));
+        assert!(new.locked);
+        // The restored meeting's record is the one it started from.
+        assert_eq!(new.durable(), record);
+
+        let effects = resume(&mut new, 9, "s2", &token, None, 0, 200);
+        match welcome_of(&effects, 2) {
+            Some(ServerMessage::Welcome { you, resumed, .. }) => {
+                assert_eq!(you.id, PeerId(2));
+                assert!(resumed);
+            }
+            other => panic!("no resumed welcome: {other:?}"),
+        }
+        assert_eq!(new.away_until(PeerId(2)), None);
+    }
+}
