@@ -12,7 +12,7 @@
 //!   lease's holder (a Lua script checks), kept for a day after the last write.
 
 use crate::meeting::{Directory, Durable};
-use redis::aio::ConnectionManager;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Script};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -52,13 +52,15 @@ pub struct Cluster {
     redis: ConnectionManager,
     /// Meetings this node holds, with the epoch it holds each under.
     owned: Mutex<HashMap<String, u64>>,
+    /// One taking-over at a time per meeting (see [`Cluster::route`]).
+    gates: dashmap::DashMap<String, Arc<tokio::sync::Mutex<()>>>,
     /// Redis answered the last renewal round.
     healthy: AtomicBool,
     directory: Arc<Directory>,
     /// This node's start number in the cluster (see [`Cluster::first_peer_id`]).
     sequence: u64,
     /// Until when (ms since `started`) this node's leases are surely still its own: the start
-    /// of the last renewal round that succeeded, plus a lease, minus a renewal interval.
+    /// of the last renewal round that succeeded, plus five sixths of a lease.
     /// Meetings check it before every command, so a node that was paused (or cut off from
     /// Redis) past it acts on nothing more (fencing; see [`Cluster::lease_fresh`]).
     fresh_until: AtomicU64,
@@ -75,20 +77,28 @@ redis.call('SET', KEYS[1], owner, 'PX', ARGV[2])
 return owner
 ";
 
-/// Extends the lease if it is still ours (1). When nobody holds it (Redis restarted without
-/// its data), takes it back (2: the caller writes the meeting's record again); when another
-/// node holds it, 0.
+/// For each lease (`KEYS[i]`, expected holder `ARGV[i + 1]`, length `ARGV[1]` ms): extends it if
+/// it is still ours (1); when nobody holds it (Redis restarted without its data) takes it back
+/// (2: the caller writes the meeting's record again); when another node holds it, 0.
 const RENEW: &str = r"
-local owner = redis.call('GET', KEYS[1])
-if owner == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local out = {}
+for i, key in ipairs(KEYS) do
+  local want = ARGV[i + 1]
+  local owner = redis.call('GET', key)
+  if owner == want then
+    out[i] = redis.call('PEXPIRE', key, ARGV[1])
+  elseif not owner then
+    redis.call('SET', key, want, 'PX', ARGV[1])
+    out[i] = 2
+  else
+    out[i] = 0
+  end
 end
-if not owner then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 2
-end
-return 0
+return out
 ";
+
+/// Leases renewed per round trip.
+const RENEW_BATCH: usize = 500;
 
 /// Gives the lease up if it is still ours.
 const RELEASE: &str = r"
@@ -124,7 +134,16 @@ impl Cluster {
     ) -> Result<Arc<Cluster>, String> {
         let client = redis::Client::open(config.redis_url.as_str())
             .map_err(|e| format!("redis_url: {e}"))?;
-        let mut redis = ConnectionManager::new(client)
+        // Short timeouts and one retry: a renewal that waits on a dead Redis for longer than a
+        // third of a lease is worth nothing (the node fences itself by then anyway), and
+        // `/readyz` must say so promptly. The manager reconnects by itself when Redis is back.
+        let patience = config.lease / 3;
+        let manager = ConnectionManagerConfig::new()
+            .set_number_of_retries(1)
+            .set_max_delay(patience)
+            .set_connection_timeout(Some(patience))
+            .set_response_timeout(Some(patience));
+        let mut redis = ConnectionManager::new_with_config(client, manager.clone())
             .await
             .map_err(|e| format!("cannot reach Redis at redis_url: {e}"))?;
         let sequence: u64 = redis
@@ -135,14 +154,40 @@ impl Cluster {
             config,
             redis,
             owned: Mutex::default(),
+            gates: dashmap::DashMap::new(),
             healthy: AtomicBool::new(false),
             directory,
             sequence,
             fresh_until: AtomicU64::new(0),
             started: Instant::now(),
         });
-        cluster.renew_round().await;
-        tokio::spawn(Arc::clone(&cluster).renew_loop());
+        cluster.renew_round(&cluster.redis).await;
+        // Renewals run on a thread and runtime of their own, with their own Redis connection:
+        // a node whose workers are saturated (a burst of joins) must still renew on time, or it
+        // would fence itself for nothing.
+        let renewer = Arc::clone(&cluster);
+        let client = redis::Client::open(renewer.config.redis_url.as_str())
+            .map_err(|e| format!("redis_url: {e}"))?;
+        std::thread::Builder::new()
+            .name("huddle-lease".into())
+            .spawn(move || {
+                let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    tracing::error!("cluster: cannot start the lease thread's runtime");
+                    return;
+                };
+                runtime.block_on(async move {
+                    match ConnectionManager::new_with_config(client, manager).await {
+                        Ok(redis) => renewer.renew_loop(redis).await,
+                        Err(e) => {
+                            tracing::error!(error = %e, "cluster: lease thread cannot reach Redis")
+                        }
+                    }
+                });
+            })
+            .map_err(|e| format!("cannot start the lease thread: {e}"))?;
         tracing::info!(node = %cluster.config.node_id, "cluster node started");
         Ok(cluster)
     }
@@ -242,7 +287,17 @@ impl Cluster {
             if self.lock_owned().contains_key(meeting) {
                 return Route::Local;
             }
-            match self.acquire(meeting).await {
+            // One taking-over per meeting at a time on this node: the people of a new meeting
+            // arrive together, and the record must be in place before the first of them joins.
+            let gate = Arc::clone(self.gates.entry(meeting.to_owned()).or_default().value());
+            let _taking_over = gate.lock().await;
+            if self.lock_owned().contains_key(meeting) {
+                return Route::Local;
+            }
+            let acquired = self.acquire(meeting).await;
+            self.gates
+                .remove_if(meeting, |_, g| Arc::strong_count(g) <= 2);
+            match acquired {
                 Ok((node, epoch)) if node == self.config.node_id => {
                     let record = self.load(meeting).await;
                     self.directory.restore(meeting, record);
@@ -318,12 +373,12 @@ impl Cluster {
         }
     }
 
-    async fn renew_loop(self: Arc<Self>) {
+    async fn renew_loop(self: Arc<Self>, redis: ConnectionManager) {
         let every = self.config.lease / 3;
         let mut last_ok = Instant::now();
         loop {
             tokio::time::sleep(every).await;
-            if self.renew_round().await {
+            if self.renew_round(&redis).await {
                 last_ok = Instant::now();
             } else if last_ok.elapsed() + every >= self.config.lease {
                 // Redis has not answered for most of a lease: another node may take our
@@ -338,9 +393,9 @@ impl Cluster {
 
     /// Registers this node and renews every lease it holds; gives up the leases of meetings
     /// that have closed here. False when Redis did not answer.
-    async fn renew_round(&self) -> bool {
+    async fn renew_round(&self, redis: &ConnectionManager) -> bool {
         let round_start = self.started.elapsed();
-        let mut redis = self.redis.clone();
+        let mut redis = redis.clone();
         let registered: redis::RedisResult<()> = redis
             .set_options(
                 node_key(&self.config.node_id),
@@ -358,41 +413,53 @@ impl Cluster {
             .iter()
             .map(|(m, e)| (m.clone(), *e))
             .collect();
-        for (meeting, epoch) in owned {
-            let me = format!("{} {epoch}", self.config.node_id);
-            if !self.directory.is_running(&meeting) {
-                let _: redis::RedisResult<i64> = Script::new(RELEASE)
-                    .key(owner_key(&meeting))
-                    .arg(&me)
-                    .invoke_async(&mut redis)
-                    .await;
-                self.lock_owned().remove(&meeting);
-                continue;
-            }
-            let renewed: redis::RedisResult<i64> = Script::new(RENEW)
+        let (running, closed): (Vec<_>, Vec<_>) = owned
+            .into_iter()
+            .partition(|(meeting, _)| self.directory.is_running(meeting));
+        for (meeting, epoch) in closed {
+            let _: redis::RedisResult<i64> = Script::new(RELEASE)
                 .key(owner_key(&meeting))
-                .arg(&me)
-                .arg(self.lease_ms())
+                .arg(format!("{} {epoch}", self.config.node_id))
                 .invoke_async(&mut redis)
                 .await;
-            match renewed {
-                Ok(1) => {}
-                Ok(2) => {
-                    // Redis lost its data: the meeting's record goes back from memory.
-                    tracing::warn!(meeting, "lease taken back after Redis lost it");
-                    if let Some(record) = self.directory.durable(&meeting).await {
-                        self.save(&meeting, &record).await;
-                    }
-                }
-                Ok(_) => self.fence(&meeting, "lease lost"),
+            self.lock_owned().remove(&meeting);
+        }
+        // Every lease in a few round trips, not one each: a node holding thousands of meetings
+        // must renew them all well within a third of a lease, even on a busy machine.
+        for batch in running.chunks(RENEW_BATCH) {
+            let script = Script::new(RENEW);
+            let mut call = script.prepare_invoke();
+            call.arg(self.lease_ms());
+            for (meeting, epoch) in batch {
+                call.key(owner_key(meeting))
+                    .arg(format!("{} {epoch}", self.config.node_id));
+            }
+            let renewed: redis::RedisResult<Vec<i64>> = call.invoke_async(&mut redis).await;
+            let renewed = match renewed {
+                Ok(renewed) => renewed,
                 Err(e) => {
                     self.healthy.store(false, Ordering::Release);
                     tracing::warn!(error = %e, "cluster: cannot reach Redis");
                     return false;
                 }
+            };
+            for ((meeting, _), answer) in batch.iter().zip(renewed) {
+                match answer {
+                    1 => {}
+                    2 => {
+                        // Redis lost its data: the meeting's record goes back from memory.
+                        tracing::warn!(meeting, "lease taken back after Redis lost it");
+                        if let Some(record) = self.directory.durable(meeting).await {
+                            self.save(meeting, &record).await;
+                        }
+                    }
+                    _ => self.fence(meeting, "lease lost"),
+                }
             }
         }
-        let fresh = round_start + self.config.lease - self.config.lease / 3;
+        // Redis extended each lease after this round started, so none runs out before
+        // `round_start + lease`; a sixth of a lease is kept for clock and scheduling slack.
+        let fresh = round_start + self.config.lease - self.config.lease / 6;
         self.fresh_until
             .store(fresh.as_millis() as u64, Ordering::Release);
         self.healthy.store(true, Ordering::Release);

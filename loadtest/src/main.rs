@@ -66,6 +66,14 @@ enum Scenario {
         meeting_size: usize,
         #[arg(long, default_value_t = 100)]
         concurrency: usize,
+        /// Meetings are named PREFIX-0, PREFIX-1…: several generators (one per cluster node)
+        /// use different prefixes so that each fills meetings of its own.
+        #[arg(long, default_value = "idle")]
+        meeting_prefix: String,
+        /// How long everyone stays connected after the last join (several generators must
+        /// overlap to hold their participants at once).
+        #[arg(long, default_value_t = 2)]
+        hold_secs: u64,
     },
     /// P pairs exchange signals at an aggregate rate (open loop).
     Relay {
@@ -178,6 +186,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             participants,
             meeting_size,
             concurrency,
+            meeting_prefix,
+            hold_secs,
         } => {
             idle::run(
                 target,
@@ -185,7 +195,8 @@ async fn run(cli: Cli) -> Result<(), String> {
                     participants,
                     meeting_size,
                     concurrency,
-                    settle: Duration::from_secs(2),
+                    meeting_prefix,
+                    settle: Duration::from_secs(hold_secs),
                 },
             )
             .await?

@@ -64,6 +64,7 @@ async fn idle_smoke() {
         participants: 40,
         meeting_size: 10,
         concurrency: 8,
+        meeting_prefix: "idle".into(),
         settle: Duration::from_millis(100),
     };
     let report = idle::run(target, &p).await.unwrap();

@@ -17,6 +17,7 @@ pub struct IdleParams {
     pub meeting_size: usize,
     pub concurrency: usize,
     /// How long to hold the connections after the last join before measuring memory.
+    pub meeting_prefix: String,
     pub settle: Duration,
 }
 
@@ -30,8 +31,8 @@ pub async fn run(target: Arc<Target>, p: &IdleParams) -> Result<Report, String> 
     let who = (0..p.participants)
         .map(|i| {
             (
-                format!("idle-{}", i / p.meeting_size.max(1)),
-                format!("idle-{i}"),
+                format!("{}-{}", p.meeting_prefix, i / p.meeting_size.max(1)),
+                format!("{}-{i}", p.meeting_prefix),
                 Role::Participant,
             )
         })
