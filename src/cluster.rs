@@ -303,6 +303,7 @@ impl Cluster {
                     self.directory.restore(meeting, record);
                     self.lock_owned().insert(meeting.to_owned(), epoch);
                     tracing::info!(meeting, epoch, "meeting lease taken");
+                    self.directory.metrics().ownership_changed("taken");
                     return Route::Local;
                 }
                 Ok((node, _)) => {
@@ -311,7 +312,10 @@ impl Cluster {
                     }
                     // The holder is gone (its registration expired): its lease will too.
                 }
-                Err(e) => tracing::warn!(error = %e, "cluster: cannot reach Redis"),
+                Err(e) => {
+                    self.directory.metrics().redis_error();
+                    tracing::warn!(error = %e, "cluster: cannot reach Redis");
+                }
             }
             if Instant::now() >= deadline {
                 return Route::Retry;
@@ -369,6 +373,7 @@ impl Cluster {
             .invoke_async(&mut redis)
             .await;
         if let Err(e) = saved {
+            self.directory.metrics().redis_error();
             tracing::warn!(meeting, error = %e, "cluster: meeting record not written");
         }
     }
@@ -385,7 +390,7 @@ impl Cluster {
                 // meetings any moment now. Stop serving them before it can.
                 let owned: Vec<String> = self.lock_owned().keys().cloned().collect();
                 for meeting in owned {
-                    self.fence(&meeting, "redis unreachable");
+                    self.fence(&meeting, "redis_unreachable");
                 }
             }
         }
@@ -405,8 +410,26 @@ impl Cluster {
             .await;
         if let Err(e) = registered {
             self.healthy.store(false, Ordering::Release);
+            self.directory.metrics().redis_error();
             tracing::warn!(error = %e, "cluster: cannot reach Redis");
             return false;
+        }
+        // Live nodes: a sorted set scored by when each node's registration runs out.
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let nodes: redis::RedisResult<(i64, i64, u64)> = redis::pipe()
+            .zadd(
+                "huddle:nodes",
+                &self.config.node_id,
+                now_ms + self.lease_ms(),
+            )
+            .zrembyscore("huddle:nodes", 0, now_ms)
+            .zcard("huddle:nodes")
+            .query_async(&mut redis)
+            .await;
+        if let Ok((_, _, count)) = nodes {
+            self.directory.metrics().cluster_nodes.set(count as i64);
         }
         let owned: Vec<(String, u64)> = self
             .lock_owned()
@@ -423,6 +446,7 @@ impl Cluster {
                 .invoke_async(&mut redis)
                 .await;
             self.lock_owned().remove(&meeting);
+            self.directory.metrics().ownership_changed("closed");
         }
         // Every lease in a few round trips, not one each: a node holding thousands of meetings
         // must renew them all well within a third of a lease, even on a busy machine.
@@ -439,6 +463,7 @@ impl Cluster {
                 Ok(renewed) => renewed,
                 Err(e) => {
                     self.healthy.store(false, Ordering::Release);
+                    self.directory.metrics().redis_error();
                     tracing::warn!(error = %e, "cluster: cannot reach Redis");
                     return false;
                 }
@@ -453,7 +478,7 @@ impl Cluster {
                             self.save(meeting, &record).await;
                         }
                     }
-                    _ => self.fence(meeting, "lease lost"),
+                    _ => self.fence(meeting, "lease_lost"),
                 }
             }
         }
@@ -471,6 +496,7 @@ impl Cluster {
     pub fn fence(&self, meeting: &str, why: &'static str) {
         if self.lock_owned().remove(meeting).is_some() {
             tracing::warn!(meeting, why, "meeting given up");
+            self.directory.metrics().ownership_changed(why);
             self.directory.evict(meeting);
         }
     }
@@ -489,6 +515,7 @@ impl Cluster {
                 self.save(&meeting, &record).await;
             }
             self.lock_owned().remove(&meeting);
+            self.directory.metrics().ownership_changed("drained");
             self.directory.evict(&meeting);
             let _: redis::RedisResult<i64> = Script::new(RELEASE)
                 .key(owner_key(&meeting))
@@ -497,5 +524,6 @@ impl Cluster {
                 .await;
         }
         let _: redis::RedisResult<i64> = redis.del(node_key(&self.config.node_id)).await;
+        let _: redis::RedisResult<i64> = redis.zrem("huddle:nodes", &self.config.node_id).await;
     }
 }

@@ -79,6 +79,15 @@ pub struct Metrics {
     forwarded_frames: Counter,
     /// Cluster mode: meetings this node holds the lease of (set when scraped).
     pub owned_meetings: Gauge,
+    /// Cluster mode: nodes registered in Redis, as of the last renewal round.
+    pub cluster_nodes: Gauge,
+    ownership_changes: Family<ReasonLabel, Counter>,
+    bus_errors: Counter,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabel {
+    reason: &'static str,
 }
 
 impl Default for Metrics {
@@ -186,6 +195,25 @@ impl Metrics {
             "Cluster mode: frames forwarded between clients and owner nodes, both ways",
             forwarded_frames.clone(),
         );
+        let cluster_nodes = Gauge::default();
+        let ownership_changes: Family<ReasonLabel, Counter> = Family::default();
+        let bus_errors = Counter::default();
+        registry.register(
+            "cluster_nodes",
+            "Cluster mode: nodes registered in Redis at the last lease renewal",
+            cluster_nodes.clone(),
+        );
+        registry.register(
+            "cluster_ownership_changes",
+            "Cluster mode: meetings this node took or gave up, by reason (taken, lease_lost, \
+             lease_not_fresh, redis_unreachable, drained, closed)",
+            ownership_changes.clone(),
+        );
+        registry.register(
+            "cluster_redis_errors",
+            "Cluster mode: Redis calls that failed (leases, records, lookups)",
+            bus_errors.clone(),
+        );
         registry.register(
             "cluster_owned_meetings",
             "Cluster mode: meetings whose lease this node holds",
@@ -209,6 +237,9 @@ impl Metrics {
             forwarded_connections,
             forwarded_frames,
             owned_meetings,
+            cluster_nodes,
+            ownership_changes,
+            bus_errors,
         }
     }
 
@@ -253,6 +284,18 @@ impl Metrics {
     /// Cluster mode: a client connection forwarded to the meeting's owner node.
     pub fn forwarded_connection(&self) {
         self.forwarded_connections.inc();
+    }
+
+    /// Cluster mode: this node took or gave up a meeting, for `reason` (a fixed name).
+    pub fn ownership_changed(&self, reason: &'static str) {
+        self.ownership_changes
+            .get_or_create(&ReasonLabel { reason })
+            .inc();
+    }
+
+    /// Cluster mode: a Redis call failed.
+    pub fn redis_error(&self) {
+        self.bus_errors.inc();
     }
 
     /// Cluster mode: a frame forwarded between a client and the owner node (either way).

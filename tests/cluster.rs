@@ -389,6 +389,12 @@ async fn a_meeting_spans_three_nodes_and_survives_its_owner_being_killed() {
         matches!(owner, Some(1) | Some(2)),
         "a survivor holds it: {owner:?}"
     );
+    let metrics = wait_status(&cluster.addr(owner.unwrap_or(1)), "/metrics", 200).await;
+    assert!(
+        metrics.contains(r#"huddle_cluster_ownership_changes_total{reason="taken"} 1"#)
+            && metrics.contains("huddle_cluster_nodes "),
+        "{metrics}"
+    );
 
     // Relay works again, across nodes.
     let (a, b) = (people[0].client.id, people[1].client.id);
@@ -479,6 +485,16 @@ async fn a_paused_owner_fences_itself_and_acts_on_nothing_after_the_takeover() {
     loop {
         let metrics = wait_status(&cluster.addr(0), "/metrics", 200).await;
         if metrics.contains("huddle_cluster_owned_meetings 0") {
+            // Given up for one of the fencing reasons, and counted.
+            let fenced = |reason: &str| {
+                metrics.contains(&format!(
+                    "huddle_cluster_ownership_changes_total{{reason=\"{reason}\"}} 1"
+                ))
+            };
+            assert!(
+                fenced("lease_not_fresh") || fenced("lease_lost"),
+                "{metrics}"
+            );
             break;
         }
         assert!(

@@ -432,7 +432,7 @@ impl Actor {
             );
             self.shut_down(CloseCode::Moved);
             if let Some(cluster) = &self.cluster {
-                cluster.fence(self.meeting.id(), "lease not fresh");
+                cluster.fence(self.meeting.id(), "lease_not_fresh");
             }
         }
         self.shutting_down == Some(CloseCode::Moved)
