@@ -92,6 +92,10 @@ enum Scenario {
         sweep: Vec<u64>,
         #[arg(long, default_value_t = 50.0)]
         p99_limit_ms: f64,
+        /// Cluster mode: the second person of each pair connects to this hub node instead
+        /// (`ws://HOST:PORT/v1/ws`), so every signal crosses nodes.
+        #[arg(long)]
+        peer_url: Option<String>,
     },
     /// S meetings × M participants chatting at an interval.
     Chat {
@@ -209,13 +213,25 @@ async fn run(cli: Cli) -> Result<(), String> {
             payload_bytes,
             sweep,
             p99_limit_ms,
+            peer_url,
         } => {
+            let peer = match peer_url {
+                Some(url) => Some(relay::PeerTarget(Arc::new(Target::huddle(
+                    &url,
+                    &c.secret,
+                    &c.issuer,
+                    &c.audience,
+                    None,
+                )?))),
+                None => None,
+            };
             let params = relay::RelayParams {
                 pairs,
                 rate,
                 duration: secs(duration_secs),
                 warmup: secs(warmup_secs),
                 payload_bytes,
+                peer,
             };
             if sweep.is_empty() {
                 relay::run(target, &params).await?

@@ -82,6 +82,7 @@ async fn relay_smoke_and_outputs() {
         duration: Duration::from_millis(1500),
         warmup: Duration::from_millis(300),
         payload_bytes: 32,
+        peer: None,
     };
     let report = relay::run(Arc::clone(&target), &p).await.unwrap();
     let achieved = report.get("achieved rate (signals/s)").unwrap();

@@ -24,6 +24,19 @@ pub struct RelayParams {
     pub warmup: Duration,
     /// Padding in each signal's data, bytes (an ICE candidate is ~150 bytes).
     pub payload_bytes: usize,
+    /// Cluster mode: the second person of each pair connects here (another node), so every
+    /// signal crosses nodes; the first person's node owns the pair's meeting.
+    pub peer: Option<PeerTarget>,
+}
+
+/// Another node of the same cluster (same key), for [`RelayParams::peer`].
+#[derive(Clone)]
+pub struct PeerTarget(pub Arc<Target>);
+
+impl std::fmt::Debug for PeerTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PeerTarget({})", self.0.url)
+    }
 }
 
 /// Sender tick: messages due are sent in a batch every tick (open loop: the schedule does not
@@ -36,15 +49,36 @@ pub async fn run(target: Arc<Target>, p: &RelayParams) -> Result<Report, String>
         target.protocol,
         json!({"pairs": p.pairs, "rate": p.rate, "duration_s": p.duration.as_secs_f64(), "payload_bytes": p.payload_bytes}),
     );
-    let who = (0..p.pairs)
-        .flat_map(|i| {
-            [
-                (format!("relay-{i}"), format!("a-{i}"), Role::Participant),
-                (format!("relay-{i}"), format!("b-{i}"), Role::Participant),
-            ]
-        })
-        .collect();
-    let joined = join_all(&target, who, 64, None).await?;
+    let joined = match &p.peer {
+        None => {
+            let who = (0..p.pairs)
+                .flat_map(|i| {
+                    [
+                        (format!("relay-{i}"), format!("a-{i}"), Role::Participant),
+                        (format!("relay-{i}"), format!("b-{i}"), Role::Participant),
+                    ]
+                })
+                .collect();
+            join_all(&target, who, 64, None).await?
+        }
+        Some(PeerTarget(peer)) => {
+            // The first of each pair on `target` (its node takes the meeting), then the second
+            // on the peer node; paired up again as a0, b0, a1, b1…
+            let firsts = (0..p.pairs)
+                .map(|i| (format!("relay-{i}"), format!("a-{i}"), Role::Participant))
+                .collect();
+            let seconds = (0..p.pairs)
+                .map(|i| (format!("relay-{i}"), format!("b-{i}"), Role::Participant))
+                .collect();
+            let firsts = join_all(&target, firsts, 64, None).await?;
+            let seconds = join_all(peer, seconds, 64, None).await?;
+            firsts
+                .into_iter()
+                .zip(seconds)
+                .flat_map(|(a, b)| [a, b])
+                .collect()
+        }
+    };
     let ids: Vec<String> = joined.iter().map(|j| j.id.clone()).collect();
 
     let senders = joined.len() as u64;
