@@ -143,7 +143,13 @@ impl Cluster {
             .set_max_delay(patience)
             .set_connection_timeout(Some(patience))
             .set_response_timeout(Some(patience));
-        let mut redis = ConnectionManager::new_with_config(client, manager.clone())
+        // Records and lookups may wait up to a lease (a busy Redis is not a dead one); the
+        // lease thread keeps the short timeouts.
+        let patient = manager
+            .clone()
+            .set_connection_timeout(Some(config.lease))
+            .set_response_timeout(Some(config.lease));
+        let mut redis = ConnectionManager::new_with_config(client, patient)
             .await
             .map_err(|e| format!("cannot reach Redis at redis_url: {e}"))?;
         let sequence: u64 = redis
@@ -356,12 +362,14 @@ impl Cluster {
     }
 
     /// Writes `meeting`'s record, if this node still holds its lease.
-    pub async fn save(&self, meeting: &str, record: &Durable) {
+    /// False when Redis did not answer (the caller tries again); true when written, or when
+    /// there is nothing this node may write.
+    pub async fn save(&self, meeting: &str, record: &Durable) -> bool {
         let Some(epoch) = self.lock_owned().get(meeting).copied() else {
-            return;
+            return true;
         };
         let Ok(text) = serde_json::to_string(record) else {
-            return;
+            return true;
         };
         let mut redis = self.redis.clone();
         let saved: redis::RedisResult<i64> = Script::new(SAVE)
@@ -375,7 +383,9 @@ impl Cluster {
         if let Err(e) = saved {
             self.directory.metrics().redis_error();
             tracing::warn!(meeting, error = %e, "cluster: meeting record not written");
+            return false;
         }
+        true
     }
 
     async fn renew_loop(self: Arc<Self>, redis: ConnectionManager) {
@@ -512,7 +522,7 @@ impl Cluster {
         let mut redis = self.redis.clone();
         for (meeting, epoch) in owned {
             if let Some(record) = self.directory.durable(&meeting).await {
-                self.save(&meeting, &record).await;
+                let _ = self.save(&meeting, &record).await;
             }
             self.lock_owned().remove(&meeting);
             self.directory.metrics().ownership_changed("drained");

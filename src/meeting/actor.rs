@@ -263,7 +263,14 @@ pub(super) fn spawn(
         tokio::spawn(async move {
             while newest.changed().await.is_ok() {
                 let record = newest.borrow_and_update().clone();
-                cluster.save(&id, &record).await;
+                // A write Redis did not take is tried again until it is, or a newer record
+                // replaces it: the last record must land, or a failover loses seats.
+                while !cluster.save(&id, &record).await {
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    if newest.has_changed().unwrap_or(true) {
+                        break;
+                    }
+                }
             }
         });
         (first, writer)
