@@ -245,11 +245,7 @@ impl Cluster {
             return String::new();
         };
         mac.update(text.as_bytes());
-        mac.finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        crate::auth::hex(&mac.finalize().into_bytes())
     }
 
     /// The first peer id this node hands out: nodes count from different bases (a number Redis

@@ -832,7 +832,7 @@ async fn linger<S: Transport>(stream: &mut Ws<S>) {
     .await;
 }
 
-fn close_message(code: u16, reason: &'static str) -> Message {
+pub(super) fn close_message(code: u16, reason: &'static str) -> Message {
     Message::Close(Some(CloseFrame {
         code: WsCloseCode::from(code),
         reason: Utf8Bytes::from_static(reason),

@@ -8,7 +8,7 @@
 //! node's name with the cluster secret), and then takes the client's address from
 //! `X-Forwarded-For`.
 
-use super::connection::{Transport, FORWARDED_HEADER};
+use super::connection::{close_message, Transport, FORWARDED_HEADER};
 use super::AppState;
 use crate::cluster::Cluster;
 use crate::protocol::CloseCode;
@@ -17,8 +17,7 @@ use std::time::Instant;
 use tokio::time::{interval_at, timeout, MissedTickBehavior};
 use tokio_tungstenite::WebSocketStream;
 use tungstenite::client::IntoClientRequest;
-use tungstenite::protocol::frame::coding::CloseCode as WsCloseCode;
-use tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tungstenite::protocol::WebSocketConfig;
 use tungstenite::Message;
 
 /// Relays between the client on `ws` and the meeting's owner at `owner` (`host:port`), starting
@@ -134,13 +133,6 @@ async fn connect(
     .ok()?
     .ok()?;
     Some(upstream)
-}
-
-fn close_message(code: u16, reason: &'static str) -> Message {
-    Message::Close(Some(CloseFrame {
-        code: WsCloseCode::from(code),
-        reason: reason.into(),
-    }))
 }
 
 async fn close<S: Transport>(ws: &mut WebSocketStream<S>, code: u16, reason: &'static str) {
