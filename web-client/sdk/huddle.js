@@ -442,7 +442,7 @@ export class Meeting extends EventTarget {
     this.urlIndex = (this.urlIndex + 1) % this.wsUrls.length;
     // 4106: the resume came too late (or the hub restarted); join afresh at once.
     if (code === RESUME_EXPIRED) this.state.forgetResume();
-    // 1001 and 4108 (the node sent us away): at once, with a little jitter; otherwise backoff.
+    // 4108 (the node sent us away), and 1001 with other URLs to try: at once, with a little jitter; otherwise backoff.
     const delayMs = reconnectDelayMs(code, this.reconnectAttempt, this.wsUrls.length);
     this.emit('reconnecting', {
       ...detail, attempt: this.reconnectAttempt, delayMs, resuming: this.state.resumeToken != null,

@@ -76,7 +76,7 @@ export const MOVE_JITTER_MS = 250;
 /**
  * Delay before reconnect attempt `attempt` (1-based) after the socket closed with `code`
  * (a reconnectable one): none after 4106 (the hub refused our resume: a fresh hello is due); a
- * jitter under MOVE_JITTER_MS after a NODE_GONE close, for one turn round the `nodes` hub URLs
+ * jitter under MOVE_JITTER_MS after 4108, or after 1001 when there are other URLs to try, for one turn round the `nodes` hub URLs
  * since the last welcome (every node saying so, or failing, looks like the cluster's trouble,
  * not ours: back off then, rather than loop); otherwise backoffMs.
  * @param {number} code
@@ -86,7 +86,11 @@ export const MOVE_JITTER_MS = 250;
  */
 export function reconnectDelayMs(code, attempt, nodes, random = Math.random()) {
   if (code === RESUME_EXPIRED) return 0;
-  if (NODE_GONE.has(code) && attempt <= nodes) return Math.floor(random * MOVE_JITTER_MS);
+  // 1001 from the only hub the app knows is that hub going down (a restart, a deploy): trying it
+  // again within a blink finds nothing listening, so it gets the usual backoff. 4108 says another
+  // node serves the meeting now, which a load-balanced URL reaches as well as a list does.
+  const quick = code === 4108 || (code === 1001 && nodes > 1);
+  if (quick && attempt <= nodes) return Math.floor(random * MOVE_JITTER_MS);
   return backoffMs(attempt, random);
 }
 

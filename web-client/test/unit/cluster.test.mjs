@@ -40,12 +40,14 @@ test('constants.js: 4108 is `moved`, and reconnectable', () => {
   assert.equal(closeKind(1001), 'reconnectable');
 });
 
-test('reconnectDelayMs: jitter after 1001 and 4108 for one turn round the list, then backoff', () => {
+test('reconnectDelayMs: jitter after 4108 (and 1001 with a list) for one turn round the list, then backoff', () => {
   assert.equal(reconnectDelayMs(4108, 1, 3, 0.999), 249);
   assert.equal(reconnectDelayMs(1001, 3, 3, 0), 0);
   assert.ok(reconnectDelayMs(4108, 2, 3, 0.9999999) < MOVE_JITTER_MS);
   assert.equal(reconnectDelayMs(4108, 4, 3, 0), backoffMs(4, 0), 'every node sent us away: back off');
   assert.equal(reconnectDelayMs(4108, 2, 1, 0), backoffMs(2, 0), 'one hub URL: one quick attempt');
+  assert.equal(reconnectDelayMs(1001, 1, 1, 0), backoffMs(1, 0), 'the only hub going down: backoff, it is not listening yet');
+  assert.equal(reconnectDelayMs(4108, 1, 1, 0), 0, 'moved behind one load-balanced URL: at once');
   assert.equal(reconnectDelayMs(1006, 1, 3, 0.5), backoffMs(1, 0.5), 'a drop: backoff as before');
   assert.equal(reconnectDelayMs(4107, 1, 3, 0), 1000);
   assert.equal(reconnectDelayMs(4106, 5, 3, 0.7), 0, 'a refused resume: a fresh hello at once');
