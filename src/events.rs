@@ -27,7 +27,8 @@ pub struct Envelope {
     /// The event's id: the cursor of `GET /v1/events`, and `webhook-id`.
     pub id: String,
     #[serde(rename = "type")]
-    pub kind: &'static str,
+    #[schema(value_type = String)]
+    pub kind: std::borrow::Cow<'static, str>,
     pub timestamp: String,
     /// Always `meeting` and its `seq`; for participant events `sub`, `peer`, `role`, `room`;
     /// `reason` and `session_seconds` when someone left; `from` for room and role changes.
@@ -49,6 +50,9 @@ pub struct Events {
     inner: Mutex<Inner>,
     /// Webhook deliveries, when configured.
     outbox: Option<Outbox>,
+    /// Cluster mode: the event log and the webhook outbox are Redis streams, written through
+    /// this (the local log then only feeds attendance).
+    shared: std::sync::OnceLock<crate::cluster::EventSink>,
 }
 
 #[derive(Debug, Default)]
@@ -136,6 +140,7 @@ impl Events {
             retention_ms: retention.as_millis() as Millis,
             inner: Mutex::new(Inner::default()),
             outbox: None,
+            shared: std::sync::OnceLock::new(),
         }
     }
 
@@ -149,24 +154,58 @@ impl Events {
         self.outbox.as_ref()
     }
 
+    /// Cluster mode: every event from now on goes to the cluster's streams through `sink`.
+    pub fn share(&self, sink: crate::cluster::EventSink) {
+        let _ = self.shared.set(sink);
+    }
+
+    /// The cluster's event streams, in cluster mode.
+    pub fn shared(&self) -> Option<&crate::cluster::EventSink> {
+        self.shared.get()
+    }
+
+    /// A meeting taken over from another node goes on numbering its events after `seq`, the
+    /// last one the previous owner wrote.
+    pub fn continue_after(&self, meeting: &str, seq: u64) {
+        if let Ok(mut inner) = self.inner.lock() {
+            let s = inner.seq.entry(meeting.to_owned()).or_insert(0);
+            *s = (*s).max(seq);
+            // The numbering is kept as long as the meeting's attendance (see `log`).
+            inner
+                .attendance
+                .entry(meeting.to_owned())
+                .or_insert_with(|| Attendance {
+                    meeting: meeting.to_owned(),
+                    ..Attendance::default()
+                });
+        }
+    }
+
     /// Records `event` of `meeting` (the actor calls this in the meeting's order) and queues
     /// its webhook.
     pub fn record(&self, meeting: &str, event: &MeetingEvent) {
         let envelopes = self.log(meeting, event);
+        if let Some(sink) = self.shared.get() {
+            for (env, seq) in envelopes {
+                sink.push(meeting, seq, env);
+            }
+            return;
+        }
         if let Some(outbox) = &self.outbox {
             // Outside the lock: one order still, since each meeting's actor calls in turn and
             // the outbox keeps the order it is given.
-            for env in envelopes {
+            for (env, _) in envelopes {
                 outbox.push(env);
             }
         }
     }
 
     /// Logs `event`, and after a `meeting.ended` the `attendance.finalized` that follows it.
-    fn log(&self, meeting: &str, event: &MeetingEvent) -> Vec<Envelope> {
+    /// Each with its `seq` in the meeting.
+    fn log(&self, meeting: &str, event: &MeetingEvent) -> Vec<(Envelope, u64)> {
         let Ok(mut inner) = self.inner.lock() else {
             // A panic elsewhere poisoned the log: keep serving, lose only the event.
-            return vec![envelope(0, meeting, 0, event)];
+            return vec![(envelope(0, meeting, 0, event), 0)];
         };
         // Forgetting expired attendance walks every meeting's: once a minute, not per event.
         if event.at >= inner.pruned_at + 60_000 {
@@ -251,7 +290,7 @@ fn make_envelope(
     fill(&mut data);
     Envelope {
         id: format!("evt_{id}"),
-        kind,
+        kind: kind.into(),
         timestamp: rfc3339(at),
         data: raw(&data),
     }
@@ -285,7 +324,11 @@ fn event_data(data: &mut Value, event: &MeetingEvent) {
 
 impl Inner {
     /// Numbers the next event of `meeting` (its log id and the meeting's `seq`) and keeps it.
-    fn append(&mut self, meeting: &str, make: impl FnOnce(u64, u64) -> Envelope) -> Envelope {
+    fn append(
+        &mut self,
+        meeting: &str,
+        make: impl FnOnce(u64, u64) -> Envelope,
+    ) -> (Envelope, u64) {
         let seq = {
             let s = self.seq.entry(meeting.to_owned()).or_insert(0);
             *s += 1;
@@ -298,7 +341,7 @@ impl Inner {
         while self.log.len() > limits::EVENT_LOG_LEN {
             self.log.pop_front();
         }
-        env
+        (env, seq)
     }
 }
 

@@ -14,13 +14,15 @@
 //! - [`server`] — HTTP routes, WebSocket upgrade, connection cap, and the per-connection task;
 //!   the partner's server API (`server/api.rs`, with its OpenAPI document).
 //! - [`cluster`] — cluster mode over Redis: meeting leases with fencing epochs, the node
-//!   registry, meetings' durable records; forwarding to the owner is `server/forward.rs`.
+//!   registry, meetings' durable records (`cluster/mod.rs`); the cluster-wide event log and
+//!   webhook outboxes as Redis streams (`cluster/events.rs`); forwarding to the owner is
+//!   `server/forward.rs`.
 //! - [`config`] — configuration layering (defaults, TOML, env, flags), the key setup and the
 //!   meetings' settings.
 //! - [`events`] — the meeting events as the partner hears them: the log behind `GET /v1/events`
-//!   and each meeting's attendance, in memory only.
+//!   and each meeting's attendance, in memory (in cluster mode the log is Redis's).
 //! - [`webhooks`] — the events POSTed to the partner, signed (Standard Webhooks), in order,
-//!   retried.
+//!   retried (the sender both outboxes use).
 //! - [`metrics`] — the Prometheus metrics behind `GET /metrics`: closed label sets, no ids.
 //! - [`pseudonym`] — keyed pseudonyms of people (`sub`) for join and audit log lines.
 //! - [`turn`] — per-person TURN REST credentials (coturn `use-auth-secret`) for `welcome`.

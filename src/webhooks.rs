@@ -101,47 +101,88 @@ async fn deliver_all(
     mut rx: mpsc::Receiver<Envelope>,
     metrics: Arc<Metrics>,
 ) {
-    let Ok(target) = Target::parse(&config.url) else {
+    let Ok(sender) = Sender::new(config, metrics) else {
         return;
     };
     while let Some(event) = rx.recv().await {
-        let body = serde_json::to_string(&Body {
-            kind: event.kind,
-            timestamp: &event.timestamp,
-            data: &event.data,
+        let body = body_of(&event.kind, &event.timestamp, &event.data);
+        if sender.deliver(&event.id, &body).await == Delivery::Gone {
+            // Keep draining so the event log's pushes never block; deliver nothing.
+            while rx.recv().await.is_some() {
+                sender.metrics.webhook("dropped");
+            }
+            return;
+        }
+    }
+}
+
+/// The body of an event's webhook: `{type, timestamp, data}`.
+pub fn body_of(kind: &str, timestamp: &str, data: &serde_json::value::RawValue) -> String {
+    serde_json::to_string(&Body {
+        kind,
+        timestamp,
+        data,
+    })
+    .unwrap_or_default()
+}
+
+/// How a delivery ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    Delivered,
+    /// The endpoint answered 410 Gone: deliver nothing more.
+    Gone,
+}
+
+/// Delivers events to the partner's endpoint, one at a time (the in-process outbox and cluster
+/// mode's outbox in Redis both use it).
+pub struct Sender {
+    config: WebhookConfig,
+    target: Target,
+    metrics: Arc<Metrics>,
+}
+
+impl Sender {
+    pub fn new(config: WebhookConfig, metrics: Arc<Metrics>) -> Result<Sender, String> {
+        let target = Target::parse(&config.url)?;
+        Ok(Sender {
+            config,
+            target,
+            metrics,
         })
-        .unwrap_or_default();
+    }
+
+    /// POSTs one event until the endpoint takes it (2xx) or answers 410, with backoff between
+    /// attempts and the same `webhook-id` every time.
+    pub async fn deliver(&self, id: &str, body: &str) -> Delivery {
         let mut attempt = 0usize;
         loop {
             let timestamp = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map(|d| d.as_secs())
                 .unwrap_or(0);
-            let signature = config.sign(&event.id, timestamp, &body);
+            let signature = self.config.sign(id, timestamp, body);
             let headers = [
-                ("webhook-id", event.id.as_str()),
+                ("webhook-id", id),
                 ("webhook-timestamp", &timestamp.to_string()),
                 ("webhook-signature", &signature),
             ]
             .map(|(k, v)| (k, v.to_owned()));
             let outcome =
-                tokio::time::timeout(limits::WEBHOOK_TIMEOUT, target.post(&headers, &body)).await;
+                tokio::time::timeout(limits::WEBHOOK_TIMEOUT, self.target.post(&headers, body))
+                    .await;
             match outcome {
                 Ok(Ok(status)) if (200..300).contains(&status) => {
-                    metrics.webhook("delivered");
-                    break;
+                    self.metrics.webhook("delivered");
+                    return Delivery::Delivered;
                 }
                 Ok(Ok(410)) => {
                     tracing::warn!("webhook endpoint answered 410 Gone: webhooks disabled");
-                    metrics.webhook("disabled");
-                    // Keep draining so the event log's pushes never block; deliver nothing.
-                    while rx.recv().await.is_some() {
-                        metrics.webhook("dropped");
-                    }
-                    return;
+                    self.metrics.webhook("disabled");
+                    return Delivery::Gone;
                 }
                 other => {
-                    metrics.webhook("failed");
+                    self.metrics.webhook("failed");
                     let why = match other {
                         Ok(Ok(status)) => format!("HTTP {status}"),
                         Ok(Err(e)) => e,
@@ -149,12 +190,16 @@ async fn deliver_all(
                     };
                     let wait =
                         limits::WEBHOOK_BACKOFF[attempt.min(limits::WEBHOOK_BACKOFF.len() - 1)];
-                    tracing::info!(id = event.id, attempt, error = why, retry_in = ?wait, "webhook delivery failed");
+                    tracing::info!(id, attempt, error = why, retry_in = ?wait, "webhook delivery failed");
                     attempt += 1;
                     tokio::time::sleep(wait).await;
                 }
             }
         }
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 }
 

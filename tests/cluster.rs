@@ -66,6 +66,20 @@ impl Redis {
         }
     }
 
+    /// `XLEN key` (0 when the stream does not exist).
+    async fn xlen(&self, key: &str) -> i64 {
+        let client = redis::Client::open(self.url.as_str()).expect("redis url");
+        let mut conn = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("redis");
+        redis::cmd("XLEN")
+            .arg(key)
+            .query_async(&mut conn)
+            .await
+            .expect("XLEN")
+    }
+
     async fn get(&self, key: &str) -> Option<String> {
         let client = redis::Client::open(self.url.as_str()).ok()?;
         let mut conn = client.get_multiplexed_async_connection().await.ok()?;
@@ -87,10 +101,16 @@ struct Cluster {
     nodes: Vec<Option<Node>>,
     minter: Minter,
     secret: String,
+    /// More settings for every node, as environment variables.
+    env: Vec<(String, String)>,
 }
 
 impl Cluster {
     async fn start(n: usize) -> Cluster {
+        Cluster::start_with(n, Vec::new()).await
+    }
+
+    async fn start_with(n: usize, env: Vec<(String, String)>) -> Cluster {
         let redis = Redis::start(free_port()).await;
         let secret = random_secret();
         let minter = Minter::new(
@@ -105,6 +125,7 @@ impl Cluster {
             nodes: Vec::new(),
             minter,
             secret,
+            env,
         };
         for i in 0..n {
             let node = cluster.start_node(i).await;
@@ -130,6 +151,8 @@ impl Cluster {
             // Signals are relayed peer to peer in mesh meetings (the SFU answers them itself).
             .env("HUDDLE_MEDIA_MODE", "mesh")
             .env("HUDDLE_LOG", "warn")
+            .env("HUDDLE_API_AUDIENCE", "cluster-api")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .kill_on_drop(true)
             .spawn()
@@ -623,5 +646,192 @@ async fn people_arriving_together_at_a_new_meeting_all_stay() {
     for p in people.iter_mut().skip(1) {
         let chat = p.client.recv_type("chat").await;
         assert_eq!(chat["text"], "all here?", "{chat}");
+    }
+}
+
+/// What the partner's webhook receiver took: `webhook-id` → body, deduplicated as Standard
+/// Webhooks asks; it answers 503 (and takes nothing) until `accepting`.
+#[derive(Default)]
+struct Hooks {
+    accepting: bool,
+    taken: std::collections::BTreeMap<String, Value>,
+    refused: usize,
+}
+
+async fn webhook_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Hooks>>) {
+    use axum::http::{HeaderMap, StatusCode};
+    let hooks = std::sync::Arc::new(std::sync::Mutex::new(Hooks::default()));
+    let state = std::sync::Arc::clone(&hooks);
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
+            let state = std::sync::Arc::clone(&state);
+            async move {
+                let mut hooks = state.lock().expect("hooks");
+                if !hooks.accepting {
+                    hooks.refused += 1;
+                    return StatusCode::SERVICE_UNAVAILABLE;
+                }
+                let id = headers
+                    .get("webhook-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                hooks.taken.insert(id, body);
+                StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, hooks)
+}
+
+/// `GET /v1/events` of the whole cluster, through node `node`: every event, oldest first.
+async fn cluster_events(cluster: &Cluster, node: usize) -> Vec<Value> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let token = cluster
+        .minter
+        .mint_api(
+            "cluster-api",
+            "partner",
+            "events:read",
+            Duration::from_secs(60),
+        )
+        .expect("api token");
+    let addr = cluster.addr(node);
+    let mut events = Vec::new();
+    let mut after = String::new();
+    loop {
+        let mut tcp = tokio::net::TcpStream::connect(&addr)
+            .await
+            .expect("connect");
+        let request = format!(
+            "GET /v1/events?limit=1000&after={after} HTTP/1.1\r\nHost: {addr}\r\n\
+             Authorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+        );
+        tcp.write_all(request.as_bytes()).await.expect("write");
+        let mut response = String::new();
+        tcp.read_to_string(&mut response).await.expect("read");
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+        let body = response.split("\r\n\r\n").nth(1).unwrap_or("");
+        // hyper may answer chunked: the JSON is the one line that starts with `{`.
+        let json = body.lines().find(|l| l.starts_with('{')).unwrap_or(body);
+        let page: Value = serde_json::from_str(json).expect("event page");
+        let got = page["events"].as_array().cloned().unwrap_or_default();
+        if got.is_empty() {
+            return events;
+        }
+        after = page["next"].as_str().expect("next").to_owned();
+        events.extend(got);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_event_and_no_webhook_is_lost_when_their_node_dies() {
+    // The partner's endpoint is down (503) while the owner records the meeting's first events:
+    // they wait in the owner's outbox in Redis. The owner is killed; the endpoint comes back.
+    let (url, hooks) = webhook_receiver().await;
+    let key: [u8; 32] = rand::random();
+    let secret = format!(
+        "whsec_{}",
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, key)
+    );
+    let mut cluster = Cluster::start_with(
+        2,
+        vec![
+            ("HUDDLE_WEBHOOK_URL".into(), url),
+            ("HUDDLE_WEBHOOK_SECRET".into(), secret),
+        ],
+    )
+    .await;
+    let mut host = cluster.join(0, "host", Role::Host).await;
+    let mut away = cluster.join(1, "away", Role::Participant).await;
+    let brief = cluster.join(0, "brief", Role::Participant).await;
+    host.client.wait_joined(away.client.id).await;
+    host.client.wait_joined(brief.client.id).await;
+    brief.client.close().await; // leaves (close 1000): participant.left
+    let give_up = tokio::time::Instant::now() + DEADLINE;
+    while !cluster_events(&cluster, 1)
+        .await
+        .iter()
+        .any(|e| e["type"] == "participant.left")
+    {
+        assert!(tokio::time::Instant::now() < give_up, "no participant.left");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let owed = cluster.redis.xlen("huddle:outbox:n1").await;
+    assert!(
+        owed >= 4,
+        "the owner's outbox holds its undelivered webhooks: {owed}"
+    );
+    assert!(
+        hooks.lock().expect("hooks").refused > 0,
+        "deliveries were tried"
+    );
+
+    cluster.kill(0).await;
+    hooks.lock().expect("hooks").accepting = true;
+    let survivors = vec![cluster.url(1)];
+    host.resume(&survivors).await;
+    away.resume(&survivors).await;
+    host.client.send(json!({"type": "end_meeting"})).await;
+    assert_eq!(host.client.expect_close().await.code, Some(4009));
+
+    // Every event of the meeting, from both owners, is in the log once, numbered 1, 2, 3, …
+    // with no gap, and the partner received each one (the dead node's too, delivered by the
+    // survivor), ending with attendance.finalized.
+    let give_up = tokio::time::Instant::now() + Duration::from_secs(40);
+    loop {
+        let events = cluster_events(&cluster, 1).await;
+        let taken = hooks.lock().expect("hooks").taken.clone();
+        let all_taken = events.iter().all(|e| {
+            e["id"]
+                .as_str()
+                .and_then(|id| taken.get(id))
+                .is_some_and(|body| body["data"] == e["data"] && body["type"] == e["type"])
+        });
+        let finalized = events
+            .last()
+            .is_some_and(|e| e["type"] == "attendance.finalized");
+        if all_taken && finalized {
+            let seqs: Vec<u64> = events
+                .iter()
+                .map(|e| e["data"]["seq"].as_u64().expect("seq"))
+                .collect();
+            let expected: Vec<u64> = (1..=events.len() as u64).collect();
+            assert_eq!(seqs, expected, "one numbering across both owners");
+            assert_eq!(taken.len(), events.len(), "nothing the log does not have");
+            let kinds: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
+            assert_eq!(kinds.first(), Some(&"meeting.started"), "{kinds:?}");
+            assert!(kinds.contains(&"meeting.ended"), "{kinds:?}");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < give_up,
+            "not every event delivered: {} events, {} taken\nlog: {}\ntaken: {:?}",
+            events.len(),
+            taken.len(),
+            events
+                .iter()
+                .map(|e| format!("{} {} {}", e["id"], e["type"], e["data"]))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            taken
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The dead node's outbox is forgotten once delivered.
+    let give_up = tokio::time::Instant::now() + DEADLINE;
+    while cluster.redis.xlen("huddle:outbox:n1").await > 0 {
+        assert!(
+            tokio::time::Instant::now() < give_up,
+            "outbox of n1 not emptied"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

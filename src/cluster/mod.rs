@@ -9,7 +9,12 @@
 //! - `huddle:m:{meeting}:owner` = `{node} {epoch}`, set only if absent, expiring after one lease
 //!   and renewed by its node every third of one; `huddle:m:{meeting}:epoch` counts owners;
 //! - `huddle:m:{meeting}:rec` = the meeting's [`Durable`] record (JSON), written only by the
-//!   lease's holder (a Lua script checks), kept for a day after the last write.
+//!   lease's holder (a Lua script checks), kept for a day after the last write;
+//! - the event log and webhook outboxes as streams (see [`events`]).
+
+mod events;
+
+pub use events::EventSink;
 
 use crate::meeting::{Directory, Durable};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -303,6 +308,9 @@ impl Cluster {
                 Ok((node, epoch)) if node == self.config.node_id => {
                     let record = self.load(meeting).await;
                     self.directory.restore(meeting, record);
+                    if let Some(seq) = self.last_seq(meeting).await {
+                        self.directory.events().continue_after(meeting, seq);
+                    }
                     self.lock_owned().insert(meeting.to_owned(), epoch);
                     tracing::info!(meeting, epoch, "meeting lease taken");
                     self.directory.metrics().ownership_changed("taken");
@@ -326,6 +334,36 @@ impl Cluster {
         }
     }
 
+    /// The epoch this node holds `meeting` under, if it holds it.
+    pub fn epoch_of(&self, meeting: &str) -> Option<u64> {
+        self.lock_owned().get(meeting).copied()
+    }
+
+    /// Starts writing this node's events to the cluster's streams (and delivering its
+    /// webhooks from there); the directory's event log hands them over from now on.
+    pub fn share_events(
+        self: &Arc<Self>,
+        webhooks: Option<crate::webhooks::WebhookConfig>,
+    ) -> Result<(), String> {
+        let sink = events::start(self, webhooks, Arc::clone(self.directory.metrics()))?;
+        self.directory.events().share(sink);
+        Ok(())
+    }
+
+    /// Events of every meeting in the cluster after `cursor` (a stream id, `None` for the
+    /// oldest kept), at most `limit`.
+    pub async fn events_after(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<crate::events::Envelope>, String> {
+        let mut redis = self.redis.clone();
+        events::after(&mut redis, cursor, limit).await.map_err(|e| {
+            self.directory.metrics().redis_error();
+            e.to_string()
+        })
+    }
+
     /// The node holding `meeting`'s lease, if any (for the server API).
     pub async fn owner_of(&self, meeting: &str) -> Option<String> {
         let mut redis = self.redis.clone();
@@ -337,7 +375,7 @@ impl Cluster {
         let mut redis = self.redis.clone();
         let owner: String = Script::new(ACQUIRE)
             .key(owner_key(meeting))
-            .key(format!("huddle:m:{meeting}:epoch"))
+            .key(events::epoch_key(meeting))
             .arg(&self.config.node_id)
             .arg(self.lease_ms())
             .invoke_async(&mut redis)
@@ -349,6 +387,12 @@ impl Cluster {
     async fn address_of(&self, node: &str) -> redis::RedisResult<Option<String>> {
         let mut redis = self.redis.clone();
         redis.get(node_key(node)).await
+    }
+
+    /// The `seq` of the last event written for `meeting`, by whichever node held it.
+    async fn last_seq(&self, meeting: &str) -> Option<u64> {
+        let mut redis = self.redis.clone();
+        redis.get(events::seq_key(meeting)).await.ok()?
     }
 
     async fn load(&self, meeting: &str) -> Option<Durable> {

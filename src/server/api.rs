@@ -1043,6 +1043,40 @@ async fn events(
 ) -> ApiResult<Json<EventPage>> {
     authorize(&state, &headers, "events:read")?;
     let query = query.map_err(|e| Problem::new(ErrorCode::BadRequest, e.body_text()))?;
+    let limit = query.limit.unwrap_or(1000).clamp(1, 1000);
+    if let Some(cluster) = &state.cluster {
+        // Cluster mode: the cluster-wide log in Redis, whose ids are stream ids (`evt_{ms}-{n}`).
+        let cursor = match query.after.as_deref() {
+            None | Some("") | Some("evt_0") => None,
+            Some(after) => Some(
+                after
+                    .strip_prefix("evt_")
+                    .filter(|id| {
+                        id.split_once('-').is_some_and(|(ms, n)| {
+                            [ms, n].iter().all(|p| {
+                                !p.is_empty()
+                                    && p.len() <= 20
+                                    && p.bytes().all(|b| b.is_ascii_digit())
+                            })
+                        })
+                    })
+                    .ok_or_else(|| {
+                        Problem::new(ErrorCode::BadRequest, "after is an event id (evt_…)")
+                    })?,
+            ),
+        };
+        let events = cluster.events_after(cursor, limit).await.map_err(|_| {
+            Problem::new(
+                ErrorCode::Internal,
+                "the cluster's event log cannot be reached (Redis)",
+            )
+        })?;
+        let next = events
+            .last()
+            .map(|e| e.id.clone())
+            .unwrap_or_else(|| cursor.map_or_else(|| "evt_0".to_owned(), |c| format!("evt_{c}")));
+        return Ok(Json(EventPage { events, next }));
+    }
     let cursor = match query.after.as_deref() {
         None | Some("") => 0,
         Some(after) => after
@@ -1050,7 +1084,6 @@ async fn events(
             .and_then(|n| n.parse::<u64>().ok())
             .ok_or_else(|| Problem::new(ErrorCode::BadRequest, "after is an event id (evt_…)"))?,
     };
-    let limit = query.limit.unwrap_or(1000).clamp(1, 1000);
     let events = state.directory.events().after(cursor, limit);
     let next = events
         .last()

@@ -224,10 +224,15 @@ impl Server {
         let mut events = crate::events::Events::new(std::time::Duration::from_secs(
             config.attendance_retention_secs,
         ));
-        if let Some(webhooks) = config.webhooks()? {
+        let webhooks = config.webhooks()?;
+        let cluster_config = config.cluster(addr)?;
+        if webhooks.is_some() {
             tracing::info!("webhooks on");
+        }
+        // In cluster mode the outbox is a Redis stream, started with the cluster below.
+        if let (Some(webhooks), None) = (&webhooks, &cluster_config) {
             events = events.with_webhooks(crate::webhooks::Outbox::start(
-                webhooks,
+                webhooks.clone(),
                 Arc::clone(&metrics),
             ));
         }
@@ -242,10 +247,11 @@ impl Server {
             Arc::clone(&metrics),
         );
         // Cluster mode: this node's part, before anyone can join.
-        let cluster = match config.cluster(addr)? {
+        let cluster = match cluster_config {
             Some(cluster) => {
                 let cluster =
                     crate::cluster::Cluster::start(cluster, Arc::clone(&directory)).await?;
+                cluster.share_events(webhooks)?;
                 directory.set_cluster(&cluster);
                 Some(cluster)
             }

@@ -12,6 +12,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Durable {
     ended: bool,
+    /// A session is running (`meeting.started` was sent): the next owner owes its
+    /// `meeting.ended`, and sends no second `meeting.started`.
+    #[serde(default)]
+    started: bool,
     banned: Vec<String>,
     roles: Vec<(String, Role)>,
     locked: bool,
@@ -57,6 +61,7 @@ impl Meeting {
         roles.sort_by(|a, b| a.0.cmp(&b.0));
         Durable {
             ended: self.ended_at.is_some(),
+            started: self.started,
             banned,
             roles,
             locked: self.locked,
@@ -99,6 +104,7 @@ impl Meeting {
         self.assigned_roles = record.roles.into_iter().collect();
         self.locked = record.locked;
         self.lobby_enabled = record.lobby_enabled;
+        self.started = record.started;
         self.room_counter = self.room_counter.max(record.room_counter);
         if record.ended {
             self.ended_at = Some(now);
@@ -179,6 +185,10 @@ mod tests {
         );
         assert!(new.banned.contains("s3"));
         assert!(new.locked);
+        assert!(
+            new.started,
+            "the session goes on: no second meeting.started"
+        );
         // The restored meeting's record is the one it started from.
         assert_eq!(new.durable(), record);
 

@@ -1,0 +1,416 @@
+//! Cluster mode's event log and webhook outbox, as Redis streams, so that no event is lost with
+//! the node that recorded it.
+//!
+//! - `huddle:events`: every meeting's events, cluster-wide, for `GET /v1/events` (its entry ids
+//!   are the event ids: `evt_{stream id}`); trimmed to about `EVENT_LOG_LEN` per node.
+//! - `huddle:outbox:{node}`: the webhooks a node still has to deliver, in order. The node
+//!   deletes each entry once the partner took it. When a node dies, a live one adopts its outbox
+//!   (a claim key, renewed while it works) and delivers the rest: at least once, as before.
+//! - `huddle:m:{meeting}:seq`: the last `seq` written for a meeting, so its next owner numbers on.
+//!
+//! The owner appends in the meeting's order, from one writer task per node; a Lua script refuses
+//! the events of a node that is no longer the meeting's newest owner (fencing, as for records).
+
+use super::{node_key, Cluster};
+use crate::events::Envelope;
+use crate::limits;
+use crate::metrics::Metrics;
+use crate::webhooks::{body_of, Delivery, Sender, WebhookConfig};
+use redis::aio::ConnectionManager;
+use redis::Script;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, Notify};
+
+/// The cluster-wide event log.
+pub const EVENTS_KEY: &str = "huddle:events";
+/// The nodes that have (or had) a webhook outbox.
+const OUTBOXES_KEY: &str = "huddle:outboxes";
+/// Events waiting for the writer; beyond this, Redis has been away for long and events drop.
+const PENDING_LEN: usize = 65_536;
+/// Events per round trip.
+const WRITE_BATCH: usize = 256;
+/// Webhooks a node may owe before the oldest go (a partner endpoint down for a long time).
+const OUTBOX_LEN: usize = 100_000;
+/// How long the events' numbering of a meeting is kept after its last event.
+const SEQ_TTL_SECS: u64 = limits::ATTENDANCE_RETENTION_SECS;
+
+fn outbox_key(node: &str) -> String {
+    format!("huddle:outbox:{node}")
+}
+
+pub(super) fn seq_key(meeting: &str) -> String {
+    format!("huddle:m:{meeting}:seq")
+}
+
+pub(super) fn epoch_key(meeting: &str) -> String {
+    format!("huddle:m:{meeting}:epoch")
+}
+
+/// Appends one event (KEYS: epoch, log, seq, outbox; ARGV: epoch, type, timestamp, data, seq,
+/// log length, seq TTL, "1" to queue its webhook, outbox length). Nil when a newer owner took
+/// the meeting: a fenced node's events are not the meeting's.
+const APPEND: &str = r"
+local newest = redis.call('GET', KEYS[1])
+if newest and tonumber(newest) > tonumber(ARGV[1]) then return false end
+local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*',
+  'type', ARGV[2], 'ts', ARGV[3], 'data', ARGV[4])
+redis.call('SET', KEYS[3], ARGV[5], 'EX', ARGV[7])
+if ARGV[8] == '1' then
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[9], '*',
+    'id', id, 'type', ARGV[2], 'ts', ARGV[3], 'data', ARGV[4])
+end
+return id
+";
+
+/// Forgets a dead node's outbox once it is empty, unless the node came back.
+const FORGET: &str = r"
+if redis.call('XLEN', KEYS[1]) == 0 and redis.call('EXISTS', KEYS[2]) == 0 then
+  redis.call('DEL', KEYS[1])
+  redis.call('SREM', KEYS[3], ARGV[1])
+end
+redis.call('DEL', KEYS[4])
+return 1
+";
+
+/// Where a meeting's actor hands its events in cluster mode (see `Events::share`).
+#[derive(Clone)]
+pub struct EventSink {
+    tx: mpsc::Sender<Pending>,
+    cluster: Weak<Cluster>,
+    metrics: Arc<Metrics>,
+}
+
+impl std::fmt::Debug for EventSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventSink").finish_non_exhaustive()
+    }
+}
+
+struct Pending {
+    meeting: String,
+    seq: u64,
+    epoch: u64,
+    env: Envelope,
+}
+
+impl EventSink {
+    /// Queues `env` (the `seq`-th event of `meeting`) for the streams. Never waits: the actor
+    /// calls this. Events of a meeting this node no longer holds are not written.
+    pub fn push(&self, meeting: &str, seq: u64, env: Envelope) {
+        let Some(epoch) = self.cluster.upgrade().and_then(|c| c.epoch_of(meeting)) else {
+            tracing::debug!(meeting, "event of a meeting not held here: not written");
+            return;
+        };
+        let pending = Pending {
+            meeting: meeting.to_owned(),
+            seq,
+            epoch,
+            env,
+        };
+        if self.tx.try_send(pending).is_err() {
+            self.metrics.webhook("dropped");
+            tracing::warn!("cluster event queue full (Redis away for long): event dropped");
+        }
+    }
+}
+
+/// Starts this node's event writer and, when webhooks are configured, its outbox delivery.
+pub(super) fn start(
+    cluster: &Arc<Cluster>,
+    webhooks: Option<WebhookConfig>,
+    metrics: Arc<Metrics>,
+) -> Result<EventSink, String> {
+    let (tx, rx) = mpsc::channel(PENDING_LEN);
+    let wake = Arc::new(Notify::new());
+    let node = cluster.node_id().to_owned();
+    let sender = match webhooks {
+        Some(config) => Some(Sender::new(config, Arc::clone(&metrics))?),
+        None => None,
+    };
+    tokio::spawn(write_loop(
+        rx,
+        cluster.redis.clone(),
+        node.clone(),
+        sender.is_some(),
+        Arc::clone(&wake),
+        Arc::clone(&metrics),
+    ));
+    if let Some(sender) = sender {
+        tokio::spawn(deliver_loop(
+            cluster.redis.clone(),
+            node,
+            cluster.lease(),
+            sender,
+            wake,
+        ));
+    }
+    Ok(EventSink {
+        tx,
+        cluster: Arc::downgrade(cluster),
+        metrics,
+    })
+}
+
+/// Appends events in the order the actors recorded them, a batch per round trip; a batch Redis
+/// did not take is sent again (at least once: a batch that reached Redis before the connection
+/// failed is written twice, under new ids).
+async fn write_loop(
+    mut rx: mpsc::Receiver<Pending>,
+    mut redis: ConnectionManager,
+    node: String,
+    webhooks: bool,
+    wake: Arc<Notify>,
+    metrics: Arc<Metrics>,
+) {
+    let script = Script::new(APPEND);
+    let outbox = outbox_key(&node);
+    let mut batch: Vec<Pending> = Vec::new();
+    loop {
+        if batch.is_empty() {
+            match rx.recv().await {
+                Some(p) => batch.push(p),
+                None => return,
+            }
+        }
+        while batch.len() < WRITE_BATCH {
+            match rx.try_recv() {
+                Ok(p) => batch.push(p),
+                Err(_) => break,
+            }
+        }
+        let calls: Vec<redis::ScriptInvocation<'_>> = batch
+            .iter()
+            .map(|p| {
+                let mut call = script.prepare_invoke();
+                call.key(epoch_key(&p.meeting))
+                    .key(EVENTS_KEY)
+                    .key(seq_key(&p.meeting))
+                    .key(&outbox)
+                    .arg(p.epoch)
+                    .arg(p.env.kind.as_ref())
+                    .arg(&p.env.timestamp)
+                    .arg(p.env.data.get())
+                    .arg(p.seq)
+                    .arg(limits::EVENT_LOG_LEN)
+                    .arg(SEQ_TTL_SECS)
+                    .arg(if webhooks { "1" } else { "0" })
+                    .arg(OUTBOX_LEN);
+                call
+            })
+            .collect();
+        let mut pipe = redis::pipe();
+        pipe.load_script(&script).ignore();
+        for call in &calls {
+            pipe.invoke_script(call);
+        }
+        let written: redis::RedisResult<Vec<Option<String>>> = pipe.query_async(&mut redis).await;
+        drop(calls);
+        match written {
+            Ok(ids) => {
+                let refused = ids.iter().filter(|id| id.is_none()).count();
+                if refused > 0 {
+                    tracing::info!(
+                        refused,
+                        "events of meetings a newer owner holds: not written"
+                    );
+                }
+                batch.clear();
+                wake.notify_one();
+            }
+            Err(e) => {
+                metrics.redis_error();
+                tracing::warn!(error = %e, "cluster: events not written, trying again");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+}
+
+/// Delivers this node's outbox, and adopts the outboxes of dead nodes.
+async fn deliver_loop(
+    mut redis: ConnectionManager,
+    node: String,
+    lease: Duration,
+    sender: Sender,
+    wake: Arc<Notify>,
+) {
+    let own = outbox_key(&node);
+    let mut gone = false;
+    let mut registered = false;
+    let mut adopted_at: Option<Instant> = None;
+    loop {
+        if !registered {
+            let added: redis::RedisResult<i64> = redis::cmd("SADD")
+                .arg(OUTBOXES_KEY)
+                .arg(&node)
+                .query_async(&mut redis)
+                .await;
+            registered = added.is_ok();
+        }
+        let delivered = drain(&mut redis, &sender, &own, None, &mut gone).await;
+        if adopted_at.is_none_or(|t| t.elapsed() >= lease) {
+            adopted_at = Some(Instant::now());
+            adopt_dead(&mut redis, &sender, &node, lease, &mut gone).await;
+        }
+        if delivered.unwrap_or(0) == 0 {
+            tokio::select! {
+                () = wake.notified() => {}
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    }
+}
+
+/// Delivers (then deletes) the oldest entries of outbox `key`, in order; how many. With a
+/// `claim` (key, holder, length), renews it after each delivery.
+async fn drain(
+    redis: &mut ConnectionManager,
+    sender: &Sender,
+    key: &str,
+    claim: Option<(&str, &str, u64)>,
+    gone: &mut bool,
+) -> redis::RedisResult<usize> {
+    let entries: Vec<(String, Vec<String>)> = redis::cmd("XRANGE")
+        .arg(key)
+        .arg("-")
+        .arg("+")
+        .arg("COUNT")
+        .arg(64)
+        .query_async(redis)
+        .await?;
+    for (entry, fields) in &entries {
+        let field = |name: &str| {
+            fields
+                .chunks(2)
+                .find(|kv| kv[0] == name)
+                .and_then(|kv| kv.get(1))
+                .map(String::as_str)
+        };
+        let data =
+            field("data").and_then(|d| serde_json::value::RawValue::from_string(d.to_owned()).ok());
+        match (field("id"), field("type"), field("ts"), data) {
+            (Some(id), Some(kind), Some(ts), Some(data)) if !*gone => {
+                let body = body_of(kind, ts, &data);
+                if sender.deliver(&format!("evt_{id}"), &body).await == Delivery::Gone {
+                    *gone = true;
+                }
+            }
+            _ => sender.metrics().webhook("dropped"),
+        }
+        let _: i64 = redis::cmd("XDEL")
+            .arg(key)
+            .arg(entry)
+            .query_async(redis)
+            .await?;
+        if let Some((claim, holder, ms)) = claim {
+            let _: Option<String> = redis::cmd("SET")
+                .arg(claim)
+                .arg(holder)
+                .arg("XX")
+                .arg("PX")
+                .arg(ms)
+                .query_async(redis)
+                .await?;
+        }
+    }
+    Ok(entries.len())
+}
+
+/// Takes over, one at a time, the outboxes of nodes whose registration ran out, and delivers
+/// what they owed. A claim key keeps two nodes from delivering the same outbox at once.
+async fn adopt_dead(
+    redis: &mut ConnectionManager,
+    sender: &Sender,
+    me: &str,
+    lease: Duration,
+    gone: &mut bool,
+) {
+    let nodes: redis::RedisResult<Vec<String>> = redis::cmd("SMEMBERS")
+        .arg(OUTBOXES_KEY)
+        .query_async(redis)
+        .await;
+    let claim_ms = 3 * lease.as_millis() as u64;
+    for node in nodes.unwrap_or_default() {
+        if node == me {
+            continue;
+        }
+        let alive: redis::RedisResult<bool> = redis::cmd("EXISTS")
+            .arg(node_key(&node))
+            .query_async(redis)
+            .await;
+        if alive.unwrap_or(true) {
+            continue;
+        }
+        let claim = format!("huddle:outbox:{node}:claim");
+        let took: redis::RedisResult<Option<String>> = redis::cmd("SET")
+            .arg(&claim)
+            .arg(me)
+            .arg("NX")
+            .arg("PX")
+            .arg(claim_ms)
+            .query_async(redis)
+            .await;
+        if !matches!(took, Ok(Some(_))) {
+            continue;
+        }
+        let key = outbox_key(&node);
+        tracing::info!(node, "delivering the webhooks of a node that is gone");
+        loop {
+            match drain(redis, sender, &key, Some((&claim, me, claim_ms)), gone).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+        let _: redis::RedisResult<i64> = Script::new(FORGET)
+            .key(&key)
+            .key(node_key(&node))
+            .key(OUTBOXES_KEY)
+            .key(&claim)
+            .arg(&node)
+            .invoke_async(redis)
+            .await;
+    }
+}
+
+/// Events after `cursor` (a stream id; `None` for the oldest kept), at most `limit`, from the
+/// cluster-wide log.
+pub(super) async fn after(
+    redis: &mut ConnectionManager,
+    cursor: Option<&str>,
+    limit: usize,
+) -> redis::RedisResult<Vec<Envelope>> {
+    let start = cursor.map_or_else(|| "-".to_owned(), |c| format!("({c}"));
+    let entries: Vec<(String, Vec<String>)> = redis::cmd("XRANGE")
+        .arg(EVENTS_KEY)
+        .arg(start)
+        .arg("+")
+        .arg("COUNT")
+        .arg(limit)
+        .query_async(redis)
+        .await?;
+    Ok(entries
+        .into_iter()
+        .filter_map(|(id, fields)| {
+            let mut kind = None;
+            let mut timestamp = None;
+            let mut data = None;
+            for kv in fields.chunks(2) {
+                match (kv[0].as_str(), kv.get(1)) {
+                    ("type", Some(v)) => kind = Some(v.clone()),
+                    ("ts", Some(v)) => timestamp = Some(v.clone()),
+                    ("data", Some(v)) => {
+                        data = serde_json::value::RawValue::from_string(v.clone()).ok()
+                    }
+                    _ => {}
+                }
+            }
+            Some(Envelope {
+                id: format!("evt_{id}"),
+                kind: kind?.into(),
+                timestamp: timestamp?,
+                data: data?,
+            })
+        })
+        .collect())
+}
