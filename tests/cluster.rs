@@ -835,3 +835,126 @@ async fn no_event_and_no_webhook_is_lost_when_their_node_dies() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// One server API call to `addr` with a bearer token; the status and the JSON body (or Null).
+async fn api_call(
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp))
+            .await
+            .expect("handshake");
+    tokio::spawn(connection);
+    let request = axum::http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", addr)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(
+            body.map(|b| b.to_string()).unwrap_or_default(),
+        ))
+        .expect("request");
+    let response = sender.send_request(request).await.expect("response");
+    let status = response.status().as_u16();
+    let bytes = axum::body::to_bytes(axum::body::Body::new(response.into_body()), 1 << 20)
+        .await
+        .expect("body");
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_api_reaches_a_meeting_through_any_node() {
+    let cluster = Cluster::start(2).await;
+    let token = cluster
+        .minter
+        .mint_api(
+            "cluster-api",
+            "partner",
+            "meetings:read meetings:write moderation",
+            Duration::from_secs(300),
+        )
+        .expect("api token");
+    let (n1, n2) = (cluster.addr(0), cluster.addr(1));
+
+    // Settings put through node 2 while the meeting runs nowhere: node 1, which takes the
+    // meeting over when the host arrives there, starts it from them (a cap of two).
+    let (status, _) = api_call(
+        &n2,
+        "PUT",
+        "/v1/meetings/group",
+        &token,
+        Some(json!({"max_members": 2})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let mut host = cluster.join(0, "host", Role::Host).await;
+    let mut p1 = cluster.join(1, "p1", Role::Participant).await;
+    host.client.wait_joined(p1.client.id).await;
+    assert_eq!(cluster.owner().await, Some(0));
+    let mut third = connect(&cluster.url(1)).await;
+    third.hello(&cluster.token("p2", Role::Participant)).await;
+    assert_eq!(
+        third.expect_close().await.code,
+        Some(4004),
+        "the cap set through the other node holds"
+    );
+
+    // Node 2 answers for the meeting node 1 runs: its state, from its owner.
+    let (status, view) = api_call(&n2, "GET", "/v1/meetings/group", &token, None).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["active"], true, "{view}");
+    assert_eq!(view["owner_node"], "n1", "{view}");
+    assert_eq!(view["settings"]["max_members"], 2, "{view}");
+    let (status, people) =
+        api_call(&n2, "GET", "/v1/meetings/group/participants", &token, None).await;
+    assert_eq!(status, 200, "{people}");
+    assert_eq!(
+        people["participants"].as_array().map(Vec::len),
+        Some(2),
+        "{people}"
+    );
+    let (status, list) = api_call(&n2, "GET", "/v1/meetings", &token, None).await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["meetings"][0]["meeting"], "group", "{list}");
+    assert_eq!(list["meetings"][0]["active"], true, "{list}");
+
+    // Host actions through node 2 are carried out by the owner's actor.
+    let (status, body) = api_call(
+        &n2,
+        "POST",
+        "/v1/meetings/group/broadcast",
+        &token,
+        Some(json!({"text": "Five minutes left"})),
+    )
+    .await;
+    assert_eq!(status, 204, "{body}");
+    for member in [&mut host.client, &mut p1.client] {
+        let b = member.recv_type("broadcast").await;
+        assert_eq!(b["text"], "Five minutes left", "{b}");
+    }
+    // Refusals come back as the owner made them.
+    let (status, problem) = api_call(
+        &n2,
+        "POST",
+        "/v1/meetings/group/participants/nobody/remove",
+        &token,
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, 404, "{problem}");
+    let (status, _) = api_call(&n2, "POST", "/v1/meetings/group/end", &token, None).await;
+    assert_eq!(status, 204);
+    assert_eq!(host.client.expect_close().await.code, Some(4009));
+    assert_eq!(p1.client.expect_close().await.code, Some(4009));
+    let (status, _) = api_call(&n1, "GET", "/v1/meetings/group", &token, None).await;
+    assert_eq!(status, 200, "the settings still answer for it");
+}

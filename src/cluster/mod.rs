@@ -16,7 +16,7 @@ mod events;
 
 pub use events::EventSink;
 
-use crate::meeting::{Directory, Durable};
+use crate::meeting::{Directory, Durable, MeetingSettings};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Script};
 use std::collections::HashMap;
@@ -49,6 +49,17 @@ pub enum Route {
     /// Nobody can serve it now (Redis unreachable, or the owner died and its lease has not run
     /// out within the wait): the client should come back (close 4108).
     Retry,
+}
+
+/// Where a server API request about a meeting is served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiOwner {
+    /// Here: this node holds the meeting.
+    Here,
+    /// At its owner, reached at this `host:port`.
+    Remote(String),
+    /// Nobody holds it (it does not run): any node answers, from the settings Redis keeps.
+    Nobody,
 }
 
 /// This node's part in the cluster.
@@ -125,6 +136,10 @@ return 0
 
 fn owner_key(meeting: &str) -> String {
     format!("huddle:m:{meeting}:owner")
+}
+
+fn settings_key(meeting: &str) -> String {
+    format!("huddle:m:{meeting}:settings")
 }
 
 fn node_key(node: &str) -> String {
@@ -307,6 +322,9 @@ impl Cluster {
             match acquired {
                 Ok((node, epoch)) if node == self.config.node_id => {
                     let record = self.load(meeting).await;
+                    if let Some(settings) = self.load_settings(meeting).await {
+                        self.directory.keep_settings(meeting, settings);
+                    }
                     self.directory.restore(meeting, record);
                     if let Some(seq) = self.last_seq(meeting).await {
                         self.directory.events().continue_after(meeting, seq);
@@ -362,6 +380,124 @@ impl Cluster {
             self.directory.metrics().redis_error();
             e.to_string()
         })
+    }
+
+    /// Where the server API serves a request about `meeting`.
+    pub async fn api_owner(&self, meeting: &str) -> Result<ApiOwner, String> {
+        if self.lock_owned().contains_key(meeting) {
+            return Ok(ApiOwner::Here);
+        }
+        let mut redis = self.redis.clone();
+        let owner: Option<String> = redis
+            .get(owner_key(meeting))
+            .await
+            .map_err(|e| self.redis_failed(e))?;
+        let Some(node) = owner.as_deref().and_then(|o| o.split(' ').next()) else {
+            return Ok(ApiOwner::Nobody);
+        };
+        if node == self.config.node_id {
+            return Ok(ApiOwner::Here);
+        }
+        match self.address_of(node).await {
+            Ok(Some(addr)) => Ok(ApiOwner::Remote(addr)),
+            // Its owner died; the meeting runs nowhere until someone comes back.
+            Ok(None) => Ok(ApiOwner::Nobody),
+            Err(e) => Err(self.redis_failed(e)),
+        }
+    }
+
+    fn redis_failed(&self, e: redis::RedisError) -> String {
+        self.directory.metrics().redis_error();
+        tracing::warn!(error = %e, "cluster: cannot reach Redis");
+        e.to_string()
+    }
+
+    /// Takes the settings Redis keeps for `meeting` into this node's directory.
+    pub async fn sync_settings(&self, meeting: &str) {
+        if let Some(settings) = self.load_settings(meeting).await {
+            self.directory.keep_settings(meeting, settings);
+        }
+    }
+
+    async fn load_settings(&self, meeting: &str) -> Option<MeetingSettings> {
+        let mut redis = self.redis.clone();
+        let text: Option<String> = redis.get(settings_key(meeting)).await.ok()?;
+        serde_json::from_str(&text?).ok()
+    }
+
+    /// Keeps `meeting`'s settings in Redis for every node: until a day after the scheduled end,
+    /// or for 90 days without one.
+    pub async fn save_settings(
+        &self,
+        meeting: &str,
+        settings: &MeetingSettings,
+        now_ms: u64,
+    ) -> Result<(), String> {
+        let text = serde_json::to_string(settings).map_err(|e| e.to_string())?;
+        let keep_secs = match settings.schedule.ends_at {
+            Some(end) => {
+                end.saturating_sub(now_ms) / 1000 + crate::limits::ATTENDANCE_RETENTION_SECS
+            }
+            None => 90 * 24 * 3600,
+        };
+        let mut redis = self.redis.clone();
+        redis
+            .set_ex::<_, _, ()>(settings_key(meeting), text, keep_secs.max(60))
+            .await
+            .map_err(|e| self.redis_failed(e))
+    }
+
+    /// Every meeting of the cluster that runs (has an owner) and every one with settings.
+    pub async fn meetings(&self) -> Result<(Vec<String>, Vec<(String, MeetingSettings)>), String> {
+        let mut redis = self.redis.clone();
+        let running = self.scan(&mut redis, "owner").await?;
+        let with_settings = self.scan(&mut redis, "settings").await?;
+        let mut settings = Vec::with_capacity(with_settings.len());
+        for chunk in with_settings.chunks(500) {
+            let keys: Vec<String> = chunk.iter().map(|m| settings_key(m)).collect();
+            let texts: Vec<Option<String>> = redis::cmd("MGET")
+                .arg(&keys)
+                .query_async(&mut redis)
+                .await
+                .map_err(|e| self.redis_failed(e))?;
+            for (meeting, text) in chunk.iter().zip(texts) {
+                if let Some(s) = text.and_then(|t| serde_json::from_str(&t).ok()) {
+                    settings.push((meeting.clone(), s));
+                }
+            }
+        }
+        Ok((running, settings))
+    }
+
+    /// The ids of meetings with a `huddle:m:{meeting}:{kind}` key, sorted.
+    async fn scan(&self, redis: &mut ConnectionManager, kind: &str) -> Result<Vec<String>, String> {
+        let pattern = format!("huddle:m:*:{kind}");
+        let suffix = format!(":{kind}");
+        let mut cursor: u64 = 0;
+        let mut ids = Vec::new();
+        loop {
+            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(redis)
+                .await
+                .map_err(|e| self.redis_failed(e))?;
+            ids.extend(keys.iter().filter_map(|k| {
+                k.strip_prefix("huddle:m:")
+                    .and_then(|k| k.strip_suffix(suffix.as_str()))
+                    .map(str::to_owned)
+            }));
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+        ids.sort();
+        ids.dedup();
+        Ok(ids)
     }
 
     /// The node holding `meeting`'s lease, if any (for the server API).

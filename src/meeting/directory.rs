@@ -27,8 +27,8 @@ use std::time::Instant;
 use tokio::sync::oneshot;
 
 /// A partner's settings for one meeting (`PUT /v1/meetings/{meeting}`), kept whether or not it
-/// runs: a meeting's actor starts from them.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// runs: a meeting's actor starts from them. (Cluster mode keeps a copy in Redis, as JSON.)
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MeetingSettings {
     pub schedule: Schedule,
     /// Start sessions with the waiting room on or off (absent: the hub's `waiting_room`).
@@ -296,6 +296,12 @@ impl Directory {
             None => caller.audit(meeting, "settings", None),
         }
         Ok(created)
+    }
+
+    /// Cluster mode: the settings the cluster keeps for `meeting` (set through another node),
+    /// taken as they are. The meeting does not run here (its owner has them already).
+    pub fn keep_settings(&self, meeting: &str, settings: MeetingSettings) {
+        self.settings.insert(meeting.to_owned(), settings);
     }
 
     /// A meeting's settings, if the partner set any.

@@ -59,7 +59,63 @@ pub(super) fn routes(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/v1/meetings/{meeting}/broadcast", post(broadcast))
         .route("/v1/meetings/{meeting}/attendance", get(attendance))
         .route("/v1/events", get(events))
+        .route_layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            to_owner,
+        ))
         .route_layer(axum::middleware::from_fn_with_state(state, count_request))
+}
+
+/// Cluster mode: a request about a meeting another node holds is served by that node (its
+/// actor carries it out); one about a meeting nobody holds is served here, with the settings
+/// the cluster keeps in Redis. A request another node sent here is served here.
+async fn to_owner(
+    State(state): State<Arc<AppState>>,
+    route: Option<axum::extract::MatchedPath>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let Some(cluster) = state.cluster.clone() else {
+        return next.run(request).await;
+    };
+    let meeting = route
+        .filter(|r| r.as_str().starts_with("/v1/meetings/{meeting}"))
+        .and_then(|_| request.uri().path().split('/').nth(3))
+        .filter(|m| crate::auth::valid_meeting_id(m))
+        .map(str::to_owned);
+    let Some(meeting) = meeting else {
+        return next.run(request).await;
+    };
+    let from_a_node = request
+        .headers()
+        .get(super::connection::FORWARDED_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|proof| cluster.verify(proof));
+    if from_a_node {
+        return next.run(request).await;
+    }
+    match cluster.api_owner(&meeting).await {
+        Ok(crate::cluster::ApiOwner::Here) => next.run(request).await,
+        Ok(crate::cluster::ApiOwner::Nobody) => {
+            cluster.sync_settings(&meeting).await;
+            next.run(request).await
+        }
+        Ok(crate::cluster::ApiOwner::Remote(owner)) => {
+            match super::forward::api(&cluster, &owner, request).await {
+                Ok(response) => response,
+                Err(e) => {
+                    tracing::warn!(error = e, "cluster: API request not forwarded to the owner");
+                    Problem::new(
+                        ErrorCode::Internal,
+                        "the node that holds this meeting did not answer; try again",
+                    )
+                    .into_response()
+                }
+            }
+        }
+        Err(_) => Problem::new(ErrorCode::Internal, "the cluster cannot be reached (Redis)")
+            .into_response(),
+    }
 }
 
 /// Counts every API request by route template (never the path: it holds ids) and status.
@@ -152,7 +208,7 @@ pub struct Problem {
 }
 
 impl Problem {
-    fn new(code: ErrorCode, detail: impl Into<String>) -> Problem {
+    pub(super) fn new(code: ErrorCode, detail: impl Into<String>) -> Problem {
         let status = status_of(code);
         Problem {
             kind: "about:blank",
@@ -594,11 +650,30 @@ async fn list_meetings(
     headers: HeaderMap,
 ) -> ApiResult<Json<MeetingList>> {
     authorize(&state, &headers, "meetings:read")?;
+    if let Some(cluster) = &state.cluster {
+        // The whole cluster's, from Redis: owners and the settings every node shares.
+        let (running, settings) = cluster.meetings().await.map_err(|_| {
+            Problem::new(ErrorCode::Internal, "the cluster cannot be reached (Redis)")
+        })?;
+        for (meeting, s) in settings {
+            state.directory.keep_settings(&meeting, s);
+        }
+        let mut ids = running.clone();
+        ids.extend(state.directory.with_settings());
+        ids.sort();
+        ids.dedup();
+        return Ok(Json(summaries(&state, ids, &running)));
+    }
     let running = state.directory.running();
     let mut ids = running.clone();
     ids.extend(state.directory.with_settings());
     ids.sort();
     ids.dedup();
+    Ok(Json(summaries(&state, ids, &running)))
+}
+
+/// The list of `ids` (sorted), `running` (sorted) being those that run.
+fn summaries(state: &AppState, ids: Vec<String>, running: &[String]) -> MeetingList {
     let meetings = ids
         .into_iter()
         .map(|meeting| {
@@ -615,7 +690,7 @@ async fn list_meetings(
             }
         })
         .collect();
-    Ok(Json(MeetingList { meetings }))
+    MeetingList { meetings }
 }
 
 async fn snapshot(
@@ -723,11 +798,24 @@ async fn put_meeting(
     check_meeting(&meeting)?;
     let settings = body(payload)?.parse(state.config.max_meeting_members)?;
     let doc = MeetingSettingsDoc::of(&settings);
+    let kept = settings.clone();
     let created = state
         .directory
         .put_settings(&meeting, settings, caller, now_ms())
         .await
         .map_err(|(code, why)| Problem::new(code, why))?;
+    if let Some(cluster) = &state.cluster {
+        // Every node serves the meeting from these: the next owner, and API reads anywhere.
+        cluster
+            .save_settings(&meeting, &kept, now_ms())
+            .await
+            .map_err(|_| {
+                Problem::new(
+                    ErrorCode::Internal,
+                    "the settings were not stored in the cluster (Redis); try again",
+                )
+            })?;
+    }
     let status = if created {
         StatusCode::CREATED
     } else {

@@ -7,6 +7,9 @@
 //! owner knows the connection is forwarded by a header only nodes can make (an HMAC of the
 //! node's name with the cluster secret), and then takes the client's address from
 //! `X-Forwarded-For`.
+//!
+//! Server API requests about a meeting another node holds go to it the same way, as HTTP
+//! ([`api`]): the owner's actor carries them out, in the meeting's order, as on one node.
 
 use super::connection::{close_message, Transport, FORWARDED_HEADER};
 use super::AppState;
@@ -141,4 +144,46 @@ async fn close<S: Transport>(ws: &mut WebSocketStream<S>, code: u16, reason: &'s
         ws.send(close_message(code, reason)),
     )
     .await;
+}
+
+/// Sends a server API request on to the meeting's owner at `owner` and its answer back, bodies
+/// streamed both ways (the owner checks the token, the scopes and the sizes, as for any
+/// request). The node header tells the owner to serve it, never to send it on again.
+pub(super) async fn api(
+    cluster: &Cluster,
+    owner: &str,
+    request: axum::extract::Request,
+) -> Result<axum::response::Response, String> {
+    use axum::http::header;
+    let (parts, body) = request.into_parts();
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut out = axum::http::Request::builder()
+        .method(parts.method)
+        .uri(path);
+    for (name, value) in &parts.headers {
+        if name != header::HOST && name != header::CONNECTION && name.as_str() != FORWARDED_HEADER {
+            out = out.header(name, value);
+        }
+    }
+    let request = out
+        .header(header::HOST, owner)
+        .header(FORWARDED_HEADER, cluster.proof())
+        .body(body)
+        .map_err(|e| e.to_string())?;
+    let patience = cluster.lease();
+    let tcp = timeout(patience, tokio::net::TcpStream::connect(owner))
+        .await
+        .map_err(|_| "connect timed out".to_owned())?
+        .map_err(|e| e.to_string())?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp))
+            .await
+            .map_err(|e| e.to_string())?;
+    // Ends when the exchange is over: the answer's body is read through.
+    tokio::spawn(connection);
+    let response = timeout(patience, sender.send_request(request))
+        .await
+        .map_err(|_| "the owner did not answer".to_owned())?
+        .map_err(|e| e.to_string())?;
+    Ok(response.map(axum::body::Body::new))
 }

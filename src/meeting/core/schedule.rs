@@ -8,7 +8,8 @@ use crate::limits;
 use crate::protocol::{ErrorCode, PeerId, Refusal, ServerMessage};
 
 /// When a meeting's session may run. All times are ms since the epoch.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+// Serialized only into cluster mode's copy of a meeting's settings in Redis.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Schedule {
     /// Before `starts_at − early_join_ms`, only hosts and cohosts get in.
     pub starts_at: Option<Millis>,
