@@ -5,6 +5,8 @@
 //! persistence, and stops it; `./scripts/test` installs Debian's redis-server when missing.
 
 mod common;
+#[path = "common/sfu.rs"]
+mod sfu;
 
 use common::{connect, Client, DEADLINE};
 use huddle::auth::{random_secret, Minter, SignKey, TokenAlgorithm};
@@ -192,6 +194,7 @@ impl Cluster {
         client.hello(&token).await;
         let welcome = client.recv_type("welcome").await;
         client.id = welcome["you"]["id"].as_u64().expect("welcome.you.id");
+        client.welcome = welcome.clone();
         Member {
             resume_token: welcome["resume_token"].as_str().expect("token").to_owned(),
             client,
@@ -957,4 +960,37 @@ async fn the_server_api_reaches_a_meeting_through_any_node() {
     assert_eq!(p1.client.expect_close().await.code, Some(4009));
     let (status, _) = api_call(&n1, "GET", "/v1/meetings/group", &token, None).await;
     assert_eq!(status, 200, "the settings still answer for it");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sfu_media_runs_on_the_owner_for_people_connected_to_any_node() {
+    // Real WebRTC (the `webrtc` crate): the host is on the owner, the participant reaches the
+    // meeting through the other node. Both peer connections are to the owner's SFU: its offer
+    // carries its media address, whichever node the signaling came through.
+    let cluster = Cluster::start_with(2, vec![("HUDDLE_MEDIA_MODE".into(), "sfu".into())]).await;
+    let host = cluster.join(0, "host", Role::Host).await;
+    let guest = cluster.join(1, "guest", Role::Participant).await;
+    assert_eq!(host.client.welcome["media"], "sfu");
+    assert_eq!(guest.client.welcome["media"], "sfu");
+    let (host_id, guest_id) = (host.client.id, guest.client.id);
+    let mut host = sfu::SfuNode::start(host_id, host.client.ws, true).await;
+    let mut guest = sfu::SfuNode::start(guest_id, guest.client.ws, true).await;
+    let took = guest.until_seen(&[host_id], DEADLINE).await;
+    let back = host.until_seen(&[guest_id], DEADLINE).await;
+    eprintln!("SFU across nodes: the guest saw the host after {took:?}, the host the guest after {back:?}");
+    let stats = |i: usize| {
+        let addr = cluster.addr(i);
+        async move {
+            let (status, body) = http_get(&addr, "/debug/media").await.expect("stats");
+            assert_eq!(status, 200, "{body}");
+            serde_json::from_str::<Value>(&body).expect("json")
+        }
+    };
+    let (owner, other) = (stats(0).await, stats(1).await);
+    assert_eq!(owner["connections"], 2, "both on the owner's SFU: {owner}");
+    assert!(owner["forwarded"].as_u64() > Some(0), "{owner}");
+    assert_eq!(other["connections"], 0, "none on the other node's: {other}");
+    assert_eq!(other["received"], 0, "{other}");
+    host.stop();
+    guest.stop();
 }
