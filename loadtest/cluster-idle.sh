@@ -16,12 +16,18 @@ mkdir -p "$OUT"
 export HUDDLE_JWT_SECRET="${HUDDLE_JWT_SECRET:-$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')}"
 REDIS_PORT=16390
 pids=()
-cleanup() { for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[$i]}" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+hubs=()
+# The hubs first (SIGTERM: each drains, writing its meetings' records), Redis once they are gone.
+cleanup() {
+  for p in "${hubs[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${hubs[@]}"; do wait "$p" 2>/dev/null || true; done
+  kill "${pids[0]}" 2>/dev/null || true
+  wait 2>/dev/null || true
+}
 trap cleanup EXIT
-redis-server --port $REDIS_PORT --bind 127.0.0.1 --save '' --appendonly no --daemonize no >/dev/null &
+redis-server --port $REDIS_PORT --bind 127.0.0.1 --save '' --appendonly no --daemonize no --logfile "$OUT/redis.log" &
 pids+=($!)
 for _ in $(seq 50); do (echo >/dev/tcp/127.0.0.1/$REDIS_PORT) 2>/dev/null && break; sleep 0.1; done
-hubs=()
 for i in $(seq 1 "$NODES"); do
   port=$((18080 + i))
   HUDDLE_REDIS_URL=redis://127.0.0.1:$REDIS_PORT HUDDLE_NODE_ID=n$i HUDDLE_CLUSTER_SECRET=cluster-benchmark-secret \
@@ -47,6 +53,6 @@ total_kib=0
 for p in "${hubs[@]}"; do total_kib=$((total_kib + $(awk '/VmRSS/ {print $2}' /proc/$p/status))); done
 held=$(ss -Htn state established "( sport >= :18081 and sport <= :$((18080 + NODES)) )" | wc -l)
 for g in "${gens[@]}"; do wait "$g" || echo "a generator failed (see $OUT)"; done
-for i in $(seq 1 "$NODES"); do echo "node $i:"; grep -E "joined|joins per|per connection|join \(" "$OUT/node$i.txt"; done
+for i in $(seq 1 "$NODES"); do echo "node $i:"; grep -E "joined|joins per|per connection|join \(|huddle-loadtest:" "$OUT/node$i.txt" || true; done
 echo "sockets held by the hubs at the sample: $held"
 echo "total hub RSS at the sample: $((total_kib / 1024)) MiB for $((NODES * PER_NODE)) participants = $(awk -v k=$total_kib -v n=$((NODES * PER_NODE)) 'BEGIN { printf "%.1f", k / n }') KiB each (including each hub's baseline)"

@@ -67,6 +67,10 @@ async fn join_inner(
                             return Err(format!("refused: {}", v["code"]));
                         }
                     }
+                    // The hub's close says why (a hello timeout, 4108 `moved`, …).
+                    Some(Ok(Message::Close(frame))) => {
+                        return Err(format!("closed during join: {frame:?}"));
+                    }
                     Some(Ok(_)) => {}
                     other => return Err(format!("socket ended during join: {other:?}")),
                 }

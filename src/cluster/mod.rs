@@ -68,6 +68,9 @@ pub struct Cluster {
     redis: ConnectionManager,
     /// Meetings this node holds, with the epoch it holds each under.
     owned: Mutex<HashMap<String, u64>>,
+    /// When this node took each meeting it took within the last lease: one whose first person
+    /// is still on the way in (no actor yet) is not a closed one to give up.
+    taken: Mutex<HashMap<String, Instant>>,
     /// One taking-over at a time per meeting (see [`Cluster::route`]).
     gates: dashmap::DashMap<String, Arc<tokio::sync::Mutex<()>>>,
     /// Redis answered the last renewal round.
@@ -180,6 +183,7 @@ impl Cluster {
             config,
             redis,
             owned: Mutex::default(),
+            taken: Mutex::default(),
             gates: dashmap::DashMap::new(),
             healthy: AtomicBool::new(false),
             directory,
@@ -311,44 +315,62 @@ impl Cluster {
             }
             // One taking-over per meeting at a time on this node: the people of a new meeting
             // arrive together, and the record must be in place before the first of them joins.
+            // The gate goes only once nobody holds or waits for it: a second taking-over that
+            // slipped in while the first still restored would evict the actor the first
+            // person's join had just started (a 60,000-person run found it).
             let gate = Arc::clone(self.gates.entry(meeting.to_owned()).or_default().value());
-            let _taking_over = gate.lock().await;
-            if self.lock_owned().contains_key(meeting) {
-                return Route::Local;
-            }
-            let acquired = self.acquire(meeting).await;
+            let found = {
+                let _taking_over = gate.lock().await;
+                self.take_over(meeting).await
+            };
+            drop(gate);
             self.gates
-                .remove_if(meeting, |_, g| Arc::strong_count(g) <= 2);
-            match acquired {
-                Ok((node, epoch)) if node == self.config.node_id => {
-                    let record = self.load(meeting).await;
-                    if let Some(settings) = self.load_settings(meeting).await {
-                        self.directory.keep_settings(meeting, settings);
-                    }
-                    self.directory.restore(meeting, record);
-                    if let Some(seq) = self.last_seq(meeting).await {
-                        self.directory.events().continue_after(meeting, seq);
-                    }
-                    self.lock_owned().insert(meeting.to_owned(), epoch);
-                    tracing::info!(meeting, epoch, "meeting lease taken");
-                    self.directory.metrics().ownership_changed("taken");
-                    return Route::Local;
-                }
-                Ok((node, _)) => {
-                    if let Ok(Some(addr)) = self.address_of(&node).await {
-                        return Route::Remote(addr);
-                    }
-                    // The holder is gone (its registration expired): its lease will too.
-                }
-                Err(e) => {
-                    self.directory.metrics().redis_error();
-                    tracing::warn!(error = %e, "cluster: cannot reach Redis");
-                }
+                .remove_if(meeting, |_, g| Arc::strong_count(g) == 1);
+            if let Some(route) = found {
+                return route;
             }
             if Instant::now() >= deadline {
                 return Route::Retry;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Under `meeting`'s gate: here if this node holds it, else takes its lease if nobody holds
+    /// it; `None` while its holder is gone but its lease has not run out, or Redis failed.
+    async fn take_over(&self, meeting: &str) -> Option<Route> {
+        if self.lock_owned().contains_key(meeting) {
+            return Some(Route::Local);
+        }
+        match self.acquire(meeting).await {
+            Ok((node, epoch)) if node == self.config.node_id => {
+                let record = self.load(meeting).await;
+                if let Some(settings) = self.load_settings(meeting).await {
+                    self.directory.keep_settings(meeting, settings);
+                }
+                self.directory.restore(meeting, record);
+                if let Some(seq) = self.last_seq(meeting).await {
+                    self.directory.events().continue_after(meeting, seq);
+                }
+                self.lock_owned().insert(meeting.to_owned(), epoch);
+                self.taken
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(meeting.to_owned(), Instant::now());
+                tracing::info!(meeting, epoch, "meeting lease taken");
+                self.directory.metrics().ownership_changed("taken");
+                Some(Route::Local)
+            }
+            Ok((node, _)) => match self.address_of(&node).await {
+                Ok(Some(addr)) => Some(Route::Remote(addr)),
+                // The holder is gone (its registration expired): its lease will go too.
+                _ => None,
+            },
+            Err(e) => {
+                self.directory.metrics().redis_error();
+                tracing::warn!(error = %e, "cluster: cannot reach Redis");
+                None
+            }
         }
     }
 
@@ -622,9 +644,17 @@ impl Cluster {
             .iter()
             .map(|(m, e)| (m.clone(), *e))
             .collect();
-        let (running, closed): (Vec<_>, Vec<_>) = owned
-            .into_iter()
-            .partition(|(meeting, _)| self.directory.is_running(meeting));
+        // A meeting taken within the last lease may not run yet: its first person's join is on
+        // its way to the actor (slow on a busy node). Giving it up then would let the next
+        // person's node take it again and evict the actor that person's join just started.
+        let just_taken: std::collections::HashSet<String> = {
+            let mut taken = self.taken.lock().unwrap_or_else(|e| e.into_inner());
+            taken.retain(|_, at| at.elapsed() < self.config.lease);
+            taken.keys().cloned().collect()
+        };
+        let (running, closed): (Vec<_>, Vec<_>) = owned.into_iter().partition(|(meeting, _)| {
+            self.directory.is_running(meeting) || just_taken.contains(meeting)
+        });
         for (meeting, epoch) in closed {
             let _: redis::RedisResult<i64> = Script::new(RELEASE)
                 .key(owner_key(&meeting))
