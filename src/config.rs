@@ -458,6 +458,8 @@ impl Config {
             ended_meeting_memory_ms: limits::ENDED_MEETING_MEMORY_SECS * 1000,
             wait_for_host: self.wait_for_host,
             media_mode: self.media_mode,
+            // Set per meeting from the running engine (`Directory`).
+            sfu_instance: None,
             session_ending_warning_ms: self.session_ending_warning_secs.saturating_mul(1000),
             // Set by the server once `turn()` has checked the settings.
             turn: None,

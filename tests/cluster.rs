@@ -972,6 +972,21 @@ async fn sfu_media_runs_on_the_owner_for_people_connected_to_any_node() {
     let guest = cluster.join(1, "guest", Role::Participant).await;
     assert_eq!(host.client.welcome["media"], "sfu");
     assert_eq!(guest.client.welcome["media"], "sfu");
+    // Both welcomes name the owner's media engine; a meeting node 2 runs names node 2's, so a
+    // client whose meeting moves to another node (a failover) sees it and connects anew.
+    let engine = host.client.welcome["sfu_instance"].clone();
+    assert!(engine.is_string(), "{}", host.client.welcome);
+    assert_eq!(guest.client.welcome["sfu_instance"], engine);
+    let token = cluster
+        .minter
+        .mint("other", "solo", "Solo", Role::Host, Duration::from_secs(60))
+        .expect("mint");
+    let mut solo = connect(&cluster.url(1)).await;
+    solo.hello(&token).await;
+    let welcome = solo.recv_type("welcome").await;
+    assert!(welcome["sfu_instance"].is_string(), "{welcome}");
+    assert_ne!(welcome["sfu_instance"], engine, "node 2's own engine");
+    solo.close().await;
     let (host_id, guest_id) = (host.client.id, guest.client.id);
     let mut host = sfu::SfuNode::start(host_id, host.client.ws, true).await;
     let mut guest = sfu::SfuNode::start(guest_id, guest.client.ws, true).await;

@@ -114,9 +114,18 @@ pub struct MediaHub {
     tx: mpsc::UnboundedSender<EngineCmd>,
     addr: SocketAddr,
     stats: Arc<MediaStats>,
+    /// This engine's name for clients (`welcome.sfu_instance`): random per start, so a client
+    /// whose meeting moved to another hub (a cluster failover) knows its peer connection is to
+    /// an engine that no longer serves it.
+    instance: Arc<str>,
 }
 
 impl MediaHub {
+    /// See [`MediaHub::instance`]'s field: which engine a client's peer connection must reach.
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
     /// Whether the engine thread still runs (it stops only on a fatal socket or runtime error).
     pub fn is_running(&self) -> bool {
         !self.tx.is_closed()
@@ -167,6 +176,7 @@ impl MediaHub {
             tx,
             addr: advertised,
             stats,
+            instance: format!("{:016x}", rand::random::<u64>()).into(),
         })
     }
 

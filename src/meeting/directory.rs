@@ -374,6 +374,11 @@ impl Directory {
             _ => config.media_mode,
         };
         let sfu = config.media_mode == MediaMode::Sfu;
+        config.sfu_instance = self
+            .media
+            .as_ref()
+            .filter(|_| sfu)
+            .map(|m| m.instance().to_owned());
         let mut core = Meeting::new(meeting, config, rand::random())
             .with_token_seed(rand::random())
             .with_schedule(settings.schedule);

@@ -32,6 +32,12 @@ pub enum ServerMessage {
         /// How audio and video travel: `sfu` (send `sfu_publish`; never `signal`) or `mesh`
         /// (one `RTCPeerConnection` per peer, negotiated with `signal`).
         media: MediaMode,
+        /// SFU meetings: which of the hub's media engines this seat's peer connection must
+        /// reach (opaque). A resumed `welcome` naming another one than the connection was made
+        /// for (the meeting moved to another hub node) means: make a new connection
+        /// (`sfu_publish`) at once, rather than wait for the old one to fail.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sfu_instance: Option<String>,
         /// When the breakout rooms close (ms since the epoch), if a timer runs.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         closes_at: Option<u64>,

@@ -107,6 +107,12 @@ export class Meeting extends EventTarget {
      */
     this.hub = null;
     /**
+     * SFU meetings: the hub's media engine the last welcome named (`sfu_instance`). A resumed
+     * seat whose meeting moved to another hub node (a cluster failover) names another one: the
+     * connection to the old engine leads nowhere any more. @type {string | null}
+     */
+    this.sfuInstance = null;
+    /**
      * SFU meetings: the camera quality last asked of each roommate (`sfu_subscribe`); a roommate
      * not in it gets the hub's default, `low`. @type {Map<PeerId, import('./protocol').VideoQuality>}
      */
@@ -380,6 +386,7 @@ export class Meeting extends EventTarget {
     if (out.answer) this.requests.settle(out.answer);
     if (msg.type === 'welcome') {
       this.joined = true;
+      this.sfuInstance = msg.sfu_instance ?? null;
       if (sfu) this.keepOrOpenHub(out.events.some(([name, d]) => name === 'welcome' && /** @type {{resumed: boolean}} */ (d).resumed));
     }
     if (sfu) this.followSlots(out.media);
@@ -1170,13 +1177,15 @@ export class Meeting extends EventTarget {
   // ---- SFU meetings: the one connection to the hub ----
 
   /**
-   * After a welcome: a resumed seat keeps a healthy connection (it survived the drop); a new
-   * seat, or a connection that failed or lost its negotiation, is made anew.
+   * After a welcome: a resumed seat keeps a healthy connection (it survived the drop) to the
+   * engine that still serves it; a new seat, a connection that failed or lost its negotiation,
+   * or one to an engine that no longer serves the meeting (it moved to another hub node) is
+   * made anew.
    * @param {boolean} resumed
    */
   keepOrOpenHub(resumed) {
     if (!resumed) this.subscriptions.clear(); // a new seat: peer ids may mean other people now
-    if (resumed && this.hub?.healthy()) return;
+    if (resumed && this.hub?.healthy() && this.hub.instance === this.sfuInstance) return;
     this.openHub();
   }
 
@@ -1194,6 +1203,7 @@ export class Meeting extends EventTarget {
         if (state === 'failed' && this.hub === hub && this.joined && !this.left) this.openHub();
       },
     }, this.rtcConfig());
+    hub.instance = this.sfuInstance;
     this.hub = hub;
     void hub.publish(this.mayOffer() ? this.localStream : null, {
       sends: this.mayOffer(), screen: this.screenStream?.getVideoTracks()[0] ?? null,

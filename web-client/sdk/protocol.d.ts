@@ -729,6 +729,13 @@ export interface ServerWelcome {
    * may).
    */
   screen_share_allowed?: boolean;
+  /**
+   * SFU meetings: which of the hub's media engines this seat's peer connection must
+   * reach (opaque). A resumed `welcome` naming another one than the connection was made
+   * for (the meeting moved to another hub node) means: make a new connection
+   * (`sfu_publish`) at once, rather than wait for the old one to fail.
+   */
+  sfu_instance?: string | null;
   you: Peer;
 }
 

@@ -171,6 +171,11 @@ export class HubLink {
   constructor(host, config) {
     this.host = host;
     this.pc = new RTCPeerConnection(config);
+    /**
+     * The hub's media engine this connection was made for (`welcome.sfu_instance`); set by
+     * whoever made it. @type {string | null}
+     */
+    this.instance = null;
     this.slots = new SlotTable();
     /** @type {Map<PeerId, Shown>} */
     this.shown = new Map();

@@ -5,8 +5,8 @@
 use super::events::{left_reason, EventKind};
 use super::{Effect, Identity, Meeting, Member, Millis, Sends};
 use crate::protocol::{
-    ChatMessage, CloseCode, ErrorCode, PeerId, PeerLeftReason, Refusal, RoomId, ServerMessage,
-    PROTOCOL_VERSION,
+    ChatMessage, CloseCode, ErrorCode, MediaMode, PeerId, PeerLeftReason, Refusal, RoomId,
+    ServerMessage, PROTOCOL_VERSION,
 };
 
 /// Every way the door can refuse someone, with the close code that goes with it.
@@ -225,6 +225,10 @@ impl Meeting {
             ice_transport_policy: self.config.ice_transport_policy,
             rooms: self.room_list(),
             media: self.config.media_mode,
+            sfu_instance: match self.config.media_mode {
+                MediaMode::Sfu => self.config.sfu_instance.clone(),
+                MediaMode::Mesh => None,
+            },
             closes_at: self.clock.closes_at,
             choosing: self.clock.choosing,
             screen_share_allowed: self.screen_share_allowed,

@@ -193,6 +193,8 @@ pub struct MeetingConfig {
     pub wait_for_host: bool,
     /// Whether media goes through the hub (`sfu`) or browser to browser (`mesh`).
     pub media_mode: MediaMode,
+    /// SFU meetings: the media engine's instance (`welcome.sfu_instance`).
+    pub sfu_instance: Option<String>,
     /// How long before a scheduled end everyone gets `session_ending`.
     pub session_ending_warning_ms: Millis,
     /// TURN servers whose credentials are minted for each person in their `welcome`.
@@ -221,6 +223,7 @@ impl Default for MeetingConfig {
             // Mesh in the core's own default, which the relay tests build on; the hub's default
             // is `sfu` (`Config::media_mode`).
             media_mode: MediaMode::Mesh,
+            sfu_instance: None,
             session_ending_warning_ms: limits::SESSION_ENDING_WARNING_SECS * 1000,
             turn: None,
             chat_history: ChatHistory::Keep,

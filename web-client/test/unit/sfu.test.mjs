@@ -452,6 +452,24 @@ test('a resumed welcome keeps a healthy connection; a fresh one (new seat) and a
   assert.equal(pcs[1].closed, true);
 });
 
+test('a resumed welcome from another media engine (the meeting moved to another hub node) publishes anew at once, though the old connection looks healthy', async (t) => {
+  const { ws, pcs, ack, sentOf } = await sfuMeeting(t, { peers: [host], extra: { sfu_instance: 'engine-a' } });
+  ack(sentOf('sfu_publish')[0]);
+  ws.receive({ type: 'sfu_publish_answer', sdp: 'hub answer' });
+  await settle();
+  ws.drop();
+  // The same engine (a network drop): kept.
+  const again = await reconnect(ws, welcome(alex, [host], { resumed: true, sfu_instance: 'engine-a' }));
+  assert.equal(pcs.length, 1, 'kept');
+  again.drop();
+  // Another engine (the owner died; a survivor restored the seat): a new connection, published.
+  await reconnect(again, welcome(alex, [host], { resumed: true, sfu_instance: 'engine-b' }));
+  assert.equal(pcs.length, 2, 'a connection to the new engine');
+  assert.equal(pcs[0].closed, true, 'the one to the old engine is closed');
+  const publishes = FakeSocket.all.flatMap((s) => s.sent).filter((f) => f.type === 'sfu_publish');
+  assert.equal(publishes.length, 2);
+});
+
 test('a resumed welcome after the socket lost our answer publishes anew (the hub would wait for it forever)', async (t) => {
   const { ws, pcs, hubOffers, ack, sentOf } = await sfuMeeting(t, { peers: [host] });
   ack(sentOf('sfu_publish')[0]);

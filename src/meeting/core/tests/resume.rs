@@ -213,3 +213,44 @@ fn notices_sent_to_a_held_seat_are_replayed_after_the_resume() {
         .collect();
     assert_eq!(kinds, vec!["broadcast", "mute_requested"]);
 }
+
+/// SFU meetings name the media engine in every welcome, resumed ones too (a client whose
+/// meeting moved to another hub node sees another name and connects anew); mesh ones never do.
+#[test]
+fn welcomes_name_the_sfu_engine_in_sfu_meetings_only() {
+    for (mode, expected) in [
+        (MediaMode::Sfu, Some("engine-1".to_owned())),
+        (MediaMode::Mesh, None),
+    ] {
+        let mut m = Meeting::new(
+            "m",
+            MeetingConfig {
+                max_members: 4,
+                media_mode: mode,
+                sfu_instance: Some("engine-1".into()),
+                ..MeetingConfig::default()
+            },
+            7,
+        );
+        join(&mut m, 1, Role::Host);
+        let effects = join(&mut m, 2, Role::Participant);
+        let token = resume_token(&effects, 2);
+        match welcome_of(&effects, 2) {
+            Some(ServerMessage::Welcome { sfu_instance, .. }) => assert_eq!(sfu_instance, expected),
+            other => panic!("no welcome: {other:?}"),
+        }
+        m.handle(Input::Dropped { peer: PeerId(2) }, 10);
+        let effects = resume(&mut m, 9, "s2", &token, None, 0, 20);
+        match welcome_of(&effects, 2) {
+            Some(ServerMessage::Welcome {
+                sfu_instance,
+                resumed,
+                ..
+            }) => {
+                assert!(resumed);
+                assert_eq!(sfu_instance, expected);
+            }
+            other => panic!("no resumed welcome: {other:?}"),
+        }
+    }
+}
