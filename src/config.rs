@@ -460,6 +460,8 @@ impl Config {
             media_mode: self.media_mode,
             // Set per meeting from the running engine (`Directory`).
             sfu_instance: None,
+            // Set by the server in cluster mode, from `cluster_secret`.
+            resume_key: None,
             session_ending_warning_ms: self.session_ending_warning_secs.saturating_mul(1000),
             // Set by the server once `turn()` has checked the settings.
             turn: None,

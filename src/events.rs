@@ -6,7 +6,7 @@
 //! ended. Opaque ids only: `sub`, peer id, role, room.
 
 use crate::limits;
-use crate::meeting::{EventKind, MeetingEvent, Millis};
+use crate::meeting::{EventKind, EventPerson, MeetingEvent, Millis};
 use crate::protocol::{PeerId, Role};
 use crate::webhooks::Outbox;
 use serde::Serialize;
@@ -263,6 +263,39 @@ impl Events {
             .collect()
     }
 
+    /// Cluster mode: a meeting taken over from another node goes on from what its previous
+    /// owners logged (`logged`, oldest first, as [`logged`] writes each event): its attendance
+    /// folds on from theirs, and its events are numbered after the last of theirs.
+    pub fn take_over(&self, meeting: &str, logged: &[String]) {
+        let (attendance, last_seq) = fold_logged(meeting, logged);
+        if let Ok(mut inner) = self.inner.lock() {
+            inner.attendance.insert(meeting.to_owned(), attendance);
+            let s = inner.seq.entry(meeting.to_owned()).or_insert(0);
+            *s = (*s).max(last_seq);
+        }
+    }
+
+    /// Cluster mode: the attendance of a meeting that runs on no node, folded from what its
+    /// owners logged, as it stands at `now` (if it ran within the retention).
+    pub fn attendance_of_logged(
+        &self,
+        meeting: &str,
+        logged: &[String],
+        now: Millis,
+    ) -> Option<Attendance> {
+        if logged.is_empty() {
+            return None;
+        }
+        let (a, _) = fold_logged(meeting, logged);
+        if a.state
+            .ended_ms
+            .is_some_and(|t| now >= t + self.retention_ms)
+        {
+            return None;
+        }
+        Some(a.report(now))
+    }
+
     /// The attendance of `meeting` as it stands at `now`, if it ran within the retention.
     pub fn attendance(&self, meeting: &str, now: Millis) -> Option<Attendance> {
         let inner = self.inner.lock().ok()?;
@@ -321,6 +354,82 @@ fn event_data(data: &mut Value, event: &MeetingEvent) {
         _ => {}
     }
 }
+
+/// An event as cluster mode keeps it in each meeting's log in Redis: `{type, ts, data}`, the
+/// envelope without its id.
+pub fn logged(env: &Envelope) -> String {
+    json!({"type": env.kind, "ts": env.timestamp, "data": env.data}).to_string()
+}
+
+/// Folds a meeting's logged events into its attendance; also the highest `seq` among them.
+fn fold_logged(meeting: &str, logged: &[String]) -> (Attendance, u64) {
+    let mut attendance = Attendance {
+        meeting: meeting.to_owned(),
+        ..Attendance::default()
+    };
+    let mut last_seq = 0;
+    for text in logged {
+        let Ok(v) = serde_json::from_str::<Value>(text) else {
+            continue;
+        };
+        last_seq = last_seq.max(v["data"]["seq"].as_u64().unwrap_or(0));
+        if let Some(event) = event_of_logged(&v) {
+            attendance.fold(&event);
+        }
+    }
+    (attendance, last_seq)
+}
+
+/// The event behind a logged one, for the kinds attendance folds.
+fn event_of_logged(v: &Value) -> Option<MeetingEvent> {
+    let at = humantime::parse_rfc3339(v["ts"].as_str()?)
+        .ok()?
+        .duration_since(UNIX_EPOCH)
+        .ok()?
+        .as_millis() as Millis;
+    let data = &v["data"];
+    let person = match (data["sub"].as_str(), data["peer"].as_u64()) {
+        (Some(sub), Some(peer)) => Some(EventPerson {
+            sub: sub.to_owned(),
+            peer: PeerId(peer),
+            role: serde_json::from_value(data["role"].clone()).ok()?,
+            room: serde_json::from_value(data["room"].clone()).ok().flatten(),
+        }),
+        _ => None,
+    };
+    let kind = match v["type"].as_str()? {
+        "meeting.started" => EventKind::MeetingStarted,
+        "meeting.ended" => EventKind::MeetingEnded,
+        "participant.joined" => EventKind::Joined,
+        "participant.waiting" => EventKind::Waiting,
+        "participant.role_changed" => EventKind::RoleChanged {
+            from: serde_json::from_value(data["from"].clone()).ok()?,
+        },
+        "participant.left" => EventKind::Left {
+            reason: LEFT_REASONS
+                .into_iter()
+                .find(|r| Some(*r) == data["reason"].as_str())
+                .unwrap_or("left"),
+            session_ms: data["session_seconds"].as_u64().unwrap_or(0) * 1000,
+        },
+        // The rest change no attendance.
+        _ => return None,
+    };
+    Some(MeetingEvent { kind, at, person })
+}
+
+/// Every `reason` a `participant.left` carries.
+const LEFT_REASONS: [&str; 9] = [
+    "left",
+    "disconnected",
+    "moved",
+    "replaced",
+    "removed",
+    "stepped_out",
+    "resume_expired",
+    "denied",
+    "meeting_ended",
+];
 
 impl Inner {
     /// Numbers the next event of `meeting` (its log id and the meeting's `seq`) and keeps it.

@@ -837,6 +837,53 @@ async fn no_event_and_no_webhook_is_lost_when_their_node_dies() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+
+    // Attendance spans both owners: the session started on the dead node, the host's one
+    // session runs from their join there to the end here, and the finalized summary says so.
+    let events = cluster_events(&cluster, 1).await;
+    let started = events
+        .iter()
+        .find(|e| e["type"] == "meeting.started")
+        .map(|e| e["timestamp"].clone())
+        .expect("meeting.started");
+    let finalized = events
+        .iter()
+        .find(|e| e["type"] == "attendance.finalized")
+        .expect("attendance.finalized");
+    assert_eq!(finalized["data"]["started_at"], started, "{finalized}");
+    assert_eq!(finalized["data"]["people"], 3, "{finalized}");
+    let token = cluster
+        .minter
+        .mint_api(
+            "cluster-api",
+            "partner",
+            "attendance:read",
+            Duration::from_secs(60),
+        )
+        .expect("api token");
+    let (status, attendance) = api_call(
+        &cluster.addr(1),
+        "GET",
+        "/v1/meetings/group/attendance",
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{attendance}");
+    assert_eq!(attendance["started_at"], started, "{attendance}");
+    let people = attendance["people"].as_array().expect("people");
+    assert_eq!(people.len(), 3, "{attendance}");
+    let host_sessions = people
+        .iter()
+        .find(|p| p["sub"] == "host")
+        .and_then(|p| p["sessions"].as_array())
+        .expect("host");
+    assert_eq!(
+        host_sessions.len(),
+        1,
+        "one session across the failover: {attendance}"
+    );
+    assert_eq!(host_sessions[0]["reason"], "meeting_ended", "{attendance}");
 }
 
 /// One server API call to `addr` with a bearer token; the status and the JSON body (or Null).
@@ -1008,4 +1055,50 @@ async fn sfu_media_runs_on_the_owner_for_people_connected_to_any_node() {
     assert_eq!(other["received"], 0, "{other}");
     host.stop();
     guest.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seat_the_record_lost_comes_back_from_its_resume_token_after_a_kill() {
+    // The owner dies before the record with one person's seat lands (here: that seat is taken
+    // out of the record in Redis, as a write that never arrived would leave it). The next owner
+    // gives the seat back from the person's self-verifying resume token: the same peer id.
+    let mut cluster = Cluster::start(2).await;
+    let mut host = cluster.join(0, "host", Role::Host).await;
+    let mut late = cluster.join(0, "late", Role::Participant).await;
+    host.client.wait_joined(late.client.id).await;
+    let mut record = cluster
+        .wait_record(|r| r["seats"].as_array().is_some_and(|s| s.len() == 2))
+        .await;
+    if let Some(seats) = record["seats"].as_array_mut() {
+        seats.retain(|s| s["sub"] != "late");
+    }
+    let client = redis::Client::open(cluster.redis.url.as_str()).expect("redis url");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    let _: () = redis::cmd("SET")
+        .arg("huddle:m:group:rec")
+        .arg(record.to_string())
+        .query_async(&mut conn)
+        .await
+        .expect("SET");
+    cluster.kill(0).await;
+
+    let survivors = vec![cluster.url(1)];
+    let (host_id, late_id) = (host.client.id, late.client.id);
+    let welcome = host.resume(&survivors).await;
+    assert_eq!(welcome["resumed"], true, "{welcome}");
+    let welcome = late.resume(&survivors).await;
+    assert_eq!(welcome["resumed"], true, "{welcome}");
+    assert_eq!(
+        late.client.id, late_id,
+        "the same peer id, from the token alone"
+    );
+    assert_eq!(welcome["room"], "main", "{welcome}");
+    // To the host, whose node never had the seat, it is someone joining.
+    let joined = host.client.recv_type("peer_joined").await;
+    assert_eq!(joined["peer"]["id"], late_id, "{joined}");
+    signal(&mut late.client, host_id, "back").await;
+    expect_signal(&mut host.client, late_id, "back").await;
 }

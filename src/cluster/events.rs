@@ -6,7 +6,10 @@
 //! - `huddle:outbox:{node}`: the webhooks a node still has to deliver, in order. The node
 //!   deletes each entry once the partner took it. When a node dies, a live one adopts its outbox
 //!   (a claim key, renewed while it works) and delivers the rest: at least once, as before.
-//! - `huddle:m:{meeting}:seq`: the last `seq` written for a meeting, so its next owner numbers on.
+//! - `huddle:m:{meeting}:seq`: the last `seq` written for a meeting, so its next owner numbers on;
+//! - `huddle:m:{meeting}:log`: the meeting's own events (at most `MEETING_LOG_LEN`), from which
+//!   its next owner folds the attendance so far, and any node the attendance of a meeting that
+//!   runs nowhere. Both are kept a day after the meeting's last event.
 //!
 //! The owner appends in the meeting's order, from one writer task per node; a Lua script refuses
 //! the events of a node that is no longer the meeting's newest owner (fencing, as for records).
@@ -43,19 +46,31 @@ pub(super) fn seq_key(meeting: &str) -> String {
     format!("huddle:m:{meeting}:seq")
 }
 
+pub(super) fn log_key(meeting: &str) -> String {
+    format!("huddle:m:{meeting}:log")
+}
+
+/// Events kept per meeting for its attendance (a day-long drop-in with much coming and going
+/// stays far below).
+const MEETING_LOG_LEN: usize = 50_000;
+
 pub(super) fn epoch_key(meeting: &str) -> String {
     format!("huddle:m:{meeting}:epoch")
 }
 
-/// Appends one event (KEYS: epoch, log, seq, outbox; ARGV: epoch, type, timestamp, data, seq,
-/// log length, seq TTL, "1" to queue its webhook, outbox length). Nil when a newer owner took
-/// the meeting: a fenced node's events are not the meeting's.
+/// Appends one event (KEYS: epoch, log, seq, outbox, the meeting's log; ARGV: epoch, type,
+/// timestamp, data, seq, log length, seq TTL, "1" to queue its webhook, outbox length, the event
+/// as the meeting's log keeps it, its length). Nil when a newer owner took the meeting: a fenced
+/// node's events are not the meeting's.
 const APPEND: &str = r"
 local newest = redis.call('GET', KEYS[1])
 if newest and tonumber(newest) > tonumber(ARGV[1]) then return false end
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*',
   'type', ARGV[2], 'ts', ARGV[3], 'data', ARGV[4])
 redis.call('SET', KEYS[3], ARGV[5], 'EX', ARGV[7])
+redis.call('RPUSH', KEYS[5], ARGV[10])
+redis.call('LTRIM', KEYS[5], -tonumber(ARGV[11]), -1)
+redis.call('EXPIRE', KEYS[5], ARGV[7])
 if ARGV[8] == '1' then
   redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[9], '*',
     'id', id, 'type', ARGV[2], 'ts', ARGV[3], 'data', ARGV[4])
@@ -187,6 +202,7 @@ async fn write_loop(
                     .key(EVENTS_KEY)
                     .key(seq_key(&p.meeting))
                     .key(&outbox)
+                    .key(log_key(&p.meeting))
                     .arg(p.epoch)
                     .arg(p.env.kind.as_ref())
                     .arg(&p.env.timestamp)
@@ -195,7 +211,9 @@ async fn write_loop(
                     .arg(limits::EVENT_LOG_LEN)
                     .arg(SEQ_TTL_SECS)
                     .arg(if webhooks { "1" } else { "0" })
-                    .arg(OUTBOX_LEN);
+                    .arg(OUTBOX_LEN)
+                    .arg(crate::events::logged(&p.env))
+                    .arg(MEETING_LOG_LEN);
                 call
             })
             .collect();

@@ -349,6 +349,10 @@ impl Cluster {
                     self.directory.keep_settings(meeting, settings);
                 }
                 self.directory.restore(meeting, record);
+                // Attendance folds on from the previous owners' events, numbering after theirs.
+                if let Ok(logged) = self.meeting_log(meeting).await {
+                    self.directory.events().take_over(meeting, &logged);
+                }
                 if let Some(seq) = self.last_seq(meeting).await {
                     self.directory.events().continue_after(meeting, seq);
                 }
@@ -545,6 +549,15 @@ impl Cluster {
     async fn address_of(&self, node: &str) -> redis::RedisResult<Option<String>> {
         let mut redis = self.redis.clone();
         redis.get(node_key(node)).await
+    }
+
+    /// Every event of `meeting` its owners logged, oldest first (`events::logged`).
+    pub async fn meeting_log(&self, meeting: &str) -> Result<Vec<String>, String> {
+        let mut redis = self.redis.clone();
+        redis
+            .lrange(events::log_key(meeting), 0, -1)
+            .await
+            .map_err(|e| self.redis_failed(e))
     }
 
     /// The `seq` of the last event written for `meeting`, by whichever node held it.

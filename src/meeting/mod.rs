@@ -25,7 +25,7 @@ pub use self::actor::{
 pub use self::core::{
     ApiAction, ApiAnswer, AuditSubs, Durable, Effect, EventKind, EventPerson, Identity, Input,
     MediaEffect, MediaRequest, MediaRoute, Meeting, MeetingConfig, MeetingEvent, MeetingSnapshot,
-    Millis, PersonAction, PersonSnapshot, PersonState, Rejection, Remembered, Schedule,
+    Millis, PersonAction, PersonSnapshot, PersonState, Rejection, Remembered, ResumeKey, Schedule,
 };
 pub use self::directory::{Directory, MeetingSettings};
 pub use self::outbound::{outbound_queue, OutboundRx, OutboundTx, QueueError};

@@ -1085,11 +1085,21 @@ async fn attendance(
     check_meeting(&meeting)?;
     let query = query.map_err(|e| Problem::new(ErrorCode::BadRequest, e.body_text()))?;
     let now = now_ms();
-    let report = state
-        .directory
-        .events()
-        .attendance(&meeting, now)
-        .ok_or_else(|| Problem::new(ErrorCode::NotFound, "no attendance kept for this meeting"))?;
+    let report = match &state.cluster {
+        // Cluster mode, a meeting this node does not run (one that runs elsewhere was sent to
+        // its owner): folded from the events every owner of it logged in Redis.
+        Some(cluster) if !state.directory.is_running(&meeting) => {
+            let logged = cluster.meeting_log(&meeting).await.map_err(|_| {
+                Problem::new(ErrorCode::Internal, "the cluster cannot be reached (Redis)")
+            })?;
+            state
+                .directory
+                .events()
+                .attendance_of_logged(&meeting, &logged, now)
+        }
+        _ => state.directory.events().attendance(&meeting, now),
+    }
+    .ok_or_else(|| Problem::new(ErrorCode::NotFound, "no attendance kept for this meeting"))?;
     match query.format {
         None | Some(AttendanceFormat::Json) => Ok(Json(report).into_response()),
         Some(AttendanceFormat::Csv) => Ok((

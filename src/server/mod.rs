@@ -239,6 +239,11 @@ impl Server {
         let mut meeting_config = config.meeting_config();
         meeting_config.turn = config.turn()?.map(Arc::new);
         meeting_config.agreement = config.agreement()?;
+        if let Some(cluster) = &cluster_config {
+            // Any node that takes a meeting over can check its resume tokens.
+            meeting_config.resume_key =
+                Some(crate::meeting::ResumeKey::derive(cluster.secret.as_bytes()));
+        }
         let directory = Directory::new(
             meeting_config,
             Arc::new(config.pseudonyms()?),

@@ -100,6 +100,7 @@ impl Meeting {
     /// is held for a resume, for the usual grace, as if its connection had just dropped.
     pub fn restore(mut self, record: Durable, now: Millis) -> Self {
         self.now = now;
+        self.restored_at = Some(now);
         self.banned = record.banned.into_iter().collect();
         self.assigned_roles = record.roles.into_iter().collect();
         self.locked = record.locked;
@@ -146,7 +147,10 @@ impl Meeting {
 
 #[cfg(test)]
 mod tests {
-    use super::super::harness::{join, meeting, request, resume, resume_token, welcome_of};
+    use super::super::harness::{
+        join, meeting, refused_as_expired, request, resume, resume_token, sent_to, welcome_of,
+    };
+    use super::super::{MeetingConfig, ResumeKey};
     use super::*;
     use crate::protocol::{ClientMessage, ServerMessage};
 
@@ -201,5 +205,111 @@ mod tests {
             other => panic!("no resumed welcome: {other:?}"),
         }
         assert_eq!(new.away_until(PeerId(2)), None);
+    }
+
+    /// Cluster mode: the previous owner died before the record with person 2's seat landed. The
+    /// next owner gives the seat back from the self-verifying token, with the same peer id; a
+    /// token of someone else's, a tampered or expired one, and a meeting without the cluster's
+    /// key give nothing.
+    #[test]
+    fn a_seat_the_record_lost_comes_back_from_its_self_verifying_token() {
+        let key = ResumeKey::derive(b"the cluster secret of this test");
+        let config = |key: Option<ResumeKey>| MeetingConfig {
+            max_members: 4,
+            resume_key: key,
+            ..MeetingConfig::default()
+        };
+        let mut old = Meeting::new("m", config(Some(key.clone())), 7);
+        let host_token = resume_token(&join(&mut old, 1, Role::Host), 1);
+        let record = old.durable(); // the last write that landed
+        let token = resume_token(&join(&mut old, 2, Role::Participant), 2);
+        assert!(token.starts_with("2."), "names its seat: {token}");
+
+        let restored = |key| Meeting::new("m", config(key), 8).restore(record.clone(), 100);
+        let mut new = restored(Some(key.clone()));
+        let host_back = resume(&mut new, 8, "s1", &host_token, None, 0, 150);
+        assert!(
+            welcome_of(&host_back, 1).is_some(),
+            "the host's seat was in the record"
+        );
+        assert!(
+            refused_as_expired(&resume(&mut new, 9, "s3", &token, None, 0, 200)),
+            "another person's token"
+        );
+        let mut tampered = token.clone();
+        tampered.replace_range(0..1, "3");
+        assert!(
+            refused_as_expired(&resume(&mut new, 9, "s2", &tampered, None, 0, 200)),
+            "another seat named"
+        );
+        let effects = resume(&mut new, 9, "s2", &token, None, 0, 200);
+        match welcome_of(&effects, 2) {
+            Some(ServerMessage::Welcome {
+                you, resumed, room, ..
+            }) => {
+                assert_eq!(you.id, PeerId(2), "the same peer id");
+                assert!(resumed);
+                assert_eq!(room, crate::protocol::RoomId::main());
+            }
+            other => panic!("no resumed welcome: {other:?}"),
+        }
+        assert!(
+            sent_to(&effects, 1)
+                .iter()
+                .any(|m| matches!(m, ServerMessage::PeerJoined { peer } if peer.id == PeerId(2))),
+            "the host never knew of the seat here: it is a newcomer to them"
+        );
+        new.check_invariants().unwrap();
+        // The seat is taken: its old token does nothing more.
+        assert!(refused_as_expired(&resume(
+            &mut new, 10, "s2", &token, None, 0, 300
+        )));
+
+        // No key (one hub, no cluster): nothing is given back.
+        let mut plain = restored(None);
+        assert!(refused_as_expired(&resume(
+            &mut plain, 9, "s2", &token, None, 0, 200
+        )));
+        // A day later, the token has run out.
+        let mut late = restored(Some(key.clone()));
+        let day = 24 * 3600 * 1000;
+        assert!(refused_as_expired(&resume(
+            &mut late,
+            9,
+            "s2",
+            &token,
+            None,
+            0,
+            day + 2
+        )));
+        // Another cluster's key: refused.
+        let mut other = restored(Some(ResumeKey::derive(b"another cluster")));
+        assert!(refused_as_expired(&resume(
+            &mut other, 9, "s2", &token, None, 0, 200
+        )));
+    }
+
+    /// A token this owner minted itself never re-creates a seat: a person who left is gone.
+    #[test]
+    fn a_token_minted_after_the_takeover_does_not_bring_back_a_seat_that_left() {
+        let key = ResumeKey::derive(b"the cluster secret of this test");
+        let config = MeetingConfig {
+            max_members: 4,
+            resume_key: Some(key),
+            ..MeetingConfig::default()
+        };
+        let mut m = Meeting::new("m", config, 7).restore(meeting().durable(), 0);
+        join(&mut m, 1, Role::Host);
+        let token = resume_token(&join(&mut m, 2, Role::Participant), 2);
+        m.handle(
+            super::super::Input::Leave {
+                peer: PeerId(2),
+                reason: crate::protocol::PeerLeftReason::Left,
+            },
+            5,
+        );
+        assert!(refused_as_expired(&resume(
+            &mut m, 9, "s2", &token, None, 0, 10
+        )));
     }
 }

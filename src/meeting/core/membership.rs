@@ -160,7 +160,7 @@ impl Meeting {
     /// Makes an admitted person a member, in the main room, and tells everyone concerned.
     pub(super) fn seat(&mut self, peer: PeerId, identity: Identity, effects: &mut Vec<Effect>) {
         let room_id = RoomId::main();
-        let resume_token = self.new_resume_token();
+        let resume_token = self.new_resume_token(peer, &identity.sub);
         self.members.insert(
             peer,
             Member::new(identity, room_id.clone(), resume_token, self.now),
@@ -299,7 +299,7 @@ impl Meeting {
         identity: Identity,
         effects: &mut Vec<Effect>,
     ) -> Option<bool> {
-        let resume_token = self.new_resume_token();
+        let resume_token = self.new_resume_token(seat, &identity.sub);
         let member = self.members.get_mut(&seat)?;
         let renamed = member.identity.name != identity.name;
         member.identity.name = identity.name;

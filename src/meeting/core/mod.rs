@@ -61,6 +61,7 @@ pub use self::events::{EventKind, EventPerson, MeetingEvent};
 pub use self::media::{MediaEffect, MediaRequest, MediaRoute};
 pub use self::moderation::Remembered;
 pub use self::relay::is_offer;
+pub use self::resume::ResumeKey;
 pub use self::schedule::Schedule;
 
 use self::bounded_log::BoundedLog;
@@ -75,7 +76,7 @@ use crate::protocol::{
     ResumeRequest, Role, RoomId, ServerMessage,
 };
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// Milliseconds since the Unix epoch. Time is always passed in, never read here.
@@ -195,6 +196,8 @@ pub struct MeetingConfig {
     pub media_mode: MediaMode,
     /// SFU meetings: the media engine's instance (`welcome.sfu_instance`).
     pub sfu_instance: Option<String>,
+    /// Cluster mode: resume tokens are self-verifying (see [`ResumeKey`]).
+    pub resume_key: Option<ResumeKey>,
     /// How long before a scheduled end everyone gets `session_ending`.
     pub session_ending_warning_ms: Millis,
     /// TURN servers whose credentials are minted for each person in their `welcome`.
@@ -224,6 +227,7 @@ impl Default for MeetingConfig {
             // is `sfu` (`Config::media_mode`).
             media_mode: MediaMode::Mesh,
             sfu_instance: None,
+            resume_key: None,
             session_ending_warning_ms: limits::SESSION_ENDING_WARNING_SECS * 1000,
             turn: None,
             chat_history: ChatHistory::Keep,
@@ -394,6 +398,9 @@ pub struct Meeting {
     /// Someone has been seated since the meeting was last empty or ended: a session is on
     /// (`meeting.started` was sent, `meeting.ended` is owed).
     started: bool,
+    /// When this meeting was started from another node's record (cluster mode): the resume
+    /// tokens minted before then are the ones a self-verifying token may re-seat.
+    restored_at: Option<Millis>,
     /// Events of the input being handled, put at the end of its effects.
     events: Vec<MeetingEvent>,
     media_blocks: HashMap<String, (bool, bool)>,
@@ -455,6 +462,7 @@ impl Meeting {
             waiting: WaitingList::default(),
             asides: BTreeMap::new(),
             started: false,
+            restored_at: None,
             events: Vec::new(),
             media_blocks: HashMap::new(),
             routes: Vec::new(),
@@ -476,10 +484,6 @@ impl Meeting {
     pub fn with_token_seed(mut self, seed: [u8; 32]) -> Self {
         self.tokens = StdRng::from_seed(seed);
         self
-    }
-
-    fn new_resume_token(&mut self) -> String {
-        format!("{:032x}", self.tokens.random::<u128>())
     }
 
     /// Whether `peer`'s hand is raised.

@@ -1,10 +1,12 @@
 //! Resume after a drop (PROTOCOL.md "Resume after a drop"): taking a held seat back with
-//! `hello.resume`, the chat missed meanwhile, and the notices kept for a held seat and replayed.
+//! `hello.resume`, the chat missed meanwhile, and the notices kept for a held seat and replayed;
+//! the resume tokens themselves, self-verifying in cluster mode.
 
 use super::events::EventKind;
 use super::membership::refusals;
-use super::{Effect, Identity, Meeting, Millis, Sends};
-use crate::protocol::{ChatMessage, PeerId, ResumeRequest, ServerMessage};
+use super::{Effect, Identity, Meeting, Member, Millis, Sends};
+use crate::protocol::{ChatMessage, PeerId, ResumeRequest, RoomId, ServerMessage};
+use rand::Rng;
 
 impl Meeting {
     /// `hello.resume`: the connection asking as `by` takes back the held seat named by the
@@ -44,6 +46,8 @@ impl Meeting {
                     && self.held.until(**p).is_none_or(|t| t > now)
             })
             .map(|(p, _)| *p);
+        let recovered = seat.is_none();
+        let seat = seat.or_else(|| self.recover_seat(&resume.token, &identity, now));
         let Some(seat) = seat else {
             effects.push(Effect::Refuse {
                 peer: by,
@@ -123,7 +127,21 @@ impl Meeting {
         for message in missed {
             effects.send_one(seat, message);
         }
-        effects.send(others, ServerMessage::PeerReconnected { id: seat });
+        if recovered {
+            // Nobody here knew of this seat (the record lacked it): a newcomer to everyone.
+            if let Some(you) = self.peer_of(seat) {
+                let elsewhere: Vec<PeerId> = self
+                    .moderators()
+                    .into_iter()
+                    .filter(|m| *m != seat && !others.contains(m))
+                    .collect();
+                effects.send(elsewhere, ServerMessage::PeerUpdated { peer: you.clone() });
+                effects.send(others, ServerMessage::PeerJoined { peer: you });
+                self.roster_changed(effects);
+            }
+        } else {
+            effects.send(others, ServerMessage::PeerReconnected { id: seat });
+        }
         self.schedule_greet(seat, effects);
         if renamed {
             self.announce_peer(seat, effects);
@@ -147,5 +165,107 @@ impl Meeting {
                 }
             }
         }
+    }
+}
+
+/// How long a self-verifying resume token can re-create a seat that a meeting's record lost.
+const TOKEN_LIFETIME_MS: Millis = 24 * 3600 * 1000;
+
+/// Cluster mode's key for resume tokens: derived from `cluster_secret`, so every node checks a
+/// token any node minted. A token is `{peer}.{expiry}.{nonce}.{HMAC-SHA256 of the meeting, the
+/// person's sub and those three}`: it names its seat itself, so the next owner can give the seat
+/// back with the same peer id even when the dead owner's last record write did not land.
+#[derive(Clone)]
+pub struct ResumeKey(std::sync::Arc<[u8]>);
+
+impl std::fmt::Debug for ResumeKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ResumeKey(..)")
+    }
+}
+
+impl ResumeKey {
+    /// The resume-token key of the cluster whose secret is `secret`. A key of its own (not the
+    /// secret itself), so a token's MAC can never pass for anything else the secret signs.
+    pub fn derive(secret: &[u8]) -> ResumeKey {
+        ResumeKey(mac(secret, b"huddle resume tokens v1").to_vec().into())
+    }
+
+    fn tag(&self, meeting: &str, sub: &str, body: &str) -> String {
+        crate::auth::hex(&mac(
+            &self.0,
+            format!("{meeting}\n{sub}\n{body}").as_bytes(),
+        ))
+    }
+}
+
+fn mac(key: &[u8], text: &[u8]) -> [u8; 32] {
+    use hmac::Mac;
+    match hmac::Hmac::<sha2::Sha256>::new_from_slice(key) {
+        Ok(mut mac) => {
+            mac.update(text);
+            mac.finalize().into_bytes().into()
+        }
+        // HMAC takes keys of any length.
+        Err(_) => [0; 32],
+    }
+}
+
+/// Equal, in time that does not depend on where they differ.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl Meeting {
+    /// A new resume token for `peer`, the seat of `sub`: 128 random bits; in cluster mode also
+    /// self-verifying (see [`ResumeKey`]).
+    pub(super) fn new_resume_token(&mut self, peer: PeerId, sub: &str) -> String {
+        let nonce = format!("{:032x}", self.tokens.random::<u128>());
+        let Some(key) = &self.config.resume_key else {
+            return nonce;
+        };
+        let body = format!("{}.{}.{nonce}", peer.0, self.now + TOKEN_LIFETIME_MS);
+        let tag = key.tag(&self.id, sub, &body);
+        format!("{body}.{tag}")
+    }
+
+    /// Cluster mode: a seat this meeting's record did not have (its previous owner died before
+    /// its last record write landed), given back from a self-verifying token the previous owner
+    /// minted for this person, with the same peer id, in the main room, held as any restored
+    /// seat. Only tokens minted before this meeting was restored count: a seat this owner knew
+    /// and is gone (its person left) stays gone.
+    fn recover_seat(&mut self, token: &str, identity: &Identity, now: Millis) -> Option<PeerId> {
+        let key = self.config.resume_key.as_ref()?;
+        let restored_at = self.restored_at?;
+        let (body, tag) = token.rsplit_once('.')?;
+        let mut parts = body.splitn(3, '.');
+        let peer = PeerId(parts.next()?.parse().ok()?);
+        let expires: Millis = parts.next()?.parse().ok()?;
+        let expected = key.tag(&self.id, &identity.sub, body);
+        if !same(expected.as_bytes(), tag.as_bytes())
+            || expires <= now
+            || expires.saturating_sub(TOKEN_LIFETIME_MS) >= restored_at
+            || peer.0 == 0
+            || self.members.contains_key(&peer)
+        {
+            return None;
+        }
+        let role = self
+            .assigned_roles
+            .get(&identity.sub)
+            .copied()
+            .unwrap_or(identity.role);
+        let identity = Identity {
+            role,
+            ..identity.clone()
+        };
+        let mut member = Member::new(identity, RoomId::main(), token.to_owned(), now);
+        // At the latest, they had the seat when the token was minted.
+        member.joined_at = expires.saturating_sub(TOKEN_LIFETIME_MS);
+        self.rooms.get_mut(&RoomId::main())?.members.insert(peer);
+        self.members.insert(peer, member);
+        let grace = self.config.resume_grace_ms;
+        self.held.hold(peer, now.saturating_add(grace));
+        Some(peer)
     }
 }
