@@ -175,12 +175,26 @@ impl Meeting {
         };
         let others: Vec<PeerId> = room.members.iter().copied().collect();
         room.members.insert(peer);
-        let (Some(welcome), Some(you)) = (self.welcome_for(peer), self.peer_of(peer)) else {
+        let Some(welcome) = self.welcome_for(peer) else {
             return;
         };
         effects.send_one(peer, welcome);
         self.moderator_state(peer, effects);
-        // Hosts elsewhere (in a breakout, say) learn the newcomer's name too.
+        self.announce_newcomer(peer, others, effects);
+        self.schedule_greet(peer, effects);
+    }
+
+    /// Tells roommates `others` that `peer` joined, and hosts elsewhere (in a breakout, say) the
+    /// newcomer's name.
+    pub(super) fn announce_newcomer(
+        &mut self,
+        peer: PeerId,
+        others: Vec<PeerId>,
+        effects: &mut Vec<Effect>,
+    ) {
+        let Some(you) = self.peer_of(peer) else {
+            return;
+        };
         let elsewhere: Vec<PeerId> = self
             .moderators()
             .into_iter()
@@ -189,7 +203,6 @@ impl Meeting {
         effects.send(elsewhere, ServerMessage::PeerUpdated { peer: you.clone() });
         effects.send(others, ServerMessage::PeerJoined { peer: you });
         self.roster_changed(effects);
-        self.schedule_greet(peer, effects);
     }
 
     /// The `welcome` for member `peer`: its room as it is now, everyone else in it, its history

@@ -129,16 +129,7 @@ impl Meeting {
         }
         if recovered {
             // Nobody here knew of this seat (the record lacked it): a newcomer to everyone.
-            if let Some(you) = self.peer_of(seat) {
-                let elsewhere: Vec<PeerId> = self
-                    .moderators()
-                    .into_iter()
-                    .filter(|m| *m != seat && !others.contains(m))
-                    .collect();
-                effects.send(elsewhere, ServerMessage::PeerUpdated { peer: you.clone() });
-                effects.send(others, ServerMessage::PeerJoined { peer: you });
-                self.roster_changed(effects);
-            }
+            self.announce_newcomer(seat, others, effects);
         } else {
             effects.send(others, ServerMessage::PeerReconnected { id: seat });
         }
