@@ -16,6 +16,10 @@ pub struct Durable {
     /// `meeting.ended`, and sends no second `meeting.started`.
     #[serde(default)]
     started: bool,
+    /// The breakout rooms' deadline (and whether its notice went out), the choosing mode and
+    /// the rotation round.
+    #[serde(default)]
+    clock: super::BreakoutClock,
     banned: Vec<String>,
     roles: Vec<(String, Role)>,
     locked: bool,
@@ -62,6 +66,7 @@ impl Meeting {
         Durable {
             ended: self.ended_at.is_some(),
             started: self.started,
+            clock: self.clock.clone(),
             banned,
             roles,
             locked: self.locked,
@@ -106,6 +111,7 @@ impl Meeting {
         self.locked = record.locked;
         self.lobby_enabled = record.lobby_enabled;
         self.started = record.started;
+        self.clock = record.clock;
         self.room_counter = self.room_counter.max(record.room_counter);
         if record.ended {
             self.ended_at = Some(now);
@@ -311,5 +317,36 @@ mod tests {
         assert!(refused_as_expired(&resume(
             &mut m, 9, "s2", &token, None, 0, 10
         )));
+    }
+
+    /// The breakout deadline survives the owner: the next one closes the rooms when due.
+    #[test]
+    fn a_restored_meeting_closes_its_breakouts_when_they_were_due() {
+        let mut old = meeting();
+        join(&mut old, 1, Role::Host);
+        join(&mut old, 2, Role::Participant);
+        join(&mut old, 3, Role::Participant);
+        request(&mut old, 1, super::super::harness::split_even(2, Some(600)));
+        assert!(old.has_breakouts());
+        let record = old.durable();
+        let text = serde_json::to_string(&record).unwrap();
+        let record: Durable = serde_json::from_str(&text).unwrap();
+        // Seats held long, so that only the timer can close the rooms.
+        let config = MeetingConfig {
+            max_members: 4,
+            resume_grace_ms: 3_600_000,
+            ..MeetingConfig::default()
+        };
+        let mut new = Meeting::new("m", config, 8).restore(record, 100);
+        assert!(new.has_breakouts());
+        let mut ticks = 0;
+        while let Some(due) = new.next_deadline().filter(|d| *d <= 700_000) {
+            new.handle(super::super::Input::Tick, due);
+            ticks += 1;
+            assert!(ticks < 10, "a deadline that does not move: {due}");
+        }
+        assert!(!new.has_breakouts(), "closed when due, by the next owner");
+        assert_eq!(new.members.len(), 3, "nobody's seat went");
+        new.check_invariants().unwrap();
     }
 }

@@ -315,8 +315,9 @@ impl Room {
     }
 }
 
-/// The breakout rooms' shared timer and mode.
-#[derive(Debug, Default)]
+/// The breakout rooms' shared timer and mode. (Kept in cluster mode's record: the next owner
+/// closes the rooms when they were due to close.)
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 struct BreakoutClock {
     /// When the open breakouts close on their own.
     closes_at: Option<Millis>,
