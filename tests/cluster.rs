@@ -1069,9 +1069,12 @@ async fn a_seat_the_record_lost_comes_back_from_its_resume_token_after_a_kill() 
     let mut record = cluster
         .wait_record(|r| r["seats"].as_array().is_some_and(|s| s.len() == 2))
         .await;
+    // As the record was before the join: without the seat, and one token fewer minted.
     if let Some(seats) = record["seats"].as_array_mut() {
         seats.retain(|s| s["sub"] != "late");
     }
+    let mints = record["mints"].as_u64().expect("mints");
+    record["mints"] = json!(mints - 1);
     let client = redis::Client::open(cluster.redis.url.as_str()).expect("redis url");
     let mut conn = client
         .get_multiplexed_async_connection()

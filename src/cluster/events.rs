@@ -2,7 +2,7 @@
 //! the node that recorded it.
 //!
 //! - `huddle:events`: every meeting's events, cluster-wide, for `GET /v1/events` (its entry ids
-//!   are the event ids: `evt_{stream id}`); trimmed to about `EVENT_LOG_LEN` per node.
+//!   are the event ids: `evt_{stream id}`); trimmed to about `EVENT_LOG_LEN` in all.
 //! - `huddle:outbox:{node}`: the webhooks a node still has to deliver, in order. The node
 //!   deletes each entry once the partner took it. When a node dies, a live one adopts its outbox
 //!   (a claim key, renewed while it works) and delivers the rest: at least once, as before.
@@ -60,11 +60,14 @@ pub(super) fn epoch_key(meeting: &str) -> String {
 
 /// Appends one event (KEYS: epoch, log, seq, outbox, the meeting's log; ARGV: epoch, type,
 /// timestamp, data, seq, log length, seq TTL, "1" to queue its webhook, outbox length, the event
-/// as the meeting's log keeps it, its length). Nil when a newer owner took the meeting: a fenced
-/// node's events are not the meeting's.
+/// as the meeting's log keeps it, its length). Nil when a newer owner took the meeting (a fenced
+/// node's events are not the meeting's), or when this `seq` of the meeting is in already.
 const APPEND: &str = r"
 local newest = redis.call('GET', KEYS[1])
 if newest and tonumber(newest) > tonumber(ARGV[1]) then return false end
+-- Written already (a batch sent again after a reply was lost): not twice.
+local last = redis.call('GET', KEYS[3])
+if last and tonumber(last) and tonumber(ARGV[5]) <= tonumber(last) then return false end
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*',
   'type', ARGV[2], 'ts', ARGV[3], 'data', ARGV[4])
 redis.call('SET', KEYS[3], ARGV[5], 'EX', ARGV[7])
@@ -78,20 +81,29 @@ end
 return id
 ";
 
-/// Forgets a dead node's outbox once it is empty, unless the node came back.
+/// Forgets a dead node's outbox once it is empty, unless the node came back; gives the claim
+/// up if it is still ours (ARGV[2]).
 const FORGET: &str = r"
 if redis.call('XLEN', KEYS[1]) == 0 and redis.call('EXISTS', KEYS[2]) == 0 then
   redis.call('DEL', KEYS[1])
   redis.call('SREM', KEYS[3], ARGV[1])
 end
-redis.call('DEL', KEYS[4])
+if redis.call('GET', KEYS[4]) == ARGV[2] then redis.call('DEL', KEYS[4]) end
 return 1
+";
+
+/// Extends a claim if it is still ours (KEYS[1] the claim, ARGV: holder, length ms): 1, else 0.
+const RENEW_CLAIM: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
 ";
 
 /// Where a meeting's actor hands its events in cluster mode (see `Events::share`).
 #[derive(Clone)]
 pub struct EventSink {
-    tx: mpsc::Sender<Pending>,
+    tx: mpsc::Sender<Item>,
     cluster: Weak<Cluster>,
     metrics: Arc<Metrics>,
 }
@@ -109,6 +121,12 @@ struct Pending {
     env: Envelope,
 }
 
+/// What the writer is handed: an event, or a request to say when everything before it is in.
+enum Item {
+    Event(Pending),
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
+
 impl EventSink {
     /// Queues `env` (the `seq`-th event of `meeting`) for the streams. Never waits: the actor
     /// calls this. Events of a meeting this node no longer holds are not written.
@@ -123,9 +141,18 @@ impl EventSink {
             epoch,
             env,
         };
-        if self.tx.try_send(pending).is_err() {
-            self.metrics.webhook("dropped");
+        if self.tx.try_send(Item::Event(pending)).is_err() {
+            self.metrics.redis_error();
             tracing::warn!("cluster event queue full (Redis away for long): event dropped");
+        }
+    }
+
+    /// Waits until every event queued before this call is in Redis (a draining node calls it
+    /// before it gives its leases up).
+    pub async fn flush(&self) {
+        let (done, written) = tokio::sync::oneshot::channel();
+        if self.tx.send(Item::Flush(done)).await.is_ok() {
+            let _ = written.await;
         }
     }
 }
@@ -171,7 +198,7 @@ pub(super) fn start(
 /// did not take is sent again (at least once: a batch that reached Redis before the connection
 /// failed is written twice, under new ids).
 async fn write_loop(
-    mut rx: mpsc::Receiver<Pending>,
+    mut rx: mpsc::Receiver<Item>,
     mut redis: ConnectionManager,
     node: String,
     webhooks: bool,
@@ -181,18 +208,28 @@ async fn write_loop(
     let script = Script::new(APPEND);
     let outbox = outbox_key(&node);
     let mut batch: Vec<Pending> = Vec::new();
+    let mut flushes: Vec<tokio::sync::oneshot::Sender<()>> = Vec::new();
     loop {
-        if batch.is_empty() {
+        if batch.is_empty() && flushes.is_empty() {
             match rx.recv().await {
-                Some(p) => batch.push(p),
+                Some(Item::Event(p)) => batch.push(p),
+                Some(Item::Flush(done)) => flushes.push(done),
                 None => return,
             }
         }
-        while batch.len() < WRITE_BATCH {
+        // A flush ends the batch: it is answered once what came before it is in.
+        while batch.len() < WRITE_BATCH && flushes.is_empty() {
             match rx.try_recv() {
-                Ok(p) => batch.push(p),
+                Ok(Item::Event(p)) => batch.push(p),
+                Ok(Item::Flush(done)) => flushes.push(done),
                 Err(_) => break,
             }
+        }
+        if batch.is_empty() {
+            for done in flushes.drain(..) {
+                let _ = done.send(());
+            }
+            continue;
         }
         let calls: Vec<redis::ScriptInvocation<'_>> = batch
             .iter()
@@ -234,6 +271,9 @@ async fn write_loop(
                     );
                 }
                 batch.clear();
+                for done in flushes.drain(..) {
+                    let _ = done.send(());
+                }
                 wake.notify_one();
             }
             Err(e) => {
@@ -255,17 +295,15 @@ async fn deliver_loop(
 ) {
     let own = outbox_key(&node);
     let mut gone = false;
-    let mut registered = false;
     let mut adopted_at: Option<Instant> = None;
     loop {
-        if !registered {
-            let added: redis::RedisResult<i64> = redis::cmd("SADD")
-                .arg(OUTBOXES_KEY)
-                .arg(&node)
-                .query_async(&mut redis)
-                .await;
-            registered = added.is_ok();
-        }
+        // Every round: a live node whose registration lapsed for a moment may have been taken
+        // out of the set by whoever adopted (and emptied) its outbox meanwhile.
+        let _: redis::RedisResult<i64> = redis::cmd("SADD")
+            .arg(OUTBOXES_KEY)
+            .arg(&node)
+            .query_async(&mut redis)
+            .await;
         let delivered = drain(&mut redis, &sender, &own, None, &mut gone).await;
         if adopted_at.is_none_or(|t| t.elapsed() >= lease) {
             adopted_at = Some(Instant::now());
@@ -280,8 +318,8 @@ async fn deliver_loop(
     }
 }
 
-/// Delivers (then deletes) the oldest entries of outbox `key`, in order; how many. With a
-/// `claim` (key, holder, length), renews it after each delivery.
+/// Delivers (then deletes) the oldest entries of outbox `key`, in order; how many (0 also when
+/// the `claim` (key, holder, length ms) on an adopted outbox was lost: stop then).
 async fn drain(
     redis: &mut ConnectionManager,
     sender: &Sender,
@@ -298,6 +336,12 @@ async fn drain(
         .query_async(redis)
         .await?;
     for (entry, fields) in &entries {
+        if let Some((claim, holder, ms)) = claim {
+            if !renew_claim(redis, claim, holder, ms).await? {
+                // Another node holds this outbox now (ours ran out): it goes on from here.
+                return Ok(0);
+            }
+        }
         let field = |name: &str| {
             fields
                 .chunks(2)
@@ -310,8 +354,28 @@ async fn drain(
         match (field("id"), field("type"), field("ts"), data) {
             (Some(id), Some(kind), Some(ts), Some(data)) if !*gone => {
                 let body = body_of(kind, ts, &data);
-                if sender.deliver(&format!("evt_{id}"), &body).await == Delivery::Gone {
-                    *gone = true;
+                let id = format!("evt_{id}");
+                let delivery = sender.deliver(&id, &body);
+                tokio::pin!(delivery);
+                // A delivery may retry for minutes: the claim is kept alive meanwhile, and if it
+                // is lost all the same, this node stops (the entry stays for the claim's holder).
+                let outcome = match claim {
+                    None => Some(delivery.await),
+                    Some((claim, holder, ms)) => loop {
+                        tokio::select! {
+                            d = &mut delivery => break Some(d),
+                            () = tokio::time::sleep(Duration::from_millis(ms / 3)) => {
+                                if !renew_claim(redis, claim, holder, ms).await? {
+                                    break None;
+                                }
+                            }
+                        }
+                    },
+                };
+                match outcome {
+                    None => return Ok(0),
+                    Some(Delivery::Gone) => *gone = true,
+                    Some(Delivery::Delivered) => {}
                 }
             }
             _ => sender.metrics().webhook("dropped"),
@@ -321,18 +385,24 @@ async fn drain(
             .arg(entry)
             .query_async(redis)
             .await?;
-        if let Some((claim, holder, ms)) = claim {
-            let _: Option<String> = redis::cmd("SET")
-                .arg(claim)
-                .arg(holder)
-                .arg("XX")
-                .arg("PX")
-                .arg(ms)
-                .query_async(redis)
-                .await?;
-        }
     }
     Ok(entries.len())
+}
+
+/// Extends `claim` if `holder` still holds it.
+async fn renew_claim(
+    redis: &mut ConnectionManager,
+    claim: &str,
+    holder: &str,
+    ms: u64,
+) -> redis::RedisResult<bool> {
+    let kept: i64 = Script::new(RENEW_CLAIM)
+        .key(claim)
+        .arg(holder)
+        .arg(ms)
+        .invoke_async(redis)
+        .await?;
+    Ok(kept == 1)
 }
 
 /// Takes over, one at a time, the outboxes of nodes whose registration ran out, and delivers
@@ -386,6 +456,7 @@ async fn adopt_dead(
             .key(OUTBOXES_KEY)
             .key(&claim)
             .arg(&node)
+            .arg(me)
             .invoke_async(redis)
             .await;
     }

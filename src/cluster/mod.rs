@@ -733,6 +733,11 @@ impl Cluster {
     /// Shutting down: writes every meeting's record, gives up every lease, and closes members
     /// with 4108 so that they resume at once on another node.
     pub async fn drain(&self) {
+        // Every event recorded so far goes in before the leases go: the next owner of a meeting
+        // numbers on from what is in Redis, and fences out what comes after it.
+        if let Some(sink) = self.directory.events().shared() {
+            let _ = tokio::time::timeout(self.config.lease, sink.flush()).await;
+        }
         let owned: Vec<(String, u64)> = self
             .lock_owned()
             .iter()

@@ -387,7 +387,7 @@ impl Actor {
                     if let Some(peer) = self.meeting.due_held_seat(now) {
                         tracing::info!(meeting = self.meeting.id(), %peer, "held seat given up: no resume within the grace period");
                     }
-                    if !self.fenced() {
+                    if !self.fenced(true) {
                         let effects = self.meeting.handle(Input::Tick, now);
                         self.dispatch(effects);
                         self.record();
@@ -431,11 +431,19 @@ impl Actor {
     /// Cluster mode: whether this meeting may no longer act here. A node whose leases may be
     /// someone else's by now (it was paused, or cut off from Redis) carries out nothing, so two
     /// owners never act at once; its members resume on the next owner.
-    fn fenced(&mut self) -> bool {
-        if self.shutting_down.is_none() && self.cluster.as_ref().is_some_and(|c| !c.lease_fresh()) {
+    ///
+    /// `check_owner`: also whether this node still holds the meeting at all (a mutex, so not
+    /// for every relayed signal). A join that reached an actor whose lease was just given up
+    /// as closed (the renewal round saw no actor a moment before) is sent to the next owner
+    /// rather than seated here without a lease.
+    fn fenced(&mut self, check_owner: bool) -> bool {
+        let stale = self.cluster.as_ref().is_some_and(|c| {
+            !c.lease_fresh() || (check_owner && c.epoch_of(self.meeting.id()).is_none())
+        });
+        if self.shutting_down.is_none() && stale {
             tracing::warn!(
                 meeting = self.meeting.id(),
-                "lease not fresh: meeting fenced"
+                "lease not fresh, or not held here: meeting fenced"
             );
             self.shut_down(CloseCode::Moved);
             if let Some(cluster) = &self.cluster {
@@ -446,7 +454,7 @@ impl Actor {
     }
 
     fn apply(&mut self, command: Command) {
-        if self.fenced() {
+        if self.fenced(!command.is_relay()) {
             let code = CloseCode::Moved;
             // Only a join (refused with the code) or a read of the record gets an answer.
             match command {

@@ -86,6 +86,17 @@ async fn to_owner(
     let Some(meeting) = meeting else {
         return next.run(request).await;
     };
+    // Only a caller with a valid API token makes this node ask Redis or another node; any
+    // other request is answered here (401) by its handler.
+    let signed = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|token| state.verifier.verify_api(token.trim()).is_ok());
+    if !signed {
+        return next.run(request).await;
+    }
     let from_a_node = request
         .headers()
         .get(super::connection::FORWARDED_HEADER)

@@ -20,6 +20,10 @@ pub struct Durable {
     /// the rotation round.
     #[serde(default)]
     clock: super::BreakoutClock,
+    /// Resume tokens minted so far: a seat missing from this record whose token was minted
+    /// before (a lower number) was vacated before the record was written.
+    #[serde(default)]
+    mints: u64,
     banned: Vec<String>,
     roles: Vec<(String, Role)>,
     locked: bool,
@@ -67,6 +71,7 @@ impl Meeting {
             ended: self.ended_at.is_some(),
             started: self.started,
             clock: self.clock.clone(),
+            mints: self.mints,
             banned,
             roles,
             locked: self.locked,
@@ -105,7 +110,8 @@ impl Meeting {
     /// is held for a resume, for the usual grace, as if its connection had just dropped.
     pub fn restore(mut self, record: Durable, now: Millis) -> Self {
         self.now = now;
-        self.restored_at = Some(now);
+        self.recoverable = Some((record.mints, now));
+        self.mints = record.mints;
         self.banned = record.banned.into_iter().collect();
         self.assigned_roles = record.roles.into_iter().collect();
         self.locked = record.locked;
@@ -292,6 +298,32 @@ mod tests {
         let mut other = restored(Some(ResumeKey::derive(b"another cluster")));
         assert!(refused_as_expired(&resume(
             &mut other, 9, "s2", &token, None, 0, 200
+        )));
+    }
+
+    /// A seat vacated before the last record write that landed (a leave, a removal) stays
+    /// vacated on the next owner, though its token is still within its day.
+    #[test]
+    fn a_seat_vacated_before_the_last_record_stays_vacated() {
+        let key = ResumeKey::derive(b"the cluster secret of this test");
+        let config = || MeetingConfig {
+            max_members: 4,
+            resume_key: Some(key.clone()),
+            ..MeetingConfig::default()
+        };
+        let mut old = Meeting::new("m", config(), 7);
+        join(&mut old, 1, Role::Host);
+        let token = resume_token(&join(&mut old, 2, Role::Participant), 2);
+        old.handle(
+            super::super::Input::Leave {
+                peer: PeerId(2),
+                reason: crate::protocol::PeerLeftReason::Removed,
+            },
+            5,
+        );
+        let mut new = Meeting::new("m", config(), 8).restore(old.durable(), 100);
+        assert!(refused_as_expired(&resume(
+            &mut new, 9, "s2", &token, None, 0, 200
         )));
     }
 

@@ -399,9 +399,13 @@ pub struct Meeting {
     /// Someone has been seated since the meeting was last empty or ended: a session is on
     /// (`meeting.started` was sent, `meeting.ended` is owed).
     started: bool,
-    /// When this meeting was started from another node's record (cluster mode): the resume
-    /// tokens minted before then are the ones a self-verifying token may re-seat.
-    restored_at: Option<Millis>,
+    /// Cluster mode, a meeting started from another node's record: which self-verifying tokens
+    /// may give back a seat the record lacks: those minted after the record's last mint (so the
+    /// seat came after the last write that landed; an older one missing from the record was
+    /// vacated) and before the restore (a seat this owner knew and lost stays lost).
+    recoverable: Option<(u64, Millis)>,
+    /// Resume tokens minted so far, across owners (kept in the record, see `recoverable`).
+    mints: u64,
     /// Events of the input being handled, put at the end of its effects.
     events: Vec<MeetingEvent>,
     media_blocks: HashMap<String, (bool, bool)>,
@@ -463,7 +467,8 @@ impl Meeting {
             waiting: WaitingList::default(),
             asides: BTreeMap::new(),
             started: false,
-            restored_at: None,
+            recoverable: None,
+            mints: 0,
             events: Vec::new(),
             media_blocks: HashMap::new(),
             routes: Vec::new(),

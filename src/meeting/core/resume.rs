@@ -163,8 +163,8 @@ impl Meeting {
 const TOKEN_LIFETIME_MS: Millis = 24 * 3600 * 1000;
 
 /// Cluster mode's key for resume tokens: derived from `cluster_secret`, so every node checks a
-/// token any node minted. A token is `{peer}.{expiry}.{nonce}.{HMAC-SHA256 of the meeting, the
-/// person's sub and those three}`: it names its seat itself, so the next owner can give the seat
+/// token any node minted. A token is `{peer}.{expiry}.{mint}.{nonce}.{HMAC-SHA256 of the meeting,
+/// the person's sub and those four}` (`mint` counts the meeting's tokens): it names its seat itself, so the next owner can give the seat
 /// back with the same peer id even when the dead owner's last record write did not land.
 #[derive(Clone)]
 pub struct ResumeKey(std::sync::Arc<[u8]>);
@@ -215,29 +215,39 @@ impl Meeting {
         let Some(key) = &self.config.resume_key else {
             return nonce;
         };
-        let body = format!("{}.{}.{nonce}", peer.0, self.now + TOKEN_LIFETIME_MS);
+        self.mints += 1;
+        let body = format!(
+            "{}.{}.{}.{nonce}",
+            peer.0,
+            self.now + TOKEN_LIFETIME_MS,
+            self.mints
+        );
         let tag = key.tag(&self.id, sub, &body);
         format!("{body}.{tag}")
     }
 
     /// Cluster mode: a seat this meeting's record did not have (its previous owner died before
-    /// its last record write landed), given back from a self-verifying token the previous owner
-    /// minted for this person, with the same peer id, in the main room, held as any restored
-    /// seat. Only tokens minted before this meeting was restored count: a seat this owner knew
-    /// and is gone (its person left) stays gone.
+    /// the record write with it landed), given back from a self-verifying token the previous
+    /// owner minted for this person, with the same peer id, in the main room, held as any
+    /// restored seat. Only tokens minted after the newest one the record knew of and before the
+    /// restore count: a seat that was vacated (a leave, a removal) before the last write that
+    /// landed stays gone, and so does one this owner knew. Not past the meeting's cap.
     fn recover_seat(&mut self, token: &str, identity: &Identity, now: Millis) -> Option<PeerId> {
         let key = self.config.resume_key.as_ref()?;
-        let restored_at = self.restored_at?;
+        let (record_mints, restored_at) = self.recoverable?;
         let (body, tag) = token.rsplit_once('.')?;
-        let mut parts = body.splitn(3, '.');
+        let mut parts = body.splitn(4, '.');
         let peer = PeerId(parts.next()?.parse().ok()?);
         let expires: Millis = parts.next()?.parse().ok()?;
+        let mint: u64 = parts.next()?.parse().ok()?;
         let expected = key.tag(&self.id, &identity.sub, body);
         if !same(expected.as_bytes(), tag.as_bytes())
             || expires <= now
             || expires.saturating_sub(TOKEN_LIFETIME_MS) >= restored_at
+            || mint <= record_mints
             || peer.0 == 0
             || self.members.contains_key(&peer)
+            || self.members.len() >= self.config.max_members
         {
             return None;
         }
