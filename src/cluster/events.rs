@@ -255,20 +255,28 @@ async fn write_loop(
             })
             .collect();
         let mut pipe = redis::pipe();
+        // One call Redis refuses (a key of the wrong type, say) must not hold the whole batch
+        // back for ever: its event is counted and dropped, the others are written.
+        pipe.ignore_errors();
         pipe.load_script(&script).ignore();
         for call in &calls {
             pipe.invoke_script(call);
         }
-        let written: redis::RedisResult<Vec<Option<String>>> = pipe.query_async(&mut redis).await;
+        let written: redis::RedisResult<Vec<redis::RedisResult<Option<String>>>> =
+            pipe.query_async(&mut redis).await;
         drop(calls);
         match written {
             Ok(ids) => {
-                let refused = ids.iter().filter(|id| id.is_none()).count();
+                let refused = ids.iter().filter(|id| matches!(id, Ok(None))).count();
                 if refused > 0 {
                     tracing::info!(
                         refused,
-                        "events of meetings a newer owner holds: not written"
+                        "events of meetings a newer owner holds, or written already: skipped"
                     );
+                }
+                for e in ids.iter().filter_map(|id| id.as_ref().err()) {
+                    metrics.redis_error();
+                    tracing::warn!(error = %e, "cluster: an event Redis refused: dropped");
                 }
                 batch.clear();
                 for done in flushes.drain(..) {

@@ -666,33 +666,43 @@ async fn list_meetings(
         let (running, settings) = cluster.meetings().await.map_err(|_| {
             Problem::new(ErrorCode::Internal, "the cluster cannot be reached (Redis)")
         })?;
-        for (meeting, s) in settings {
-            state.directory.keep_settings(&meeting, s);
-        }
+        // Read, not kept: this node's directory holds only the meetings it serves or was asked about.
+        let schedules: std::collections::HashMap<String, Schedule> = settings
+            .into_iter()
+            .map(|(meeting, s)| (meeting, s.schedule))
+            .collect();
         let mut ids = running.clone();
-        ids.extend(state.directory.with_settings());
+        ids.extend(schedules.keys().cloned());
         ids.sort();
         ids.dedup();
-        return Ok(Json(summaries(&state, ids, &running)));
+        let schedule_of = |m: &str| schedules.get(m).copied().unwrap_or_default();
+        return Ok(Json(summaries(ids, &running, schedule_of)));
     }
     let running = state.directory.running();
     let mut ids = running.clone();
     ids.extend(state.directory.with_settings());
     ids.sort();
     ids.dedup();
-    Ok(Json(summaries(&state, ids, &running)))
+    let schedule_of = |m: &str| {
+        state
+            .directory
+            .settings(m)
+            .map(|s| s.schedule)
+            .unwrap_or_default()
+    };
+    Ok(Json(summaries(ids, &running, schedule_of)))
 }
 
-/// The list of `ids` (sorted), `running` (sorted) being those that run.
-fn summaries(state: &AppState, ids: Vec<String>, running: &[String]) -> MeetingList {
+/// The list of `ids` (sorted), `running` (sorted) being those that run, with their schedules.
+fn summaries(
+    ids: Vec<String>,
+    running: &[String],
+    schedule_of: impl Fn(&str) -> Schedule,
+) -> MeetingList {
     let meetings = ids
         .into_iter()
         .map(|meeting| {
-            let schedule = state
-                .directory
-                .settings(&meeting)
-                .map(|s| s.schedule)
-                .unwrap_or_default();
+            let schedule = schedule_of(&meeting);
             MeetingSummary {
                 active: running.binary_search(&meeting).is_ok(),
                 starts_at: schedule.starts_at.map(crate::events::rfc3339),
