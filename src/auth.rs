@@ -368,6 +368,21 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// HMAC-SHA256 of `text` with `key`, as hex (the cluster's node proofs and resume tokens).
+pub(crate) fn hmac_hex(key: &[u8], text: &[u8]) -> String {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(text);
+    hex(&mac.finalize().into_bytes())
+}
+
+/// Whether `a` and `b` are equal, in time that does not depend on where they differ (for
+/// comparing a MAC someone sent with the one it should be).
+pub(crate) fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// Mints tokens (dev mode, `huddle token`, tests, the load generator).
 pub struct Minter {
     algorithm: TokenAlgorithm,

@@ -164,23 +164,6 @@ impl Events {
         self.shared.get()
     }
 
-    /// A meeting taken over from another node goes on numbering its events after `seq`, the
-    /// last one the previous owner wrote.
-    pub fn continue_after(&self, meeting: &str, seq: u64) {
-        if let Ok(mut inner) = self.inner.lock() {
-            let s = inner.seq.entry(meeting.to_owned()).or_insert(0);
-            *s = (*s).max(seq);
-            // The numbering is kept as long as the meeting's attendance (see `log`).
-            inner
-                .attendance
-                .entry(meeting.to_owned())
-                .or_insert_with(|| Attendance {
-                    meeting: meeting.to_owned(),
-                    ..Attendance::default()
-                });
-        }
-    }
-
     /// Records `event` of `meeting` (the actor calls this in the meeting's order) and queues
     /// its webhook.
     pub fn record(&self, meeting: &str, event: &MeetingEvent) {
@@ -355,10 +338,10 @@ fn event_data(data: &mut Value, event: &MeetingEvent) {
     }
 }
 
-/// An event as cluster mode keeps it in each meeting's log in Redis: `{type, ts, data}`, the
-/// envelope without its id.
+/// An event as cluster mode keeps it in each meeting's log in Redis: its webhook body,
+/// `{type, timestamp, data}`.
 pub fn logged(env: &Envelope) -> String {
-    json!({"type": env.kind, "ts": env.timestamp, "data": env.data}).to_string()
+    crate::webhooks::body_of(&env.kind, &env.timestamp, &env.data)
 }
 
 /// Folds a meeting's logged events into its attendance; also the highest `seq` among them.
@@ -382,7 +365,7 @@ fn fold_logged(meeting: &str, logged: &[String]) -> (Attendance, u64) {
 
 /// The event behind a logged one, for the kinds attendance folds.
 fn event_of_logged(v: &Value) -> Option<MeetingEvent> {
-    let at = humantime::parse_rfc3339(v["ts"].as_str()?)
+    let at = humantime::parse_rfc3339(v["timestamp"].as_str()?)
         .ok()?
         .duration_since(UNIX_EPOCH)
         .ok()?

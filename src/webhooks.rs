@@ -288,15 +288,30 @@ async fn send<S>(stream: S, request: axum::http::Request<String>) -> Result<u16,
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
+    Ok(exchange(stream, request).await?.status().as_u16())
+}
+
+/// One HTTP/1 request over `stream` (hyper's client; also cluster mode's API forwarding): the
+/// response, its body still to read.
+pub(crate) async fn exchange<S, B>(
+    stream: S,
+    request: axum::http::Request<B>,
+) -> Result<axum::http::Response<hyper::body::Incoming>, String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let (mut sender, connection) =
         hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
             .await
             .map_err(|e| e.to_string())?;
-    // The connection task ends when the exchange is over (or the timeout drops us).
+    // The connection task ends when the exchange is over: the response's body read through,
+    // or dropped (a timeout).
     tokio::spawn(connection);
-    let response = sender
+    sender
         .send_request(request)
         .await
-        .map_err(|e| e.to_string())?;
-    Ok(response.status().as_u16())
+        .map_err(|e| e.to_string())
 }

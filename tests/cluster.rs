@@ -696,7 +696,6 @@ async fn webhook_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Hooks>>)
 
 /// `GET /v1/events` of the whole cluster, through node `node`: every event, oldest first.
 async fn cluster_events(cluster: &Cluster, node: usize) -> Vec<Value> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let token = cluster
         .minter
         .mint_api(
@@ -710,21 +709,9 @@ async fn cluster_events(cluster: &Cluster, node: usize) -> Vec<Value> {
     let mut events = Vec::new();
     let mut after = String::new();
     loop {
-        let mut tcp = tokio::net::TcpStream::connect(&addr)
-            .await
-            .expect("connect");
-        let request = format!(
-            "GET /v1/events?limit=1000&after={after} HTTP/1.1\r\nHost: {addr}\r\n\
-             Authorization: Bearer {token}\r\nConnection: close\r\n\r\n"
-        );
-        tcp.write_all(request.as_bytes()).await.expect("write");
-        let mut response = String::new();
-        tcp.read_to_string(&mut response).await.expect("read");
-        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-        let body = response.split("\r\n\r\n").nth(1).unwrap_or("");
-        // hyper may answer chunked: the JSON is the one line that starts with `{`.
-        let json = body.lines().find(|l| l.starts_with('{')).unwrap_or(body);
-        let page: Value = serde_json::from_str(json).expect("event page");
+        let path = format!("/v1/events?limit=1000&after={after}");
+        let (status, page) = api_call(&addr, "GET", &path, &token, None).await;
+        assert_eq!(status, 200, "{page}");
         let got = page["events"].as_array().cloned().unwrap_or_default();
         if got.is_empty() {
             return events;

@@ -1,15 +1,16 @@
-//! Cluster mode's event log and webhook outbox, as Redis streams, so that no event is lost with
-//! the node that recorded it.
+//! Cluster mode's event log and webhook outbox, as Redis streams, so that what a node has written
+//! outlives it.
 //!
 //! - `huddle:events`: every meeting's events, cluster-wide, for `GET /v1/events` (its entry ids
 //!   are the event ids: `evt_{stream id}`); trimmed to about `EVENT_LOG_LEN` in all.
 //! - `huddle:outbox:{node}`: the webhooks a node still has to deliver, in order. The node
 //!   deletes each entry once the partner took it. When a node dies, a live one adopts its outbox
 //!   (a claim key, renewed while it works) and delivers the rest: at least once, as before.
-//! - `huddle:m:{meeting}:seq`: the last `seq` written for a meeting, so its next owner numbers on;
+//! - `huddle:m:{meeting}:seq`: the last `seq` written for a meeting, so that an event sent again
+//!   (a batch whose reply was lost) is not written twice;
 //! - `huddle:m:{meeting}:log`: the meeting's own events (at most `MEETING_LOG_LEN`), from which
-//!   its next owner folds the attendance so far, and any node the attendance of a meeting that
-//!   runs nowhere. Both are kept a day after the meeting's last event.
+//!   its next owner folds the attendance so far and numbers on after the last, and any node the
+//!   attendance of a meeting that runs nowhere. Both are kept a day after the meeting's last event.
 //!
 //! The owner appends in the meeting's order, from one writer task per node; a Lua script refuses
 //! the events of a node that is no longer the meeting's newest owner (fencing, as for records).
@@ -42,7 +43,7 @@ fn outbox_key(node: &str) -> String {
     format!("huddle:outbox:{node}")
 }
 
-pub(super) fn seq_key(meeting: &str) -> String {
+fn seq_key(meeting: &str) -> String {
     format!("huddle:m:{meeting}:seq")
 }
 
@@ -350,20 +351,12 @@ async fn drain(
                 return Ok(0);
             }
         }
-        let field = |name: &str| {
-            fields
-                .chunks(2)
-                .find(|kv| kv[0] == name)
-                .and_then(|kv| kv.get(1))
-                .map(String::as_str)
-        };
-        let data =
-            field("data").and_then(|d| serde_json::value::RawValue::from_string(d.to_owned()).ok());
-        match (field("id"), field("type"), field("ts"), data) {
-            (Some(id), Some(kind), Some(ts), Some(data)) if !*gone => {
-                let body = body_of(kind, ts, &data);
-                let id = format!("evt_{id}");
-                let delivery = sender.deliver(&id, &body);
+        // An outbox entry is the log entry's fields and, as `id`, the log entry's id.
+        let event = field(fields, "id").and_then(|id| envelope_of(id, fields));
+        match event {
+            Some(env) if !*gone => {
+                let body = body_of(&env.kind, &env.timestamp, &env.data);
+                let delivery = sender.deliver(&env.id, &body);
                 tokio::pin!(delivery);
                 // A delivery may retry for minutes: the claim is kept alive meanwhile, and if it
                 // is lost all the same, this node stops (the entry stays for the claim's holder).
@@ -487,27 +480,26 @@ pub(super) async fn after(
         .query_async(redis)
         .await?;
     Ok(entries
-        .into_iter()
-        .filter_map(|(id, fields)| {
-            let mut kind = None;
-            let mut timestamp = None;
-            let mut data = None;
-            for kv in fields.chunks(2) {
-                match (kv[0].as_str(), kv.get(1)) {
-                    ("type", Some(v)) => kind = Some(v.clone()),
-                    ("ts", Some(v)) => timestamp = Some(v.clone()),
-                    ("data", Some(v)) => {
-                        data = serde_json::value::RawValue::from_string(v.clone()).ok()
-                    }
-                    _ => {}
-                }
-            }
-            Some(Envelope {
-                id: format!("evt_{id}"),
-                kind: kind?.into(),
-                timestamp: timestamp?,
-                data: data?,
-            })
-        })
+        .iter()
+        .filter_map(|(id, fields)| envelope_of(id, fields))
         .collect())
+}
+
+/// Field `name` of a stream entry (its fields as Redis gives them: name, value, name, …).
+fn field<'a>(fields: &'a [String], name: &str) -> Option<&'a str> {
+    fields
+        .chunks(2)
+        .find(|kv| kv[0] == name)
+        .and_then(|kv| kv.get(1))
+        .map(String::as_str)
+}
+
+/// The event in a stream entry (`type`, `ts`, `data`) whose log id is `id`.
+fn envelope_of(id: &str, fields: &[String]) -> Option<Envelope> {
+    Some(Envelope {
+        id: format!("evt_{id}"),
+        kind: field(fields, "type")?.to_owned().into(),
+        timestamp: field(fields, "ts")?.to_owned(),
+        data: serde_json::value::RawValue::from_string(field(fields, "data")?.to_owned()).ok()?,
+    })
 }

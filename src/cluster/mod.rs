@@ -51,6 +51,15 @@ pub enum Route {
     Retry,
 }
 
+/// A meeting this node holds: under which epoch, and since when (one taken within the last
+/// lease may have no actor yet, its first person still on the way in: not a closed one to give
+/// up).
+#[derive(Debug, Clone, Copy)]
+struct Held {
+    epoch: u64,
+    since: Instant,
+}
+
 /// Where a server API request about a meeting is served.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiOwner {
@@ -66,11 +75,8 @@ pub enum ApiOwner {
 pub struct Cluster {
     config: ClusterConfig,
     redis: ConnectionManager,
-    /// Meetings this node holds, with the epoch it holds each under.
-    owned: Mutex<HashMap<String, u64>>,
-    /// When this node took each meeting it took within the last lease: one whose first person
-    /// is still on the way in (no actor yet) is not a closed one to give up.
-    taken: Mutex<HashMap<String, Instant>>,
+    /// Meetings this node holds.
+    owned: Mutex<HashMap<String, Held>>,
     /// One taking-over at a time per meeting (see [`Cluster::route`]).
     gates: dashmap::DashMap<String, Arc<tokio::sync::Mutex<()>>>,
     /// Redis answered the last renewal round.
@@ -183,7 +189,6 @@ impl Cluster {
             config,
             redis,
             owned: Mutex::default(),
-            taken: Mutex::default(),
             gates: dashmap::DashMap::new(),
             healthy: AtomicBool::new(false),
             directory,
@@ -243,33 +248,13 @@ impl Cluster {
 
     /// Whether `proof` was made by a node of this cluster.
     pub fn verify(&self, proof: &str) -> bool {
-        use hmac::Mac;
-        let Some((node, mac)) = proof.split_once(' ') else {
-            return false;
-        };
-        let Ok(expected) = (0..mac.len() / 2)
-            .map(|i| u8::from_str_radix(mac.get(2 * i..2 * i + 2).unwrap_or("zz"), 16))
-            .collect::<Result<Vec<u8>, _>>()
-        else {
-            return false;
-        };
-        let Ok(mut check) =
-            hmac::Hmac::<sha2::Sha256>::new_from_slice(self.config.secret.as_bytes())
-        else {
-            return false;
-        };
-        check.update(node.as_bytes());
-        check.verify_slice(&expected).is_ok()
+        proof.split_once(' ').is_some_and(|(node, mac)| {
+            crate::auth::same_secret(mac.as_bytes(), self.mac(node).as_bytes())
+        })
     }
 
     fn mac(&self, text: &str) -> String {
-        use hmac::Mac;
-        let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(self.config.secret.as_bytes())
-        else {
-            return String::new();
-        };
-        mac.update(text.as_bytes());
-        crate::auth::hex(&mac.finalize().into_bytes())
+        crate::auth::hmac_hex(self.config.secret.as_bytes(), text.as_bytes())
     }
 
     /// The first peer id this node hands out: nodes count from different bases (a number Redis
@@ -296,8 +281,16 @@ impl Cluster {
         self.lock_owned().len()
     }
 
-    fn lock_owned(&self) -> std::sync::MutexGuard<'_, HashMap<String, u64>> {
+    fn lock_owned(&self) -> std::sync::MutexGuard<'_, HashMap<String, Held>> {
         self.owned.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A copy of what this node holds (to work through without the lock).
+    fn held(&self) -> Vec<(String, Held)> {
+        self.lock_owned()
+            .iter()
+            .map(|(m, h)| (m.clone(), *h))
+            .collect()
     }
 
     fn lease_ms(&self) -> u64 {
@@ -353,14 +346,9 @@ impl Cluster {
                 if let Ok(logged) = self.meeting_log(meeting).await {
                     self.directory.events().take_over(meeting, &logged);
                 }
-                if let Some(seq) = self.last_seq(meeting).await {
-                    self.directory.events().continue_after(meeting, seq);
-                }
-                self.lock_owned().insert(meeting.to_owned(), epoch);
-                self.taken
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(meeting.to_owned(), Instant::now());
+                let since = Instant::now();
+                self.lock_owned()
+                    .insert(meeting.to_owned(), Held { epoch, since });
                 tracing::info!(meeting, epoch, "meeting lease taken");
                 self.directory.metrics().ownership_changed("taken");
                 Some(Route::Local)
@@ -371,8 +359,7 @@ impl Cluster {
                 _ => None,
             },
             Err(e) => {
-                self.directory.metrics().redis_error();
-                tracing::warn!(error = %e, "cluster: cannot reach Redis");
+                self.redis_failed(e);
                 None
             }
         }
@@ -380,7 +367,7 @@ impl Cluster {
 
     /// The epoch this node holds `meeting` under, if it holds it.
     pub fn epoch_of(&self, meeting: &str) -> Option<u64> {
-        self.lock_owned().get(meeting).copied()
+        self.lock_owned().get(meeting).map(|h| h.epoch)
     }
 
     /// Starts writing this node's events to the cluster's streams (and delivering its
@@ -402,10 +389,9 @@ impl Cluster {
         limit: usize,
     ) -> Result<Vec<crate::events::Envelope>, String> {
         let mut redis = self.redis.clone();
-        events::after(&mut redis, cursor, limit).await.map_err(|e| {
-            self.directory.metrics().redis_error();
-            e.to_string()
-        })
+        events::after(&mut redis, cursor, limit)
+            .await
+            .map_err(|e| self.redis_failed(e))
     }
 
     /// Where the server API serves a request about `meeting`.
@@ -432,6 +418,7 @@ impl Cluster {
         }
     }
 
+    /// Counts and logs a Redis failure; its text.
     fn redis_failed(&self, e: redis::RedisError) -> String {
         self.directory.metrics().redis_error();
         tracing::warn!(error = %e, "cluster: cannot reach Redis");
@@ -560,12 +547,6 @@ impl Cluster {
             .map_err(|e| self.redis_failed(e))
     }
 
-    /// The `seq` of the last event written for `meeting`, by whichever node held it.
-    async fn last_seq(&self, meeting: &str) -> Option<u64> {
-        let mut redis = self.redis.clone();
-        redis.get(events::seq_key(meeting)).await.ok()?
-    }
-
     async fn load(&self, meeting: &str) -> Option<Durable> {
         let mut redis = self.redis.clone();
         let text: Option<String> = redis.get(format!("huddle:m:{meeting}:rec")).await.ok()?;
@@ -576,7 +557,7 @@ impl Cluster {
     /// False when Redis did not answer (the caller tries again); true when written, or when
     /// there is nothing this node may write.
     pub async fn save(&self, meeting: &str, record: &Durable) -> bool {
-        let Some(epoch) = self.lock_owned().get(meeting).copied() else {
+        let Some(epoch) = self.epoch_of(meeting) else {
             return true;
         };
         let Ok(text) = serde_json::to_string(record) else {
@@ -631,8 +612,7 @@ impl Cluster {
             .await;
         if let Err(e) = registered {
             self.healthy.store(false, Ordering::Release);
-            self.directory.metrics().redis_error();
-            tracing::warn!(error = %e, "cluster: cannot reach Redis");
+            self.redis_failed(e);
             return false;
         }
         // Live nodes: a sorted set scored by when each node's registration runs out.
@@ -652,23 +632,15 @@ impl Cluster {
         if let Ok((_, _, count)) = nodes {
             self.directory.metrics().cluster_nodes.set(count as i64);
         }
-        let owned: Vec<(String, u64)> = self
-            .lock_owned()
-            .iter()
-            .map(|(m, e)| (m.clone(), *e))
-            .collect();
+        let owned = self.held();
         // A meeting taken within the last lease may not run yet: its first person's join is on
         // its way to the actor (slow on a busy node). Giving it up then would let the next
         // person's node take it again and evict the actor that person's join just started.
-        let just_taken: std::collections::HashSet<String> = {
-            let mut taken = self.taken.lock().unwrap_or_else(|e| e.into_inner());
-            taken.retain(|_, at| at.elapsed() < self.config.lease);
-            taken.keys().cloned().collect()
-        };
-        let (running, closed): (Vec<_>, Vec<_>) = owned.into_iter().partition(|(meeting, _)| {
-            self.directory.is_running(meeting) || just_taken.contains(meeting)
+        let (running, closed): (Vec<_>, Vec<_>) = owned.into_iter().partition(|(meeting, held)| {
+            self.directory.is_running(meeting) || held.since.elapsed() < self.config.lease
         });
-        for (meeting, epoch) in closed {
+        let running: Vec<(String, u64)> = running.into_iter().map(|(m, h)| (m, h.epoch)).collect();
+        for (meeting, Held { epoch, .. }) in closed {
             let _: redis::RedisResult<i64> = Script::new(RELEASE)
                 .key(owner_key(&meeting))
                 .arg(format!("{} {epoch}", self.config.node_id))
@@ -692,8 +664,7 @@ impl Cluster {
                 Ok(renewed) => renewed,
                 Err(e) => {
                     self.healthy.store(false, Ordering::Release);
-                    self.directory.metrics().redis_error();
-                    tracing::warn!(error = %e, "cluster: cannot reach Redis");
+                    self.redis_failed(e);
                     return false;
                 }
             };
@@ -738,13 +709,8 @@ impl Cluster {
         if let Some(sink) = self.directory.events().shared() {
             let _ = tokio::time::timeout(self.config.lease, sink.flush()).await;
         }
-        let owned: Vec<(String, u64)> = self
-            .lock_owned()
-            .iter()
-            .map(|(m, e)| (m.clone(), *e))
-            .collect();
         let mut redis = self.redis.clone();
-        for (meeting, epoch) in owned {
+        for (meeting, Held { epoch, .. }) in self.held() {
             if let Some(record) = self.directory.durable(&meeting).await {
                 let _ = self.save(&meeting, &record).await;
             }

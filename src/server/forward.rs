@@ -175,15 +175,8 @@ pub(super) async fn api(
         .await
         .map_err(|_| "connect timed out".to_owned())?
         .map_err(|e| e.to_string())?;
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp))
-            .await
-            .map_err(|e| e.to_string())?;
-    // Ends when the exchange is over: the answer's body is read through.
-    tokio::spawn(connection);
-    let response = timeout(patience, sender.send_request(request))
+    let response = timeout(patience, crate::webhooks::exchange(tcp, request))
         .await
-        .map_err(|_| "the owner did not answer".to_owned())?
-        .map_err(|e| e.to_string())?;
+        .map_err(|_| "the owner did not answer".to_owned())??;
     Ok(response.map(axum::body::Body::new))
 }

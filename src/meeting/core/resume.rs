@@ -167,7 +167,7 @@ const TOKEN_LIFETIME_MS: Millis = 24 * 3600 * 1000;
 /// the person's sub and those four}` (`mint` counts the meeting's tokens): it names its seat itself, so the next owner can give the seat
 /// back with the same peer id even when the dead owner's last record write did not land.
 #[derive(Clone)]
-pub struct ResumeKey(std::sync::Arc<[u8]>);
+pub struct ResumeKey(std::sync::Arc<str>);
 
 impl std::fmt::Debug for ResumeKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -179,32 +179,13 @@ impl ResumeKey {
     /// The resume-token key of the cluster whose secret is `secret`. A key of its own (not the
     /// secret itself), so a token's MAC can never pass for anything else the secret signs.
     pub fn derive(secret: &[u8]) -> ResumeKey {
-        ResumeKey(mac(secret, b"huddle resume tokens v1").to_vec().into())
+        ResumeKey(crate::auth::hmac_hex(secret, b"huddle resume tokens v1").into())
     }
 
     fn tag(&self, meeting: &str, sub: &str, body: &str) -> String {
-        crate::auth::hex(&mac(
-            &self.0,
-            format!("{meeting}\n{sub}\n{body}").as_bytes(),
-        ))
+        let text = format!("{meeting}\n{sub}\n{body}");
+        crate::auth::hmac_hex(self.0.as_bytes(), text.as_bytes())
     }
-}
-
-fn mac(key: &[u8], text: &[u8]) -> [u8; 32] {
-    use hmac::Mac;
-    match hmac::Hmac::<sha2::Sha256>::new_from_slice(key) {
-        Ok(mut mac) => {
-            mac.update(text);
-            mac.finalize().into_bytes().into()
-        }
-        // HMAC takes keys of any length.
-        Err(_) => [0; 32],
-    }
-}
-
-/// Equal, in time that does not depend on where they differ.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 impl Meeting {
@@ -241,7 +222,7 @@ impl Meeting {
         let expires: Millis = parts.next()?.parse().ok()?;
         let mint: u64 = parts.next()?.parse().ok()?;
         let expected = key.tag(&self.id, &identity.sub, body);
-        if !same(expected.as_bytes(), tag.as_bytes())
+        if !crate::auth::same_secret(expected.as_bytes(), tag.as_bytes())
             || expires <= now
             || expires.saturating_sub(TOKEN_LIFETIME_MS) >= restored_at
             || mint <= record_mints
