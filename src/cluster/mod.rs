@@ -337,15 +337,16 @@ impl Cluster {
         }
         match self.acquire(meeting).await {
             Ok((node, epoch)) if node == self.config.node_id => {
+                // The meeting's events first: without them its numbering would start again
+                // (and Redis skip the new events as written already). Not read: try again.
+                let logged = self.meeting_log(meeting).await.ok()?;
                 let record = self.load(meeting).await;
                 if let Some(settings) = self.load_settings(meeting).await {
                     self.directory.keep_settings(meeting, settings);
                 }
                 self.directory.restore(meeting, record);
                 // Attendance folds on from the previous owners' events, numbering after theirs.
-                if let Ok(logged) = self.meeting_log(meeting).await {
-                    self.directory.events().take_over(meeting, &logged);
-                }
+                self.directory.events().take_over(meeting, &logged);
                 let since = Instant::now();
                 self.lock_owned()
                     .insert(meeting.to_owned(), Held { epoch, since });
